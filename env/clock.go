@@ -1,0 +1,43 @@
+package env
+
+import "time"
+
+// Clock tells time and schedules work. The broker never calls time.Now,
+// time.After or time.Sleep directly: in simulation each node's clock may be
+// offset or jump, and native tests drive a ManualClock.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d has elapsed, unless the
+	// returned Timer is stopped first.
+	AfterFunc(d time.Duration, f func()) Timer
+	// NewTimer returns a Timer whose channel receives once after d.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a pending event of a Clock.
+type Timer interface {
+	// C is the channel a NewTimer timer fires on; nil for AfterFunc timers.
+	C() <-chan time.Time
+	// Stop prevents the timer from firing and reports whether it had not
+	// fired yet.
+	Stop() bool
+}
+
+// RealClock is the operating system's clock.
+type RealClock struct{}
+
+var _ Clock = RealClock{}
+
+func (RealClock) Now() time.Time { return time.Now() }
+
+func (RealClock) AfterFunc(d time.Duration, f func()) Timer {
+	return realTimer{t: time.AfterFunc(d, f)}
+}
+
+func (RealClock) NewTimer(d time.Duration) Timer { return realTimer{t: time.NewTimer(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+func (r realTimer) Stop() bool          { return r.t.Stop() }
