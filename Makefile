@@ -1,0 +1,37 @@
+# Weir's two entry points for a new machine are in README.md; this file holds
+# the recipes they call.
+
+GO ?= go
+
+.PHONY: all build test test-short deps fuzz bench vet
+
+all: build
+
+build:
+	$(GO) build -o bin/weir ./cmd/weir
+
+# deps installs the Debian packages the end-to-end tests drive Weir with.
+deps:
+	@if ! command -v kcat >/dev/null || ! /usr/bin/python3 -c 'import kafka, confluent_kafka' 2>/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat python3-kafka python3-confluent-kafka >/dev/null; \
+	fi
+
+# test is the README's test command: unit, property, fuzz-corpus and
+# end-to-end tests (real `weir serve` driven by franz-go, kcat, kafka-python
+# and confluent-kafka).
+test: deps
+	$(GO) vet ./...
+	WEIR_E2E_REQUIRE=1 $(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+# fuzz runs each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./broker/record
+	$(GO) test -run '^$$' -fuzz '^FuzzRecover$$' -fuzztime $(FUZZTIME) ./broker/log
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./broker
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./broker/... ./bench/...

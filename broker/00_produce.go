@@ -1,0 +1,146 @@
+package broker
+
+// Produce v0-11; v3-11 advertised. v0-2 carry message formats v0/v1, which
+// Weir refuses per partition with UNSUPPORTED_VERSION as Kafka 4.0 does; v3+
+// carries exactly one v2 record batch per partition. v5 adds the log start
+// offset, v8 per-record errors and an error message, v9 is flexible. v12
+// and v13 (topic ids) are not served yet.
+//
+// acks=0 gets no response; an error closes the connection, which is Kafka's
+// only way to tell such a producer. acks=1 is answered once appended. acks=-1
+// is answered once the high watermark covers the batch: with
+// weir.fsync.acks.all (the default) that means fsynced, group-committed
+// across concurrent produces.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/record"
+)
+
+func init() { registerRefusing(0, 0, 3, 11, handleProduce) }
+
+// pendingAck is an appended batch an acks=-1 response waits for.
+type pendingAck struct {
+	p      *partition
+	end    int64
+	result *kmsg.ProduceResponseTopicPartition
+}
+
+func handleProduce(_ context.Context, b *Broker, req *request) (reply, error) {
+	r := req.kreq.(*kmsg.ProduceRequest)
+	resp := r.ResponseKind().(*kmsg.ProduceResponse)
+	var waits []pendingAck
+	failed := false
+	for _, rt := range r.Topics {
+		t := b.topicByName(rt.Topic)
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for i, rp := range rt.Partitions {
+			sp := &st.Partitions[i]
+			*sp = kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+			p, end, err := b.produceOne(r, req.version, t, rp)
+			if err != nil {
+				failed = true
+				sp.ErrorCode = err.err.Code
+				if r.Version >= 8 {
+					msg := err.msg
+					sp.ErrorMessage = &msg
+				}
+				continue
+			}
+			sp.BaseOffset = end.baseOffset
+			sp.LogAppendTime = end.logAppendMs
+			sp.LogStartOffset = p.log.StartOffset()
+			if r.Acks == -1 && !b.cfg.Defects.AckBeforeFsync {
+				waits = append(waits, pendingAck{p: p, end: end.endOffset, result: sp})
+			}
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if r.Acks == 0 {
+		return reply{closeConn: failed}, nil
+	}
+	if len(waits) == 0 {
+		return reply{resp: resp}, nil
+	}
+	timeout := time.Duration(r.TimeoutMillis) * time.Millisecond
+	return reply{resp: resp, finish: func(ctx context.Context) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		timer := b.clock.AfterFunc(timeout, cancel)
+		defer timer.Stop()
+		for _, w := range waits {
+			if err := w.p.waitHW(ctx, w.end); err != nil {
+				var kerrp *kerr.Error
+				if errors.As(err, &kerrp) {
+					w.result.ErrorCode = kerrp.Code
+				}
+			}
+		}
+	}}, nil
+}
+
+// produceOne validates and appends one partition's records.
+func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp kmsg.ProduceRequestTopicPartition) (*partition, appendResult, *topicError) {
+	if version < 3 {
+		return nil, appendResult{}, errTopic(kerr.UnsupportedVersion, "message format v0/v1 (produce v0-2) is not supported; use a client that speaks record batch v2 (Kafka 0.11+)")
+	}
+	if r.Acks != 0 && r.Acks != 1 && r.Acks != -1 {
+		return nil, appendResult{}, errTopic(kerr.InvalidRequiredAcks, "acks must be -1, 0 or 1, got %d", r.Acks)
+	}
+	p := t.partition(rp.Partition)
+	if p == nil {
+		return nil, appendResult{}, errTopic(kerr.UnknownTopicOrPartition, "this server does not host this topic-partition")
+	}
+	batch, err := record.Parse(rp.Records)
+	switch {
+	case errors.Is(err, record.ErrOldMagic):
+		return nil, appendResult{}, errTopic(kerr.UnsupportedVersion, "message format v0/v1 is not supported")
+	case err != nil:
+		return nil, appendResult{}, errTopic(kerr.CorruptMessage, "%v", err)
+	}
+	if batch.Size() != len(rp.Records) {
+		return nil, appendResult{}, errTopic(kerr.InvalidRecord, "produce requests must contain exactly one record batch per partition")
+	}
+	if err := record.ValidateProduced(&batch); err != nil {
+		return nil, appendResult{}, errTopic(kerr.CorruptMessage, "%v", err)
+	}
+	overrides := t.meta.Configs
+	if max := b.topicConfigInt(overrides, "max.message.bytes"); int64(batch.Size()) > max {
+		return nil, appendResult{}, errTopic(kerr.MessageTooLarge, "record batch of %d bytes exceeds max.message.bytes=%d", batch.Size(), max)
+	}
+	if batch.IsControl() {
+		return nil, appendResult{}, errTopic(kerr.InvalidRecord, "clients may not produce control batches")
+	}
+	if batch.IsTransactional() || r.TransactionID != nil {
+		return nil, appendResult{}, errTopic(kerr.InvalidTxnState, "transactions are not supported yet")
+	}
+	if r.Acks == -1 {
+		if min := b.topicConfigInt(overrides, "min.insync.replicas"); min > 1 {
+			return nil, appendResult{}, errTopic(kerr.NotEnoughReplicas, "min.insync.replicas=%d but the ISR has 1 replica", min)
+		}
+	}
+	ts, _ := b.effectiveTopicConfig(overrides, "message.timestamp.type")
+	res := p.append(&batch, ts == "LogAppendTime")
+	if res.err != nil {
+		var kerrp *kerr.Error
+		if !errors.As(res.err, &kerrp) {
+			kerrp = kerr.UnknownServerError
+		}
+		msg := res.reason
+		if msg == "" {
+			msg = res.err.Error()
+		}
+		return nil, appendResult{}, errTopic(kerrp, "%s", msg)
+	}
+	return p, res, nil
+}

@@ -1,0 +1,138 @@
+package broker
+
+// Fetch v4-17. v4 adds isolation level and the last stable offset, v5 the
+// log start offset, v7 fetch sessions (Weir answers session id 0: every
+// fetch is a full fetch, which KIP-227 allows), v11 rack-aware reads, v12 is
+// flexible, v13 names topics by id, v15 moves the replica id into a tagged
+// replica state.
+//
+// Consumers read up to the high watermark. A fetch that finds fewer than
+// min_bytes waits, up to max_wait_ms, for a high watermark to move on one of
+// its partitions: a delayed operation woken by the event, never a poll.
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	wlog "github.com/weir-dev/weir/broker/log"
+)
+
+func init() { register(1, 4, 17, handleFetch) }
+
+func handleFetch(_ context.Context, b *Broker, req *request) (reply, error) {
+	r := req.kreq.(*kmsg.FetchRequest)
+	if r.SessionID != 0 {
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return reply{resp: resp}, nil
+	}
+	resp, n, watches := b.fetchOnce(r)
+	if n >= int(r.MinBytes) || r.MaxWaitMillis <= 0 || len(watches) == 0 {
+		return reply{resp: resp}, nil
+	}
+	maxWait := time.Duration(r.MaxWaitMillis) * time.Millisecond
+	rep := reply{resp: resp}
+	rep.finish = func(ctx context.Context) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		timer := b.clock.AfterFunc(maxWait, cancel)
+		defer timer.Stop()
+		for {
+			if !waitAny(ctx, watches) {
+				return // max wait elapsed: answer with what the last read found
+			}
+			var n int
+			resp, n, watches = b.fetchOnce(r)
+			*rep.resp.(*kmsg.FetchResponse) = *resp
+			if n >= int(r.MinBytes) {
+				return
+			}
+		}
+	}
+	return rep, nil
+}
+
+// waitAny blocks until one channel closes (true) or ctx ends (false).
+func waitAny(ctx context.Context, chans []<-chan struct{}) bool {
+	cases := make([]reflect.SelectCase, 0, len(chans)+1)
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	for _, c := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c)})
+	}
+	chosen, _, _ := reflect.Select(cases)
+	return chosen != 0
+}
+
+// fetchOnce reads every requested partition once. It returns the response,
+// the record bytes it holds, and the channels that signal a high watermark
+// change on the partitions read (taken before reading, so no change is
+// missed).
+func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-chan struct{}) {
+	resp := r.ResponseKind().(*kmsg.FetchResponse)
+	var watches []<-chan struct{}
+	total := 0
+	budget := int(r.MaxBytes)
+	if budget <= 0 {
+		budget = 1 << 31 / 2
+	}
+	for _, rt := range r.Topics {
+		var t *topic
+		if r.Version >= 13 {
+			t = b.topicByID(rt.TopicID)
+		} else {
+			t = b.topicByName(rt.Topic)
+		}
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic = rt.Topic
+		st.TopicID = rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			// Empty, not null: librdkafka refuses a null record set.
+			sp.RecordBatches = []byte{}
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			p := t.partition(rp.Partition)
+			switch {
+			case p == nil && t == nil && r.Version >= 13:
+				sp.ErrorCode = kerr.UnknownTopicID.Code
+			case p == nil:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case p.failure.Load() != nil:
+				sp.ErrorCode = kerr.KafkaStorageError.Code
+			default:
+				watches = append(watches, p.watch())
+				hw := p.highWatermark()
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, p.log.StartOffset()
+				// KIP-74: the first non-empty partition returns at least one
+				// whole batch even past the limits, so a consumer never sticks
+				// on a batch larger than its fetch size.
+				limit := min(int(rp.PartitionMaxBytes), budget-total)
+				if total == 0 && limit <= 0 {
+					limit = 1
+				}
+				if limit <= 0 {
+					break
+				}
+				data, err := p.log.ReadBounded(rp.FetchOffset, limit, hw)
+				switch {
+				case errors.Is(err, wlog.ErrOffsetOutOfRange):
+					sp.ErrorCode = kerr.OffsetOutOfRange.Code
+				case err != nil:
+					sp.ErrorCode = kerr.KafkaStorageError.Code
+					b.log.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
+				case data != nil:
+					sp.RecordBatches = data
+					total += len(data)
+				}
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, total, watches
+}

@@ -1,0 +1,77 @@
+package broker
+
+// ListOffsets v1-10. v2 adds the isolation level, v4 leader epochs, v7 the
+// max-timestamp query (-3), v8 earliest-local (-4), v9 latest-tiered (-5).
+// Weir has no tiered storage, so -4 is the log start and -5 the latest.
+// v0's multi-offset form is not served.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(2, 1, 10, handleListOffsets) }
+
+// Special timestamps of ListOffsets.
+const (
+	listLatest        = -1
+	listEarliest      = -2
+	listMaxTimestamp  = -3
+	listEarliestLocal = -4
+	listLatestTiered  = -5
+)
+
+func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error) {
+	r := req.kreq.(*kmsg.ListOffsetsRequest)
+	resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range r.Topics {
+		t := b.topicByName(rt.Topic)
+		st := kmsg.NewListOffsetsResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewListOffsetsResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
+			p := t.partition(rp.Partition)
+			switch {
+			case p == nil:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case p.failure.Load() != nil:
+				sp.ErrorCode = kerr.KafkaStorageError.Code
+			default:
+				sp.Offset, sp.Timestamp = p.listOffset(rp.Timestamp)
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return reply{resp: resp}, nil
+}
+
+// listOffset answers one ListOffsets query: (-1, -1) when no record matches.
+// Only records below the high watermark are visible.
+func (p *partition) listOffset(ts int64) (offset, timestamp int64) {
+	hw := p.highWatermark()
+	switch ts {
+	case listLatest, listLatestTiered:
+		return hw, -1
+	case listEarliest, listEarliestLocal:
+		return p.log.StartOffset(), -1
+	case listMaxTimestamp:
+		off, mts := p.log.MaxTimestamp()
+		if off < 0 || off >= hw {
+			return -1, -1
+		}
+		return off, mts
+	}
+	if ts < 0 {
+		return -1, -1
+	}
+	off, found, ok := p.log.OffsetForTimestamp(ts)
+	if !ok || off >= hw {
+		return -1, -1
+	}
+	return off, found
+}

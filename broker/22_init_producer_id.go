@@ -1,0 +1,33 @@
+package broker
+
+// InitProducerId v0-5. v2 is flexible; v3 lets a producer re-initialize
+// with its current id and epoch (KIP-360), which for a non-transactional
+// producer Weir answers with a fresh id. Transactional ids come with the
+// transaction coordinator; until then they are refused.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(22, 0, 5, handleInitProducerID) }
+
+func handleInitProducerID(_ context.Context, b *Broker, req *request) (reply, error) {
+	r := req.kreq.(*kmsg.InitProducerIDRequest)
+	resp := r.ResponseKind().(*kmsg.InitProducerIDResponse)
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if r.TransactionalID != nil {
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return reply{resp: resp}, nil
+	}
+	id, err := b.producerIDs.Next()
+	if err != nil {
+		b.log.Error("allocating a producer id", "err", err)
+		resp.ErrorCode = kerr.KafkaStorageError.Code
+		return reply{resp: resp}, nil
+	}
+	resp.ProducerID, resp.ProducerEpoch = id, 0
+	return reply{resp: resp}, nil
+}

@@ -1,0 +1,30 @@
+// Package broker is a Kafka-compatible broker: it speaks the Kafka wire
+// protocol (encoded and decoded by franz-go's kmsg, never by hand) and keeps
+// each partition in a segmented log on an env.FS.
+//
+// One file per API key (00_produce.go, 01_fetch.go, ...) registers its
+// handler and the versions it serves; ApiVersions is built from that table,
+// so the file list is the supported-API list.
+//
+// Requests of one connection are handled in order by its reader goroutine,
+// so a producer's pipelined batches are appended in the order it sent them.
+// What must wait (acks=-1 for the fsync, a fetch for min_bytes) is a finish
+// step the connection's writer goroutine runs, in order, before it sends
+// the response: waits are woken by events (a high watermark moving, a
+// timer), never by polling, and pipelined produces share one fsync.
+//
+// Invariants:
+//   - All I/O goes through env.FS and env.Net and all time through
+//     env.Clock; the package keeps no mutable package-level state (the
+//     handler table is written only by init), so several brokers can share
+//     a process in simulation.
+//   - Every goroutine a Broker starts ends when Close returns.
+//   - A record is visible to consumers (below the high watermark) only once
+//     it is durable when weir.fsync.acks.all is on (the default), so a crash
+//     never takes back what a consumer has read.
+//   - A protocol error is an answer with a Kafka error code; a Go error from
+//     a handler (malformed or unanswerable request) closes that connection
+//     only, with a log line.
+//   - Topics are replaced, never mutated, under Broker.mu; partition state
+//     has its own locks, taken after Broker.mu when both are held.
+package broker

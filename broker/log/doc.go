@@ -1,0 +1,49 @@
+// Package log is a Kafka partition log on an env.FS: a directory of segments,
+// each a .log file of v2 record batches stored back to back exactly as
+// received (only the 8-byte base offset is assigned by the log), a sparse
+// .index (4-byte relative offset, 4-byte position; one entry about every
+// IndexIntervalBytes) and a .timeindex (8-byte max timestamp so far, 4-byte
+// relative offset). Files are named by their segment's base offset, 20 digits
+// zero-padded: 00000000000000000000.log.
+//
+// Invariants:
+//   - Offsets are dense and monotone: each batch's base offset is the offset
+//     after the previous batch's last offset, from StartOffset to EndOffset,
+//     across segments (a segment's base is the previous segment's end).
+//   - A corrupt batch is never served: Read and Batches return only batches
+//     that pass record.Parse (CRC-32C and framing) and are in sequence; a
+//     batch that fails is an error, never data.
+//   - Only the active (last) segment is written. A segment is rolled by
+//     fsyncing its data and writing and fsyncing its indexes before the next
+//     segment is created and the directory synced; so after a crash every
+//     segment but the last holds exactly what it held when rolled.
+//   - Durability is explicit: Append never fsyncs; Sync makes every batch
+//     appended before it durable and advances SyncedOffset. TruncateTo and
+//     roll are durable when they return. Directory changes are followed by
+//     SyncDir.
+//   - After an I/O error on the write path (write, fsync, create, remove) the
+//     log refuses writes until reopened, because after a failed fsync nobody
+//     knows which unsynced bytes survive; reads go on. Recovery at the next
+//     Open finds out what is really on disk.
+//   - Concurrency: one RWMutex. Reads (including their file I/O) share it;
+//     Append, roll and truncation hold it exclusively; Sync fsyncs without
+//     it, so appends continue during an fsync.
+//   - The log starts no goroutine and keeps no package-level mutable state;
+//     all I/O goes through env.FS and time through env.Clock, so the same code
+//     runs on the OS and on the simulator's crashable disk.
+//
+// What recovery (Open) guarantees: every batch below SyncedOffset at the time
+// of a crash is found again, byte for byte; the log ends at the last batch
+// that was written whole, is valid and in sequence, and nothing after a torn
+// or corrupt batch is kept; index files are derived data and are rebuilt
+// whenever they are missing or disagree with the segment. See Open.
+//
+// What it must never do: serve a batch that fails its CRC, reorder or reuse
+// an offset, or report an offset as synced before fsync returned.
+//
+// Differences from Kafka, on purpose: the offset index maps a batch's base
+// offset (Kafka: its last offset) to its position, so a fetch at a batch
+// boundary needs no forward scan; the active segment's indexes live in memory
+// and reach disk only at roll, because recovery rebuilds them anyway; a Read
+// never spans segments (as in Kafka).
+package log

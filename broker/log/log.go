@@ -1,0 +1,672 @@
+package log
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/env"
+)
+
+var (
+	// ErrOffsetOutOfRange means the offset is below StartOffset or above
+	// EndOffset (Kafka's OFFSET_OUT_OF_RANGE).
+	ErrOffsetOutOfRange = errors.New("log: offset out of range")
+	// ErrClosed means the log was closed.
+	ErrClosed = errors.New("log: closed")
+	// ErrInvalidBatch means Append was given bytes that are not one whole
+	// v2 batch: the caller skipped record.Parse.
+	ErrInvalidBatch = errors.New("log: not one whole record batch")
+)
+
+// Defaults of Config.
+const (
+	DefaultSegmentBytes       = 1 << 30
+	DefaultIndexIntervalBytes = 4096
+)
+
+// Config tunes a Log. The zero value means the defaults.
+type Config struct {
+	// SegmentBytes: roll before an append would make the active segment
+	// exceed this. A batch larger than this still goes alone into a fresh
+	// segment. At most math.MaxInt32, because index positions are 4 bytes.
+	SegmentBytes int64
+	// SegmentMs: roll when the active segment's first batch was appended
+	// longer ago than this; 0 never rolls by time.
+	SegmentMs time.Duration
+	// IndexIntervalBytes: bytes of log between two offset index entries.
+	IndexIntervalBytes int
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.SegmentBytes == 0 {
+		c.SegmentBytes = DefaultSegmentBytes
+	}
+	if c.IndexIntervalBytes == 0 {
+		c.IndexIntervalBytes = DefaultIndexIntervalBytes
+	}
+	if c.SegmentBytes < record.HeaderSize || c.SegmentBytes > math.MaxInt32 {
+		return c, fmt.Errorf("log: SegmentBytes %d outside [%d, %d]", c.SegmentBytes, record.HeaderSize, math.MaxInt32)
+	}
+	if c.IndexIntervalBytes < 0 || c.SegmentMs < 0 {
+		return c, fmt.Errorf("log: negative IndexIntervalBytes or SegmentMs")
+	}
+	return c, nil
+}
+
+// Recovery reports what Open did to bring the log to a consistent state.
+type Recovery struct {
+	// Segments is the number of segments after recovery.
+	Segments int
+	// TruncatedBytes were cut from the active segment's tail: a torn,
+	// corrupt or out-of-sequence batch and everything after it.
+	TruncatedBytes int64
+	// TruncateReason says why the scan of the active segment stopped early;
+	// nil when its tail was clean.
+	TruncateReason error
+	// RebuiltIndexes lists the base offsets of rolled segments whose
+	// .index/.timeindex were missing or inconsistent and were rebuilt.
+	RebuiltIndexes []int64
+	// RemovedFiles lists stray files removed (temp files, orphan indexes).
+	RemovedFiles []string
+}
+
+// Log is one partition's log. It is safe for concurrent use: reads share a
+// read lock; Append, roll and truncation take the write lock. It starts no
+// goroutines.
+//
+// Lock order: syncMu before mu. syncMu serializes the operations that fsync
+// or close the active segment's file (Sync, TruncateTo, Close, Delete) so
+// that Sync can fsync without holding mu, letting appends and reads go on.
+type Log struct {
+	fs    env.FS
+	clock env.Clock
+	dir   string
+	cfg   Config
+
+	syncMu sync.Mutex
+
+	mu       sync.RWMutex
+	segments []*segment // sorted by base; the last is the active one; never empty while open
+	end      int64      // next offset to assign
+	size     int64      // bytes in all segments
+	synced   int64      // offsets below this are durable
+	closed   bool
+	// failed is set by the first I/O error on the write path. After it the
+	// state of unsynced bytes is unknown (a failed fsync may have dropped
+	// them), so the log refuses appends and syncs until reopened; recovery
+	// then finds out what is really on disk. Reads go on.
+	failed   error
+	recovery Recovery
+}
+
+func (l *Log) active() *segment { return l.segments[len(l.segments)-1] }
+
+// writable reports why the log cannot be written, if it cannot. Call with mu
+// held.
+func (l *Log) writable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.failed
+}
+
+// fail records a write-path I/O error. Call with mu held for writing.
+func (l *Log) fail(err error) error {
+	if l.failed == nil {
+		l.failed = fmt.Errorf("log %s: failed, reopen to recover: %w", l.dir, err)
+	}
+	return err
+}
+
+// Append writes one batch, already accepted by record.Parse, at the end of
+// the log. It rewrites the batch's base offset in raw (in place) to
+// EndOffset(), rolls to a new segment first if needed, updates the indexes
+// and returns the base offset. It does not fsync: see Sync. raw stays owned
+// by the caller once Append returns.
+func (l *Log) Append(raw []byte) (int64, error) {
+	if len(raw) < record.HeaderSize {
+		return 0, ErrInvalidBatch
+	}
+	if n, err := record.PeekSize(raw); err != nil || n != len(raw) {
+		return 0, ErrInvalidBatch
+	}
+	delta := int64(int32(binary.BigEndian.Uint32(raw[hdrLastOffsetDelta:])))
+	maxTs := int64(binary.BigEndian.Uint64(raw[hdrMaxTimestamp:]))
+	if delta < 0 {
+		return 0, ErrInvalidBatch
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return 0, err
+	}
+	if l.end > math.MaxInt64-delta-1 {
+		return 0, fmt.Errorf("log: offsets exhausted")
+	}
+	var now time.Time
+	if l.cfg.SegmentMs > 0 {
+		now = l.clock.Now()
+	}
+	seg := l.active()
+	if seg.size > 0 && l.shouldRoll(seg, len(raw), delta, now) {
+		if err := l.roll(); err != nil {
+			return 0, l.fail(err)
+		}
+		seg = l.active()
+	}
+
+	base := l.end
+	record.SetBaseOffset(raw, base)
+	pos := seg.size
+	if _, err := seg.f.WriteAt(raw, pos); err != nil {
+		// A partial write leaves a torn batch past seg.size; recovery cuts it.
+		return 0, l.fail(err)
+	}
+	if pos == 0 {
+		seg.firstAppend = now
+	}
+	seg.track(base, base+delta, maxTs, pos, len(raw), l.cfg.IndexIntervalBytes)
+	l.end = base + delta + 1
+	l.size += int64(len(raw))
+	return base, nil
+}
+
+// shouldRoll decides, like Kafka's LogSegment.shouldRoll, whether a batch of
+// n bytes and the given last offset delta must go to a new segment.
+func (l *Log) shouldRoll(seg *segment, n int, delta int64, now time.Time) bool {
+	switch {
+	case seg.size+int64(n) > l.cfg.SegmentBytes:
+		return true
+	case l.cfg.SegmentMs > 0 && now.Sub(seg.firstAppend) > l.cfg.SegmentMs:
+		return true
+	case l.end+delta-seg.base > math.MaxUint32:
+		// Relative offsets in the indexes are 4 bytes.
+		return true
+	}
+	return false
+}
+
+// roll seals the active segment and starts a new one at l.end. A rolled
+// segment is durable with its indexes before the new segment exists, which
+// is what lets recovery trust every segment but the last. Call with mu held
+// for writing.
+func (l *Log) roll() error {
+	old := l.active()
+	old.appendTimeEntry() // so the time index's last entry is the segment's max
+	if err := writeFileSync(l.fs, segmentName(l.dir, old.base, indexSuffix), old.encodeIndex()); err != nil {
+		return err
+	}
+	if err := writeFileSync(l.fs, segmentName(l.dir, old.base, timeIndexSuffix), old.encodeTimeIndex()); err != nil {
+		return err
+	}
+	if err := old.f.Sync(); err != nil {
+		return err
+	}
+	f, err := l.fs.Create(segmentName(l.dir, l.end, logSuffix))
+	if err != nil {
+		return err
+	}
+	// The new name and the index names become durable together.
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		f.Close()
+		return err
+	}
+	l.segments = append(l.segments, newSegment(l.end, f))
+	l.synced = max(l.synced, l.end)
+	return nil
+}
+
+// writeFileSync replaces name with data and fsyncs it. The directory is not
+// synced: the caller does that once for several files.
+func writeFileSync(fs env.FS, name string, data []byte) error {
+	f, err := fs.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Sync makes every batch appended before the call durable: when it returns
+// nil, SyncedOffset() is at least EndOffset() as of the call. Rolled segments
+// were synced when rolled, so only the active segment needs an fsync; it runs
+// without mu held so appends and reads continue meanwhile.
+func (l *Log) Sync() error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.RLock()
+	err := l.writable()
+	seg, target, synced := l.active(), l.end, l.synced
+	l.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if target <= synced {
+		return nil
+	}
+	// A roll meanwhile does not close seg.f, and everything that closes it
+	// holds syncMu.
+	err = seg.f.Sync()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		return l.fail(err)
+	}
+	l.synced = max(l.synced, target)
+	return nil
+}
+
+// SyncedOffset returns the offset below which every record is durable.
+func (l *Log) SyncedOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.synced
+}
+
+// StartOffset returns the first offset in the log.
+func (l *Log) StartOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.segments[0].base
+}
+
+// EndOffset returns the next offset Append will assign.
+func (l *Log) EndOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.end
+}
+
+// Size returns the bytes held in all segments.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.size
+}
+
+// Segments returns the number of segments.
+func (l *Log) Segments() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.segments)
+}
+
+// Recovery reports what Open did.
+func (l *Log) Recovery() Recovery {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.recovery
+}
+
+// Dir returns the log's directory.
+func (l *Log) Dir() string { return l.dir }
+
+// segmentFor returns the index of the segment holding offset, which must be
+// in [StartOffset, EndOffset]. Call with mu held.
+func (l *Log) segmentFor(offset int64) int {
+	lo, hi := 0, len(l.segments) // first segment with base > offset
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if l.segments[m].base <= offset {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo - 1
+}
+
+// Read returns whole batches, starting with the one that holds offset, up to
+// maxBytes in total; but at least that first batch, however large (KIP-74),
+// when offset < EndOffset. offset == EndOffset gives (nil, nil); an offset
+// below StartOffset or above EndOffset gives ErrOffsetOutOfRange.
+//
+// A read stays inside one segment, like Kafka's; the next Read continues in
+// the next one. Every batch returned has passed record.Parse (CRC-32C) and
+// has the expected base offset, so a disk that flips bits on read makes Read
+// fail (record.ErrCorrupt) rather than serve a corrupt batch. The returned
+// slice is owned by the caller.
+func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
+	return l.ReadBounded(offset, maxBytes, math.MaxInt64)
+}
+
+// ReadBounded is Read returning only batches whose base offset is below
+// maxOffset (the high watermark, for consumers). The batch holding offset is
+// returned whole even if it extends past maxOffset.
+func (l *Log) ReadBounded(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	if offset < l.segments[0].base || offset > l.end {
+		return nil, ErrOffsetOutOfRange
+	}
+	maxOffset = min(maxOffset, l.end)
+	if offset >= maxOffset {
+		return nil, nil
+	}
+	seg := l.segments[l.segmentFor(offset)]
+	var hdr [hdrPrefix]byte
+	pos, h, err := seg.find(offset, hdr[:])
+	if err != nil {
+		return nil, err
+	}
+	n := min(max(maxBytes, h.size), int(seg.size-pos))
+	buf := make([]byte, n)
+	if _, err := seg.f.ReadAt(buf, pos); err != nil {
+		return nil, err
+	}
+	// Trim to whole, valid, in-sequence batches below maxOffset.
+	next, used := h.base, 0
+	for used < len(buf) {
+		size, err := record.PeekSize(buf[used:])
+		if err == nil && size > len(buf)-used {
+			break // past maxBytes
+		}
+		var b record.Batch
+		if err == nil {
+			b, err = record.Parse(buf[used:])
+		}
+		if err == nil && b.FirstOffset != next {
+			err = fmt.Errorf("%w: batch at position %d has base offset %d, expected %d", record.ErrCorrupt, pos+int64(used), b.FirstOffset, next)
+		}
+		if err != nil {
+			if used == 0 {
+				return nil, fmt.Errorf("log: read at offset %d: %w", offset, err)
+			}
+			break // serve the good prefix; the next Read reports the error
+		}
+		if b.FirstOffset >= maxOffset {
+			break
+		}
+		used += size
+		next = b.LastOffset() + 1
+	}
+	return buf[:used], nil
+}
+
+// find locates the batch holding offset: from the index entry at or before
+// it, walk batch headers forward. Call with mu held.
+func (s *segment) find(offset int64, hdr []byte) (int64, header, error) {
+	pos := s.lookup(offset)
+	for {
+		h, err := readHeader(s.f, pos, s.size, hdr)
+		if err != nil {
+			return 0, header{}, fmt.Errorf("log: looking for offset %d: %w", offset, err)
+		}
+		if h.base > offset {
+			return 0, header{}, fmt.Errorf("log: looking for offset %d: %w: batch at %d starts at %d", offset, record.ErrCorrupt, pos, h.base)
+		}
+		if h.last >= offset {
+			return pos, h, nil
+		}
+		pos += int64(h.size)
+	}
+}
+
+// Batches calls fn for each batch in order, from the one holding from up to
+// EndOffset as of the call; from below StartOffset means StartOffset. b.Raw is valid only during the call. fn runs
+// without the log's lock held, so it may call the log's methods; appends made
+// meanwhile are not visited. An error from fn stops the walk and is returned.
+func (l *Log) Batches(from int64, fn func(b *record.Batch) error) error {
+	l.mu.RLock()
+	end := l.end
+	from = max(from, l.segments[0].base) // a snapshot may predate the log's start
+	l.mu.RUnlock()
+	for from < end {
+		chunk, err := l.ReadBounded(from, scanChunk, end)
+		if err != nil {
+			return err
+		}
+		if len(chunk) == 0 {
+			return nil
+		}
+		for len(chunk) > 0 {
+			// ReadBounded validated every batch.
+			b, err := record.Parse(chunk)
+			if err != nil {
+				return err
+			}
+			if err := fn(&b); err != nil {
+				return err
+			}
+			chunk = chunk[len(b.Raw):]
+			from = b.LastOffset() + 1
+		}
+	}
+	return nil
+}
+
+// TruncateTo removes every batch at and after offset. An offset inside a
+// batch is rounded down to that batch's base, so EndOffset() becomes that
+// base. An offset at or below StartOffset empties the log, which then starts
+// at offset. An offset at or after EndOffset changes nothing. The truncation
+// is durable when TruncateTo returns: truncated data must not come back after
+// a crash, since replication truncates a follower that diverged.
+func (l *Log) TruncateTo(offset int64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return fmt.Errorf("log: truncate to negative offset %d", offset)
+	}
+	if offset >= l.end {
+		return nil
+	}
+	if err := l.truncate(offset); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// TruncateFullyAndStartAt removes every batch and restarts the log at
+// offset, which may be above EndOffset (Kafka's truncateFullyAndStartAt: a
+// follower whose log ends below the leader's start). Durable on return.
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return fmt.Errorf("log: start at negative offset %d", offset)
+	}
+	if err := l.truncateFully(offset); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+func (l *Log) truncate(offset int64) error {
+	if offset <= l.segments[0].base {
+		return l.truncateFully(offset)
+	}
+	i := l.segmentFor(offset)
+	seg := l.segments[i]
+	var hdr [hdrPrefix]byte
+	pos, h, err := seg.find(offset, hdr[:])
+	if err != nil {
+		return err
+	}
+	if pos == 0 && i == 0 {
+		return l.truncateFully(seg.base)
+	}
+	if pos == 0 {
+		// The whole segment goes; the one before becomes active again. It
+		// was synced when rolled, so nothing more to sync.
+		if err := l.removeSegmentsFrom(i); err != nil {
+			return err
+		}
+		prev := l.active()
+		prev.bytesSinceIndex = int(prev.size)
+		if n := len(prev.index); n > 0 {
+			prev.bytesSinceIndex = int(prev.size - int64(prev.index[n-1].pos))
+		}
+		prev.firstAppend = l.clock.Now()
+		l.end, l.synced = prev.next, prev.next
+		return nil
+	}
+	if err := l.removeSegmentsFrom(i + 1); err != nil {
+		return err
+	}
+	if err := seg.f.Truncate(pos); err != nil {
+		return err
+	}
+	if err := seg.f.Sync(); err != nil {
+		return err
+	}
+	// Rebuild the indexes of what is left. Kafka trims the indexes and takes
+	// the max timestamp from the last time index entry, which can
+	// under-report it; a rescan is exact, and truncation is rare.
+	l.size -= seg.size
+	var sc scanner
+	res, err := seg.rebuild(&sc, pos, l.cfg.IndexIntervalBytes)
+	if err != nil {
+		return err
+	}
+	l.size += seg.size
+	if res.stop != nil || res.next != h.base {
+		return fmt.Errorf("log: segment %d is inconsistent below offset %d: %v", seg.base, offset, res.stop)
+	}
+	l.end, l.synced = h.base, h.base
+	return nil
+}
+
+// truncateFully empties the log and restarts it at offset. The directory is
+// never left without a segment: the first segment is emptied in place, then
+// renamed to the new base, so a crash leaves either the old or the new start.
+func (l *Log) truncateFully(offset int64) error {
+	if err := l.removeSegmentsFrom(1); err != nil {
+		return err
+	}
+	seg := l.segments[0]
+	if err := seg.f.Truncate(0); err != nil {
+		return err
+	}
+	if err := seg.f.Sync(); err != nil {
+		return err
+	}
+	l.size -= seg.size
+	if seg.base != offset {
+		if err := l.fs.Rename(segmentName(l.dir, seg.base, logSuffix), segmentName(l.dir, offset, logSuffix)); err != nil {
+			return err
+		}
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return err
+		}
+	}
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+		if err := removeIfExists(l.fs, segmentName(l.dir, seg.base, suffix)); err != nil {
+			return err
+		}
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return err
+	}
+	f := seg.f
+	*seg = *newSegment(offset, f)
+	seg.firstAppend = l.clock.Now()
+	l.end, l.synced = offset, offset
+	return nil
+}
+
+// removeSegmentsFrom deletes segments i.. from the last one down, syncing the
+// directory after each so that a crash never leaves a gap in the middle.
+func (l *Log) removeSegmentsFrom(i int) error {
+	for len(l.segments) > i {
+		seg := l.active()
+		seg.f.Close()
+		if err := l.fs.Remove(segmentName(l.dir, seg.base, logSuffix)); err != nil {
+			return err
+		}
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return err
+		}
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+			if err := removeIfExists(l.fs, segmentName(l.dir, seg.base, suffix)); err != nil {
+				return err
+			}
+		}
+		l.segments = l.segments[:len(l.segments)-1]
+		l.size -= seg.size
+		// Keep reads coherent should a later step fail: the log now ends
+		// where the remaining segments do.
+		if len(l.segments) > 0 {
+			l.end = l.active().next
+			l.synced = min(l.synced, l.end)
+		}
+	}
+	return l.fs.SyncDir(l.dir)
+}
+
+func removeIfExists(fs env.FS, name string) error {
+	if err := fs.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Close fsyncs the active segment and closes every file. Later calls return
+// ErrClosed.
+func (l *Log) Close() error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closeLocked()
+}
+
+func (l *Log) closeLocked() error {
+	if l.closed {
+		return ErrClosed
+	}
+	var err error
+	if l.failed == nil {
+		err = l.active().f.Sync()
+	}
+	for _, s := range l.segments {
+		if cerr := s.f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	// segments stay, closed, so that offsets and sizes still answer.
+	l.closed = true
+	return err
+}
+
+// Delete closes the log and removes its directory.
+func (l *Log) Delete() error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		_ = l.closeLocked() // the data is going away; a failed fsync does not matter
+	}
+	if err := l.fs.RemoveAll(l.dir); err != nil {
+		return err
+	}
+	return l.fs.SyncDir(filepath.Dir(l.dir))
+}

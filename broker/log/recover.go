@@ -1,0 +1,319 @@
+package log
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/env"
+)
+
+// strayMarkers are suffixes of files that a crash in the middle of an
+// operation may leave behind (Kafka names: cleaner output, swap files,
+// segments being deleted; our own temp files). None of them holds data the
+// log needs: Weir has no compaction yet, so a .swap is never the only copy.
+var strayMarkers = []string{".cleaned", ".swap", ".deleted", tmpSuffix}
+
+// Open opens the log in dir, creating dir if missing, and recovers it:
+//
+//   - Stray files (see strayMarkers) and index files without a .log are
+//     removed.
+//   - Every segment but the last was fsynced with its indexes before the next
+//     one was created, so its data is trusted; its .index and .timeindex are
+//     checked (entries increasing and inside the segment, the batches after
+//     the last index entry frame exactly to the file's end and end at the
+//     next segment's base) and rebuilt from the data if they fail. A rolled
+//     segment whose data does not frame is an error: Open refuses to serve a
+//     log with a hole rather than silently drop durable data.
+//   - The last (active) segment is parsed batch by batch with record.Parse
+//     (CRC-32C) from its start and truncated at the first torn, corrupt or
+//     out-of-sequence batch; its indexes are rebuilt from that scan. The
+//     truncation and the surviving data are fsynced, so SyncedOffset starts
+//     at EndOffset.
+//   - An empty last segment (a crash right after a roll) stays as the
+//     active segment.
+//
+// Recovery() reports what was done.
+func Open(fs env.FS, clock env.Clock, dir string, cfg Config) (*Log, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := makeDir(fs, dir); err != nil {
+		return nil, err
+	}
+	l := &Log{fs: fs, clock: clock, dir: dir, cfg: cfg}
+	if err := l.recover(); err != nil {
+		for _, s := range l.segments {
+			s.f.Close()
+		}
+		return nil, fmt.Errorf("log: recovering %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+// makeDir creates dir and makes every directory it creates durable, from
+// the top down, so a crash cannot lose the log's directory after segments
+// inside it were synced.
+func makeDir(fs env.FS, dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		_, err := fs.Stat(d)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := fs.SyncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Log) recover() error {
+	names, err := l.fs.List(l.dir)
+	if err != nil {
+		return err
+	}
+	var bases []int64
+	logs := map[int64]bool{}
+	for _, name := range names {
+		if base, suffix, ok := parseSegmentName(name); ok && suffix == logSuffix {
+			bases = append(bases, base) // List is sorted, and so are 20-digit names
+			logs[base] = true
+		}
+	}
+	dirty := false
+	for _, name := range names {
+		base, suffix, ok := parseSegmentName(name)
+		if !ok {
+			continue // not ours (e.g. a checkpoint file of another package)
+		}
+		stray := false
+		for _, m := range strayMarkers {
+			stray = stray || strings.HasSuffix(suffix, m)
+		}
+		orphan := (suffix == indexSuffix || suffix == timeIndexSuffix) && !logs[base]
+		if stray || orphan {
+			if err := l.fs.Remove(filepath.Join(l.dir, name)); err != nil {
+				return err
+			}
+			l.recovery.RemovedFiles = append(l.recovery.RemovedFiles, name)
+			dirty = true
+		}
+	}
+
+	if len(bases) == 0 {
+		f, err := l.fs.Create(segmentName(l.dir, 0, logSuffix))
+		if err != nil {
+			return err
+		}
+		seg := newSegment(0, f)
+		seg.firstAppend = l.clock.Now()
+		l.segments = append(l.segments, seg)
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return err
+		}
+		l.recovery.Segments = 1
+		return nil
+	}
+
+	var sc scanner
+	for i, base := range bases {
+		f, err := l.fs.OpenReadWrite(segmentName(l.dir, base, logSuffix))
+		if err != nil {
+			return err
+		}
+		seg := newSegment(base, f)
+		l.segments = append(l.segments, seg)
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		size := st.Size()
+		if size > math.MaxInt32 {
+			// Index positions are 4 bytes and no segment is written past
+			// SegmentBytes <= MaxInt32: the file was not made by this log.
+			return fmt.Errorf("segment %d is %d bytes, more than any segment can be", base, size)
+		}
+		if i < len(bases)-1 {
+			rebuilt, err := l.recoverRolled(seg, size, bases[i+1], &sc)
+			if err != nil {
+				return err
+			}
+			dirty = dirty || rebuilt
+		} else if err := l.recoverActive(seg, size, &sc); err != nil {
+			return err
+		}
+		l.size += seg.size
+	}
+	if dirty {
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return err
+		}
+	}
+	l.end = l.active().next
+	l.synced = l.end
+	l.recovery.Segments = len(l.segments)
+	return nil
+}
+
+// recoverRolled loads a rolled segment's indexes, rebuilding them if they are
+// missing or inconsistent; it reports whether it rebuilt them.
+func (l *Log) recoverRolled(seg *segment, size, nextBase int64, sc *scanner) (bool, error) {
+	err := l.loadIndexes(seg, size, nextBase, sc)
+	if err == nil {
+		return false, nil
+	}
+	var ioErr ioError
+	if errors.As(err, &ioErr) {
+		return false, ioErr.err
+	}
+	res, err := seg.rebuild(sc, size, l.cfg.IndexIntervalBytes)
+	if err != nil {
+		return false, err
+	}
+	if res.stop != nil || res.end != size || res.next != nextBase {
+		return false, fmt.Errorf("rolled segment %d is corrupt at position %d (offset %d, next segment starts at %d): %v",
+			seg.base, res.end, res.next, nextBase, res.stop)
+	}
+	seg.appendTimeEntry() // as roll does
+	if err := writeFileSync(l.fs, segmentName(l.dir, seg.base, indexSuffix), seg.encodeIndex()); err != nil {
+		return false, err
+	}
+	if err := writeFileSync(l.fs, segmentName(l.dir, seg.base, timeIndexSuffix), seg.encodeTimeIndex()); err != nil {
+		return false, err
+	}
+	l.recovery.RebuiltIndexes = append(l.recovery.RebuiltIndexes, seg.base)
+	return true, nil
+}
+
+// ioError marks an I/O failure while loading indexes, which must fail Open,
+// as opposed to an inconsistency, which a rebuild fixes.
+type ioError struct{ err error }
+
+func (e ioError) Error() string { return e.err.Error() }
+
+// loadIndexes reads and checks a rolled segment's index files. Beyond the
+// per-entry checks, it parses the batches after the last index entry: they
+// must frame exactly to the end of the file and end at nextBase, and none may
+// have a timestamp above the time index's last entry (roll writes the
+// segment's max there). That costs one index interval of reading and catches
+// an index that is stale, short or points into the middle of a batch.
+func (l *Log) loadIndexes(seg *segment, size, nextBase int64, sc *scanner) error {
+	// A valid index has at most one entry per batch, and a batch is at
+	// least record.HeaderSize bytes: anything larger is garbage, not worth
+	// reading into memory.
+	maxBatches := size/record.HeaderSize + 1
+	idx, err := readFileLimit(l.fs, segmentName(l.dir, seg.base, indexSuffix), maxBatches*indexEntrySize)
+	if err != nil {
+		return err
+	}
+	tidx, err := readFileLimit(l.fs, segmentName(l.dir, seg.base, timeIndexSuffix), maxBatches*timeIndexEntrySize)
+	if err != nil {
+		return err
+	}
+	index, err := decodeIndex(idx, seg.base, size, nextBase)
+	if err != nil {
+		return err
+	}
+	tindex, err := decodeTimeIndex(tidx, seg.base, nextBase)
+	if err != nil {
+		return err
+	}
+	if len(tindex) == 0 {
+		return errors.New("empty time index")
+	}
+	pos, expect := int64(0), seg.base
+	if n := len(index); n > 0 {
+		pos, expect = int64(index[n-1].pos), seg.base+int64(index[n-1].rel)
+	}
+	tailMax := tindex[len(tindex)-1].ts
+	tailOK := true
+	res, err := sc.scan(seg.f, pos, size, expect, func(b *record.Batch, _ int64) {
+		tailOK = tailOK && b.MaxTimestamp <= tailMax
+	})
+	if err != nil {
+		return ioError{err}
+	}
+	if res.stop != nil || res.end != size || res.next != nextBase || !tailOK {
+		return fmt.Errorf("index does not match the data (tail: %v)", res.stop)
+	}
+	last := tindex[len(tindex)-1]
+	seg.index, seg.tindex = index, tindex
+	seg.size, seg.next = size, nextBase
+	seg.maxTs, seg.maxTsOffset = last.ts, seg.base+int64(last.rel)
+	seg.bytesSinceIndex = int(size - pos)
+	return nil
+}
+
+// errTooLarge means an index file is larger than any valid one could be.
+var errTooLarge = errors.New("file larger than possible")
+
+// readFileLimit reads a whole file of at most limit bytes. A missing or
+// oversized file is an inconsistency (rebuild); other failures are
+// ioErrors.
+func readFileLimit(fs env.FS, name string, limit int64) ([]byte, error) {
+	f, err := fs.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, ioError{err}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, ioError{err}
+	}
+	if st.Size() > limit {
+		return nil, errTooLarge
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, ioError{err}
+	}
+	return b, nil
+}
+
+// recoverActive parses the last segment from its start and truncates it at
+// the first invalid batch.
+func (l *Log) recoverActive(seg *segment, size int64, sc *scanner) error {
+	res, err := seg.rebuild(sc, size, l.cfg.IndexIntervalBytes)
+	if err != nil {
+		return err
+	}
+	if res.end < size {
+		l.recovery.TruncatedBytes = size - res.end
+		l.recovery.TruncateReason = res.stop
+		if err := seg.f.Truncate(res.end); err != nil {
+			return err
+		}
+	}
+	// What was read may have been in the page cache only; make it, and the
+	// truncation, durable so that SyncedOffset can start at EndOffset.
+	if err := seg.f.Sync(); err != nil {
+		return err
+	}
+	seg.firstAppend = l.clock.Now()
+	return nil
+}

@@ -1,0 +1,259 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	wlog "github.com/weir-dev/weir/broker/log"
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/broker/txn"
+)
+
+// partition is one partition this broker leads: its log, its idempotent
+// producer state, and its high watermark.
+//
+// The high watermark is what consumers may read. With FsyncAcksAll (the
+// default) it is the fsynced offset, so a consumer never reads a record that a
+// crash could still take back; every append schedules a group-committed fsync
+// so data becomes visible promptly. Without it, the high watermark is the log
+// end offset, as in a one-replica Kafka.
+type partition struct {
+	b     *Broker
+	topic string
+	index int32
+	dir   string
+
+	// mu serializes appends so that the producer-state check, the append
+	// and the state update are one step; reads do not take it.
+	mu        sync.Mutex
+	log       *wlog.Log
+	producers *txn.PartitionProducers
+	unflushed int64 // messages appended since the last fsync was requested
+
+	hw atomic.Int64
+	// hwMu guards hwChanged, closed and replaced whenever the high watermark
+	// moves or the partition fails, to wake waiting fetches and produces.
+	hwMu      sync.Mutex
+	hwChanged chan struct{}
+	failure   atomic.Pointer[error]
+
+	syncReq  chan struct{} // capacity 1: a pending fsync request
+	stopSync context.CancelFunc
+	syncDone chan struct{}
+}
+
+func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
+	dir := filepath.Join(b.cfg.DataDir, t.meta.Name+"-"+strconv.Itoa(int(index)))
+	l, err := wlog.Open(b.fs, b.clock, dir, b.logConfig(t.meta.Configs))
+	if err != nil {
+		return nil, fmt.Errorf("partition %s-%d: %w", t.meta.Name, index, err)
+	}
+	p := &partition{
+		b: b, topic: t.meta.Name, index: index, dir: dir, log: l,
+		producers: txn.NewPartitionProducers(),
+		hwChanged: make(chan struct{}),
+		syncReq:   make(chan struct{}, 1),
+		syncDone:  make(chan struct{}),
+	}
+	// Everything recovered from disk survived a restart, so it is durable
+	// by definition once synced again; rebuild producer state by replay.
+	if err := l.Sync(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	err = l.Batches(l.StartOffset(), func(batch *record.Batch) error {
+		p.producers.Replay(batch)
+		return nil
+	})
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.meta.Name, index, err)
+	}
+	p.hw.Store(l.EndOffset())
+	ctx, cancel := context.WithCancel(b.ctx)
+	p.stopSync = cancel
+	go p.runSyncer(ctx)
+	return p, nil
+}
+
+// logConfig builds the log settings from a topic's effective config.
+func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
+	return wlog.Config{
+		SegmentBytes:       b.topicConfigInt(overrides, "segment.bytes"),
+		SegmentMs:          time.Duration(b.topicConfigInt(overrides, "segment.ms")) * time.Millisecond,
+		IndexIntervalBytes: int(b.topicConfigInt(overrides, "index.interval.bytes")),
+	}
+}
+
+// appendResult is the outcome of one produced batch.
+type appendResult struct {
+	baseOffset  int64
+	endOffset   int64 // offset after the batch: acks=-1 waits for the high watermark to reach it
+	logAppendMs int64 // -1 unless the topic uses LogAppendTime
+	err         error // a kerr error, or nil
+	reason      string
+}
+
+// append validates a produced batch against producer state and appends it.
+// A retried batch that was already appended is answered with its original
+// offsets and not appended again.
+func (p *partition) append(batch *record.Batch, logAppendTime bool) appendResult {
+	if errp := p.failure.Load(); errp != nil {
+		return appendResult{err: kerr.KafkaStorageError}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := p.producers.Check(batch)
+	switch d.Action {
+	case txn.Reject:
+		return appendResult{err: d.Err, reason: d.Reason}
+	case txn.Duplicate:
+		return appendResult{baseOffset: d.Original.BaseOffset, endOffset: d.Original.LastOffset + 1, logAppendMs: -1}
+	}
+	res := appendResult{logAppendMs: -1}
+	if logAppendTime {
+		res.logAppendMs = p.b.nowMs()
+		record.SetLogAppendTime(batch.Raw, res.logAppendMs)
+		batch.MaxTimestamp = res.logAppendMs
+	}
+	base, err := p.log.Append(batch.Raw)
+	if err != nil {
+		p.fail(err)
+		return appendResult{err: kerr.KafkaStorageError}
+	}
+	batch.FirstOffset = base
+	p.producers.Update(batch, base)
+	res.baseOffset = base
+	res.endOffset = base + int64(batch.LastOffsetDelta) + 1
+	p.unflushed += int64(batch.NumRecords)
+	if p.b.cfg.FsyncAcksAll || (p.b.cfg.FlushIntervalMessages > 0 && p.unflushed >= p.b.cfg.FlushIntervalMessages) {
+		p.unflushed = 0
+		p.requestSync()
+	}
+	if !p.b.cfg.FsyncAcksAll {
+		p.advanceHW(res.endOffset)
+	}
+	return res
+}
+
+func (p *partition) requestSync() {
+	select {
+	case p.syncReq <- struct{}{}:
+	default: // one is already pending; it will cover this append too
+	}
+}
+
+func (p *partition) requestSyncIfDirty() {
+	p.mu.Lock()
+	dirty := p.unflushed > 0 || p.log.SyncedOffset() < p.log.EndOffset()
+	p.unflushed = 0
+	p.mu.Unlock()
+	if dirty {
+		p.requestSync()
+	}
+}
+
+// runSyncer is the partition's group commit: one fsync covers every append
+// made before it started, so concurrent acks=-1 produces share it.
+func (p *partition) runSyncer(ctx context.Context) {
+	defer close(p.syncDone)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.syncReq:
+		}
+		if err := p.log.Sync(); err != nil {
+			if !errors.Is(err, wlog.ErrClosed) {
+				p.fail(err)
+			}
+			return
+		}
+		if p.b.cfg.FsyncAcksAll {
+			p.advanceHW(p.log.SyncedOffset())
+		}
+	}
+}
+
+// fail marks the partition as failed after a storage error: Kafka takes a
+// log directory offline rather than risk serving what it cannot vouch for.
+func (p *partition) fail(err error) {
+	if p.failure.CompareAndSwap(nil, &err) {
+		p.b.log.Error("partition storage failed; taking it offline", "topic", p.topic, "partition", p.index, "err", err)
+	}
+	p.hwMu.Lock()
+	close(p.hwChanged)
+	p.hwChanged = make(chan struct{})
+	p.hwMu.Unlock()
+}
+
+func (p *partition) advanceHW(offset int64) {
+	p.hwMu.Lock()
+	defer p.hwMu.Unlock()
+	if offset <= p.hw.Load() {
+		return
+	}
+	p.hw.Store(offset)
+	close(p.hwChanged)
+	p.hwChanged = make(chan struct{})
+}
+
+// watch returns a channel closed at the next high watermark change.
+func (p *partition) watch() <-chan struct{} {
+	p.hwMu.Lock()
+	defer p.hwMu.Unlock()
+	return p.hwChanged
+}
+
+// waitHW blocks until the high watermark reaches offset, the partition
+// fails, or ctx ends.
+func (p *partition) waitHW(ctx context.Context, offset int64) error {
+	for {
+		ch := p.watch()
+		if p.failure.Load() != nil {
+			return kerr.KafkaStorageError
+		}
+		if p.hw.Load() >= offset {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		}
+	}
+}
+
+func (p *partition) highWatermark() int64 { return p.hw.Load() }
+
+func (p *partition) close() error {
+	p.stopSync()
+	<-p.syncDone
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	if p.failure.Load() == nil {
+		err = p.log.Sync()
+	}
+	if cerr := p.log.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// delete closes the partition and removes its data.
+func (p *partition) delete() error {
+	p.stopSync()
+	<-p.syncDone
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.Delete()
+}

@@ -1,0 +1,361 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const consumeAbout = `
+Print records to stdout, like kafka-console-consumer: one record per line,
+by default only the value. Runs until --max-messages records were printed,
+--timeout-ms passed without a record, or SIGINT; then prints
+"Processed a total of N messages" to stderr and exits 0.
+
+Without --group, every partition (or only --partition) is read directly and
+no offsets are committed.
+
+Properties (--property k=v), as in kafka-console-consumer:
+  print.timestamp=true     CreateTime:<ms> (or LogAppendTime:<ms>)
+  print.partition=true     Partition:<n>
+  print.offset=true        Offset:<n>
+  print.headers=true       k1:v1,k2:v2 (NO_HEADERS when there are none)
+  print.key=true           the key (null.literal when null)
+  print.value=false        leave the value out
+  key.separator            between fields, default TAB
+  line.separator           after each record, default newline
+  headers.separator        default ","
+  headers.key.separator    default ":"
+  null.literal             printed for null keys and values, default "null"
+
+Fields appear in this order: timestamp, partition, offset, headers, key, value.
+Example line: CreateTime:1700000000000	Partition:0	Offset:5	key	value`
+
+func consumeDefaults() map[string]string {
+	return map[string]string{
+		"print.timestamp":       "false",
+		"print.partition":       "false",
+		"print.offset":          "false",
+		"print.headers":         "false",
+		"print.key":             "false",
+		"print.value":           "true",
+		"key.separator":         "\t",
+		"line.separator":        "\n",
+		"headers.separator":     ",",
+		"headers.key.separator": ":",
+		"null.literal":          "null",
+	}
+}
+
+type consumeOpts struct {
+	bootstrap     string
+	topic         string
+	group         string
+	fromBeginning bool
+	offset        string
+	partition     int
+	maxMessages   int
+	timeoutMs     int
+	props         listFlag
+}
+
+// Consume is `weir consume`.
+func Consume(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand("consume", "consume --topic T [flags]", consumeAbout, stdout, stderr)
+	var o consumeOpts
+	c.fs.StringVar(&o.bootstrap, "bootstrap-server", DefaultBootstrap, "comma-separated `host:port` list of brokers")
+	c.fs.StringVar(&o.topic, "topic", "", "topic to read (required)")
+	c.fs.StringVar(&o.group, "group", "", "consume as a member of this consumer `group`, committing offsets")
+	c.fs.BoolVar(&o.fromBeginning, "from-beginning", false, "start at the earliest offset (default: only new records)")
+	c.fs.StringVar(&o.offset, "offset", "", "start `offset`: a number, earliest or latest (needs --partition)")
+	c.fs.IntVar(&o.partition, "partition", -1, "read only this partition")
+	c.fs.IntVar(&o.maxMessages, "max-messages", 0, "exit after printing this many records")
+	c.fs.IntVar(&o.timeoutMs, "timeout-ms", 0, "exit after this many `ms` without a record")
+	c.fs.Var(&o.props, "property", "formatter property `key=value` (repeatable, see above)")
+	return c.exit(runConsume(ctx, c, &o, args))
+}
+
+// startOffset validates the flag combination and picks where to start.
+func (o *consumeOpts) startOffset(c *command) (kgo.Offset, error) {
+	start := kgo.NewOffset().AtEnd()
+	if o.fromBeginning {
+		start = kgo.NewOffset().AtStart()
+	}
+	if o.partition < -1 || o.partition > math.MaxInt32 {
+		return start, usagef("--partition must be a partition number, got %d", o.partition)
+	}
+	if o.group != "" && c.isSet("partition") {
+		return start, usagef("--partition cannot be used with --group")
+	}
+	if o.maxMessages < 0 {
+		return start, usagef("--max-messages must not be negative, got %d", o.maxMessages)
+	}
+	if !c.isSet("offset") {
+		return start, nil
+	}
+	if o.partition < 0 {
+		return start, usagef("--offset needs --partition")
+	}
+	if o.fromBeginning {
+		return start, usagef("--offset and --from-beginning cannot be used together")
+	}
+	switch strings.ToLower(o.offset) {
+	case "earliest":
+		return kgo.NewOffset().AtStart(), nil
+	case "latest":
+		return kgo.NewOffset().AtEnd(), nil
+	}
+	n, err := strconv.ParseInt(o.offset, 10, 64)
+	if err != nil || n < 0 {
+		return start, usagef("--offset %q: want a non-negative number, earliest or latest", o.offset)
+	}
+	return kgo.NewOffset().At(n), nil
+}
+
+func runConsume(ctx context.Context, c *command, o *consumeOpts, args []string) error {
+	pos, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if o.topic == "" {
+		return usagef("missing --topic")
+	}
+	start, err := o.startOffset(c)
+	if err != nil {
+		return err
+	}
+	idle, err := msDuration("timeout-ms", o.timeoutMs)
+	if err != nil {
+		return err
+	}
+	props, err := properties(c, o.props, consumeDefaults())
+	if err != nil {
+		return err
+	}
+	f := newFormatter(props)
+
+	opts, tracker, err := clientOpts(o.bootstrap, "weir-consumer")
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.group != "":
+		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start))
+	case o.partition >= 0:
+		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {int32(o.partition): start}}))
+	default:
+		opts = append(opts, kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+
+	if err := checkConsumeTopic(ctx, cl, o, idle); err != nil {
+		return tracker.explain(err)
+	}
+
+	out := bufio.NewWriterSize(c.stdout, 64<<10)
+	n, err := consumeLoop(ctx, cl, o, idle, f, out)
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing stdout: %w", ferr)
+	}
+	if err == nil && o.group != "" {
+		// Commit what was printed before leaving; ctx may be cancelled by now.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if cerr := cl.CommitUncommittedOffsets(cctx); cerr != nil {
+			err = fmt.Errorf("committing offsets of group %q: %w", o.group, cerr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "Processed a total of %d messages\n", n)
+	return nil
+}
+
+// checkConsumeTopic fails fast and clearly when the cluster cannot be
+// reached, the topic does not exist or --partition is out of range; a Kafka
+// consumer would wait silently instead.
+func checkConsumeTopic(ctx context.Context, cl *kgo.Client, o *consumeOpts, idle time.Duration) error {
+	limit := 30 * time.Second
+	if idle > 0 && idle < limit {
+		limit = max(idle, time.Second)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	td, ok, err := topicDetail(ctx, kadm.NewClient(cl), o.topic)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("topic %q does not exist", o.topic)
+	}
+	if o.partition >= len(td.Partitions) {
+		return fmt.Errorf("topic %q has %d partitions; there is no partition %d", o.topic, len(td.Partitions), o.partition)
+	}
+	return nil
+}
+
+// consumeLoop prints records until a stop condition and returns how many it
+// printed. SIGINT (ctx) and the idle timeout are normal ends.
+func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOpts, idle time.Duration, f *formatter, out *bufio.Writer) (int, error) {
+	n := 0
+	last := time.Now()
+	for {
+		if ctx.Err() != nil {
+			return n, nil
+		}
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if idle > 0 {
+			pollCtx, cancel = context.WithDeadline(ctx, last.Add(idle))
+		}
+		want := 0
+		if o.maxMessages > 0 {
+			want = o.maxMessages - n
+		}
+		fetches := cl.PollRecords(pollCtx, want)
+		timedOut := pollCtx.Err() != nil && ctx.Err() == nil
+		cancel()
+
+		got := 0
+		fetches.EachRecord(func(r *kgo.Record) {
+			f.write(out, r)
+			got++
+		})
+		n += got
+		if got > 0 {
+			last = time.Now()
+			if err := out.Flush(); err != nil {
+				return n, fmt.Errorf("writing stdout: %w", err)
+			}
+		}
+		if o.maxMessages > 0 && n >= o.maxMessages {
+			return n, nil
+		}
+		for _, fe := range fetches.Errors() {
+			if err := fetchErr(o, fe); err != nil {
+				return n, err
+			}
+		}
+		if got == 0 && (timedOut || ctx.Err() != nil) {
+			return n, nil
+		}
+	}
+}
+
+// fetchErr decides whether a fetch error ends the consumer. Cancellation and
+// errors the client retries by itself are not fatal.
+func fetchErr(o *consumeOpts, fe kgo.FetchError) error {
+	err := fe.Err
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return nil
+	case kerr.IsRetriable(err):
+		return nil
+	case fe.Topic == "" && o.group != "":
+		return fmt.Errorf("group %q: %w", o.group, err)
+	case fe.Topic == "":
+		return err
+	default:
+		return fmt.Errorf("topic %q partition %d: %w", fe.Topic, fe.Partition, err)
+	}
+}
+
+// formatter prints records like Kafka's DefaultMessageFormatter.
+type formatter struct {
+	timestamp, partition, offset, headers, key, value bool
+
+	keySep, lineSep, headersSep, headersKeySep, null string
+}
+
+func newFormatter(props map[string]string) *formatter {
+	return &formatter{
+		timestamp:     propTrue(props["print.timestamp"]),
+		partition:     propTrue(props["print.partition"]),
+		offset:        propTrue(props["print.offset"]),
+		headers:       propTrue(props["print.headers"]),
+		key:           propTrue(props["print.key"]),
+		value:         propTrue(props["print.value"]),
+		keySep:        props["key.separator"],
+		lineSep:       props["line.separator"],
+		headersSep:    props["headers.separator"],
+		headersKeySep: props["headers.key.separator"],
+		null:          props["null.literal"],
+	}
+}
+
+func (f *formatter) write(w *bufio.Writer, r *kgo.Record) {
+	// sep writes the key separator if another field follows, else the line
+	// separator, exactly as Kafka's formatter does.
+	sep := func(more bool) {
+		if more {
+			w.WriteString(f.keySep)
+		} else {
+			w.WriteString(f.lineSep)
+		}
+	}
+	bytesOrNull := func(b []byte) {
+		if b == nil {
+			w.WriteString(f.null)
+		} else {
+			w.Write(b)
+		}
+	}
+	if f.timestamp {
+		switch r.Attrs.TimestampType() {
+		case 0:
+			fmt.Fprintf(w, "CreateTime:%d", r.Timestamp.UnixMilli())
+		case 1:
+			fmt.Fprintf(w, "LogAppendTime:%d", r.Timestamp.UnixMilli())
+		default:
+			w.WriteString("NO_TIMESTAMP")
+		}
+		sep(f.partition || f.offset || f.headers || f.key || f.value)
+	}
+	if f.partition {
+		fmt.Fprintf(w, "Partition:%d", r.Partition)
+		sep(f.offset || f.headers || f.key || f.value)
+	}
+	if f.offset {
+		fmt.Fprintf(w, "Offset:%d", r.Offset)
+		sep(f.headers || f.key || f.value)
+	}
+	if f.headers {
+		if len(r.Headers) == 0 {
+			w.WriteString("NO_HEADERS")
+		}
+		for i, h := range r.Headers {
+			if i > 0 {
+				w.WriteString(f.headersSep)
+			}
+			w.WriteString(h.Key)
+			w.WriteString(f.headersKeySep)
+			bytesOrNull(h.Value)
+		}
+		sep(f.key || f.value)
+	}
+	if f.key {
+		bytesOrNull(r.Key)
+		sep(f.value)
+	}
+	if f.value {
+		bytesOrNull(r.Value)
+		w.WriteString(f.lineSep)
+	}
+}
