@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: all build test test-short deps fuzz bench vet
+.PHONY: all build test test-short deps fuzz bench sim
 
 all: build
 
@@ -35,3 +35,10 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./broker/... ./bench/...
+
+# sim is the README's main job: the default fault-injection suite, seeds
+# 1-20 of the simulated cluster, with a verdict table; failing seeds keep
+# their run folders under runs/sim.
+SEEDS ?= 1-20
+sim:
+	$(GO) run ./cmd/weir sim --seeds $(SEEDS) --out runs/sim

@@ -98,6 +98,11 @@ func (b *Broker) load() error {
 	if err := b.fs.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	// A new data dir's own name must be durable before anything in it is,
+	// or a crash can take the whole directory away.
+	if err := b.fs.SyncDir(filepath.Dir(filepath.Clean(b.cfg.DataDir))); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
 	m, found, err := loadMeta(b.fs, b.cfg.DataDir)
 	if err != nil {
 		return err
@@ -238,6 +243,30 @@ func (b *Broker) Close() error {
 	b.connMu.Unlock()
 	b.wg.Wait()
 	return b.closePartitions()
+}
+
+// Abandon stops the broker the way a power cut would, for the simulator: every
+// goroutine ends and every connection closes, but nothing is fsynced and no
+// log is closed cleanly. The caller replaces the disk (memfs.Crash) before
+// opening a new incarnation; this one must not be used again.
+func (b *Broker) Abandon() {
+	b.cancel()
+	b.connMu.Lock()
+	if b.ln != nil {
+		b.ln.Close()
+	}
+	for c := range b.conns {
+		c.Close()
+	}
+	b.connMu.Unlock()
+	b.wg.Wait()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, t := range b.topics {
+		for _, p := range t.partitions {
+			<-p.syncDone
+		}
+	}
 }
 
 func (b *Broker) closePartitions() error {

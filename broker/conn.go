@@ -33,6 +33,9 @@ type reply struct {
 	// closeConn closes the connection after this reply (acks=0 produce
 	// errors: Kafka's only way to tell such a producer).
 	closeConn bool
+	// frame is the request's buffer, which the decoded request, resp and
+	// finish may alias; the writer recycles it once resp is written.
+	frame []byte
 }
 
 // conn is one client connection.
@@ -41,14 +44,59 @@ type conn struct {
 	c       net.Conn
 	remote  string
 	replies chan reply
+	// frames holds request buffers the writer is done with, for the
+	// reader to reuse: a fresh buffer per request costs a large
+	// allocation, its zeroing and GC work, and on VMs that hand freed
+	// memory back to the host, page faults on first touch.
+	frames chan []byte
 }
 
 // maxPipelined bounds the requests of one connection that are handled but
 // not yet answered, so a client cannot make the broker buffer without limit.
 const maxPipelined = 64
 
+// A connection keeps at most keptFrames request buffers of at most
+// maxKeptFrame bytes each for reuse (8 MiB per connection at most), enough
+// for a producer's usual 1 to 5 requests in flight.
+const (
+	keptFrames   = 4
+	maxKeptFrame = 2 << 20
+)
+
+// frameBuf returns a buffer of n bytes for a request frame, reused if one
+// large enough is free. Its contents are not zeroed: the reader fills all n.
+func (cc *conn) frameBuf(n int) []byte {
+	select {
+	case buf := <-cc.frames:
+		if cap(buf) >= n {
+			return buf[:n]
+		}
+		// Too small: let it go; the new one is sized to be reused.
+	default:
+	}
+	size := 4 << 10
+	for size < n {
+		size <<= 1
+	}
+	if size > maxKeptFrame {
+		size = n // will not be kept anyway
+	}
+	return make([]byte, n, size)
+}
+
+// recycle returns a request buffer nothing refers to any more.
+func (cc *conn) recycle(buf []byte) {
+	if cap(buf) == 0 || cap(buf) > maxKeptFrame || cc.frames == nil {
+		return
+	}
+	select {
+	case cc.frames <- buf[:0]:
+	default:
+	}
+}
+
 func (b *Broker) serveConn(c net.Conn) {
-	cc := &conn{b: b, c: c, remote: c.RemoteAddr().String(), replies: make(chan reply, maxPipelined)}
+	cc := &conn{b: b, c: c, remote: c.RemoteAddr().String(), replies: make(chan reply, maxPipelined), frames: make(chan []byte, keptFrames)}
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
 	writerDone := make(chan struct{})
@@ -79,9 +127,11 @@ func (cc *conn) readLoop(ctx context.Context) error {
 		if n < 8 || n > cc.b.cfg.SocketRequestMaxBytes {
 			return fmt.Errorf("request frame of %d bytes is outside [8, socket.request.max.bytes=%d]", n, cc.b.cfg.SocketRequestMaxBytes)
 		}
-		// Each request gets its own buffer: decoded requests alias it, and
-		// a deferred reply may still refer to it.
-		body := make([]byte, n)
+		// Each request has a buffer of its own until the writer has sent
+		// its reply: decoded requests alias it, and so may the reply and
+		// its finish step. Topic names that outlive a request are cloned
+		// where they are kept; a produce's batch is copied by the append.
+		body := cc.frameBuf(int(n))
 		if _, err := io.ReadFull(r, body); err != nil {
 			return fmt.Errorf("truncated request frame: %w", err)
 		}
@@ -89,6 +139,7 @@ func (cc *conn) readLoop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		rep.frame = body
 		select {
 		case cc.replies <- rep:
 		case <-ctx.Done():
@@ -123,10 +174,9 @@ func (cc *conn) handleFrame(ctx context.Context, body []byte) (rep reply, err er
 	}
 	kreq.SetVersion(req.version)
 	if kreq.IsFlexible() {
-		kmsg.SkipTags(&rd)
-	}
-	if !rd.Ok() {
-		return reply{}, errors.New("malformed request header tags")
+		if err := skipHeaderTags(&rd); err != nil {
+			return reply{}, err
+		}
 	}
 	if err := decodeSafely(kreq, rd.Src); err != nil {
 		return reply{}, fmt.Errorf("malformed %s v%d request: %w", kmsg.NameForKey(req.key), req.version, err)
@@ -139,6 +189,26 @@ func (cc *conn) handleFrame(ctx context.Context, body []byte) (rep reply, err er
 	}
 	rep.corr = req.corr
 	return rep, err
+}
+
+// skipHeaderTags skips the request header's tagged fields. kmsg.SkipTags
+// trusts the tag count and loops that many times even past the end of the
+// bytes, so a six-byte header could cost seconds of CPU; a count larger than
+// the bytes left is malformed.
+func skipHeaderTags(rd *kbin.Reader) error {
+	n := rd.Uvarint()
+	if !rd.Ok() || int64(n) > int64(len(rd.Src)) {
+		return errors.New("malformed request header tags")
+	}
+	for ; n > 0; n-- {
+		rd.Uvarint()
+		size := rd.Uvarint()
+		if !rd.Ok() || int64(size) > int64(len(rd.Src)) {
+			return errors.New("malformed request header tags")
+		}
+		rd.Span(int(size))
+	}
+	return nil
 }
 
 func decodeSafely(kreq kmsg.Request, b []byte) (err error) {
@@ -158,18 +228,11 @@ func (cc *conn) writeLoop(ctx context.Context) {
 			rep.finish(ctx)
 		}
 		if rep.resp == nil {
+			cc.recycle(rep.frame)
 			continue
 		}
-		buf = append(buf[:0], 0, 0, 0, 0) // size, filled below
-		buf = binary.BigEndian.AppendUint32(buf, uint32(rep.corr))
-		// Flexible responses carry a header tag section, except
-		// ApiVersions, whose response header is always v0 so a client
-		// can read it before it knows what the broker speaks.
-		if rep.resp.IsFlexible() && rep.resp.Key() != apiVersionsKey {
-			buf = append(buf, 0)
-		}
-		buf = rep.resp.AppendTo(buf)
-		binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+		buf = appendReply(buf[:0], &rep)
+		cc.recycle(rep.frame) // the response is encoded: nothing aliases it now
 		if _, err := w.Write(buf); err != nil {
 			return
 		}
@@ -182,4 +245,20 @@ func (cc *conn) writeLoop(ctx context.Context) {
 		}
 	}
 	w.Flush()
+}
+
+// appendReply appends rep's response frame (size, header, body) to buf.
+func appendReply(buf []byte, rep *reply) []byte {
+	start := len(buf)
+	buf = append(buf, 0, 0, 0, 0) // size, filled below
+	buf = binary.BigEndian.AppendUint32(buf, uint32(rep.corr))
+	// Flexible responses carry a header tag section, except ApiVersions,
+	// whose response header is always v0 so a client can read it before
+	// it knows what the broker speaks.
+	if rep.resp.IsFlexible() && rep.resp.Key() != apiVersionsKey {
+		buf = append(buf, 0)
+	}
+	buf = rep.resp.AppendTo(buf)
+	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
+	return buf
 }

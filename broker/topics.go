@@ -47,6 +47,11 @@ func (b *Broker) sortedTopics() []*topic {
 	return out
 }
 
+// maxTopicPartitions bounds one topic's partitions. Each partition holds
+// open files and a goroutine; without a bound, one small CreateTopics
+// request could ask for two billion of them.
+const maxTopicPartitions = 10000
+
 // topicSpec is a topic to create.
 type topicSpec struct {
 	name              string
@@ -72,6 +77,9 @@ func (b *Broker) resolve(s *topicSpec) *topicError {
 	}
 	if s.partitions <= 0 {
 		return errTopic(kerr.InvalidPartitions, "number of partitions must be larger than 0, got %d", s.partitions)
+	}
+	if s.partitions > maxTopicPartitions {
+		return errTopic(kerr.InvalidPartitions, "%d partitions is more than the %d a Weir topic may have", s.partitions, maxTopicPartitions)
 	}
 	if s.replicationFactor == -1 {
 		s.replicationFactor = b.cfg.DefaultReplicationFactor
@@ -232,6 +240,9 @@ func (b *Broker) addPartitions(name string, count int32, validateOnly bool) *top
 		}
 		if count == have {
 			return errTopic(kerr.InvalidPartitions, "topic already has %d partitions", have)
+		}
+		if count > maxTopicPartitions {
+			return errTopic(kerr.InvalidPartitions, "%d partitions is more than the %d a Weir topic may have", count, maxTopicPartitions)
 		}
 		next.meta.Partitions = count
 		if validateOnly {

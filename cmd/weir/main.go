@@ -27,6 +27,7 @@ func commands() []command {
 		{"topics", "create, list, describe, alter and delete topics", cli.Topics},
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
+		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
 		{"version", "print the version", cli.Version},
 	}
 }

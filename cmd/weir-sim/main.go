@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Exit codes. They are the verdict codes of `weir sim`.
+const (
+	exitValid    = 0
+	exitInvalid  = 1
+	exitLiveness = 2
+	exitHarness  = 3
+)
+
+var verdictNames = [...]string{"valid", "invalid", "liveness", "harness-error"}
+
+// seedStream separates the parameter stream from any other stream a
+// scenario derives from the same seed.
+const seedStreamParams = 0x7765_6972_7061_7261 // "weirpara"
+
+// flags are the command line, before the seed decides the rest.
+type flags struct {
+	seed        uint64
+	duration    time.Duration
+	budget      time.Duration
+	faults      string
+	workload    string
+	defect      string
+	scenario    string
+	out         string
+	listDefects bool
+	cpuProfile  string
+}
+
+// params is every parameter of a run. The seed decides all that the flags
+// leave open; main prints it as PARAMS=<json>, and the host stores that line
+// in header.json, so a run can be understood and replayed from its header.
+// Add the real world's parameters as a field next to Selftest.
+type params struct {
+	Seed       uint64   `json:"seed"`
+	Scenario   string   `json:"scenario"`
+	DurationNs int64    `json:"duration_ns"` // virtual length of the safety phase
+	BudgetNs   int64    `json:"budget_ns"`   // virtual-time budget of the whole run
+	Faults     []string `json:"faults"`
+	Workload   string   `json:"workload"`
+	Defect     string   `json:"defect,omitempty"`
+	GoVersion  string   `json:"go_version"`
+
+	World    *worldParams    `json:"world,omitempty"`
+	Selftest *selftestParams `json:"selftest,omitempty"`
+}
+
+func main() {
+	// The guest has memory to spare and one thread: collecting less often
+	// buys simulated seconds. Still deterministic: the heap grows the same
+	// way in every run of a seed.
+	debug.SetGCPercent(400)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir-sim: %v\n", err)
+		return exitHarness
+	}
+	if f.listDefects {
+		for _, d := range defects {
+			fmt.Fprintf(stdout, "%-24s %s\n", d.name, d.about)
+		}
+		return exitValid
+	}
+	sc, ok := scenarios[f.scenario]
+	if !ok {
+		fmt.Fprintf(stderr, "weir-sim: unknown scenario %q (known: %s)\n", f.scenario, strings.Join(scenarioNames(), ", "))
+		return exitHarness
+	}
+	if f.defect != "" && !slices.ContainsFunc(defects, func(d defect) bool { return d.name == f.defect }) {
+		fmt.Fprintf(stderr, "weir-sim: unknown defect %q (see --list-defects)\n", f.defect)
+		return exitHarness
+	}
+
+	for _, k := range strings.Split(f.faults, ",") {
+		if k = strings.TrimSpace(k); k != "" && !slices.Contains(faultKinds, k) {
+			fmt.Fprintf(stderr, "weir-sim: unknown fault kind %q (known: %s)\n", k, strings.Join(faultKinds, ", "))
+			return exitHarness
+		}
+	}
+	p := deriveParams(f, sc)
+	pj, err := json.Marshal(p)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir-sim: %v\n", err)
+		return exitHarness
+	}
+	fmt.Fprintf(stdout, "SEED=%d\nPARAMS=%s\n", p.Seed, pj)
+
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "weir-sim: %v\n", err)
+			return exitHarness
+		}
+		defer stop()
+	}
+	out := newOutput(f.out)
+	// The budget is virtual time: context deadlines are timers, and timers
+	// run on the host's virtual clock.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(p.BudgetNs))
+	defer cancel()
+	code := runScenario(ctx, p, out)
+	if ctx.Err() != nil && code != exitInvalid {
+		// Whatever the scenario concluded, it ran out of budget: a stuck
+		// system burns virtual time, and that is the harness's call.
+		out.Verdict(exitHarness, fmt.Sprintf("virtual-time budget of %v exceeded", time.Duration(p.BudgetNs)), nil)
+		code = exitHarness
+	}
+	if out.verdict.Code != code {
+		out.Verdict(code, "scenario returned without a verdict", nil)
+	}
+	elapsed := out.elapsed()
+	if err := out.write(p.Seed, elapsed); err != nil {
+		fmt.Fprintf(stderr, "weir-sim: writing results: %v\n", err)
+		return exitHarness
+	}
+	fmt.Fprintf(stdout, "VERDICT=%s code=%d virtual=%v: %s\n", verdictNames[code], code, elapsed, out.verdict.Summary)
+	return code
+}
+
+func parseFlags(args []string) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("weir-sim", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Uint64Var(&f.seed, "seed", 0, "the seed: it decides every parameter the flags leave open")
+	fs.DurationVar(&f.duration, "duration", 60*time.Second, "virtual length of the safety phase")
+	fs.DurationVar(&f.budget, "budget", 10*time.Minute, "virtual-time budget of the whole run; past it the run is a harness error")
+	fs.StringVar(&f.faults, "faults", "", "comma-separated fault kinds (empty: the seed chooses)")
+	fs.StringVar(&f.workload, "workload", "queue", "workload name")
+	fs.StringVar(&f.defect, "defect", "", "planted defect to switch on (see --list-defects)")
+	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
+	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
+	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here (native runs only: to see where the guest's time goes)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.duration <= 0 || f.budget <= 0 {
+		return f, errors.New("--duration and --budget must be positive")
+	}
+	return f, nil
+}
+
+// deriveParams fixes every parameter: the flags where given, the seed
+// otherwise. It must read randomness only from rng, in a fixed order, so that
+// the same flags give the same parameters.
+func deriveParams(f flags, sc scenario) params {
+	rng := rand.New(rand.NewPCG(f.seed, seedStreamParams))
+	p := params{
+		Seed:       f.seed,
+		Scenario:   f.scenario,
+		DurationNs: int64(f.duration),
+		BudgetNs:   int64(f.budget),
+		Workload:   f.workload,
+		Defect:     f.defect,
+		GoVersion:  runtime.Version(),
+	}
+	if f.faults != "" {
+		for _, k := range strings.Split(f.faults, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				p.Faults = append(p.Faults, k)
+			}
+		}
+	} else {
+		// The seed chooses a subset of the fault kinds.
+		for _, k := range faultKinds {
+			if rng.IntN(2) == 0 {
+				p.Faults = append(p.Faults, k)
+			}
+		}
+	}
+	if p.Faults == nil {
+		p.Faults = []string{}
+	}
+	if sc.params != nil {
+		sc.params(&p, rng)
+	}
+	return p
+}
+
+// faultKinds are the kinds --faults accepts: the kinds of faults/.
+var faultKinds = []string{"partition", "crash", "pause", "disk", "clock", "flaky"}
+
+// output collects what a scenario reports. Everything stays in memory until
+// the end (DESIGN.md rule 5: trace the same way in every run), then write
+// puts trace.log, history.jsonl and verdict.json in the run folder.
+type output struct {
+	mu      sync.Mutex // for native runs; the guest is single-threaded
+	dir     string
+	start   time.Time
+	trace   strings.Builder
+	history []byte
+	verdict verdict
+}
+
+// verdict is verdict.json. The host reads Code and Summary.
+type verdict struct {
+	Seed      uint64 `json:"seed"`
+	Code      int    `json:"code"`
+	Verdict   string `json:"verdict"`
+	Summary   string `json:"summary"`
+	VirtualNs int64  `json:"virtual_ns"`
+	Details   any    `json:"details,omitempty"`
+}
+
+func newOutput(dir string) *output {
+	return &output{dir: dir, start: time.Now(), verdict: verdict{Code: -1}}
+}
+
+func (o *output) elapsed() time.Duration { return time.Since(o.start) }
+
+// Tracef appends one line to trace.log, prefixed with the virtual time
+// since the start of the run and the node (or component) name.
+func (o *output) Tracef(node, format string, args ...any) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintf(&o.trace, "%14d %-8s ", o.elapsed().Nanoseconds(), node)
+	fmt.Fprintf(&o.trace, format, args...)
+	o.trace.WriteByte('\n')
+}
+
+// History appends one operation (any JSON-encodable value) to history.jsonl.
+func (o *output) History(op any) {
+	b, err := json.Marshal(op)
+	if err != nil {
+		panic(fmt.Sprintf("history entry %#v: %v", op, err))
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.history = append(append(o.history, b...), '\n')
+}
+
+// Verdict records the run's verdict; the last call wins.
+func (o *output) Verdict(code int, summary string, details any) {
+	o.verdict = verdict{Code: code, Verdict: verdictNames[code], Summary: summary, Details: details}
+}
+
+func (o *output) write(seed uint64, elapsed time.Duration) error {
+	o.verdict.Seed = seed
+	o.verdict.VirtualNs = elapsed.Nanoseconds()
+	vj, err := json.MarshalIndent(o.verdict, "", "  ")
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"trace.log", []byte(o.trace.String())},
+		{"history.jsonl", o.history},
+		// verdict.json last: its presence says the others are complete.
+		{"verdict.json", append(vj, '\n')},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(o.dir, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -1,0 +1,30 @@
+// Package faults generates fault schedules: the nemesis of a simulation run.
+//
+// A Schedule is the list of fault events of a run's safety phase, each at a
+// virtual time from the phase's start: a fault (crash, partition, pause, disk
+// errors, clock jump, flaky links) and, later, its matching heal (restart,
+// heal, resume, ...). Generate draws one from an rng, the node names, the
+// enabled fault kinds and their rates; the same inputs give the same
+// schedule. The world (sim/world) applies it; this package does no I/O.
+//
+// The fault atlas bounds what is generated to what the cluster promises to
+// survive, as in TigerBeetle: faults beyond the promise only raise false
+// alarms. Generate never emits:
+//   - a fault on data that was synced (no bit flips, no lost synced files):
+//     with one replica nothing could repair it; disk faults are failed writes
+//     and fsyncs, which the broker must report, bounded in count per window;
+//   - more than one node down (crashed or paused) at once, nor disk faults on
+//     more than one node at once, so a majority and a quorum of replicas
+//     stay intact once the cluster has several nodes;
+//   - clock jumps beyond Atlas.MaxClockJump (far below retention.ms and
+//     segment.ms defaults, which a larger jump could legitimately trigger);
+//   - a fault left open: every fault's heal is in the schedule, at or before
+//     Schedule.Duration (the liveness phase heals everything again anyway).
+//
+// Faults of one kind never overlap in time (one track per kind, and crash
+// and pause share the "down" track); faults of different kinds may.
+//
+// Invariants: no package-level mutable state; Generate consumes the rng in a
+// fixed order (kinds in Kind order, nodes by name) and returns events sorted
+// by time, ties kept in generation order with heals before faults.
+package faults

@@ -1,0 +1,525 @@
+package faults
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kind is a family of faults, as named on the command line.
+type Kind uint8
+
+const (
+	Partition Kind = iota + 1 // isolate, majority/minority split, bridge, one-way cut
+	Crash                     // crash a node (losing its unsynced data), restart it later
+	Pause                     // stop a node answering for a while
+	Disk                      // failed writes and fsyncs on a node's disk
+	Clock                     // a node's clock jumps, then comes back
+	Flaky                     // a node's connections reset at random
+)
+
+var kindNames = [...]string{Partition: "partition", Crash: "crash", Pause: "pause", Disk: "disk", Clock: "clock", Flaky: "flaky"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Set is a set of kinds.
+type Set uint8
+
+// All is every kind.
+const All Set = 1<<Partition | 1<<Crash | 1<<Pause | 1<<Disk | 1<<Clock | 1<<Flaky
+
+func SetOf(kinds ...Kind) Set {
+	var s Set
+	for _, k := range kinds {
+		s |= 1 << k
+	}
+	return s
+}
+
+func (s Set) Has(k Kind) bool { return s&(1<<k) != 0 }
+
+// Kinds returns the kinds of s in Kind order.
+func (s Set) Kinds() []Kind {
+	var out []Kind
+	for k := Partition; k <= Flaky; k++ {
+		if s.Has(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// String is the form Parse reads: "partition,crash", or "none".
+func (s Set) String() string {
+	if s == 0 {
+		return "none"
+	}
+	var names []string
+	for _, k := range s.Kinds() {
+		names = append(names, k.String())
+	}
+	return strings.Join(names, ",")
+}
+
+// Parse reads a comma-separated list of kinds ("partition,crash,disk"),
+// "all", or "none" / "" for no faults.
+func Parse(list string) (Set, error) {
+	var s Set
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(strings.ToLower(name))
+		switch name {
+		case "", "none":
+			continue
+		case "all":
+			s |= All
+			continue
+		}
+		i := slices.Index(kindNames[:], name)
+		if i <= 0 {
+			return 0, fmt.Errorf("unknown fault kind %q (known: %s, all, none)", name, All)
+		}
+		s |= 1 << Kind(i)
+	}
+	return s, nil
+}
+
+// Op is what one event does.
+type Op uint8
+
+const (
+	OpIsolate    Op = iota + 1 // Node can reach no one (for one node: a client-side partition)
+	OpRejoin                   // undo OpIsolate of Node
+	OpPartition                // split into Groups (overlapping groups: a bridge)
+	OpHealSplit                // remove the split
+	OpCut                      // one-way cut From -> To
+	OpUncut                    // remove the cut From -> To
+	OpCrash                    // crash Node, keeping Keep of each file's unsynced tail
+	OpRestart                  // restart Node from its disk
+	OpPause                    // Node stops answering
+	OpResume                   // Node answers again
+	OpDiskFaults               // Node's disk fails writes and fsyncs with Prob, at most Count times
+	OpDiskHeal                 // Node's disk stops failing
+	OpClockJump                // Node's clock moves by Offset
+	OpClockReset               // Node's clock is right again
+	OpFlaky                    // Node's connections reset with Prob per write
+	OpFlakyHeal                // Node's connections are reliable again
+)
+
+var opNames = [...]string{
+	OpIsolate: "isolate", OpRejoin: "rejoin", OpPartition: "partition", OpHealSplit: "heal-partition",
+	OpCut: "cut", OpUncut: "uncut", OpCrash: "crash", OpRestart: "restart", OpPause: "pause",
+	OpResume: "resume", OpDiskFaults: "disk-faults", OpDiskHeal: "disk-heal", OpClockJump: "clock-jump",
+	OpClockReset: "clock-reset", OpFlaky: "flaky", OpFlakyHeal: "flaky-heal",
+}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) && opNames[o] != "" {
+		return opNames[o]
+	}
+	return fmt.Sprintf("Op(%d)", uint8(o))
+}
+
+// Kind is the family of o.
+func (o Op) Kind() Kind {
+	switch o {
+	case OpIsolate, OpRejoin, OpPartition, OpHealSplit, OpCut, OpUncut:
+		return Partition
+	case OpCrash, OpRestart:
+		return Crash
+	case OpPause, OpResume:
+		return Pause
+	case OpDiskFaults, OpDiskHeal:
+		return Disk
+	case OpClockJump, OpClockReset:
+		return Clock
+	case OpFlaky, OpFlakyHeal:
+		return Flaky
+	}
+	return 0
+}
+
+// Heals reports whether o ends a fault rather than starting one.
+func (o Op) Heals() bool {
+	switch o {
+	case OpRejoin, OpHealSplit, OpUncut, OpRestart, OpResume, OpDiskHeal, OpClockReset, OpFlakyHeal:
+		return true
+	}
+	return false
+}
+
+// Event is one timed fault or heal. Which fields matter depends on Op.
+type Event struct {
+	At       time.Duration // from the start of the safety phase
+	Op       Op
+	Node     string
+	Groups   [][]string    // OpPartition
+	From, To string        // OpCut, OpUncut
+	Keep     float64       // OpCrash: fraction of each file's unsynced tail that may survive
+	Prob     float64       // OpDiskFaults, OpFlaky
+	Count    int           // OpDiskFaults: most errors injected
+	Offset   time.Duration // OpClockJump
+}
+
+// String is the event's trace line, e.g. "+12.500000s crash n1 keep=0.42".
+func (e Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "+%.6fs %s", e.At.Seconds(), e.Op)
+	switch e.Op {
+	case OpPartition:
+		for _, g := range e.Groups {
+			fmt.Fprintf(&b, " [%s]", strings.Join(g, " "))
+		}
+	case OpCut, OpUncut:
+		fmt.Fprintf(&b, " %s->%s", e.From, e.To)
+	case OpHealSplit:
+	default:
+		fmt.Fprintf(&b, " %s", e.Node)
+	}
+	switch e.Op {
+	case OpCrash:
+		fmt.Fprintf(&b, " keep=%.2f", e.Keep)
+	case OpDiskFaults:
+		fmt.Fprintf(&b, " p=%.2f max=%d", e.Prob, e.Count)
+	case OpFlaky:
+		fmt.Fprintf(&b, " p=%.3f", e.Prob)
+	case OpClockJump:
+		fmt.Fprintf(&b, " by=%v", e.Offset)
+	}
+	return b.String()
+}
+
+// Schedule is the safety phase's faults, sorted by At.
+type Schedule struct {
+	Duration time.Duration // the safety phase; every event is at or before it
+	Events   []Event
+}
+
+// String lists the events, one a line.
+func (s Schedule) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "schedule: %d events over %v\n", len(s.Events), s.Duration)
+	for _, e := range s.Events {
+		b.WriteString(e.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Atlas is what the cluster promises to survive; Generate stays inside it.
+type Atlas struct {
+	// MaxDown is how many nodes may be crashed or paused at once. Generate
+	// takes at most one down at a time, and none if MaxDown is 0.
+	MaxDown int
+	// MaxDiskErrors bounds the errors of one disk-fault window, and
+	// MaxDiskProb the probability of each.
+	MaxDiskErrors int
+	MaxDiskProb   float64
+	// MaxClockJump bounds a clock jump either way.
+	MaxClockJump time.Duration
+	// MaxFlakyProb bounds the per-write reset probability of a flaky node.
+	MaxFlakyProb float64
+}
+
+// AtlasFor is the atlas of a cluster of n nodes with replication factor up
+// to n. With one node, a crash loses no acknowledged (fsynced) write, so a
+// crash is survivable; disk faults are bounded because each failed write or
+// fsync takes a partition offline until the next restart.
+func AtlasFor(n int) Atlas {
+	return Atlas{
+		MaxDown:       max(1, (n-1)/2),
+		MaxDiskErrors: 3,
+		MaxDiskProb:   0.5,
+		MaxClockJump:  2 * time.Minute,
+		MaxFlakyProb:  0.2,
+	}
+}
+
+// Config says what to generate.
+type Config struct {
+	Nodes    []string      // the cluster's node names
+	Kinds    Set           // enabled kinds
+	Duration time.Duration // the safety phase
+	// MeanGap is the mean quiet time before each fault of a kind
+	// (exponentially distributed); 0 means Duration/4.
+	MeanGap time.Duration
+	// MinFault and MaxFault bound how long a fault lasts before its heal;
+	// 0 means Duration/20 and Duration/5.
+	MinFault, MaxFault time.Duration
+	// Atlas bounds the faults; the zero Atlas means AtlasFor(len(Nodes)).
+	Atlas Atlas
+}
+
+// Generate draws a schedule. It panics on an invalid Config (a harness bug).
+func Generate(rng *rand.Rand, cfg Config) Schedule {
+	if len(cfg.Nodes) == 0 || cfg.Duration <= 0 {
+		panic("faults: Generate needs nodes and a positive duration")
+	}
+	nodes := slices.Sorted(slices.Values(cfg.Nodes))
+	if cfg.Atlas == (Atlas{}) {
+		cfg.Atlas = AtlasFor(len(nodes))
+	}
+	if cfg.MeanGap <= 0 {
+		cfg.MeanGap = cfg.Duration / 4
+	}
+	if cfg.MinFault <= 0 {
+		cfg.MinFault = cfg.Duration / 20
+	}
+	if cfg.MaxFault < cfg.MinFault {
+		cfg.MaxFault = max(cfg.MinFault, cfg.Duration/5)
+	}
+	g := &gen{rng: rng, cfg: cfg, nodes: nodes}
+	if cfg.Kinds.Has(Partition) {
+		g.track(g.partition)
+	}
+	// Crash and pause share one track: one node down at a time.
+	if cfg.Atlas.MaxDown > 0 && (cfg.Kinds.Has(Crash) || cfg.Kinds.Has(Pause)) {
+		var down []func(at, end time.Duration)
+		if cfg.Kinds.Has(Crash) {
+			down = append(down, g.crash)
+		}
+		if cfg.Kinds.Has(Pause) {
+			down = append(down, g.pause)
+		}
+		g.track(func(at, end time.Duration) { down[g.rng.IntN(len(down))](at, end) })
+	}
+	if cfg.Kinds.Has(Disk) && cfg.Atlas.MaxDiskErrors > 0 {
+		g.track(g.disk)
+	}
+	if cfg.Kinds.Has(Clock) && cfg.Atlas.MaxClockJump > 0 {
+		g.track(g.clock)
+	}
+	if cfg.Kinds.Has(Flaky) && cfg.Atlas.MaxFlakyProb > 0 {
+		g.track(g.flaky)
+	}
+	// Stable: same-time events keep generation order, with heals first so
+	// a heal and the next fault at one instant apply in that order.
+	slices.SortStableFunc(g.events, func(a, b Event) int {
+		if a.At != b.At {
+			return cmp.Compare(a.At, b.At)
+		}
+		switch {
+		case a.Op.Heals() && !b.Op.Heals():
+			return -1
+		case !a.Op.Heals() && b.Op.Heals():
+			return 1
+		}
+		return 0
+	})
+	return Schedule{Duration: cfg.Duration, Events: g.events}
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+type gen struct {
+	rng    *rand.Rand
+	cfg    Config
+	nodes  []string
+	events []Event
+}
+
+// track lays non-overlapping fault windows [at, end] over the phase and calls
+// emit for each; emit appends the fault at at and its heal at end.
+func (g *gen) track(emit func(at, end time.Duration)) {
+	t := time.Duration(0)
+	for {
+		t += time.Duration(g.rng.ExpFloat64() * float64(g.cfg.MeanGap))
+		length := g.between(g.cfg.MinFault, g.cfg.MaxFault)
+		if t+g.cfg.MinFault > g.cfg.Duration {
+			return
+		}
+		end := min(t+length, g.cfg.Duration)
+		emit(t, end)
+		t = end
+	}
+}
+
+func (g *gen) between(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(g.rng.Int64N(int64(hi-lo)+1))
+}
+
+func (g *gen) node() string { return g.nodes[g.rng.IntN(len(g.nodes))] }
+
+func (g *gen) add(e Event) { g.events = append(g.events, e) }
+
+func (g *gen) partition(at, end time.Duration) {
+	shapes := []string{"isolate"}
+	if len(g.nodes) >= 2 {
+		shapes = append(shapes, "cut")
+	}
+	if len(g.nodes) >= 3 {
+		shapes = append(shapes, "split", "bridge")
+	}
+	switch shapes[g.rng.IntN(len(shapes))] {
+	case "isolate":
+		n := g.node()
+		g.add(Event{At: at, Op: OpIsolate, Node: n})
+		g.add(Event{At: end, Op: OpRejoin, Node: n})
+	case "cut":
+		p := g.rng.Perm(len(g.nodes))
+		from, to := g.nodes[p[0]], g.nodes[p[1]]
+		g.add(Event{At: at, Op: OpCut, From: from, To: to})
+		g.add(Event{At: end, Op: OpUncut, From: from, To: to})
+	case "split":
+		p := g.perm()
+		minority := 1 + g.rng.IntN((len(p)-1)/2)
+		g.add(Event{At: at, Op: OpPartition, Groups: [][]string{sorted(p[:minority]), sorted(p[minority:])}})
+		g.add(Event{At: end, Op: OpHealSplit})
+	case "bridge":
+		p := g.perm()
+		bridge, rest := p[0], p[1:]
+		half := len(rest) / 2
+		a := sorted(append([]string{bridge}, rest[:half]...))
+		b := sorted(append([]string{bridge}, rest[half:]...))
+		g.add(Event{At: at, Op: OpPartition, Groups: [][]string{a, b}})
+		g.add(Event{At: end, Op: OpHealSplit})
+	}
+}
+
+func (g *gen) perm() []string {
+	out := make([]string, len(g.nodes))
+	for i, j := range g.rng.Perm(len(g.nodes)) {
+		out[i] = g.nodes[j]
+	}
+	return out
+}
+
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+func (g *gen) crash(at, end time.Duration) {
+	n := g.node()
+	g.add(Event{At: at, Op: OpCrash, Node: n, Keep: g.rng.Float64()})
+	g.add(Event{At: end, Op: OpRestart, Node: n})
+}
+
+func (g *gen) pause(at, end time.Duration) {
+	n := g.node()
+	g.add(Event{At: at, Op: OpPause, Node: n})
+	g.add(Event{At: end, Op: OpResume, Node: n})
+}
+
+func (g *gen) disk(at, end time.Duration) {
+	n := g.node()
+	a := g.cfg.Atlas
+	prob := 0.05 + g.rng.Float64()*(max(a.MaxDiskProb, 0.05)-0.05)
+	g.add(Event{At: at, Op: OpDiskFaults, Node: n, Prob: prob, Count: 1 + g.rng.IntN(a.MaxDiskErrors)})
+	g.add(Event{At: end, Op: OpDiskHeal, Node: n})
+}
+
+func (g *gen) clock(at, end time.Duration) {
+	n := g.node()
+	limit := int64(g.cfg.Atlas.MaxClockJump)
+	off := max(time.Millisecond, time.Duration(g.rng.Int64N(limit)).Round(time.Millisecond))
+	if g.rng.IntN(2) == 0 {
+		off = -off
+	}
+	g.add(Event{At: at, Op: OpClockJump, Node: n, Offset: off})
+	g.add(Event{At: end, Op: OpClockReset, Node: n})
+}
+
+func (g *gen) flaky(at, end time.Duration) {
+	n := g.node()
+	prob := 0.01 + g.rng.Float64()*(max(g.cfg.Atlas.MaxFlakyProb, 0.01)-0.01)
+	g.add(Event{At: at, Op: OpFlaky, Node: n, Prob: prob})
+	g.add(Event{At: end, Op: OpFlakyHeal, Node: n})
+}
+
+// Check verifies that s stays inside atlas for the given nodes: events
+// sorted and within the phase, known nodes, every fault healed, at most
+// MaxDown nodes down and one disk-faulted node at a time, bounds on
+// probabilities, counts and clock jumps. Hand-written schedules should pass
+// it too.
+func (s Schedule) Check(atlas Atlas, nodes []string) error {
+	known := map[string]bool{}
+	for _, n := range nodes {
+		known[n] = true
+	}
+	down, disk := map[string]bool{}, map[string]bool{}
+	open := map[string]bool{} // fault key -> unhealed
+	var last time.Duration
+	for i, e := range s.Events {
+		if e.At < last || e.At < 0 || e.At > s.Duration {
+			return fmt.Errorf("event %d (%v): out of order or outside [0, %v]", i, e, s.Duration)
+		}
+		last = e.At
+		var names []string
+		switch e.Op {
+		case OpPartition:
+			for _, g := range e.Groups {
+				names = append(names, g...)
+			}
+		case OpCut, OpUncut:
+			names = []string{e.From, e.To}
+		case OpHealSplit:
+		default:
+			names = []string{e.Node}
+		}
+		for _, n := range names {
+			if !known[n] {
+				return fmt.Errorf("event %d (%v): unknown node %q", i, e, n)
+			}
+		}
+		key := e.Op.Kind().String() + "/" + e.Node + "/" + e.From + "/" + e.To
+		if e.Op == OpPartition || e.Op == OpHealSplit {
+			key = "split"
+		}
+		if e.Op.Heals() {
+			if !open[key] {
+				return fmt.Errorf("event %d (%v): heals nothing", i, e)
+			}
+			delete(open, key)
+		} else {
+			if open[key] {
+				return fmt.Errorf("event %d (%v): the same fault is already on", i, e)
+			}
+			open[key] = true
+		}
+		switch e.Op {
+		case OpCrash, OpPause:
+			down[e.Node] = true
+			if len(down) > atlas.MaxDown {
+				return fmt.Errorf("event %d (%v): %d nodes down, atlas allows %d", i, e, len(down), atlas.MaxDown)
+			}
+			if e.Op == OpCrash && !(e.Keep >= 0 && e.Keep <= 1) {
+				return fmt.Errorf("event %d (%v): keep outside [0, 1]", i, e)
+			}
+		case OpRestart, OpResume:
+			delete(down, e.Node)
+		case OpDiskFaults:
+			disk[e.Node] = true
+			if len(disk) > 1 || e.Count < 1 || e.Count > atlas.MaxDiskErrors || e.Prob <= 0 || e.Prob > atlas.MaxDiskProb {
+				return fmt.Errorf("event %d (%v): outside the atlas (max %d errors, p <= %.2f, one node at a time)", i, e, atlas.MaxDiskErrors, atlas.MaxDiskProb)
+			}
+		case OpDiskHeal:
+			delete(disk, e.Node)
+		case OpClockJump:
+			if abs(e.Offset) > atlas.MaxClockJump {
+				return fmt.Errorf("event %d (%v): jump beyond %v", i, e, atlas.MaxClockJump)
+			}
+		case OpFlaky:
+			if e.Prob <= 0 || e.Prob > atlas.MaxFlakyProb {
+				return fmt.Errorf("event %d (%v): p outside (0, %.2f]", i, e, atlas.MaxFlakyProb)
+			}
+		}
+	}
+	if len(open) > 0 {
+		return fmt.Errorf("faults never healed: %v", slices.Sorted(maps.Keys(open)))
+	}
+	return nil
+}

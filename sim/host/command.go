@@ -1,0 +1,317 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+const commandUsage = `usage: weir sim [--seed N | --seeds RANGE | --replay DIR] [flags]
+
+Runs the deterministic simulation: the guest (cmd/weir-sim, built for
+wasip1) under wazero, once per seed, with a virtual clock and a random
+source derived from the seed. A run is a pure function of its seed and the
+guest build: the same seed replays the same trace.
+
+  weir sim --seed 42                      one run; prints SEED=42 and its parameters
+  weir sim --seeds 1-500 --parallel 2     a sweep; a table of failing seeds at the end
+  weir sim --replay runs/seed-42          rerun from the header; does the trace match?
+  weir sim --seeds 1-300 --defect NAME    a planted defect (see --list-defects)
+
+Each run writes a folder (--out, default runs/seed-N): header.json,
+summary.txt, trace.log, history.jsonl, verdict.json, stdout.log, stderr.log.
+Exit code: 0 every seed valid, else the worst: 1 invalid, 2 liveness,
+3 harness error.
+
+weir sim is a developer tool: without --guest it builds the guest from the
+Weir source tree it is run in, with the Go toolchain on PATH, caching the
+build and wazero's compiled code in $WEIR_CACHE (default: the user cache
+folder's weir/).
+
+`
+
+// Command is `weir sim`. The weir binary's dispatch table calls it.
+func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("weir sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		seed        = fs.String("seed", "", "run this one seed (default: a random seed, printed)")
+		seedsFlag   = fs.String("seeds", "", "run these seeds, e.g. 1-500 or 3,7,10-20")
+		parallel    = fs.Int("parallel", 0, "runs at once in a sweep (default GOMAXPROCS)")
+		replay      = fs.String("replay", "", "rerun the run in this folder from its header.json and compare traces")
+		out         = fs.String("out", "", "run folder (one seed; default runs/seed-N), or parent of the seed-N folders (sweep; default runs), or the replay's folder (default DIR/replay)")
+		listDefects = fs.Bool("list-defects", false, "list the planted defects and exit")
+		guestFile   = fs.String("guest", "", "run this prebuilt guest .wasm instead of building one from the source tree")
+		budget      = fs.Duration("budget", DefaultBudget, "virtual-time budget of a run; past it the run is a harness error")
+		wallCap     = fs.Duration("wall-cap", DefaultWallCap, "wall-clock time after which a run is stopped as a harness error")
+		keep        = fs.Bool("keep-passing", false, "in a sweep, keep the folders of valid runs too (default: only failing runs' folders are kept)")
+	)
+	// The guest's flags: passed on only when given, so that the guest's
+	// defaults and the seed decide the rest.
+	fs.String("faults", "", "comma-separated fault kinds, e.g. partition,crash,disk (default: the seed chooses)")
+	fs.Duration("duration", 0, "virtual length of the safety phase (default: the guest's, 60s)")
+	fs.String("workload", "", "workload (default: the guest's, queue)")
+	fs.String("defect", "", "switch on a planted defect (see --list-defects)")
+	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, commandUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, commandUsage)
+			fs.PrintDefaults()
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "weir sim: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	modes := 0
+	for _, s := range []string{*seed, *seedsFlag, *replay} {
+		if s != "" {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return usageErr("--seed, --seeds and --replay exclude each other")
+	}
+
+	var guestArgs []string
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario"} {
+		if set[name] {
+			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
+		}
+	}
+	if *replay != "" && len(guestArgs) > 0 {
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect and --scenario")
+	}
+
+	var seeds []uint64
+	switch {
+	case *seedsFlag != "":
+		var err error
+		if seeds, err = ParseSeeds(*seedsFlag); err != nil {
+			return usageErr("--seeds: %v", err)
+		}
+	case *seed != "":
+		s, err := strconv.ParseUint(*seed, 10, 64)
+		if err != nil {
+			return usageErr("--seed %q: want a number", *seed)
+		}
+		seeds = []uint64{s}
+	case *replay == "" && !*listDefects:
+		seeds = []uint64{rand.Uint64N(1 << 53)}
+	}
+
+	var g *Guest
+	var err error
+	if *guestFile != "" {
+		g, err = LoadGuest(*guestFile)
+	} else {
+		g, err = BuildGuest(ctx, BuildOptions{Log: stderr})
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "weir sim: %v\n", err)
+		return ExitHarness
+	}
+	r, err := NewRunner(ctx, g, "")
+	if err != nil {
+		fmt.Fprintf(stderr, "weir sim: %v\n", err)
+		return ExitHarness
+	}
+	defer r.Close(context.Background())
+
+	if *listDefects {
+		code, err := r.Exec(ctx, []string{"--list-defects"}, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "weir sim: %v\n", err)
+			return ExitHarness
+		}
+		return code
+	}
+	if *replay != "" {
+		return commandReplay(ctx, r, *replay, *out, stdout, stderr)
+	}
+
+	config := func(s uint64) RunConfig {
+		dir := filepath.Join("runs", fmt.Sprintf("seed-%d", s))
+		switch {
+		case len(seeds) == 1 && *out != "":
+			dir = *out
+		case *out != "":
+			dir = filepath.Join(*out, fmt.Sprintf("seed-%d", s))
+		}
+		return RunConfig{Seed: s, Args: guestArgs, OutDir: dir, Budget: *budget, WallCap: *wallCap}
+	}
+	if len(seeds) == 1 {
+		rc := config(seeds[0])
+		rc.Stdout = stdout
+		res := r.Run(ctx, rc)
+		fmt.Fprintf(stdout, "weir sim: seed %d: %s (exit %d): %s\n", res.Seed, res.Verdict, res.ExitCode, res.Message)
+		fmt.Fprintf(stdout, "weir sim: %v virtual in %v (%.0fx), trace sha256 %s, folder %s\n",
+			res.Virtual().Round(time.Millisecond), res.Wall().Round(time.Millisecond), speedup(res.VirtualNs, res.WallNs), short(res.TraceSHA256), res.OutDir)
+		return res.ExitCode
+	}
+	return commandSweep(ctx, r, seeds, *parallel, config, *keep, stdout, stderr)
+}
+
+func commandSweep(ctx context.Context, r *Runner, seeds []uint64, parallel int, config func(uint64) RunConfig, keep bool, stdout, stderr io.Writer) int {
+	progress := isTerminal(stderr) && os.Getenv("CI") != "true"
+	start := time.Now()
+	done, failing := 0, 0
+	results := r.Sweep(ctx, seeds, parallel, config, func(res Result) {
+		done++
+		if res.ExitCode != ExitValid {
+			failing++
+		} else if !keep {
+			removeRun(res.OutDir)
+		}
+		if progress {
+			el := time.Since(start)
+			eta := time.Duration(float64(el) / float64(done) * float64(len(seeds)-done))
+			fmt.Fprintf(stderr, "\r\033[Kweir sim: %d/%d seeds, %d failing, %.1f seeds/s, eta %v", done, len(seeds), failing,
+				float64(done)/el.Seconds(), eta.Round(time.Second))
+		}
+	})
+	if progress {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	wall := time.Since(start)
+	var counts [4]int
+	var virtual time.Duration
+	worst := ExitValid
+	var bad []Result
+	for _, res := range results {
+		counts[res.ExitCode]++
+		virtual += res.Virtual()
+		worst = max(worst, res.ExitCode)
+		if res.ExitCode != ExitValid {
+			bad = append(bad, res)
+		}
+	}
+	fmt.Fprintf(stdout, "weir sim: %d seeds in %v: %d valid, %d invalid, %d liveness, %d harness error; %v virtual (%.0fx wall)\n",
+		len(results), wall.Round(time.Millisecond), counts[0], counts[1], counts[2], counts[3], virtual.Round(time.Second), speedup(int64(virtual), int64(wall)))
+	if len(bad) > 0 {
+		slices.SortStableFunc(bad, func(a, b Result) int { return b.ExitCode - a.ExitCode })
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEED\tEXIT\tVERDICT\tFOLDER\tMESSAGE")
+		for _, res := range bad {
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\n", res.Seed, res.ExitCode, res.Verdict, res.OutDir, res.Message)
+		}
+		tw.Flush()
+	}
+	return worst
+}
+
+func commandReplay(ctx context.Context, r *Runner, dir, out string, stdout, stderr io.Writer) int {
+	h, err := ReadHeader(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir sim: --replay: %v\n", err)
+		return ExitHarness
+	}
+	if !h.Finished {
+		fmt.Fprintf(stderr, "weir sim: warning: %s is the header of a run that did not finish; replaying it anyway\n", dir)
+	}
+	if h.GuestSHA256 != r.Guest().SHA256 {
+		fmt.Fprintf(stderr, "weir sim: warning: the guest module differs from the one that made this run (sha256 %s, now %s): the replay may diverge; pass --guest %s to use the same one\n",
+			short(h.GuestSHA256), short(r.Guest().SHA256), h.GuestPath)
+	}
+	if out == "" {
+		out = filepath.Join(dir, "replay")
+	}
+	res := r.Run(ctx, ReplayConfig(h, out))
+	fmt.Fprintf(stdout, "weir sim: replay of seed %d: %s (exit %d, recorded %d): %s\n", res.Seed, res.Verdict, res.ExitCode, h.ExitCode, res.Message)
+	if res.TraceSHA256 == "" || res.TraceSHA256 != h.TraceSHA256 {
+		fmt.Fprintf(stdout, "weir sim: trace DIFFERS: sha256 %s, recorded %s (compare %s and %s)\n",
+			orNone(res.TraceSHA256), orNone(h.TraceSHA256), filepath.Join(out, "trace.log"), filepath.Join(dir, "trace.log"))
+		return ExitHarness
+	}
+	fmt.Fprintf(stdout, "weir sim: trace matches: sha256 %s (folder %s)\n", res.TraceSHA256, out)
+	return res.ExitCode
+}
+
+// ParseSeeds parses "1-500", "7" or "3,7,10-20" (ascending or not; a
+// repeated seed runs once).
+func ParseSeeds(s string) ([]uint64, error) {
+	const maxSeeds = 10_000_000 // a limit on everything
+	var seeds []uint64
+	seen := map[uint64]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want N, N-M or a comma-separated list", part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("%q: want N-M with N <= M", part)
+			}
+		}
+		if b-a >= maxSeeds || len(seeds)+int(b-a) >= maxSeeds {
+			return nil, fmt.Errorf("more than %d seeds", maxSeeds)
+		}
+		for x := a; ; x++ {
+			if !seen[x] {
+				seen[x] = true
+				seeds = append(seeds, x)
+			}
+			if x == b {
+				break
+			}
+		}
+	}
+	return seeds, nil
+}
+
+// removeRun deletes the artifacts of a run, and its folder if that leaves
+// it empty; it never deletes anything else.
+func removeRun(dir string) {
+	for _, a := range Artifacts {
+		os.Remove(filepath.Join(dir, a))
+	}
+	os.Remove(dir)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func short(sha string) string {
+	if len(sha) > 16 {
+		return sha[:16]
+	}
+	return orNone(sha)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,116 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Config is one run of the workload. Zero fields take the defaults noted.
+type Config struct {
+	Topic             string // required
+	Partitions        int32  // default 3
+	ReplicationFactor int16  // default 1
+
+	Producers int // default 2
+	Consumers int // default 2; even workers subscribe first, odd ones assign
+
+	// SendsPerProducer ends a producer after this many sends; 0 sends until
+	// Duration. Rate is sends per second per producer; 0 is back to back.
+	SendsPerProducer int
+	Rate             float64
+	Duration         time.Duration // default 10s (virtual in simulation)
+	Keys             int           // distinct record keys, default 8
+
+	// ReassignChance is the chance, before each poll, that a consumer
+	// assigns or subscribes anew (and so reads from the start again).
+	// Default 0.02; negative disables.
+	ReassignChance float64
+
+	OpTimeout   time.Duration // longest wait for one send, default 10s
+	PollTimeout time.Duration // longest wait of one poll, default 1s
+
+	// Rand is the source of every random choice; if nil, one is seeded
+	// from Seed. Run draws from it before starting workers only.
+	Rand *rand.Rand
+	Seed uint64
+
+	Bootstrap []string // seed brokers, host:port; required
+	// Dialer connects the clients (kgo.Dialer); nil dials with the OS.
+	Dialer     func(ctx context.Context, network, addr string) (net.Conn, error)
+	ClientOpts []kgo.Opt // applied last, so they override the workload's
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Topic == "" {
+		return c, errors.New("queue: no topic")
+	}
+	if len(c.Bootstrap) == 0 {
+		return c, errors.New("queue: no bootstrap brokers")
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.Producers, 2)
+	def(&c.Consumers, 2)
+	def(&c.Keys, 8)
+	if c.Producers < 0 || c.Consumers < 0 || c.Keys < 0 || c.SendsPerProducer < 0 || c.Rate < 0 {
+		return c, errors.New("queue: negative count or rate")
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 3
+	}
+	if c.Partitions < 0 {
+		return c, errors.New("queue: negative partitions")
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = 1
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.ReassignChance == 0 {
+		c.ReassignChance = 0.02
+	}
+	if c.OpTimeout == 0 {
+		c.OpTimeout = 10 * time.Second
+	}
+	if c.PollTimeout == 0 {
+		c.PollTimeout = time.Second
+	}
+	if c.Rand == nil {
+		c.Rand = rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
+	}
+	return c, nil
+}
+
+// client returns a kgo client for the workload: the bounded timeouts first,
+// then extra, then Config.ClientOpts.
+func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(c.Bootstrap...),
+		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotence (the default) needs it
+		kgo.ProducerLinger(0),
+		kgo.RetryTimeout(5 * time.Second),
+		kgo.RequestTimeoutOverhead(5 * time.Second),
+		kgo.RecordDeliveryTimeout(max(c.OpTimeout, time.Second)), // kgo's floor is 1s
+		kgo.DialTimeout(3 * time.Second),
+		kgo.MetadataMinAge(250 * time.Millisecond),
+		kgo.FetchMaxWait(c.PollTimeout / 2),
+	}
+	if c.Dialer != nil {
+		opts = append(opts, kgo.Dialer(c.Dialer))
+	}
+	opts = append(opts, extra...)
+	opts = append(opts, c.ClientOpts...)
+	return kgo.NewClient(opts...)
+}
+
+// child derives an independent generator for one worker.
+func child(r *rand.Rand) *rand.Rand { return rand.New(rand.NewPCG(r.Uint64(), r.Uint64())) }
