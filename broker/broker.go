@@ -232,6 +232,13 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 // Close stops serving, fsyncs every partition and closes the logs, so a clean
 // shutdown keeps even acks=1 and acks=0 data.
 func (b *Broker) Close() error {
+	b.stopServing()
+	return b.closePartitions()
+}
+
+// stopServing ends every goroutine the broker started except the partition
+// syncers (they end with b.ctx but are waited for by their partition).
+func (b *Broker) stopServing() {
 	b.cancel()
 	b.connMu.Lock()
 	if b.ln != nil {
@@ -242,7 +249,6 @@ func (b *Broker) Close() error {
 	}
 	b.connMu.Unlock()
 	b.wg.Wait()
-	return b.closePartitions()
 }
 
 // Abandon stops the broker the way a power cut would, for the simulator: every
@@ -250,16 +256,7 @@ func (b *Broker) Close() error {
 // log is closed cleanly. The caller replaces the disk (memfs.Crash) before
 // opening a new incarnation; this one must not be used again.
 func (b *Broker) Abandon() {
-	b.cancel()
-	b.connMu.Lock()
-	if b.ln != nil {
-		b.ln.Close()
-	}
-	for c := range b.conns {
-		c.Close()
-	}
-	b.connMu.Unlock()
-	b.wg.Wait()
+	b.stopServing()
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, t := range b.topics {

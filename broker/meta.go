@@ -86,26 +86,7 @@ func saveMeta(fs env.FS, dir string, m clusterMeta) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, metaFile+".tmp")
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := fs.Rename(tmp, filepath.Join(dir, metaFile)); err != nil {
-		return err
-	}
-	return fs.SyncDir(dir)
+	return env.WriteFileAtomic(fs, filepath.Join(dir, metaFile), data)
 }
 
 // validateTopicName applies Kafka's rules: 1..249 characters from
