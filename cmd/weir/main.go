@@ -28,6 +28,7 @@ func commands() []command {
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
+		{"bench", "run a benchmark spec against targets; compare results", bench},
 		{"version", "print the version", cli.Version},
 	}
 }
