@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,6 +264,7 @@ func killDuringProduce(t *testing.T, s *server, rng *rand.Rand, round int, topic
 	defer cancel()
 	var (
 		mu     sync.Mutex
+		done   bool // set when the round's results are taken; later callbacks are ignored
 		nAcked atomic.Int64
 		wg     sync.WaitGroup
 	)
@@ -294,7 +296,9 @@ func killDuringProduce(t *testing.T, s *server, rng *rand.Rand, round int, topic
 						return // failed or unknown: may or may not be in the log
 					}
 					mu.Lock()
-					acked = append(acked, ackedRecord{r.Partition, r.Offset, string(r.Value)})
+					if !done {
+						acked = append(acked, ackedRecord{r.Partition, r.Offset, string(r.Value)})
+					}
 					mu.Unlock()
 					nAcked.Add(1)
 				})
@@ -315,7 +319,9 @@ func killDuringProduce(t *testing.T, s *server, rng *rand.Rand, round int, topic
 		for ctx.Err() == nil {
 			consumer.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
 				mu.Lock()
-				consumed = append(consumed, ackedRecord{r.Partition, r.Offset, string(r.Value)})
+				if !done {
+					consumed = append(consumed, ackedRecord{r.Partition, r.Offset, string(r.Value)})
+				}
 				mu.Unlock()
 			})
 		}
@@ -363,7 +369,8 @@ func killDuringProduce(t *testing.T, s *server, rng *rand.Rand, round int, topic
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("round %d: the tailing consumer read %d records before the kill", round, len(consumed))
-	return acked, consumed
+	done = true
+	return slices.Clone(acked), slices.Clone(consumed)
 }
 
 // checkIdempotent checks that no value is in the log twice and that each
