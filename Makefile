@@ -10,10 +10,11 @@ all: build
 build:
 	$(GO) build -o bin/weir ./cmd/weir
 
-# deps installs the Debian packages the end-to-end tests drive Weir with.
+# deps installs the Debian packages the end-to-end tests drive Weir with,
+# and Chromium, in which the report test renders the HTML report.
 deps:
-	@if ! command -v kcat >/dev/null || ! /usr/bin/python3 -c 'import kafka, confluent_kafka' 2>/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat python3-kafka python3-confluent-kafka >/dev/null; \
+	@if ! command -v kcat >/dev/null || ! command -v chromium >/dev/null || ! /usr/bin/python3 -c 'import kafka, confluent_kafka' 2>/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat python3-kafka python3-confluent-kafka chromium >/dev/null; \
 	fi
 
 # test is the README's test command: unit, property, fuzz-corpus and

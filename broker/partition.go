@@ -69,10 +69,19 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 		l.Close()
 		return nil, err
 	}
-	err = l.Batches(l.StartOffset(), func(batch *record.Batch) error {
-		p.producers.Replay(batch)
-		return nil
-	})
+	// A read that fails its CRC here is a transient fault (recovery has
+	// just validated these bytes): start the replay over a few times
+	// before giving up.
+	for attempt := 0; attempt < 3; attempt++ {
+		p.producers.Reset()
+		err = l.Batches(l.StartOffset(), func(batch *record.Batch) error {
+			p.producers.Replay(batch)
+			return nil
+		})
+		if !errors.Is(err, record.ErrCorrupt) {
+			break
+		}
+	}
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.meta.Name, index, err)

@@ -10,9 +10,12 @@
 // The fault atlas bounds what is generated to what the cluster promises to
 // survive, as in TigerBeetle: faults beyond the promise only raise false
 // alarms. Generate never emits:
-//   - a fault on data that was synced (no bit flips, no lost synced files):
-//     with one replica nothing could repair it; disk faults are failed writes
-//     and fsyncs, which the broker must report, bounded in count per window;
+//   - a fault on data that was synced (no stored bit flips, no lost synced
+//     files): with one replica nothing could repair it; disk faults are
+//     failed writes and fsyncs, which the broker must report, and transient
+//     bit flips on read (the stored bytes stay right; only what one read
+//     returns is wrong), which the broker must detect and retry, each
+//     bounded in count per window (see Atlas.MaxReadFlips for which files);
 //   - more than one node down (crashed or paused) at once, nor disk faults on
 //     more than one node at once, so a majority and a quorum of replicas
 //     stay intact once the cluster has several nodes;

@@ -17,7 +17,7 @@ const (
 	Partition Kind = iota + 1 // isolate, majority/minority split, bridge, one-way cut
 	Crash                     // crash a node (losing its unsynced data), restart it later
 	Pause                     // stop a node answering for a while
-	Disk                      // failed writes and fsyncs on a node's disk
+	Disk                      // failed writes and fsyncs, and bits flipped on read, on a node's disk
 	Clock                     // a node's clock jumps, then comes back
 	Flaky                     // a node's connections reset at random
 )
@@ -106,7 +106,7 @@ const (
 	OpRestart                  // restart Node from its disk
 	OpPause                    // Node stops answering
 	OpResume                   // Node answers again
-	OpDiskFaults               // Node's disk fails writes and fsyncs with Prob, at most Count times
+	OpDiskFaults               // Node's disk fails writes and fsyncs with Prob, at most Count times, and flips a bit of a read with FlipProb, at most Flips times
 	OpDiskHeal                 // Node's disk stops failing
 	OpClockJump                // Node's clock moves by Offset
 	OpClockReset               // Node's clock is right again
@@ -166,6 +166,8 @@ type Event struct {
 	Keep     float64       // OpCrash: fraction of each file's unsynced tail that may survive
 	Prob     float64       // OpDiskFaults, OpFlaky
 	Count    int           // OpDiskFaults: most errors injected
+	FlipProb float64       // OpDiskFaults: probability that a read returns one flipped bit
+	Flips    int           // OpDiskFaults: most reads corrupted
 	Offset   time.Duration // OpClockJump
 }
 
@@ -188,7 +190,12 @@ func (e Event) String() string {
 	case OpCrash:
 		fmt.Fprintf(&b, " keep=%.2f", e.Keep)
 	case OpDiskFaults:
-		fmt.Fprintf(&b, " p=%.2f max=%d", e.Prob, e.Count)
+		if e.Count > 0 || e.Flips == 0 {
+			fmt.Fprintf(&b, " p=%.2f max=%d", e.Prob, e.Count)
+		}
+		if e.Flips > 0 {
+			fmt.Fprintf(&b, " flips p=%.2f max=%d", e.FlipProb, e.Flips)
+		}
 	case OpFlaky:
 		fmt.Fprintf(&b, " p=%.3f", e.Prob)
 	case OpClockJump:
@@ -223,6 +230,16 @@ type Atlas struct {
 	// MaxDiskProb the probability of each.
 	MaxDiskErrors int
 	MaxDiskProb   float64
+	// MaxReadFlips bounds the reads of one disk-fault window that return a
+	// flipped bit, and MaxFlipProb the probability of each. A flip is
+	// transient: it corrupts what one read returns, never the stored
+	// bytes, and only reads of the partition logs' segment and index files
+	// (which the broker checks: CRC-32C, or several reads that must agree).
+	// The world does not flip reads of files without such a check
+	// (meta.json, producer-ids): a flip there would be silent, and no
+	// promise covers it.
+	MaxReadFlips int
+	MaxFlipProb  float64
 	// MaxClockJump bounds a clock jump either way.
 	MaxClockJump time.Duration
 	// MaxFlakyProb bounds the per-write reset probability of a flaky node.
@@ -232,12 +249,17 @@ type Atlas struct {
 // AtlasFor is the atlas of a cluster of n nodes with replication factor up
 // to n. With one node, a crash loses no acknowledged (fsynced) write, so a
 // crash is survivable; disk faults are bounded because each failed write or
-// fsync takes a partition offline until the next restart.
+// fsync takes a partition offline until the next restart, and read flips
+// because each costs a retry (a fetch answered KAFKA_STORAGE_ERROR, a
+// recovery that reads again or, past its bound, an Open that fails and is
+// retried).
 func AtlasFor(n int) Atlas {
 	return Atlas{
 		MaxDown:       max(1, (n-1)/2),
 		MaxDiskErrors: 3,
 		MaxDiskProb:   0.5,
+		MaxReadFlips:  3,
+		MaxFlipProb:   0.2,
 		MaxClockJump:  2 * time.Minute,
 		MaxFlakyProb:  0.2,
 	}
@@ -291,7 +313,7 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 		}
 		g.track(func(at, end time.Duration) { down[g.rng.IntN(len(down))](at, end) })
 	}
-	if cfg.Kinds.Has(Disk) && cfg.Atlas.MaxDiskErrors > 0 {
+	if cfg.Kinds.Has(Disk) && (cfg.Atlas.MaxDiskErrors > 0 || cfg.Atlas.MaxReadFlips > 0) {
 		g.track(g.disk)
 	}
 	if cfg.Kinds.Has(Clock) && cfg.Atlas.MaxClockJump > 0 {
@@ -417,8 +439,32 @@ func (g *gen) pause(at, end time.Duration) {
 func (g *gen) disk(at, end time.Duration) {
 	n := g.node()
 	a := g.cfg.Atlas
-	prob := 0.05 + g.rng.Float64()*(max(a.MaxDiskProb, 0.05)-0.05)
-	g.add(Event{At: at, Op: OpDiskFaults, Node: n, Prob: prob, Count: 1 + g.rng.IntN(a.MaxDiskErrors)})
+	e := Event{At: at, Op: OpDiskFaults, Node: n}
+	// A window has write errors, read flips, or both, in equal shares when
+	// the atlas allows both: a failed write takes partitions offline, so
+	// reads, and their flips, are seen mostly in windows without errors.
+	writeErrors := a.MaxDiskErrors > 0
+	readFlips := a.MaxReadFlips > 0 && a.MaxFlipProb > 0
+	if writeErrors && readFlips {
+		switch g.rng.IntN(3) {
+		case 0:
+			readFlips = false
+		case 1:
+			writeErrors = false
+		}
+	}
+	if writeErrors {
+		e.Prob = 0.05 + g.rng.Float64()*(max(a.MaxDiskProb, 0.05)-0.05)
+		e.Count = 1 + g.rng.IntN(a.MaxDiskErrors)
+	}
+	if readFlips {
+		e.FlipProb = 0.01 + g.rng.Float64()*(max(a.MaxFlipProb, 0.01)-0.01)
+		e.Flips = 1 + g.rng.IntN(a.MaxReadFlips)
+	}
+	if e.Count == 0 && e.Flips == 0 {
+		return
+	}
+	g.add(e)
 	g.add(Event{At: end, Op: OpDiskHeal, Node: n})
 }
 
@@ -503,8 +549,11 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 			delete(down, e.Node)
 		case OpDiskFaults:
 			disk[e.Node] = true
-			if len(disk) > 1 || e.Count < 1 || e.Count > atlas.MaxDiskErrors || e.Prob <= 0 || e.Prob > atlas.MaxDiskProb {
-				return fmt.Errorf("event %d (%v): outside the atlas (max %d errors, p <= %.2f, one node at a time)", i, e, atlas.MaxDiskErrors, atlas.MaxDiskProb)
+			errorsOK := e.Count == 0 || e.Count <= atlas.MaxDiskErrors && e.Prob > 0 && e.Prob <= atlas.MaxDiskProb
+			flipsOK := e.Flips == 0 || e.Flips <= atlas.MaxReadFlips && e.FlipProb > 0 && e.FlipProb <= atlas.MaxFlipProb
+			if len(disk) > 1 || e.Count < 0 || e.Flips < 0 || e.Count+e.Flips == 0 || !errorsOK || !flipsOK {
+				return fmt.Errorf("event %d (%v): outside the atlas (max %d errors, p <= %.2f; max %d read flips, p <= %.2f; one node at a time)",
+					i, e, atlas.MaxDiskErrors, atlas.MaxDiskProb, atlas.MaxReadFlips, atlas.MaxFlipProb)
 			}
 		case OpDiskHeal:
 			delete(disk, e.Node)

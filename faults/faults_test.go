@@ -138,3 +138,71 @@ func TestEventString(t *testing.T) {
 		}
 	}
 }
+
+func TestReadFlips(t *testing.T) {
+	e := faults.Event{At: 0, Op: faults.OpDiskFaults, Node: "n1", Prob: 0.25, Count: 2, FlipProb: 0.1, Flips: 3}
+	if got, want := e.String(), "+0.000000s disk-faults n1 p=0.25 max=2 flips p=0.10 max=3"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	e = faults.Event{At: 0, Op: faults.OpDiskFaults, Node: "n1", FlipProb: 0.1, Flips: 3}
+	if got, want := e.String(), "+0.000000s disk-faults n1 flips p=0.10 max=3"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	atlas := faults.AtlasFor(1)
+	window := func(e faults.Event) faults.Schedule {
+		e.At, e.Op, e.Node = 1, faults.OpDiskFaults, "n1"
+		return faults.Schedule{Duration: time.Minute, Events: []faults.Event{e, {At: 2, Op: faults.OpDiskHeal, Node: "n1"}}}
+	}
+	for name, tc := range map[string]struct {
+		e  faults.Event
+		ok bool
+	}{
+		"flips only":         {faults.Event{FlipProb: 0.1, Flips: 2}, true},
+		"errors and flips":   {faults.Event{Prob: 0.1, Count: 1, FlipProb: 0.2, Flips: atlas.MaxReadFlips}, true},
+		"nothing":            {faults.Event{}, false},
+		"too many flips":     {faults.Event{FlipProb: 0.1, Flips: atlas.MaxReadFlips + 1}, false},
+		"flip p too high":    {faults.Event{FlipProb: atlas.MaxFlipProb + 0.01, Flips: 1}, false},
+		"flips with no p":    {faults.Event{Flips: 1}, false},
+		"negative flips":     {faults.Event{Prob: 0.1, Count: 1, FlipProb: 0.1, Flips: -1}, false},
+		"errors with no p":   {faults.Event{Count: 1}, false},
+		"too many errors":    {faults.Event{Prob: 0.1, Count: atlas.MaxDiskErrors + 1}, false},
+		"errors, p too high": {faults.Event{Prob: atlas.MaxDiskProb + 0.1, Count: 1}, false},
+	} {
+		if err := window(tc.e).Check(atlas, []string{"n1"}); (err == nil) != tc.ok {
+			t.Errorf("%s: Check = %v, want ok=%v", name, err, tc.ok)
+		}
+	}
+	// Generated disk windows draw flips in some windows, not all.
+	withFlips, without := 0, 0
+	for seed := range uint64(100) {
+		s := faults.Generate(rand.New(rand.NewPCG(seed, 3)), faults.Config{Nodes: names(1), Kinds: faults.SetOf(faults.Disk), Duration: time.Minute})
+		for _, e := range s.Events {
+			if e.Op != faults.OpDiskFaults {
+				continue
+			}
+			if e.Flips > 0 {
+				withFlips++
+			} else {
+				without++
+			}
+		}
+	}
+	if withFlips == 0 || without == 0 {
+		t.Fatalf("disk windows with flips: %d, without: %d; want both", withFlips, without)
+	}
+	// An atlas without write errors still gets flip-only windows.
+	a := atlas
+	a.MaxDiskErrors = 0
+	s := faults.Generate(rand.New(rand.NewPCG(1, 1)), faults.Config{Nodes: names(1), Kinds: faults.SetOf(faults.Disk), Duration: time.Minute, Atlas: a})
+	if len(s.Events) == 0 {
+		t.Fatal("no disk windows with MaxDiskErrors 0")
+	}
+	if err := s.Check(a, names(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range s.Events {
+		if e.Op == faults.OpDiskFaults && (e.Count != 0 || e.Flips == 0) {
+			t.Fatalf("%v: want flips only", e)
+		}
+	}
+}

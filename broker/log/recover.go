@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,18 @@ var strayMarkers = []string{".cleaned", ".swap", ".deleted", tmpSuffix}
 //     at EndOffset.
 //   - An empty last segment (a crash right after a roll) stays as the
 //     active segment.
+//   - No single read is trusted with the power to drop data: a disk, its
+//     cable or its controller may flip a bit on the way without the stored
+//     bytes being wrong. So a batch that fails validation in any scan
+//     above is read again, agreeingReads times, until those reads agree
+//     (see confirmStop); the log is truncated at it (or a rolled segment
+//     refused) only if the agreed bytes still fail. If they pass, the
+//     failure was transient and the scan goes on from there. Index files
+//     are read the same way and used only if the reads agree. A disk whose
+//     reads never agree fails Open with ErrUnstableReads rather than lose
+//     durable data; opening again later may succeed. (A fault that returns
+//     the same wrong bytes on agreeingReads reads in a row cannot be told
+//     from bytes that are wrong on disk.)
 //
 // Recovery() reports what was done.
 func Open(fs env.FS, clock env.Clock, dir string, cfg Config) (*Log, error) {
@@ -188,7 +201,7 @@ func (l *Log) recoverRolled(seg *segment, size, nextBase int64, sc *scanner) (bo
 	if errors.As(err, &ioErr) {
 		return false, ioErr.err
 	}
-	res, err := seg.rebuild(sc, size, l.cfg.IndexIntervalBytes)
+	res, err := l.scanVerified(seg, sc, size)
 	if err != nil {
 		return false, err
 	}
@@ -288,17 +301,25 @@ func readFileLimit(fs env.FS, name string, limit int64) ([]byte, error) {
 	if st.Size() > limit {
 		return nil, errTooLarge
 	}
-	b := make([]byte, st.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, ioError{err}
+	// Use the bytes only if several reads agree: a bit flipped on the way
+	// may still decode as a plausible index, which would send reads to the
+	// wrong position until the next restart.
+	for range rereadAttempts {
+		a, ok, err := readAgreeing(f, 0, st.Size())
+		if err != nil {
+			return nil, ioError{err}
+		}
+		if ok {
+			return a, nil
+		}
 	}
-	return b, nil
+	return nil, ioError{fmt.Errorf("%s: %w", name, ErrUnstableReads)}
 }
 
 // recoverActive parses the last segment from its start and truncates it at
 // the first invalid batch.
 func (l *Log) recoverActive(seg *segment, size int64, sc *scanner) error {
-	res, err := seg.rebuild(sc, size, l.cfg.IndexIntervalBytes)
+	res, err := l.scanVerified(seg, sc, size)
 	if err != nil {
 		return err
 	}
@@ -316,4 +337,116 @@ func (l *Log) recoverActive(seg *segment, size int64, sc *scanner) error {
 	}
 	seg.firstAppend = l.clock.Now()
 	return nil
+}
+
+// ErrUnstableReads means that reading the same bytes again and again never
+// gave the same result twice: the disk (or its path to memory) is flipping
+// bits. Recovery refuses to decide from such reads what is corrupt, so Open
+// fails with it rather than truncate data that may be intact on disk.
+var ErrUnstableReads = errors.New("log: reads of the same bytes disagree")
+
+const (
+	// agreeingReads is how many reads of the same bytes must return the
+	// same result before recovery trusts them. Two would do against one
+	// flip; three make two identical flips in a row (same bit, same read)
+	// harmless too.
+	agreeingReads = 3
+	// rereadAttempts bounds how many rounds of agreeingReads reads
+	// confirmStop and readFileLimit make looking for a round that agrees.
+	rereadAttempts = 8
+	// maxTransientStops bounds how often one segment's scan may stop at a
+	// batch that then reads back valid.
+	maxTransientStops = 16
+)
+
+// scanVerified recomputes seg's indexes and size from its first limit bytes,
+// like segment.rebuild, but confirms every early stop with confirmStop: a
+// stop caused by a transient read fault is not an end, and the scan goes on
+// from the batch that reads back valid. The result's stop is therefore a
+// corruption that two agreeing reads show, or nil.
+func (l *Log) scanVerified(seg *segment, sc *scanner, limit int64) (scanResult, error) {
+	seg.resetIndexes()
+	track := func(b *record.Batch, pos int64) {
+		seg.track(b.FirstOffset, b.LastOffset(), b.MaxTimestamp, pos, len(b.Raw), l.cfg.IndexIntervalBytes)
+	}
+	res, err := sc.scan(seg.f, 0, limit, seg.base, track)
+	for transient := 0; err == nil && res.end < limit; transient++ {
+		stable, cerr := confirmStop(seg.f, res.end, limit, res.next)
+		if cerr != nil {
+			return scanResult{}, fmt.Errorf("segment %d, batch at position %d (offset %d): %w", seg.base, res.end, res.next, cerr)
+		}
+		if stable {
+			return res, nil
+		}
+		if transient >= maxTransientStops {
+			return scanResult{}, fmt.Errorf("segment %d: the scan stopped %d times at batches that then read back valid (last at position %d): %w",
+				seg.base, transient+1, res.end, ErrUnstableReads)
+		}
+		res, err = sc.scan(seg.f, res.end, limit, res.next, track)
+	}
+	return res, err
+}
+
+// confirmStop decides whether the batch at pos of f (valid data ends at
+// limit; the batch is expected at offset next) is really torn, corrupt or out
+// of sequence. It reads the batch's header, then the whole batch, each
+// agreeingReads times, and judges only bytes that all those reads agree on.
+// stable is true if the agreed bytes fail validation as the scan's did,
+// false if they pass (the scan saw a transient fault). If no round of reads
+// agrees within rereadAttempts rounds, it returns ErrUnstableReads. Only I/O
+// errors are returned otherwise.
+func confirmStop(f env.File, pos, limit, next int64) (stable bool, err error) {
+	const need = hdrLength + 9 // what record.PeekSize needs, as in scan
+	for range rereadAttempts {
+		hdr, ok, err := readAgreeing(f, pos, min(limit-pos, need))
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue
+		}
+		if len(hdr) < need {
+			return true, nil // torn: not even a length field
+		}
+		size, err := record.PeekSize(hdr)
+		if err != nil || int64(size) > limit-pos {
+			return true, nil // a bad length, or one that runs past the end
+		}
+		raw, ok, err := readAgreeing(f, pos, int64(size))
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue
+		}
+		b, err := record.Parse(raw)
+		if err != nil || b.FirstOffset != next || b.FirstOffset > math.MaxInt64-int64(b.LastOffsetDelta)-1 {
+			return true, nil
+		}
+		return false, nil
+	}
+	return false, ErrUnstableReads
+}
+
+// readAgreeing reads n bytes at pos of f agreeingReads times and reports
+// whether every read returned the same bytes as the first. A short read
+// (the file ends) returns what was there.
+func readAgreeing(f env.File, pos, n int64) (data []byte, agree bool, err error) {
+	var first, b []byte
+	agree = true
+	for i := range agreeingReads {
+		if i < 2 {
+			b = make([]byte, n) // the second buffer is reused by later reads
+		}
+		m, err := f.ReadAt(b[:n], pos)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, false, err
+		}
+		if i == 0 {
+			first = b[:m]
+		} else {
+			agree = agree && bytes.Equal(first, b[:m])
+		}
+	}
+	return first, agree, nil
 }

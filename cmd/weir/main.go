@@ -29,6 +29,7 @@ func commands() []command {
 		{"consume", "print a topic's records", cli.Consume},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
 		{"bench", "run a benchmark spec against targets; compare results", bench},
+		{"report", "write an HTML report of benchmark results and simulation runs", report},
 		{"version", "print the version", cli.Version},
 	}
 }

@@ -41,6 +41,10 @@
 //     for every operation: a leftover goroutine of a crashed node can only
 //     get errors, it can never touch the disk of the node's next incarnation.
 //   - An Injector's error means the operation had no effect.
+//   - A ReadCorrupter (an Injector that also corrupts reads) changes only
+//     the caller's buffer after a read: the stored bytes, synced or not,
+//     never change, so a corrupted read is a transient fault (a bad cable or
+//     controller) and reading again may return the right bytes.
 //   - No file grows past MaxFileSize, so a runaway offset fails instead of
 //     exhausting memory.
 //

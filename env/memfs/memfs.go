@@ -104,6 +104,20 @@ type Injector interface {
 	MaybeError(op Op, path string) error
 }
 
+// ReadCorrupter is an Injector that may also corrupt what a read returns,
+// like a bad cable or controller: a transient fault on the way from the
+// disk, not a change of the stored data. If the FS's Injector implements it,
+// CorruptRead is called after a successful Read or ReadAt (op is OpRead or
+// OpReadAt) with the file's cleaned path, the file offset the bytes were read
+// from, and p, the bytes just read (only those: len(p) is the count
+// returned). It may change p in place; the stored bytes never change, so
+// reading the same range again returns the right bytes unless it is
+// corrupted again. It is called without the FS's lock held.
+type ReadCorrupter interface {
+	Injector
+	CorruptRead(op Op, path string, off int64, p []byte)
+}
+
 // FS is an in-memory env.FS with crash semantics; see the package comment.
 // The zero value is not usable; call New.
 type FS struct {
@@ -645,47 +659,69 @@ func (f *file) begin(op Op, opName string) error {
 	return nil
 }
 
+// Read and ReadAt offer the bytes read to the Injector if it is a
+// ReadCorrupter, after the FS's lock is released: p is the caller's memory,
+// never the stored data.
 func (f *file) Read(p []byte) (int, error) {
+	off, n, rc, err := f.read(p)
+	if rc != nil && n > 0 {
+		rc.CorruptRead(OpRead, f.path, off, p[:n])
+	}
+	return n, err
+}
+
+func (f *file) read(p []byte) (off int64, n int, rc ReadCorrupter, err error) {
 	if err := f.begin(OpRead, "read"); err != nil {
-		return 0, err
+		return 0, 0, nil, err
 	}
 	defer f.fs.mu.Unlock()
 	if f.n.dir {
-		return 0, pathErr("read", f.name, errIsDir)
+		return 0, 0, nil, pathErr("read", f.name, errIsDir)
 	}
 	if len(p) == 0 {
-		return 0, nil
+		return 0, 0, nil, nil
 	}
 	if f.pos >= int64(len(f.n.data)) {
-		return 0, io.EOF
+		return 0, 0, nil, io.EOF
 	}
-	n := copy(p, f.n.data[f.pos:])
+	rc, _ = f.fs.inj.(ReadCorrupter)
+	off = f.pos
+	n = copy(p, f.n.data[f.pos:])
 	f.pos += int64(n)
-	return n, nil
+	return off, n, rc, nil
 }
 
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	n, rc, err := f.readAt(p, off)
+	if rc != nil && n > 0 {
+		rc.CorruptRead(OpReadAt, f.path, off, p[:n])
+	}
+	return n, err
+}
+
+func (f *file) readAt(p []byte, off int64) (int, ReadCorrupter, error) {
 	if err := f.begin(OpReadAt, "read"); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer f.fs.mu.Unlock()
 	if f.n.dir {
-		return 0, pathErr("read", f.name, errIsDir)
+		return 0, nil, pathErr("read", f.name, errIsDir)
 	}
 	if off < 0 {
-		return 0, pathErr("readat", f.name, errInvalid)
+		return 0, nil, pathErr("readat", f.name, errInvalid)
 	}
 	if len(p) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if off >= int64(len(f.n.data)) {
-		return 0, io.EOF
+		return 0, nil, io.EOF
 	}
+	rc, _ := f.fs.inj.(ReadCorrupter)
 	n := copy(p, f.n.data[off:])
 	if n < len(p) {
-		return n, io.EOF
+		return n, rc, io.EOF
 	}
-	return n, nil
+	return n, rc, nil
 }
 
 func (f *file) Write(p []byte) (int, error) {

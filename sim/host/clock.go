@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Virtual clock constants. Changing any of them changes every trace.
@@ -71,4 +72,11 @@ func seedRand(seed uint64) *rand.ChaCha8 {
 	copy(key[:], "weir-sim guest random source")
 	binary.LittleEndian.PutUint64(key[24:], seed)
 	return rand.NewChaCha8(key)
+}
+
+// GuestTimeOrigin is what the guest's wall clock (time.Now) reads when a
+// run starts: times in history.jsonl minus this are virtual time since the
+// start, the time base of trace.log.
+func GuestTimeOrigin() time.Time {
+	return time.Unix(wallEpochSec, 0).Add(clockStartNs * time.Nanosecond)
 }

@@ -26,8 +26,12 @@
 //
 // Disk faults are injected with memfs.SetInjector: writes and syncs fail with
 // EIO with a probability, at most a bounded count per fault window, and syncs
-// may be delayed (a slow disk). The fault state belongs to the node, so it
-// survives the node's crashes until healed.
+// may be delayed (a slow disk). Reads of the partition logs' segment and
+// index files may return one flipped bit (SetReadFlips; the injector is a
+// memfs.ReadCorrupter), with a probability, at most a bounded count per
+// window: a transient fault on the way from the disk, the stored bytes stay
+// right. The fault state belongs to the node, so it survives the node's
+// crashes until healed; the liveness phase clears it.
 //
 // Invariants:
 //   - All randomness comes from the rng given to New (split into one stream

@@ -104,6 +104,8 @@ type machine struct {
 	diskDelay    time.Duration // added to every sync
 	diskInjected int           // errors injected since the last liveness restart
 	diskDead     chan struct{} // closed when the current disk crashes
+	flipProb     float64       // probability that a read of a log file returns a flipped bit
+	flipsLeft    int           // read flips still to inject
 }
 
 // New builds a world; nothing runs until StartAll (or Run).
@@ -436,15 +438,58 @@ func (w *World) SetDiskFaults(name string, prob float64, count int, delay time.D
 	return nil
 }
 
-// ClearDiskFaults stops the node's disk faults.
+// ClearDiskFaults stops the node's disk faults, read flips included.
 func (w *World) ClearDiskFaults(name string) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.diskMu.Lock()
+	n.flipProb, n.flipsLeft = 0, 0
+	n.diskMu.Unlock()
 	return w.SetDiskFaults(name, 0, 0, 0)
 }
 
-// injector returns the memfs.Injector of one disk of n; dead is closed when
-// that disk crashes.
+// SetReadFlips makes reads of the node's partition log files (segments and
+// their indexes; see flippable) return one flipped bit with probability
+// prob, at most count times, until ClearDiskFaults. A flip corrupts only
+// what that read returns, never the stored bytes: a bad cable or
+// controller, not a bad sector. The state survives crashes of the node.
+func (w *World) SetReadFlips(name string, prob float64, count int) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.diskMu.Lock()
+	n.flipProb, n.flipsLeft = prob, count
+	n.diskMu.Unlock()
+	w.Tracef("read flips on %s: p=%.2f max=%d", name, prob, count)
+	return nil
+}
+
+// flippable reports whether reads of path may be flipped: only the files
+// the broker can check (a partition log's segments, CRC-32C per batch, and
+// its indexes, which recovery reads until the reads agree). meta.json and
+// the producer-id block have no checksum, so a flip there would be silent
+// and is outside the fault atlas.
+func flippable(path string) bool {
+	for _, suffix := range []string{".log", ".index", ".timeindex"} {
+		if strings.HasSuffix(path, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// injector returns the memfs.Injector (a memfs.ReadCorrupter) of one disk
+// of n; dead is closed when that disk crashes.
 func (n *machine) injector(dead chan struct{}) memfs.Injector {
-	return injectorFunc(func(op memfs.Op, path string) error {
+	return diskInjector{n: n, maybeError: n.maybeError(dead)}
+}
+
+// maybeError is the write and sync half of a disk's injector.
+func (n *machine) maybeError(dead chan struct{}) func(op memfs.Op, path string) error {
+	return func(op memfs.Op, path string) error {
 		isSync := op == memfs.OpSync || op == memfs.OpSyncDir
 		if !isSync && op != memfs.OpWrite && op != memfs.OpWriteAt {
 			return nil
@@ -475,12 +520,41 @@ func (n *machine) injector(dead chan struct{}) memfs.Injector {
 			}
 		}
 		return nil
-	})
+	}
 }
 
-type injectorFunc func(op memfs.Op, path string) error
+type diskInjector struct {
+	n          *machine
+	maybeError func(op memfs.Op, path string) error
+}
 
-func (f injectorFunc) MaybeError(op memfs.Op, path string) error { return f(op, path) }
+func (d diskInjector) MaybeError(op memfs.Op, path string) error { return d.maybeError(op, path) }
+
+// CorruptRead flips one bit of what a read returned, while read flips are
+// on. The rng is drawn only for reads that may be flipped while flips are
+// left, so a run without read flips draws exactly what it drew before.
+func (d diskInjector) CorruptRead(op memfs.Op, path string, off int64, p []byte) {
+	n := d.n
+	if !flippable(path) {
+		return
+	}
+	n.diskMu.Lock()
+	bit := -1
+	if n.flipsLeft > 0 && n.diskRng.Float64() < n.flipProb {
+		bit = n.diskRng.IntN(len(p) * 8)
+		n.flipsLeft--
+	}
+	left := n.flipsLeft
+	n.diskMu.Unlock()
+	if bit < 0 {
+		return
+	}
+	p[bit/8] ^= 1 << (bit % 8)
+	n.w.Tracef("disk %s: bit flip injected on %s %s off=%d len=%d (bit %d of byte %d; %d left)",
+		n.name, op, path, off, len(p), bit%8, off+int64(bit/8), left)
+}
+
+var _ memfs.ReadCorrupter = diskInjector{}
 
 // JumpClock sets the node's clock offset from the world's clock.
 func (w *World) JumpClock(name string, offset time.Duration) error {
@@ -547,6 +621,14 @@ func (w *World) Apply(e faults.Event) error {
 	case faults.OpResume:
 		return w.Resume(e.Node)
 	case faults.OpDiskFaults:
+		if e.Flips > 0 {
+			if err := w.SetReadFlips(e.Node, e.FlipProb, e.Flips); err != nil {
+				return err
+			}
+			if e.Count == 0 {
+				return nil
+			}
+		}
 		return w.SetDiskFaults(e.Node, e.Prob, e.Count, 0)
 	case faults.OpDiskHeal:
 		return w.ClearDiskFaults(e.Node)
@@ -636,6 +718,7 @@ func (w *World) Liveness(ctx context.Context) error {
 		w.JumpClock(n.name, 0)
 		n.diskMu.Lock()
 		n.diskProb, n.diskLeft, n.diskDelay = 0, 0, 0
+		n.flipProb, n.flipsLeft = 0, 0
 		injected := n.diskInjected
 		n.diskInjected = 0
 		n.diskMu.Unlock()

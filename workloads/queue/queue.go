@@ -120,14 +120,26 @@ func CreateTopic(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, cfg.Partitions, cfg.ReplicationFactor, nil, cfg.Topic)
-	if err == nil {
-		err = resp.Err
+	adm := kadm.NewClient(cl)
+	// Faults may be under way from the first moment (a crash, a failing
+	// disk): keep trying until the topic exists or the run ends, as an
+	// operator's tooling would.
+	for {
+		resp, err := adm.CreateTopic(ctx, cfg.Partitions, cfg.ReplicationFactor, nil, cfg.Topic)
+		if err == nil {
+			err = resp.Err
+		}
+		if err == nil || errors.Is(err, kerr.TopicAlreadyExists) {
+			return nil
+		}
+		t := time.NewTimer(500 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("queue: create topic %s: %w (last error: %v)", cfg.Topic, ctx.Err(), err)
+		case <-t.C:
+		}
 	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("queue: create topic %s: %w", cfg.Topic, err)
-	}
-	return nil
 }
 
 // worker is one producer or consumer. Its process id changes after an info
