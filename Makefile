@@ -38,8 +38,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./broker/... ./bench/...
 
 # sim is the README's main job: the default fault-injection suite, seeds
-# 1-20 of the simulated cluster, with a verdict table; failing seeds keep
-# their run folders under runs/sim.
+# 1-20 of the simulated cluster, with a verdict table, then the HTML report
+# of every run (runs/report/report.html). Exit code: the suite's.
 SEEDS ?= 1-20
 sim:
-	$(GO) run ./cmd/weir sim --seeds $(SEEDS) --out runs/sim
+	rm -rf runs/sim runs/report
+	$(GO) build -o bin/weir ./cmd/weir
+	bin/weir sim --seeds $(SEEDS) --keep-passing --out runs/sim; status=$$?; \
+		bin/weir report runs/sim --out runs/report && echo "report: runs/report/report.html"; \
+		exit $$status

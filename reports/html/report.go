@@ -12,6 +12,7 @@ package html
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -85,9 +86,9 @@ func Scan(roots []string, skip string) (Inputs, error) {
 			return in, err
 		}
 	}
-	slices.Sort(in.Bench)
+	slices.SortFunc(in.Bench, naturalCompare)
 	in.Bench = slices.Compact(in.Bench)
-	slices.Sort(in.Sims)
+	slices.SortFunc(in.Sims, naturalCompare)
 	in.Sims = slices.Compact(in.Sims)
 	return in, nil
 }
@@ -469,4 +470,36 @@ func Write(roots []string, out string, opts Options) (string, *Report, error) {
 	}
 	path := filepath.Join(out, FileName)
 	return path, r, os.WriteFile(path, b, 0o644)
+}
+
+// naturalCompare orders paths with numbers in them by value, so seed-2
+// comes before seed-10.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := leadingDigits(a), leadingDigits(b)
+		if da != "" && db != "" {
+			na, nb := strings.TrimLeft(da, "0"), strings.TrimLeft(db, "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[len(da):], b[len(db):]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func leadingDigits(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -195,4 +196,13 @@ func distinctColors(img image.Image) int {
 		}
 	}
 	return len(seen)
+}
+
+func TestNaturalCompare(t *testing.T) {
+	got := []string{"runs/seed-10", "runs/seed-2", "runs/seed-1", "runs/a", "runs/seed-02x"}
+	slices.SortFunc(got, naturalCompare)
+	want := []string{"runs/a", "runs/seed-1", "runs/seed-2", "runs/seed-02x", "runs/seed-10"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
 }

@@ -631,7 +631,22 @@ func (w *World) Apply(e faults.Event) error {
 		}
 		return w.SetDiskFaults(e.Node, e.Prob, e.Count, 0)
 	case faults.OpDiskHeal:
-		return w.ClearDiskFaults(e.Node)
+		if err := w.ClearDiskFaults(e.Node); err != nil {
+			return err
+		}
+		// A failed write or fsync took partitions offline, as Kafka takes
+		// a log directory offline; an operator restarts such a broker once
+		// the disk is healthy, and so does the world, so the rest of the
+		// safety phase still exercises the node.
+		n, _ := w.mustNode(e.Node)
+		n.diskMu.Lock()
+		injected := n.diskInjected
+		n.diskInjected = 0
+		n.diskMu.Unlock()
+		if injected > 0 && w.Up(e.Node) {
+			return w.Reboot(e.Node)
+		}
+		return nil
 	case faults.OpClockJump:
 		return w.JumpClock(e.Node, e.Offset)
 	case faults.OpClockReset:
