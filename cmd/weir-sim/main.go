@@ -149,7 +149,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.DurationVar(&f.duration, "duration", 60*time.Second, "virtual length of the safety phase")
 	fs.DurationVar(&f.budget, "budget", 10*time.Minute, "virtual-time budget of the whole run; past it the run is a harness error")
 	fs.StringVar(&f.faults, "faults", "", "comma-separated fault kinds (empty: the seed chooses)")
-	fs.StringVar(&f.workload, "workload", "queue", "workload name")
+	fs.StringVar(&f.workload, "workload", "queue", "workload name: queue (clickstream, payments and vitals come later)")
 	fs.StringVar(&f.defect, "defect", "", "planted defect to switch on (see --list-defects)")
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
@@ -160,6 +160,9 @@ func parseFlags(args []string) (flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.workload != "queue" {
+		return f, fmt.Errorf("unknown workload %q (known: queue)", f.workload)
 	}
 	if f.duration <= 0 || f.budget <= 0 {
 		return f, errors.New("--duration and --budget must be positive")
