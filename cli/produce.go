@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weir-dev/weir/internal/kopts"
 )
 
 const produceAbout = `
@@ -192,19 +194,8 @@ func producerOpts(o *produceOpts) ([]kgo.Opt, error) {
 	default:
 		return nil, usagef("--acks %q: want all, -1, 1 or 0", o.acks)
 	}
-	var codec kgo.CompressionCodec
-	switch strings.ToLower(o.compression) {
-	case "none", "":
-		codec = kgo.NoCompression()
-	case "gzip":
-		codec = kgo.GzipCompression()
-	case "snappy":
-		codec = kgo.SnappyCompression()
-	case "lz4":
-		codec = kgo.Lz4Compression()
-	case "zstd":
-		codec = kgo.ZstdCompression()
-	default:
+	codec, err := kopts.Compression(o.compression)
+	if err != nil {
 		return nil, usagef("--compression %q: want none, gzip, snappy, lz4 or zstd", o.compression)
 	}
 	opts = append(opts, kgo.ProducerBatchCompression(codec))

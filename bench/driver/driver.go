@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/bench/spec"
+	"github.com/weir-dev/weir/internal/kopts"
 )
 
 // TimestampHeader is the record header carrying the intended send time.
@@ -284,20 +285,9 @@ func producerOpts(cfg *Config) ([]kgo.Opt, error) {
 	if !s.IsIdempotent() {
 		opts = append(opts, kgo.DisableIdempotentWrite())
 	}
-	var codec kgo.CompressionCodec
-	switch s.Compression {
-	case "none":
-		codec = kgo.NoCompression()
-	case "gzip":
-		codec = kgo.GzipCompression()
-	case "snappy":
-		codec = kgo.SnappyCompression()
-	case "lz4":
-		codec = kgo.Lz4Compression()
-	case "zstd":
-		codec = kgo.ZstdCompression()
-	default:
-		return nil, fmt.Errorf("driver: compression %q", s.Compression)
+	codec, err := kopts.Compression(s.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
 	}
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
 	if s.BatchMaxBytes > 0 {

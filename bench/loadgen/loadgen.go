@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weir-dev/weir/internal/kopts"
 )
 
 // Config is one load run. Zero values take the defaults documented per field.
@@ -136,20 +137,9 @@ func (cfg *Config) kgoOpts() ([]kgo.Opt, error) {
 			opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(cfg.MaxInFlight))
 		}
 	}
-	var codec kgo.CompressionCodec
-	switch strings.ToLower(cfg.Compression) {
-	case "none":
-		codec = kgo.NoCompression()
-	case "gzip":
-		codec = kgo.GzipCompression()
-	case "snappy":
-		codec = kgo.SnappyCompression()
-	case "lz4":
-		codec = kgo.Lz4Compression()
-	case "zstd":
-		codec = kgo.ZstdCompression()
-	default:
-		return nil, fmt.Errorf("loadgen: compression %q", cfg.Compression)
+	codec, err := kopts.Compression(cfg.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
 	}
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
 	if cfg.Partitions > 0 {

@@ -3,50 +3,18 @@ package queue_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/weir-dev/weir/broker"
+	"github.com/weir-dev/weir/broker/brokertest"
 	"github.com/weir-dev/weir/checker"
-	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/queue"
 )
 
-// startBroker serves a real Weir broker on a loopback port until the test ends.
-func startBroker(t *testing.T) string {
-	t.Helper()
-	cfg := broker.DefaultConfig()
-	cfg.ListenAddr = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := broker.Open(cfg, broker.Deps{FS: env.OSFS{}, Net: env.OSNet{}, Clock: env.RealClock{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ln, err := b.Listen(ctx)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := b.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
+func startBroker(t *testing.T) string { return brokertest.Start(t) }
 
 func TestRunAgainstWeir(t *testing.T) {
 	addr := startBroker(t)
