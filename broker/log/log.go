@@ -201,10 +201,10 @@ func (l *Log) shouldRoll(seg *segment, n int, delta int64, now time.Time) bool {
 func (l *Log) roll() error {
 	old := l.active()
 	old.appendTimeEntry() // so the time index's last entry is the segment's max
-	if err := writeFileSync(l.fs, segmentName(l.dir, old.base, indexSuffix), old.encodeIndex()); err != nil {
+	if err := env.WriteFileSync(l.fs, segmentName(l.dir, old.base, indexSuffix), old.encodeIndex()); err != nil {
 		return err
 	}
-	if err := writeFileSync(l.fs, segmentName(l.dir, old.base, timeIndexSuffix), old.encodeTimeIndex()); err != nil {
+	if err := env.WriteFileSync(l.fs, segmentName(l.dir, old.base, timeIndexSuffix), old.encodeTimeIndex()); err != nil {
 		return err
 	}
 	if err := old.f.Sync(); err != nil {
@@ -222,24 +222,6 @@ func (l *Log) roll() error {
 	l.segments = append(l.segments, newSegment(l.end, f))
 	l.synced = max(l.synced, l.end)
 	return nil
-}
-
-// writeFileSync replaces name with data and fsyncs it. The directory is not
-// synced: the caller does that once for several files.
-func writeFileSync(fs env.FS, name string, data []byte) error {
-	f, err := fs.Create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // Sync makes every batch appended before the call durable: when it returns

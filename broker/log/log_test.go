@@ -548,7 +548,7 @@ func readAll(t tb, fs env.FS, name string) []byte {
 
 func writeAll(t tb, fs env.FS, name string, data []byte) {
 	t.Helper()
-	if err := writeFileSync(fs, name, data); err != nil {
+	if err := env.WriteFileSync(fs, name, data); err != nil {
 		t.Fatal(err)
 	}
 }

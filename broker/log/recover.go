@@ -210,10 +210,10 @@ func (l *Log) recoverRolled(seg *segment, size, nextBase int64, sc *scanner) (bo
 			seg.base, res.end, res.next, nextBase, res.stop)
 	}
 	seg.appendTimeEntry() // as roll does
-	if err := writeFileSync(l.fs, segmentName(l.dir, seg.base, indexSuffix), seg.encodeIndex()); err != nil {
+	if err := env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, indexSuffix), seg.encodeIndex()); err != nil {
 		return false, err
 	}
-	if err := writeFileSync(l.fs, segmentName(l.dir, seg.base, timeIndexSuffix), seg.encodeTimeIndex()); err != nil {
+	if err := env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, timeIndexSuffix), seg.encodeTimeIndex()); err != nil {
 		return false, err
 	}
 	l.recovery.RebuiltIndexes = append(l.recovery.RebuiltIndexes, seg.base)
