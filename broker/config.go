@@ -39,6 +39,13 @@ type Config struct {
 	// after that many unflushed messages or that much time. Zero disables.
 	FlushIntervalMessages int64
 	FlushInterval         time.Duration
+	// DropBehindBytes (weir.log.drop.behind.bytes) bounds the page cache each
+	// partition keeps of what it wrote: after an fsync, the cache of the
+	// partition's bytes more than this far behind the synced end is dropped
+	// (see broker/log.Config). Fsyncs follow every append while FsyncAcksAll
+	// is on; with it off, only the flush settings above fsync. 0 keeps
+	// everything, as Kafka does.
+	DropBehindBytes int64
 
 	// TopicDefaults overrides the built-in topic config defaults
 	// (log.segment.bytes in server.properties becomes segment.bytes here).
@@ -60,6 +67,12 @@ type Defects struct {
 	AckBeforeFsync bool
 }
 
+// DefaultDropBehindBytes is weir.log.drop.behind.bytes unless set: 64 MiB
+// of page cache per partition covers consumers up to a fraction of a second
+// behind a partition written at full speed, and is far below the memory of
+// any machine Weir runs on.
+const DefaultDropBehindBytes = 64 << 20
+
 // DefaultConfig is the configuration `weir serve` starts from.
 func DefaultConfig() Config {
 	return Config{
@@ -72,6 +85,7 @@ func DefaultConfig() Config {
 		MessageMaxBytes:          1048588,
 		SocketRequestMaxBytes:    104857600,
 		FsyncAcksAll:             true,
+		DropBehindBytes:          DefaultDropBehindBytes,
 		TopicDefaults:            map[string]string{},
 	}
 }
@@ -196,6 +210,12 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			return "", fmt.Errorf("%q is not true or false", val)
 		}
 		cfg.FsyncAcksAll = b
+	case "weir.log.drop.behind.bytes":
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("%q is not a non-negative integer", val)
+		}
+		cfg.DropBehindBytes = n
 	case "log.retention.hours", "log.retention.minutes", "log.retention.ms":
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil || n < -1 {

@@ -84,6 +84,7 @@ func (b *Broker) brokerConfigs() map[string]string {
 		"auto.create.topics.enable":   strconv.FormatBool(b.cfg.AutoCreateTopics),
 		"socket.request.max.bytes":    strconv.Itoa(int(b.cfg.SocketRequestMaxBytes)),
 		"weir.fsync.acks.all":         strconv.FormatBool(b.cfg.FsyncAcksAll),
+		"weir.log.drop.behind.bytes":  strconv.FormatInt(b.cfg.DropBehindBytes, 10),
 		"log.flush.interval.messages": strconv.FormatInt(b.cfg.FlushIntervalMessages, 10),
 		"log.flush.interval.ms":       strconv.FormatInt(b.cfg.FlushInterval.Milliseconds(), 10),
 	}

@@ -99,6 +99,7 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 		SegmentBytes:       b.topicConfigInt(overrides, "segment.bytes"),
 		SegmentMs:          time.Duration(b.topicConfigInt(overrides, "segment.ms")) * time.Millisecond,
 		IndexIntervalBytes: int(b.topicConfigInt(overrides, "index.interval.bytes")),
+		DropBehindBytes:    b.cfg.DropBehindBytes,
 	}
 }
 

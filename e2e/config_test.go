@@ -35,8 +35,9 @@ func metadataAutoCreate(t *testing.T, s *server, topic string) (error, int) {
 // TestServerProperties starts the broker with a server.properties file and
 // checks the effect of each key: the partition count of a topic created
 // without one, auto-creation refused, topic defaults in DescribeConfigs,
-// segments rolled at log.segment.bytes, message.max.bytes enforced, and an
-// unknown key that only warns.
+// segments rolled at log.segment.bytes (and read back whole although the
+// page cache behind the last MiB was dropped), message.max.bytes enforced,
+// and an unknown key that only warns.
 func TestServerProperties(t *testing.T) {
 	t.Parallel()
 	props := filepath.Join(t.TempDir(), "server.properties")
@@ -47,6 +48,7 @@ log.segment.bytes=1048576
 log.retention.hours=48
 zookeeper.connect=localhost:2181
 message.max.bytes=200000
+weir.log.drop.behind.bytes=1048576
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ message.max.bytes=200000
 	if err != nil || bc.Err != nil {
 		t.Fatalf("describe broker configs: %v %v", err, bc.Err)
 	}
-	wantBroker := map[string]string{"num.partitions": "4", "auto.create.topics.enable": "false", "log.segment.bytes": "1048576", "log.retention.ms": "172800000"}
+	wantBroker := map[string]string{"num.partitions": "4", "auto.create.topics.enable": "false", "log.segment.bytes": "1048576", "log.retention.ms": "172800000", "weir.log.drop.behind.bytes": "1048576"}
 	for _, c := range bc.Configs {
 		if w, ok := wantBroker[c.Key]; ok {
 			if c.MaybeValue() != w {

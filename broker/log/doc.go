@@ -28,6 +28,12 @@
 //   - Concurrency: one RWMutex. Reads (including their file I/O) share it;
 //     Append, roll and truncation hold it exclusively; Sync fsyncs without
 //     it, so appends continue during an fsync.
+//   - Page cache (Config.DropBehindBytes, off unless set): after a Sync, the
+//     cache of the synced bytes this Log wrote more than DropBehindBytes
+//     behind the synced end is dropped through env.DropCache, in log order,
+//     so a fast partition reuses a bounded set of cache pages. It is advice
+//     only: what a read returns never depends on it, and the cache of
+//     segments found at Open is left alone.
 //   - The log starts no goroutine and keeps no package-level mutable state;
 //     all I/O goes through env.FS and time through env.Clock, so the same code
 //     runs on the OS and on the simulator's crashable disk.

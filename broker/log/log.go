@@ -42,6 +42,13 @@ type Config struct {
 	SegmentMs time.Duration
 	// IndexIntervalBytes: bytes of log between two offset index entries.
 	IndexIntervalBytes int
+	// DropBehindBytes: after each Sync, the page cache of what this Log
+	// wrote more than this many bytes behind the synced end is dropped
+	// (env.DropCache), so that a partition written at hundreds of MB/s
+	// reuses a bounded set of cache pages instead of touching new ones for
+	// every byte. Consumers within the window read from the cache; older
+	// reads go to the disk. 0 keeps everything, as Kafka does.
+	DropBehindBytes int64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -54,8 +61,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SegmentBytes < record.HeaderSize || c.SegmentBytes > math.MaxInt32 {
 		return c, fmt.Errorf("log: SegmentBytes %d outside [%d, %d]", c.SegmentBytes, record.HeaderSize, math.MaxInt32)
 	}
-	if c.IndexIntervalBytes < 0 || c.SegmentMs < 0 {
-		return c, fmt.Errorf("log: negative IndexIntervalBytes or SegmentMs")
+	if c.IndexIntervalBytes < 0 || c.SegmentMs < 0 || c.DropBehindBytes < 0 {
+		return c, fmt.Errorf("log: negative IndexIntervalBytes, SegmentMs or DropBehindBytes")
 	}
 	return c, nil
 }
@@ -234,6 +241,7 @@ func (l *Log) Sync() error {
 	l.mu.RLock()
 	err := l.writable()
 	seg, target, synced := l.active(), l.end, l.synced
+	pos := seg.size
 	l.mu.RUnlock()
 	if err != nil {
 		return err
@@ -245,12 +253,75 @@ func (l *Log) Sync() error {
 	// holds syncMu.
 	err = seg.f.Sync()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if err != nil {
+		l.mu.Unlock()
 		return l.fail(err)
 	}
 	l.synced = max(l.synced, target)
+	drops := l.dropsBehind(seg, pos)
+	l.mu.Unlock()
+	// Still under syncMu, so no file is closed under the advice. It is
+	// advice: a failure loses nothing and changes nothing a reader sees.
+	for _, d := range drops {
+		_ = env.DropCache(d.f, d.off, d.n)
+	}
 	return nil
+}
+
+// dropAlign: each drop starts this far back from where the last one
+// ended. Linux caches a file in folios of up to 2 MiB, naturally aligned,
+// and frees only folios wholly inside the range it is asked to drop; a
+// folio across the end of one range would otherwise never be wholly inside
+// a later one. Dropping pages already dropped costs a lookup.
+const dropAlign = 2 << 20
+
+// dropChunk is the least the synced segment's cache is dropped by at a
+// time: a quarter of the window, at most 16 MiB. So the cache holds between
+// DropBehindBytes and 1.25 times that of the log's newest bytes.
+func (l *Log) dropChunk() int64 { return min(l.cfg.DropBehindBytes/4, 16<<20) }
+
+// cacheDrop is a synced range of a segment file whose cache can go.
+type cacheDrop struct {
+	f      env.File
+	off, n int64
+}
+
+// dropsBehind returns the ranges to drop from the page cache once seg is
+// synced up to byte pos: everything this Log wrote more than
+// cfg.DropBehindBytes of log bytes behind that point, walking back from
+// seg until a segment is reached whose cache was dropped entirely in an
+// earlier call (drops happen in log order, so all before it were too).
+// Segments rolled after seg was chosen are newer and kept. Call with mu
+// held for writing.
+func (l *Log) dropsBehind(seg *segment, pos int64) []cacheDrop {
+	if l.cfg.DropBehindBytes == 0 {
+		return nil
+	}
+	i := len(l.segments) - 1
+	for i >= 0 && l.segments[i] != seg {
+		i--
+	}
+	var drops []cacheDrop
+	keep := l.cfg.DropBehindBytes
+	for ; i >= 0; i-- {
+		s := l.segments[i]
+		end := s.size
+		if s == seg {
+			end = min(pos, s.size)
+		}
+		if keep == 0 && s.cachedFrom >= s.size {
+			break
+		}
+		// The active segment waits for a chunk's worth, so that a partition
+		// written in small batches makes one call per chunk, not per fsync.
+		if cut := end - keep; cut > s.cachedFrom && (s != seg || cut-s.cachedFrom >= l.dropChunk()) {
+			from := s.cachedFrom &^ (dropAlign - 1)
+			drops = append(drops, cacheDrop{s.f, from, cut - from})
+			s.cachedFrom = cut
+		}
+		keep = max(0, keep-end)
+	}
+	return drops
 }
 
 // SyncedOffset returns the offset below which every record is durable.
@@ -529,6 +600,7 @@ func (l *Log) truncate(offset int64) error {
 		return err
 	}
 	l.size += seg.size
+	seg.cachedFrom = min(seg.cachedFrom, seg.size)
 	if res.stop != nil || res.next != h.base {
 		return fmt.Errorf("log: segment %d is inconsistent below offset %d: %v", seg.base, offset, res.stop)
 	}

@@ -178,6 +178,7 @@ func (l *Log) recover() error {
 			return err
 		}
 		l.size += seg.size
+		seg.cachedFrom = seg.size
 	}
 	if dirty {
 		if err := l.fs.SyncDir(l.dir); err != nil {

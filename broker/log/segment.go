@@ -90,6 +90,12 @@ type segment struct {
 	maxTs       int64
 	maxTsOffset int64
 
+	// cachedFrom: the bytes from here to size may sit in the page cache
+	// because this Log wrote them; the cache of those before was dropped
+	// (Config.DropBehindBytes), or the segment predates Open and its cache
+	// is not ours to drop. Guarded by Log.mu.
+	cachedFrom int64
+
 	// firstAppend is when the first batch was appended (or, after
 	// recovery, when the log was opened): the start of the SegmentMs clock.
 	firstAppend time.Time
