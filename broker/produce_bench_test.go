@@ -78,11 +78,11 @@ func benchBroker(b *testing.B, fs env.FS, dir string, fsync bool) (*Broker, *par
 }
 
 // produceFrame encodes a Produce v9 request body (no size prefix) of one
-// batch of 16 KiB of non-idempotent records of valueSize bytes; it returns
-// the body and the number of records.
-func produceFrame(acks int16, valueSize int) ([]byte, int) {
+// batch of batchBytes of values of non-idempotent records of valueSize
+// bytes; it returns the body and the number of records.
+func produceFrame(acks int16, valueSize, batchBytes int) ([]byte, int) {
 	value := make([]byte, valueSize)
-	values := make([][]byte, 16<<10/valueSize)
+	values := make([][]byte, batchBytes/valueSize)
 	for i := range values {
 		values[i] = value
 	}
@@ -104,7 +104,7 @@ func produceFrame(acks int16, valueSize int) ([]byte, int) {
 
 func benchProduce(b *testing.B, fs env.FS, dir string, acks int16, fsync bool, valueSize int) {
 	br, p := benchBroker(b, fs, dir, fsync)
-	frame, records := produceFrame(acks, valueSize)
+	frame, records := produceFrame(acks, valueSize, 16<<10)
 	batchBytes := records * valueSize
 
 	cc := &conn{b: br, remote: "bench"}
@@ -143,73 +143,90 @@ func benchProduce(b *testing.B, fs env.FS, dir string, acks int16, fsync bool, v
 }
 
 // BenchmarkProduceConn runs a connection's reader and writer goroutines
-// (serveConn) over an in-memory pipe with up to 5 produce requests in
-// flight, as an idempotent kgo producer has: unlike BenchmarkProduceRequest
-// it includes reading each frame into its buffer, so -benchmem shows
-// whether request buffers are reused. acks=1, log in a temp dir.
+// (serveConn) over an in-memory pipe, acks=1, log in a temp dir, in two
+// shapes: 16 KiB batches with up to 5 requests in flight, as an idempotent
+// kgo producer has, and 512 KiB batches one at a time, as a non-idempotent
+// kgo producer (one request in flight) sends at full speed, where ns/op is
+// the broker's turnaround of a request. cpu-ns/op is the CPU the process
+// used per request. Unlike BenchmarkProduceRequest it
+// includes reading each frame into its buffer, so -benchmem shows whether
+// request buffers are reused.
 func BenchmarkProduceConn(b *testing.B) {
-	for _, valueSize := range []int{100, 1024} {
-		b.Run(fmt.Sprintf("%dB-records", valueSize), func(b *testing.B) {
-			br, p := benchBroker(b, env.OSFS{}, b.TempDir(), true)
-			body, records := produceFrame(1, valueSize)
-			frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
-			frame = append(frame, body...)
-			client, server := net.Pipe()
-			done := make(chan struct{})
-			go func() {
-				br.serveConn(server)
-				close(done)
-			}()
-			const inFlight = 5
-			tokens := make(chan struct{}, inFlight)
-			readErr := make(chan error, 1)
-			go func() {
-				r := bufio.NewReader(client)
-				var size [4]byte
-				var resp []byte
-				for range b.N {
-					if _, err := io.ReadFull(r, size[:]); err != nil {
-						readErr <- err
-						return
-					}
-					n := binary.BigEndian.Uint32(size[:])
-					if cap(resp) < int(n) {
-						resp = make([]byte, n)
-					}
-					if _, err := io.ReadFull(r, resp[:n]); err != nil {
-						readErr <- err
-						return
-					}
-					<-tokens
-				}
-				readErr <- nil
-			}()
-			b.SetBytes(int64(records * valueSize))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				tokens <- struct{}{}
-				if _, err := client.Write(frame); err != nil {
-					b.Fatal(err)
-				}
-				if p.log.Size() > 256<<20 {
-					// Appends are in order with the writes; emptying
-					// the log here races only with appends, which hold
-					// p.mu too.
-					p.mu.Lock()
-					if err := p.log.TruncateFullyAndStartAt(p.log.EndOffset()); err != nil {
-						b.Fatal(err)
-					}
-					p.mu.Unlock()
-				}
+	shapes := []struct {
+		batchBytes, inFlight int
+	}{{16 << 10, 5}, {512 << 10, 1}}
+	for _, shape := range shapes {
+		for _, valueSize := range []int{100, 1024} {
+			b.Run(fmt.Sprintf("%dKiB-batches/%d-in-flight/%dB-records", shape.batchBytes>>10, shape.inFlight, valueSize), func(b *testing.B) {
+				benchProduceConn(b, valueSize, shape.batchBytes, shape.inFlight)
+			})
+		}
+	}
+}
+
+func benchProduceConn(b *testing.B, valueSize, batchBytes, inFlight int) {
+	br, p := benchBroker(b, env.OSFS{}, b.TempDir(), true)
+	body, records := produceFrame(1, valueSize, batchBytes)
+	frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	frame = append(frame, body...)
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		br.serveConn(server)
+		close(done)
+	}()
+	tokens := make(chan struct{}, inFlight)
+	readErr := make(chan error, 1)
+	go func() {
+		r := bufio.NewReader(client)
+		var size [4]byte
+		var resp []byte
+		for range b.N {
+			if _, err := io.ReadFull(r, size[:]); err != nil {
+				readErr <- err
+				return
 			}
-			if err := <-readErr; err != nil {
+			n := binary.BigEndian.Uint32(size[:])
+			if cap(resp) < int(n) {
+				resp = make([]byte, n)
+			}
+			if _, err := io.ReadFull(r, resp[:n]); err != nil {
+				readErr <- err
+				return
+			}
+			<-tokens
+		}
+		readErr <- nil
+	}()
+	b.SetBytes(int64(records * valueSize))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for range b.N {
+		tokens <- struct{}{}
+		if _, err := client.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		if p.log.Size() > 256<<20 {
+			// Appends are in order with the writes; emptying
+			// the log here races only with appends, which hold
+			// p.mu too.
+			p.mu.Lock()
+			if err := p.log.TruncateFullyAndStartAt(p.log.EndOffset()); err != nil {
 				b.Fatal(err)
 			}
-			b.StopTimer()
-			b.ReportMetric(float64(records), "records/op")
-			client.Close()
-			<-done
-		})
+			p.mu.Unlock()
+		}
 	}
+	if err := <-readErr; err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	// CPU of the whole process (broker and the pipe's client end, which
+	// only reads responses): steadier than wall time on a shared machine,
+	// and what a producer on the same cores loses to the broker.
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(records), "records/op")
+	client.Close()
+	<-done
 }
