@@ -1,6 +1,9 @@
 package env
 
-import "path/filepath"
+import (
+	"io"
+	"path/filepath"
+)
 
 // WriteFileSync creates or truncates name, writes data and fsyncs it. It
 // does not sync the directory: the caller does that once for several files.
@@ -33,4 +36,36 @@ func WriteFileAtomic(fs FS, path string, data []byte) error {
 		return err
 	}
 	return fs.SyncDir(filepath.Dir(path))
+}
+
+// ReadFileVerified reads the file at path, at most limit+1 bytes of it (so
+// verify can refuse a file longer than any it accepts without it all being
+// read), and returns the bytes once verify accepts them. While verify fails
+// it reads again, attempts times in all: a disk or its controller may flip a
+// bit on the way without the stored bytes being wrong, and only a file that
+// carries a checksum can tell the two apart, so verify is that check. If no
+// read passes, the error is verify's last. A missing file is
+// os.ErrNotExist at once.
+func ReadFileVerified(fs FS, path string, limit int64, attempts int, verify func([]byte) error) ([]byte, error) {
+	var err error
+	for range max(attempts, 1) {
+		var data []byte
+		data, err = readFile(fs, path, limit)
+		if err != nil {
+			return nil, err
+		}
+		if err = verify(data); err == nil {
+			return data, nil
+		}
+	}
+	return nil, err
+}
+
+func readFile(fs FS, path string, limit int64) ([]byte, error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit+1))
 }

@@ -233,11 +233,10 @@ type Atlas struct {
 	// MaxReadFlips bounds the reads of one disk-fault window that return a
 	// flipped bit, and MaxFlipProb the probability of each. A flip is
 	// transient: it corrupts what one read returns, never the stored
-	// bytes, and only reads of the partition logs' segment and index files
-	// (which the broker checks: CRC-32C, or several reads that must agree).
-	// The world does not flip reads of files without such a check
-	// (meta.json, producer-ids): a flip there would be silent, and no
-	// promise covers it.
+	// bytes, and only reads of files the broker checks: the partition
+	// logs' segment and index files (CRC-32C, or several reads that must
+	// agree), meta.json and the producer-id file (CRC-32C each, read again
+	// on a mismatch, more times than MaxReadFlips).
 	MaxReadFlips int
 	MaxFlipProb  float64
 	// MaxClockJump bounds a clock jump either way.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"math"
 	"os"
 	"sync"
@@ -99,33 +98,49 @@ func (a *IDAllocator) Next() (int64, error) {
 	return id, nil
 }
 
+// idFileReads is how many times readIDFile reads the file before it calls a
+// bad checksum corruption rather than a bit flipped on the way from the
+// disk: more than the simulator's fault atlas flips in one disk-fault window.
+const idFileReads = 5
+
 func readIDFile(fs env.FS, path string) (int64, error) {
-	f, err := fs.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	var end int64
+	_, err := env.ReadFileVerified(fs, path, int64(idFileSize), idFileReads, func(buf []byte) (err error) {
+		end, err = parseIDFile(buf)
+		return err
+	})
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("txn: opening producer id file: %w", err)
-	}
-	defer f.Close()
-	// Read one byte more than a valid file holds to notice trailing bytes.
-	buf, err := io.ReadAll(io.LimitReader(f, int64(idFileSize)+1))
-	if err != nil {
+	case errors.Is(err, ErrIDFileCorrupt):
+		return 0, fmt.Errorf("%w: %s: %v", ErrIDFileCorrupt, path, errors.Unwrap(err))
+	case err != nil:
 		return 0, fmt.Errorf("txn: reading producer id file %s: %w", path, err)
 	}
+	return end, nil
+}
+
+// idFileError is a reason the id file is corrupt.
+type idFileError string
+
+func (e idFileError) Error() string { return string(e) }
+func (e idFileError) Unwrap() error { return ErrIDFileCorrupt }
+
+// parseIDFile checks the id file's bytes and returns the block end.
+func parseIDFile(buf []byte) (int64, error) {
 	if len(buf) != idFileSize {
-		return 0, fmt.Errorf("%w: %s holds %d bytes, want %d", ErrIDFileCorrupt, path, len(buf), idFileSize)
+		return 0, idFileError(fmt.Sprintf("holds %d bytes, want %d", len(buf), idFileSize))
 	}
 	if string(buf[:len(idFileMagic)]) != idFileMagic {
-		return 0, fmt.Errorf("%w: %s does not start with %q", ErrIDFileCorrupt, path, idFileMagic)
+		return 0, idFileError(fmt.Sprintf("does not start with %q", idFileMagic))
 	}
 	body := buf[:idFileSize-4]
 	if got, want := crc32.Checksum(body, castagnoli), binary.BigEndian.Uint32(buf[idFileSize-4:]); got != want {
-		return 0, fmt.Errorf("%w: %s checksum %08x, file says %08x", ErrIDFileCorrupt, path, got, want)
+		return 0, idFileError(fmt.Sprintf("checksum %08x, file says %08x", got, want))
 	}
 	end := int64(binary.BigEndian.Uint64(buf[len(idFileMagic):]))
 	if end < 0 {
-		return 0, fmt.Errorf("%w: %s records negative block end %d", ErrIDFileCorrupt, path, end)
+		return 0, idFileError(fmt.Sprintf("records negative block end %d", end))
 	}
 	return end, nil
 }

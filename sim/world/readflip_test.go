@@ -54,9 +54,9 @@ func TestRecoveryReadFlipKeepsAcknowledgedWrites(t *testing.T) {
 				if err := w.Crash("n1", 0.5); err != nil {
 					t.Fatal(err)
 				}
-				// Every read of the log may flip, until flips are spent: the
-				// first is the recovery scan of t-0's only segment.
-				if err := w.SetReadFlips("n1", 1, flips); err != nil {
+				// Every read of the segment may flip, until flips are spent:
+				// the first is the recovery scan of t-0's only segment.
+				if err := w.SetReadFlipsOn("n1", 1, flips, ".log"); err != nil {
 					t.Fatal(err)
 				}
 				if err := w.Restart("n1"); err != nil {
@@ -70,6 +70,40 @@ func TestRecoveryReadFlipKeepsAcknowledgedWrites(t *testing.T) {
 				wantAll(t, readAll(t, w, "reader", "t"), n)
 			})
 		}
+	}
+}
+
+// TestRestartReadFlipsOnMetadata: after a crash, the restart reads meta.json
+// and the producer-id file with bits flipped on the way (up to the atlas's
+// bound on flips per window, every read flipped). Both carry a CRC-32C and
+// are read again, so the broker starts with its topics and data: without
+// the checksum a flip in meta.json could rename a topic, and the broker
+// would delete the data of the topic it no longer knows.
+func TestRestartReadFlipsOnMetadata(t *testing.T) {
+	for _, file := range []string{"/meta.json", "/producer-ids"} {
+		t.Run(strings.TrimPrefix(file, "/"), func(t *testing.T) {
+			w := newWorld(t, 21, world.Config{})
+			createTopic(t, w, "t")
+			cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("t"))
+			const n = 20
+			produceN(t, cl, 0, n)
+			cl.Close()
+			if err := w.Crash("n1", 0.5); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.SetReadFlipsOn("n1", 1, faults.AtlasFor(1).MaxReadFlips, file); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Restart("n1"); err != nil {
+				t.Fatal(err)
+			}
+			w.ClearDiskFaults("n1")
+			trace := strings.Join(w.Trace(), "\n")
+			if !strings.Contains(trace, "bit flip injected on read /weir"+file) {
+				t.Fatalf("%s was not flipped:\n%s", file, trace)
+			}
+			wantAll(t, readAll(t, w, "reader", "t"), n)
+		})
 	}
 }
 

@@ -106,6 +106,7 @@ type machine struct {
 	diskDead     chan struct{} // closed when the current disk crashes
 	flipProb     float64       // probability that a read of a log file returns a flipped bit
 	flipsLeft    int           // read flips still to inject
+	flipSuffix   string        // only files whose path ends with this ("" all checked files)
 }
 
 // New builds a world; nothing runs until StartAll (or Run).
@@ -445,35 +446,41 @@ func (w *World) ClearDiskFaults(name string) error {
 		return err
 	}
 	n.diskMu.Lock()
-	n.flipProb, n.flipsLeft = 0, 0
+	n.flipProb, n.flipsLeft, n.flipSuffix = 0, 0, ""
 	n.diskMu.Unlock()
 	return w.SetDiskFaults(name, 0, 0, 0)
 }
 
-// SetReadFlips makes reads of the node's partition log files (segments and
-// their indexes; see flippable) return one flipped bit with probability
-// prob, at most count times, until ClearDiskFaults. A flip corrupts only
-// what that read returns, never the stored bytes: a bad cable or
-// controller, not a bad sector. The state survives crashes of the node.
+// SetReadFlips makes reads of the node's checked files (partition log
+// segments and indexes, meta.json, producer-ids; see flippable) return one
+// flipped bit with probability prob, at most count times, until
+// ClearDiskFaults. A flip corrupts only what that read returns, never the
+// stored bytes: a bad cable or controller, not a bad sector. The state
+// survives crashes of the node.
 func (w *World) SetReadFlips(name string, prob float64, count int) error {
+	return w.SetReadFlipsOn(name, prob, count, "")
+}
+
+// SetReadFlipsOn is SetReadFlips for the checked files whose path ends with
+// suffix only ("" for all of them), for tests that aim at one file.
+func (w *World) SetReadFlipsOn(name string, prob float64, count int, suffix string) error {
 	n, err := w.mustNode(name)
 	if err != nil {
 		return err
 	}
 	n.diskMu.Lock()
-	n.flipProb, n.flipsLeft = prob, count
+	n.flipProb, n.flipsLeft, n.flipSuffix = prob, count, suffix
 	n.diskMu.Unlock()
-	w.Tracef("read flips on %s: p=%.2f max=%d", name, prob, count)
+	w.Tracef("read flips on %s: p=%.2f max=%d%s", name, prob, count, map[bool]string{true: " on *" + suffix}[suffix != ""])
 	return nil
 }
 
 // flippable reports whether reads of path may be flipped: only the files
-// the broker can check (a partition log's segments, CRC-32C per batch, and
-// its indexes, which recovery reads until the reads agree). meta.json and
-// the producer-id block have no checksum, so a flip there would be silent
-// and is outside the fault atlas.
+// the broker can check: a partition log's segments (CRC-32C per batch), its
+// indexes (which recovery reads until the reads agree), and meta.json and
+// the producer-id file (CRC-32C each, read again on a mismatch).
 func flippable(path string) bool {
-	for _, suffix := range []string{".log", ".index", ".timeindex"} {
+	for _, suffix := range []string{".log", ".index", ".timeindex", "/meta.json", "/producer-ids"} {
 		if strings.HasSuffix(path, suffix) {
 			return true
 		}
@@ -540,7 +547,7 @@ func (d diskInjector) CorruptRead(op memfs.Op, path string, off int64, p []byte)
 	}
 	n.diskMu.Lock()
 	bit := -1
-	if n.flipsLeft > 0 && n.diskRng.Float64() < n.flipProb {
+	if n.flipsLeft > 0 && strings.HasSuffix(path, n.flipSuffix) && n.diskRng.Float64() < n.flipProb {
 		bit = n.diskRng.IntN(len(p) * 8)
 		n.flipsLeft--
 	}
@@ -733,7 +740,7 @@ func (w *World) Liveness(ctx context.Context) error {
 		w.JumpClock(n.name, 0)
 		n.diskMu.Lock()
 		n.diskProb, n.diskLeft, n.diskDelay = 0, 0, 0
-		n.flipProb, n.flipsLeft = 0, 0
+		n.flipProb, n.flipsLeft, n.flipSuffix = 0, 0, ""
 		injected := n.diskInjected
 		n.diskInjected = 0
 		n.diskMu.Unlock()
