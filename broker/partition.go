@@ -100,8 +100,17 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 		SegmentMs:          time.Duration(b.topicConfigInt(overrides, "segment.ms")) * time.Millisecond,
 		IndexIntervalBytes: int(b.topicConfigInt(overrides, "index.interval.bytes")),
 		DropBehindBytes:    b.cfg.DropBehindBytes,
+		PreallocateBytes:   segmentPreallocateBytes,
 	}
 }
+
+// segmentPreallocateBytes is the largest step in which an active segment's
+// disk blocks are reserved ahead of its end (broker/log.Config): on ext4 an
+// append into reserved blocks skips the per-block delayed-allocation work,
+// which was about a fifth of the broker's CPU at 1 KiB records. Steps are
+// never larger than what the segment holds, so a quiet partition reserves
+// 64 KiB, and what is left is released when the segment rolls.
+const segmentPreallocateBytes = 64 << 20
 
 // appendResult is the outcome of one produced batch.
 type appendResult struct {

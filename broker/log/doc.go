@@ -34,6 +34,10 @@
 //     so a fast partition reuses a bounded set of cache pages. It is advice
 //     only: what a read returns never depends on it, and the cache of
 //     segments found at Open is left alone.
+//   - A segment file's size is exactly its valid batches. With
+//     Config.PreallocateBytes, disk blocks past the active segment's end
+//     may be reserved (env.Preallocate keeps the size); rolling the segment
+//     or closing the log gives them back with a Truncate to the size.
 //   - The log starts no goroutine and keeps no package-level mutable state;
 //     all I/O goes through env.FS and time through env.Clock, so the same code
 //     runs on the OS and on the simulator's crashable disk.

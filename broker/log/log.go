@@ -49,6 +49,13 @@ type Config struct {
 	// every byte. Consumers within the window read from the cache; older
 	// reads go to the disk. 0 keeps everything, as Kafka does.
 	DropBehindBytes int64
+	// PreallocateBytes: reserve the active segment's disk blocks ahead of
+	// its end (env.Preallocate), in steps of at most this many bytes and at
+	// most what the segment already holds (at least 64 KiB), never past
+	// SegmentBytes; the reservation left when the segment rolls or the log
+	// closes is released. Appends into reserved blocks skip the file
+	// system's block allocation. 0 reserves nothing.
+	PreallocateBytes int64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -61,8 +68,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SegmentBytes < record.HeaderSize || c.SegmentBytes > math.MaxInt32 {
 		return c, fmt.Errorf("log: SegmentBytes %d outside [%d, %d]", c.SegmentBytes, record.HeaderSize, math.MaxInt32)
 	}
-	if c.IndexIntervalBytes < 0 || c.SegmentMs < 0 || c.DropBehindBytes < 0 {
-		return c, fmt.Errorf("log: negative IndexIntervalBytes, SegmentMs or DropBehindBytes")
+	if c.IndexIntervalBytes < 0 || c.SegmentMs < 0 || c.DropBehindBytes < 0 || c.PreallocateBytes < 0 {
+		return c, fmt.Errorf("log: negative IndexIntervalBytes, SegmentMs, DropBehindBytes or PreallocateBytes")
 	}
 	return c, nil
 }
@@ -111,6 +118,8 @@ type Log struct {
 	// then finds out what is really on disk. Reads go on.
 	failed   error
 	recovery Recovery
+	// noPrealloc is set once preallocating failed: see preallocate.
+	noPrealloc bool
 }
 
 func (l *Log) active() *segment { return l.segments[len(l.segments)-1] }
@@ -173,6 +182,9 @@ func (l *Log) Append(raw []byte) (int64, error) {
 	base := l.end
 	record.SetBaseOffset(raw, base)
 	pos := seg.size
+	if end := pos + int64(len(raw)); end > seg.prealloc && l.cfg.PreallocateBytes > 0 {
+		l.preallocate(seg, end)
+	}
 	if _, err := seg.f.WriteAt(raw, pos); err != nil {
 		// A partial write leaves a torn batch past seg.size; recovery cuts it.
 		return 0, l.fail(err)
@@ -184,6 +196,40 @@ func (l *Log) Append(raw []byte) (int64, error) {
 	l.end = base + delta + 1
 	l.size += int64(len(raw))
 	return base, nil
+}
+
+// minPreallocate is the least a reservation step takes, so that a new or
+// quiet segment does not call the file system on every append.
+const minPreallocate = 64 << 10
+
+// preallocate reserves seg's blocks up to at least end: the next step of
+// PreallocateBytes, no more than the segment holds (a quiet partition
+// reserves little), capped at SegmentBytes. It is advice: after a failure
+// (a file system without fallocate, or a full disk) the log stops asking,
+// and the write that follows reports any real problem. Call with mu held
+// for writing.
+func (l *Log) preallocate(seg *segment, end int64) {
+	if l.noPrealloc {
+		return
+	}
+	from := max(seg.prealloc, seg.size)
+	step := min(max(seg.size, minPreallocate), l.cfg.PreallocateBytes)
+	to := max(end, min(from+step, l.cfg.SegmentBytes))
+	if err := env.Preallocate(seg.f, from, to-from); err != nil {
+		l.noPrealloc = true
+		return
+	}
+	seg.prealloc = to
+}
+
+// releasePrealloc gives back the blocks reserved past seg's end: a Truncate
+// to the size the segment already has. Advice as well: an error here costs
+// disk space, not data. Call with mu held for writing.
+func releasePrealloc(seg *segment) {
+	if seg.prealloc > seg.size {
+		_ = seg.f.Truncate(seg.size)
+	}
+	seg.prealloc = 0
 }
 
 // shouldRoll decides, like Kafka's LogSegment.shouldRoll, whether a batch of
@@ -207,6 +253,7 @@ func (l *Log) shouldRoll(seg *segment, n int, delta int64, now time.Time) bool {
 // for writing.
 func (l *Log) roll() error {
 	old := l.active()
+	releasePrealloc(old)  // before the sync below, which covers it
 	old.appendTimeEntry() // so the time index's last entry is the segment's max
 	if err := env.WriteFileSync(l.fs, segmentName(l.dir, old.base, indexSuffix), old.encodeIndex()); err != nil {
 		return err
@@ -587,6 +634,7 @@ func (l *Log) truncate(offset int64) error {
 	if err := seg.f.Truncate(pos); err != nil {
 		return err
 	}
+	seg.prealloc = 0 // the truncation released the reservation too
 	if err := seg.f.Sync(); err != nil {
 		return err
 	}
@@ -698,6 +746,7 @@ func (l *Log) closeLocked() error {
 	}
 	var err error
 	if l.failed == nil {
+		releasePrealloc(l.active())
 		err = l.active().f.Sync()
 	}
 	for _, s := range l.segments {

@@ -15,8 +15,9 @@ import (
 )
 
 // smallCfg rolls every few batches and indexes almost every batch, so that
-// short tests cross segment and index boundaries.
-var smallCfg = Config{SegmentBytes: 1000, IndexIntervalBytes: 150}
+// short tests cross segment and index boundaries; on the OS FS its segments
+// are preallocated (capped at SegmentBytes) and released at roll.
+var smallCfg = Config{SegmentBytes: 1000, IndexIntervalBytes: 150, PreallocateBytes: 600}
 
 // fill appends n batches of varying record counts and sizes.
 func fill(t tb, l *Log, m *model, rng *rand.Rand, n int) {

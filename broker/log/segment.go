@@ -95,6 +95,9 @@ type segment struct {
 	// (Config.DropBehindBytes), or the segment predates Open and its cache
 	// is not ours to drop. Guarded by Log.mu.
 	cachedFrom int64
+	// prealloc: the file's blocks are reserved up to here (0 when nothing is
+	// known to be), see Log.preallocate. Guarded by Log.mu.
+	prealloc int64
 
 	// firstAppend is when the first batch was appended (or, after
 	// recovery, when the log was opened): the start of the SegmentMs clock.

@@ -81,3 +81,46 @@ func TestDropCacheOS(t *testing.T) {
 		t.Fatal("contents changed after DropCache")
 	}
 }
+
+// TestPreallocateOS: Preallocate reserves disk blocks past the end without
+// changing the size or the bytes, and a Truncate to the size gives them
+// back.
+func TestPreallocateOS(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "seg")
+	f, err := env.OSFS{}.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data := []byte("a batch")
+	if _, err := f.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	blocks := func() int64 {
+		var st unix.Stat_t
+		if err := unix.Stat(name, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Blocks * 512
+	}
+	if err := env.Preallocate(f, int64(len(data)), 8<<20); err != nil {
+		t.Skipf("file system without fallocate: %v", err)
+	}
+	if got := blocks(); got < 8<<20 {
+		t.Errorf("%d bytes allocated after reserving 8 MiB", got)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() != int64(len(data)) {
+		t.Errorf("size %v (%v) after reserving, want %d", st.Size(), err, len(data))
+	}
+	got := make([]byte, 64)
+	n, _ := f.ReadAt(got, 0)
+	if string(got[:n]) != string(data) {
+		t.Errorf("read %q after reserving, want %q", got[:n], data)
+	}
+	if err := f.Truncate(int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if got := blocks(); got > 64<<10 {
+		t.Errorf("%d bytes still allocated after Truncate to the size", got)
+	}
+}

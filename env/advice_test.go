@@ -1,6 +1,7 @@
 package env_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/weir-dev/weir/env"
@@ -18,7 +19,8 @@ func (f *recordingFile) DropCache(off, n int64) error {
 }
 
 // TestDropCacheDispatch: a File with its own DropCache gets the call (empty
-// ranges are skipped), and one without (memfs) is left alone.
+// ranges are skipped), and one without (memfs) is left alone; memfs cannot
+// preallocate and says so.
 func TestDropCacheDispatch(t *testing.T) {
 	rf := &recordingFile{}
 	if err := env.DropCache(rf, 10, 0); err != nil {
@@ -37,5 +39,8 @@ func TestDropCacheDispatch(t *testing.T) {
 	}
 	if err := env.DropCache(f, 0, 100); err != nil {
 		t.Fatalf("memfs: %v", err)
+	}
+	if err := env.Preallocate(f, 0, 100); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("memfs Preallocate: %v, want ErrUnsupported so callers stop asking", err)
 	}
 }
