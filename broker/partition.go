@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	wlog "github.com/weir-dev/weir/broker/log"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txn"
+	"github.com/weir-dev/weir/env"
 )
 
 // partition is one partition this broker leads: its log, its idempotent
@@ -37,6 +39,9 @@ type partition struct {
 	log       *wlog.Log
 	producers *txn.PartitionProducers
 	unflushed int64 // messages appended since the last fsync was requested
+	// replayedFrom is the offset the producer state was replayed from at
+	// open: the log start, or the offset of a clean shutdown's snapshot.
+	replayedFrom int64
 
 	hw atomic.Int64
 	// hwMu guards hwChanged, closed and replaced whenever the high watermark
@@ -64,25 +69,13 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 		syncDone:  make(chan struct{}),
 	}
 	// Everything recovered from disk survived a restart, so it is durable
-	// by definition once synced again; rebuild producer state by replay.
+	// by definition once synced again; rebuild producer state by replay,
+	// from the snapshot a clean shutdown left if there is one.
 	if err := l.Sync(); err != nil {
 		l.Close()
 		return nil, err
 	}
-	// A read that fails its CRC here is a transient fault (recovery has
-	// just validated these bytes): start the replay over a few times
-	// before giving up.
-	for attempt := 0; attempt < 3; attempt++ {
-		p.producers.Reset()
-		err = l.Batches(l.StartOffset(), func(batch *record.Batch) error {
-			p.producers.Replay(batch)
-			return nil
-		})
-		if !errors.Is(err, record.ErrCorrupt) {
-			break
-		}
-	}
-	if err != nil {
+	if err := p.loadProducers(); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.meta.Name, index, err)
 	}
@@ -111,6 +104,89 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 // never larger than what the segment holds, so a quiet partition reserves
 // 64 KiB, and what is left is released when the segment rolls.
 const segmentPreallocateBytes = 64 << 20
+
+// producerSnapshotFile holds the partition's producer state as of its log
+// end at the last clean shutdown (txn.PartitionProducers.AppendSnapshot),
+// so that the next start replays the log from there and not from its
+// start: without it a start reads every byte of every partition.
+const producerSnapshotFile = "producer-state.snapshot"
+
+// snapshotReads is how many times loadProducers reads the snapshot before
+// it ignores it as corrupt rather than flipped on the way from the disk.
+const snapshotReads = 5
+
+// maxSnapshotBytes bounds the snapshot read: about 5 million producers.
+const maxSnapshotBytes = 1 << 30
+
+// loadProducers rebuilds the producer state: from the snapshot if one
+// covers a prefix of the log, then by replaying the log from there. One that
+// does not fit the log, or does not read back whole, is ignored and the
+// whole log replayed. It records where the replay started.
+//
+// A snapshot is used once: it is removed once loaded, so that a crash
+// before the next clean shutdown means a whole replay, and nothing that
+// changes the log below the snapshot's offset later (a follower's
+// truncation, once replication exists) can meet a stale one. The removal
+// is not synced: should a crash undo it, the snapshot is still right,
+// since it was written when every batch below its offset was synced and a
+// crash cuts only unsynced ones.
+func (p *partition) loadProducers() error {
+	from := p.log.StartOffset()
+	path := filepath.Join(p.dir, producerSnapshotFile)
+	var upTo int64
+	_, err := env.ReadFileVerified(p.b.fs, path, maxSnapshotBytes, snapshotReads, func(data []byte) (err error) {
+		p.producers.Reset()
+		upTo, err = p.producers.RestoreSnapshot(data)
+		return err
+	})
+	switch {
+	case err == nil && upTo >= from && upTo <= p.log.EndOffset():
+		from = upTo
+	case err == nil:
+		p.b.log.Warn("producer state snapshot does not fit the log; replaying it all", "topic", p.topic, "partition", p.index, "snapshot_offset", upTo, "log_start", from, "log_end", p.log.EndOffset())
+	case !errors.Is(err, os.ErrNotExist):
+		p.b.log.Warn("producer state snapshot unreadable; replaying the whole log", "topic", p.topic, "partition", p.index, "err", err)
+	}
+	if from == p.log.StartOffset() {
+		p.producers.Reset()
+	}
+	if err == nil {
+		if err := p.b.fs.Remove(path); err != nil {
+			return err
+		}
+	}
+	// A read that fails its CRC here is a transient fault (recovery has
+	// just validated these bytes): start the replay over a few times
+	// before giving up.
+	snapshot := p.producers.AppendSnapshot(nil, from)
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			if _, err := p.producers.RestoreSnapshot(snapshot); err != nil {
+				return err
+			}
+		}
+		err = p.log.Batches(from, func(batch *record.Batch) error {
+			p.producers.Replay(batch)
+			return nil
+		})
+		if !errors.Is(err, record.ErrCorrupt) {
+			break
+		}
+	}
+	p.replayedFrom = from
+	return err
+}
+
+// saveProducers writes the producer state as of the log end, which must be
+// synced, for the next start (see loadProducers); an empty log needs none.
+// Call with mu held.
+func (p *partition) saveProducers() error {
+	if p.log.EndOffset() == p.log.StartOffset() {
+		return nil
+	}
+	data := p.producers.AppendSnapshot(nil, p.log.EndOffset())
+	return env.WriteFileAtomic(p.b.fs, filepath.Join(p.dir, producerSnapshotFile), data)
+}
 
 // appendResult is the outcome of one produced batch.
 type appendResult struct {
@@ -261,6 +337,9 @@ func (p *partition) close() error {
 	var err error
 	if p.failure.Load() == nil {
 		err = p.log.Sync()
+		if err == nil {
+			err = p.saveProducers()
+		}
 	}
 	if cerr := p.log.Close(); err == nil {
 		err = cerr

@@ -33,6 +33,7 @@ type propBroker struct {
 	state PartitionProducers
 	log   []*record.Batch // stored batches, base offsets set
 	end   int64
+	snap  []byte // the last snapshot taken, nil before the first
 }
 
 // produce runs one batch through the broker as the produce path would and
@@ -204,6 +205,28 @@ func TestPropertyIdempotentProducers(t *testing.T) {
 			},
 			"restart": func(t *rapid.T) {
 				br.state = *br.rebuild()
+			},
+			"snapshot": func(t *rapid.T) {
+				br.snap = br.state.AppendSnapshot(nil, br.end)
+			},
+			// A restart from the last snapshot: restore it and replay the
+			// log from the offset it covers, as a broker does after a
+			// clean shutdown (the snapshot may be older than the log end).
+			"restartFromSnapshot": func(t *rapid.T) {
+				if br.snap == nil {
+					t.Skip("no snapshot yet")
+				}
+				var p PartitionProducers
+				upTo, err := p.RestoreSnapshot(br.snap)
+				if err != nil {
+					t.Fatalf("restore: %v", err)
+				}
+				for _, b := range br.log {
+					if b.FirstOffset >= upTo {
+						p.Replay(b)
+					}
+				}
+				br.state = p
 			},
 			"": func(t *rapid.T) {
 				// Invariant after every step: no producer batch is in the
