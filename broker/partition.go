@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,55 +106,105 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 // 64 KiB, and what is left is released when the segment rolls.
 const segmentPreallocateBytes = 64 << 20
 
-// producerSnapshotFile holds the partition's producer state as of its log
-// end at the last clean shutdown (txn.PartitionProducers.AppendSnapshot),
-// so that the next start replays the log from there and not from its
-// start: without it a start reads every byte of every partition.
-const producerSnapshotFile = "producer-state.snapshot"
+// Producer state snapshots (txn.PartitionProducers.AppendSnapshot), as in
+// Kafka: <offset>.snapshot in the partition's directory holds the producer
+// state of every batch below offset (20 digits, like segment names). One is
+// written when a segment rolls (the rolled segment is synced by then) and
+// one at a clean shutdown (the log is synced first), so a start replays the
+// log from the newest snapshot that fits it, at most a segment after a
+// crash and nothing after a clean shutdown, instead of from its start.
+const snapshotSuffix = ".snapshot"
 
-// snapshotReads is how many times loadProducers reads the snapshot before
-// it ignores it as corrupt rather than flipped on the way from the disk.
+// keptSnapshots: the newest snapshots kept; older ones are removed when a
+// new one is written. Two, so that a damaged newest one still leaves one.
+const keptSnapshots = 2
+
+// snapshotReads is how many times a snapshot is read before it is taken
+// for corrupt rather than flipped on the way from the disk.
 const snapshotReads = 5
 
-// maxSnapshotBytes bounds the snapshot read: about 5 million producers.
+// maxSnapshotBytes bounds a snapshot read: about 5 million producers.
 const maxSnapshotBytes = 1 << 30
 
-// loadProducers rebuilds the producer state: from the snapshot if one
-// covers a prefix of the log, then by replaying the log from there. One that
-// does not fit the log, or does not read back whole, is ignored and the
-// whole log replayed. It records where the replay started.
+func (p *partition) snapshotPath(offset int64) string {
+	return filepath.Join(p.dir, fmt.Sprintf("%020d%s", offset, snapshotSuffix))
+}
+
+// snapshotOffsets lists the offsets of the partition's snapshots, newest
+// first.
+func (p *partition) snapshotOffsets() ([]int64, error) {
+	names, err := p.b.fs.List(p.dir)
+	if err != nil {
+		return nil, err
+	}
+	var offsets []int64
+	for _, name := range names {
+		digits, ok := strings.CutSuffix(name, snapshotSuffix)
+		if !ok || len(digits) != 20 {
+			continue
+		}
+		if o, err := strconv.ParseInt(digits, 10, 64); err == nil && o >= 0 {
+			offsets = append(offsets, o)
+		}
+	}
+	slices.Sort(offsets)
+	slices.Reverse(offsets)
+	return offsets, nil
+}
+
+// loadProducers rebuilds the producer state at open: from the newest
+// snapshot that fits the log (its offset between the log's start and end)
+// and reads back whole, then by replaying the log from there; with none,
+// from the log's start. It records where the replay started.
 //
-// A snapshot is used once: it is removed once loaded, so that a crash
-// before the next clean shutdown means a whole replay, and nothing that
-// changes the log below the snapshot's offset later (a follower's
-// truncation, once replication exists) can meet a stale one. The removal
-// is not synced: should a crash undo it, the snapshot is still right,
-// since it was written when every batch below its offset was synced and a
-// crash cuts only unsynced ones.
+// A snapshot is right while the batches below its offset are the ones it
+// saw: they were synced when it was written, and a crash cuts only unsynced
+// batches. Recovery may still cut below it (a batch corrupt on disk): such
+// a snapshot no longer fits, and is removed durably here, before anything
+// is appended, so that the log growing past it again cannot make it fit.
+// (A truncation of a live log, once replication exists, must remove the
+// snapshots above its new end the same way.)
 func (p *partition) loadProducers() error {
-	from := p.log.StartOffset()
-	path := filepath.Join(p.dir, producerSnapshotFile)
-	var upTo int64
-	_, err := env.ReadFileVerified(p.b.fs, path, maxSnapshotBytes, snapshotReads, func(data []byte) (err error) {
-		p.producers.Reset()
-		upTo, err = p.producers.RestoreSnapshot(data)
+	offsets, err := p.snapshotOffsets()
+	if err != nil {
 		return err
-	})
-	switch {
-	case err == nil && upTo >= from && upTo <= p.log.EndOffset():
-		from = upTo
-	case err == nil:
-		p.b.log.Warn("producer state snapshot does not fit the log; replaying it all", "topic", p.topic, "partition", p.index, "snapshot_offset", upTo, "log_start", from, "log_end", p.log.EndOffset())
-	case !errors.Is(err, os.ErrNotExist):
-		p.b.log.Warn("producer state snapshot unreadable; replaying the whole log", "topic", p.topic, "partition", p.index, "err", err)
 	}
-	if from == p.log.StartOffset() {
-		p.producers.Reset()
+	start, end := p.log.StartOffset(), p.log.EndOffset()
+	removed := false
+	for _, o := range offsets {
+		if o > end {
+			if err := p.b.fs.Remove(p.snapshotPath(o)); err != nil {
+				return err
+			}
+			removed = true
+		}
 	}
-	if err == nil {
-		if err := p.b.fs.Remove(path); err != nil {
+	if removed {
+		if err := p.b.fs.SyncDir(p.dir); err != nil {
 			return err
 		}
+	}
+	from := start
+	for _, o := range offsets {
+		if o > end || o < start {
+			continue
+		}
+		var upTo int64
+		_, err := env.ReadFileVerified(p.b.fs, p.snapshotPath(o), maxSnapshotBytes, snapshotReads, func(data []byte) (err error) {
+			upTo, err = p.producers.RestoreSnapshot(data)
+			if err == nil && upTo != o {
+				err = fmt.Errorf("%w: covers up to %d, named %d", txn.ErrSnapshotCorrupt, upTo, o)
+			}
+			return err
+		})
+		if err == nil {
+			from = o
+			break
+		}
+		p.b.log.Warn("producer state snapshot unreadable; trying an older one", "topic", p.topic, "partition", p.index, "offset", o, "err", err)
+	}
+	if from == start {
+		p.producers.Reset()
 	}
 	// A read that fails its CRC here is a transient fault (recovery has
 	// just validated these bytes): start the replay over a few times
@@ -177,15 +228,26 @@ func (p *partition) loadProducers() error {
 	return err
 }
 
-// saveProducers writes the producer state as of the log end, which must be
-// synced, for the next start (see loadProducers); an empty log needs none.
-// Call with mu held.
-func (p *partition) saveProducers() error {
-	if p.log.EndOffset() == p.log.StartOffset() {
+// saveProducers writes the snapshot of the producer state, which must hold
+// exactly the batches below upTo, all of them synced, and removes all but
+// the keptSnapshots newest. An empty log needs none. Call with mu held.
+func (p *partition) saveProducers(upTo int64) error {
+	if upTo == p.log.StartOffset() {
 		return nil
 	}
-	data := p.producers.AppendSnapshot(nil, p.log.EndOffset())
-	return env.WriteFileAtomic(p.b.fs, filepath.Join(p.dir, producerSnapshotFile), data)
+	if err := env.WriteFileAtomic(p.b.fs, p.snapshotPath(upTo), p.producers.AppendSnapshot(nil, upTo)); err != nil {
+		return err
+	}
+	offsets, err := p.snapshotOffsets()
+	if err != nil {
+		return err
+	}
+	for _, o := range offsets[min(keptSnapshots, len(offsets)):] {
+		if err := p.b.fs.Remove(p.snapshotPath(o)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendResult is the outcome of one produced batch.
@@ -219,10 +281,18 @@ func (p *partition) append(batch *record.Batch, logAppendTime bool) appendResult
 		record.SetLogAppendTime(batch.Raw, res.logAppendMs)
 		batch.MaxTimestamp = res.logAppendMs
 	}
+	segments := p.log.Segments()
 	base, err := p.log.Append(batch.Raw)
 	if err != nil {
 		p.fail(err)
 		return appendResult{err: kerr.KafkaStorageError}
+	}
+	if p.log.Segments() > segments {
+		// The batch opened a new segment at base; the state has not seen
+		// it yet, and everything below base was synced by the roll.
+		if err := p.saveProducers(base); err != nil {
+			p.b.log.Warn("writing a producer state snapshot failed; a restart will replay more of the log", "topic", p.topic, "partition", p.index, "err", err)
+		}
 	}
 	batch.FirstOffset = base
 	p.producers.Update(batch, base)
@@ -338,7 +408,7 @@ func (p *partition) close() error {
 	if p.failure.Load() == nil {
 		err = p.log.Sync()
 		if err == nil {
-			err = p.saveProducers()
+			err = p.saveProducers(p.log.EndOffset())
 		}
 	}
 	if cerr := p.log.Close(); err == nil {

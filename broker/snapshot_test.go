@@ -12,14 +12,15 @@ import (
 )
 
 // TestCleanRestartUsesProducerSnapshot: a clean shutdown leaves each
-// partition's producer state in a snapshot, and the next start takes the
-// state from it instead of replaying the log (shown by a planted snapshot
-// that forgets the producer: its retry is then appended anew), removes it
-// once used, and replays the whole log when there is none or it is corrupt.
+// partition's producer state in a snapshot at its log end, and the next
+// start takes the state from it instead of replaying the log (shown by a
+// planted snapshot that forgets the producer: its retry is then appended
+// anew); with none, or only a corrupt one, it replays the whole log.
 func TestCleanRestartUsesProducerSnapshot(t *testing.T) {
 	tb := startBroker(t, newConfig(t))
 	tb.createTopic("t", 1, nil)
-	snapshot := filepath.Join(tb.cfg.DataDir, "t-0", "producer-state.snapshot")
+	dir := filepath.Join(tb.cfg.DataDir, "t-0")
+	snapshot := filepath.Join(dir, "00000000000000000003.snapshot")
 	init := rawRequest(t, tb.addr, kmsg.NewPtrInitProducerIDRequest()).(*kmsg.InitProducerIDResponse)
 	batch := func(seq int32, vals ...string) []byte {
 		var bs [][]byte
@@ -31,16 +32,13 @@ func TestCleanRestartUsesProducerSnapshot(t *testing.T) {
 	produceRaw(t, tb, "t", 0, -1, batch(0, "a", "b"))
 	produceRaw(t, tb, "t", 0, -1, batch(2, "c")) // offsets 0-2
 
-	// A clean restart: the snapshot is written, used (the retry of the last
-	// batch is a duplicate) and removed.
+	// A clean restart: the snapshot at the log end is written and used (the
+	// retry of the last batch is a duplicate).
 	tb.close()
 	if _, err := os.Stat(snapshot); err != nil {
-		t.Fatalf("no snapshot after a clean shutdown: %v", err)
+		t.Fatalf("no snapshot at offset 3 after a clean shutdown: %v", err)
 	}
 	tb.start()
-	if _, err := os.Stat(snapshot); !os.IsNotExist(err) {
-		t.Fatalf("snapshot still there after the start used it: %v", err)
-	}
 	if retry := produceRaw(t, tb, "t", 0, -1, batch(2, "c")); retry.BaseOffset != 2 || retry.ErrorCode != 0 {
 		t.Fatalf("retry after a clean restart: offset %d err %d, want the original 2", retry.BaseOffset, retry.ErrorCode)
 	}
@@ -59,12 +57,22 @@ func TestCleanRestartUsesProducerSnapshot(t *testing.T) {
 
 	// No snapshot (as after a crash), or a corrupt one: the whole log is
 	// replayed and the retry of the last batch is recognised again.
+	snapshots := func() []string {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.snapshot"))
+		return names
+	}
 	for _, plant := range []func(){
-		func() { os.Remove(snapshot) },
 		func() {
-			data, _ := os.ReadFile(snapshot)
-			data[len(data)/2] ^= 0x40
-			os.WriteFile(snapshot, data, 0o644)
+			for _, name := range snapshots() {
+				os.Remove(name)
+			}
+		},
+		func() {
+			for _, name := range snapshots() {
+				data, _ := os.ReadFile(name)
+				data[len(data)/2] ^= 0x40
+				os.WriteFile(name, data, 0o644)
+			}
 		},
 	} {
 		tb.close()
