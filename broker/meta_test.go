@@ -153,3 +153,24 @@ func (f *flipNth) CorruptRead(_ memfs.Op, path string, _ int64, p []byte) {
 		p[len(p)/3] ^= 0x04
 	}
 }
+
+// FuzzDecodeMeta: meta.json is read from the disk, so any bytes may come
+// back. decodeMeta never panics, and what it accepts has valid topics.
+func FuzzDecodeMeta(f *testing.F) {
+	data, _ := encodeMeta(sampleMeta())
+	f.Add(data)
+	legacy, _ := json.Marshal(sampleMeta())
+	f.Add(legacy)
+	f.Add([]byte(`{"crc32c": 0, "meta": {}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := decodeMeta(data)
+		if err != nil {
+			return
+		}
+		for _, tm := range m.Topics {
+			if validateTopicName(tm.Name) != nil || tm.Partitions < 1 {
+				t.Fatalf("accepted a bad topic %+v", tm)
+			}
+		}
+	})
+}

@@ -49,7 +49,7 @@ func build(t fataler, s spec) *record.Batch {
 
 // appendAll feeds history to p as a broker would, at offsets from 0, and
 // fails if any of it is not appended. It returns the log end offset.
-func appendAll(t *testing.T, p *PartitionProducers, history []spec) int64 {
+func appendAll(t fataler, p *PartitionProducers, history []spec) int64 {
 	t.Helper()
 	var end int64
 	for i, s := range history {

@@ -76,3 +76,24 @@ func TestSnapshotCorrupt(t *testing.T) {
 	refuse("batch past upTo", p.AppendSnapshot(nil, 3))
 	refuse("negative upTo", p.AppendSnapshot(nil, -1))
 }
+
+// FuzzRestoreSnapshot: a snapshot is read from the disk, so any bytes may
+// come back. RestoreSnapshot never panics, and what it accepts encodes back
+// to the same bytes (there is one encoding of a state).
+func FuzzRestoreSnapshot(f *testing.F) {
+	var p PartitionProducers
+	f.Add(p.AppendSnapshot(nil, 0))
+	appendAll(f, &p, sixBatches)
+	f.Add(p.AppendSnapshot(nil, 12))
+	f.Add([]byte("weirps01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var q PartitionProducers
+		upTo, err := q.RestoreSnapshot(data)
+		if err != nil {
+			return
+		}
+		if again := q.AppendSnapshot(nil, upTo); !bytes.Equal(again, data) {
+			t.Fatalf("accepted %x, which encodes back as %x", data, again)
+		}
+	})
+}

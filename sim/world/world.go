@@ -477,10 +477,11 @@ func (w *World) SetReadFlipsOn(name string, prob float64, count int, suffix stri
 
 // flippable reports whether reads of path may be flipped: only the files
 // the broker can check: a partition log's segments (CRC-32C per batch), its
-// indexes (which recovery reads until the reads agree), and meta.json and
-// the producer-id file (CRC-32C each, read again on a mismatch).
+// indexes (which recovery reads until the reads agree), and meta.json, the
+// producer-id file and the producer state snapshots (CRC-32C each, read
+// again on a mismatch; a snapshot that never reads back whole is skipped).
 func flippable(path string) bool {
-	for _, suffix := range []string{".log", ".index", ".timeindex", "/meta.json", "/producer-ids"} {
+	for _, suffix := range []string{".log", ".index", ".timeindex", ".snapshot", "/meta.json", "/producer-ids"} {
 		if strings.HasSuffix(path, suffix) {
 			return true
 		}
