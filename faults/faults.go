@@ -235,8 +235,9 @@ type Atlas struct {
 	// transient: it corrupts what one read returns, never the stored
 	// bytes, and only reads of files the broker checks: the partition
 	// logs' segment and index files (CRC-32C, or several reads that must
-	// agree), meta.json and the producer-id file (CRC-32C each, read again
-	// on a mismatch, more times than MaxReadFlips).
+	// agree), meta.json, the producer-id file and producer state snapshots
+	// (CRC-32C each, read again on a mismatch, more times than
+	// MaxReadFlips).
 	MaxReadFlips int
 	MaxFlipProb  float64
 	// MaxClockJump bounds a clock jump either way.
