@@ -103,11 +103,11 @@ func TestMetaCorruptOnDisk(t *testing.T) {
 	if err := saveMeta(fs, "/data", sampleMeta()); err != nil {
 		t.Fatal(err)
 	}
-	fs.SetInjector(&flipNth{path: "/data/meta.json", reads: metaReads - 1})
+	fs.SetInjector(&memfs.FlipReads{Path: "/data/meta.json", N: metaReads - 1})
 	if _, _, err := loadMeta(fs, "/data"); err != nil {
 		t.Fatalf("%d flipped reads: %v", metaReads-1, err)
 	}
-	fs.SetInjector(&flipNth{path: "/data/meta.json", reads: metaReads})
+	fs.SetInjector(&memfs.FlipReads{Path: "/data/meta.json", N: metaReads})
 	if _, _, err := loadMeta(fs, "/data"); !errors.Is(err, errMetaCorrupt) || !strings.Contains(err.Error(), "meta.json") {
 		t.Fatalf("every read flipped: err %v, want errMetaCorrupt naming meta.json", err)
 	}
@@ -137,21 +137,6 @@ func mustEncodeMeta(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(data)
-}
-
-// flipNth flips a bit in the first reads reads of path.
-type flipNth struct {
-	path  string
-	reads int
-}
-
-func (f *flipNth) MaybeError(memfs.Op, string) error { return nil }
-
-func (f *flipNth) CorruptRead(_ memfs.Op, path string, _ int64, p []byte) {
-	if path == f.path && f.reads > 0 && len(p) > 0 {
-		f.reads--
-		p[len(p)/3] ^= 0x04
-	}
 }
 
 // FuzzDecodeMeta: meta.json is read from the disk, so any bytes may come

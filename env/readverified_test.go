@@ -4,30 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 )
-
-// flipFirstReads is a memfs.ReadCorrupter flipping one bit of the first n
-// reads of any file; the stored bytes stay as they are.
-type flipFirstReads struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (f *flipFirstReads) MaybeError(memfs.Op, string) error { return nil }
-
-func (f *flipFirstReads) CorruptRead(_ memfs.Op, _ string, _ int64, p []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.n > 0 && len(p) > 0 {
-		f.n--
-		p[len(p)/2] ^= 0x10
-	}
-}
 
 // TestReadFileVerified: reads are repeated while verify refuses them, up to
 // the number of attempts; a file too long is cut at limit+1 bytes; a
@@ -53,7 +34,7 @@ func TestReadFileVerified(t *testing.T) {
 		{2, 3, true},  // two bad reads, the third is right
 		{3, 3, false}, // every read is bad
 	} {
-		fs.SetInjector(&flipFirstReads{n: tc.flips})
+		fs.SetInjector(&memfs.FlipReads{N: tc.flips})
 		got, err := env.ReadFileVerified(fs, "/f", 1<<10, tc.attempts, verify)
 		if tc.ok && (err != nil || !bytes.Equal(got, want)) {
 			t.Errorf("%d flips, %d attempts: %q, %v; want the stored bytes", tc.flips, tc.attempts, got, err)

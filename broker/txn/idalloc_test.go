@@ -445,22 +445,6 @@ func TestIDAllocatorCrashAtEveryStep(t *testing.T) {
 	}
 }
 
-// flipReads is a memfs.ReadCorrupter flipping one bit in the first n reads
-// of the file at path; the stored bytes stay as they are.
-type flipReads struct {
-	path string
-	n    int
-}
-
-func (f *flipReads) MaybeError(memfs.Op, string) error { return nil }
-
-func (f *flipReads) CorruptRead(_ memfs.Op, path string, _ int64, p []byte) {
-	if path == f.path && f.n > 0 && len(p) > 0 {
-		f.n--
-		p[9] ^= 0x01 // inside the block end
-	}
-}
-
 // TestIDAllocatorTransientReadFlip: a bit flipped on the way from the disk
 // in a few reads of the id file is read again, not taken for corruption;
 // flipped in every read, the file is refused as corrupt, never read as a
@@ -469,11 +453,11 @@ func TestIDAllocatorTransientReadFlip(t *testing.T) {
 	fs := newMemFS(t)
 	path := filepath.Join(memDir, "producer-ids")
 	mustNext(t, mustOpen(t, fs, path, 10)) // the file records end 10
-	fs.SetInjector(&flipReads{path: path, n: idFileReads - 1})
+	fs.SetInjector(&memfs.FlipReads{Path: path, N: idFileReads - 1})
 	if id := mustNext(t, mustOpen(t, fs, path, 10)); id != 10 {
 		t.Fatalf("after %d flipped reads: id %d, want 10", idFileReads-1, id)
 	}
-	fs.SetInjector(&flipReads{path: path, n: idFileReads})
+	fs.SetInjector(&memfs.FlipReads{Path: path, N: idFileReads})
 	if _, err := OpenIDAllocator(fs, path, 10); !errors.Is(err, ErrIDFileCorrupt) {
 		t.Fatalf("every read flipped: err %v, want ErrIDFileCorrupt", err)
 	}
