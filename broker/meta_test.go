@@ -103,9 +103,11 @@ func TestMetaCorruptOnDisk(t *testing.T) {
 	if err := saveMeta(fs, "/data", sampleMeta()); err != nil {
 		t.Fatal(err)
 	}
-	fs.SetInjector(&memfs.FlipReads{Path: "/data/meta.json", N: metaReads - 1})
+	// Three in a row: as many as the simulator's fault atlas flips in one
+	// disk-fault window (faults.Atlas.MaxReadFlips).
+	fs.SetInjector(&memfs.FlipReads{Path: "/data/meta.json", N: 3})
 	if _, _, err := loadMeta(fs, "/data"); err != nil {
-		t.Fatalf("%d flipped reads: %v", metaReads-1, err)
+		t.Fatalf("3 flipped reads: %v", err)
 	}
 	fs.SetInjector(&memfs.FlipReads{Path: "/data/meta.json", N: metaReads})
 	if _, _, err := loadMeta(fs, "/data"); !errors.Is(err, errMetaCorrupt) || !strings.Contains(err.Error(), "meta.json") {
