@@ -113,7 +113,7 @@ func readIDFile(fs env.FS, path string) (int64, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return 0, nil
 	case errors.Is(err, ErrIDFileCorrupt):
-		return 0, fmt.Errorf("%w: %s: %v", ErrIDFileCorrupt, path, errors.Unwrap(err))
+		return 0, fmt.Errorf("%w: %s: %v", ErrIDFileCorrupt, path, err)
 	case err != nil:
 		return 0, fmt.Errorf("txn: reading producer id file %s: %w", path, err)
 	}
