@@ -41,7 +41,7 @@ type partition struct {
 	producers *txn.PartitionProducers
 	unflushed int64 // messages appended since the last fsync was requested
 	// replayedFrom is the offset the producer state was replayed from at
-	// open: the log start, or the offset of a clean shutdown's snapshot.
+	// open: the log start, or the offset of the snapshot it started from.
 	replayedFrom int64
 
 	hw atomic.Int64
@@ -71,7 +71,7 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 	}
 	// Everything recovered from disk survived a restart, so it is durable
 	// by definition once synced again; rebuild producer state by replay,
-	// from the snapshot a clean shutdown left if there is one.
+	// from the newest snapshot that fits the log if there is one.
 	if err := l.Sync(); err != nil {
 		l.Close()
 		return nil, err
