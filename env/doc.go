@@ -7,6 +7,11 @@
 // its own (a simulated network, a crashable disk, a virtual clock) so that a
 // whole cluster can run deterministically in one process.
 //
+// Built on the seams: WriteFileSync, WriteFileAtomic and ReadFileVerified
+// (durable writes, and reads checked by the caller's checksum and repeated
+// on a mismatch), and advice to the OS, DropCache and Preallocate, which
+// never changes what a read returns.
+//
 // Invariants:
 //   - Nothing in this package keeps package-level mutable state: several
 //     brokers, each with its own FS and Net, share one process in simulation.
