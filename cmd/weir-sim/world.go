@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,11 @@ type worldParams struct {
 	JitterUs       int64   `json:"jitter_us"`
 	SyncLatencyUs  int64   `json:"sync_latency_us"`
 	MeanFaultGapNs int64   `json:"mean_fault_gap_ns"`
+	// SegmentBytes is the topics' segment.bytes: Kafka's 1 GiB on half the
+	// seeds, a few KiB on the others, so that segment rolls, the producer
+	// state snapshots taken at each roll and recovery across segments meet
+	// the faults too.
+	SegmentBytes int64 `json:"segment_bytes"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -54,6 +60,8 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		JitterUs:       rng.Int64N(500),
 		SyncLatencyUs:  100 + rng.Int64N(4900),
 		MeanFaultGapNs: int64(time.Duration(p.DurationNs) / time.Duration(2+rng.IntN(6))),
+		// Drawn last, so that the draws above are what they were before.
+		SegmentBytes: []int64{1 << 30, 1 << 30, 4 << 10, 16 << 10}[rng.IntN(4)],
 	}
 }
 
@@ -78,7 +86,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		},
 		SyncLatency:     time.Duration(wp.SyncLatencyUs) * time.Microsecond,
 		LivenessTimeout: 60 * time.Second,
-		Trace:           func(line string) { out.Tracef("world", "%s", line) },
+		Broker: func(_ string, cfg *broker.Config) {
+			if wp.SegmentBytes > 0 { // 0: parameters recorded before the field existed
+				cfg.TopicDefaults["segment.bytes"] = strconv.FormatInt(wp.SegmentBytes, 10)
+			}
+		},
+		Trace: func(line string) { out.Tracef("world", "%s", line) },
 	})
 	defer w.Close()
 	duration := time.Duration(p.DurationNs)
