@@ -95,6 +95,7 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 		IndexIntervalBytes: int(b.topicConfigInt(overrides, "index.interval.bytes")),
 		DropBehindBytes:    b.cfg.DropBehindBytes,
 		PreallocateBytes:   segmentPreallocateBytes,
+		CleanShutdown:      true,
 	}
 }
 

@@ -38,6 +38,12 @@
 //     Config.PreallocateBytes, disk blocks past the active segment's end
 //     may be reserved (env.Preallocate keeps the size); rolling the segment
 //     or closing the log gives them back with a Truncate to the size.
+//   - With Config.CleanShutdown, Close writes the active segment's indexes
+//     and then a clean-shutdown marker naming the segment's base, size and
+//     end; Open uses it only if it reads back whole and names the last
+//     segment at its current size, checks the indexes as a rolled
+//     segment's, and removes it durably before the log is written again.
+//     Otherwise the active segment is scanned as after a crash.
 //   - The log starts no goroutine and keeps no package-level mutable state;
 //     all I/O goes through env.FS and time through env.Clock, so the same code
 //     runs on the OS and on the simulator's crashable disk.

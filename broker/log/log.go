@@ -56,6 +56,11 @@ type Config struct {
 	// closes is released. Appends into reserved blocks skip the file
 	// system's block allocation. 0 reserves nothing.
 	PreallocateBytes int64
+	// CleanShutdown: Close leaves a clean-shutdown marker (see cleanFile),
+	// and Open opens the active segment of a cleanly closed log by checking
+	// its indexes instead of scanning it. Off, every Open scans it, as after
+	// a crash; a marker found is removed either way.
+	CleanShutdown bool
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -78,6 +83,9 @@ func (c Config) withDefaults() (Config, error) {
 type Recovery struct {
 	// Segments is the number of segments after recovery.
 	Segments int
+	// CleanShutdown: the log was closed cleanly, so the active segment was
+	// opened like a rolled one (its indexes checked) instead of scanned.
+	CleanShutdown bool
 	// TruncatedBytes were cut from the active segment's tail: a torn,
 	// corrupt or out-of-sequence batch and everything after it.
 	TruncatedBytes int64
@@ -737,10 +745,12 @@ func (l *Log) Close() error {
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.closeLocked()
+	return l.closeLocked(true)
 }
 
-func (l *Log) closeLocked() error {
+// closeLocked closes the segment files. With markClean (a Close, not a
+// Delete) and nothing failed, it also leaves the clean-shutdown marker.
+func (l *Log) closeLocked(markClean bool) error {
 	if l.closed {
 		return ErrClosed
 	}
@@ -748,6 +758,9 @@ func (l *Log) closeLocked() error {
 	if l.failed == nil {
 		releasePrealloc(l.active())
 		err = l.active().f.Sync()
+		if err == nil && markClean && l.cfg.CleanShutdown {
+			err = l.markClean()
+		}
 	}
 	for _, s := range l.segments {
 		if cerr := s.f.Close(); err == nil {
@@ -766,7 +779,7 @@ func (l *Log) Delete() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.closed {
-		_ = l.closeLocked() // the data is going away; a failed fsync does not matter
+		_ = l.closeLocked(false) // the data is going away; a failed fsync does not matter
 	}
 	if err := l.fs.RemoveAll(l.dir); err != nil {
 		return err

@@ -12,7 +12,8 @@ import (
 )
 
 // TestPropertyCrashRecovery runs random sequences of appends, syncs, reads,
-// truncations, clean reopens and crashes, and checks after each step that:
+// truncations, clean reopens (with or without the clean-shutdown marker)
+// and crashes, and checks after each step that:
 //   - offsets are dense and monotone from StartOffset, and every batch read
 //     is byte for byte one that was appended, in order (the model);
 //   - a crash loses nothing below the offset of the last successful Sync (or
@@ -25,6 +26,7 @@ func TestPropertyCrashRecovery(t *testing.T) {
 			cfg := Config{
 				SegmentBytes:       rapid.SampledFrom([]int64{300, 2000, 1 << 20}).Draw(rt, "segmentBytes"),
 				IndexIntervalBytes: rapid.SampledFrom([]int{0, 1, 200}).Draw(rt, "indexIntervalBytes"),
+				CleanShutdown:      rapid.Bool().Draw(rt, "cleanShutdown"),
 			}
 			rng := rand.New(rand.NewPCG(rapid.Uint64().Draw(rt, "seed"), 0))
 			l := mustOpen(rt, fs, dir, cfg)

@@ -150,6 +150,11 @@ func (l *Log) recover() error {
 		return nil
 	}
 
+	clean, found, cleanOK, err := l.takeCleanMarker()
+	if err != nil {
+		return err
+	}
+	dirty = dirty || found // the marker's removal must be durable before any append
 	var sc scanner
 	for i, base := range bases {
 		f, err := l.fs.OpenReadWrite(segmentName(l.dir, base, logSuffix))
@@ -174,6 +179,10 @@ func (l *Log) recover() error {
 				return err
 			}
 			dirty = dirty || rebuilt
+		} else if cleanOK && l.cfg.CleanShutdown && clean.base == base && clean.size == size {
+			if err := l.recoverCleanActive(seg, size, clean.next, &sc); err != nil {
+				return err
+			}
 		} else if err := l.recoverActive(seg, size, &sc); err != nil {
 			return err
 		}
@@ -337,6 +346,25 @@ func (l *Log) recoverActive(seg *segment, size int64, sc *scanner) error {
 		return err
 	}
 	seg.firstAppend = l.clock.Now()
+	return nil
+}
+
+// recoverCleanActive opens the active segment of a cleanly closed log: its
+// indexes, written at close, are checked as a rolled segment's are (the
+// batches after the last index entry must frame exactly to the end, at
+// next), and only if that fails is the segment scanned as after a crash.
+func (l *Log) recoverCleanActive(seg *segment, size, next int64, sc *scanner) error {
+	err := l.loadIndexes(seg, size, next, sc)
+	var ioErr ioError
+	switch {
+	case errors.As(err, &ioErr):
+		return ioErr.err
+	case err != nil:
+		*seg = *newSegment(seg.base, seg.f)
+		return l.recoverActive(seg, size, sc)
+	}
+	seg.firstAppend = l.clock.Now()
+	l.recovery.CleanShutdown = true
 	return nil
 }
 
