@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -55,10 +56,14 @@ weir.log.drop.behind.bytes=1048576
 	s := startServer(t, "--config", props)
 
 	// The unknown key is a warning naming it, and the broker serves anyway.
+	// The broker may accept connections before the copy of its stderr into
+	// the buffer has caught up, so wait for the line a little.
 	var warning string
-	for _, l := range strings.Split(s.stderr.String(), "\n") {
-		if strings.Contains(l, "zookeeper.connect") {
-			warning = l
+	for deadline := time.Now().Add(10 * time.Second); warning == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, l := range strings.Split(s.stderr.String(), "\n") {
+			if strings.Contains(l, "zookeeper.connect") {
+				warning = l
+			}
 		}
 	}
 	if !strings.Contains(warning, "level=WARN") || !strings.Contains(warning, "line 6") {
