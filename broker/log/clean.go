@@ -68,11 +68,7 @@ func decodeCleanMarker(b []byte) (cleanMarker, error) {
 // segment's data must be synced. Call with mu held for writing, at close.
 func (l *Log) markClean() error {
 	seg := l.active()
-	seg.appendTimeEntry() // as roll does: the time index's last entry is the max
-	if err := env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, indexSuffix), seg.encodeIndex()); err != nil {
-		return err
-	}
-	if err := env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, timeIndexSuffix), seg.encodeTimeIndex()); err != nil {
+	if err := l.writeIndexes(seg); err != nil {
 		return err
 	}
 	m := cleanMarker{base: seg.base, size: seg.size, next: l.end}

@@ -261,12 +261,8 @@ func (l *Log) shouldRoll(seg *segment, n int, delta int64, now time.Time) bool {
 // for writing.
 func (l *Log) roll() error {
 	old := l.active()
-	releasePrealloc(old)  // before the sync below, which covers it
-	old.appendTimeEntry() // so the time index's last entry is the segment's max
-	if err := env.WriteFileSync(l.fs, segmentName(l.dir, old.base, indexSuffix), old.encodeIndex()); err != nil {
-		return err
-	}
-	if err := env.WriteFileSync(l.fs, segmentName(l.dir, old.base, timeIndexSuffix), old.encodeTimeIndex()); err != nil {
+	releasePrealloc(old) // before the sync below, which covers it
+	if err := l.writeIndexes(old); err != nil {
 		return err
 	}
 	if err := old.f.Sync(); err != nil {
@@ -284,6 +280,18 @@ func (l *Log) roll() error {
 	l.segments = append(l.segments, newSegment(l.end, f))
 	l.synced = max(l.synced, l.end)
 	return nil
+}
+
+// writeIndexes writes seg's .index and .timeindex, each fsynced (the
+// directory is the caller's to sync), after adding the time index entry of
+// the segment's max timestamp, so that the file's last entry is the max,
+// as a rolled segment's must be. Call with mu held for writing.
+func (l *Log) writeIndexes(seg *segment) error {
+	seg.appendTimeEntry()
+	if err := env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, indexSuffix), seg.encodeIndex()); err != nil {
+		return err
+	}
+	return env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, timeIndexSuffix), seg.encodeTimeIndex())
 }
 
 // Sync makes every batch appended before the call durable: when it returns

@@ -219,11 +219,7 @@ func (l *Log) recoverRolled(seg *segment, size, nextBase int64, sc *scanner) (bo
 		return false, fmt.Errorf("rolled segment %d is corrupt at position %d (offset %d, next segment starts at %d): %v",
 			seg.base, res.end, res.next, nextBase, res.stop)
 	}
-	seg.appendTimeEntry() // as roll does
-	if err := env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, indexSuffix), seg.encodeIndex()); err != nil {
-		return false, err
-	}
-	if err := env.WriteFileSync(l.fs, segmentName(l.dir, seg.base, timeIndexSuffix), seg.encodeTimeIndex()); err != nil {
+	if err := l.writeIndexes(seg); err != nil {
 		return false, err
 	}
 	l.recovery.RebuiltIndexes = append(l.recovery.RebuiltIndexes, seg.base)
