@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 
 	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/internal/checksum"
 )
 
 // metaFile is where a single broker keeps its cluster metadata (cluster id,
@@ -111,7 +111,7 @@ func decodeMeta(data []byte) (clusterMeta, error) {
 		if err := json.Compact(&body, top["meta"]); err != nil {
 			return clusterMeta{}, fmt.Errorf("%w: %v", errMetaCorrupt, err)
 		}
-		if got := crc32.Checksum(body.Bytes(), castagnoli); got != want {
+		if got := checksum.Of(body.Bytes()); got != want {
 			return clusterMeta{}, fmt.Errorf("%w: checksum %08x, file says %08x", errMetaCorrupt, got, want)
 		}
 		if err := json.Unmarshal(body.Bytes(), &m); err != nil {
@@ -141,7 +141,7 @@ func encodeMeta(m clusterMeta) ([]byte, error) {
 	return json.MarshalIndent(struct {
 		CRC32C uint32          `json:"crc32c"`
 		Meta   json.RawMessage `json:"meta"`
-	}{crc32.Checksum(body, castagnoli), body}, "", "  ")
+	}{checksum.Of(body), body}, "", "  ")
 }
 
 func saveMeta(fs env.FS, dir string, m clusterMeta) error {
@@ -171,5 +171,3 @@ func validateTopicName(name string) error {
 	}
 	return nil
 }
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)

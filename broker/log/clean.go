@@ -4,11 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 
 	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/internal/checksum"
 )
 
 // cleanFile marks a log closed cleanly (Kafka's .kafka_cleanshutdown, per
@@ -33,15 +33,13 @@ const (
 
 type cleanMarker struct{ base, size, next int64 }
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
-
 func (m cleanMarker) encode() []byte {
 	buf := make([]byte, 0, cleanFileSize)
 	buf = append(buf, cleanMagic...)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(m.base))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(m.size))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(m.next))
-	return binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf, crcTable))
+	return checksum.Append(buf, 0)
 }
 
 var errBadMarker = errors.New("log: clean-shutdown marker is corrupt")
@@ -50,7 +48,7 @@ func decodeCleanMarker(b []byte) (cleanMarker, error) {
 	if len(b) != cleanFileSize || string(b[:len(cleanMagic)]) != cleanMagic {
 		return cleanMarker{}, errBadMarker
 	}
-	if crc32.Checksum(b[:cleanFileSize-4], crcTable) != binary.BigEndian.Uint32(b[cleanFileSize-4:]) {
+	if _, _, _, ok := checksum.Split(b); !ok {
 		return cleanMarker{}, errBadMarker
 	}
 	m := cleanMarker{

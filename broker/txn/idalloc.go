@@ -4,12 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math"
 	"os"
 	"sync"
 
 	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/internal/checksum"
 )
 
 // The id file holds the end (exclusive) of the last block of producer ids
@@ -33,8 +33,6 @@ var ErrIDFileCorrupt = errors.New("txn: producer id file is corrupt")
 
 // ErrIDsExhausted means every non-negative int64 has been handed out.
 var ErrIDsExhausted = errors.New("txn: producer ids exhausted")
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // IDAllocator hands out producer ids that are unique across restarts. It is
 // safe for concurrent use.
@@ -134,8 +132,7 @@ func parseIDFile(buf []byte) (int64, error) {
 	if string(buf[:len(idFileMagic)]) != idFileMagic {
 		return 0, idFileError(fmt.Sprintf("does not start with %q", idFileMagic))
 	}
-	body := buf[:idFileSize-4]
-	if got, want := crc32.Checksum(body, castagnoli), binary.BigEndian.Uint32(buf[idFileSize-4:]); got != want {
+	if _, got, want, ok := checksum.Split(buf); !ok {
 		return 0, idFileError(fmt.Sprintf("checksum %08x, file says %08x", got, want))
 	}
 	end := int64(binary.BigEndian.Uint64(buf[len(idFileMagic):]))
@@ -153,7 +150,7 @@ func writeIDFile(fs env.FS, path string, end int64) error {
 	buf := make([]byte, 0, idFileSize)
 	buf = append(buf, idFileMagic...)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(end))
-	buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+	buf = checksum.Append(buf, 0)
 
 	return env.WriteFileAtomic(fs, path, buf)
 }

@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"slices"
+
+	"github.com/weir-dev/weir/internal/checksum"
 )
 
 // A snapshot is the state of a PartitionProducers after every batch below
@@ -60,7 +61,7 @@ func (p *PartitionProducers) AppendSnapshot(buf []byte, upTo int64) []byte {
 			buf = binary.BigEndian.AppendUint64(buf, uint64(m.MaxTimestamp))
 		}
 	}
-	return binary.BigEndian.AppendUint32(buf, crc32.Checksum(buf[start:], castagnoli))
+	return checksum.Append(buf, start)
 }
 
 // RestoreSnapshot replaces the state with the snapshot in data and returns
@@ -69,8 +70,8 @@ func (p *PartitionProducers) RestoreSnapshot(data []byte) (upTo int64, err error
 	if len(data) < snapshotHeaderSize+4 {
 		return 0, fmt.Errorf("%w: %d bytes", ErrSnapshotCorrupt, len(data))
 	}
-	body := data[:len(data)-4]
-	if got, want := crc32.Checksum(body, castagnoli), binary.BigEndian.Uint32(data[len(body):]); got != want {
+	body, got, want, ok := checksum.Split(data)
+	if !ok {
 		return 0, fmt.Errorf("%w: checksum %08x, snapshot says %08x", ErrSnapshotCorrupt, got, want)
 	}
 	if string(body[:len(snapshotMagic)]) != snapshotMagic {
