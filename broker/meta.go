@@ -70,7 +70,7 @@ const maxMetaBytes = 64 << 20
 func loadMeta(fs env.FS, dir string) (clusterMeta, bool, error) {
 	path := filepath.Join(dir, metaFile)
 	var m clusterMeta
-	_, err := env.ReadFileVerified(fs, path, maxMetaBytes, metaReads, func(data []byte) (err error) {
+	err := env.ReadFileVerified(fs, path, maxMetaBytes, metaReads, func(data []byte) (err error) {
 		if len(data) > maxMetaBytes {
 			return fmt.Errorf("%w: larger than %d bytes", errMetaCorrupt, maxMetaBytes)
 		}

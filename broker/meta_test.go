@@ -86,7 +86,8 @@ func TestMetaLegacyFile(t *testing.T) {
 	if err := saveMeta(fs, "/data", got); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := env.ReadFileVerified(fs, "/data/meta.json", maxMetaBytes, 1, func([]byte) error { return nil })
+	var data []byte
+	env.ReadFileVerified(fs, "/data/meta.json", maxMetaBytes, 1, func(b []byte) error { data = b; return nil })
 	if !strings.Contains(string(data), `"crc32c"`) {
 		t.Fatalf("saved after a legacy load without a checksum:\n%s", data)
 	}

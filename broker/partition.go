@@ -191,7 +191,7 @@ func (p *partition) loadProducers() error {
 			continue
 		}
 		var upTo int64
-		_, err := env.ReadFileVerified(p.b.fs, p.snapshotPath(o), maxSnapshotBytes, snapshotReads, func(data []byte) (err error) {
+		err := env.ReadFileVerified(p.b.fs, p.snapshotPath(o), maxSnapshotBytes, snapshotReads, func(data []byte) (err error) {
 			upTo, err = p.producers.RestoreSnapshot(data)
 			if err == nil && upTo != o {
 				err = fmt.Errorf("%w: covers up to %d, named %d", txn.ErrSnapshotCorrupt, upTo, o)

@@ -35,7 +35,11 @@ func TestReadFileVerified(t *testing.T) {
 		{3, 3, false}, // every read is bad
 	} {
 		fs.SetInjector(&memfs.FlipReads{N: tc.flips})
-		got, err := env.ReadFileVerified(fs, "/f", 1<<10, tc.attempts, verify)
+		var got []byte
+		err := env.ReadFileVerified(fs, "/f", 1<<10, tc.attempts, func(b []byte) error {
+			got = b
+			return verify(b)
+		})
 		if tc.ok && (err != nil || !bytes.Equal(got, want)) {
 			t.Errorf("%d flips, %d attempts: %q, %v; want the stored bytes", tc.flips, tc.attempts, got, err)
 		}
@@ -46,11 +50,11 @@ func TestReadFileVerified(t *testing.T) {
 	fs.SetInjector(nil)
 
 	var seen int
-	if _, err := env.ReadFileVerified(fs, "/f", 5, 1, func(b []byte) error { seen = len(b); return nil }); err != nil || seen != 6 {
+	if err := env.ReadFileVerified(fs, "/f", 5, 1, func(b []byte) error { seen = len(b); return nil }); err != nil || seen != 6 {
 		t.Errorf("limit 5: verify saw %d bytes (err %v), want 6", seen, err)
 	}
 	called := false
-	if _, err := env.ReadFileVerified(fs, "/missing", 10, 3, func([]byte) error { called = true; return nil }); !errors.Is(err, os.ErrNotExist) || called {
+	if err := env.ReadFileVerified(fs, "/missing", 10, 3, func([]byte) error { called = true; return nil }); !errors.Is(err, os.ErrNotExist) || called {
 		t.Errorf("missing file: err %v, verify called %v; want os.ErrNotExist and no call", err, called)
 	}
 }

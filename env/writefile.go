@@ -40,25 +40,25 @@ func WriteFileAtomic(fs FS, path string, data []byte) error {
 
 // ReadFileVerified reads the file at path, at most limit+1 bytes of it (so
 // verify can refuse a file longer than any it accepts without it all being
-// read), and returns the bytes once verify accepts them. While verify fails
-// it reads again, attempts times in all: a disk or its controller may flip a
-// bit on the way without the stored bytes being wrong, and only a file that
-// carries a checksum can tell the two apart, so verify is that check. If no
-// read passes, the error is verify's last. A missing file is
-// os.ErrNotExist at once.
-func ReadFileVerified(fs FS, path string, limit int64, attempts int, verify func([]byte) error) ([]byte, error) {
+// read), and hands them to verify, which decodes what it accepts. While
+// verify fails it reads again, attempts times in all: a disk or its
+// controller may flip a bit on the way without the stored bytes being
+// wrong, and only a file that carries a checksum can tell the two apart, so
+// verify is that check. If no read passes, the error is verify's last. A
+// missing file is os.ErrNotExist at once.
+func ReadFileVerified(fs FS, path string, limit int64, attempts int, verify func([]byte) error) error {
 	var err error
 	for range max(attempts, 1) {
 		var data []byte
 		data, err = readFile(fs, path, limit)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err = verify(data); err == nil {
-			return data, nil
+			return nil
 		}
 	}
-	return nil, err
+	return err
 }
 
 func readFile(fs FS, path string, limit int64) ([]byte, error) {

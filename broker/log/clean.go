@@ -78,7 +78,7 @@ func (l *Log) markClean() error {
 // not be read whole, and then it is only removed.
 func (l *Log) takeCleanMarker() (m cleanMarker, found, ok bool, err error) {
 	path := filepath.Join(l.dir, cleanFile)
-	_, err = env.ReadFileVerified(l.fs, path, int64(cleanFileSize), cleanFileReads, func(b []byte) (err error) {
+	err = env.ReadFileVerified(l.fs, path, int64(cleanFileSize), cleanFileReads, func(b []byte) (err error) {
 		m, err = decodeCleanMarker(b)
 		return err
 	})

@@ -103,7 +103,7 @@ const idFileReads = 5
 
 func readIDFile(fs env.FS, path string) (int64, error) {
 	var end int64
-	_, err := env.ReadFileVerified(fs, path, int64(idFileSize), idFileReads, func(buf []byte) (err error) {
+	err := env.ReadFileVerified(fs, path, int64(idFileSize), idFileReads, func(buf []byte) (err error) {
 		end, err = parseIDFile(buf)
 		return err
 	})
