@@ -149,7 +149,7 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 		}
 	}
 	ts, _ := b.effectiveTopicConfig(overrides, "message.timestamp.type")
-	res := p.append(&batch, ts == "LogAppendTime")
+	res := p.append(&batch, ts == "LogAppendTime", r.Acks == -1)
 	if res.err != nil {
 		var kerrp *kerr.Error
 		if !errors.As(res.err, &kerrp) {

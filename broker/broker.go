@@ -13,6 +13,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/txn"
 	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/internal/lowprio"
 )
 
 // Deps are the seams a broker does all its I/O through.
@@ -36,6 +37,10 @@ type Broker struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// background runs the fsyncs nobody waits for at low CPU priority
+	// (Config.BackgroundSyncNice); nil when that is off.
+	background *lowprio.Pool
 
 	producerIDs *txn.IDAllocator
 	clusterID   string
@@ -82,6 +87,10 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 		topics: map[string]*topic{}, byID: map[[16]byte]*topic{},
 		conns: map[net.Conn]struct{}{}, advertised: cfg.advertised(),
 	}
+	if err := b.startBackground(); err != nil {
+		cancel()
+		return nil, err
+	}
 	if err := b.load(); err != nil {
 		cancel()
 		b.closePartitions()
@@ -92,6 +101,28 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 		go b.runFlusher()
 	}
 	return b, nil
+}
+
+// backgroundSyncWorkers is how many fsyncs nobody waits for may run at
+// once, across all partitions; more wait their turn, and each covers
+// whatever its partition appended meanwhile.
+const backgroundSyncWorkers = 4
+
+func (b *Broker) startBackground() error {
+	if b.cfg.BackgroundSyncNice == 0 {
+		return nil
+	}
+	pool, err := lowprio.Start(b.ctx, backgroundSyncWorkers, b.cfg.BackgroundSyncNice)
+	switch {
+	case pool == nil:
+		return fmt.Errorf("weir.log.background.sync.nice: %w", err)
+	case errors.Is(err, errors.ErrUnsupported):
+		b.log.Debug("background fsyncs run at normal priority", "err", err)
+	case err != nil:
+		b.log.Warn("background fsyncs run at normal priority", "err", err)
+	}
+	b.background = pool
+	return nil
 }
 
 func (b *Broker) load() error {
@@ -249,6 +280,9 @@ func (b *Broker) stopServing() {
 	}
 	b.connMu.Unlock()
 	b.wg.Wait()
+	if b.background != nil {
+		b.background.Wait()
+	}
 }
 
 // Abandon stops the broker the way a power cut would, for the simulator: every

@@ -46,6 +46,11 @@ type Config struct {
 	// is on; with it off, only the flush settings above fsync. 0 keeps
 	// everything, as Kafka does.
 	DropBehindBytes int64
+	// BackgroundSyncNice (weir.log.background.sync.nice) is the nice value
+	// of the threads that run the fsyncs nobody waits for (acks=1 appends
+	// with no consumer fetching, the flush settings' fsyncs): 1 to 19, or
+	// 0 to run them at the broker's own priority. See internal/lowprio.
+	BackgroundSyncNice int
 
 	// TopicDefaults overrides the built-in topic config defaults
 	// (log.segment.bytes in server.properties becomes segment.bytes here).
@@ -73,6 +78,13 @@ type Defects struct {
 // any machine Weir runs on.
 const DefaultDropBehindBytes = 64 << 20
 
+// DefaultBackgroundSyncNice is weir.log.background.sync.nice unless set: the
+// lowest priority, so that an fsync nobody waits for runs on CPU time the
+// request path and the clients leave idle. Under a CPU that is busy all the
+// time such fsyncs fall behind, and the kernel's dirty-page limits then slow
+// the appends down.
+const DefaultBackgroundSyncNice = 19
+
 // DefaultConfig is the configuration `weir serve` starts from.
 func DefaultConfig() Config {
 	return Config{
@@ -86,6 +98,7 @@ func DefaultConfig() Config {
 		SocketRequestMaxBytes:    104857600,
 		FsyncAcksAll:             true,
 		DropBehindBytes:          DefaultDropBehindBytes,
+		BackgroundSyncNice:       DefaultBackgroundSyncNice,
 		TopicDefaults:            map[string]string{},
 	}
 }
@@ -216,6 +229,12 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			return "", fmt.Errorf("%q is not a non-negative integer", val)
 		}
 		cfg.DropBehindBytes = n
+	case "weir.log.background.sync.nice":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 || n > 19 {
+			return "", fmt.Errorf("%q is not an integer from 0 to 19", val)
+		}
+		cfg.BackgroundSyncNice = n
 	case "log.retention.hours", "log.retention.minutes", "log.retention.ms":
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil || n < -1 {

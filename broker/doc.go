@@ -11,7 +11,9 @@
 // What must wait (acks=-1 for the fsync, a fetch for min_bytes) is a finish
 // step the connection's writer goroutine runs, in order, before it sends
 // the response: waits are woken by events (a high watermark moving, a
-// timer), never by polling, and pipelined produces share one fsync.
+// timer), never by polling, and pipelined produces share one fsync. An
+// fsync nothing waits for (acks=1 with no consumer fetching) runs on the
+// low-priority threads of internal/lowprio.
 //
 // Invariants:
 //   - All I/O goes through env.FS and env.Net and all time through

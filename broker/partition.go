@@ -51,9 +51,15 @@ type partition struct {
 	hwChanged chan struct{}
 	failure   atomic.Pointer[error]
 
-	syncReq  chan struct{} // capacity 1: a pending fsync request
-	stopSync context.CancelFunc
-	syncDone chan struct{}
+	syncReq chan struct{} // capacity 1: a pending fsync request
+	// syncAwaited: an acks=-1 produce appended since the syncer last looked
+	// and waits for the next fsync. watched: a fetch or produce asked to be
+	// woken at the next high watermark change, which the next fsync makes.
+	// Either makes the next fsync run at normal priority (see sync).
+	syncAwaited atomic.Bool
+	watched     atomic.Bool
+	stopSync    context.CancelFunc
+	syncDone    chan struct{}
 }
 
 func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
@@ -263,7 +269,10 @@ type appendResult struct {
 // append validates a produced batch against producer state and appends it.
 // A retried batch that was already appended is answered with its original
 // offsets and not appended again.
-func (p *partition) append(batch *record.Batch, logAppendTime bool) appendResult {
+//
+// awaited says the producer waits for the fsync (acks=-1), so the fsync this
+// append requests must not wait behind other work (see partition.sync).
+func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) appendResult {
 	if errp := p.failure.Load(); errp != nil {
 		return appendResult{err: kerr.KafkaStorageError}
 	}
@@ -302,6 +311,9 @@ func (p *partition) append(batch *record.Batch, logAppendTime bool) appendResult
 	p.unflushed += int64(batch.NumRecords)
 	if p.b.cfg.FsyncAcksAll || (p.b.cfg.FlushIntervalMessages > 0 && p.unflushed >= p.b.cfg.FlushIntervalMessages) {
 		p.unflushed = 0
+		if awaited {
+			p.syncAwaited.Store(true)
+		}
 		p.requestSync()
 	}
 	if !p.b.cfg.FsyncAcksAll {
@@ -337,7 +349,7 @@ func (p *partition) runSyncer(ctx context.Context) {
 			return
 		case <-p.syncReq:
 		}
-		if err := p.log.Sync(); err != nil {
+		if err := p.sync(ctx); err != nil {
 			if !errors.Is(err, wlog.ErrClosed) {
 				p.fail(err)
 			}
@@ -349,6 +361,27 @@ func (p *partition) runSyncer(ctx context.Context) {
 	}
 }
 
+// sync is one group-commit fsync. When no producer or fetch waits for it
+// (acks=1 and no consumer on the partition, or the flush settings' fsyncs),
+// it runs on the broker's low-priority threads (internal/lowprio), so that
+// the CPU it costs (the fsync's writeback and the page-cache drop after it)
+// goes to the request path and the clients first. Otherwise, or without
+// those threads, it runs here. It returns nil without syncing when ctx ends
+// first.
+func (p *partition) sync(ctx context.Context) error {
+	awaited := p.syncAwaited.Swap(false) || p.watched.Load()
+	if awaited || p.b.background == nil {
+		return p.log.Sync()
+	}
+	var err error
+	if p.b.background.Do(ctx, func() { err = p.log.Sync() }) != nil {
+		// The partition or the broker is stopping: whoever closes the
+		// log syncs it.
+		return nil
+	}
+	return err
+}
+
 // fail marks the partition as failed after a storage error: Kafka takes a
 // log directory offline rather than risk serving what it cannot vouch for.
 func (p *partition) fail(err error) {
@@ -358,6 +391,7 @@ func (p *partition) fail(err error) {
 	p.hwMu.Lock()
 	close(p.hwChanged)
 	p.hwChanged = make(chan struct{})
+	p.watched.Store(false)
 	p.hwMu.Unlock()
 }
 
@@ -370,10 +404,20 @@ func (p *partition) advanceHW(offset int64) {
 	p.hw.Store(offset)
 	close(p.hwChanged)
 	p.hwChanged = make(chan struct{})
+	p.watched.Store(false)
 }
 
 // watch returns a channel closed at the next high watermark change.
 func (p *partition) watch() <-chan struct{} {
+	p.hwMu.Lock()
+	defer p.hwMu.Unlock()
+	p.watched.Store(true)
+	return p.hwChanged
+}
+
+// watchQuietly is watch without marking the partition watched: for tests
+// that wait for a sync without changing its priority.
+func (p *partition) watchQuietly() <-chan struct{} {
 	p.hwMu.Lock()
 	defer p.hwMu.Unlock()
 	return p.hwChanged

@@ -57,7 +57,7 @@ func TestProducerSnapshotsAtRollAndCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res := p.append(&batch, false); res.err != nil {
+		if res := p.append(&batch, false, false); res.err != nil {
 			t.Fatalf("append: %v (%s)", res.err, res.reason)
 		}
 		seqs[pid] += int32(n)

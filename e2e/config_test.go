@@ -50,6 +50,7 @@ log.retention.hours=48
 zookeeper.connect=localhost:2181
 message.max.bytes=200000
 weir.log.drop.behind.bytes=1048576
+weir.log.background.sync.nice=10
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ weir.log.drop.behind.bytes=1048576
 	if err != nil || bc.Err != nil {
 		t.Fatalf("describe broker configs: %v %v", err, bc.Err)
 	}
-	wantBroker := map[string]string{"num.partitions": "4", "auto.create.topics.enable": "false", "log.segment.bytes": "1048576", "log.retention.ms": "172800000", "weir.log.drop.behind.bytes": "1048576"}
+	wantBroker := map[string]string{"num.partitions": "4", "auto.create.topics.enable": "false", "log.segment.bytes": "1048576", "log.retention.ms": "172800000", "weir.log.drop.behind.bytes": "1048576", "weir.log.background.sync.nice": "10"}
 	for _, c := range bc.Configs {
 		if w, ok := wantBroker[c.Key]; ok {
 			if c.MaybeValue() != w {

@@ -7,7 +7,8 @@
 # run (warm-up included). Needs python3.
 #
 # A target may name its own weir binary after a colon, to compare builds in
-# one session: TARGETS="null acks1 acks1:/tmp/weir-old".
+# one session: TARGETS="null acks1 acks1:/tmp/weir-old"; "null:/path" names
+# the null sink's.
 #
 #   go build -o /tmp/weir ./cmd/weir
 #   go build -o /tmp/weir-load ./bench/cmd/weir-load
@@ -44,7 +45,7 @@ wait_quiet() {
 start_server() { # target binary -> sets SPID
 	local WEIR=$2
 	case $1 in
-	null) "$SINK" --listen 127.0.0.1:$PORT --partitions 1 2>/dev/null & SPID=$! ;;
+	null) "$WEIR" --listen 127.0.0.1:$PORT --partitions 1 2>/dev/null & SPID=$! ;;
 	acks1|all-fsync)
 		rm -rf /tmp/weir-bench-data
 		"$WEIR" serve --listen 127.0.0.1:$PORT --data-dir /tmp/weir-bench-data --log-level warn & SPID=$! ;;
@@ -69,6 +70,7 @@ for round in $(seq "$ROUNDS"); do
 	for size in $SIZES; do
 		for target in $TARGETS; do
 			bin=$WEIR
+			if [[ $target == null ]]; then bin=$SINK; fi
 			if [[ $target == *:* ]]; then bin=${target#*:}; fi
 			start_server "${target%%:*}" "$bin"
 			create_topic "${target%%:*}" "$bin"

@@ -1,0 +1,132 @@
+package broker
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/broker/record/recordtest"
+	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/env/memfs"
+)
+
+// niceFS records the nice value of the thread that fsyncs each .log file.
+type niceFS struct {
+	env.FS
+	mu    sync.Mutex
+	nices []int
+}
+
+func (fs *niceFS) wrap(name string, f env.File, err error) (env.File, error) {
+	if err != nil || !strings.HasSuffix(name, ".log") {
+		return f, err
+	}
+	return niceFile{File: f, fs: fs}, nil
+}
+
+func (fs *niceFS) Create(name string) (env.File, error) {
+	f, err := fs.FS.Create(name)
+	return fs.wrap(name, f, err)
+}
+
+func (fs *niceFS) OpenReadWrite(name string) (env.File, error) {
+	f, err := fs.FS.OpenReadWrite(name)
+	return fs.wrap(name, f, err)
+}
+
+// last returns the nice value of the latest .log fsync, and how many there were.
+func (fs *niceFS) last() (nice, n int) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.nices) == 0 {
+		return 0, 0
+	}
+	return fs.nices[len(fs.nices)-1], len(fs.nices)
+}
+
+type niceFile struct {
+	env.File
+	fs *niceFS
+}
+
+func (f niceFile) Sync() error {
+	// getpriority's raw result is 20 - nice.
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
+	if err != nil {
+		return err
+	}
+	f.fs.mu.Lock()
+	f.fs.nices = append(f.fs.nices, 20-prio)
+	f.fs.mu.Unlock()
+	return f.File.Sync()
+}
+
+// TestBackgroundSyncPriority: the fsync after an acks=1 append runs on a
+// thread at weir.log.background.sync.nice; the fsync an acks=-1 produce
+// waits for, and one a fetch is watching for, run at the broker's own
+// priority. Once the high watermark has moved, nobody is watching again.
+func TestBackgroundSyncPriority(t *testing.T) {
+	own, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownNice := 20 - own
+	if ownNice >= 15 {
+		t.Skipf("the test process already runs at nice %d", ownNice)
+	}
+	fs := &niceFS{FS: memfs.New()}
+	cfg := DefaultConfig()
+	cfg.DataDir = "/data"
+	cfg.BackgroundSyncNice = 15
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.NewManualClock(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, terr := b.createTopic(topicSpec{name: "t", partitions: 1, replicationFactor: 1}, false); terr != nil {
+		t.Fatal(terr)
+	}
+	p := b.topicByName("t").partition(0)
+
+	step := func(name string, awaited, watch bool, wantNice int) {
+		t.Helper()
+		if watch {
+			p.watch()
+		}
+		_, before := fs.last()
+		batch, err := record.Parse(recordtest.Batch(recordtest.Options{}, []byte(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := p.append(&batch, false, awaited)
+		if res.err != nil {
+			t.Fatalf("%s: append: %v", name, res.err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for p.highWatermark() < res.endOffset {
+			select {
+			case <-p.watchQuietly():
+			case <-time.After(time.Until(deadline)):
+				t.Fatalf("%s: the high watermark did not reach %d", name, res.endOffset)
+			}
+		}
+		nice, n := fs.last()
+		if n == before {
+			t.Fatalf("%s: no fsync of the log", name)
+		}
+		if nice != wantNice {
+			t.Errorf("%s: the log was fsynced at nice %d, want %d", name, nice, wantNice)
+		}
+	}
+	step("acks=1, nobody watching", false, false, 15)
+	step("acks=-1", true, false, ownNice)
+	step("acks=1 with a fetch watching", false, true, ownNice)
+	step("acks=1 after the watched change", false, false, 15)
+}
