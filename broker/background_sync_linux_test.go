@@ -67,6 +67,14 @@ func (f niceFile) Sync() error {
 	return f.File.Sync()
 }
 
+// watchQuietly is watch without marking the partition watched: for tests
+// that wait for a sync without changing its priority.
+func (p *partition) watchQuietly() <-chan struct{} {
+	p.hwMu.Lock()
+	defer p.hwMu.Unlock()
+	return p.hwChanged
+}
+
 // TestBackgroundSyncPriority: the fsync after an acks=1 append runs on a
 // thread at weir.log.background.sync.nice; the fsync an acks=-1 produce
 // waits for, and one a fetch is watching for, run at the broker's own

@@ -415,14 +415,6 @@ func (p *partition) watch() <-chan struct{} {
 	return p.hwChanged
 }
 
-// watchQuietly is watch without marking the partition watched: for tests
-// that wait for a sync without changing its priority.
-func (p *partition) watchQuietly() <-chan struct{} {
-	p.hwMu.Lock()
-	defer p.hwMu.Unlock()
-	return p.hwChanged
-}
-
 // waitHW blocks until the high watermark reaches offset, the partition
 // fails, or ctx ends.
 func (p *partition) waitHW(ctx context.Context, offset int64) error {
