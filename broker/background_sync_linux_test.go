@@ -79,6 +79,8 @@ func (p *partition) watchQuietly() <-chan struct{} {
 // thread at weir.log.background.sync.nice; the fsync an acks=-1 produce
 // waits for, and one a fetch is watching for, run at the broker's own
 // priority. Once the high watermark has moved, nobody is watching again.
+// An fsync that would cover bytes waiting longer than backgroundSyncMaxLag
+// runs at normal priority too.
 func TestBackgroundSyncPriority(t *testing.T) {
 	own, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
 	if err != nil {
@@ -93,7 +95,8 @@ func TestBackgroundSyncPriority(t *testing.T) {
 	cfg.DataDir = "/data"
 	cfg.BackgroundSyncNice = 15
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.NewManualClock(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))})
+	clock := env.NewManualClock(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,4 +140,7 @@ func TestBackgroundSyncPriority(t *testing.T) {
 	step("acks=-1", true, false, ownNice)
 	step("acks=1 with a fetch watching", false, true, ownNice)
 	step("acks=1 after the watched change", false, false, 15)
+	clock.Advance(backgroundSyncMaxLag + time.Millisecond)
+	step("acks=1 after a quiet second", false, false, ownNice)
+	step("acks=1 right after", false, false, 15)
 }

@@ -13,7 +13,8 @@
 // the response: waits are woken by events (a high watermark moving, a
 // timer), never by polling, and pipelined produces share one fsync. An
 // fsync nothing waits for (acks=1 with no consumer fetching) runs on the
-// low-priority threads of internal/lowprio.
+// low-priority threads of internal/lowprio, unless it covers bytes older
+// than a second.
 //
 // Invariants:
 //   - All I/O goes through env.FS and env.Net and all time through

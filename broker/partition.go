@@ -58,8 +58,11 @@ type partition struct {
 	// Either makes the next fsync run at normal priority (see sync).
 	syncAwaited atomic.Bool
 	watched     atomic.Bool
-	stopSync    context.CancelFunc
-	syncDone    chan struct{}
+	// lastSyncStart is when the syncer last started an fsync; only the
+	// syncer goroutine uses it.
+	lastSyncStart time.Time
+	stopSync      context.CancelFunc
+	syncDone      chan struct{}
 }
 
 func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
@@ -87,6 +90,7 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.meta.Name, index, err)
 	}
 	p.hw.Store(l.EndOffset())
+	p.lastSyncStart = b.clock.Now() // the open synced the log
 	ctx, cancel := context.WithCancel(b.ctx)
 	p.stopSync = cancel
 	go p.runSyncer(ctx)
@@ -361,16 +365,29 @@ func (p *partition) runSyncer(ctx context.Context) {
 	}
 }
 
+// backgroundSyncMaxLag bounds how long an append may wait for a
+// low-priority fsync: a sync that would cover bytes appended longer ago
+// than this runs at normal priority. On a machine whose CPUs are busy all
+// the time, nice-19 threads get a few percent of a core, and without the
+// bound the unsynced tail (and so the high watermark's lag, and the first
+// fetch of a consumer arriving) would grow with every fsync.
+const backgroundSyncMaxLag = time.Second
+
 // sync is one group-commit fsync. When no producer or fetch waits for it
-// (acks=1 and no consumer on the partition, or the flush settings' fsyncs),
-// it runs on the broker's low-priority threads (internal/lowprio), so that
-// the CPU it costs (the fsync's writeback and the page-cache drop after it)
-// goes to the request path and the clients first. Otherwise, or without
-// those threads, it runs here. It returns nil without syncing when ctx ends
-// first.
+// (acks=1 and no consumer on the partition, or the flush settings' fsyncs)
+// and what it covers is recent (backgroundSyncMaxLag), it runs on the
+// broker's low-priority threads (internal/lowprio), so that the CPU it costs
+// (the fsync's writeback and the page-cache drop after it) goes to the
+// request path and the clients first. Otherwise, or without those threads,
+// it runs here. It returns nil without syncing when ctx ends first. Only the
+// syncer goroutine calls it.
 func (p *partition) sync(ctx context.Context) error {
 	awaited := p.syncAwaited.Swap(false) || p.watched.Load()
-	if awaited || p.b.background == nil {
+	// This sync covers what was appended since the previous one started.
+	now := p.b.clock.Now()
+	stale := now.Sub(p.lastSyncStart) > backgroundSyncMaxLag
+	p.lastSyncStart = now
+	if awaited || stale || p.b.background == nil {
 		return p.log.Sync()
 	}
 	var err error
