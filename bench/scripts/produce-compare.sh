@@ -86,6 +86,11 @@ for round in $(seq "$ROUNDS"); do
 			t1=$(date +%s.%N)
 			s1=$(cpu_ticks "$SPID"); m1=$(sys_ticks)
 			kill "$SPID"; wait "$SPID" 2>/dev/null || true
+			# Delete the run's data now, not at the next server's start,
+			# so that freeing a few GB (with discards, on a file system
+			# mounted with discard) does not overlap the next run; sync
+			# waits for the journal commit that issues them.
+			if [[ $target != null ]]; then rm -rf /tmp/weir-bench-data; sync; fi
 			json=$(grep '^{' <<<"$out")
 			read -r _ cu cs < <(grep CLIENTCPU <<<"$out")
 			python3 -c '
