@@ -5,6 +5,32 @@ import (
 	"testing"
 )
 
+// propertyCase is one value of a server.properties key: what it sets, or
+// that it is refused.
+type propertyCase struct {
+	val  string
+	want int64
+	err  bool
+}
+
+// checkProperty parses each value of key on line 2 of a file and checks
+// what get reads back, or that the error names line 2.
+func checkProperty(t *testing.T, key string, cases []propertyCase, get func(Config) int64) {
+	t.Helper()
+	for _, tc := range cases {
+		cfg := DefaultConfig()
+		_, err := ParseProperties(strings.NewReader("num.partitions=2\n"+key+"="+tc.val+"\n"), &cfg)
+		switch {
+		case tc.err && (err == nil || !strings.Contains(err.Error(), "line 2")):
+			t.Errorf("%s=%q: error %v, want one naming line 2", key, tc.val, err)
+		case !tc.err && err != nil:
+			t.Errorf("%s=%q: %v", key, tc.val, err)
+		case !tc.err && get(cfg) != tc.want:
+			t.Errorf("%s=%q: got %d, want %d", key, tc.val, get(cfg), tc.want)
+		}
+	}
+}
+
 // TestDropBehindProperty: weir.log.drop.behind.bytes defaults to 64 MiB,
 // takes any non-negative integer (0 keeps the whole page cache, as Kafka
 // does) and refuses anything else with the line it is on.
@@ -12,28 +38,13 @@ func TestDropBehindProperty(t *testing.T) {
 	if got := DefaultConfig().DropBehindBytes; got != 64<<20 {
 		t.Fatalf("default %d, want 64 MiB", got)
 	}
-	for _, tc := range []struct {
-		val  string
-		want int64
-		err  bool
-	}{
+	checkProperty(t, "weir.log.drop.behind.bytes", []propertyCase{
 		{"0", 0, false},
 		{"1048576", 1 << 20, false},
 		{"-1", 0, true},
 		{"64MB", 0, true},
 		{"", 0, true},
-	} {
-		cfg := DefaultConfig()
-		_, err := ParseProperties(strings.NewReader("num.partitions=2\nweir.log.drop.behind.bytes="+tc.val+"\n"), &cfg)
-		switch {
-		case tc.err && (err == nil || !strings.Contains(err.Error(), "line 2")):
-			t.Errorf("%q: error %v, want one naming line 2", tc.val, err)
-		case !tc.err && err != nil:
-			t.Errorf("%q: %v", tc.val, err)
-		case !tc.err && cfg.DropBehindBytes != tc.want:
-			t.Errorf("%q: DropBehindBytes %d, want %d", tc.val, cfg.DropBehindBytes, tc.want)
-		}
-	}
+	}, func(c Config) int64 { return c.DropBehindBytes })
 }
 
 // TestBackgroundSyncNiceProperty: weir.log.background.sync.nice defaults to
@@ -42,27 +53,12 @@ func TestBackgroundSyncNiceProperty(t *testing.T) {
 	if got := DefaultConfig().BackgroundSyncNice; got != 19 {
 		t.Fatalf("default %d, want 19", got)
 	}
-	for _, tc := range []struct {
-		val  string
-		want int
-		err  bool
-	}{
+	checkProperty(t, "weir.log.background.sync.nice", []propertyCase{
 		{"0", 0, false},
 		{"10", 10, false},
 		{"19", 19, false},
 		{"20", 0, true},
 		{"-1", 0, true},
 		{"low", 0, true},
-	} {
-		cfg := DefaultConfig()
-		_, err := ParseProperties(strings.NewReader("num.partitions=2\nweir.log.background.sync.nice="+tc.val+"\n"), &cfg)
-		switch {
-		case tc.err && (err == nil || !strings.Contains(err.Error(), "line 2")):
-			t.Errorf("%q: error %v, want one naming line 2", tc.val, err)
-		case !tc.err && err != nil:
-			t.Errorf("%q: %v", tc.val, err)
-		case !tc.err && cfg.BackgroundSyncNice != tc.want:
-			t.Errorf("%q: BackgroundSyncNice %d, want %d", tc.val, cfg.BackgroundSyncNice, tc.want)
-		}
-	}
+	}, func(c Config) int64 { return int64(c.BackgroundSyncNice) })
 }
