@@ -9,20 +9,19 @@ import (
 	"testing"
 )
 
-func startPool(t *testing.T, workers, nice int) (*Pool, context.CancelFunc) {
+// startPool starts a pool stopped at the end of the test. A pool whose
+// priority could not be set still runs jobs, so only the test of the
+// priority itself needs that to have worked (prioErr).
+func startPool(t *testing.T, workers, nice int) (p *Pool, stop context.CancelFunc, prioErr error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := Start(ctx, workers, nice)
-	if err != nil && runtime.GOOS == "linux" {
-		cancel()
-		t.Fatalf("Start: %v", err)
-	}
 	if p == nil {
 		cancel()
-		t.Fatal("Start returned no pool")
+		t.Fatalf("Start returned no pool: %v", err)
 	}
 	t.Cleanup(func() { cancel(); p.Wait() })
-	return p, cancel
+	return p, cancel, err
 }
 
 func TestDoRunsAtLowerPriority(t *testing.T) {
@@ -33,7 +32,10 @@ func TestDoRunsAtLowerPriority(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := startPool(t, 2, 7)
+	p, _, err := startPool(t, 2, 7)
+	if err != nil {
+		t.Skipf("this process may not set nice 7 (it runs at %d): %v", before, err)
+	}
 	var got int
 	var niceErr error
 	if err := p.Do(context.Background(), func() { got, niceErr = threadNice() }); err != nil {
@@ -57,7 +59,7 @@ func TestDoRunsAtLowerPriority(t *testing.T) {
 }
 
 func TestDoRunsEveryJobOnce(t *testing.T) {
-	p, _ := startPool(t, 2, 10)
+	p, _, _ := startPool(t, 2, 10)
 	const callers, each = 8, 50
 	var ran atomic.Int64
 	var wg sync.WaitGroup
@@ -77,7 +79,7 @@ func TestDoRunsEveryJobOnce(t *testing.T) {
 }
 
 func TestDoWaitsForTheJob(t *testing.T) {
-	p, _ := startPool(t, 1, 10)
+	p, _, _ := startPool(t, 1, 10)
 	release := make(chan struct{})
 	finished := false
 	go func() { close(release) }()
@@ -90,7 +92,7 @@ func TestDoWaitsForTheJob(t *testing.T) {
 }
 
 func TestDoRefusesAfterContextsEnd(t *testing.T) {
-	p, stop := startPool(t, 1, 10)
+	p, stop, _ := startPool(t, 1, 10)
 	// The only worker is busy, so the next job cannot be taken.
 	busy, release := make(chan struct{}), make(chan struct{})
 	go p.Do(context.Background(), func() { close(busy); <-release })
