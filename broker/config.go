@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weir-dev/weir/internal/lowprio"
 )
 
 // Config is a broker's static configuration: what server.properties and the
@@ -231,8 +233,8 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 		cfg.DropBehindBytes = n
 	case "weir.log.background.sync.nice":
 		n, err := strconv.Atoi(val)
-		if err != nil || n < 0 || n > 19 {
-			return "", fmt.Errorf("%q is not an integer from 0 to 19", val)
+		if err != nil || n < 0 || n > lowprio.MaxNice {
+			return "", fmt.Errorf("%q is not an integer from 0 to %d", val, lowprio.MaxNice)
 		}
 		cfg.BackgroundSyncNice = n
 	case "log.retention.hours", "log.retention.minutes", "log.retention.ms":
