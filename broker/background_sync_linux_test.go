@@ -16,55 +16,37 @@ import (
 	"github.com/weir-dev/weir/env/memfs"
 )
 
-// niceFS records the nice value of the thread that fsyncs each .log file.
-type niceFS struct {
-	env.FS
+// syncNices is a memfs.Injector that fails nothing and records the nice
+// value of the thread that fsyncs each .log file: memfs consults it on the
+// caller's thread, before the operation.
+type syncNices struct {
 	mu    sync.Mutex
 	nices []int
 }
 
-func (fs *niceFS) wrap(name string, f env.File, err error) (env.File, error) {
-	if err != nil || !strings.HasSuffix(name, ".log") {
-		return f, err
+func (r *syncNices) MaybeError(op memfs.Op, path string) error {
+	if op != memfs.OpSync || !strings.HasSuffix(path, ".log") {
+		return nil
 	}
-	return niceFile{File: f, fs: fs}, nil
-}
-
-func (fs *niceFS) Create(name string) (env.File, error) {
-	f, err := fs.FS.Create(name)
-	return fs.wrap(name, f, err)
-}
-
-func (fs *niceFS) OpenReadWrite(name string) (env.File, error) {
-	f, err := fs.FS.OpenReadWrite(name)
-	return fs.wrap(name, f, err)
-}
-
-// last returns the nice value of the latest .log fsync, and how many there were.
-func (fs *niceFS) last() (nice, n int) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if len(fs.nices) == 0 {
-		return 0, 0
-	}
-	return fs.nices[len(fs.nices)-1], len(fs.nices)
-}
-
-type niceFile struct {
-	env.File
-	fs *niceFS
-}
-
-func (f niceFile) Sync() error {
 	// getpriority's raw result is 20 - nice.
 	prio, err := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
 	if err != nil {
 		return err
 	}
-	f.fs.mu.Lock()
-	f.fs.nices = append(f.fs.nices, 20-prio)
-	f.fs.mu.Unlock()
-	return f.File.Sync()
+	r.mu.Lock()
+	r.nices = append(r.nices, 20-prio)
+	r.mu.Unlock()
+	return nil
+}
+
+// last returns the nice value of the latest .log fsync, and how many there were.
+func (r *syncNices) last() (nice, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.nices) == 0 {
+		return 0, 0
+	}
+	return r.nices[len(r.nices)-1], len(r.nices)
 }
 
 // watchQuietly is watch without marking the partition watched: for tests
@@ -90,7 +72,9 @@ func TestBackgroundSyncPriority(t *testing.T) {
 	if ownNice >= 15 {
 		t.Skipf("the test process already runs at nice %d", ownNice)
 	}
-	fs := &niceFS{FS: memfs.New()}
+	fs := memfs.New()
+	nices := &syncNices{}
+	fs.SetInjector(nices)
 	cfg := DefaultConfig()
 	cfg.DataDir = "/data"
 	cfg.BackgroundSyncNice = 15
@@ -111,7 +95,7 @@ func TestBackgroundSyncPriority(t *testing.T) {
 		if watch {
 			p.watch()
 		}
-		_, before := fs.last()
+		_, before := nices.last()
 		batch, err := record.Parse(recordtest.Batch(recordtest.Options{}, []byte(name)))
 		if err != nil {
 			t.Fatal(err)
@@ -128,7 +112,7 @@ func TestBackgroundSyncPriority(t *testing.T) {
 				t.Fatalf("%s: the high watermark did not reach %d", name, res.endOffset)
 			}
 		}
-		nice, n := fs.last()
+		nice, n := nices.last()
 		if n == before {
 			t.Fatalf("%s: no fsync of the log", name)
 		}
