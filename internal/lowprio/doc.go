@@ -4,7 +4,7 @@
 //
 // The broker uses it for the fsyncs no producer or consumer waits on: with
 // acks=1, the background fsync (and the page-cache drop that follows it)
-// costs about a third of the broker's CPU, and on a busy machine it competes
+// was 29% of the broker's CPU samples, and on a busy machine it competes
 // with the request path and the clients. The kernel's scheduler is what
 // knows when a CPU is idle; a nice value tells it which work can wait. This
 // is what RocksDB does for its compaction threads.
