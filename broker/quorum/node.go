@@ -440,6 +440,7 @@ func (n *Node) handle(w *waiter) {
 		return
 	}
 	res := n.ctrl.Decide(n.spec, kreq, n.cfg.Clock.Now())
+	w.resp = res.Response
 	switch {
 	case res.Err != nil:
 		w.reply(nil, res.Err)
@@ -450,7 +451,7 @@ func (n *Node) handle(w *waiter) {
 	default:
 		// An answer read from proposals not yet committed is given only
 		// once they are (or not at all, if this leader falls first).
-		w.resp, w.index = res.Response, n.spec.Offset().Index
+		w.index = n.spec.Offset().Index
 		n.reads = append(n.reads, w)
 	}
 }

@@ -66,7 +66,7 @@ var errCorruptLog = errors.New("quorum: metadata log is corrupt")
 // is installed as the first one (the bootstrap snapshot of a voter); nil
 // starts an empty log (a learner that waits for the leader's snapshot).
 func openLog(fs env.FS, dir string, initial *pb.Snapshot) (*diskLog, pb.HardState, error) {
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirDurable(fs, dir); err != nil {
 		return nil, pb.HardState{}, err
 	}
 	l := &diskLog{fs: fs, dir: dir, MemoryStorage: raft.NewMemoryStorage()}
@@ -112,6 +112,23 @@ func openLog(fs env.FS, dir string, initial *pb.Snapshot) (*diskLog, pb.HardStat
 		return nil, pb.HardState{}, err
 	}
 	return l, hs, nil
+}
+
+// mkdirDurable creates dir and makes its name, and its parents' names,
+// durable: a crash must not take the folder of fsynced files with it.
+func mkdirDurable(fs env.FS, dir string) error {
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		parent := filepath.Dir(d)
+		if err := fs.SyncDir(parent); err != nil {
+			return err
+		}
+		if parent == d || parent == "." || parent == "/" {
+			return nil
+		}
+	}
 }
 
 // filesWith returns the numbers in names prefix<N>suffix, ascending.
