@@ -308,8 +308,10 @@ func TestCrashAndRestartRecoversLog(t *testing.T) {
 	c.crash(victim)
 	createTopic(t, c.nodes[l], "during", 3, 3)
 	n := c.start(victim)
-	if got := n.Status().Applied; got < before-0 && got == 0 {
-		t.Fatalf("restarted node applied nothing from its disk (had %d)", before)
+	// Everything it had applied was fsynced before it was acknowledged:
+	// its own disk gives the log back, torn tail or not.
+	if last, _ := n.log.LastIndex(); last < before {
+		t.Fatalf("restarted node recovered its log to %d, had applied %d", last, before)
 	}
 	img := c.converged()
 	if _, ok := img.Topic("during"); !ok {
@@ -482,6 +484,9 @@ func b2i(b bool) int {
 func TestCheckerCatchesReusedLeaderEpoch(t *testing.T) {
 	for _, planted := range []bool{false, true} {
 		t.Run(fmt.Sprintf("planted=%t", planted), func(t *testing.T) {
+			if planted && metadata.Invariants {
+				t.Skip("with -tags invariants the planted defect panics in Apply, before the checker sees it")
+			}
 			c := newCluster(t, 3, func(cfg *Config) {
 				cfg.Controller.SessionTimeout = 300 * time.Millisecond
 				cfg.Controller.Defects.ReuseLeaderEpoch = planted

@@ -114,15 +114,14 @@ func (n *Node) forward(ctx context.Context, leader uint64, req kmsg.Request) (km
 	body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
 	body = req.AppendTo(body)
 	out, err := n.tr.call(ctx, leader, opRequest, body)
-	if err != nil {
-		var remote *RemoteError
-		if errors.As(err, &remote) || ctx.Err() != nil {
-			return nil, err
-		}
-		if strings.Contains(err.Error(), "connection to") {
-			return nil, fmt.Errorf("%w: %v", ErrLeadershipLost, err) // sent, then cut: unknown outcome
-		}
-		return nil, fmt.Errorf("%w: %v", errDial, err)
+	switch {
+	case err == nil:
+	case errors.Is(err, errNoConn):
+		return nil, fmt.Errorf("%w: %v", errDial, err) // never sent: safe to retry
+	case errors.Is(err, errConnLost):
+		return nil, fmt.Errorf("%w: %v", ErrLeadershipLost, err) // sent, then cut: unknown outcome
+	default:
+		return nil, err
 	}
 	resp := req.ResponseKind()
 	resp.SetVersion(req.GetVersion())

@@ -393,12 +393,21 @@ type RemoteError struct{ Msg string }
 
 func (e *RemoteError) Error() string { return e.Msg }
 
+var (
+	// errNoConn: an RPC could not be sent (no address, dial failed):
+	// the peer never saw it.
+	errNoConn = errors.New("quorum: could not reach the peer")
+	// errConnLost: the connection ended after the RPC was sent: the peer
+	// may or may not have acted on it.
+	errConnLost = errors.New("quorum: connection lost with an RPC in flight")
+)
+
 // call sends an RPC to node id and waits for its answer, ctx or the end
 // of the connection.
 func (t *transport) call(ctx context.Context, id uint64, op byte, body []byte) ([]byte, error) {
 	addr, ok := t.addr(id)
 	if !ok {
-		return nil, fmt.Errorf("quorum: no address for node %d", id)
+		return nil, fmt.Errorf("%w: no address for node %d", errNoConn, id)
 	}
 	t.mu.Lock()
 	cl, ok := t.clients[id]
@@ -433,7 +442,7 @@ func (cl *rpcClient) call(ctx context.Context, op byte, body []byte) ([]byte, er
 		c, err := cl.t.dial(cl.addr, purposeRPC)
 		if err != nil {
 			cl.mu.Unlock()
-			return nil, err
+			return nil, fmt.Errorf("%w: %s: %v", errNoConn, cl.addr, err)
 		}
 		cl.conn = c
 		go cl.read(c)
@@ -496,7 +505,7 @@ func (cl *rpcClient) failLocked(c net.Conn, err error) {
 	cl.t.untrack(c)
 	cl.conn = nil
 	for corr, ch := range cl.pending {
-		ch <- rpcResult{err: fmt.Errorf("quorum: connection to %s: %w", cl.addr, err)}
+		ch <- rpcResult{err: fmt.Errorf("%w: %s: %v", errConnLost, cl.addr, err)}
 		delete(cl.pending, corr)
 	}
 }
