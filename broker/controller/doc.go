@@ -1,7 +1,5 @@
 // Package controller decides the cluster's metadata, as Kafka's KRaft
-// controller does, and runs the Raft quorum that stores it.
-//
-// Two layers:
+// controller does.
 //
 //   - Controller (controller.go and the files beside it) is a state
 //     machine with no I/O: Decide(image, request, now) validates an admin
@@ -15,13 +13,14 @@
 //     last heartbeat, reset by Activate when this node starts deciding.
 //     Replica placement (placement.go) stripes partitions over the active
 //     brokers, racks alternating.
-//   - Node (node.go, storage.go, transport.go) is the shell: one member of
-//     the metadata quorum on etcd raft's RawNode, with its log and
-//     snapshots on env.FS, its messages on env.Net and its ticks from
-//     env.Clock. Only the Raft leader's Controller decides, against an
-//     image of its own log (committed entries plus its own proposals of
-//     this term, so two decisions in flight see each other); any other
-//     node forwards requests to it.
+//
+// The Raft shell around it is broker/quorum: only the Raft leader's
+// Controller decides, against an image of its own log (committed entries
+// plus its own proposals of this term, so two decisions in flight see each
+// other); the records a decision returns are proposed as one entry and
+// the answer is given once it is committed. So Decide's image argument is
+// the log up to the entry its records will follow: a registration's broker
+// epoch is img.Offset().Index+1, the Raft index of its record.
 //
 // Invariants (checked by metadata.CheckImage and CheckTransition in every
 // scenario and property test, and by the metadata checker over a run):
