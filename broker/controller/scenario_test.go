@@ -41,10 +41,10 @@ type fataler interface {
 }
 
 type scenario struct {
-	t    fataler
-	c    *Controller
-	img  *metadata.Image
-	now  time.Time
+	t   fataler
+	c   *Controller
+	img *metadata.Image
+	now time.Time
 	// noChecks skips CheckImage/CheckTransition after each entry
 	// (benchmarks measure the controller, not the checks).
 	noChecks bool
@@ -397,7 +397,6 @@ func formatImage(img *metadata.Image) string {
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }
-
 
 func single(t fataler, a datadriven.CmdArg) string {
 	if len(a.Vals) != 1 {

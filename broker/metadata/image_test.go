@@ -186,9 +186,9 @@ func TestCheckTransitionCatchesBrokenRules(t *testing.T) {
 		t.Errorf("a valid election: %v", err)
 	}
 	bad := map[string]*Partition{
-		"leader outside isr": {Replicas: []int32{1, 2}, ISR: []int32{2}, Leader: 1},
+		"leader outside isr":   {Replicas: []int32{1, 2}, ISR: []int32{2}, Leader: 1},
 		"isr outside replicas": {Replicas: []int32{1, 2}, ISR: []int32{3}, Leader: -1},
-		"duplicate replica":  {Replicas: []int32{1, 1}, ISR: []int32{1}, Leader: 1},
+		"duplicate replica":    {Replicas: []int32{1, 1}, ISR: []int32{1}, Leader: 1},
 	}
 	for name, p := range bad {
 		if err := CheckPartition(p); err == nil {

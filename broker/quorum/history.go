@@ -187,4 +187,3 @@ func checkLeaderEpochs(h *History, nodes []int32, add func(rule, format string, 
 		}
 	}
 }
-

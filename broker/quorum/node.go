@@ -99,7 +99,7 @@ type Status struct {
 
 // waiter is one request to the loop and where its outcome goes.
 type waiter struct {
-	req    any // kmsg.Request, or joinRequest
+	req    any    // kmsg.Request, or joinRequest
 	resp   any    // the answer, once decided
 	index  uint64 // for a read: the offset the answer waits for
 	result chan outcome
@@ -128,14 +128,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, id: raftID(cfg.NodeID),
-		ctrl:    controller.New(cfg.Controller, cfg.Rand),
-		recvc:   make(chan pb.Message, 256),
-		reqc:    make(chan *waiter, 64),
-		tickc:   make(chan struct{}, 1),
-		reportc: make(chan report, 256),
-		addrs:   map[uint64]string{},
-		changed: make(chan struct{}),
-		done:    make(chan struct{}),
+		ctrl:      controller.New(cfg.Controller, cfg.Rand),
+		recvc:     make(chan pb.Message, 256),
+		reqc:      make(chan *waiter, 64),
+		tickc:     make(chan struct{}, 1),
+		reportc:   make(chan report, 256),
+		addrs:     map[uint64]string{},
+		changed:   make(chan struct{}),
+		done:      make(chan struct{}),
 		proposals: map[uint64]*waiter{},
 	}
 	voters := make([]uint64, 0, len(cfg.Voters))
