@@ -26,6 +26,9 @@ var (
 	// ErrLeadershipLost: the leader lost its leadership while a change
 	// was in flight; the change may or may not be committed.
 	ErrLeadershipLost = errors.New("quorum: controller lost leadership; the change may or may not have been applied")
+	// ErrTimeout: a change was proposed but not committed before the
+	// deadline; it may or may not be applied later.
+	ErrTimeout = errors.New("quorum: change not committed before the deadline; it may or may not be applied")
 	// ErrClosed: the node has stopped.
 	ErrClosed = errors.New("quorum: node stopped")
 	// errNotLeader is what a non-leader answers a forwarded request; the

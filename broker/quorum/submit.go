@@ -26,7 +26,8 @@ const (
 // answer once its records are committed. Kafka errors are in the answer;
 // a Go error means there was no answer: ErrUnavailable (no leader with a
 // majority for the whole timeout: nothing was proposed),
-// ErrLeadershipLost (the change may or may not be committed), ErrClosed,
+// ErrLeadershipLost or ErrTimeout (the change may or may not be
+// committed), ErrClosed,
 // or ctx's error. The wait is bounded by ctx and Config.RequestTimeout.
 func (n *Node) Submit(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
@@ -100,7 +101,7 @@ func (n *Node) submitLocal(ctx context.Context, req any) (kmsg.Response, error) 
 		resp, _ := o.resp.(kmsg.Response)
 		return resp, o.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %v", ErrLeadershipLost, ctx.Err())
+		return nil, fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
 	case <-n.done:
 		return nil, ErrClosed
 	}
