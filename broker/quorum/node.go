@@ -605,7 +605,7 @@ func (n *Node) observe(e Event) {
 
 // publish makes the loop's state visible to Image, Wait and Status.
 func (n *Node) publish() {
-	st := n.rn.Status()
+	st := n.rn.BasicStatus() // no progress map: this runs after every event
 	s := Status{
 		Node: n.cfg.NodeID, Leader: nodeID(n.leader), Term: st.Term,
 		Committed: st.Commit, Applied: n.applied, ImageOffset: n.image.Offset(),
