@@ -34,7 +34,7 @@ type Event struct {
 	ApplyErr error
 }
 
-// History records the events of every node of a quorum, for CheckHistory.
+// History records the events of every node of a quorum, for Check.
 // Record is safe for concurrent use (each node's loop calls it).
 type History struct {
 	mu      sync.Mutex
@@ -82,7 +82,7 @@ type Violation struct {
 
 func (v Violation) String() string { return v.Rule + ": " + v.Detail }
 
-// CheckHistory verifies that the metadata log behaved as one linearizable
+// Check verifies that the metadata log behaved as one linearizable
 // log:
 //   - at most one leader per term;
 //   - every node applied entries with increasing index, and terms that
