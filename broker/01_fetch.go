@@ -96,12 +96,12 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 			// Empty, not null: librdkafka refuses a null record set.
 			sp.RecordBatches = []byte{}
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
-			p := t.partition(rp.Partition)
+			p, perr := t.leaderPartition(rp.Partition, rp.CurrentLeaderEpoch)
 			switch {
-			case p == nil && t == nil && r.Version >= 13:
+			case t == nil && r.Version >= 13:
 				sp.ErrorCode = kerr.UnknownTopicID.Code
-			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case perr != nil:
+				sp.ErrorCode = perr.Code
 			case p.failure.Load() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:

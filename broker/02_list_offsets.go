@@ -34,14 +34,15 @@ func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
-			p := t.partition(rp.Partition)
+			p, perr := t.leaderPartition(rp.Partition, rp.CurrentLeaderEpoch)
 			switch {
-			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case perr != nil:
+				sp.ErrorCode = perr.Code
 			case p.failure.Load() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
 				sp.Offset, sp.Timestamp = p.listOffset(rp.Timestamp)
+				sp.LeaderEpoch = p.leaderEpoch.Load()
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

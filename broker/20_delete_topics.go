@@ -1,54 +1,58 @@
 package broker
 
 // DeleteTopics v0-6. v4 is flexible, v5 adds error messages, v6 names
-// topics by name or by id.
+// topics by name or by id. The controller removes the topics from the
+// metadata; every broker then deletes its replicas' data (the
+// reconciler). This broker answers once they are gone from its image.
 
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/metadata"
 )
 
 func init() { register(20, 0, 6, handleDeleteTopics) }
 
-func handleDeleteTopics(_ context.Context, b *Broker, req *request) (reply, error) {
+func handleDeleteTopics(ctx context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.DeleteTopicsRequest)
-	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
-	targets := r.Topics
-	if r.Version < 6 {
-		targets = nil
-		for _, name := range r.TopicNames {
-			name := name
-			targets = append(targets, kmsg.DeleteTopicsRequestTopic{Topic: &name})
-		}
-	}
-	for _, rt := range targets {
-		st := kmsg.NewDeleteTopicsResponseTopic()
-		st.Topic, st.TopicID = rt.Topic, rt.TopicID
-		var t *topic
-		if rt.Topic != nil {
-			t = b.topicByName(*rt.Topic)
-		} else {
-			t = b.topicByID(rt.TopicID)
-		}
-		var terr *topicError
-		switch {
-		case t == nil && rt.Topic == nil:
-			terr = errTopic(kerr.UnknownTopicID, "no topic has this id")
-		case t == nil:
-			terr = errTopic(kerr.UnknownTopicOrPartition, "topic '%s' does not exist", *rt.Topic)
-		default:
-			name := t.meta.Name
-			st.Topic, st.TopicID = &name, t.id
-			terr = b.deleteTopic(t)
-		}
-		if terr != nil {
+	ctx, cancel := adminContext(ctx, r.TimeoutMillis)
+	defer cancel()
+	out, terr := b.submit(ctx, r)
+	if terr != nil {
+		resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+		fail := func(st *kmsg.DeleteTopicsResponseTopic) {
 			st.ErrorCode = terr.err.Code
 			msg := terr.msg
 			st.ErrorMessage = &msg
+			resp.Topics = append(resp.Topics, *st)
 		}
-		resp.Topics = append(resp.Topics, st)
+		for _, name := range r.TopicNames {
+			st := kmsg.NewDeleteTopicsResponseTopic()
+			st.Topic = &name
+			fail(&st)
+		}
+		if r.Version >= 6 {
+			for _, rt := range r.Topics {
+				st := kmsg.NewDeleteTopicsResponseTopic()
+				st.Topic, st.TopicID = rt.Topic, rt.TopicID
+				fail(&st)
+			}
+		}
+		return reply{resp: resp}, nil
 	}
+	resp := out.(*kmsg.DeleteTopicsResponse)
+	b.waitApplied(ctx, func(img *metadata.Image) bool {
+		for _, st := range resp.Topics {
+			if st.ErrorCode != 0 {
+				continue
+			}
+			if _, still := img.TopicByID(metadata.TopicID(st.TopicID)); still {
+				return false
+			}
+		}
+		return true
+	})
 	return reply{resp: resp}, nil
 }

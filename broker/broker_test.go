@@ -61,6 +61,11 @@ func (tb *testBroker) start() {
 	if err != nil {
 		tb.t.Fatal(err)
 	}
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if err := b.WaitActive(actx); err != nil {
+		tb.t.Fatal(err)
+	}
 	// Restarts reuse the port so clients' cached metadata stays right.
 	tb.cfg.ListenAddr = ln.Addr().String()
 	tb.b, tb.addr, tb.stop, tb.done = b, ln.Addr().String(), cancel, make(chan error, 1)

@@ -3,7 +3,6 @@ package broker
 import (
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -23,7 +22,7 @@ func (b *Broker) describeTopicConfigs(t *topic, names []string, synonyms, docs b
 		if !known {
 			continue // Kafka omits names it does not know
 		}
-		v, src := b.effectiveTopicConfig(t.meta.Configs, name)
+		v, src := b.effectiveTopicConfig(t.overrides(), name)
 		c := kmsg.NewDescribeConfigsResponseResourceConfig()
 		c.Name, c.Value, c.Source, c.ConfigType = name, &v, src, def.typ
 		c.IsDefault = src == kmsg.ConfigSourceDefaultConfig
@@ -32,7 +31,7 @@ func (b *Broker) describeTopicConfigs(t *topic, names []string, synonyms, docs b
 			c.Documentation = &d
 		}
 		if synonyms {
-			c.ConfigSynonyms = b.topicConfigSynonyms(t.meta.Configs, name)
+			c.ConfigSynonyms = b.topicConfigSynonyms(t.overrides(), name)
 		}
 		out = append(out, c)
 	}
@@ -120,37 +119,6 @@ func (b *Broker) describeBrokerConfigs(names []string) []kmsg.DescribeConfigsRes
 		out = append(out, c)
 	}
 	return out
-}
-
-// setTopicConfigs replaces or edits a topic's overrides and applies the
-// ones the log acts on.
-func (b *Broker) setTopicConfigs(name string, validateOnly bool, edit func(overrides map[string]string) *topicError) *topicError {
-	var changed *topic
-	terr := b.replaceTopic(name, validateOnly, func(next *topic) *topicError {
-		if err := edit(next.meta.Configs); err != nil {
-			return err
-		}
-		// Request strings alias the request's buffer; configs outlive it.
-		cloned := make(map[string]string, len(next.meta.Configs))
-		for k, v := range next.meta.Configs {
-			if err := validateTopicConfig(k, v); err != nil {
-				return errTopic(kerr.InvalidConfig, "invalid config %s: %v", k, err)
-			}
-			cloned[strings.Clone(k)] = strings.Clone(v)
-		}
-		next.meta.Configs = cloned
-		changed = next
-		return nil
-	})
-	if terr == nil && !validateOnly {
-		cfg := b.logConfig(changed.meta.Configs)
-		for _, p := range changed.partitions {
-			if err := p.log.SetConfig(cfg); err != nil {
-				b.log.Error("applying topic config to a partition log", "topic", name, "partition", p.index, "err", err)
-			}
-		}
-	}
-	return terr
 }
 
 func errNotTopicResource(rt kmsg.ConfigResourceType) *topicError {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/env"
@@ -34,6 +35,13 @@ func Start(t testing.TB) string {
 	}
 	done := make(chan error, 1)
 	go func() { done <- b.Serve(ctx, ln) }()
+	// A test's first request may create a topic: answer it only once
+	// the broker is registered and may lead partitions.
+	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
+	defer acancel()
+	if err := b.WaitActive(actx); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

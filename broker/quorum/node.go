@@ -182,6 +182,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.rn = rn
+	if len(voters) == 1 && voters[0] == n.id {
+		// A lone voter is its own majority: no reason to wait an
+		// election timeout (a single broker starts at once).
+		if err := rn.Campaign(); err != nil {
+			dl.close()
+			return nil, err
+		}
+	}
 	n.ctx, n.cancel = context.WithCancel(ctx)
 	n.tr = newTransport(n.ctx, n.id, cfg.Net, cfg.Clock, cfg.Logger)
 	n.tr.deliver = n.deliver
@@ -266,6 +274,15 @@ func (n *Node) run() {
 	defer n.log.close()
 	defer n.failAll(ErrClosed)
 	for {
+		// First, and after every event: a lone voter's campaign at Start
+		// has a Ready before any event arrives.
+		for n.rn.HasReady() {
+			if err := n.ready(n.rn.Ready()); err != nil {
+				n.stop(err)
+				return
+			}
+		}
+		n.publish()
 		select {
 		case <-n.ctx.Done():
 			return
@@ -288,13 +305,6 @@ func (n *Node) run() {
 				n.rn.ReportUnreachable(r.to)
 			}
 		}
-		for n.rn.HasReady() {
-			if err := n.ready(n.rn.Ready()); err != nil {
-				n.stop(err)
-				return
-			}
-		}
-		n.publish()
 	}
 }
 
@@ -424,6 +434,10 @@ func (n *Node) tickController() {
 
 // handle decides one request on the leader.
 func (n *Node) handle(w *waiter) {
+	if _, ok := w.req.(progressRequest); ok {
+		w.reply(n.progress(), nil)
+		return
+	}
 	if !n.isLeader {
 		w.reply(nil, errNotLeader)
 		return
@@ -675,4 +689,57 @@ func (n *Node) changes() <-chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.changed
+}
+
+// progressRequest asks the loop for the replication progress it knows.
+type progressRequest struct{}
+
+// Replica is one member of the quorum as the leader sees it.
+type Replica struct {
+	Node  int32
+	Voter bool
+	// Match is the highest log index known to be on the node: exact on
+	// the leader, -1 elsewhere (only the leader tracks it).
+	Match int64
+}
+
+func (n *Node) progress() []Replica {
+	var out []Replica
+	if n.isLeader {
+		for id, pr := range n.rn.Status().Progress {
+			out = append(out, Replica{Node: nodeID(id), Voter: !pr.IsLearner, Match: int64(pr.Match)})
+		}
+	} else {
+		for _, v := range n.confState.Voters {
+			out = append(out, Replica{Node: nodeID(v), Voter: true, Match: -1})
+		}
+		for _, l := range n.confState.Learners {
+			out = append(out, Replica{Node: nodeID(l), Match: -1})
+		}
+	}
+	slices.SortFunc(out, func(a, b Replica) int { return int(a.Node) - int(b.Node) })
+	return out
+}
+
+// Progress lists the quorum's members with how far their logs reach, as
+// this node knows it (the leader knows each member's log; others know
+// only who the members are): what DescribeQuorum reports.
+func (n *Node) Progress(ctx context.Context) ([]Replica, error) {
+	w := &waiter{req: progressRequest{}, result: make(chan outcome, 1)}
+	select {
+	case n.reqc <- w:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-n.done:
+		return nil, ErrClosed
+	}
+	select {
+	case o := <-w.result:
+		rs, _ := o.resp.([]Replica)
+		return rs, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-n.done:
+		return nil, ErrClosed
+	}
 }

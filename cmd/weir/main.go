@@ -25,6 +25,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run a broker", serve},
 		{"topics", "create, list, describe, alter and delete topics", cli.Topics},
+		{"cluster", "describe the cluster: brokers and the metadata quorum", cli.Cluster},
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
