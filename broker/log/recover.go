@@ -17,13 +17,19 @@ import (
 // strayMarkers are suffixes of files that a crash in the middle of an
 // operation may leave behind (Kafka names: cleaner output, swap files,
 // segments being deleted; our own temp files). None of them holds data the
-// log needs: Weir has no compaction yet, so a .swap is never the only copy.
-var strayMarkers = []string{".cleaned", ".swap", ".deleted", tmpSuffix}
+// log needs: a cleaner's .log.swap, which may, is completed (completeSwaps)
+// before strays are removed.
+var strayMarkers = []string{cleanedSuffix, swapSuffix, ".deleted", tmpSuffix}
 
 // Open opens the log in dir, creating dir if missing, and recovers it:
 //
+//   - The log start offset and the cleaner's checkpoint are read
+//     (checkpoint.go). A cleaned segment past its commit point
+//     (<base>.log.swap) replaces the segments it was made from
+//     (completeSwaps).
 //   - Stray files (see strayMarkers) and index files without a .log are
-//     removed.
+//     removed, and so are segments wholly below the log start offset that
+//     a crash left behind.
 //   - Every segment but the last was fsynced with its indexes before the next
 //     one was created, so its data is trusted; its .index and .timeindex are
 //     checked (entries increasing and inside the segment, the batches after
@@ -38,6 +44,9 @@ var strayMarkers = []string{".cleaned", ".swap", ".deleted", tmpSuffix}
 //     at EndOffset.
 //   - An empty last segment (a crash right after a roll) stays as the
 //     active segment.
+//   - Offsets must be dense, except below the cleaner's checkpoint, where
+//     a batch may follow a gap (its base offset read twice, agreeing).
+//   - A log that ends below its start offset restarts, empty, at it.
 //   - No single read is trusted with the power to drop data: a disk, its
 //     cable or its controller may flip a bit on the way without the stored
 //     bytes being wrong. So a batch that fails validation in any scan
@@ -103,6 +112,13 @@ func makeDir(fs env.FS, dir string) error {
 }
 
 func (l *Log) recover() error {
+	if err := l.loadCheckpoints(); err != nil {
+		return err
+	}
+	swapped, err := l.completeSwaps()
+	if err != nil {
+		return err
+	}
 	names, err := l.fs.List(l.dir)
 	if err != nil {
 		return err
@@ -115,7 +131,7 @@ func (l *Log) recover() error {
 			logs[base] = true
 		}
 	}
-	dirty := false
+	dirty := swapped
 	for _, name := range names {
 		base, suffix, ok := parseSegmentName(name)
 		if !ok {
@@ -136,26 +152,33 @@ func (l *Log) recover() error {
 	}
 
 	if len(bases) == 0 {
-		f, err := l.fs.Create(segmentName(l.dir, 0, logSuffix))
+		f, err := l.fs.Create(segmentName(l.dir, l.start, logSuffix))
 		if err != nil {
 			return err
 		}
-		seg := newSegment(0, f)
+		seg := newSegment(l.start, f)
 		seg.firstAppend = l.clock.Now()
 		l.segments = append(l.segments, seg)
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return err
 		}
+		l.end, l.synced = l.start, l.start
+		l.cleanedTo, l.dirtyFrom = min(l.cleanedTo, l.end), min(l.dirtyFrom, l.end)
 		l.recovery.Segments = 1
 		return nil
 	}
+	bases, removed, err := l.removeBelowStart(bases)
+	if err != nil {
+		return err
+	}
+	dirty = dirty || removed
 
 	clean, found, cleanOK, err := l.takeCleanMarker()
 	if err != nil {
 		return err
 	}
 	dirty = dirty || found // the marker's removal must be durable before any append
-	var sc scanner
+	sc := scanner{gapsBelow: l.cleanedTo}
 	for i, base := range bases {
 		f, err := l.fs.OpenReadWrite(segmentName(l.dir, base, logSuffix))
 		if err != nil {
@@ -197,7 +220,7 @@ func (l *Log) recover() error {
 	l.end = l.active().next
 	l.synced = l.end
 	l.recovery.Segments = len(l.segments)
-	return nil
+	return l.settleOffsets()
 }
 
 // recoverRolled loads a rolled segment's indexes, rebuilding them if they are
@@ -396,7 +419,7 @@ func (l *Log) scanVerified(seg *segment, sc *scanner, limit int64) (scanResult, 
 	}
 	res, err := sc.scan(seg.f, 0, limit, seg.base, track)
 	for transient := 0; err == nil && res.end < limit; transient++ {
-		stable, cerr := confirmStop(seg.f, res.end, limit, res.next)
+		stable, cerr := confirmStop(seg.f, res.end, limit, res.next, sc.gapsBelow)
 		if cerr != nil {
 			return scanResult{}, fmt.Errorf("segment %d, batch at position %d (offset %d): %w", seg.base, res.end, res.next, cerr)
 		}
@@ -414,13 +437,14 @@ func (l *Log) scanVerified(seg *segment, sc *scanner, limit int64) (scanResult, 
 
 // confirmStop decides whether the batch at pos of f (valid data ends at
 // limit; the batch is expected at offset next) is really torn, corrupt or out
-// of sequence. It reads the batch's header, then the whole batch, each
-// agreeingReads times, and judges only bytes that all those reads agree on.
+// of sequence (gaps allowed below gapsBelow). It reads the batch's header,
+// then the whole batch, each agreeingReads times, and judges only bytes that
+// all those reads agree on.
 // stable is true if the agreed bytes fail validation as the scan's did,
 // false if they pass (the scan saw a transient fault). If no round of reads
 // agrees within rereadAttempts rounds, it returns ErrUnstableReads. Only I/O
 // errors are returned otherwise.
-func confirmStop(f env.File, pos, limit, next int64) (stable bool, err error) {
+func confirmStop(f env.File, pos, limit, next, gapsBelow int64) (stable bool, err error) {
 	const need = hdrLength + 9 // what record.PeekSize needs, as in scan
 	for range rereadAttempts {
 		hdr, ok, err := readAgreeing(f, pos, min(limit-pos, need))
@@ -445,7 +469,8 @@ func confirmStop(f env.File, pos, limit, next int64) (stable bool, err error) {
 			continue
 		}
 		b, err := record.Parse(raw)
-		if err != nil || b.FirstOffset != next || b.FirstOffset > math.MaxInt64-int64(b.LastOffsetDelta)-1 {
+		inSequence := b.FirstOffset == next || (b.FirstOffset > next && b.FirstOffset < gapsBelow)
+		if err != nil || !inSequence || b.FirstOffset > math.MaxInt64-int64(b.LastOffsetDelta)-1 {
 			return true, nil
 		}
 		return false, nil
