@@ -18,15 +18,17 @@ import (
 //	log-start-offset (Kafka's log-start-offset-checkpoint, per log):
 //	  magic "weirlso1", start int64, crc
 //	cleaner-offset (Kafka's cleaner-offset-checkpoint, per log):
-//	  magic "weircof1", cleanedTo int64, horizon int64, crc
+//	  magic "weircof1", cleanedTo int64, dirtyFrom int64, horizon int64, crc
 //
 // The start offset file is written, durably, before any segment below the
 // new start is removed and before a DeleteRecords is answered, so after a
 // crash the start never goes back. The cleaner file is written before a
-// cleaned segment is swapped in (see commitGroup): recovery allows gaps in
-// offsets only below cleanedTo, so that a batch whose base offset jumped
-// forward is still caught as corrupt in the part of the log the cleaner
-// never touched.
+// cleaned segment is swapped in (see commitGroup), raising cleanedTo:
+// recovery allows gaps in offsets only below it, so that a batch whose base
+// offset jumped forward is still caught as corrupt in the part of the log
+// the cleaner never touched. dirtyFrom (Kafka's first dirty offset) and
+// horizon are set only when a pass completes, so a pass cut short by a
+// crash is done again.
 const (
 	startFile    = "log-start-offset"
 	startMagic   = "weirlso1"
@@ -87,8 +89,8 @@ func (l *Log) writeStart(start int64) error {
 
 // writeCleaner records the cleaner's checkpoint durably. Call with maintMu
 // held.
-func (l *Log) writeCleaner(cleanedTo, horizon int64) error {
-	return env.WriteFileAtomic(l.fs, filepath.Join(l.dir, cleanerFile), encodeCheckpoint(cleanerMagic, cleanedTo, horizon))
+func (l *Log) writeCleaner(cleanedTo, dirtyFrom, horizon int64) error {
+	return env.WriteFileAtomic(l.fs, filepath.Join(l.dir, cleanerFile), encodeCheckpoint(cleanerMagic, cleanedTo, dirtyFrom, horizon))
 }
 
 // loadCheckpoints reads both files at Open. A missing start file means the
@@ -107,7 +109,7 @@ func (l *Log) loadCheckpoints() error {
 	case found:
 		l.start = vals[0]
 	}
-	vals, found, err = l.readCheckpoint(cleanerFile, cleanerMagic, 2)
+	vals, found, err = l.readCheckpoint(cleanerFile, cleanerMagic, 3)
 	switch {
 	case errors.Is(err, errBadCheckpoint):
 		// recover lowers cleanedTo to the end once the segments are read.
@@ -116,8 +118,7 @@ func (l *Log) loadCheckpoints() error {
 	case err != nil:
 		return err
 	case found:
-		l.cleanedTo, l.horizon = max(vals[0], 0), vals[1]
-		l.dirtyFrom = l.cleanedTo
+		l.cleanedTo, l.dirtyFrom, l.horizon = max(vals[0], 0), max(vals[1], 0), vals[2]
 	}
 	return nil
 }

@@ -295,7 +295,9 @@ func (p *cleanPass) mapKeys() (int, error) {
 			if err != nil {
 				return nil // kept whole, unmapped
 			}
-			p.dataBuf = data[:0]
+			if b.Compression() != record.CodecNone {
+				p.dataBuf = data[:0] // an uncompressed batch's records alias the scan buffer
+			}
 			for len(data) > 0 {
 				var r record.Record
 				if r, data, err = record.NextRecord(data); err != nil {

@@ -111,28 +111,28 @@ func (l *Log) swapInMemory(segs []*segment, out *segment) error {
 	return nil
 }
 
-// advanceCleaner raises the cleaner's checkpoint to cleanedTo and records
-// horizon, durably: final (a whole pass done) sets the horizon, otherwise it
-// only lowers it. Call with maintMu held.
-func (l *Log) advanceCleaner(cleanedTo, horizon int64, final bool) error {
+// advanceCleaner records the cleaner's progress durably, then in memory.
+// Before a swap (final false) it raises cleanedTo to at least gapsTo, the
+// end of the group being swapped in, and lowers the horizon to the pass's
+// so far; at the end of a pass (final true) it also sets dirtyFrom to
+// gapsTo and the horizon to the pass's, which then covers every batch
+// below gapsTo. Call with maintMu held.
+func (l *Log) advanceCleaner(gapsTo, horizon int64, final bool) error {
 	l.mu.RLock()
-	to, dirty, h := max(l.cleanedTo, cleanedTo), max(l.dirtyFrom, cleanedTo), min(l.horizon, horizon)
-	same := to == l.cleanedTo && h == l.horizon && !final
-	l.mu.RUnlock()
+	to, dirty, h := max(l.cleanedTo, gapsTo), l.dirtyFrom, min(l.horizon, horizon)
 	if final {
-		h = horizon
+		dirty, h = max(dirty, gapsTo), horizon
 	}
+	same := to == l.cleanedTo && dirty == l.dirtyFrom && h == l.horizon
+	l.mu.RUnlock()
 	if same {
 		return nil
 	}
-	if err := l.writeCleaner(to, h); err != nil {
+	if err := l.writeCleaner(to, dirty, h); err != nil {
 		return err
 	}
 	l.mu.Lock()
-	l.cleanedTo, l.horizon = to, h
-	if final {
-		l.dirtyFrom = dirty
-	}
+	l.cleanedTo, l.dirtyFrom, l.horizon = to, dirty, h
 	l.mu.Unlock()
 	return nil
 }
