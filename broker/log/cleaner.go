@@ -156,7 +156,7 @@ type cleanPlan struct {
 	segs        []*segment
 	first       int
 	dirty       int
-	cleanable   int   // segs[:cleanable] may be cleaned
+	cleanable   int     // segs[:cleanable] may be cleaned
 	ends        []int64 // ends[i]: the offset after segs[i] (the next base)
 	segmentSize int64
 }
@@ -436,7 +436,9 @@ func (p *cleanPass) cleanGroup(segs []*segment, end int64) error {
 // groupWriter appends a cleaned segment's batches through a buffer and keeps
 // its indexes.
 type groupWriter struct {
-	f        interface{ WriteAt([]byte, int64) (int, error) }
+	f interface {
+		WriteAt([]byte, int64) (int, error)
+	}
 	out      *segment
 	interval int
 	buf      []byte

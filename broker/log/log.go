@@ -151,9 +151,9 @@ type Log struct {
 	// horizon is the earliest delete horizon (ms) of a batch the cleaner
 	// kept with tombstones in it; math.MaxInt64 when there is none.
 	horizon int64
-	size     int64      // bytes in all segments
-	synced   int64      // offsets below this are durable
-	closed   bool
+	size    int64 // bytes in all segments
+	synced  int64 // offsets below this are durable
+	closed  bool
 	// failed is set by the first I/O error on the write path. After it the
 	// state of unsynced bytes is unknown (a failed fsync may have dropped
 	// them), so the log refuses appends and syncs until reopened; recovery
