@@ -3,6 +3,7 @@ package log
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -620,4 +621,78 @@ func TestDeletionCrashAtEveryStep(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCleanConcurrent runs a pass while appends, syncs and reads go on,
+// then stops a second one half way with a start offset move; run it with
+// -race.
+func TestCleanConcurrent(t *testing.T) {
+	forEachFS(t, func(t *testing.T, k fsKind) {
+		fs, dir := k.newDir(t)
+		l := mustOpen(t, fs, dir, compactCfg)
+		defer l.Close()
+		var m kvModel
+		rng := rand.New(rand.NewPCG(21, 22))
+		fillKeys(t, l, &m, rng, 400, 20)
+		for _, abort := range []bool{false, true} {
+			done := make(chan error, 1)
+			go func() {
+				_, err := l.Clean(context.Background(), cleanAll)
+				done <- err
+			}()
+			// The model is only touched here.
+			for i := range 100 {
+				fillKeys(t, l, &m, rng, 1, 20)
+				if i%10 == 0 {
+					if err := l.Sync(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := l.Read(l.StartOffset()+rng.Int64N(l.EndOffset()-l.StartOffset()), 4096); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if abort {
+				// Waits for the pass or stops it.
+				if _, err := l.AdvanceStartOffset(l.StartOffset() + 5); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			m.checkCompacted(t, l)
+		}
+		mustClean(t, l, cleanAll)
+		m.checkExact(t, l)
+	})
+}
+
+// TestCleanAbortedByClose: Close stops a running pass (or the pass finds
+// the log closed) and the log reopens consistent.
+func TestCleanAbortedByClose(t *testing.T) {
+	fs := memfs.New()
+	dir := "/d/t-0"
+	l := mustOpen(t, fs, dir, compactCfg)
+	var m kvModel
+	fillKeys(t, l, &m, rand.New(rand.NewPCG(25, 26)), 2000, 50)
+	type result struct {
+		st  CleanStats
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		st, err := l.Clean(context.Background(), cleanAll)
+		res <- result{st, err}
+	}()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-res
+	if r.err != nil && !errors.Is(r.err, ErrClosed) {
+		t.Fatalf("pass: %v", r.err)
+	}
+	l = mustOpen(t, fs, dir, compactCfg)
+	defer l.Close()
+	m.checkCompacted(t, l)
 }
