@@ -937,3 +937,11 @@ func (l *Log) Delete() error {
 	}
 	return l.fs.SyncDir(filepath.Dir(l.dir))
 }
+
+// Err returns why the log refuses writes (an earlier write-path I/O error,
+// or Close), or nil.
+func (l *Log) Err() error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.writable()
+}
