@@ -24,11 +24,13 @@ import (
 // new start is removed and before a DeleteRecords is answered, so after a
 // crash the start never goes back. The cleaner file is written before a
 // cleaned segment is swapped in (see commitGroup), raising cleanedTo:
-// recovery allows gaps in offsets only below it, so that a batch whose base
-// offset jumped forward is still caught as corrupt in the part of the log
-// the cleaner never touched. dirtyFrom (Kafka's first dirty offset) and
-// horizon are set only when a pass completes, so a pass cut short by a
-// crash is done again.
+// recovery allows gaps in the active segment only below it (a truncation
+// may make a cleaned segment active again), so that a batch whose base
+// offset jumped forward is still caught as corrupt in the active segment of
+// a log whose tail the cleaner never touched. dirtyFrom (Kafka's first
+// dirty offset) and horizon are set only when a pass completes, so a pass
+// cut short by a crash is done again. A lost cleaner file costs a whole
+// pass, nothing else.
 const (
 	startFile    = "log-start-offset"
 	startMagic   = "weirlso1"

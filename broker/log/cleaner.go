@@ -322,7 +322,7 @@ func mappable(b *record.Batch) bool { return !b.IsControl() && !b.IsTransactiona
 // scanSegment calls fn for every batch of a rolled segment, which must frame
 // exactly to its end: anything else fails the pass (and is not swapped).
 func (p *cleanPass) scanSegment(seg *segment, fn func(b *record.Batch, pos int64) error) error {
-	p.sc.gapsBelow = p.l.gapsBelow()
+	p.sc.gapsBelow = math.MaxInt64 // rolled segments may hold gaps
 	var ferr error
 	res, err := p.sc.scan(seg.f, 0, seg.size, seg.base, func(b *record.Batch, pos int64) {
 		if ferr == nil {
@@ -341,13 +341,6 @@ func (p *cleanPass) scanSegment(seg *segment, fn func(b *record.Batch, pos int64
 		return fmt.Errorf("log: cleaning segment %d: %w at position %d: %v", seg.base, record.ErrCorrupt, res.end, res.stop)
 	}
 	return nil
-}
-
-// gapsBelow reads cleanedTo.
-func (l *Log) gapsBelow() int64 {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.cleanedTo
 }
 
 // keyMap maps each key to the offset of its last record seen. bytes

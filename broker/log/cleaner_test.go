@@ -696,3 +696,23 @@ func TestCleanAbortedByClose(t *testing.T) {
 	defer l.Close()
 	m.checkCompacted(t, l)
 }
+
+// TestCleanedSegmentsReopenWithoutRebuild: the indexes written for cleaned
+// segments (which may begin and be cut by gaps) are found valid at the next
+// Open, not rebuilt each time.
+func TestCleanedSegmentsReopenWithoutRebuild(t *testing.T) {
+	forEachFS(t, func(t *testing.T, k fsKind) {
+		fs, dir := k.newDir(t)
+		l := mustOpen(t, fs, dir, compactCfg)
+		var m kvModel
+		fillKeys(t, l, &m, rand.New(rand.NewPCG(31, 32)), 150, 3)
+		mustClean(t, l, cleanAll)
+		l.Close()
+		l = mustOpen(t, fs, dir, compactCfg)
+		defer l.Close()
+		if r := l.Recovery(); len(r.RebuiltIndexes) != 0 {
+			t.Fatalf("rebuilt the indexes of %v", r.RebuiltIndexes)
+		}
+		m.checkExact(t, l)
+	})
+}

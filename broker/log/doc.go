@@ -14,12 +14,13 @@
 // (the broker's maintenance loop) decides when.
 //
 // Invariants:
-//   - Offsets are strictly increasing across batches and segments, and
-//     dense (each batch's base offset is the offset after the previous
-//     batch's last) except below the cleaner's checkpoint (cleanedTo),
-//     where compaction removed whole batches and left gaps. A segment's
-//     base is the previous segment's end: the cleaner keeps the last batch
-//     of every segment it writes, empty if need be.
+//   - Offsets are strictly increasing across batches and segments. The
+//     active segment is dense (each batch's base offset is the offset after
+//     the previous batch's last), except below the cleaner's checkpoint
+//     (cleanedTo); rolled segments may have gaps where compaction removed
+//     whole batches. A segment's base is the previous segment's end: the
+//     cleaner keeps the last batch of every segment it writes, empty if
+//     need be.
 //   - The log start offset (StartOffset) never goes back, except by an
 //     explicit truncation below it: it is written durably (the
 //     log-start-offset file) before any segment below it is removed and

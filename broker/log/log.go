@@ -141,9 +141,10 @@ type Log struct {
 	// segment. It never goes back, except by an explicit truncation below
 	// it, and is durable (startFile) before anything relies on it.
 	start int64
-	// cleanedTo is the cleaner's checkpoint (cleanerFile): batches whose
-	// base offset is below it may follow a gap, where the cleaner removed
-	// whole batches; above it offsets are dense.
+	// cleanedTo is the cleaner's checkpoint (cleanerFile): the cleaner has
+	// rewritten nothing at or above it. Rolled segments may have gaps
+	// anywhere (the cleaner removed whole batches); the active segment
+	// only below cleanedTo (a truncation made a cleaned segment active).
 	cleanedTo int64
 	// dirtyFrom is where the cleaner's next pass starts mapping keys
 	// (Kafka's first dirty offset); cleanedTo unless its file was lost.
@@ -552,7 +553,7 @@ func (l *Log) ReadBounded(offset int64, maxBytes int, maxOffset int64) ([]byte, 
 			b, err = record.Parse(buf[used:])
 		}
 		if err == nil && b.FirstOffset != next {
-			err = l.checkGap(seg, pos+int64(used), next, b.FirstOffset)
+			err = l.checkGap(seg, i < len(l.segments)-1, pos+int64(used), next, b.FirstOffset)
 		}
 		if err != nil {
 			if used == 0 {
@@ -571,10 +572,11 @@ func (l *Log) ReadBounded(offset int64, maxBytes int, maxOffset int64) ([]byte, 
 
 // checkGap judges a batch at pos of seg whose base offset is not the
 // expected next one: it passes only where the cleaner may have left a gap
-// (base offset above next and below cleanedTo) and a second read of the base
-// offset, which the CRC does not cover, agrees. Call with mu held.
-func (l *Log) checkGap(seg *segment, pos, next, base int64) error {
-	if base < next || base >= l.cleanedTo {
+// (base offset above next, in a rolled segment or below cleanedTo) and a
+// second read of the base offset, which the CRC does not cover, agrees.
+// Call with mu held.
+func (l *Log) checkGap(seg *segment, rolled bool, pos, next, base int64) error {
+	if base < next || (!rolled && base >= l.cleanedTo) {
 		return fmt.Errorf("%w: batch at position %d has base offset %d, expected %d", record.ErrCorrupt, pos, base, next)
 	}
 	ok, err := sameBase(seg.f, pos, base)

@@ -44,8 +44,9 @@ var strayMarkers = []string{cleanedSuffix, swapSuffix, ".deleted", tmpSuffix}
 //     at EndOffset.
 //   - An empty last segment (a crash right after a roll) stays as the
 //     active segment.
-//   - Offsets must be dense, except below the cleaner's checkpoint, where
-//     a batch may follow a gap (its base offset read twice, agreeing).
+//   - Offsets must increase. In a rolled segment a batch may follow a gap
+//     the cleaner left (its base offset read twice, agreeing); the active
+//     segment must be dense, except below the cleaner's checkpoint.
 //   - A log that ends below its start offset restarts, empty, at it.
 //   - No single read is trusted with the power to drop data: a disk, its
 //     cable or its controller may flip a bit on the way without the stored
@@ -178,7 +179,7 @@ func (l *Log) recover() error {
 		return err
 	}
 	dirty = dirty || found // the marker's removal must be durable before any append
-	sc := scanner{gapsBelow: l.cleanedTo}
+	var sc scanner
 	for i, base := range bases {
 		f, err := l.fs.OpenReadWrite(segmentName(l.dir, base, logSuffix))
 		if err != nil {
@@ -196,7 +197,12 @@ func (l *Log) recover() error {
 			// SegmentBytes <= MaxInt32: the file was not made by this log.
 			return fmt.Errorf("segment %d is %d bytes, more than any segment can be", base, size)
 		}
+		// A rolled segment may hold gaps the cleaner left; the active one
+		// only below the cleaner's checkpoint (a truncation made a cleaned
+		// segment active again), and is dense after it.
+		sc.gapsBelow = l.cleanedTo
 		if i < len(bases)-1 {
+			sc.gapsBelow = math.MaxInt64
 			rebuilt, err := l.recoverRolled(seg, size, bases[i+1], &sc)
 			if err != nil {
 				return err
@@ -290,9 +296,13 @@ func (l *Log) loadIndexes(seg *segment, size, nextBase int64, sc *scanner) error
 		pos, expect = int64(index[n-1].pos), seg.base+int64(index[n-1].rel)
 	}
 	tailMax := tindex[len(tindex)-1].ts
-	tailOK := true
+	// The last entry must point at a batch starting exactly at its offset:
+	// where gaps are allowed the scan alone would take a batch after the
+	// entry's offset for one after a gap.
+	tailOK, first := true, len(index) > 0 // a segment may start with a gap
 	res, err := sc.scan(seg.f, pos, size, expect, func(b *record.Batch, _ int64) {
-		tailOK = tailOK && b.MaxTimestamp <= tailMax
+		tailOK = tailOK && b.MaxTimestamp <= tailMax && (!first || b.FirstOffset == expect)
+		first = false
 	})
 	if err != nil {
 		return ioError{err}

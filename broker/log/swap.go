@@ -2,6 +2,7 @@ package log
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -189,7 +190,7 @@ func (l *Log) swapEnd(path string, base int64) (int64, error) {
 		return 0, err
 	}
 	seg := newSegment(base, f)
-	sc := scanner{gapsBelow: l.cleanedTo}
+	sc := scanner{gapsBelow: math.MaxInt64} // a cleaned segment has gaps
 	res, err := l.scanVerified(seg, &sc, st.Size())
 	if err != nil {
 		return 0, err
