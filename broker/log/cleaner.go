@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -108,14 +109,16 @@ type CleanStats struct {
 	CleanedTo int64
 }
 
-// ErrCleanAborted is not returned: an aborted pass reports CleanStats.Aborted.
-
 // Clean runs one compaction pass if the log has enough to clean (see the
 // cleaner's rules above). It holds maintMu throughout, so retention, start
 // moves and truncations wait or, by asking (abortClean), stop it between
-// batches; appends and reads go on, and take mu only for the moment a
-// cleaned segment replaces the ones it was made from. Time is the log's
-// clock.
+// batches (an aborted pass reports CleanStats.Aborted, not an error);
+// appends and reads go on, and take mu only for the moment a cleaned
+// segment replaces the ones it was made from. Time is the log's clock. An
+// error means the pass could not read a segment or write its output: the
+// groups swapped in before it stay, the one under way is dropped, and if
+// Err reports the log failed (a swap half done, which only a reopen can
+// settle) the log refuses writes.
 func (l *Log) Clean(ctx context.Context, cfg CleanConfig) (CleanStats, error) {
 	l.maintMu.Lock()
 	defer l.maintMu.Unlock()
@@ -429,9 +432,7 @@ func (p *cleanPass) cleanGroup(segs []*segment, end int64) error {
 // groupWriter appends a cleaned segment's batches through a buffer and keeps
 // its indexes.
 type groupWriter struct {
-	f interface {
-		WriteAt([]byte, int64) (int, error)
-	}
+	f        io.WriterAt
 	out      *segment
 	interval int
 	buf      []byte
