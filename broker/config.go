@@ -128,18 +128,20 @@ func (c *Config) advertised() string {
 // serverKeyToTopicKey maps server.properties keys that set topic defaults to
 // the topic config they default.
 var serverKeyToTopicKey = map[string]string{
-	"log.segment.bytes":                 "segment.bytes",
-	"log.roll.ms":                       "segment.ms",
-	"log.retention.bytes":               "retention.bytes",
-	"log.cleanup.policy":                "cleanup.policy",
+	"log.segment.bytes":          "segment.bytes",
+	"log.roll.ms":                "segment.ms",
+	"log.retention.bytes":        "retention.bytes",
+	"log.cleanup.policy":         "cleanup.policy",
+	"log.index.interval.bytes":   "index.interval.bytes",
+	"log.message.timestamp.type": "message.timestamp.type",
+	"compression.type":           "compression.type",
+	"min.insync.replicas":        "min.insync.replicas",
+	"message.max.bytes":          "max.message.bytes",
+
+	// The log cleaner's (logmaint.go).
 	"log.cleaner.min.cleanable.ratio":   "min.cleanable.dirty.ratio",
 	"log.cleaner.delete.retention.ms":   "delete.retention.ms",
 	"log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
-	"log.index.interval.bytes":          "index.interval.bytes",
-	"log.message.timestamp.type":        "message.timestamp.type",
-	"compression.type":                  "compression.type",
-	"min.insync.replicas":               "min.insync.replicas",
-	"message.max.bytes":                 "max.message.bytes",
 }
 
 // ParseProperties applies a server.properties file to cfg. Keys Weir does not

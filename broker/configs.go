@@ -74,20 +74,22 @@ func serverKeyFor(topicKey string) string {
 // configuration in server.properties names.
 func (b *Broker) brokerConfigs() map[string]string {
 	m := map[string]string{
-		"node.id":                         strconv.Itoa(int(b.cfg.NodeID)),
-		"broker.id":                       strconv.Itoa(int(b.cfg.NodeID)),
-		"log.dirs":                        b.cfg.DataDir,
-		"listeners":                       "PLAINTEXT://" + b.cfg.ListenAddr,
-		"advertised.listeners":            "PLAINTEXT://" + b.Addr(),
-		"num.partitions":                  strconv.Itoa(int(b.cfg.NumPartitions)),
-		"default.replication.factor":      strconv.Itoa(int(b.cfg.DefaultReplicationFactor)),
-		"auto.create.topics.enable":       strconv.FormatBool(b.cfg.AutoCreateTopics),
-		"socket.request.max.bytes":        strconv.Itoa(int(b.cfg.SocketRequestMaxBytes)),
-		"weir.fsync.acks.all":             strconv.FormatBool(b.cfg.FsyncAcksAll),
-		"weir.log.drop.behind.bytes":      strconv.FormatInt(b.cfg.DropBehindBytes, 10),
-		"weir.log.background.sync.nice":   strconv.Itoa(b.cfg.BackgroundSyncNice),
-		"log.flush.interval.messages":     strconv.FormatInt(b.cfg.FlushIntervalMessages, 10),
-		"log.flush.interval.ms":           strconv.FormatInt(b.cfg.FlushInterval.Milliseconds(), 10),
+		"node.id":                       strconv.Itoa(int(b.cfg.NodeID)),
+		"broker.id":                     strconv.Itoa(int(b.cfg.NodeID)),
+		"log.dirs":                      b.cfg.DataDir,
+		"listeners":                     "PLAINTEXT://" + b.cfg.ListenAddr,
+		"advertised.listeners":          "PLAINTEXT://" + b.Addr(),
+		"num.partitions":                strconv.Itoa(int(b.cfg.NumPartitions)),
+		"default.replication.factor":    strconv.Itoa(int(b.cfg.DefaultReplicationFactor)),
+		"auto.create.topics.enable":     strconv.FormatBool(b.cfg.AutoCreateTopics),
+		"socket.request.max.bytes":      strconv.Itoa(int(b.cfg.SocketRequestMaxBytes)),
+		"weir.fsync.acks.all":           strconv.FormatBool(b.cfg.FsyncAcksAll),
+		"weir.log.drop.behind.bytes":    strconv.FormatInt(b.cfg.DropBehindBytes, 10),
+		"weir.log.background.sync.nice": strconv.Itoa(b.cfg.BackgroundSyncNice),
+		"log.flush.interval.messages":   strconv.FormatInt(b.cfg.FlushIntervalMessages, 10),
+		"log.flush.interval.ms":         strconv.FormatInt(b.cfg.FlushInterval.Milliseconds(), 10),
+
+		// The log maintenance loop's (logmaint.go).
 		"log.retention.check.interval.ms": strconv.FormatInt(b.cfg.RetentionCheckInterval.Milliseconds(), 10),
 		"log.cleaner.enable":              strconv.FormatBool(b.cfg.LogCleanerEnable),
 	}
