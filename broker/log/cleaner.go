@@ -283,7 +283,7 @@ func (p *cleanPass) checkAbort() error {
 // index after the last mapped one; with no dirty segment to map (a pass for
 // due tombstones only), the end of the cleanable ones.
 func (p *cleanPass) mapKeys() (int, error) {
-	p.keys = keyMap{m: map[string]int64{}}
+	p.keys = newKeyMap()
 	end := p.plan.dirty
 	if end == p.plan.cleanable {
 		return end, nil
@@ -346,28 +346,35 @@ func (p *cleanPass) scanSegment(seg *segment, fn func(b *record.Batch, pos int64
 	return nil
 }
 
-// keyMap maps each key to the offset of its last record seen. bytes
-// estimates its memory: the key and about 64 bytes of map overhead.
+// keyMap maps each key to the offset of its last record seen. The map
+// holds an index into offsets, so that updating a known key (most records of
+// a compacted topic) allocates nothing: Go copies a []byte key into a string
+// for a map assignment, but not for a lookup. bytes estimates its memory:
+// the key and about 64 bytes of overhead.
 type keyMap struct {
-	m     map[string]int64
-	bytes int64
+	m       map[string]int
+	offsets []int64
+	bytes   int64
 }
 
 const keyMapOverhead = 64
 
+func newKeyMap() keyMap { return keyMap{m: map[string]int{}} }
+
 func (k *keyMap) put(key []byte, offset int64) {
-	if _, ok := k.m[string(key)]; ok {
-		k.m[string(key)] = offset
+	if i, ok := k.m[string(key)]; ok {
+		k.offsets[i] = offset
 		return
 	}
-	k.m[string(key)] = offset
+	k.m[string(key)] = len(k.offsets)
+	k.offsets = append(k.offsets, offset)
 	k.bytes += int64(len(key)) + keyMapOverhead
 }
 
 // latest returns the offset of the key's last mapped record, or -1.
 func (k *keyMap) latest(key []byte) int64 {
-	if o, ok := k.m[string(key)]; ok {
-		return o
+	if i, ok := k.m[string(key)]; ok {
+		return k.offsets[i]
 	}
 	return -1
 }

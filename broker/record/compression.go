@@ -43,6 +43,7 @@ type Codecs struct {
 	lzr     *lz4.Reader
 	lzw     *lz4.Writer
 	buf     bytes.Buffer
+	src     bytes.Reader // what gzip and LZ4 read from
 }
 
 // Close releases the zstd encoder and decoder.
@@ -78,7 +79,8 @@ func (c *Codecs) Decompress(codec int8, dst, src []byte, limit int) ([]byte, err
 		if c.gzr == nil {
 			c.gzr = new(gzip.Reader)
 		}
-		if err := c.gzr.Reset(bytes.NewReader(src)); err != nil {
+		c.src.Reset(src)
+		if err := c.gzr.Reset(&c.src); err != nil {
 			return nil, fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
 		}
 		c.gzr.Multistream(true)
@@ -89,7 +91,8 @@ func (c *Codecs) Decompress(codec int8, dst, src []byte, limit int) ([]byte, err
 		if c.lzr == nil {
 			c.lzr = lz4.NewReader(nil)
 		}
-		c.lzr.Reset(bytes.NewReader(src))
+		c.src.Reset(src)
+		c.lzr.Reset(&c.src)
 		out, err = readLimited(dst, c.lzr, limit)
 	case CodecZstd:
 		// The decoder's memory bound (which also bounds the window a
