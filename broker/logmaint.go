@@ -92,7 +92,8 @@ func (b *Broker) maintain(ctx context.Context, t *topic, p *partition) {
 	}
 }
 
-// cleanConfig builds a pass's settings from the topic's configs.
+// cleanConfig builds a pass's settings from the topic's configs and the
+// partition's producer state.
 func (b *Broker) cleanConfig(t *topic, p *partition) wlog.CleanConfig {
 	ratioStr, _ := b.effectiveTopicConfig(t.meta.Configs, "min.cleanable.dirty.ratio")
 	ratio, _ := strconv.ParseFloat(ratioStr, 64) // validated when set
@@ -101,7 +102,7 @@ func (b *Broker) cleanConfig(t *topic, p *partition) wlog.CleanConfig {
 		MinCompactionLag:  millis(b.topicConfigInt(t.meta.Configs, "min.compaction.lag.ms")),
 		DeleteRetention:   millis(b.topicConfigInt(t.meta.Configs, "delete.retention.ms")),
 		MaxOffset:         p.highWatermark(),
-		KeepProducerBatch: p.isLastBatchOfProducer,
+		KeepProducerBatch: p.lastBatchesOfProducers(),
 	}
 }
 
@@ -140,16 +141,22 @@ func (p *partition) maintenanceFailed(what string, err error) {
 	p.b.log.Warn("log maintenance failed; will retry", "what", what, "topic", p.topic, "partition", p.index, "err", err)
 }
 
-// isLastBatchOfProducer reports whether the batch of producerID ending at
-// lastOffset is the last the partition's producer state holds for it: the
-// cleaner keeps such a batch so that the producer's sequence survives a
-// restart (wlog.CleanConfig.KeepProducerBatch). Called from the cleaner's
-// goroutine, so it takes the partition's lock.
-func (p *partition) isLastBatchOfProducer(producerID, lastOffset int64) bool {
+// lastBatchesOfProducers returns the cleaner's KeepProducerBatch: whether a
+// batch is the last one the producer state holds for its producer, so that
+// the producer's sequence survives a restart. It answers from a copy taken
+// now: the cleaner holds the log's maintenance lock, and taking the
+// partition's lock under it could deadlock with a close or delete, which
+// take them the other way round. A producer that appends during the pass
+// has its new batch above what the pass cleans, so keeping its older last
+// batch as well costs one empty batch header.
+func (p *partition) lastBatchesOfProducers() func(producerID, lastOffset int64) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	pr, ok := p.producers.Producer(producerID)
-	return ok && len(pr.Batches) > 0 && pr.Batches[len(pr.Batches)-1].LastOffset == lastOffset
+	last := p.producers.LastOffsets()
+	p.mu.Unlock()
+	return func(producerID, lastOffset int64) bool {
+		o, ok := last[producerID]
+		return ok && o == lastOffset
+	}
 }
 
 // deleteRecords is DeleteRecords on one partition: it moves the log start
