@@ -545,11 +545,32 @@ func (c *cluster) tick(d time.Duration) {
 	}
 }
 
-// crash loses node id's memory and a part of its unsynced tail.
+// crash loses node id's memory and a part of its unsynced tail; the
+// controller fences it.
 func (c *cluster) crash(id int32, keep int64) {
+	if c.lose(id, keep) {
+		c.fence(id)
+	}
+}
+
+// bounce is a crash and restart so quick that the controller never fenced
+// the follower: it comes back with its durable log, still in the ISR.
+func (c *cluster) bounce(id int32, keep int64) {
+	if id == c.ctrl.leader {
+		// A leader's new incarnation never resumes its old leader epoch:
+		// KRaft fences the old incarnation first, which moves leadership.
+		return
+	}
+	if c.lose(id, keep) {
+		c.node(id).alive = true
+		c.logf("%d: restarted before the controller noticed", id)
+	}
+}
+
+func (c *cluster) lose(id int32, keep int64) bool {
 	n := c.node(id)
 	if !n.alive {
-		return
+		return false
 	}
 	if n.leader != nil {
 		// A crashed broker answers nobody: the producers see their
@@ -567,7 +588,7 @@ func (c *cluster) crash(id int32, keep int64) {
 	n.hw, n.maxHW, n.applied, n.maxEpoch = 0, 0, -1, -1
 	c.incs[id]++
 	c.logf("%d: crashed, log ends at %d", id, n.EndOffset())
-	c.fence(id)
+	return true
 }
 
 // restart brings node id back; the controller unfences it.

@@ -301,8 +301,10 @@ func (f *Follower) OnFetch(r FetchResult, local LocalLog) Action {
 	default:
 		return f.onError(r.Err, a)
 	}
-	f.leaderHW = r.HighWatermark
 	if (r.DivergingEpoch >= 0 || r.DivergingEndOffset >= 0) && !f.cfg.Defects.SkipTruncation {
+		// Not the leader's high watermark yet: below it this log may hold
+		// the divergent records it is about to cut, and a high watermark
+		// over them would vouch for records that are not the leader's.
 		to, done := f.truncation(r.DivergingEpoch, r.DivergingEndOffset, local)
 		a.TruncateTo = to
 		if !done && !f.cfg.TruncateOnFetch {
@@ -310,6 +312,10 @@ func (f *Follower) OnFetch(r FetchResult, local LocalLog) Action {
 		}
 		return a
 	}
+	// The fetch passed the leader's divergence check (or followed a
+	// completed truncation): this log is the leader's up to the fetch
+	// offset, and the batches appended are the leader's too.
+	f.leaderHW = r.HighWatermark
 	a.Append, a.Err = f.checkBatches(r.Records, local)
 	if a.Err != nil && len(a.Append) == 0 && errors.Is(a.Err, ErrNotContiguous) {
 		// The leader's batches are cut differently at our end: the logs

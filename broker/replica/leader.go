@@ -172,10 +172,14 @@ func (l *Leader) start(a Assignment, local Local, now time.Time) {
 // leads. A stale assignment (older partition or leader epoch) is ignored,
 // as Kafka does. A new leader epoch (this broker re-elected) restarts the
 // leader as NewLeader does, keeping the high watermark; the shell records
-// the epoch in the epoch cache first. Otherwise the committed ISR, the
-// replicas and the partition epoch are taken from a, and an AlterPartition
-// in flight is forgotten: its answer will be ignored. ErrNotLeader means a
-// names another leader: call Resign.
+// the epoch in the epoch cache first. A newer partition epoch replaces the
+// committed ISR and replicas, and an AlterPartition in flight is forgotten
+// (the controller refuses it, computed from an older epoch, unless the new
+// state is its own acceptance); its answer will be ignored. The same
+// partition epoch changes only the ineligible replicas and keeps a change
+// in flight: unlike Kafka's makeLeader, which resets it, because the
+// state may be one the leader already learnt from an AlterPartition answer.
+// ErrNotLeader means a names another leader: call Resign.
 func (l *Leader) UpdateAssignment(a Assignment, local Local, now time.Time) (Update, error) {
 	if a.Leader != l.cfg.LocalID {
 		return Update{HighWatermark: l.hw}, ErrNotLeader
@@ -191,6 +195,15 @@ func (l *Leader) UpdateAssignment(a Assignment, local Local, now time.Time) (Upd
 	}
 	if a.LeaderEpoch > l.leaderEpoch {
 		l.start(a, local, now)
+		return l.update(local, now), nil
+	}
+	l.ineligible = sortedIDs(a.Ineligible)
+	if a.PartitionEpoch == l.partitionEpoch {
+		// A state the leader already has: it may have learnt it from its
+		// own AlterPartition answer before the metadata record arrived, and
+		// proposed again since. Dropping that proposal here would let the
+		// high watermark pass a replica the controller is about to add to
+		// the ISR (the answer would then be ignored).
 		return l.update(local, now), nil
 	}
 	l.partitionEpoch = a.PartitionEpoch
@@ -374,6 +387,13 @@ func (l *Leader) HighWatermark() int64 { return l.hw }
 // LeaderEpoch and PartitionEpoch are the epochs the leader acts in.
 func (l *Leader) LeaderEpoch() int32    { return l.leaderEpoch }
 func (l *Leader) PartitionEpoch() int32 { return l.partitionEpoch }
+
+// EpochStart is the log end when this leader epoch began. While the high
+// watermark is below it (the new leader has not yet heard from its ISR),
+// Kafka answers ListOffsets for the latest offset with
+// OFFSET_NOT_AVAILABLE rather than a high watermark older than what the
+// previous leader may have served.
+func (l *Leader) EpochStart() int64 { return l.epochStart }
 
 // ISR is the committed ISR; MaximalISR adds a pending expansion.
 func (l *Leader) ISR() []int32 { return slices.Clone(l.isr) }
