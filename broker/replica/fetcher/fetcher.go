@@ -146,12 +146,12 @@ func (c Config) withDefaults() Config {
 // (broker epoch) and names topics by id; OffsetForLeaderEpoch v4 is
 // flexible. Weir brokers serve both; there is no version negotiation.
 const (
-	fetchVersion       = 15
-	epochEndVersion    = 4
-	maxResponseSlack   = 1 << 20 // headers on top of MaxBytes of records
-	maxStepsPerPlan    = 4       // Next steps taken locally before a request
-	finalSessionEpoch  = -1      // KIP-227: no fetch session
-	readUncommitted    = 0
+	fetchVersion      = 15
+	epochEndVersion   = 4
+	maxResponseSlack  = 1 << 20 // headers on top of MaxBytes of records
+	maxStepsPerPlan   = 4       // Next steps taken locally before a request
+	finalSessionEpoch = -1      // KIP-227: no fetch session
+	readUncommitted   = 0
 )
 
 // Manager keeps one fetcher per leader broker: a goroutine that fetches
@@ -734,4 +734,3 @@ func (f *fetcher) wait(ctx context.Context, until time.Time) {
 	case <-timeout:
 	}
 }
-
