@@ -60,7 +60,8 @@ type Update struct {
 	Advanced      bool
 	// Propose, if set, is an AlterPartition to send to the controller.
 	Propose *AlterPartition
-	// Acks are the acks=all produces this call completed.
+	// Acks are the acks=all produces this call completed. The slice is
+	// the Leader's, valid until its next call: answer them at once.
 	Acks []AckDone
 }
 
@@ -113,6 +114,7 @@ type Leader struct {
 	hw         int64
 	followers  []followerState // sorted by id, every replica but this one
 	acks       []ackWaiter     // sorted by required offset
+	done       []AckDone       // Update.Acks, reused from call to call
 }
 
 type ackWaiter struct {
@@ -548,12 +550,12 @@ func (l *Leader) completeAcks() []AckDone {
 		return nil
 	}
 	code := l.ackCode()
-	out := make([]AckDone, n)
-	for i, w := range l.acks[:n] {
-		out[i] = AckDone{ID: w.id, Err: code}
+	l.done = l.done[:0]
+	for _, w := range l.acks[:n] {
+		l.done = append(l.done, AckDone{ID: w.id, Err: code})
 	}
 	l.acks = slices.Delete(l.acks, 0, n)
-	return out
+	return l.done
 }
 
 // ackCode is Kafka's checkEnoughReplicasReachOffset once the high
