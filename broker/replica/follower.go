@@ -403,13 +403,14 @@ func (f *Follower) checkBatches(records []byte, local LocalLog) ([]record.Batch,
 // back, except when a truncation (after an unclean election) cut below it.
 func (f *Follower) HighWatermark(local LocalLog) int64 {
 	end := local.EndOffset()
+	before := f.hw
 	if c := min(f.leaderHW, end); c > f.hw {
 		f.hw = c
 	}
 	if f.hw > end {
 		f.hw = end
 	}
-	assert.That(f.hw >= 0, "follower high watermark %d", f.hw)
+	assert.That(f.hw >= before || f.hw == end, "follower high watermark went back from %d to %d above its log end %d", before, f.hw, end)
 	return f.hw
 }
 

@@ -115,6 +115,7 @@ type Leader struct {
 	followers  []followerState // sorted by id, every replica but this one
 	acks       []ackWaiter     // sorted by required offset
 	done       []AckDone       // Update.Acks, reused from call to call
+	checkedHW  int64           // the high watermark at the last check
 }
 
 type ackWaiter struct {
@@ -582,6 +583,8 @@ func (l *Leader) check(local Local) {
 		return
 	}
 	assert.That(l.hw <= local.End, "leader high watermark %d past its log end %d", l.hw, local.End)
+	assert.That(l.hw >= l.checkedHW, "leader high watermark went back from %d to %d", l.checkedHW, l.hw)
+	l.checkedHW = l.hw
 	assert.That(slices.Contains(l.isr, l.cfg.LocalID), "leader %d not in its ISR %v", l.cfg.LocalID, l.isr)
 	if !l.cfg.Defects.UnfencedShrink {
 		for _, id := range l.isr {
