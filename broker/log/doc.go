@@ -1,6 +1,7 @@
 // Package log is a Kafka partition log on an env.FS: a directory of segments,
 // each a .log file of v2 record batches stored back to back exactly as
-// received (only the 8-byte base offset is assigned by the log), a sparse
+// received (only the 8-byte base offset is assigned by the log; a
+// follower's AppendReplicated keeps the leader's, see replicate.go), a sparse
 // .index (4-byte relative offset, 4-byte position; one entry about every
 // IndexIntervalBytes) and a .timeindex (8-byte max timestamp so far, 4-byte
 // relative offset). Files are named by their segment's base offset, 20 digits

@@ -189,7 +189,12 @@ func (l *Log) fail(err error) error {
 // EndOffset(), rolls to a new segment first if needed, updates the indexes
 // and returns the base offset. It does not fsync: see Sync. raw stays owned
 // by the caller once Append returns.
-func (l *Log) Append(raw []byte) (int64, error) {
+func (l *Log) Append(raw []byte) (int64, error) { return l.appendBatch(raw, -1) }
+
+// appendBatch is Append; with keepBase >= 0 (a replicated batch, see
+// AppendReplicated) the batch must start at EndOffset() == keepBase, else
+// ErrUnexpectedOffset, and its bytes are written unchanged.
+func (l *Log) appendBatch(raw []byte, keepBase int64) (int64, error) {
 	if len(raw) < record.HeaderSize {
 		return 0, ErrInvalidBatch
 	}
@@ -206,6 +211,9 @@ func (l *Log) Append(raw []byte) (int64, error) {
 	defer l.mu.Unlock()
 	if err := l.writable(); err != nil {
 		return 0, err
+	}
+	if keepBase >= 0 && keepBase != l.end {
+		return 0, fmt.Errorf("%w: batch at %d, log ends at %d", ErrUnexpectedOffset, keepBase, l.end)
 	}
 	if l.end > math.MaxInt64-delta-1 {
 		return 0, fmt.Errorf("log: offsets exhausted")
