@@ -3,6 +3,8 @@ package broker
 // ListOffsets v1-10. v2 adds the isolation level, v4 leader epochs, v7 the
 // max-timestamp query (-3), v8 earliest-local (-4), v9 latest-tiered (-5).
 // Weir has no tiered storage, so -4 is the log start and -5 the latest.
+// Earliest (-2) is the log start offset, which retention and DeleteRecords
+// move; searches by timestamp and max timestamp look only from there.
 // v0's multi-offset form is not served.
 
 import (

@@ -133,6 +133,8 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 		b.wg.Add(1)
 		go b.runFlusher()
 	}
+	b.wg.Add(1)
+	go b.runLogMaintenance() // logmaint.go
 	return b, nil
 }
 

@@ -82,6 +82,13 @@ type Config struct {
 	// 0 to run them at the broker's own priority. See internal/lowprio.
 	BackgroundSyncNice int
 
+	// RetentionCheckInterval is log.retention.check.interval.ms: how often
+	// the log maintenance loop enforces retention and runs the cleaner on
+	// every partition (Kafka's default, 5 minutes, unless set).
+	RetentionCheckInterval time.Duration
+	// LogCleanerEnable is log.cleaner.enable: compacted topics are cleaned.
+	LogCleanerEnable bool
+
 	// TopicDefaults overrides the built-in topic config defaults
 	// (log.segment.bytes in server.properties becomes segment.bytes here).
 	TopicDefaults map[string]string
@@ -135,6 +142,10 @@ const DefaultDropBehindBytes = 64 << 20
 // the appends down.
 const DefaultBackgroundSyncNice = 19
 
+// DefaultRetentionCheckInterval is log.retention.check.interval.ms unless
+// set, as in Kafka.
+const DefaultRetentionCheckInterval = 5 * time.Minute
+
 // DefaultConfig is the configuration `weir serve` starts from.
 func DefaultConfig() Config {
 	return Config{
@@ -152,6 +163,8 @@ func DefaultConfig() Config {
 		FsyncAcksAll:             true,
 		DropBehindBytes:          DefaultDropBehindBytes,
 		BackgroundSyncNice:       DefaultBackgroundSyncNice,
+		RetentionCheckInterval:   DefaultRetentionCheckInterval,
+		LogCleanerEnable:         true,
 		TopicDefaults:            map[string]string{},
 	}
 }
@@ -175,6 +188,11 @@ var serverKeyToTopicKey = map[string]string{
 	"compression.type":           "compression.type",
 	"min.insync.replicas":        "min.insync.replicas",
 	"message.max.bytes":          "max.message.bytes",
+
+	// The log cleaner's (logmaint.go).
+	"log.cleaner.min.cleanable.ratio":   "min.cleanable.dirty.ratio",
+	"log.cleaner.delete.retention.ms":   "delete.retention.ms",
+	"log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
 }
 
 // ParseProperties applies a server.properties file to cfg. Keys Weir does not
@@ -354,6 +372,18 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			return "", err
 		}
 		cfg.FlushInterval = time.Duration(n) * time.Millisecond
+	case "log.retention.check.interval.ms":
+		n, err := parsePositive(val, math.MaxInt64/int64(time.Millisecond))
+		if err != nil {
+			return "", err
+		}
+		cfg.RetentionCheckInterval = time.Duration(n) * time.Millisecond
+	case "log.cleaner.enable":
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return "", fmt.Errorf("%q is not true or false", val)
+		}
+		cfg.LogCleanerEnable = b
 	case "weir.fsync.acks.all":
 		b, err := strconv.ParseBool(val)
 		if err != nil {

@@ -87,6 +87,10 @@ func (b *Broker) brokerConfigs() map[string]string {
 		"weir.log.background.sync.nice": strconv.Itoa(b.cfg.BackgroundSyncNice),
 		"log.flush.interval.messages":   strconv.FormatInt(b.cfg.FlushIntervalMessages, 10),
 		"log.flush.interval.ms":         strconv.FormatInt(b.cfg.FlushInterval.Milliseconds(), 10),
+
+		// The log maintenance loop's (logmaint.go).
+		"log.retention.check.interval.ms": strconv.FormatInt(b.cfg.RetentionCheckInterval.Milliseconds(), 10),
+		"log.cleaner.enable":              strconv.FormatBool(b.cfg.LogCleanerEnable),
 	}
 	for _, name := range topicConfigNames() {
 		sk := serverKeyFor(name)

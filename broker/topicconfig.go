@@ -29,6 +29,16 @@ func intIn(min, max int64) func(string) error {
 	}
 }
 
+func floatIn(min, max float64) func(string) error {
+	return func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= min && f <= max) {
+			return fmt.Errorf("value %q must be a number in [%g, %g]", v, min, max)
+		}
+		return nil
+	}
+}
+
 func oneOf(allowed ...string) func(string) error {
 	return func(v string) error {
 		for _, a := range allowed {
@@ -43,8 +53,9 @@ func oneOf(allowed ...string) func(string) error {
 const maxInt64 = 1<<63 - 1
 
 // topicConfigs lists the topic configs Weir accepts, with Kafka's defaults.
-// Some are stored and reported but not yet acted on (retention, compaction);
-// docs/ARCHITECTURE.md says which.
+// Some are stored and reported but not yet acted on (file.delete.delay.ms,
+// flush.messages, flush.ms, unclean.leader.election.enable); retention and
+// compaction are enforced by the log maintenance loop (logmaint.go).
 var topicConfigs = map[string]topicConfigDef{
 	"cleanup.policy":                 {def: "delete", typ: kmsg.ConfigTypeList, validate: oneOf("delete", "compact", "compact,delete", "delete,compact"), doc: "delete or compact old segments"},
 	"compression.type":               {def: "producer", typ: kmsg.ConfigTypeString, validate: oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"), doc: "compression of stored batches; producer keeps what the producer sent"},
@@ -55,6 +66,7 @@ var topicConfigs = map[string]topicConfigDef{
 	"index.interval.bytes":           {def: "4096", typ: kmsg.ConfigTypeInt, validate: intIn(0, 1<<31-1)},
 	"max.message.bytes":              {def: "1048588", typ: kmsg.ConfigTypeInt, validate: intIn(0, 1<<31-1), doc: "largest record batch the topic accepts"},
 	"message.timestamp.type":         {def: "CreateTime", typ: kmsg.ConfigTypeString, validate: oneOf("CreateTime", "LogAppendTime")},
+	"min.cleanable.dirty.ratio":      {def: "0.5", typ: kmsg.ConfigTypeDouble, validate: floatIn(0, 1), doc: "share of a compacted log that must be dirty before it is cleaned"},
 	"min.compaction.lag.ms":          {def: "0", typ: kmsg.ConfigTypeLong, validate: intIn(0, maxInt64)},
 	"min.insync.replicas":            {def: "1", typ: kmsg.ConfigTypeInt, validate: intIn(1, 1<<31-1), doc: "replicas that must hold an acks=all write"},
 	"retention.bytes":                {def: "-1", typ: kmsg.ConfigTypeLong, validate: intIn(-1, maxInt64)},
