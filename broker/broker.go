@@ -9,6 +9,8 @@ import (
 	"net"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -331,10 +333,8 @@ func (b *Broker) Abandon() {
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for _, t := range b.topics {
-		for _, p := range t.partitions {
-			<-p.syncDone
-		}
+	for _, p := range b.localPartitions() {
+		<-p.syncDone
 	}
 }
 
@@ -342,11 +342,9 @@ func (b *Broker) closePartitions() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var first error
-	for _, t := range b.topics {
-		for _, p := range t.partitions {
-			if err := p.close(); err != nil && first == nil {
-				first = err
-			}
+	for _, p := range b.localPartitions() {
+		if err := p.close(); err != nil && first == nil {
+			first = err
 		}
 	}
 	return first
@@ -365,13 +363,42 @@ func (b *Broker) runFlusher() {
 		case <-t.C():
 		}
 		b.mu.RLock()
-		for _, t := range b.topics {
-			for _, p := range t.partitions {
-				p.requestSyncIfDirty()
+		ps := b.localPartitions()
+		b.mu.RUnlock()
+		for _, p := range ps {
+			p.requestSyncIfDirty()
+		}
+	}
+}
+
+// localPartitions lists this broker's replicas, topics in name order.
+// Call with mu held.
+func (b *Broker) localPartitions() []*partition {
+	var out []*partition
+	for _, t := range b.sortedTopicsLocked() {
+		for _, p := range t.partitions {
+			if p != nil {
+				out = append(out, p)
 			}
 		}
-		b.mu.RUnlock()
 	}
+	return out
+}
+
+// sortedTopics returns the topics in name order.
+func (b *Broker) sortedTopics() []*topic {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.sortedTopicsLocked()
+}
+
+func (b *Broker) sortedTopicsLocked() []*topic {
+	out := make([]*topic, 0, len(b.topics))
+	for _, t := range b.topics {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(x, y *topic) int { return strings.Compare(x.name(), y.name()) })
+	return out
 }
 
 // topicByName returns the topic, or nil.

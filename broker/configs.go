@@ -6,6 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/metadata"
 )
 
 // Config resources shared by DescribeConfigs, AlterConfigs and
@@ -18,16 +20,16 @@ func (b *Broker) describeTopicConfigs(t *topic, names []string, synonyms, docs b
 	}
 	var out []kmsg.DescribeConfigsResponseResourceConfig
 	for _, name := range names {
-		def, known := topicConfigs[name]
+		def, known := metadata.LookupTopicConfig(name)
 		if !known {
 			continue // Kafka omits names it does not know
 		}
 		v, src := b.effectiveTopicConfig(t.overrides(), name)
 		c := kmsg.NewDescribeConfigsResponseResourceConfig()
-		c.Name, c.Value, c.Source, c.ConfigType = name, &v, src, def.typ
+		c.Name, c.Value, c.Source, c.ConfigType = name, &v, src, def.Type
 		c.IsDefault = src == kmsg.ConfigSourceDefaultConfig
-		if docs && def.doc != "" {
-			d := def.doc
+		if docs && def.Doc != "" {
+			d := def.Doc
 			c.Documentation = &d
 		}
 		if synonyms {
@@ -52,7 +54,8 @@ func (b *Broker) topicConfigSynonyms(overrides map[string]string, name string) [
 	if v, ok := b.cfg.TopicDefaults[name]; ok {
 		add(serverKeyFor(name), v, kmsg.ConfigSourceStaticBrokerConfig)
 	}
-	add(serverKeyFor(name), topicConfigs[name].def, kmsg.ConfigSourceDefaultConfig)
+	def, _ := metadata.LookupTopicConfig(name)
+	add(serverKeyFor(name), def.Default, kmsg.ConfigSourceDefaultConfig)
 	return syn
 }
 

@@ -42,6 +42,9 @@ func (b *Broker) runLogMaintenance() {
 		}
 		for _, t := range b.sortedTopics() {
 			for _, p := range t.partitions {
+				if p == nil {
+					continue // a replica on another broker
+				}
 				if b.ctx.Err() != nil {
 					return
 				}
@@ -53,7 +56,7 @@ func (b *Broker) runLogMaintenance() {
 
 // cleanupPolicy reads a topic's cleanup.policy.
 func (b *Broker) cleanupPolicy(t *topic) (deletes, compacts bool) {
-	v, _ := b.effectiveTopicConfig(t.meta.Configs, "cleanup.policy")
+	v, _ := b.effectiveTopicConfig(t.overrides(), "cleanup.policy")
 	for _, p := range strings.Split(v, ",") {
 		switch strings.TrimSpace(p) {
 		case "delete":
@@ -75,8 +78,8 @@ func (b *Broker) maintain(ctx context.Context, t *topic, p *partition) {
 	deletes, compacts := b.cleanupPolicy(t)
 	policy := wlog.RetentionPolicy{RetentionMs: -1, RetentionBytes: -1, MaxOffset: p.highWatermark()}
 	if deletes {
-		policy.RetentionMs = b.topicConfigInt(t.meta.Configs, "retention.ms")
-		policy.RetentionBytes = b.topicConfigInt(t.meta.Configs, "retention.bytes")
+		policy.RetentionMs = b.topicConfigInt(t.overrides(), "retention.ms")
+		policy.RetentionBytes = b.topicConfigInt(t.overrides(), "retention.bytes")
 	}
 	d, err := p.log.EnforceRetention(policy)
 	if err != nil {
@@ -95,12 +98,12 @@ func (b *Broker) maintain(ctx context.Context, t *topic, p *partition) {
 // cleanConfig builds a pass's settings from the topic's configs and the
 // partition's producer state.
 func (b *Broker) cleanConfig(t *topic, p *partition) wlog.CleanConfig {
-	ratioStr, _ := b.effectiveTopicConfig(t.meta.Configs, "min.cleanable.dirty.ratio")
+	ratioStr, _ := b.effectiveTopicConfig(t.overrides(), "min.cleanable.dirty.ratio")
 	ratio, _ := strconv.ParseFloat(ratioStr, 64) // validated when set
 	return wlog.CleanConfig{
 		MinDirtyRatio:     ratio,
-		MinCompactionLag:  millis(b.topicConfigInt(t.meta.Configs, "min.compaction.lag.ms")),
-		DeleteRetention:   millis(b.topicConfigInt(t.meta.Configs, "delete.retention.ms")),
+		MinCompactionLag:  millis(b.topicConfigInt(t.overrides(), "min.compaction.lag.ms")),
+		DeleteRetention:   millis(b.topicConfigInt(t.overrides(), "delete.retention.ms")),
 		MaxOffset:         p.highWatermark(),
 		KeepProducerBatch: p.lastBatchesOfProducers(),
 	}

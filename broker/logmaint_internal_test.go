@@ -32,9 +32,7 @@ func TestLogMaintenanceOnTheBrokersClock(t *testing.T) {
 	small := map[string]string{"segment.bytes": "300", "retention.ms": "3600000"}
 	compact := map[string]string{"segment.bytes": "300", "cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}
 	for name, configs := range map[string]map[string]string{"old": small, "table": compact} {
-		if _, terr := b.createTopic(topicSpec{name: name, partitions: 1, replicationFactor: 1, configs: configs}, false); terr != nil {
-			t.Fatal(terr)
-		}
+		mustCreateTopic(t, b, name, 1, configs)
 	}
 	appendAll := func(p *partition, raws ...[]byte) {
 		t.Helper()

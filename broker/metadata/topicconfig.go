@@ -29,6 +29,16 @@ func intIn(lo, hi int64) func(string) error {
 	}
 }
 
+func floatIn(lo, hi float64) func(string) error {
+	return func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= lo && f <= hi) {
+			return fmt.Errorf("value %q must be a number in [%g, %g]", v, lo, hi)
+		}
+		return nil
+	}
+}
+
 func oneOf(allowed ...string) func(string) error {
 	return func(v string) error {
 		if slices.Contains(allowed, v) {
@@ -41,8 +51,10 @@ func oneOf(allowed ...string) func(string) error {
 const maxInt64 = 1<<63 - 1
 
 // topicConfigDefs lists the topic configs Weir accepts, with Kafka's
-// defaults. It is the same table as the broker's (broker/topicconfig.go),
-// which is to move here when the broker reads configs from the image.
+// defaults: the one table the controller validates with and the broker
+// describes and resolves from. Some are stored and reported but not yet
+// acted on (file.delete.delay.ms, flush.messages, flush.ms); retention and
+// compaction are enforced by the broker's log maintenance loop.
 var topicConfigDefs = map[string]TopicConfigDef{
 	"cleanup.policy":                 {Default: "delete", Type: kmsg.ConfigTypeList, validate: oneOf("delete", "compact", "compact,delete", "delete,compact"), Doc: "delete or compact old segments"},
 	"compression.type":               {Default: "producer", Type: kmsg.ConfigTypeString, validate: oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"), Doc: "compression of stored batches; producer keeps what the producer sent"},
@@ -53,6 +65,7 @@ var topicConfigDefs = map[string]TopicConfigDef{
 	"index.interval.bytes":           {Default: "4096", Type: kmsg.ConfigTypeInt, validate: intIn(0, 1<<31-1)},
 	"max.message.bytes":              {Default: "1048588", Type: kmsg.ConfigTypeInt, validate: intIn(0, 1<<31-1), Doc: "largest record batch the topic accepts"},
 	"message.timestamp.type":         {Default: "CreateTime", Type: kmsg.ConfigTypeString, validate: oneOf("CreateTime", "LogAppendTime")},
+	"min.cleanable.dirty.ratio":      {Default: "0.5", Type: kmsg.ConfigTypeDouble, validate: floatIn(0, 1), Doc: "share of a compacted log that must be dirty before it is cleaned"},
 	"min.compaction.lag.ms":          {Default: "0", Type: kmsg.ConfigTypeLong, validate: intIn(0, maxInt64)},
 	"min.insync.replicas":            {Default: "1", Type: kmsg.ConfigTypeInt, validate: intIn(1, 1<<31-1), Doc: "replicas that must hold an acks=all write"},
 	"retention.bytes":                {Default: "-1", Type: kmsg.ConfigTypeLong, validate: intIn(-1, maxInt64)},
