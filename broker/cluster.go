@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -27,22 +25,19 @@ const metadataDir = "__cluster_metadata"
 // one-voter quorum of this node alone: a single broker is the same code as
 // a cluster.
 func quorumConfig(cfg Config, deps Deps) (quorum.Config, error) {
-	voters := cfg.ControllerQuorumVoters
-	listen := cfg.ControllerListenAddr
-	if voters == "" {
-		if listen == "" {
-			host, _, err := net.SplitHostPort(cfg.ListenAddr)
-			if err != nil {
-				return quorum.Config{}, fmt.Errorf("listen address %q: %v", cfg.ListenAddr, err)
-			}
-			// Nobody dials a lone voter: any free port will do.
-			listen = net.JoinHostPort(host, "0")
-		}
-		voters = strconv.Itoa(int(cfg.NodeID)) + "@" + listen
+	var vs []quorum.Voter
+	standalone := cfg.ControllerQuorumVoters == ""
+	if standalone && !cfg.HasRole(RoleController) {
+		return quorum.Config{}, errors.New("process.roles=broker needs controller.quorum.voters: the controllers to follow")
 	}
-	vs, err := quorum.ParseVoters(voters)
-	if err != nil {
-		return quorum.Config{}, err
+	if standalone {
+		// A cluster of one that nobody else can join: no listener.
+		vs = []quorum.Voter{{ID: cfg.NodeID}}
+	} else {
+		var err error
+		if vs, err = quorum.ParseVoters(cfg.ControllerQuorumVoters); err != nil {
+			return quorum.Config{}, err
+		}
 	}
 	isVoter := false
 	for _, v := range vs {
@@ -52,7 +47,7 @@ func quorumConfig(cfg Config, deps Deps) (quorum.Config, error) {
 		if isVoter {
 			return quorum.Config{}, fmt.Errorf("node %d is in controller.quorum.voters but process.roles has no controller role", cfg.NodeID)
 		}
-		return quorum.Config{}, fmt.Errorf("process.roles has the controller role but node %d is not in controller.quorum.voters (%s)", cfg.NodeID, voters)
+		return quorum.Config{}, fmt.Errorf("process.roles has the controller role but node %d is not in controller.quorum.voters (%s)", cfg.NodeID, cfg.ControllerQuorumVoters)
 	}
 	defaults, err := metadata.NewDefaults(cfg.TopicDefaults)
 	if err != nil {
@@ -71,7 +66,7 @@ func quorumConfig(cfg Config, deps Deps) (quorum.Config, error) {
 		return quorum.Config{}, err
 	}
 	return quorum.Config{
-		NodeID: cfg.NodeID, Voters: vs, ListenAddr: listen,
+		NodeID: cfg.NodeID, Voters: vs, ListenAddr: cfg.ControllerListenAddr, Standalone: standalone,
 		Dir: filepath.Join(cfg.DataDir, metadataDir),
 		FS:  deps.FS, Net: deps.Net, Clock: deps.Clock,
 		Rand:       rand.New(rand.NewPCG(le64(seed[:8]), le64(seed[8:]))),

@@ -41,8 +41,8 @@ type Config struct {
 	ControllerListenAddr string
 	// ControllerQuorumVoters is controller.quorum.voters, Kafka's
 	// "1@host:port,2@host:port,...". Empty: a one-voter quorum of this
-	// node alone (a single broker), listening on ControllerListenAddr or,
-	// if that is empty too, on an ephemeral port of the listen host.
+	// node alone (a single broker) that no other node can join, with no
+	// controller listener.
 	ControllerQuorumVoters string
 	// Rack is broker.rack: replica placement spreads partitions over racks.
 	Rack string

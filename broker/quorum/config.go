@@ -61,6 +61,10 @@ type Config struct {
 	ListenAddr string
 	// AdvertisedAddr is the address other nodes dial; ListenAddr if empty.
 	AdvertisedAddr string
+	// Standalone is a one-voter quorum that no other node can reach: no
+	// controller listener at all (a single broker started without quorum
+	// settings). Voters must then be this node alone.
+	Standalone bool
 	// Dir holds the Raft log and snapshots (a folder of the data dir).
 	Dir string
 
@@ -106,7 +110,11 @@ func (c *Config) fill() error {
 	if c.NodeID < 0 {
 		return fmt.Errorf("quorum: node id %d", c.NodeID)
 	}
-	if c.ListenAddr == "" {
+	if c.Standalone {
+		if len(c.Voters) != 1 || c.Voters[0].ID != c.NodeID {
+			return errors.New("quorum: a standalone node must be its only voter")
+		}
+	} else if c.ListenAddr == "" {
 		i := slices.IndexFunc(c.Voters, func(v Voter) bool { return v.ID == c.NodeID })
 		if i < 0 {
 			return fmt.Errorf("quorum: node %d is not a voter and has no controller listener", c.NodeID)

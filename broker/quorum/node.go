@@ -198,14 +198,16 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	for id, a := range n.addrs {
 		n.tr.setAddr(id, a)
 	}
-	l, err := cfg.Net.Listen(n.ctx, cfg.ListenAddr)
-	if err != nil {
-		n.cancel()
-		dl.close()
-		return nil, fmt.Errorf("quorum: controller listener %s: %w", cfg.ListenAddr, err)
+	if !cfg.Standalone {
+		l, err := cfg.Net.Listen(n.ctx, cfg.ListenAddr)
+		if err != nil {
+			n.cancel()
+			dl.close()
+			return nil, fmt.Errorf("quorum: controller listener %s: %w", cfg.ListenAddr, err)
+		}
+		go n.tr.serve(l)
 	}
 	n.publish()
-	go n.tr.serve(l)
 	go n.ticker()
 	go n.run()
 	if !slices.Contains(voters, n.id) {

@@ -183,9 +183,13 @@ func serveAll(ctx context.Context, nodes []broker.Config, stderr io.Writer) int 
 	codes := make([]int, len(nodes))
 	for i, cfg := range nodes {
 		wg.Add(1)
+		prefix := ""
+		if len(nodes) > 1 {
+			prefix = fmt.Sprintf("node %d: ", cfg.NodeID)
+		}
 		go func() {
 			defer wg.Done()
-			codes[i] = serveNode(ctx, cfg, deps, stderr)
+			codes[i] = serveNode(ctx, cfg, deps, prefix, stderr)
 			if codes[i] != 0 {
 				cancel()
 			}
@@ -200,12 +204,12 @@ func serveAll(ctx context.Context, nodes []broker.Config, stderr io.Writer) int 
 }
 
 // serveNode runs one node until ctx ends.
-func serveNode(ctx context.Context, cfg broker.Config, deps broker.Deps, stderr io.Writer) int {
+func serveNode(ctx context.Context, cfg broker.Config, deps broker.Deps, prefix string, stderr io.Writer) int {
 	logger := cfg.Logger
 	if !cfg.HasRole(broker.RoleBroker) {
 		node, err := broker.StartController(ctx, cfg, deps)
 		if err != nil {
-			fmt.Fprintf(stderr, "weir serve: node %d: %v\n", cfg.NodeID, err)
+			fmt.Fprintf(stderr, "weir serve: %s%v\n", prefix, err)
 			return 1
 		}
 		logger.Info("weir controller serving", "node_id", cfg.NodeID, "controller_listen", cfg.ControllerListenAddr, "data_dir", cfg.DataDir)
@@ -216,13 +220,13 @@ func serveNode(ctx context.Context, cfg broker.Config, deps broker.Deps, stderr 
 	}
 	b, err := broker.Open(cfg, deps)
 	if err != nil {
-		fmt.Fprintf(stderr, "weir serve: node %d: %v\n", cfg.NodeID, err)
+		fmt.Fprintf(stderr, "weir serve: %s%v\n", prefix, err)
 		return 1
 	}
 	ln, err := b.Listen(ctx)
 	if err != nil {
 		b.Close()
-		fmt.Fprintf(stderr, "weir serve: node %d: %v\n", cfg.NodeID, err)
+		fmt.Fprintf(stderr, "weir serve: %s%v\n", prefix, err)
 		return 1
 	}
 	logger.Info("weir broker listening", "listen", ln.Addr().String(), "advertised", b.Addr(), "data_dir", cfg.DataDir, "node_id", cfg.NodeID, "fsync_acks_all", cfg.FsyncAcksAll)
@@ -246,10 +250,10 @@ func serveNode(ctx context.Context, cfg broker.Config, deps broker.Deps, stderr 
 	closeErr := b.Close()
 	switch {
 	case serveErr != nil:
-		fmt.Fprintf(stderr, "weir serve: node %d: %v\n", cfg.NodeID, serveErr)
+		fmt.Fprintf(stderr, "weir serve: %s%v\n", prefix, serveErr)
 		return 1
 	case closeErr != nil:
-		fmt.Fprintf(stderr, "weir serve: node %d: shutdown: %v\n", cfg.NodeID, closeErr)
+		fmt.Fprintf(stderr, "weir serve: %sshutdown: %v\n", prefix, closeErr)
 		return 1
 	}
 	logger.Info("weir broker stopped cleanly", "node_id", cfg.NodeID)
