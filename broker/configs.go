@@ -89,6 +89,7 @@ func (b *Broker) brokerConfigs() map[string]string {
 		"log.flush.interval.messages":   strconv.FormatInt(b.cfg.FlushIntervalMessages, 10),
 		"log.flush.interval.ms":         strconv.FormatInt(b.cfg.FlushInterval.Milliseconds(), 10),
 	}
+	b.groupBrokerConfigs(m)
 	for _, name := range topicConfigNames() {
 		sk := serverKeyFor(name)
 		if sk == name && name != "compression.type" && name != "min.insync.replicas" {
