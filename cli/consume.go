@@ -9,11 +9,13 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 const consumeAbout = `
@@ -22,8 +24,11 @@ by default only the value. Runs until --max-messages records were printed,
 --timeout-ms passed without a record, or SIGINT; then prints
 "Processed a total of N messages" to stderr and exits 0.
 
-Without --group, every partition (or only --partition) is read directly and
-no offsets are committed.
+With --group G the consumer joins group G, reads the partitions the group
+assigns it, starting at the group's committed offsets (or, for partitions
+without one, where --from-beginning says), and commits what it printed
+every 5 seconds and when it exits. Without --group, every partition (or
+only --partition) is read directly and no offsets are committed.
 
 Properties (--property k=v), as in kafka-console-consumer:
   print.timestamp=true     CreateTime:<ms> (or LogAppendTime:<ms>)
@@ -151,9 +156,24 @@ func runConsume(ctx context.Context, c *command, o *consumeOpts, args []string) 
 	if err != nil {
 		return err
 	}
+	var joined atomic.Bool // the group gave this consumer an assignment
 	switch {
 	case o.group != "":
-		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start))
+		// Offsets are committed every 5 s while consuming and once more
+		// at the end, as kafka-console-consumer's auto commit does.
+		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start),
+			kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { joined.Store(true) }),
+			// kgo retries a JoinGroup (and the coordinator lookup before
+			// it) on the client's own context, and leaving the group
+			// waits for that: bound the retries so that a consumer whose
+			// coordinator is unavailable still stops when told to.
+			kgo.RetryTimeoutFn(func(key int16) time.Duration {
+				switch key {
+				case int16(kmsg.FindCoordinator), int16(kmsg.JoinGroup):
+					return groupRetryTimeout
+				}
+				return 30 * time.Second
+			}))
 	case o.partition >= 0:
 		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {int32(o.partition): start}}))
 	default:
@@ -174,18 +194,73 @@ func runConsume(ctx context.Context, c *command, o *consumeOpts, args []string) 
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("writing stdout: %w", ferr)
 	}
-	if err == nil && o.group != "" {
-		// Commit what was printed before leaving; ctx may be cancelled by now.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if cerr := cl.CommitUncommittedOffsets(cctx); cerr != nil {
-			err = fmt.Errorf("committing offsets of group %q: %w", o.group, cerr)
+	if o.group != "" {
+		if gerr := leaveGroup(ctx, cl, o.group, err == nil, joined.Load()); err == nil {
+			err = gerr
 		}
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stderr, "Processed a total of %d messages\n", n)
+	return nil
+}
+
+// Bounds on the end of a group consumer, so that --timeout-ms and SIGINT
+// end it even when the group's coordinator cannot be reached.
+const (
+	finalCommitTimeout = 10 * time.Second
+	leaveTimeout       = 5 * time.Second
+	groupRetryTimeout  = 5 * time.Second
+)
+
+// leaveGroup ends a group consumer: it commits what was printed (if
+// commit), then leaves the group, each within a bound. A consumer that
+// never got an assignment says why if the broker can tell: a group that
+// cannot form is an error, not a silent wait.
+func leaveGroup(ctx context.Context, cl *kgo.Client, group string, commit, joined bool) error {
+	ctx = context.WithoutCancel(ctx) // SIGINT may have ended it already
+	var err error
+	if commit && len(cl.UncommittedOffsets()) > 0 {
+		cctx, cancel := context.WithTimeout(ctx, finalCommitTimeout)
+		if cerr := cl.CommitUncommittedOffsets(cctx); cerr != nil {
+			err = fmt.Errorf("committing offsets of group %q: %w", group, cerr)
+		}
+		cancel()
+	}
+	if !joined && err == nil {
+		err = coordinatorProblem(ctx, cl, group)
+	}
+	// Leaving waits for the group's loop; with an unreachable coordinator
+	// that could take the client's whole retry timeout.
+	lctx, cancel := context.WithTimeout(ctx, leaveTimeout)
+	cl.LeaveGroupContext(lctx)
+	cancel()
+	return err
+}
+
+// coordinatorProblem asks for the group's coordinator once and returns
+// the broker's reason if there is none.
+func coordinatorProblem(ctx context.Context, cl *kgo.Client, group string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorKey = group
+	req.CoordinatorKeys = []string{group}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil // no better answer than the timeout itself
+	}
+	code, msg := resp.ErrorCode, resp.ErrorMessage
+	if len(resp.Coordinators) > 0 {
+		code, msg = resp.Coordinators[0].ErrorCode, resp.Coordinators[0].ErrorMessage
+	}
+	if err := kerr.ErrorForCode(code); err != nil {
+		if msg != nil && *msg != "" {
+			return fmt.Errorf("group %q could not be joined: %w (%s)", group, err, *msg)
+		}
+		return fmt.Errorf("group %q could not be joined: %w", group, err)
+	}
 	return nil
 }
 
