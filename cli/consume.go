@@ -44,7 +44,17 @@ Properties (--property k=v), as in kafka-console-consumer:
   null.literal             printed for null keys and values, default "null"
 
 Fields appear in this order: timestamp, partition, offset, headers, key, value.
-Example line: CreateTime:1700000000000	Partition:0	Offset:5	key	value`
+Example line: CreateTime:1700000000000	Partition:0	Offset:5	key	value
+
+Consumer settings (--consumer-property k=v), with Kafka's names, for --group:
+  client.id                        default weir-consumer
+  group.instance.id                a static member (KIP-345)
+  session.timeout.ms               default 45000
+  heartbeat.interval.ms            default 3000
+  max.poll.interval.ms             the rebalance timeout, default 300000
+  auto.commit.interval.ms          default 5000
+  partition.assignment.strategy    range, roundrobin, sticky or cooperative-sticky
+                                   (default: cooperative-sticky, then range)`
 
 func consumeDefaults() map[string]string {
 	return map[string]string{
@@ -72,6 +82,7 @@ type consumeOpts struct {
 	maxMessages   int
 	timeoutMs     int
 	props         listFlag
+	consumerProps listFlag
 }
 
 // Consume is `weir consume`.
@@ -87,6 +98,7 @@ func Consume(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	c.fs.IntVar(&o.maxMessages, "max-messages", 0, "exit after printing this many records")
 	c.fs.IntVar(&o.timeoutMs, "timeout-ms", 0, "exit after this many `ms` without a record")
 	c.fs.Var(&o.props, "property", "formatter property `key=value` (repeatable, see above)")
+	c.fs.Var(&o.consumerProps, "consumer-property", "consumer setting `key=value` (repeatable, see above)")
 	return c.exit(runConsume(ctx, c, &o, args))
 }
 
@@ -152,10 +164,15 @@ func runConsume(ctx context.Context, c *command, o *consumeOpts, args []string) 
 	}
 	f := newFormatter(props)
 
-	opts, tracker, err := clientOpts(o.bootstrap, "weir-consumer")
+	groupOpts, clientID, err := consumerSettings(c, o)
 	if err != nil {
 		return err
 	}
+	opts, tracker, err := clientOpts(o.bootstrap, clientID)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, groupOpts...)
 	var joined atomic.Bool // the group gave this consumer an assignment
 	switch {
 	case o.group != "":
@@ -204,6 +221,65 @@ func runConsume(ctx context.Context, c *command, o *consumeOpts, args []string) 
 	}
 	fmt.Fprintf(c.stderr, "Processed a total of %d messages\n", n)
 	return nil
+}
+
+// consumerSettings turns --consumer-property into franz-go options, and
+// the client id.
+// Keys it does not know are ignored with a warning, as Kafka's tools pass
+// them to a consumer that warns.
+func consumerSettings(c *command, o *consumeOpts) ([]kgo.Opt, string, error) {
+	kvs, err := keyValues("consumer-property", o.consumerProps)
+	if err != nil {
+		return nil, "", err
+	}
+	clientID := "weir-consumer"
+	var opts []kgo.Opt
+	ms := func(k, v string) (time.Duration, error) {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n <= 0 {
+			return 0, usagef("--consumer-property %s=%s: want a positive number of ms", k, v)
+		}
+		return time.Duration(n) * time.Millisecond, nil
+	}
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
+		if o.group == "" && k != "client.id" {
+			return nil, "", usagef("--consumer-property %s needs --group", k)
+		}
+		var d time.Duration
+		switch k {
+		case "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.commit.interval.ms":
+			if d, err = ms(k, v); err != nil {
+				return nil, "", err
+			}
+		}
+		switch k {
+		case "client.id":
+			clientID = v
+		case "group.instance.id":
+			opts = append(opts, kgo.InstanceID(v))
+		case "session.timeout.ms":
+			opts = append(opts, kgo.SessionTimeout(d))
+		case "heartbeat.interval.ms":
+			opts = append(opts, kgo.HeartbeatInterval(d))
+		case "max.poll.interval.ms":
+			opts = append(opts, kgo.RebalanceTimeout(d))
+		case "auto.commit.interval.ms":
+			opts = append(opts, kgo.AutoCommitInterval(d))
+		case "partition.assignment.strategy":
+			b, ok := map[string]kgo.GroupBalancer{
+				"range": kgo.RangeBalancer(), "roundrobin": kgo.RoundRobinBalancer(),
+				"sticky": kgo.StickyBalancer(), "cooperative-sticky": kgo.CooperativeStickyBalancer(),
+			}[v]
+			if !ok {
+				return nil, "", usagef("--consumer-property %s=%s: want range, roundrobin, sticky or cooperative-sticky", k, v)
+			}
+			opts = append(opts, kgo.Balancers(b))
+		default:
+			fmt.Fprintf(c.stderr, "weir consume: ignoring unsupported consumer property %q\n", k)
+		}
+	}
+	return opts, clientID, nil
 }
 
 // Bounds on the end of a group consumer, so that --timeout-ms and SIGINT

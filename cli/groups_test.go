@@ -225,3 +225,24 @@ func TestConsumeGroupCoordinatorUnavailable(t *testing.T) {
 		t.Fatal("weir consume --group --timeout-ms 1000 did not stop")
 	}
 }
+
+// TestConsumeConsumerProperties: --consumer-property sets the group
+// consumer's settings (a static member here, seen in describe), refuses bad
+// values and warns about keys it does not know.
+func TestConsumeConsumerProperties(t *testing.T) {
+	bs := cluster(t, 1, "t")
+	produceTo(t, bs, "t", 1, 2)
+	base := []string{"--bootstrap-server", bs, "--topic", "t", "--from-beginning"}
+	run(t, Consume, "", append(base, "--group", "g", "--consumer-property", "session.timeout.ms=soon")...).
+		wantErr(t, ExitUsage, "weir consume: --consumer-property session.timeout.ms=soon: want a positive number of ms")
+	run(t, Consume, "", append(base, "--group", "g", "--consumer-property", "partition.assignment.strategy=fair")...).
+		wantErr(t, ExitUsage, "weir consume: --consumer-property partition.assignment.strategy=fair")
+	run(t, Consume, "", append(base, "--consumer-property", "session.timeout.ms=6000")...).
+		wantErr(t, ExitUsage, "weir consume: --consumer-property session.timeout.ms needs --group")
+	r := run(t, Consume, "", append(base, "--group", "g", "--max-messages", "2",
+		"--consumer-property", "client.id=me", "--consumer-property", "session.timeout.ms=6000",
+		"--consumer-property", "partition.assignment.strategy=roundrobin", "--consumer-property", "fetch.min.bytes=1")...)
+	if r.code != ExitOK || r.stdout != "0-0\n0-1\n" || !strings.HasPrefix(r.stderr, "weir consume: ignoring unsupported consumer property \"fetch.min.bytes\"\n") {
+		t.Fatalf("consume with properties: %+v", r)
+	}
+}
