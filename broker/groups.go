@@ -237,7 +237,7 @@ func (cs *coordShard) unload() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.sm != nil {
-		deliver(cs.sm.Unload().Replies)
+		cs.gc.deliver(cs.sm.Unload().Replies)
 	}
 	cs.sm, cs.state = nil, shardUnloaded
 	if cs.timer != nil {
@@ -278,7 +278,7 @@ func (cs *coordShard) apply(out group.Output) {
 				return
 			}
 		}
-		deliver(out.Replies)
+		cs.gc.deliver(out.Replies)
 		if out.Batch == nil || cs.gc.b.cfg.FsyncAcksAll {
 			break
 		}
@@ -312,7 +312,7 @@ func (cs *coordShard) append(b *group.Batch) error {
 func (cs *coordShard) failLocked(err error) {
 	cs.gc.b.log.Error("group coordinator partition failed; its groups are unavailable until restart", "topic", offsetsTopic, "partition", cs.index, "err", err)
 	if cs.sm != nil {
-		deliver(cs.sm.Unload().Replies)
+		cs.gc.deliver(cs.sm.Unload().Replies)
 	}
 	cs.sm, cs.state = nil, shardFailed
 	if cs.timer != nil {
@@ -383,13 +383,14 @@ type waiter struct{ ch chan kmsg.Response }
 func newWaiter() *waiter { return &waiter{ch: make(chan kmsg.Response, 1)} }
 
 // deliver hands replies to their waiters. A shard answers each waiter
-// once; the channel has room for that one answer, so this never blocks.
-func deliver(replies []group.Reply) {
+// once (broker/group's invariant); the channel has room for that one
+// answer, so this never blocks.
+func (gc *groupCoordinator) deliver(replies []group.Reply) {
 	for _, r := range replies {
 		select {
 		case r.To.(*waiter).ch <- r.Resp:
 		default:
-			panic("broker: a group request was answered twice")
+			gc.b.log.Error("group coordinator answered a request twice; the second answer is dropped", "response", kmsg.NameForKey(r.Resp.Key()))
 		}
 	}
 }
