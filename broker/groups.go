@@ -51,6 +51,12 @@ func isInternalTopic(name string) bool {
 type groupCoordinator struct {
 	b *Broker
 
+	// started is when the coordinator was made: its clock (nowMs) counts
+	// from there with the clock's monotonic reading, so a step of the wall
+	// clock does not expire every session at once, as Kafka's timers run
+	// on a monotonic clock too.
+	started time.Time
+
 	// mu guards shards, nil until __consumer_offsets exists, and its
 	// creation.
 	mu     sync.Mutex
@@ -81,7 +87,13 @@ type coordShard struct {
 }
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b}
+	return &groupCoordinator{b: b, started: b.clock.Now()}
+}
+
+// nowMs is the time given to shards, in Unix milliseconds: the wall clock
+// at start plus the monotonic time since.
+func (gc *groupCoordinator) nowMs() int64 {
+	return gc.started.UnixMilli() + gc.b.clock.Now().Sub(gc.started).Milliseconds()
 }
 
 // open starts loading __consumer_offsets if it exists: at broker start,
@@ -221,7 +233,7 @@ func (cs *coordShard) load() {
 		cs.state = shardFailed
 		return
 	}
-	sm.FinishLoad(b.nowMs(), cs.p.log.EndOffset())
+	sm.FinishLoad(cs.gc.nowMs(), cs.p.log.EndOffset())
 	cs.sm, cs.state = sm, shardServing
 	if records > 0 {
 		b.log.Info("loaded groups", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "took", b.clock.Now().Sub(start).Round(time.Millisecond))
@@ -264,7 +276,7 @@ func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) i
 	if cs.state != shardServing {
 		return cs.unavailableCode()
 	}
-	cs.apply(call(cs.sm, cs.gc.b.nowMs()))
+	cs.apply(call(cs.sm, cs.gc.nowMs()))
 	return 0
 }
 
@@ -291,7 +303,7 @@ func (cs *coordShard) apply(out group.Output) {
 // append writes a shard's batch at the offset the shard expects: only the
 // coordinator writes this partition, so anything else is a failure.
 func (cs *coordShard) append(b *group.Batch) error {
-	raw := encodeBatch(b.Records, cs.gc.b.nowMs())
+	raw := encodeBatch(b.Records, cs.gc.nowMs())
 	batch, err := record.Parse(raw)
 	if err != nil {
 		return err
@@ -362,7 +374,7 @@ func (cs *coordShard) resetTimer() {
 	if !ok || cs.timer != nil {
 		return
 	}
-	d := time.Duration(at-cs.gc.b.nowMs()) * time.Millisecond
+	d := time.Duration(at-cs.gc.nowMs()) * time.Millisecond
 	cs.timerAt = at
 	cs.timer = cs.gc.b.clock.AfterFunc(max(d, 0), cs.onTimer)
 }
@@ -374,7 +386,7 @@ func (cs *coordShard) onTimer() {
 		return
 	}
 	cs.timer = nil
-	cs.apply(cs.sm.Tick(cs.gc.b.nowMs()))
+	cs.apply(cs.sm.Tick(cs.gc.nowMs()))
 }
 
 // waiter is where a shard's answer to one request arrives.
