@@ -31,6 +31,26 @@ type Config struct {
 	// OffsetsRetentionCheckIntervalMs (offsets.retention.check.interval.ms)
 	// is how often expired offsets are removed.
 	OffsetsRetentionCheckIntervalMs int64
+
+	// Defects plants known bugs, for tests and the simulator to show that
+	// their checks catch them. Never set otherwise.
+	Defects Defects
+}
+
+// Defects are deliberate bugs of the coordinator.
+type Defects struct {
+	// AnswerBeforeDurable releases replies without waiting for the
+	// records decided before them to be durable.
+	AnswerBeforeDurable bool
+	// OneAssignmentForAll gives every member the assignment the leader made
+	// for itself: two members own the same partitions.
+	OneAssignmentForAll bool
+	// ForgetParkedSync never answers the parked SyncGroup of a member that
+	// is removed (it leaves, or its session ends).
+	ForgetParkedSync bool
+	// DropLeaderEpoch leaves the leader epoch out of commit records: it is
+	// lost on reload.
+	DropLeaderEpoch bool
 }
 
 // DefaultConfig is Kafka's defaults.

@@ -52,5 +52,10 @@
 //     ids come from the IDSource it is given. The same inputs give the same
 //     outputs, so scenario tests and the simulator replay exactly.
 //
+// Config.Defects plants known bugs (a reply before its records are
+// durable, one assignment for every member, a parked SyncGroup never
+// answered, a leader epoch not persisted) so that the properties of this
+// package, and later the simulator's checkers, can show they catch them.
+//
 // A Shard is not safe for concurrent use; the shell serializes calls.
 package group

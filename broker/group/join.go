@@ -415,7 +415,7 @@ func (s *Shard) removeMember(g *group, id string, code int16) {
 		if m.joinWaiter != nil {
 			s.reply(m.joinWaiter, joinError(m.joinVersion, "", code))
 		}
-		if m.syncWaiter != nil {
+		if m.syncWaiter != nil && !s.cfg.Defects.ForgetParkedSync {
 			s.reply(m.syncWaiter, syncError(m.syncVersion, code))
 			m.syncWaiter = nil
 		}

@@ -83,7 +83,7 @@ func (s *Shard) commit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
 			oc := &offsetCommit{offset: p.Offset, leaderEpoch: epoch, metadata: strings.Clone(md), commitMs: s.now, expireMs: expireMs}
 			topic := strings.Clone(t.Topic)
 			g.setOffset(topic, p.Partition, oc)
-			s.emit(offsetCommitRecord(g.id, topic, p.Partition, oc))
+			s.emit(s.offsetCommitRecord(g.id, topic, p.Partition, oc))
 			committed++
 		}
 	}

@@ -1,12 +1,15 @@
 package group
 
 import (
+	"flag"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -70,13 +73,12 @@ type propWorld struct {
 	owners map[int32]map[string]string
 }
 
-func newPropWorld(t *rapid.T) *propWorld {
+func newPropWorld(t *rapid.T, cfg Config) *propWorld {
 	w := &propWorld{
 		t: t, nowMs: 5_000_000,
 		answered: map[string]bool{}, outstanding: map[string]bool{},
 		needDurable: map[string]int64{}, owners: map[int32]map[string]string{},
 	}
-	cfg := DefaultConfig()
 	cfg.InitialRebalanceDelayMs = int32(rapid.SampledFrom([]int{0, 0, 3000}).Draw(t, "initialDelay"))
 	w.s = NewShard(cfg, func() string { w.ids++; return strconv.Itoa(w.ids) })
 	w.s.FinishLoad(w.nowMs, 0)
@@ -357,8 +359,44 @@ func (w *propWorld) settle() {
 // a commit is acknowledged only once durable; and a shard loading the log
 // ends with the same committed offsets, groups and members.
 func TestPropertyGroupMembership(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		w := newPropWorld(t)
+	defer rapidEffort(2000, 200)()
+	rapid.Check(t, membershipProperty(DefaultConfig()))
+}
+
+// cmdlineFlags are the flags given on the command line: taken at the
+// first call, before any test sets one.
+var cmdlineFlags = sync.OnceValue(func() map[string]bool {
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
+})
+
+// rapidEffort raises rapid's checks and steps for a property whose
+// interesting states take many steps to reach (unless given on the command
+// line), and returns what restores them. The defects of
+// TestPropertiesCatchPlantedDefects took up to about 1500 checks of 200
+// steps to show.
+func rapidEffort(checks, steps int) func() {
+	given := cmdlineFlags()
+	var restore []func()
+	for name, v := range map[string]int{"rapid.checks": checks, "rapid.steps": steps} {
+		if given[name] || testing.Short() {
+			continue
+		}
+		prev := flag.Lookup(name).Value.String()
+		flag.Set(name, strconv.Itoa(v))
+		restore = append(restore, func() { flag.Set(name, prev) })
+	}
+	return func() {
+		for _, r := range restore {
+			r()
+		}
+	}
+}
+
+func membershipProperty(cfg Config) func(*rapid.T) {
+	return func(t *rapid.T) {
+		w := newPropWorld(t, cfg)
 		t.Repeat(w.actions())
 		// Mid-rebalance, a group's last record describes it less than its
 		// memory does: compare the offsets now, everything once at rest.
@@ -376,7 +414,7 @@ func TestPropertyGroupMembership(t *testing.T) {
 			t.Fatalf("group still has members after every session ended:\n%s", w.s.Dump())
 		}
 		w.checkReload(durableState(w.s, true), true)
-	})
+	}
 }
 
 // checkReload loads the log into a new shard, and a compacted copy of it
@@ -444,8 +482,11 @@ func durableState(s *Shard, groups bool) string {
 // deletions and expirations on several groups load back identical from
 // the log and from its compacted form.
 func TestPropertyOffsetsReload(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		cfg := DefaultConfig()
+	rapid.Check(t, offsetsProperty(DefaultConfig()))
+}
+
+func offsetsProperty(cfg Config) func(*rapid.T) {
+	return func(t *rapid.T) {
 		cfg.OffsetsRetentionMs = 60000
 		cfg.OffsetsRetentionCheckIntervalMs = 10000
 		w := &propWorld{t: t, nowMs: 1_000_000, answered: map[string]bool{}, outstanding: map[string]bool{}, needDurable: map[string]int64{}}
@@ -495,8 +536,72 @@ func TestPropertyOffsetsReload(t *testing.T) {
 			},
 		})
 		w.checkReload(durableState(w.s, true), true)
-	})
+	}
 }
+
+// TestPropertiesCatchPlantedDefects: each property fails on a coordinator
+// with the defect it is meant to catch.
+func TestPropertiesCatchPlantedDefects(t *testing.T) {
+	// A caught defect must not leave rapid's reproduction files behind.
+	prev := flag.Lookup("rapid.nofailfile").Value.String()
+	flag.Set("rapid.nofailfile", "true")
+	defer flag.Set("rapid.nofailfile", prev)
+	defer rapidEffort(5000, 200)()
+	// A fixed seed: the search is the same at every run, so whether each
+	// defect is caught does not depend on luck.
+	if flag.Lookup("rapid.seed").Value.String() == "0" {
+		flag.Set("rapid.seed", "1")
+		defer flag.Set("rapid.seed", "0")
+	}
+	// Finding the defect is the point, not a minimal example of it.
+	prevShrink := flag.Lookup("rapid.shrinktime").Value.String()
+	flag.Set("rapid.shrinktime", "100ms")
+	defer flag.Set("rapid.shrinktime", prevShrink)
+	for _, tc := range []struct {
+		name     string
+		defect   Defects
+		property func(Config) func(*rapid.T)
+		want     string
+	}{
+		{"answer before durable", Defects{AnswerBeforeDurable: true}, membershipProperty, "before its records"},
+		{"one assignment for all", Defects{OneAssignmentForAll: true}, membershipProperty, "owned by|was given"},
+		{"forget parked sync", Defects{ForgetParkedSync: true}, membershipProperty, "never answered"},
+		{"drop leader epoch", Defects{DropLeaderEpoch: true}, offsetsProperty, "loads back as"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Defects = tc.defect
+			r := &failureRecorder{T: t}
+			rapid.Check(r, tc.property(cfg))
+			if !r.failed || !regexp.MustCompile(tc.want).MatchString(r.msg) {
+				t.Fatalf("the property did not catch the defect (failed %v: %q)", r.failed, r.msg)
+			}
+		})
+	}
+}
+
+// failureRecorder is a rapid.TB that records a failure instead of failing
+// the test.
+type failureRecorder struct {
+	*testing.T
+	failed bool
+	msg    string
+}
+
+func (r *failureRecorder) Errorf(format string, args ...any) {
+	r.failed = true
+	if r.msg == "" {
+		r.msg = fmt.Sprintf(format, args...)
+	}
+}
+func (r *failureRecorder) Error(args ...any)                 { r.Errorf("%s", fmt.Sprint(args...)) }
+func (r *failureRecorder) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
+func (r *failureRecorder) Fatal(args ...any)                 { r.Error(args...) }
+func (r *failureRecorder) Fail()                             { r.failed = true }
+func (r *failureRecorder) FailNow()                          { r.failed = true }
+func (r *failureRecorder) Failed() bool                      { return r.failed }
+func (r *failureRecorder) Logf(string, ...any)               {}
+func (r *failureRecorder) Log(...any)                        {}
 
 func TestPartitionForMatchesKafka(t *testing.T) {
 	// Values of Java's String.hashCode, and "polygenelubricants", whose

@@ -25,6 +25,15 @@ const (
 // ErrLoaded is returned by Replay after FinishLoad.
 var ErrLoaded = errors.New("group: shard already loaded")
 
+func (s *Shard) offsetCommitRecord(group, topic string, partition int32, oc *offsetCommit) Record {
+	if s.cfg.Defects.DropLeaderEpoch {
+		c := *oc
+		c.leaderEpoch = -1
+		oc = &c
+	}
+	return offsetCommitRecord(group, topic, partition, oc)
+}
+
 func offsetCommitRecord(group, topic string, partition int32, oc *offsetCommit) Record {
 	k := kmsg.OffsetCommitKey{Version: offsetCommitKeyVersion, Group: group, Topic: topic, Partition: partition}
 	v := kmsg.NewOffsetCommitValue()

@@ -117,7 +117,7 @@ func (s *Shard) end() Output {
 		s.records = nil
 	}
 	for _, r := range s.replies {
-		if s.durable >= s.nextOffset {
+		if s.durable >= s.nextOffset || s.cfg.Defects.AnswerBeforeDurable {
 			out.Replies = append(out.Replies, r)
 		} else {
 			s.held = append(s.held, heldReply{after: s.nextOffset, reply: r})

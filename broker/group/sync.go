@@ -82,6 +82,9 @@ func (s *Shard) completeSync(g *group, assignments []kmsg.SyncGroupRequestGroupA
 	}
 	for _, m := range g.members {
 		m.assignment = append([]byte{}, given[m.id]...)
+		if s.cfg.Defects.OneAssignmentForAll {
+			m.assignment = append([]byte{}, given[g.leader]...)
+		}
 	}
 	s.emit(groupMetadataRecord(g, s.now))
 	g.transition(Stable, s.now)
