@@ -120,6 +120,9 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 	if p == nil {
 		return nil, appendResult{}, errTopic(kerr.UnknownTopicOrPartition, "this server does not host this topic-partition")
 	}
+	if isInternalTopic(t.meta.Name) {
+		return nil, appendResult{}, errTopic(kerr.InvalidTopicException, "Cannot append to internal topic %s", t.meta.Name)
+	}
 	batch, err := record.Parse(rp.Records)
 	switch {
 	case errors.Is(err, record.ErrOldMagic):

@@ -3,7 +3,8 @@ package broker
 // Metadata v0-12. v1 adds the controller and internal flags, v4 lets the
 // client ask for auto-creation, v10 adds topic ids, v11 drops cluster
 // authorized operations. A request with no topic list (null; v0: empty)
-// means every topic.
+// means every topic. Internal topics (__consumer_offsets) are flagged, and
+// never auto-created here: the broker creates them when it needs them.
 
 import (
 	"context"
@@ -36,7 +37,8 @@ func handleMetadata(_ context.Context, b *Broker, req *request) (reply, error) {
 		switch {
 		case rt.Topic != nil:
 			t = b.topicByName(*rt.Topic)
-			if t == nil && autoCreate {
+			// Internal topics are the broker's to create, never a client's.
+			if t == nil && autoCreate && !isInternalTopic(*rt.Topic) {
 				var code int16
 				t, code = b.autoCreateTopic(*rt.Topic)
 				if code != 0 {
@@ -71,6 +73,7 @@ func (b *Broker) topicMetadata(t *topic) kmsg.MetadataResponseTopic {
 	name := t.meta.Name
 	rt.Topic = &name
 	rt.TopicID = t.id
+	rt.IsInternal = isInternalTopic(name)
 	for i := range t.partitions {
 		rp := kmsg.NewMetadataResponseTopicPartition()
 		rp.Partition = int32(i)

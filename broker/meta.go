@@ -27,6 +27,9 @@ type topicMeta struct {
 	ID         string            `json:"id"` // 32 hex digits
 	Partitions int32             `json:"partitions"`
 	Configs    map[string]string `json:"configs,omitempty"`
+	// ReplicationFactor is stored for internal topics (the factor asked,
+	// kept for when replication exists); 0 means 1.
+	ReplicationFactor int16 `json:"replication_factor,omitempty"`
 }
 
 type clusterMeta struct {

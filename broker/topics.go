@@ -58,6 +58,10 @@ type topicSpec struct {
 	partitions        int32 // -1: num.partitions
 	replicationFactor int16 // -1: default.replication.factor
 	configs           map[string]string
+	// internal: the broker creates one of its own topics (isInternalTopic),
+	// which clients may not create. Its replication factor is stored as
+	// asked; a single broker keeps one replica.
+	internal bool
 }
 
 // resolve fills defaults and validates the spec.
@@ -71,6 +75,9 @@ func (b *Broker) resolve(s *topicSpec) *topicError {
 	s.configs = cloned
 	if err := validateTopicName(s.name); err != nil {
 		return errTopic(kerr.InvalidTopicException, "%v", err)
+	}
+	if isInternalTopic(s.name) && !s.internal {
+		return errTopic(kerr.InvalidRequest, "%s is an internal topic: the broker creates it when it is first needed", s.name)
 	}
 	if s.partitions == -1 {
 		s.partitions = b.cfg.NumPartitions
@@ -87,7 +94,7 @@ func (b *Broker) resolve(s *topicSpec) *topicError {
 	if s.replicationFactor <= 0 {
 		return errTopic(kerr.InvalidReplicationFactor, "replication factor must be larger than 0, got %d", s.replicationFactor)
 	}
-	if s.replicationFactor > 1 {
+	if s.replicationFactor > 1 && !s.internal {
 		return errTopic(kerr.InvalidReplicationFactor, "replication factor: %d larger than available brokers: 1", s.replicationFactor)
 	}
 	for k, v := range s.configs {
@@ -116,6 +123,9 @@ func (b *Broker) createTopic(s topicSpec, validateOnly bool) (*topic, *topicErro
 		return nil, errTopic(kerr.UnknownServerError, "topic id: %v", err)
 	}
 	tm := topicMeta{Name: s.name, ID: id, Partitions: s.partitions, Configs: s.configs}
+	if s.internal {
+		tm.ReplicationFactor = s.replicationFactor
+	}
 	t := &topic{meta: tm, id: tm.id()}
 	for i := int32(0); i < s.partitions; i++ {
 		p, err := b.openPartition(t, i)
@@ -158,6 +168,9 @@ func (b *Broker) autoCreateTopic(name string) (*topic, int16) {
 // deleteTopic removes a topic from the metadata, durably, then its data. A
 // crash between the two leaves directories that Open removes.
 func (b *Broker) deleteTopic(t *topic) *topicError {
+	if isInternalTopic(t.meta.Name) {
+		return errTopic(kerr.InvalidTopicException, "%s is an internal topic the broker keeps its state in; it cannot be deleted", t.meta.Name)
+	}
 	b.mu.Lock()
 	if b.topics[t.meta.Name] != t {
 		b.mu.Unlock()
@@ -233,6 +246,10 @@ func (b *Broker) replaceTopic(name string, validateOnly bool, change func(next *
 
 // addPartitions grows a topic to count partitions.
 func (b *Broker) addPartitions(name string, count int32, validateOnly bool) *topicError {
+	if isInternalTopic(name) {
+		// Its partition count decides where every group lives.
+		return errTopic(kerr.InvalidTopicException, "%s is an internal topic; its partition count cannot change", name)
+	}
 	return b.replaceTopic(name, validateOnly, func(next *topic) *topicError {
 		have := int32(len(next.partitions))
 		if count < have {
