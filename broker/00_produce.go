@@ -120,6 +120,9 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 	if kerrp != nil {
 		return nil, appendResult{}, errTopic(kerrp, "%s", leaderErrorMessage(kerrp))
 	}
+	if isInternalTopic(t.name()) {
+		return nil, appendResult{}, errTopic(kerr.InvalidTopicException, "Cannot append to internal topic %s", t.name())
+	}
 	batch, err := record.Parse(rp.Records)
 	switch {
 	case errors.Is(err, record.ErrOldMagic):

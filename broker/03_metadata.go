@@ -3,7 +3,8 @@ package broker
 // Metadata v0-12. v1 adds the controller and internal flags, v4 lets the
 // client ask for auto-creation, v10 adds topic ids, v11 drops cluster
 // authorized operations. A request with no topic list (null; v0: empty)
-// means every topic.
+// means every topic. Internal topics (__consumer_offsets) are flagged, and
+// never auto-created here: the broker creates them when it needs them.
 //
 // Everything comes from the metadata image this broker applied: the
 // brokers that are registered and not fenced (this one always, since the
@@ -50,7 +51,8 @@ func handleMetadata(ctx context.Context, b *Broker, req *request) (reply, error)
 		switch {
 		case rt.Topic != nil:
 			t, ok = img.Topic(*rt.Topic)
-			if !ok && autoCreate && validateTopicName(*rt.Topic) == nil {
+			// Internal topics are the broker's to create, never a client's.
+			if !ok && autoCreate && validateTopicName(*rt.Topic) == nil && !isInternalTopic(*rt.Topic) {
 				var code int16
 				t, code = b.autoCreateTopic(ctx, *rt.Topic)
 				ok = code == 0
@@ -106,11 +108,6 @@ func topicMetadata(img *metadata.Image, t *metadata.Topic) kmsg.MetadataResponse
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	return rt
-}
-
-// isInternalTopic reports whether Kafka treats the topic as internal.
-func isInternalTopic(name string) bool {
-	return name == "__consumer_offsets" || name == "__transaction_state"
 }
 
 // liveBroker is a broker as Metadata and DescribeCluster list it.

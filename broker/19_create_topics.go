@@ -32,7 +32,7 @@ func handleCreateTopics(ctx context.Context, b *Broker, req *request) (reply, er
 	fwd := *r
 	fwd.Topics = nil
 	for i, rt := range r.Topics {
-		if terr := b.checkReplication(rt); terr != nil {
+		if terr := b.checkCreate(rt); terr != nil {
 			refused[i] = terr
 			continue
 		}
@@ -92,9 +92,13 @@ func handleCreateTopics(ctx context.Context, b *Broker, req *request) (reply, er
 	return reply{resp: resp}, nil
 }
 
-// checkReplication refuses a replication factor above 1 until replication
+// checkCreate refuses what a client may not create here: the broker's own
+// internal topics, and a replication factor above 1 until replication
 // exists.
-func (b *Broker) checkReplication(rt kmsg.CreateTopicsRequestTopic) *topicError {
+func (b *Broker) checkCreate(rt kmsg.CreateTopicsRequestTopic) *topicError {
+	if isInternalTopic(rt.Topic) {
+		return errTopic(kerr.InvalidRequest, "%s is an internal topic: the broker creates it when it is first needed", rt.Topic)
+	}
 	rf := int(rt.ReplicationFactor)
 	if rf == -1 {
 		rf = int(b.cfg.DefaultReplicationFactor)

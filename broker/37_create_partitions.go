@@ -19,6 +19,9 @@ func handleCreatePartitions(ctx context.Context, b *Broker, req *request) (reply
 	ctx, cancel := adminContext(ctx, r.TimeoutMillis)
 	defer cancel()
 	for _, rt := range r.Topics {
+		if isInternalTopic(rt.Topic) {
+			return failCreatePartitions(r, errTopic(kerr.InvalidTopicException, "%s is an internal topic; its partition count cannot change", rt.Topic)), nil
+		}
 		for _, a := range rt.Assignment {
 			if len(a.Replicas) > 1 {
 				return failCreatePartitions(r, errTopic(kerr.InvalidReplicaAssignment, "replicas %v: Weir does not replicate partitions yet", a.Replicas)), nil

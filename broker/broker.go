@@ -56,6 +56,11 @@ type Broker struct {
 	session      session
 	sessionStart sync.Once
 
+	// groups is the group coordinator's shell (groups.go).
+	groups *groupCoordinator
+	// unlockDataDir releases the data dir's lock file (lockDataDir).
+	unlockDataDir func() error
+
 	// mu guards img, topics, byID, strayChecked and advertised. Partition
 	// state has its own locks, always taken after mu when both are held.
 	// img is the image the reconciler last applied: topics and partitions
@@ -118,12 +123,18 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 		cancel()
 		return nil, err
 	}
+	if err := b.lockDataDir(); err != nil {
+		cancel()
+		return nil, err
+	}
+	b.groups = newGroupCoordinator(b)
 	if err := b.load(); err != nil {
 		cancel()
 		if b.quorum != nil {
 			b.quorum.Close()
 		}
 		b.closePartitions()
+		b.unlockDataDir()
 		return nil, err
 	}
 	b.wg.Add(1)
@@ -301,7 +312,31 @@ func (b *Broker) Close() error {
 			err = qerr
 		}
 	}
+	b.unlockDataDir()
 	return err
+}
+
+// lockFile is the data dir's lock, as Kafka's .lock: a second broker on the
+// same directory would corrupt it.
+const lockFile = ".lock"
+
+// lockDataDir takes the data dir's lock or explains, in one line, why not.
+// The lock goes with the process (or, in the simulator, with the disk's
+// crash), so a broker killed or crashed never leaves a stale one.
+func (b *Broker) lockDataDir() error {
+	if err := b.fs.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	path := filepath.Join(b.cfg.DataDir, lockFile)
+	unlock, err := env.Lock(b.fs, path)
+	if errors.Is(err, env.ErrLocked) {
+		return fmt.Errorf("data dir %s is in use by another broker (%s is locked); stop that broker or choose another data dir", b.cfg.DataDir, path)
+	}
+	if err != nil {
+		return fmt.Errorf("data dir lock: %w", err)
+	}
+	b.unlockDataDir = unlock
+	return nil
 }
 
 // stopServing ends every goroutine the broker started except the partition
@@ -317,6 +352,9 @@ func (b *Broker) stopServing() {
 	}
 	b.connMu.Unlock()
 	b.wg.Wait()
+	if b.groups != nil {
+		b.groups.stop()
+	}
 	if b.background != nil {
 		b.background.Wait()
 	}
@@ -336,6 +374,8 @@ func (b *Broker) Abandon() {
 	for _, p := range b.localPartitions() {
 		<-p.syncDone
 	}
+	// The process is gone: so is its lock.
+	b.unlockDataDir()
 }
 
 func (b *Broker) closePartitions() error {

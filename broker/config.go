@@ -93,6 +93,10 @@ type Config struct {
 	// (log.segment.bytes in server.properties becomes segment.bytes here).
 	TopicDefaults map[string]string
 
+	// Groups configures the group coordinator and __consumer_offsets
+	// (group_config.go).
+	Groups GroupsConfig
+
 	// Defects plants known bugs for the simulator to find. Never set outside
 	// tests and `weir sim --defect`.
 	Defects Defects
@@ -166,6 +170,7 @@ func DefaultConfig() Config {
 		RetentionCheckInterval:   DefaultRetentionCheckInterval,
 		LogCleanerEnable:         true,
 		TopicDefaults:            map[string]string{},
+		Groups:                   DefaultGroupsConfig(),
 	}
 }
 
@@ -423,6 +428,9 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			cfg.TopicDefaults["retention.ms"] = strconv.FormatInt(ms, 10)
 		}
 	default:
+		if ok, err := applyGroupProperty(cfg, key, val); ok {
+			return "", err
+		}
 		topicKey, ok := serverKeyToTopicKey[key]
 		if !ok {
 			return fmt.Sprintf("unknown or unsupported key %s ignored", key), nil

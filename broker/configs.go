@@ -95,6 +95,7 @@ func (b *Broker) brokerConfigs() map[string]string {
 		"log.retention.check.interval.ms": strconv.FormatInt(b.cfg.RetentionCheckInterval.Milliseconds(), 10),
 		"log.cleaner.enable":              strconv.FormatBool(b.cfg.LogCleanerEnable),
 	}
+	b.groupBrokerConfigs(m)
 	for _, name := range topicConfigNames() {
 		sk := serverKeyFor(name)
 		if sk == name && name != "compression.type" && name != "min.insync.replicas" {

@@ -57,3 +57,33 @@ func (b *Broker) waitLeading(ctx context.Context, name string) bool {
 		return true
 	})
 }
+
+// mustBeActive waits until the broker is registered and unfenced.
+func mustBeActive(t testing.TB, b *Broker) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.WaitActive(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCoordinating waits until this broker's shard of group serves.
+func waitCoordinating(t testing.TB, b *Broker, group string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if cs, code := b.groups.route(group); code == 0 {
+			cs.mu.Lock()
+			serving := cs.state == shardServing
+			cs.mu.Unlock()
+			if serving {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("this broker does not coordinate group %s within 10s", group)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

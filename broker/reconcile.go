@@ -127,6 +127,8 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 		}
 		b.log.Info("removed replica", "topic", p.topic, "partition", p.index)
 	}
+	// Group coordination follows leadership of __consumer_offsets.
+	b.groups.follow(topics[offsetsTopic])
 	if prevImg == nil || prevImg.ClusterID() != img.ClusterID() {
 		b.noteClusterID(img.ClusterID())
 	}

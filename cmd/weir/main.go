@@ -28,6 +28,7 @@ func commands() []command {
 		{"cluster", "describe the cluster: brokers and the metadata quorum", cli.Cluster},
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
+		{"groups", "list, describe, reset offsets of and delete consumer groups", cli.Groups},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
 		{"bench", "run a benchmark spec against targets; compare results", bench},
 		{"report", "write an HTML report of benchmark results and simulation runs", report},
