@@ -156,17 +156,67 @@ func walName(seq uint64) string    { return fmt.Sprintf("wal-%020d.log", seq) }
 func (l *diskLog) newestSnapshot(names []string) (*pb.Snapshot, error) {
 	idx := filesWith(names, "snap-", ".snap")
 	for i := len(idx) - 1; i >= 0; i-- {
-		data, err := readAll(l.fs, filepath.Join(l.dir, snapName(idx[i])))
-		if err != nil {
-			return nil, err
-		}
-		snap, err := decodeSnapFile(data)
-		if err == nil {
+		var snap *pb.Snapshot
+		// A checksum mismatch is read again: a bit flipped on the way
+		// from the disk must not make the node fall back to an older
+		// snapshot whose WALs are gone.
+		err := env.ReadFileVerified(l.fs, filepath.Join(l.dir, snapName(idx[i])), maxSnapBytes, stableReads, func(data []byte) (err error) {
+			snap, err = decodeSnapFile(data)
+			return err
+		})
+		switch {
+		case err == nil:
 			l.onDisk = snap.Metadata.Index
 			return snap, nil
+		case !errors.Is(err, errCorruptLog):
+			return nil, err
 		}
 	}
 	return nil, nil
+}
+
+// stableReads is how many times a file whose checksums fail is read again
+// before the failure is believed: more than the simulator's fault atlas
+// flips in one window, so a transient flip never costs committed entries.
+const stableReads = 5
+
+// maxSnapBytes bounds a snapshot read.
+const maxSnapBytes = 1 << 30
+
+// readWAL reads a WAL whose frames all check out, reading it again while
+// one does not: a torn tail reads the same every time, a flipped bit on the
+// way from the disk does not. It returns the read with the longest run of
+// good frames.
+func (l *diskLog) readWAL(path string) ([]byte, error) {
+	var best []byte
+	bestGood := -1
+	for range stableReads {
+		data, err := readAll(l.fs, path)
+		if err != nil {
+			return nil, err
+		}
+		good := validFrames(data)
+		if good == len(data) {
+			return data, nil
+		}
+		if good > bestGood {
+			best, bestGood = data, good
+		}
+	}
+	return best, nil
+}
+
+// validFrames is the length of data's prefix of whole, checksummed frames.
+func validFrames(data []byte) int {
+	off := 0
+	for off < len(data) {
+		_, _, n, ok := readWALFrame(data[off:])
+		if !ok {
+			break
+		}
+		off += n
+	}
+	return off
 }
 
 func readAll(fs env.FS, path string) ([]byte, error) {
@@ -222,7 +272,7 @@ func (l *diskLog) writeSnapshot(snap pb.Snapshot) error {
 // replay reads one WAL into the MemoryStorage.
 func (l *diskLog) replay(seq uint64, last bool, hs *pb.HardState) error {
 	path := filepath.Join(l.dir, walName(seq))
-	data, err := readAll(l.fs, path)
+	data, err := l.readWAL(path)
 	if err != nil {
 		return err
 	}
