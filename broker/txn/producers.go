@@ -1,7 +1,9 @@
 package txn
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -66,6 +68,12 @@ type Decision struct {
 	// Reason says why, for logs and the produce response's error message
 	// (Reject only).
 	Reason string
+	// NeedsVerification: a transactional batch that would start the
+	// producer's transaction in this partition was refused because no
+	// verification of it is on record (KIP-890 part 1): the broker asks
+	// the transaction coordinator (StartVerification, then Verified) and
+	// checks the batch again.
+	NeedsVerification bool
 }
 
 // Producer is what a partition knows about one producer id.
@@ -76,6 +84,12 @@ type Producer struct {
 	// oldest first, at most BatchesRetained. Empty only when the epoch was
 	// learnt from a control batch (a transaction marker).
 	Batches []BatchMeta
+	// TxnFirstOffset is where the producer's open transaction in this
+	// partition started, or -1 when none is open.
+	TxnFirstOffset int64
+	// CoordinatorEpoch is the coordinator epoch of the producer's last
+	// marker, or -1.
+	CoordinatorEpoch int32
 }
 
 // producerEntry is the state of one producer id. The batches live in a
@@ -84,6 +98,17 @@ type producerEntry struct {
 	epoch   int16
 	n       int // valid entries of batches, oldest first
 	batches [BatchesRetained]BatchMeta
+	// inTxn: the producer has a transaction open in this partition,
+	// started at txnFirst (the offset of its first transactional batch
+	// since the last marker). Only a marker ends it; a new epoch does not.
+	inTxn    bool
+	txnFirst int64
+	// coordEpoch is the coordinator epoch of the last marker (-1: none).
+	coordEpoch int32
+}
+
+func newEntry(epoch int16) *producerEntry {
+	return &producerEntry{epoch: epoch, coordEpoch: -1}
 }
 
 func (e *producerEntry) lastSequence() int32 {
@@ -123,6 +148,21 @@ func (e *producerEntry) add(m BatchMeta) {
 // been appended yet.
 type PartitionProducers struct {
 	producers map[int64]*producerEntry
+
+	// open lists the transactions that are open, or ended by a marker the
+	// broker may not have told stable yet (ForgetStable), in the order
+	// they opened (so by first offset).
+	open []txnSpan
+	// aborted lists the aborted transactions in the order of their
+	// markers: what read_committed fetches skip.
+	aborted []AbortedTxn
+	// verifying holds the verifications on record (KIP-890 part 1), by
+	// producer id; see StartVerification.
+	verifying map[int64]verification
+	// requireVerification: a transactional batch that opens a transaction
+	// needs a verification on record (SetRequireVerification).
+	requireVerification bool
+	verifySeq           uint64
 }
 
 // NewPartitionProducers returns an empty table; the same as a zero
@@ -149,6 +189,10 @@ func NewPartitionProducers() *PartitionProducers { return &PartitionProducers{} 
 //     appended one (MaxInt32 is followed by 0), else
 //     OUT_OF_ORDER_SEQUENCE_NUMBER; this covers gaps, overlaps and
 //     retries older than the last BatchesRetained.
+//  8. Transactions (checkTxn): a non-transactional batch from a producer
+//     with a transaction open here is INVALID_TXN_STATE; a transactional
+//     batch that would open one needs a verification on record when
+//     verification is required (INVALID_TXN_STATE, NeedsVerification).
 func (p *PartitionProducers) Check(b *record.Batch) Decision {
 	if b.ProducerID < 0 {
 		return Decision{Action: Append}
@@ -158,7 +202,7 @@ func (p *PartitionProducers) Check(b *record.Batch) Decision {
 	}
 	e := p.producers[b.ProducerID]
 	if e == nil {
-		return Decision{Action: Append}
+		return p.checkTxn(b, nil)
 	}
 	if b.ProducerEpoch == e.epoch {
 		first, last := b.FirstSequence, b.LastSequence()
@@ -175,12 +219,12 @@ func (p *PartitionProducers) Check(b *record.Batch) Decision {
 		if b.FirstSequence != 0 {
 			return reject(kerr.OutOfOrderSequenceNumber, "producer %d new epoch %d must start at sequence 0, got %d", b.ProducerID, b.ProducerEpoch, b.FirstSequence)
 		}
-		return Decision{Action: Append}
+		return p.checkTxn(b, e)
 	}
 	if last := e.lastSequence(); b.FirstSequence != record.IncrementSequence(last, 1) {
 		return reject(kerr.OutOfOrderSequenceNumber, "producer %d epoch %d sent sequence %d after %d", b.ProducerID, b.ProducerEpoch, b.FirstSequence, last)
 	}
-	return Decision{Action: Append}
+	return p.checkTxn(b, e)
 }
 
 func reject(err *kerr.Error, format string, args ...any) Decision {
@@ -202,7 +246,8 @@ func reject(err *kerr.Error, format string, args ...any) Decision {
 // duplicate is answered with it.
 //
 // Control batches (transaction markers) carry no sequence: they set the
-// epoch and add no batch.
+// epoch, add no batch, and end the producer's open transaction (see
+// endTxn). A transactional batch opens one if none is open.
 func (p *PartitionProducers) Update(b *record.Batch, baseOffset int64) {
 	if b.ProducerID < 0 {
 		return
@@ -212,7 +257,7 @@ func (p *PartitionProducers) Update(b *record.Batch, baseOffset int64) {
 		if p.producers == nil {
 			p.producers = make(map[int64]*producerEntry)
 		}
-		e = &producerEntry{epoch: b.ProducerEpoch}
+		e = newEntry(b.ProducerEpoch)
 		p.producers[b.ProducerID] = e
 	}
 	if e.epoch != b.ProducerEpoch {
@@ -220,7 +265,11 @@ func (p *PartitionProducers) Update(b *record.Batch, baseOffset int64) {
 		e.n = 0
 	}
 	if b.IsControl() {
+		p.endTxn(b, baseOffset, e)
 		return
+	}
+	if b.IsTransactional() {
+		p.beginTxn(b.ProducerID, baseOffset, e)
 	}
 	e.add(BatchMeta{
 		FirstSequence: b.FirstSequence,
@@ -241,7 +290,11 @@ func (p *PartitionProducers) Replay(b *record.Batch) { p.Update(b, b.FirstOffset
 // truncating to its leader), call Reset and Replay the remaining log: the
 // entries of batches past the truncation point cannot be undone one by one,
 // because the batches they pushed out of the last BatchesRetained are gone.
-func (p *PartitionProducers) Reset() { clear(p.producers) }
+func (p *PartitionProducers) Reset() {
+	clear(p.producers)
+	p.open, p.aborted = nil, nil
+	clear(p.verifying)
+}
 
 // DropBefore forgets every producer whose last batch ends before
 // logStartOffset, as Kafka does when retention or DeleteRecords moves the
@@ -249,12 +302,17 @@ func (p *PartitionProducers) Reset() { clear(p.producers) }
 // after a restart that replays the remaining log. A producer with a batch
 // at or after logStartOffset keeps all its retained batches, also as Kafka
 // does; only a restart (replay) would forget the ones before the log start.
+//
+// A producer with a transaction open is kept (its records are still
+// unstable), and aborted transactions that ended below logStartOffset are
+// forgotten: nothing a consumer can read is left of them.
 func (p *PartitionProducers) DropBefore(logStartOffset int64) {
 	for id, e := range p.producers {
-		if e.lastOffset() < logStartOffset {
+		if e.lastOffset() < logStartOffset && !e.inTxn {
 			delete(p.producers, id)
 		}
 	}
+	p.dropAbortedBefore(logStartOffset)
 }
 
 // Len is the number of producers the partition knows.
@@ -266,5 +324,23 @@ func (p *PartitionProducers) Producer(id int64) (Producer, bool) {
 	if e == nil {
 		return Producer{}, false
 	}
-	return Producer{ID: id, Epoch: e.epoch, Batches: append([]BatchMeta(nil), e.batches[:e.n]...)}, true
+	return e.export(id), true
+}
+
+func (e *producerEntry) export(id int64) Producer {
+	out := Producer{ID: id, Epoch: e.epoch, Batches: append([]BatchMeta(nil), e.batches[:e.n]...), TxnFirstOffset: -1, CoordinatorEpoch: e.coordEpoch}
+	if e.inTxn {
+		out.TxnFirstOffset = e.txnFirst
+	}
+	return out
+}
+
+// Producers lists every producer the partition knows, by id.
+func (p *PartitionProducers) Producers() []Producer {
+	out := make([]Producer, 0, len(p.producers))
+	for id, e := range p.producers {
+		out = append(out, e.export(id))
+	}
+	slices.SortFunc(out, func(a, b Producer) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
