@@ -121,7 +121,8 @@ func (s *Shard) DeleteGroups(nowMs int64, req *kmsg.DeleteGroupsRequest, w Waite
 			dg.ErrorCode = kerr.InvalidGroupID.Code
 		case g == nil:
 			dg.ErrorCode = kerr.GroupIDNotFound.Code
-		case !g.is(Empty):
+		case !g.is(Empty) || s.hasPendingTxn(id):
+			// Offsets committed in an open transaction keep the group.
 			dg.ErrorCode = kerr.NonEmptyGroup.Code
 		default:
 			s.deleteGroup(g)

@@ -64,6 +64,8 @@ func ErrorResponse(req kmsg.Request, code int16) kmsg.Response {
 		resp := r.ResponseKind().(*kmsg.OffsetDeleteResponse)
 		resp.ErrorCode = code
 		return resp
+	case *kmsg.TxnOffsetCommitRequest:
+		return txnCommitResponse(r, code)
 	}
 	return nil
 }
@@ -105,6 +107,20 @@ func withError(resp kmsg.Response, code int16) kmsg.Response {
 		}
 	case *kmsg.OffsetDeleteResponse:
 		r.ErrorCode, r.Topics = code, nil
+	case *kmsg.TxnOffsetCommitResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				r.Topics[i].Partitions[j].ErrorCode = code
+			}
+		}
+	case *kmsg.WriteTxnMarkersResponse:
+		for i := range r.Markers {
+			for j := range r.Markers[i].Topics {
+				for k := range r.Markers[i].Topics[j].Partitions {
+					r.Markers[i].Topics[j].Partitions[k].ErrorCode = code
+				}
+			}
+		}
 	}
 	return resp
 }

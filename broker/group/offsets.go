@@ -16,6 +16,10 @@ type offsetCommit struct {
 	metadata    string
 	commitMs    int64
 	expireMs    int64 // -1: the retention config decides (v2-4 could set it)
+	// logOffset is where the commit's record is in the log (for a loaded
+	// one, its replay position): a transactional commit that completes
+	// replaces a commit only if it was written after it, as in Kafka.
+	logOffset int64
 }
 
 // Commit handles an OffsetCommit request (v0-10) whose topics are named:
@@ -53,7 +57,7 @@ func (s *Shard) commit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
 			return commitResponse(req, kerr.IllegalGeneration.Code)
 		}
 	}
-	if code := g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation); code != 0 {
+	if code := g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, false); code != 0 {
 		return commitResponse(req, code)
 	}
 	if m := g.byID[req.MemberID]; m != nil && (g.is(Stable) || g.is(PreparingRebalance)) {
@@ -83,7 +87,7 @@ func (s *Shard) commit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
 			oc := &offsetCommit{offset: p.Offset, leaderEpoch: epoch, metadata: strings.Clone(md), commitMs: s.now, expireMs: expireMs}
 			topic := strings.Clone(t.Topic)
 			g.setOffset(topic, p.Partition, oc)
-			s.emit(s.offsetCommitRecord(g.id, topic, p.Partition, oc))
+			s.emitCommit(s.offsetCommitRecord(g.id, topic, p.Partition, oc), oc)
 			committed++
 		}
 	}
@@ -93,8 +97,11 @@ func (s *Shard) commit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
 	return resp
 }
 
-// validateOffsetCommit is Kafka's ClassicGroup.validateOffsetCommit.
-func (g *group) validateOffsetCommit(memberID string, instanceID *string, generation int32) int16 {
+// validateOffsetCommit is Kafka's ClassicGroup.validateOffsetCommit. A
+// transactional commit (TxnOffsetCommit) may come without a member from a
+// group that has members (older producers send none) and during
+// CompletingRebalance.
+func (g *group) validateOffsetCommit(memberID string, instanceID *string, generation int32, transactional bool) int16 {
 	if generation < 0 && g.is(Empty) {
 		// An admin or a consumer without group management.
 		return 0
@@ -106,12 +113,12 @@ func (g *group) validateOffsetCommit(memberID string, instanceID *string, genera
 		if generation != g.generation {
 			return kerr.IllegalGeneration.Code
 		}
-	} else if !g.is(Empty) {
+	} else if !g.is(Empty) && !transactional {
 		// Without a member id and generation, offsets of a group that has
 		// members are theirs alone to commit.
 		return kerr.UnknownMemberID.Code
 	}
-	if g.is(CompletingRebalance) {
+	if g.is(CompletingRebalance) && !transactional {
 		// The member knows the new generation but not its assignment yet.
 		return kerr.RebalanceInProgress.Code
 	}
@@ -189,13 +196,16 @@ func (s *Shard) FetchOffsets(nowMs int64, req *kmsg.OffsetFetchRequest, w Waiter
 	}
 	s.begin(nowMs)
 	for _, rg := range req.Groups {
-		resp.Groups = append(resp.Groups, s.fetchOffsets(rg))
+		resp.Groups = append(resp.Groups, s.fetchOffsets(rg, req.RequireStable))
 	}
 	s.reply(w, resp)
 	return s.end()
 }
 
-func (s *Shard) fetchOffsets(rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchResponseGroup {
+// With requireStable (KIP-447), a partition with offsets committed in a
+// transaction that has not ended answers UNSTABLE_OFFSET_COMMIT: a
+// consumer taking over must not start from an offset about to change.
+func (s *Shard) fetchOffsets(rg kmsg.OffsetFetchRequestGroup, requireStable bool) kmsg.OffsetFetchResponseGroup {
 	out := kmsg.NewOffsetFetchResponseGroup()
 	out.Group = strings.Clone(rg.Group)
 	if rg.Group == "" {
@@ -203,6 +213,10 @@ func (s *Shard) fetchOffsets(rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchRe
 		return out
 	}
 	g := s.groups[rg.Group]
+	unstable := func(topic string, p int32) bool { return false }
+	if requireStable {
+		unstable = func(topic string, p int32) bool { return s.hasPendingTxnOffset(rg.Group, topic, p) }
+	}
 	if rg.Topics == nil {
 		if g == nil {
 			return out
@@ -211,7 +225,11 @@ func (s *Shard) fetchOffsets(rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchRe
 			rt := kmsg.NewOffsetFetchResponseGroupTopic()
 			rt.Topic = t
 			for _, p := range sortedPartitions(g.offsets[t]) {
-				rt.Partitions = append(rt.Partitions, fetchedOffset(p, g.offsets[t][p]))
+				rp := fetchedOffset(p, g.offsets[t][p])
+				if unstable(t, p) {
+					rp.ErrorCode = kerr.UnstableOffsetCommit.Code
+				}
+				rt.Partitions = append(rt.Partitions, rp)
 			}
 			out.Topics = append(out.Topics, rt)
 		}
@@ -225,7 +243,11 @@ func (s *Shard) fetchOffsets(rg kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchRe
 			if g != nil {
 				oc = g.offsets[t.Topic][p]
 			}
-			rt.Partitions = append(rt.Partitions, fetchedOffset(p, oc))
+			rp := fetchedOffset(p, oc)
+			if unstable(t.Topic, p) {
+				rp.ErrorCode = kerr.UnstableOffsetCommit.Code
+			}
+			rt.Partitions = append(rt.Partitions, rp)
 		}
 		out.Topics = append(out.Topics, rt)
 	}
@@ -315,7 +337,7 @@ func (s *Shard) deleteOffsets(req *kmsg.OffsetDeleteRequest, resp *kmsg.OffsetDe
 func (s *Shard) expireOffsets() {
 	for _, id := range s.sortedGroupIDs() {
 		g := s.groups[id]
-		if s.expireGroupOffsets(g) && g.is(Empty) {
+		if s.expireGroupOffsets(g) && g.is(Empty) && !s.hasPendingTxn(id) {
 			s.deleteGroup(g)
 		}
 	}

@@ -109,6 +109,7 @@ func (s *Shard) Replay(key, value []byte) error {
 	if !s.loading {
 		return ErrLoaded
 	}
+	s.replayPos++
 	r := kbin.Reader{Src: key}
 	version := r.Int16()
 	if !r.Ok() {
@@ -128,22 +129,15 @@ func (s *Shard) Replay(key, value []byte) error {
 func (s *Shard) Skipped() int { return s.skipped }
 
 func (s *Shard) replayOffset(key, value []byte) error {
-	var k kmsg.OffsetCommitKey
-	if err := k.ReadFrom(key); err != nil {
-		return fmt.Errorf("group: offset commit key: %w", err)
+	k, oc, err := s.decodeOffset(key, value)
+	if err != nil {
+		return err
 	}
-	if value == nil {
+	if oc == nil {
 		if g := s.groups[k.Group]; g != nil {
 			g.deleteOffset(k.Topic, k.Partition)
 		}
 		return nil
-	}
-	var v kmsg.OffsetCommitValue
-	if err := v.ReadFrom(value); err != nil {
-		return fmt.Errorf("group %q: offset commit value: %w", k.Group, err)
-	}
-	if v.Version < 0 || v.Version > maxKnownOffsetCommitValueVer {
-		return fmt.Errorf("group %q: offset commit value version %d is unknown", k.Group, v.Version)
 	}
 	g := s.groups[k.Group]
 	if g == nil {
@@ -151,15 +145,35 @@ func (s *Shard) replayOffset(key, value []byte) error {
 		g = newGroup(k.Group, -1)
 		s.groups[g.id] = g
 	}
-	oc := &offsetCommit{offset: v.Offset, leaderEpoch: -1, metadata: v.Metadata, commitMs: v.CommitTimestamp, expireMs: -1}
+	g.setOffset(k.Topic, k.Partition, oc)
+	return nil
+}
+
+// decodeOffset decodes an offset commit record read back at the current
+// replay position; oc is nil for a tombstone.
+func (s *Shard) decodeOffset(key, value []byte) (kmsg.OffsetCommitKey, *offsetCommit, error) {
+	var k kmsg.OffsetCommitKey
+	if err := k.ReadFrom(key); err != nil {
+		return k, nil, fmt.Errorf("group: offset commit key: %w", err)
+	}
+	if value == nil {
+		return k, nil, nil
+	}
+	var v kmsg.OffsetCommitValue
+	if err := v.ReadFrom(value); err != nil {
+		return k, nil, fmt.Errorf("group %q: offset commit value: %w", k.Group, err)
+	}
+	if v.Version < 0 || v.Version > maxKnownOffsetCommitValueVer {
+		return k, nil, fmt.Errorf("group %q: offset commit value version %d is unknown", k.Group, v.Version)
+	}
+	oc := &offsetCommit{offset: v.Offset, leaderEpoch: -1, metadata: v.Metadata, commitMs: v.CommitTimestamp, expireMs: -1, logOffset: s.replayPos}
 	if v.Version >= 3 {
 		oc.leaderEpoch = v.LeaderEpoch
 	}
 	if v.Version == 1 {
 		oc.expireMs = v.ExpireTimestamp
 	}
-	g.setOffset(k.Topic, k.Partition, oc)
-	return nil
+	return k, oc, nil
 }
 
 func (s *Shard) replayGroup(key, value []byte) error {
@@ -277,6 +291,10 @@ func (s *Shard) Dump() string {
 				b.WriteByte('\n')
 			}
 		}
+	}
+	for _, line := range s.dumpPending() {
+		b.WriteString(line)
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -29,6 +29,10 @@ import (
 //	list [states=S,...]
 //	delete-groups groups=G,...
 //	delete-offsets group=G partitions=t/p,...
+//	txn-commit group=G producer=P offsets=t/p:o,... [epoch=E] [member=ID] [gen=N]
+//	           [instance=I] [version=V]
+//	marker producer=P commit=true|false [epoch=E]
+//	fetch-stable group=G partitions=t/p,...   (OffsetFetch with require_stable)
 //	tick advance=MS
 //	set auto-durable=true|false
 //	durable [offset=O]          (default: everything appended)
@@ -53,7 +57,7 @@ type harness struct {
 	s           *Shard
 	nowMs       int64
 	ids         int
-	log         []Record
+	log         []logEntry
 	autoDurable bool
 	out         strings.Builder
 }
@@ -163,6 +167,24 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 			req.Topics = append(req.Topics, rt)
 		}
 		h.apply(h.s.DeleteOffsets(h.nowMs, req, "offset-delete"))
+	case "txn-commit":
+		h.apply(h.s.TxnCommit(h.nowMs, a.txnCommitRequest(), "txn-commit"))
+	case "marker":
+		m := TxnMarker{ProducerID: a.int("producer", 0), ProducerEpoch: int16(a.int("epoch", 0)), Commit: a.str("commit", "true") == "true"}
+		h.apply(h.s.CompleteTxn(h.nowMs, m, "marker"))
+	case "fetch-stable":
+		req := kmsg.NewPtrOffsetFetchRequest()
+		req.Version, req.RequireStable = 8, true
+		g := kmsg.NewOffsetFetchRequestGroup()
+		g.Group = a.str("group", "")
+		for _, tp := range a.list("partitions") {
+			topic, p := parseTopicPartition(t, tp)
+			rt := kmsg.NewOffsetFetchRequestGroupTopic()
+			rt.Topic, rt.Partitions = topic, []int32{p}
+			g.Topics = append(g.Topics, rt)
+		}
+		req.Groups = append(req.Groups, g)
+		h.apply(h.s.FetchOffsets(h.nowMs, req, "fetch"))
 	case "tick":
 		h.nowMs += a.int("advance", 0)
 		h.apply(h.s.Tick(h.nowMs))
@@ -174,13 +196,13 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 	case "state":
 		return strings.TrimRight(h.s.Dump(), "\n")
 	case "log":
-		for i, r := range h.log {
-			fmt.Fprintf(&h.out, "%d: %s\n", i, describeRecord(r))
+		for i, e := range h.log {
+			fmt.Fprintf(&h.out, "%d: %s\n", i, e.describe())
 		}
 	case "reload":
 		s := NewShard(h.cfg, h.newID)
-		for _, r := range h.log {
-			if err := s.Replay(r.Key, r.Value); err != nil {
+		for _, e := range h.log {
+			if err := e.replay(s); err != nil {
 				t.Fatalf("replay: %v", err)
 			}
 		}
@@ -205,11 +227,27 @@ func (h *harness) apply(out Output) {
 		if b.BaseOffset != int64(len(h.log)) {
 			panic(fmt.Sprintf("batch at %d, log ends at %d", b.BaseOffset, len(h.log)))
 		}
-		h.log = append(h.log, b.Records...)
+		for _, r := range b.Records {
+			h.log = append(h.log, logEntry{Record: r, pid: -1})
+		}
 		fmt.Fprintf(&h.out, "append %d record(s) at %d\n", len(b.Records), b.BaseOffset)
 	}
+	if b := out.TxnBatch; b != nil {
+		if b.BaseOffset != int64(len(h.log)) {
+			panic(fmt.Sprintf("transactional batch at %d, log ends at %d", b.BaseOffset, len(h.log)))
+		}
+		if b.Marker != nil {
+			h.log = append(h.log, logEntry{pid: b.ProducerID, marker: b.Marker})
+			fmt.Fprintf(&h.out, "append marker producer=%d epoch=%d commit=%v at %d\n", b.ProducerID, b.ProducerEpoch, b.Marker.Commit, b.BaseOffset)
+		} else {
+			for _, r := range b.Records {
+				h.log = append(h.log, logEntry{Record: r, pid: b.ProducerID})
+			}
+			fmt.Fprintf(&h.out, "append %d transactional record(s) of producer %d epoch %d at %d\n", len(b.Records), b.ProducerID, b.ProducerEpoch, b.BaseOffset)
+		}
+	}
 	h.print(out.Replies)
-	if h.autoDurable && out.Batch != nil {
+	if h.autoDurable && (out.Batch != nil || out.TxnBatch != nil) {
 		h.durable(int64(len(h.log)))
 	}
 }
@@ -313,6 +351,43 @@ func (a args) syncRequest() *kmsg.SyncGroupRequest {
 			ga.MemberID, ga.MemberAssignment = id, []byte(bytes)
 			req.GroupAssignment = append(req.GroupAssignment, ga)
 		}
+	}
+	return req
+}
+
+func (a args) txnCommitRequest() *kmsg.TxnOffsetCommitRequest {
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	req.Version = int16(a.int("version", 3))
+	req.TransactionalID = "tx"
+	req.Group = a.str("group", "")
+	req.ProducerID = a.int("producer", 0)
+	req.ProducerEpoch = int16(a.int("epoch", 0))
+	req.MemberID = a.str("member", "")
+	req.Generation = int32(a.int("gen", -1))
+	req.InstanceID = a.optStr("instance")
+	byTopic := map[string][]kmsg.TxnOffsetCommitRequestTopicPartition{}
+	var order []string
+	for _, tpo := range a.list("offsets") {
+		tp, o, ok := strings.Cut(tpo, ":")
+		if !ok {
+			a.t.Fatalf("offsets %q: want topic/partition:offset", tpo)
+		}
+		topic, p := parseTopicPartition(a.t, tp)
+		off, err := strconv.ParseInt(o, 10, 64)
+		if err != nil {
+			a.t.Fatalf("offsets %q: %v", tpo, err)
+		}
+		rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		rp.Partition, rp.Offset = p, off
+		if byTopic[topic] == nil {
+			order = append(order, topic)
+		}
+		byTopic[topic] = append(byTopic[topic], rp)
+	}
+	for _, topic := range order {
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic, rt.Partitions = topic, byTopic[topic]
+		req.Topics = append(req.Topics, rt)
 	}
 	return req
 }
@@ -423,6 +498,9 @@ func describeResponse(resp kmsg.Response) string {
 			for _, t := range g.Topics {
 				for _, p := range t.Partitions {
 					fmt.Fprintf(&b, " %s/%d=%d", t.Topic, p.Partition, p.Offset)
+					if p.ErrorCode != 0 {
+						fmt.Fprintf(&b, "(%s)", errName(p.ErrorCode))
+					}
 					if p.LeaderEpoch >= 0 {
 						fmt.Fprintf(&b, "@%d", p.LeaderEpoch)
 					}
@@ -449,6 +527,22 @@ func describeResponse(resp kmsg.Response) string {
 		b.WriteString("DeleteGroups")
 		for _, g := range r.Groups {
 			fmt.Fprintf(&b, " %s=%s", g.Group, errName(g.ErrorCode))
+		}
+	case *kmsg.TxnOffsetCommitResponse:
+		b.WriteString("TxnOffsetCommit")
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				fmt.Fprintf(&b, " %s/%d=%s", t.Topic, p.Partition, errName(p.ErrorCode))
+			}
+		}
+	case *kmsg.WriteTxnMarkersResponse:
+		b.WriteString("WriteTxnMarkers")
+		for _, m := range r.Markers {
+			for _, t := range m.Topics {
+				for _, p := range t.Partitions {
+					fmt.Fprintf(&b, " %s", errName(p.ErrorCode))
+				}
+			}
 		}
 	case *kmsg.OffsetDeleteResponse:
 		fmt.Fprintf(&b, "OffsetDelete %s", errName(r.ErrorCode))
@@ -485,6 +579,34 @@ func describeMetadata(b []byte) string {
 		return "topics:" + strings.Join(topics, ",")
 	}
 	return strconv.Quote(string(b))
+}
+
+// logEntry is a record of the harness's log: a plain one (pid -1), one of
+// producer pid's transactional batch, or pid's marker.
+type logEntry struct {
+	Record
+	pid    int64
+	marker *TxnMarker
+}
+
+func (e logEntry) replay(s *Shard) error {
+	switch {
+	case e.marker != nil:
+		return s.ReplayMarker(e.pid, e.marker.Commit)
+	case e.pid >= 0:
+		return s.ReplayTxnOffset(e.pid, e.Key, e.Value)
+	}
+	return s.Replay(e.Key, e.Value)
+}
+
+func (e logEntry) describe() string {
+	switch {
+	case e.marker != nil:
+		return fmt.Sprintf("marker producer=%d commit=%v", e.pid, e.marker.Commit)
+	case e.pid >= 0:
+		return fmt.Sprintf("txn(%d) %s", e.pid, describeRecord(e.Record))
+	}
+	return describeRecord(e.Record)
 }
 
 func describeRecord(r Record) string {

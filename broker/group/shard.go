@@ -35,11 +35,47 @@ type Batch struct {
 	Records    []Record
 }
 
-// Output is what one call decided. The shell appends Batch (if any) before
-// anything else it is told later, and delivers Replies.
+// TxnBatch is a batch the shard writes for a producer's transaction, after
+// the call's Batch: the transactional offset commits of a TxnCommit
+// (Records, in a transactional batch of ProducerID at ProducerEpoch, with
+// no sequence numbers), or the transaction marker of a CompleteTxn (one
+// control record, taking one offset; Records is nil).
+type TxnBatch struct {
+	BaseOffset    int64
+	ProducerID    int64
+	ProducerEpoch int16
+	Records       []Record
+	Marker        *TxnMarker
+}
+
+// Len is how many offsets the batch takes.
+func (b *TxnBatch) Len() int64 {
+	if b.Marker != nil {
+		return 1
+	}
+	return int64(len(b.Records))
+}
+
+// TxnMarker is a transaction marker: producer ProducerID's transaction
+// committed (Commit) or aborted.
+type TxnMarker struct {
+	ProducerID       int64
+	ProducerEpoch    int16
+	Commit           bool
+	CoordinatorEpoch int32
+	// TV2: the coordinator bumped the epoch for this marker (transaction
+	// version 2). The shard does not use it; the shell checks the marker
+	// with it when it writes it.
+	TV2 bool
+}
+
+// Output is what one call decided. The shell appends Batch (if any), then
+// TxnBatch (if any), before anything else it is told later, and delivers
+// Replies.
 type Output struct {
-	Batch   *Batch
-	Replies []Reply
+	Batch    *Batch
+	TxnBatch *TxnBatch
+	Replies  []Reply
 }
 
 // Client is who sent a request, as DescribeGroups shows members.
@@ -71,9 +107,20 @@ type Shard struct {
 	nextOffset, durable int64
 	held                []heldReply
 
-	// records and replies collect what the current call decides.
-	records []Record
-	replies []Reply
+	// records and replies collect what the current call decides; txn is
+	// the call's transactional batch, and txnCommits the offsets it
+	// commits, whose log offsets end() fills in.
+	records    []Record
+	replies    []Reply
+	txn        *TxnBatch
+	txnCommits []*offsetCommit
+
+	// pendingTxn: offsets committed inside transactions that have not
+	// ended, by producer id (txn.go).
+	pendingTxn map[int64]*pendingTxn
+	// replayPos numbers the records Replay reads, in log order: the
+	// position of a loaded commit, compared with others like a log offset.
+	replayPos int64
 
 	timers    timerHeap
 	timerSeq  uint64
@@ -93,7 +140,7 @@ type heldReply struct {
 // NewShard returns a shard ready to be loaded: Replay every record of its
 // partition, then FinishLoad. cfg is copied; newID must not be nil.
 func NewShard(cfg Config, newID IDSource) *Shard {
-	return &Shard{cfg: cfg, newID: newID, groups: map[string]*group{}, loading: true}
+	return &Shard{cfg: cfg, newID: newID, groups: map[string]*group{}, pendingTxn: map[int64]*pendingTxn{}, loading: true}
 }
 
 // begin starts a call at time nowMs: time only moves forward, and what
@@ -116,6 +163,15 @@ func (s *Shard) end() Output {
 		s.nextOffset += int64(len(s.records))
 		s.records = nil
 	}
+	if s.txn != nil {
+		s.txn.BaseOffset = s.nextOffset
+		for i, oc := range s.txnCommits {
+			oc.logOffset = s.nextOffset + int64(i)
+		}
+		out.TxnBatch = s.txn
+		s.nextOffset += s.txn.Len()
+		s.txn, s.txnCommits = nil, nil
+	}
 	for _, r := range s.replies {
 		if s.durable >= s.nextOffset || s.cfg.Defects.AnswerBeforeDurable {
 			out.Replies = append(out.Replies, r)
@@ -137,6 +193,12 @@ func (s *Shard) reply(w Waiter, resp kmsg.Response) {
 
 // emit queues a record for the call's batch.
 func (s *Shard) emit(r Record) { s.records = append(s.records, r) }
+
+// emitCommit queues the record of a commit and notes where it will land.
+func (s *Shard) emitCommit(r Record, oc *offsetCommit) {
+	oc.logOffset = s.nextOffset + int64(len(s.records))
+	s.emit(r)
+}
 
 // Durable tells the shard that every record below offset is durable (the
 // partition's high watermark), releasing the replies that waited for it.
@@ -201,6 +263,7 @@ func (s *Shard) Unload() Output {
 		}
 	}
 	s.groups = map[string]*group{}
+	s.pendingTxn = map[int64]*pendingTxn{}
 	s.timers = nil
 	s.unloaded = true
 	return out

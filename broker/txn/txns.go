@@ -82,6 +82,32 @@ func (p *PartitionProducers) checkTxn(b *record.Batch, e *producerEntry) Decisio
 	return d
 }
 
+// CheckCoordinatorBatch is Check for a transactional batch a coordinator
+// writes for a producer (the group coordinator's offsets committed in a
+// transaction; Kafka's AppendOrigin.COORDINATOR): it carries no sequence
+// numbers, so only the epoch is checked, then the transaction rules.
+func (p *PartitionProducers) CheckCoordinatorBatch(b *record.Batch) Decision {
+	e := p.producers[b.ProducerID]
+	if e != nil && b.ProducerEpoch < e.epoch {
+		return reject(kerr.InvalidProducerEpoch, "producer %d epoch %d is older than the current epoch %d", b.ProducerID, b.ProducerEpoch, e.epoch)
+	}
+	return p.checkTxn(b, e)
+}
+
+// NeedsVerification reports whether a transactional batch of producer pid
+// at epoch would need a verification (see checkTxn) to open a transaction
+// here: for coordinators, which check before they build the batch.
+func (p *PartitionProducers) NeedsVerification(pid int64, epoch int16) bool {
+	if !p.requireVerification {
+		return false
+	}
+	if e := p.producers[pid]; e != nil && e.inTxn && e.epoch == epoch {
+		return false
+	}
+	v, ok := p.verifying[pid]
+	return !ok || !v.verified || v.epoch != epoch
+}
+
 // StartVerification records that the broker asks the coordinator whether
 // this partition is in the ongoing transaction of producer pid at epoch,
 // and returns the token to confirm it with (Verified). A marker for the
