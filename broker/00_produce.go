@@ -1,10 +1,15 @@
 package broker
 
-// Produce v0-11; v3-11 advertised. v0-2 carry message formats v0/v1, which
+// Produce v0-12; v3-12 advertised. v0-2 carry message formats v0/v1, which
 // Weir refuses per partition with UNSUPPORTED_VERSION as Kafka 4.0 does; v3+
 // carries exactly one v2 record batch per partition. v5 adds the log start
-// offset, v8 per-record errors and an error message, v9 is flexible. v12
-// and v13 (topic ids) are not served yet.
+// offset, v8 per-record errors and an error message, v9 is flexible, v12 is
+// transaction version 2 (KIP-890 part 2: the leader adds the partition to
+// the producer's transaction itself). v13 (topic ids) is not served yet.
+//
+// A transactional batch that opens the producer's transaction in a
+// partition is first checked with the transaction coordinator (KIP-890
+// part 1, txn_verify.go).
 //
 // acks=0 gets no response; an error closes the connection, which is Kafka's
 // only way to tell such a producer. acks=1 is answered once appended. acks=-1
@@ -23,7 +28,7 @@ import (
 	"github.com/weir-dev/weir/broker/record"
 )
 
-func init() { registerRefusing(0, 0, 3, 11, handleProduce) }
+func init() { registerRefusing(0, 0, 3, 12, handleProduce) }
 
 // pendingAck is an appended batch an acks=-1 response waits for.
 type pendingAck struct {
@@ -32,7 +37,7 @@ type pendingAck struct {
 	result *kmsg.ProduceResponseTopicPartition
 }
 
-func handleProduce(_ context.Context, b *Broker, req *request) (reply, error) {
+func handleProduce(ctx context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.ProduceRequest)
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	var waits []pendingAck
@@ -55,7 +60,7 @@ func handleProduce(_ context.Context, b *Broker, req *request) (reply, error) {
 			*sp = kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
-			p, end, err := b.produceOne(r, req.version, t, rp)
+			p, end, err := b.produceOne(ctx, r, req.version, t, rp)
 			if err != nil {
 				failed = true
 				sp.ErrorCode = err.err.Code
@@ -109,7 +114,7 @@ func handleProduce(_ context.Context, b *Broker, req *request) (reply, error) {
 }
 
 // produceOne validates and appends one partition's records.
-func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp kmsg.ProduceRequestTopicPartition) (*partition, appendResult, *topicError) {
+func (b *Broker) produceOne(ctx context.Context, r *kmsg.ProduceRequest, version int16, t *topic, rp kmsg.ProduceRequestTopicPartition) (*partition, appendResult, *topicError) {
 	if version < 3 {
 		return nil, appendResult{}, errTopic(kerr.UnsupportedVersion, "message format v0/v1 (produce v0-2) is not supported; use a client that speaks record batch v2 (Kafka 0.11+)")
 	}
@@ -143,8 +148,8 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 	if batch.IsControl() {
 		return nil, appendResult{}, errTopic(kerr.InvalidRecord, "clients may not produce control batches")
 	}
-	if batch.IsTransactional() || r.TransactionID != nil {
-		return nil, appendResult{}, errTopic(kerr.InvalidTxnState, "transactions are not supported yet")
+	if terr := b.verifyProduce(ctx, r, version, t, p, &batch); terr != nil {
+		return nil, appendResult{}, terr
 	}
 	if r.Acks == -1 {
 		isr := len(t.info.Partitions[rp.Partition].ISR)
@@ -154,6 +159,9 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 	}
 	ts, _ := b.effectiveTopicConfig(overrides, "message.timestamp.type")
 	res := p.append(&batch, ts == "LogAppendTime", r.Acks == -1)
+	if res.err == kerr.InvalidTxnState && version >= 12 {
+		res.err = kerr.TransactionAbortable // what KIP-890 clients abort on (txn_verify.go)
+	}
 	if res.err != nil {
 		var kerrp *kerr.Error
 		if !errors.As(res.err, &kerrp) {

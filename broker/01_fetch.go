@@ -6,7 +6,9 @@ package broker
 // flexible, v13 names topics by id, v15 moves the replica id into a tagged
 // replica state.
 //
-// Consumers read up to the high watermark, from the log start offset (which
+// Consumers read up to the high watermark (read_uncommitted) or the last
+// stable offset (read_committed, which also gets the aborted transactions
+// of what it read), from the log start offset (which
 // retention and DeleteRecords move): a fetch below it is OFFSET_OUT_OF_RANGE,
 // and every partition's answer carries it. A fetch at an offset compaction
 // removed is served from the next batch. A fetch that finds fewer than
@@ -110,7 +112,14 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 			default:
 				watches = append(watches, p.watch())
 				hw := p.highWatermark()
-				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, p.log.StartOffset()
+				// read_committed reads up to the last stable offset
+				// (partition_txn.go).
+				lso := p.lastStableOffset()
+				readTo := hw
+				if r.IsolationLevel == 1 {
+					readTo = lso
+				}
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, lso, p.log.StartOffset()
 				// KIP-74: the first non-empty partition returns at least one
 				// whole batch even past the limits, so a consumer never sticks
 				// on a batch larger than its fetch size.
@@ -121,7 +130,7 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 				if limit <= 0 {
 					break
 				}
-				data, err := p.log.ReadBounded(rp.FetchOffset, limit, hw)
+				data, err := p.log.ReadBounded(rp.FetchOffset, limit, readTo)
 				switch {
 				case errors.Is(err, wlog.ErrOffsetOutOfRange):
 					sp.ErrorCode = kerr.OffsetOutOfRange.Code
@@ -131,6 +140,9 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 				case data != nil:
 					sp.RecordBatches = data
 					total += len(data)
+					if r.IsolationLevel == 1 {
+						sp.AbortedTransactions = abortedTransactions(p.abortedIn(rp.FetchOffset, data))
+					}
 				}
 			}
 			st.Partitions = append(st.Partitions, sp)

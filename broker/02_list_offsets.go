@@ -1,6 +1,7 @@
 package broker
 
-// ListOffsets v1-10. v2 adds the isolation level, v4 leader epochs, v7 the
+// ListOffsets v1-10. v2 adds the isolation level (read_committed sees up
+// to the last stable offset), v4 leader epochs, v7 the
 // max-timestamp query (-3), v8 earliest-local (-4), v9 latest-tiered (-5).
 // Weir has no tiered storage, so -4 is the log start and -5 the latest.
 // Earliest (-2) is the log start offset, which retention and DeleteRecords
@@ -43,7 +44,7 @@ func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error
 			case p.failure.Load() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
-				sp.Offset, sp.Timestamp = p.listOffset(rp.Timestamp)
+				sp.Offset, sp.Timestamp = p.listOffset(rp.Timestamp, r.IsolationLevel == 1)
 				sp.LeaderEpoch = p.leaderEpoch.Load()
 			}
 			st.Partitions = append(st.Partitions, sp)
@@ -54,9 +55,13 @@ func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error
 }
 
 // listOffset answers one ListOffsets query: (-1, -1) when no record matches.
-// Only records below the high watermark are visible.
-func (p *partition) listOffset(ts int64) (offset, timestamp int64) {
+// Only records below the high watermark are visible, or, for
+// read_committed, below the last stable offset.
+func (p *partition) listOffset(ts int64, readCommitted bool) (offset, timestamp int64) {
 	hw := p.highWatermark()
+	if readCommitted {
+		hw = p.lastStableOffset()
+	}
 	switch ts {
 	case listLatest, listLatestTiered:
 		return hw, -1

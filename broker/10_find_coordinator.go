@@ -6,8 +6,8 @@ package broker
 // The coordinator of a group is the leader of the group's
 // __consumer_offsets partition (group.PartitionFor), as the metadata image
 // says; the first group lookup creates that topic through the controller,
-// as Kafka does. Transaction keys are answered
-// COORDINATOR_NOT_AVAILABLE with a message until transactions exist.
+// as Kafka does. The coordinator of a transactional id (key type 1) is,
+// the same way, the leader of its __transaction_state partition.
 
 import (
 	"context"
@@ -20,8 +20,6 @@ import (
 )
 
 func init() { register(10, 0, 6, handleFindCoordinator) }
-
-const noTransactionsMsg = "Weir has no transaction coordinator yet: transactions are not supported"
 
 func handleFindCoordinator(ctx context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.FindCoordinatorRequest)
@@ -49,7 +47,7 @@ func (b *Broker) findCoordinator(ctx context.Context, keyType int8, key string) 
 	switch keyType {
 	case 0: // group
 	case 1:
-		return fail(kerr.CoordinatorNotAvailable.Code, noTransactionsMsg)
+		return b.findTxnCoordinator(ctx, c, fail)
 	case 2:
 		return fail(kerr.InvalidRequest.Code, "share groups are not supported")
 	default:

@@ -56,8 +56,12 @@ type Broker struct {
 	session      session
 	sessionStart sync.Once
 
-	// groups is the group coordinator's shell (groups.go).
+	// groups is the group coordinator's shell (groups.go); txns the
+	// transaction coordinator's (txns.go); peers the connections to other
+	// brokers (peers.go).
 	groups *groupCoordinator
+	txns   *txnCoordinator
+	peers  peers
 	// unlockDataDir releases the data dir's lock file (lockDataDir).
 	unlockDataDir func() error
 
@@ -128,6 +132,7 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 		return nil, err
 	}
 	b.groups = newGroupCoordinator(b)
+	b.txns = newTxnCoordinator(b)
 	if err := b.load(); err != nil {
 		cancel()
 		if b.quorum != nil {
@@ -355,6 +360,10 @@ func (b *Broker) stopServing() {
 	if b.groups != nil {
 		b.groups.stop()
 	}
+	if b.txns != nil {
+		b.txns.stop()
+	}
+	b.closePeers()
 	if b.background != nil {
 		b.background.Wait()
 	}

@@ -568,14 +568,21 @@ func TestUnsupportedVersions(t *testing.T) {
 	if presp.Topics[0].Partitions[0].ErrorCode != kerr.UnsupportedVersion.Code {
 		t.Fatalf("produce v2: %+v", presp.Topics[0].Partitions[0])
 	}
-	// FindCoordinator of a transaction answers with an error code and a
-	// message, not a closed connection; a group's names this broker.
+	// FindCoordinator of a share group answers with an error code and a
+	// message, not a closed connection; a transaction's and a group's name
+	// this broker.
 	fc := kmsg.NewPtrFindCoordinatorRequest()
 	fc.SetVersion(4)
+	fc.CoordinatorType = 2
+	fc.CoordinatorKeys = []string{"share"}
+	fresp := rawRequest(t, tb.addr, fc).(*kmsg.FindCoordinatorResponse)
+	if len(fresp.Coordinators) != 1 || fresp.Coordinators[0].ErrorCode != kerr.InvalidRequest.Code || fresp.Coordinators[0].ErrorMessage == nil {
+		t.Fatalf("find share coordinator: %+v", fresp)
+	}
 	fc.CoordinatorType = 1
 	fc.CoordinatorKeys = []string{"txn"}
-	fresp := rawRequest(t, tb.addr, fc).(*kmsg.FindCoordinatorResponse)
-	if len(fresp.Coordinators) != 1 || fresp.Coordinators[0].ErrorCode != kerr.CoordinatorNotAvailable.Code || fresp.Coordinators[0].ErrorMessage == nil {
+	fresp = rawRequest(t, tb.addr, fc).(*kmsg.FindCoordinatorResponse)
+	if len(fresp.Coordinators) != 1 || fresp.Coordinators[0].ErrorCode != 0 || fresp.Coordinators[0].NodeID != 1 {
 		t.Fatalf("find transaction coordinator: %+v", fresp)
 	}
 	fc.CoordinatorType = 0

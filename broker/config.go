@@ -96,6 +96,9 @@ type Config struct {
 	// Groups configures the group coordinator and __consumer_offsets
 	// (group_config.go).
 	Groups GroupsConfig
+	// Txn configures the transaction coordinator and __transaction_state
+	// (txn_config.go).
+	Txn TxnConfig
 
 	// Defects plants known bugs for the simulator to find. Never set outside
 	// tests and `weir sim --defect`.
@@ -129,6 +132,12 @@ func (c *Config) HasRole(role string) bool { return slices.Contains(c.ProcessRol
 type Defects struct {
 	// AckBeforeFsync answers acks=-1 produces before their data is fsynced.
 	AckBeforeFsync bool
+	// NoKIP890 turns the KIP-890 defences off: partitions do not verify
+	// transactional produces with the coordinator (part 1), transactions
+	// end at the epoch they ran in and transaction.version is advertised
+	// as 0 (part 2), as with Kafka before 4.0. A delayed EndTxn or a late
+	// produce can then land in the producer's next transaction.
+	NoKIP890 bool
 	// Controller are the controller's planted bugs (broker/controller).
 	Controller controller.Defects
 }
@@ -171,6 +180,7 @@ func DefaultConfig() Config {
 		LogCleanerEnable:         true,
 		TopicDefaults:            map[string]string{},
 		Groups:                   DefaultGroupsConfig(),
+		Txn:                      DefaultTxnConfig(),
 	}
 }
 
@@ -429,6 +439,9 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 		}
 	default:
 		if ok, err := applyGroupProperty(cfg, key, val); ok {
+			return "", err
+		}
+		if ok, err := applyTxnProperty(cfg, key, val); ok {
 			return "", err
 		}
 		topicKey, ok := serverKeyToTopicKey[key]

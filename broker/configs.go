@@ -96,6 +96,7 @@ func (b *Broker) brokerConfigs() map[string]string {
 		"log.cleaner.enable":              strconv.FormatBool(b.cfg.LogCleanerEnable),
 	}
 	b.groupBrokerConfigs(m)
+	b.txnBrokerConfigs(m)
 	for _, name := range topicConfigNames() {
 		sk := serverKeyFor(name)
 		if sk == name && name != "compression.type" && name != "min.insync.replicas" {

@@ -269,9 +269,9 @@ func (cs *coordShard) load() {
 		if err := b.ctx.Err(); err != nil {
 			return err
 		}
-		return eachRecord(batch, func(key, value []byte) {
+		return replayGroupBatch(sm, batch, func(err error) {
 			records++
-			if err := sm.Replay(key, value); err != nil {
+			if err != nil {
 				bad++
 				if bad <= 10 {
 					b.log.Warn("skipping a group coordinator record that does not decode", "topic", offsetsTopic, "partition", cs.index, "err", err)
@@ -351,8 +351,14 @@ func (cs *coordShard) apply(out group.Output) {
 				return
 			}
 		}
+		if out.TxnBatch != nil {
+			if err := cs.appendTxn(out.TxnBatch); err != nil {
+				cs.failLocked(err)
+				return
+			}
+		}
 		cs.gc.deliver(out.Replies)
-		if out.Batch == nil || cs.gc.b.cfg.FsyncAcksAll {
+		if (out.Batch == nil && out.TxnBatch == nil) || cs.gc.b.cfg.FsyncAcksAll {
 			break
 		}
 		// Without fsync, the append moved the high watermark already.
@@ -412,9 +418,10 @@ func (cs *coordShard) watchDurable() {
 			cs.mu.Unlock()
 			return
 		}
-		if cs.sm.Pending() {
-			cs.apply(cs.sm.Durable(cs.p.highWatermark()))
-		}
+		// Always, not only when replies wait: records written with no
+		// reply waiting (an expiry's tombstones) must count as durable,
+		// or the next reply would wait for an fsync that went by.
+		cs.apply(cs.sm.Durable(cs.p.highWatermark()))
 		cs.mu.Unlock()
 		select {
 		case <-ch:
@@ -609,6 +616,13 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // encodeBatch is the v2 record batch of a shard's records, as Kafka's
 // coordinator writes them: uncompressed, no producer id, CreateTime now.
 func encodeBatch(records []group.Record, nowMs int64) []byte {
+	return encodeProducerBatch(records, nowMs, -1, -1, 0)
+}
+
+// encodeProducerBatch is encodeBatch for producer pid at epoch (-1: none)
+// with attributes attrs (the transactional bit for the offsets a
+// transaction commits).
+func encodeProducerBatch(records []group.Record, nowMs int64, pid int64, epoch int16, attrs int16) []byte {
 	var body []byte
 	for i, r := range records {
 		kr := kmsg.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
@@ -618,11 +632,12 @@ func encodeBatch(records []group.Record, nowMs int64) []byte {
 	batch := kmsg.RecordBatch{
 		PartitionLeaderEpoch: -1,
 		Magic:                2,
+		Attributes:           attrs,
 		LastOffsetDelta:      int32(len(records) - 1),
 		FirstTimestamp:       nowMs,
 		MaxTimestamp:         nowMs,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
+		ProducerID:           pid,
+		ProducerEpoch:        epoch,
 		FirstSequence:        -1,
 		NumRecords:           int32(len(records)),
 		Records:              body,

@@ -91,6 +91,7 @@ func (b *Broker) openPartition(t *metadata.Topic, index int32) (*partition, erro
 		syncReq:   make(chan struct{}, 1),
 		syncDone:  make(chan struct{}),
 	}
+	p.producers.SetRequireVerification(b.txnVerification())
 	// Everything recovered from disk survived a restart, so it is durable
 	// by definition once synced again; rebuild producer state by replay,
 	// from the newest snapshot that fits the log if there is one.
@@ -302,6 +303,13 @@ type appendResult struct {
 // awaited says the producer waits for the fsync (acks=-1), so the fsync this
 // append requests must not wait behind other work (see partition.sync).
 func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) appendResult {
+	return p.appendChecked(batch, logAppendTime, awaited, p.producers.Check)
+}
+
+// appendChecked is append with the producer-state check given: a
+// transaction marker is checked by CheckMarker (partition_txn.go). check
+// runs under mu.
+func (p *partition) appendChecked(batch *record.Batch, logAppendTime, awaited bool, check func(*record.Batch) txn.Decision) appendResult {
 	if errp := p.failure.Load(); errp != nil {
 		return appendResult{err: kerr.KafkaStorageError}
 	}
@@ -311,7 +319,7 @@ func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) app
 		// Leadership moved between the handler's check and here.
 		return appendResult{err: kerr.NotLeaderForPartition, reason: leaderErrorMessage(kerr.NotLeaderForPartition)}
 	}
-	d := p.producers.Check(batch)
+	d := check(batch)
 	switch d.Action {
 	case txn.Reject:
 		return appendResult{err: d.Err, reason: d.Reason}

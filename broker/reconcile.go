@@ -127,8 +127,10 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 		}
 		b.log.Info("removed replica", "topic", p.topic, "partition", p.index)
 	}
-	// Group coordination follows leadership of __consumer_offsets.
+	// Group and transaction coordination follow leadership of
+	// __consumer_offsets and __transaction_state.
 	b.groups.follow(topics[offsetsTopic])
+	b.txns.follow(topics[transactionStateTopic])
 	if prevImg == nil || prevImg.ClusterID() != img.ClusterID() {
 		b.noteClusterID(img.ClusterID())
 	}

@@ -257,3 +257,9 @@ func (s *Shard) dumpPending() []string {
 	sort.Strings(lines)
 	return lines
 }
+
+// MarkerError is a CompleteTxn answer failing with code, for the shell to
+// answer a marker it refuses before the shard sees it.
+func MarkerError(code int16) kmsg.Response {
+	return markerResponse(kmsg.NewPtrWriteTxnMarkersResponse(), code)
+}

@@ -110,10 +110,10 @@ func (p *PartitionProducers) NeedsVerification(pid int64, epoch int16) bool {
 
 // StartVerification records that the broker asks the coordinator whether
 // this partition is in the ongoing transaction of producer pid at epoch,
-// and returns the token to confirm it with (Verified). A marker for the
-// producer, the transaction opening, or a later StartVerification voids
-// it: the answer then no longer describes the transaction a batch would
-// join (Kafka's verification guard).
+// and returns the token to confirm it with (Verified). A marker that ends
+// that transaction (VoidVerification), the transaction opening, or a later
+// StartVerification voids it: the answer then no longer describes the
+// transaction a batch would join (Kafka's verification guard).
 func (p *PartitionProducers) StartVerification(pid int64, epoch int16) uint64 {
 	if p.verifying == nil {
 		p.verifying = map[int64]verification{}
@@ -135,6 +135,21 @@ func (p *PartitionProducers) Verified(pid int64, token uint64) bool {
 	v.verified = true
 	p.verifying[pid] = v
 	return true
+}
+
+// VoidVerification voids the verification of m's producer if m ends the
+// transaction it is about: a marker at its epoch (transaction version 1,
+// whose markers keep the epoch) or a later one. Under transaction version
+// 2 the marker of the producer's previous transaction carries the epoch of
+// the next one, which a verification may already be about (the producer
+// starts its next transaction while the coordinator writes the previous
+// one's markers): that marker does not void it. The broker calls it when
+// it appends a marker.
+func (p *PartitionProducers) VoidVerification(m Marker, tv2 bool) {
+	v, ok := p.verifying[m.ProducerID]
+	if ok && (m.ProducerEpoch > v.epoch || (!tv2 && m.ProducerEpoch == v.epoch)) {
+		delete(p.verifying, m.ProducerID)
+	}
 }
 
 // CancelVerification forgets a verification that failed (the coordinator
@@ -160,7 +175,6 @@ func (p *PartitionProducers) beginTxn(pid, offset int64, e *producerEntry) {
 // not a marker (none is appended to data partitions) changes nothing but
 // the epoch, which Update has set.
 func (p *PartitionProducers) endTxn(b *record.Batch, offset int64, e *producerEntry) {
-	delete(p.verifying, b.ProducerID)
 	m, err := ParseMarker(b)
 	if err != nil {
 		return

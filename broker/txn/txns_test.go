@@ -190,12 +190,27 @@ func TestVerification(t *testing.T) {
 	}
 	l.mark(t, Marker{ProducerID: 1, ProducerEpoch: 0, Commit: true}, false)
 	// A late batch of the ended transaction needs a verification again;
-	// one asked before a marker lands is void.
+	// one asked before a marker of its transaction lands is void.
 	late := txnBatch(t, 1, 0, 2, 1, true)
 	token = l.state.StartVerification(1, 0)
-	l.mark(t, Marker{ProducerID: 1, ProducerEpoch: 0, Commit: false}, false)
+	m := Marker{ProducerID: 1, ProducerEpoch: 0, Commit: false}
+	l.state.VoidVerification(m, false)
+	l.mark(t, m, false)
 	if l.state.Verified(1, token) {
 		t.Fatal("a verification survived a marker")
+	}
+	// Under transaction version 2, the previous transaction's marker
+	// carries the epoch the next transaction's verification is about: it
+	// does not void it; the next transaction's own marker (one more) does.
+	token = l.state.StartVerification(1, 1)
+	l.state.VoidVerification(Marker{ProducerID: 1, ProducerEpoch: 1}, true)
+	if !l.state.Verified(1, token) {
+		t.Fatal("the previous transaction's TV2 marker voided the next one's verification")
+	}
+	token = l.state.StartVerification(1, 1)
+	l.state.VoidVerification(Marker{ProducerID: 1, ProducerEpoch: 2}, true)
+	if l.state.Verified(1, token) {
+		t.Fatal("a TV2 marker ending the verified transaction did not void it")
 	}
 	if d := l.state.Check(late); !d.NeedsVerification {
 		t.Fatalf("late batch after a marker: %+v", d)

@@ -1,0 +1,156 @@
+package broker
+
+// A partition's part in transactions: transaction markers appended by its
+// leader (WriteTxnMarkers), the last stable offset, the aborted
+// transactions a read_committed fetch returns, and the verification of a
+// transactional produce with the coordinator (KIP-890 part 1). The state
+// itself is broker/txn's PartitionProducers, kept under the partition's
+// mu like the rest of the producer state; the aborted transactions are
+// kept in its snapshots (Weir's form of Kafka's .txnindex files) and
+// rebuilt from the log with it.
+
+import (
+	"encoding/binary"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/broker/txn"
+)
+
+// appendMarker appends the transaction marker m as the partition's leader.
+// tv2 says the coordinator bumped the producer's epoch for this marker
+// (transaction version 2), which makes the partition refuse a marker at
+// the epoch of a transaction still open. The marker is durable, like any
+// append, once the high watermark passes res.endOffset.
+func (p *partition) appendMarker(m txn.Marker, tv2 bool) appendResult {
+	raw := txn.MarkerBatch(m, p.b.nowMs())
+	batch, err := record.Parse(raw)
+	if err != nil {
+		panic(err) // MarkerBatch builds a valid batch
+	}
+	return p.appendChecked(&batch, false, true, func(*record.Batch) txn.Decision {
+		// Under mu: drop the ended transactions the LSO no longer
+		// depends on, so the list stays as short as what is unstable.
+		p.producers.ForgetStable(p.highWatermark())
+		d := p.producers.CheckMarker(m, tv2)
+		if d.Action == txn.Append {
+			p.producers.VoidVerification(m, tv2)
+		}
+		return d
+	})
+}
+
+// lastStableOffset is the partition's LSO: the high watermark, or the
+// first offset of the oldest transaction not yet decided below it.
+func (p *partition) lastStableOffset() int64 {
+	hw := p.highWatermark()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.producers.LastStableOffset(hw)
+}
+
+// abortedIn lists the aborted transactions a read_committed fetch from
+// offset from must return with the batches in data (Kafka bounds them by
+// the end of what the fetch read).
+func (p *partition) abortedIn(from int64, data []byte) []txn.AbortedTxn {
+	upTo := batchesEnd(data)
+	if upTo <= from {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.producers.AbortedIn(from, upTo)
+}
+
+// batchesEnd is the offset after the last batch of data (whole batches as
+// the log returns them), or -1 if data holds none.
+func batchesEnd(data []byte) int64 {
+	end := int64(-1)
+	for len(data) >= record.HeaderSize {
+		size, err := record.PeekSize(data)
+		if err != nil || size > len(data) {
+			break
+		}
+		base := int64(binary.BigEndian.Uint64(data))
+		lastDelta := int32(binary.BigEndian.Uint32(data[23:]))
+		end = base + int64(lastDelta) + 1
+		data = data[size:]
+	}
+	return end
+}
+
+// producerStates lists the producers the partition knows
+// (DescribeProducers).
+func (p *partition) producerStates() []txn.Producer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.producers.Producers()
+}
+
+// needsVerification reports whether batch would open a transaction the
+// coordinator has not confirmed (KIP-890 part 1), and if so records the
+// verification about to be asked for and returns its token.
+func (p *partition) needsVerification(batch *record.Batch) (token uint64, needed bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d := p.producers.Check(batch); !d.NeedsVerification {
+		return 0, false
+	}
+	return p.producers.StartVerification(batch.ProducerID, batch.ProducerEpoch), true
+}
+
+// verified records the coordinator's answer to a verification: ok
+// confirms it (false if a marker voided it meanwhile), !ok drops it.
+func (p *partition) verified(pid int64, token uint64, ok bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !ok {
+		p.producers.CancelVerification(pid, token)
+		return false
+	}
+	return p.producers.Verified(pid, token)
+}
+
+// abortedTransactions is the fetch response's form of aborted.
+func abortedTransactions(aborted []txn.AbortedTxn) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
+	if len(aborted) == 0 {
+		return nil
+	}
+	out := make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(aborted))
+	for i, a := range aborted {
+		out[i] = kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+		out[i].ProducerID, out[i].FirstOffset = a.ProducerID, a.FirstOffset
+	}
+	return out
+}
+
+// checkMarker is what appendMarker checks, without appending: for the
+// group coordinator, which must know a marker is taken before it applies
+// it to its state.
+func (p *partition) checkMarker(m txn.Marker, tv2 bool) txn.Decision {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.producers.CheckMarker(m, tv2)
+}
+
+// checkTxnCommit checks a transactional offset commit of producer pid at
+// epoch the group coordinator is about to write (CheckCoordinatorBatch).
+func (p *partition) checkTxnCommit(pid int64, epoch int16) txn.Decision {
+	b := record.Batch{}
+	b.ProducerID, b.ProducerEpoch, b.Attributes = pid, epoch, record.TransactionalBit
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.producers.CheckCoordinatorBatch(&b)
+}
+
+// needsVerificationOf is needsVerification for a batch a coordinator will
+// write for producer pid at epoch.
+func (p *partition) needsVerificationOf(pid int64, epoch int16) (token uint64, needed bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.producers.NeedsVerification(pid, epoch) {
+		return 0, false
+	}
+	return p.producers.StartVerification(pid, epoch), true
+}

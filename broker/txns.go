@@ -1,0 +1,553 @@
+package broker
+
+// The transaction coordinator's shell. broker/txncoord decides; this file
+// does the I/O, as groups.go does for broker/group: it owns
+// __transaction_state, routes each transactional id's requests to the
+// Shard of the id's partition (Kafka's abs(hashCode) % partitions, as for
+// groups), appends what a shard emits to that partition, tells the shard
+// how far the partition is durable, keeps one env.Clock timer per shard at
+// its next deadline (transaction timeouts, id expiry), and writes the
+// transaction markers a shard asks for (txn_markers.go).
+//
+// A shard exists where this broker leads the partition, in one leader
+// epoch; its leader epoch is the coordinator epoch its markers carry.
+// follow, called by the reconciler after every image, loads a shard for a
+// partition this broker comes to lead (or leads in a new epoch) and
+// unloads one it no longer leads: a new leader loads the log, so it
+// finishes the transactions the old one had prepared.
+//
+// Lock order: txnCoordinator.mu, then Broker.mu (topic creation); a
+// shard's mu, then its partition's locks (appends), then the group
+// coordinator's (none is taken from there).
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/group"
+	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/broker/txncoord"
+	"github.com/weir-dev/weir/env"
+)
+
+type txnCoordinator struct {
+	b *Broker
+	// started makes nowMs monotonic, as the group coordinator's.
+	started time.Time
+
+	// mu guards shards: one entry per partition of __transaction_state,
+	// a shard where this broker leads the partition, nil elsewhere.
+	mu     sync.Mutex
+	shards []*txnShard
+}
+
+// txnShard is one partition of __transaction_state this broker leads, in
+// one leader epoch, and its Shard.
+type txnShard struct {
+	tc    *txnCoordinator
+	index int32
+	p     *partition
+	epoch int32
+	// ctx ends the shard's marker senders when it is unloaded.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	state   shardState
+	sm      *txncoord.Shard
+	timer   env.Timer
+	timerAt int64
+}
+
+func newTxnCoordinator(b *Broker) *txnCoordinator {
+	return &txnCoordinator{b: b, started: b.clock.Now()}
+}
+
+func (tc *txnCoordinator) nowMs() int64 {
+	return tc.started.UnixMilli() + tc.b.clock.Now().Sub(tc.started).Milliseconds()
+}
+
+// follow makes the shards match the partitions of __transaction_state this
+// broker leads (t nil: the topic does not exist); see the file comment.
+func (tc *txnCoordinator) follow(t *topic) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	n := 0
+	if t != nil {
+		n = len(t.info.Partitions)
+	}
+	next := make([]*txnShard, n)
+	var load []*txnShard
+	for i := range n {
+		p := t.partitions[i]
+		var cs *txnShard
+		if i < len(tc.shards) {
+			cs = tc.shards[i]
+		}
+		leading := p != nil && p.leading.Load()
+		epoch := int32(-1)
+		if leading {
+			epoch = p.leaderEpoch.Load()
+		}
+		if cs != nil && cs.p == p && cs.epoch == epoch && leading {
+			next[i] = cs
+			continue
+		}
+		if cs != nil {
+			cs.unload()
+		}
+		if leading {
+			ctx, cancel := context.WithCancel(tc.b.ctx)
+			cs = &txnShard{tc: tc, index: int32(i), p: p, epoch: epoch, ctx: ctx, cancel: cancel, state: shardLoading}
+			next[i] = cs
+			load = append(load, cs)
+		}
+	}
+	for i := n; i < len(tc.shards); i++ {
+		if tc.shards[i] != nil {
+			tc.shards[i].unload()
+		}
+	}
+	tc.shards = next
+	if len(load) == 0 || tc.b.ctx.Err() != nil {
+		return
+	}
+	tc.b.wg.Add(1)
+	go func() {
+		defer tc.b.wg.Done()
+		for _, cs := range load {
+			if tc.b.ctx.Err() != nil {
+				return
+			}
+			cs.load()
+		}
+	}()
+}
+
+// ensure creates __transaction_state through the controller if it does
+// not exist yet (Kafka does on the first FindCoordinator or
+// InitProducerId of a transactional id), and waits, bounded by ctx, until
+// this broker has it.
+func (tc *txnCoordinator) ensure(ctx context.Context) int16 {
+	if _, ok := tc.b.image().Topic(transactionStateTopic); ok {
+		return 0
+	}
+	c := tc.b.cfg.Txn
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.SetVersion(7)
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	// As __consumer_offsets (groups.go ensure): one replica per
+	// partition until replication is wired into topic creation.
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = transactionStateTopic, c.StateLogPartitions, 1
+	for k, v := range map[string]string{
+		"cleanup.policy":      "compact",
+		"compression.type":    "uncompressed",
+		"min.insync.replicas": "1",
+		"segment.bytes":       fmt.Sprint(c.StateLogSegmentBytes),
+	} {
+		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+		cfg.Name, cfg.Value = k, &v
+		rt.Configs = append(rt.Configs, cfg)
+	}
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := adminContext(ctx, 0)
+	defer cancel()
+	tc.b.awaitActive(ctx)
+	resp, terr := tc.b.submit(ctx, req)
+	code := int16(0)
+	switch {
+	case terr != nil:
+		tc.b.log.Warn("creating the transaction coordinator's topic", "topic", transactionStateTopic, "err", terr)
+		return kerr.CoordinatorNotAvailable.Code
+	case len(resp.(*kmsg.CreateTopicsResponse).Topics) == 1:
+		code = resp.(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode
+	}
+	if code != 0 && code != kerr.TopicAlreadyExists.Code {
+		tc.b.log.Warn("creating the transaction coordinator's topic", "topic", transactionStateTopic, "err", kerr.ErrorForCode(code))
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	if !tc.b.waitApplied(ctx, func(img *metadata.Image) bool { _, ok := img.Topic(transactionStateTopic); return ok }) {
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	return 0
+}
+
+// partitionOf is the __transaction_state partition of a transactional id
+// in img, with its leader, or the code to answer with.
+func (b *Broker) txnPartitionOf(img *metadata.Image, id string) (index, leader int32, code int16) {
+	t, ok := img.Topic(transactionStateTopic)
+	if !ok || len(t.Partitions) == 0 {
+		return -1, -1, kerr.CoordinatorNotAvailable.Code
+	}
+	index = group.PartitionFor(id, int32(len(t.Partitions)))
+	leader = t.Partitions[index].Leader
+	if leader < 0 {
+		return index, -1, kerr.CoordinatorNotAvailable.Code
+	}
+	return index, leader, 0
+}
+
+// route finds the shard of a transactional id here, or the code a client
+// is told: NOT_COORDINATOR sends it back to FindCoordinator.
+func (tc *txnCoordinator) route(id string) (*txnShard, int16) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.shards) == 0 {
+		return nil, kerr.NotCoordinator.Code
+	}
+	cs := tc.shards[group.PartitionFor(id, int32(len(tc.shards)))]
+	if cs == nil {
+		return nil, kerr.NotCoordinator.Code
+	}
+	return cs, 0
+}
+
+// allShards is every shard this broker has.
+func (tc *txnCoordinator) allShards() []*txnShard {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	var out []*txnShard
+	for _, cs := range tc.shards {
+		if cs != nil {
+			out = append(out, cs)
+		}
+	}
+	return out
+}
+
+// stop ends every shard's timer; the broker's context is done, so marker
+// senders, loaders and watchers are ending.
+func (tc *txnCoordinator) stop() {
+	for _, cs := range tc.allShards() {
+		cs.mu.Lock()
+		cs.state = shardStopped
+		if cs.timer != nil {
+			cs.timer.Stop()
+		}
+		cs.mu.Unlock()
+	}
+}
+
+// load rebuilds the shard from its partition's log, then serves it and
+// sends the markers of every transaction it found prepared.
+func (cs *txnShard) load() {
+	b := cs.tc.b
+	sm := txncoord.NewShard(b.coordinatorConfig())
+	start := b.clock.Now()
+	var records, bad int
+	err := cs.p.log.Batches(cs.p.log.StartOffset(), func(batch *record.Batch) error {
+		if err := b.ctx.Err(); err != nil {
+			return err
+		}
+		return eachRecord(batch, func(key, value []byte) {
+			records++
+			if err := sm.Replay(key, value); err != nil {
+				bad++
+				if bad <= 10 {
+					b.log.Warn("skipping a transaction coordinator record that does not decode", "topic", transactionStateTopic, "partition", cs.index, "err", err)
+				}
+			}
+		})
+	})
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.state != shardLoading {
+		return
+	}
+	if err != nil {
+		if b.ctx.Err() == nil {
+			b.log.Error("loading transactions failed; their coordinator is unavailable until restart", "topic", transactionStateTopic, "partition", cs.index, "err", err)
+		}
+		cs.state = shardFailed
+		return
+	}
+	out := sm.FinishLoad(cs.tc.nowMs(), cs.p.log.EndOffset(), cs.epoch)
+	cs.sm, cs.state = sm, shardServing
+	if records > 0 {
+		b.log.Info("loaded transactions", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "prepared", len(out.Markers), "took", b.clock.Now().Sub(start).Round(time.Millisecond))
+	}
+	cs.apply(out)
+	b.wg.Add(1)
+	go cs.watchDurable()
+}
+
+// unload gives the shard up: held requests are answered NOT_COORDINATOR
+// and its marker senders stop (the next coordinator sends them again).
+func (cs *txnShard) unload() {
+	cs.cancel()
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.sm != nil {
+		deliverTxn(cs.tc.b, cs.sm.Unload().Replies)
+	}
+	if cs.state != shardFailed && cs.state != shardStopped {
+		cs.state = shardUnloaded
+	}
+	cs.sm = nil
+	if cs.timer != nil {
+		cs.timer.Stop()
+	}
+}
+
+func (cs *txnShard) unavailableCode() int16 {
+	switch cs.state {
+	case shardLoading:
+		return kerr.CoordinatorLoadInProgress.Code
+	case shardUnloaded:
+		return kerr.NotCoordinator.Code
+	}
+	return kerr.CoordinatorNotAvailable.Code
+}
+
+// do runs one call of the shard and carries out what it decided, or
+// returns the code to answer with if the shard does not serve.
+func (cs *txnShard) do(call func(sm *txncoord.Shard, nowMs int64) txncoord.Output) int16 {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.state != shardServing {
+		return cs.unavailableCode()
+	}
+	cs.apply(call(cs.sm, cs.tc.nowMs()))
+	return 0
+}
+
+// apply appends the batch, delivers the replies, starts the marker jobs
+// and resets the timer. Call with mu held.
+func (cs *txnShard) apply(out txncoord.Output) {
+	for {
+		if out.Batch != nil {
+			if err := cs.append(out.Batch); err != nil {
+				cs.failLocked(err)
+				return
+			}
+		}
+		deliverTxn(cs.tc.b, out.Replies)
+		for _, job := range out.Markers {
+			cs.startMarkers(job)
+		}
+		if out.Batch == nil || cs.tc.b.cfg.FsyncAcksAll {
+			break
+		}
+		// Without fsync, the append moved the high watermark already.
+		out = cs.sm.Durable(cs.p.highWatermark())
+	}
+	cs.resetTimer()
+}
+
+// append writes a shard's batch at the offset the shard expects.
+func (cs *txnShard) append(b *txncoord.Batch) error {
+	records := make([]group.Record, len(b.Records))
+	for i, r := range b.Records {
+		records[i] = group.Record{Key: r.Key, Value: r.Value}
+	}
+	batch, err := record.Parse(encodeBatch(records, cs.tc.nowMs()))
+	if err != nil {
+		return err
+	}
+	res := cs.p.append(&batch, false, true)
+	if res.err != nil {
+		return fmt.Errorf("append: %v %s", res.err, res.reason)
+	}
+	if res.baseOffset != b.BaseOffset {
+		return fmt.Errorf("append landed at offset %d; the coordinator expected %d", res.baseOffset, b.BaseOffset)
+	}
+	return nil
+}
+
+// failLocked takes a shard whose log failed out of service (its state is
+// ahead of the log); a restart loads what the log kept.
+func (cs *txnShard) failLocked(err error) {
+	cs.tc.b.log.Error("transaction coordinator partition failed; its transactions are unavailable until restart", "topic", transactionStateTopic, "partition", cs.index, "err", err)
+	cs.cancel()
+	if cs.sm != nil {
+		deliverTxn(cs.tc.b, cs.sm.Unload().Replies)
+	}
+	cs.sm, cs.state = nil, shardFailed
+	if cs.timer != nil {
+		cs.timer.Stop()
+	}
+}
+
+// watchDurable tells the shard each time its partition's high watermark
+// moves, which releases the replies and marker jobs that waited for it.
+func (cs *txnShard) watchDurable() {
+	b := cs.tc.b
+	defer b.wg.Done()
+	for {
+		ch := cs.p.watch()
+		failed := cs.p.failure.Load()
+		cs.mu.Lock()
+		if cs.state != shardServing {
+			cs.mu.Unlock()
+			return
+		}
+		if failed != nil {
+			cs.failLocked(*failed)
+			cs.mu.Unlock()
+			return
+		}
+		// Always: records the shard wrote with no answer waiting (a
+		// timeout's abort, a completion) must count as durable too, or a
+		// later answer would wait for them after their fsync went by.
+		cs.apply(cs.sm.Durable(cs.p.highWatermark()))
+		cs.mu.Unlock()
+		select {
+		case <-ch:
+		case <-cs.ctx.Done():
+			return
+		}
+	}
+}
+
+// resetTimer keeps one clock timer at the shard's next deadline. Call with
+// mu held.
+func (cs *txnShard) resetTimer() {
+	at, ok := cs.sm.NextDeadline()
+	if cs.timer != nil && (!ok || at != cs.timerAt) {
+		cs.timer.Stop()
+		cs.timer = nil
+	}
+	if !ok || cs.timer != nil {
+		return
+	}
+	d := time.Duration(at-cs.tc.nowMs()) * time.Millisecond
+	cs.timerAt = at
+	cs.timer = cs.tc.b.clock.AfterFunc(max(d, 0), cs.onTimer)
+}
+
+func (cs *txnShard) onTimer() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.state != shardServing || cs.tc.b.ctx.Err() != nil {
+		return
+	}
+	cs.timer = nil
+	cs.apply(cs.sm.Tick(cs.tc.nowMs()))
+}
+
+// deliverTxn hands a shard's replies to their waiters (one each; see
+// groupCoordinator.deliver).
+func deliverTxn(b *Broker, replies []txncoord.Reply) {
+	for _, r := range replies {
+		select {
+		case r.To.(*waiter).ch <- r.Resp:
+		default:
+			b.log.Error("transaction coordinator answered a request twice; the second answer is dropped", "response", kmsg.NameForKey(r.Resp.Key()))
+		}
+	}
+}
+
+// callTxn runs one request on the shard of transactional id: the answer is
+// ready in the waiter, now or later, unless the code says the shard did
+// not take it.
+func (tc *txnCoordinator) callTxn(id string, call func(sm *txncoord.Shard, nowMs int64, w txncoord.Waiter) txncoord.Output) (*waiter, int16) {
+	cs, code := tc.route(id)
+	if code != 0 {
+		return nil, code
+	}
+	w := newWaiter()
+	if code := cs.do(func(sm *txncoord.Shard, nowMs int64) txncoord.Output { return call(sm, nowMs, w) }); code != 0 {
+		return nil, code
+	}
+	return w, 0
+}
+
+// producerIDs is the shard's source of new producer ids: the broker's
+// block from the controller (pids.go), asked for when it runs out.
+func (b *Broker) newProducerIDs(ctx context.Context) txncoord.ProducerIDs {
+	return func() (int64, int16) {
+		id, err := b.nextProducerID(ctx)
+		if err != nil {
+			if ke, ok := err.(*kerr.Error); ok {
+				return 0, ke.Code
+			}
+			return 0, kerr.UnknownServerError.Code
+		}
+		return id, 0
+	}
+}
+
+// awaitTxnReply is the reply to req from one shard's answer.
+func awaitTxnReply(req *request, w *waiter) reply {
+	return awaitTxnReplies(req, []*waiter{w}, func(resps []kmsg.Response) kmsg.Response { return resps[0] })
+}
+
+// awaitTxnReplies builds the reply to req from the answers of several
+// waiters, merged by merge: at once when they are all in, else in a finish
+// step (awaitReplies of groups.go, for responses the group package does
+// not know). If the client goes away or the broker stops first, the reply
+// is the request's response with COORDINATOR_NOT_AVAILABLE where it has an
+// error code (nobody reads it).
+func awaitTxnReplies(req *request, ws []*waiter, merge func([]kmsg.Response) kmsg.Response) reply {
+	resps := make([]kmsg.Response, len(ws))
+	ready := true
+	for i, w := range ws {
+		select {
+		case resps[i] = <-w.ch:
+		default:
+			ready = false
+		}
+	}
+	if ready {
+		return reply{resp: merge(resps)}
+	}
+	resp := req.kreq.ResponseKind()
+	if f := reflect.ValueOf(resp).Elem().FieldByName("ErrorCode"); f.IsValid() && f.Kind() == reflect.Int16 {
+		f.SetInt(int64(kerr.CoordinatorNotAvailable.Code))
+	}
+	readDone := req.conn.readDone
+	return reply{resp: resp, finish: func(ctx context.Context) {
+		for i, w := range ws {
+			if resps[i] != nil {
+				continue
+			}
+			select {
+			case resps[i] = <-w.ch:
+			case <-ctx.Done():
+				return
+			case <-readDone:
+				return
+			}
+		}
+		reflect.ValueOf(resp).Elem().Set(reflect.ValueOf(merge(resps)).Elem())
+	}}
+}
+
+// findTxnCoordinator answers FindCoordinator for a transactional id: the
+// leader of its __transaction_state partition, created on first use.
+func (b *Broker) findTxnCoordinator(ctx context.Context, c kmsg.FindCoordinatorResponseCoordinator, fail func(int16, string, ...any) kmsg.FindCoordinatorResponseCoordinator) kmsg.FindCoordinatorResponseCoordinator {
+	if c.Key == "" {
+		return fail(kerr.InvalidRequest.Code, "a transactional id cannot be empty")
+	}
+	if code := b.txns.ensure(ctx); code != 0 {
+		return fail(code, "the transaction coordinator's topic %s could not be created; see the broker's log", transactionStateTopic)
+	}
+	index, leader, code := b.txnPartitionOf(b.image(), c.Key)
+	if code != 0 {
+		return fail(code, "partition %d of %s has no leader: its transactional ids have no coordinator until it has one", index, transactionStateTopic)
+	}
+	if leader == b.cfg.NodeID {
+		if cs, code := b.txns.route(c.Key); code == 0 {
+			cs.mu.Lock()
+			failed := cs.state == shardFailed
+			cs.mu.Unlock()
+			if failed {
+				return fail(kerr.CoordinatorNotAvailable.Code, "partition %d of %s failed; its transactions are unavailable until the broker restarts", index, transactionStateTopic)
+			}
+		}
+	}
+	for _, br := range b.liveBrokers(b.image()) {
+		if br.id == leader {
+			c.NodeID, c.Host, c.Port = br.id, br.host, br.port
+			return c
+		}
+	}
+	return fail(kerr.CoordinatorNotAvailable.Code, "the leader of partition %d of %s, broker %d, is not reachable", index, transactionStateTopic, leader)
+}
