@@ -83,6 +83,7 @@ type consumeOpts struct {
 	timeoutMs     int
 	props         listFlag
 	consumerProps listFlag
+	isolation     string
 }
 
 // Consume is `weir consume`.
@@ -99,6 +100,7 @@ func Consume(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	c.fs.IntVar(&o.timeoutMs, "timeout-ms", 0, "exit after this many `ms` without a record")
 	c.fs.Var(&o.props, "property", "formatter property `key=value` (repeatable, see above)")
 	c.fs.Var(&o.consumerProps, "consumer-property", "consumer setting `key=value` (repeatable, see above)")
+	c.fs.StringVar(&o.isolation, "isolation-level", "read_uncommitted", "read_committed: only records of committed transactions (and none of an open one); read_uncommitted: every record")
 	return c.exit(runConsume(ctx, c, &o, args))
 }
 
@@ -234,6 +236,13 @@ func consumerSettings(c *command, o *consumeOpts) ([]kgo.Opt, string, error) {
 	}
 	clientID := "weir-consumer"
 	var opts []kgo.Opt
+	switch o.isolation {
+	case "read_uncommitted":
+	case "read_committed":
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	default:
+		return nil, "", usagef("--isolation-level %q: want read_committed or read_uncommitted", o.isolation)
+	}
 	ms := func(k, v string) (time.Duration, error) {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n <= 0 {

@@ -31,6 +31,13 @@ Properties (--property k=v), as in kafka-console-producer:
   null.marker              a key, value or header value equal to this is null
   ignore.error=true        a line without a separator is taken whole as the value
 
+With --transactional-id the records are written in transactions, as a
+transactional producer of that id: one transaction for the whole input,
+committed at its end, or one per --transaction-size lines. A transaction
+any record of which fails is aborted and the command fails: none of its
+records reach read_committed consumers. An interrupt aborts the open
+transaction; those committed before stay.
+
 Example: printf 'k1\tv1\n' | weir produce --topic t --property parse.key=true`
 
 // produceDefaults are kafka-console-producer's LineMessageReader defaults.
@@ -57,6 +64,9 @@ type produceOpts struct {
 	lingerMs          int
 	batchSize         int
 	deliveryTimeoutMs int
+	txnID             string
+	txnSize           int
+	txnTimeoutMs      int
 }
 
 // Produce is `weir produce`.
@@ -74,6 +84,9 @@ func Produce(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	c.fs.IntVar(&o.lingerMs, "linger-ms", 0, "wait up to this many `ms` to fill a batch")
 	c.fs.IntVar(&o.batchSize, "batch-size", 0, "maximum batch size in `bytes` (0: the client default, about 1 MB)")
 	c.fs.IntVar(&o.deliveryTimeoutMs, "delivery-timeout-ms", 120000, "fail a record not acknowledged within this many `ms` (Kafka's delivery.timeout.ms)")
+	c.fs.StringVar(&o.txnID, "transactional-id", "", "write in transactions as the producer of this transactional `id`")
+	c.fs.IntVar(&o.txnSize, "transaction-size", 0, "with --transactional-id: commit every this many `lines` (0: one transaction for the whole input)")
+	c.fs.IntVar(&o.txnTimeoutMs, "transaction-timeout-ms", 60000, "with --transactional-id: the coordinator aborts a transaction open longer than this many `ms`")
 	return c.exit(runProduce(ctx, c, &o, args, stdin))
 }
 
@@ -109,6 +122,9 @@ func runProduce(ctx context.Context, c *command, o *produceOpts, args []string, 
 		return err
 	}
 	defer cl.Close()
+	if o.txnID != "" {
+		return produceTransactions(ctx, c, cl, o, parser, stdin, tracker) // produce_txn.go
+	}
 
 	var (
 		mu       sync.Mutex
@@ -219,6 +235,22 @@ func producerOpts(o *produceOpts) ([]kgo.Opt, error) {
 	}
 	if o.batchSize > 0 {
 		opts = append(opts, kgo.ProducerBatchMaxBytes(int32(o.batchSize)))
+	}
+	if o.txnID == "" && o.txnSize != 0 {
+		return nil, usagef("--transaction-size needs --transactional-id")
+	}
+	if o.txnID != "" {
+		if o.acks != "all" && o.acks != "-1" {
+			return nil, usagef("--transactional-id needs --acks all (transactions are idempotent)")
+		}
+		if o.txnSize < 0 {
+			return nil, usagef("--transaction-size must be a number of lines, got %d", o.txnSize)
+		}
+		txnTimeout, err := msDuration("transaction-timeout-ms", o.txnTimeoutMs)
+		if err != nil || txnTimeout <= 0 {
+			return nil, usagef("--transaction-timeout-ms must be a positive number of ms, got %d", o.txnTimeoutMs)
+		}
+		opts = append(opts, kgo.TransactionalID(o.txnID), kgo.TransactionTimeout(txnTimeout))
 	}
 	delivery, err := msDuration("delivery-timeout-ms", o.deliveryTimeoutMs)
 	if err != nil {

@@ -29,6 +29,7 @@ func commands() []command {
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
 		{"groups", "list, describe, reset offsets of and delete consumer groups", cli.Groups},
+		{"transactions", "list and describe transactions and a partition's producers", cli.Transactions},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
 		{"bench", "run a benchmark spec against targets; compare results", bench},
 		{"report", "write an HTML report of benchmark results and simulation runs", report},
