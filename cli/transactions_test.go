@@ -70,4 +70,3 @@ func TestTransactionsUsage(t *testing.T) {
 	run(t, Produce, "", "--bootstrap-server", bs, "--topic", "t", "--transactional-id", "x", "--acks", "1").wantErr(t, 2, "weir produce: --transactional-id needs --acks all")
 	run(t, Consume, "", "--bootstrap-server", bs, "--topic", "t", "--isolation-level", "serializable").wantErr(t, 2, "weir consume: --isolation-level \"serializable\"")
 }
-
