@@ -24,6 +24,20 @@
 // clock timer per shard. Internal topics are never auto-created from a
 // Metadata request, nor produced to, deleted or grown by clients.
 //
+// The transaction coordinator is broker/txncoord, a state machine per
+// __transaction_state partition; txns.go is its shell, built like
+// groups.go's, and txn_markers.go writes the transaction markers its shards
+// decide to the leader of each partition (directly, or over env.Net with
+// peers.go), retrying until all are written. A partition's side of
+// transactions is partition_txn.go (markers, the last stable offset, the
+// aborted transactions of read_committed fetches) and txn_verify.go (a
+// transactional produce that opens the producer's transaction in a
+// partition is checked with the coordinator first: KIP-890 part 1). The
+// group coordinator writes offsets committed inside transactions, and the
+// markers of its own partitions (groups_txn.go). transaction.version 2
+// (KIP-890 part 2) is advertised in ApiVersions; Defects.NoKIP890 turns
+// both defences off, for the simulator and tests only.
+//
 // A broker holds a lock on <data dir>/.lock (env.Lock) while it is open, so
 // a second broker on the same directory refuses to start.
 //
@@ -45,5 +59,14 @@
 //     its partition's.
 //   - A group answer (a commit, a join, an assignment) leaves the broker
 //     only once the __consumer_offsets records decided before it are
-//     durable.
+//     durable; a transaction coordinator's answer, and the markers of a
+//     transaction's end, only once its __transaction_state records are.
+//   - A read_committed fetch never returns a record past the last stable
+//     offset: below it every transaction has its marker below the high
+//     watermark.
+//   - Lock order for transactions: a coordinator shard's mu, then its
+//     partition's (appends); the group coordinator's shard mu, then its
+//     partition's (a marker or a transactional commit is checked against
+//     the partition's producer state under both, before the shard
+//     decides). No lock is held across a request to another broker.
 package broker

@@ -28,10 +28,19 @@
 // OffsetDelete; REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
 // and INCONSISTENT_GROUP_PROTOCOL where Kafka returns them.
 //
+// Offsets committed inside a transaction (TxnOffsetCommit, [Shard.TxnCommit])
+// are written in a transactional batch of the producer ([Output.TxnBatch])
+// and stay pending until the transaction's marker lands in the partition
+// ([Shard.CompleteTxn], which writes it): a commit applies them (unless a
+// plain commit of the partition was written after them), an abort discards
+// them. Meanwhile OffsetFetch with require_stable answers
+// UNSTABLE_OFFSET_COMMIT for them, and the group is not deleted or expired.
+//
 // Persistence uses Kafka's __consumer_offsets record formats (kmsg's
 // OffsetCommitKey/Value and GroupMetadataKey/Value): a commit, a completed
 // assignment, a group becoming empty or deleted, an expired offset. A new
-// shard rebuilds its state from those records ([Shard.Replay], then
+// shard rebuilds its state from those records ([Shard.Replay],
+// [Shard.ReplayTxnOffset] and [Shard.ReplayMarker], then
 // [Shard.FinishLoad]), which is how a coordinator takes over a partition
 // after a restart or a leadership change.
 //

@@ -39,10 +39,13 @@ import (
 //     yet, so the cleaner does not delete what a producer was told is
 //     stored.
 //   - Transactional and control batches are kept as they are and their keys
-//     are not mapped: Weir refuses transactions at produce time, and until
-//     transaction markers exist the cleaner cannot tell committed from
-//     aborted records, so a transactional record must neither be removed
-//     nor hide an older value of its key.
+//     are not mapped: the cleaner does not read the markers, so it cannot
+//     tell committed from aborted records, and a transactional record must
+//     neither be removed nor hide an older value of its key. That is safe
+//     (read_committed readers skip aborted records, and a committed one is
+//     read after the older value it replaces), only less compact than
+//     Kafka, which removes aborted records and, after delete.retention.ms,
+//     markers.
 //   - A compressed batch whose records decompress past MaxBatchBytes (or do
 //     not decompress) is kept whole and unmapped, like a transactional one.
 //   - Compressed batches that change are recompressed with their codec.
