@@ -309,6 +309,38 @@ func (w *propWorld) actions() map[string]func(*rapid.T) {
 				c.ready = false
 			}
 		},
+		"zombie": func(t *rapid.T) {
+			// A producer of an older epoch of the id (fenced by a later
+			// InitProducerId, or the producer of a finished transaction
+			// under version 2): nothing it sends changes anything.
+			c := w.client(t)
+			if !c.ready || c.epoch < 2 {
+				t.Skip("no epoch old enough")
+			}
+			old := int16(rapid.IntRange(0, int(c.epoch)-2).Draw(t, "oldEpoch"))
+			before := len(w.log)
+			add := kmsg.NewPtrAddPartitionsToTxnRequest()
+			add.Version = 3
+			add.TransactionalID, add.ProducerID, add.ProducerEpoch = c.id, c.pid, old
+			rt := kmsg.NewAddPartitionsToTxnRequestTopic()
+			rt.Topic, rt.Partitions = "t", []int32{0}
+			add.Topics = append(add.Topics, rt)
+			resp, _ := w.call(func(wt Waiter) Output { return w.s.AddPartitions(w.nowMs, add, wt) })
+			if code := resp.(*kmsg.AddPartitionsToTxnResponse).Topics[0].Partitions[0].ErrorCode; code != kerr.ProducerFenced.Code {
+				t.Fatalf("AddPartitionsToTxn of %s at old epoch %d (current %d): %s", c.id, old, c.epoch, errName(code))
+			}
+			end := kmsg.NewPtrEndTxnRequest()
+			end.Version = 5
+			end.TransactionalID, end.ProducerID, end.ProducerEpoch = c.id, c.pid, old
+			end.Commit = true
+			resp, jobs := w.call(func(wt Waiter) Output { return w.s.EndTxn(w.nowMs, end, w.ids, wt) })
+			if code := resp.(*kmsg.EndTxnResponse).ErrorCode; code != kerr.ProducerFenced.Code || len(jobs) > 0 {
+				t.Fatalf("EndTxn(commit) of %s at old epoch %d (current %d): %s, %d marker jobs", c.id, old, c.epoch, errName(code), len(jobs))
+			}
+			if len(w.log) != before {
+				t.Fatalf("requests of a fenced epoch of %s wrote %d records", c.id, len(w.log)-before)
+			}
+		},
 		"markersDone": func(t *rapid.T) {
 			if len(w.jobs) == 0 {
 				t.Skip("no markers under way")
