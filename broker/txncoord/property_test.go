@@ -429,6 +429,18 @@ func countingProperty(cfg Config, delays bool, commits *int) func(*rapid.T) {
 // 1 a delayed EndTxn does end the next transaction (Kafka's flaw before
 // 4.0, which TestPropertyCatchesNoEpochBump shows).
 func TestPropertyTransactions(t *testing.T) {
+	// Deeper than rapid's defaults unless told otherwise (a run takes
+	// about 0.1 s at these settings).
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, v := range map[string]string{"rapid.checks": "1000", "rapid.steps": "100"} {
+		if given[name] || testing.Short() {
+			continue
+		}
+		prev := flag.Lookup(name).Value.String()
+		flag.Set(name, v)
+		defer flag.Set(name, prev)
+	}
 	for _, tv2 := range []bool{true, false} {
 		t.Run(fmt.Sprintf("tv2=%v", tv2), func(t *testing.T) {
 			cfg := DefaultConfig()
