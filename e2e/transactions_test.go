@@ -455,3 +455,46 @@ func (c *cutter) stop() {
 	c.ln.Close()
 	c.wg.Wait()
 }
+
+// TestTransactionSurvivesKill9: a franz-go transaction is open on a broker
+// that is killed with SIGKILL; the restarted broker rebuilds the open
+// transaction from its log (read_committed stays below it) and its
+// coordinator's state, so the producer commits it and read_committed
+// consumers then see every record of it.
+func TestTransactionSurvivesKill9(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	s.createTopic(t, "t", 2, nil)
+	cl := s.client(t, kgo.TransactionalID("survivor"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.TransactionTimeout(60*time.Second), kgo.RetryTimeout(60*time.Second))
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		r := &kgo.Record{Topic: "t", Partition: int32(i % 2), Value: []byte(strconv.Itoa(i))}
+		if err := cl.ProduceSync(testCtx(t), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.kill()
+	s.start()
+	adm := s.admin(t)
+	stable, err := adm.ListCommittedOffsets(testCtx(t), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stable.Each(func(o kadm.ListedOffset) {
+		if o.Offset != 0 {
+			t.Errorf("partition %d: read_committed end %d before the commit, want 0", o.Partition, o.Offset)
+		}
+	})
+	if err := cl.EndTransaction(testCtx(t), kgo.TryCommit); err != nil {
+		t.Fatalf("commit after the restart: %v", err)
+	}
+	got := readCommittedValues(t, s, "t")
+	slices.Sort(got)
+	want := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read_committed saw %v, want %v", got, want)
+	}
+}
