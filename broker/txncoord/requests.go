@@ -459,7 +459,13 @@ func (s *Shard) prepare(m *txnMeta, commit, tv2 bool, next int64, noPartitions b
 func (s *Shard) abort(m *txnMeta, fence bool) {
 	if fence {
 		m.transition(PrepareEpochFence, s.now)
-		m.epoch, m.lastEpoch = m.epoch+1, noProducer
+		// Clients never get past MaxInt16-1 (epochExhausted), so there
+		// is always one more to fence with; a loaded record at the
+		// maximum keeps its epoch rather than wrap.
+		if m.epoch < math.MaxInt16 {
+			m.epoch++
+		}
+		m.lastEpoch = noProducer
 	}
 	tv2 := s.cfg.TV2 && !s.cfg.Defects.NoEpochBump
 	next := int64(noProducer)
