@@ -436,7 +436,7 @@ func (s *Shard) prepare(m *txnMeta, commit, tv2 bool, next int64, noPartitions b
 		to = PrepareCommit
 	}
 	m.transition(to, s.now)
-	if tv2 {
+	if tv2 && m.epoch < math.MaxInt16 {
 		m.lastEpoch, m.epoch = m.epoch, m.epoch+1
 		m.nextProducerID = next
 	}
