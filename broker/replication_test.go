@@ -1,0 +1,429 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/record/recordtest"
+)
+
+// Replication across three in-process brokers (cluster_test.go): what a
+// leader appends reaches every follower byte for byte; the ISR follows
+// the followers; a failover keeps every acks=all record; an old leader
+// cuts what it alone had; min.insync.replicas refuses; a producer's retry
+// after a failover is recognised.
+
+// replicated is the config of the tests' topics: Kafka's recommended
+// durable setup.
+var replicated = map[string]string{"min.insync.replicas": "2"}
+
+// produceValues sends values to partition 0 with acks=all and fails the
+// test on any error.
+func produceValues(t *testing.T, cl *kgo.Client, topic string, values ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rs := make([]*kgo.Record, len(values))
+	for i, v := range values {
+		rs[i] = &kgo.Record{Topic: topic, Partition: 0, Value: []byte(v)}
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// readAll reads partition 0 of topic from the start up to its high
+// watermark, through the cluster's clients.
+func (c *testCluster) readAll(topic string) []string {
+	c.t.Helper()
+	cl := c.client(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}), kgo.FetchMaxWait(100*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	end := c.highWatermarkOf(topic)
+	var out []string
+	var last int64 = -1
+	for last+1 < end {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			c.t.Fatalf("read %s: %d records of %d by the deadline", topic, len(out), end)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { c.t.Logf("fetch: %v", err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			out = append(out, string(r.Value))
+			last = r.Offset
+		})
+	}
+	return out
+}
+
+func (c *testCluster) highWatermarkOf(topic string) int64 {
+	c.t.Helper()
+	var hw int64
+	c.waitFor("a leader of "+topic, 20*time.Second, func() bool {
+		l := c.leaderOf(topic, 0)
+		if l < 0 {
+			return false
+		}
+		hw = c.partitionOn(l, topic, 0).highWatermark()
+		return true
+	})
+	return hw
+}
+
+func values(prefix string, from, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(from+i)
+	}
+	return out
+}
+
+// A leader's batches reach both followers as they are (same offsets, same
+// bytes, same producer state), the high watermark covers them everywhere,
+// and consumers read them in order.
+func TestReplicationCopiesTheLeader(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.createTopic("payments", 1, 3, replicated)
+	cl := c.client()
+	var want []string
+	for i := range 20 {
+		vs := values("v", i*10, 10)
+		produceValues(t, cl, "payments", vs...)
+		want = append(want, vs...)
+	}
+	c.converged("payments", 0)
+	leader := c.leaderOf("payments", 0)
+	producers := c.partitionOn(leader, "payments", 0).lastBatchesOfProducers()
+	for _, id := range c.imagePartition("payments", 0).Replicas {
+		p := c.partitionOn(id, "payments", 0)
+		p.mu.Lock()
+		last := p.producers.LastOffsets()
+		p.mu.Unlock()
+		if len(last) != 1 {
+			t.Fatalf("broker %d knows %d producers, want 1", id, len(last))
+		}
+		for pid, off := range last {
+			if !producers(pid, off) {
+				t.Errorf("broker %d: producer %d's last batch ends at %d, not where the leader's does", id, pid, off)
+			}
+		}
+		if got := p.rep.epochs.LatestEpoch(); got != c.imagePartition("payments", 0).LeaderEpoch {
+			t.Errorf("broker %d: latest leader epoch %d, want %d", id, got, c.imagePartition("payments", 0).LeaderEpoch)
+		}
+	}
+	if got := c.readAll("payments"); !slices.Equal(got, want) {
+		t.Fatalf("read %d records %v..., want %d", len(got), got[:min(5, len(got))], len(want))
+	}
+}
+
+// A follower that stops fetching leaves the ISR after
+// replica.lag.time.max.ms, by the leader's AlterPartition (the session
+// timeout is long here, so the controller does not fence it first);
+// acks=all goes on with min.insync.replicas=2. Back, it catches up and the
+// leader adds it to the ISR again.
+func TestISRShrinksAndExpands(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.SessionTimeout = time.Minute })
+	c.createTopic("orders", 1, 3, replicated)
+	cl := c.client()
+	produceValues(t, cl, "orders", values("a", 0, 5)...)
+	leader := c.leaderOf("orders", 0)
+	follower := c.imagePartition("orders", 0).Replicas[0]
+	if follower == leader {
+		follower = c.imagePartition("orders", 0).Replicas[1]
+	}
+	epochBefore := c.imagePartition("orders", 0).PartitionEpoch
+	c.crash(follower)
+	start := time.Now()
+	// A follower is out of sync only once the leader has records it
+	// lacks (Kafka's isCaughtUp): an idle partition keeps its ISR.
+	if sp := c.rawProduce(leader, "orders", 1, recordtest.Batch(recordtest.Options{}, []byte("b0"))); sp.ErrorCode != 0 {
+		t.Fatalf("acks=1 produce: %v", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	c.waitFor("the leader to drop the stopped follower from the ISR", 15*time.Second, func() bool {
+		pi := c.imagePartition("orders", 0)
+		return len(pi.ISR) == 2 && !slices.Contains(pi.ISR, follower)
+	})
+	t.Logf("ISR shrank %v after the crash", time.Since(start).Round(time.Millisecond))
+	if pi := c.imagePartition("orders", 0); pi.Leader != leader || pi.PartitionEpoch <= epochBefore {
+		t.Fatalf("after the shrink: leader %d, partition epoch %d (was %d)", pi.Leader, pi.PartitionEpoch, epochBefore)
+	}
+	produceValues(t, cl, "orders", values("b", 1, 4)...)
+
+	c.start(follower)
+	c.waitFor("the follower back in the ISR", 20*time.Second, func() bool {
+		return slices.Contains(c.imagePartition("orders", 0).ISR, follower)
+	})
+	c.converged("orders", 0)
+	if got := c.readAll("orders"); !slices.Equal(got, append(values("a", 0, 5), values("b", 0, 5)...)) {
+		t.Fatalf("read %v", got)
+	}
+}
+
+// ackLog collects what a producer was told.
+type ackLog struct {
+	mu     sync.Mutex
+	acked  []string
+	failed int
+}
+
+// Kill -9 of the leader in the middle of acks=all production: a replica
+// of the ISR takes over, the producer follows it, and every acknowledged
+// record is there exactly once (the idempotent producer's retries of
+// batches the old leader had replicated are recognised). The old leader
+// comes back and rejoins the ISR with a log identical to the new leader's.
+func TestLeaderFailoverKeepsAckedRecords(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.createTopic("vitals", 1, 3, replicated)
+	cl := c.client(kgo.ProducerLinger(0), kgo.MaxBufferedRecords(64))
+	var log ackLog
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil; i++ {
+			v := "r" + strconv.Itoa(i)
+			cl.Produce(ctx, &kgo.Record{Topic: "vitals", Partition: 0, Value: []byte(v)}, func(r *kgo.Record, err error) {
+				log.mu.Lock()
+				defer log.mu.Unlock()
+				if err != nil {
+					log.failed++
+					return
+				}
+				log.acked = append(log.acked, v)
+			})
+		}
+	}()
+	ackedCount := func() int {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		return len(log.acked)
+	}
+	c.waitFor("acks before the crash", 20*time.Second, func() bool { return ackedCount() >= 300 })
+	old := c.leaderOf("vitals", 0)
+	epoch := c.imagePartition("vitals", 0).LeaderEpoch
+	c.crash(old)
+	crashedAt, before := time.Now(), ackedCount()
+	c.waitFor("a new leader", 20*time.Second, func() bool {
+		l := c.leaderOf("vitals", 0)
+		return l >= 0 && l != old
+	})
+	c.waitFor("acks after the failover", 30*time.Second, func() bool { return ackedCount() >= before+300 })
+	t.Logf("failover: leader %d -> %d, acks resumed within %v", old, c.leaderOf("vitals", 0), time.Since(crashedAt).Round(time.Millisecond))
+	if pi := c.imagePartition("vitals", 0); pi.LeaderEpoch <= epoch || slices.Contains(pi.ISR, old) {
+		t.Fatalf("after the failover: leader epoch %d (was %d), ISR %v", pi.LeaderEpoch, epoch, pi.ISR)
+	}
+	stop()
+	wg.Wait()
+	cl.Flush(context.Background())
+
+	c.start(old)
+	c.waitFor("the old leader back in the ISR", 30*time.Second, func() bool {
+		return slices.Contains(c.imagePartition("vitals", 0).ISR, old)
+	})
+	c.converged("vitals", 0)
+	got := c.readAll("vitals")
+	count := map[string]int{}
+	for _, v := range got {
+		count[v]++
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for _, v := range log.acked {
+		if count[v] == 0 {
+			t.Errorf("acknowledged record %s is lost", v)
+		}
+	}
+	for _, v := range slices.Sorted(maps.Keys(count)) {
+		if count[v] > 1 {
+			t.Errorf("record %s is in the log %d times", v, count[v])
+		}
+	}
+	t.Logf("%d acknowledged, %d failed, %d in the log", len(log.acked), log.failed, len(got))
+}
+
+// A leader cut off from its followers keeps taking acks=1 writes that
+// nobody else gets, while the others elect a new leader that takes more.
+// When the network heals, the old leader finds that its tail diverges
+// (its epoch ends earlier on the new leader), cuts it, copies the new
+// leader's records and rejoins the ISR: acks=1 writes to a deposed leader
+// are lost, as Kafka documents; no acks=all write is.
+func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.createTopic("clicks", 1, 3, replicated)
+	acksAll := c.client()
+	produceValues(t, acksAll, "clicks", values("shared", 0, 10)...)
+	c.converged("clicks", 0)
+	old := c.leaderOf("clicks", 0)
+	var others []string
+	for id := int32(1); id <= 3; id++ {
+		if id != old {
+			others = append(others, host(id))
+		}
+	}
+	// The client reaches only the old leader, which reaches nobody else.
+	c.net.Partition([]string{host(old), "client"}, others)
+	if sp := c.rawProduce(old, "clicks", 1, recordtest.Batch(recordtest.Options{}, []byte("lost1"), []byte("lost2"), []byte("lost3"))); sp.ErrorCode != 0 {
+		t.Fatalf("acks=1 produce to the cut-off leader: %v", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	oldEnd := c.partitionOn(old, "clicks", 0).log.EndOffset()
+
+	var newLeader int32 = -1
+	c.waitFor("a leader on the majority side", 20*time.Second, func() bool {
+		for _, h := range others {
+			id := int32(h[1] - '0')
+			b := c.broker(id)
+			t, ok := b.image().Topic("clicks")
+			if ok && t.Partitions[0].Leader == id {
+				if p := b.topicByName("clicks").partition(0); p != nil && p.leading.Load() {
+					newLeader = id
+					return true
+				}
+			}
+		}
+		return false
+	})
+	// New writes reach the new leader only after the heal: the client is
+	// on the old leader's side. Heal, then write with acks=all.
+	c.net.Partition()
+	c.waitFor("the old leader to follow", 20*time.Second, func() bool {
+		return c.leaderOf("clicks", 0) == newLeader && !c.partitionOn(old, "clicks", 0).leading.Load()
+	})
+	produceValues(t, acksAll, "clicks", values("after", 0, 10)...)
+	c.waitFor("the old leader back in the ISR", 30*time.Second, func() bool {
+		return slices.Contains(c.imagePartition("clicks", 0).ISR, old)
+	})
+	c.converged("clicks", 0)
+	if end := c.partitionOn(old, "clicks", 0).log.EndOffset(); end != 20 {
+		t.Fatalf("old leader's log ends at %d (it had %d with its divergent tail), want 20", end, oldEnd)
+	}
+	want := append(values("shared", 0, 10), values("after", 0, 10)...)
+	if got := c.readAll("clicks"); !slices.Equal(got, want) {
+		t.Fatalf("read %v, want %v", got, want)
+	}
+}
+
+// rawProduce sends one batch to broker id and returns the partition's
+// answer.
+func (c *testCluster) rawProduce(id int32, topic string, acks int16, batch []byte) kmsg.ProduceResponseTopicPartition {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = acks, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	// kgo sends a raw Produce with the client's acks.
+	opts := []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}
+	if acks == 1 {
+		opts = []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}
+	}
+	resp, err := req.RequestWith(ctx, c.client(opts...).Broker(int(id)))
+	if err != nil {
+		c.t.Fatalf("produce to broker %d: %v", id, err)
+	}
+	return resp.Topics[0].Partitions[0]
+}
+
+// With fewer replicas in sync than min.insync.replicas, acks=all is
+// refused before anything is appended (NOT_ENOUGH_REPLICAS) while acks=1
+// is still taken; once the ISR is back, acks=all succeeds.
+func TestMinInsyncRefusesAcksAll(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.createTopic("ledger", 1, 3, map[string]string{"min.insync.replicas": "3"})
+	leader := c.leaderOf("ledger", 0)
+	var follower int32 = 1
+	for follower == leader {
+		follower++
+	}
+	c.crash(follower)
+	c.waitFor("the ISR to lose the crashed follower", 20*time.Second, func() bool {
+		return len(c.partitionOn(leader, "ledger", 0).isr()) == 2
+	})
+	end := c.partitionOn(leader, "ledger", 0).log.EndOffset()
+	sp := c.rawProduce(leader, "ledger", -1, recordtest.Batch(recordtest.Options{}, []byte("refused")))
+	if err := kerr.ErrorForCode(sp.ErrorCode); !errors.Is(err, kerr.NotEnoughReplicas) {
+		t.Fatalf("acks=all with ISR 2 < min.insync 3: %v", err)
+	}
+	if got := c.partitionOn(leader, "ledger", 0).log.EndOffset(); got != end {
+		t.Fatalf("a refused acks=all produce appended: log end %d -> %d", end, got)
+	}
+	if sp := c.rawProduce(leader, "ledger", 1, recordtest.Batch(recordtest.Options{}, []byte("taken"))); sp.ErrorCode != 0 {
+		t.Fatalf("acks=1 with ISR 2: %v", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	c.start(follower)
+	c.waitFor("the ISR whole again", 20*time.Second, func() bool {
+		return len(c.partitionOn(leader, "ledger", 0).isr()) == 3
+	})
+	if sp := c.rawProduce(leader, "ledger", -1, recordtest.Batch(recordtest.Options{}, []byte("accepted"))); sp.ErrorCode != 0 {
+		t.Fatalf("acks=all with the ISR whole: %v", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	c.converged("ledger", 0)
+	if got := c.readAll("ledger"); !slices.Equal(got, []string{"taken", "accepted"}) {
+		t.Fatalf("read %v", got)
+	}
+}
+
+// An idempotent producer's batch, committed on every replica, then sent
+// again after its leader crashed (the producer never saw the answer) is
+// recognised by the new leader from the replicated producer state: it is
+// answered with the original offset and not appended twice.
+func TestRetryAfterFailoverIsNotDuplicated(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.createTopic("transfers", 1, 3, replicated)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	initReq := kmsg.NewPtrInitProducerIDRequest()
+	initReq.TransactionTimeoutMillis = 60000
+	initResp, err := initReq.RequestWith(ctx, c.client())
+	if err != nil || initResp.ErrorCode != 0 {
+		t.Fatalf("InitProducerId: %v %v", err, kerr.ErrorForCode(initResp.ErrorCode))
+	}
+	batch := func(seq int32, vs ...string) []byte {
+		bs := make([][]byte, len(vs))
+		for i, v := range vs {
+			bs[i] = []byte(v)
+		}
+		return recordtest.Batch(recordtest.Options{Idempotent: true, ProducerID: initResp.ProducerID, ProducerEpoch: initResp.ProducerEpoch, BaseSequence: seq}, bs...)
+	}
+	leader := c.leaderOf("transfers", 0)
+	first := c.rawProduce(leader, "transfers", -1, batch(0, "t0", "t1"))
+	second := c.rawProduce(leader, "transfers", -1, batch(2, "t2"))
+	if first.ErrorCode != 0 || second.ErrorCode != 0 || second.BaseOffset != 2 {
+		t.Fatalf("first produces: %+v %+v", first, second)
+	}
+	c.converged("transfers", 0)
+	c.crash(leader)
+	var next int32 = -1
+	c.waitFor("a new leader", 20*time.Second, func() bool {
+		next = c.leaderOf("transfers", 0)
+		return next >= 0 && next != leader
+	})
+	retry := c.rawProduce(next, "transfers", -1, batch(2, "t2"))
+	if retry.ErrorCode != 0 || retry.BaseOffset != 2 {
+		t.Fatalf("retry of the last batch on the new leader: %v at %d, want success at 2", kerr.ErrorForCode(retry.ErrorCode), retry.BaseOffset)
+	}
+	if end := c.partitionOn(next, "transfers", 0).log.EndOffset(); end != 3 {
+		t.Fatalf("the retry was appended: log end %d, want 3", end)
+	}
+	if sp := c.rawProduce(next, "transfers", -1, batch(3, "t3")); sp.ErrorCode != 0 || sp.BaseOffset != 3 {
+		t.Fatalf("the next batch: %v at %d", kerr.ErrorForCode(sp.ErrorCode), sp.BaseOffset)
+	}
+	if got := c.readAll("transfers"); !slices.Equal(got, []string{"t0", "t1", "t2", "t3"}) {
+		t.Fatalf("read %v", got)
+	}
+}
