@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -425,5 +426,57 @@ func TestRetryAfterFailoverIsNotDuplicated(t *testing.T) {
 	}
 	if got := c.readAll("transfers"); !slices.Equal(got, []string{"t0", "t1", "t2", "t3"}) {
 		t.Fatalf("read %v", got)
+	}
+}
+
+// A group's committed offsets live in __consumer_offsets, replicated like
+// any partition (min(offsets.topic.replication.factor, active brokers)
+// replicas): when the broker coordinating the group crashes, the new
+// leader of the group's partition loads the group and answers with every
+// offset that was committed.
+func TestGroupOffsetsSurviveCoordinatorCrash(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.Groups.OffsetsTopicPartitions = 3 })
+	c.createTopic("events", 2, 3, replicated)
+	adm := kadm.NewClient(c.client())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var offsets kadm.Offsets
+	offsets.Add(kadm.Offset{Topic: "events", Partition: 0, At: 17, LeaderEpoch: -1})
+	offsets.Add(kadm.Offset{Topic: "events", Partition: 1, At: 42, LeaderEpoch: -1})
+	rs, err := adm.CommitOffsets(ctx, "audit", offsets)
+	if err == nil {
+		err = rs.Error()
+	}
+	if err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if pi := c.imagePartition(offsetsTopic, 0); len(pi.Replicas) != 3 {
+		t.Fatalf("%s has replicas %v, want 3", offsetsTopic, pi.Replicas)
+	}
+	coord := adm.FindGroupCoordinators(ctx, "audit")["audit"]
+	if coord.Err != nil {
+		t.Fatalf("find coordinator: %v", coord.Err)
+	}
+	c.crash(coord.NodeID)
+	c.waitFor("another coordinator", 20*time.Second, func() bool {
+		cr := adm.FindGroupCoordinators(ctx, "audit")["audit"]
+		return cr.Err == nil && cr.NodeID != coord.NodeID
+	})
+	var fetched kadm.OffsetResponses
+	adm = kadm.NewClient(c.client()) // kgo keeps the old coordinator while it cannot dial it
+	c.waitFor("the offsets from the new coordinator", 20*time.Second, func() bool {
+		fetched, err = adm.FetchOffsets(ctx, "audit")
+		if err == nil {
+			err = fetched.Error()
+		}
+		if err != nil {
+			t.Logf("fetch offsets: %v", err)
+		}
+		return err == nil
+	})
+	for p, want := range map[int32]int64{0: 17, 1: 42} {
+		if got, ok := fetched.Lookup("events", p); !ok || got.At != want {
+			t.Errorf("events/%d: committed offset %+v, want %d", p, got, want)
+		}
 	}
 }
