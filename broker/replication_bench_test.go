@@ -32,46 +32,70 @@ import (
 //     with fsync-on-ack: a batch is acknowledged once the leader and both
 //     followers have it on disk.
 //
-// It reports records/s and the produce latency (from Produce to its
-// acknowledgement) at p50, p99 and p99.9, in ms. Run with -benchtime=Nx
-// (records) so every target gets the same number:
+// Two shapes, each reporting records/s and the produce latency (from
+// Produce to its acknowledgement) at p50, p99 and p99.9 in ms:
 //
-//	go test ./broker -run XXX -bench ReplicatedProduce -benchtime 200000x
+//   - max-rate: b.N records produced as fast as the client takes them
+//     (the latency is then mostly the wait in the client's buffer);
+//   - one-at-a-time: b.N records each produced once the previous one was
+//     acknowledged, so the latency is one produce's own path.
+//
+// Run with -benchtime=Nx so every target gets the same number of records:
+//
+//	go test ./broker -run XXX -bench ReplicatedProduce/.*/max-rate -benchtime 2000000x
+//	go test ./broker -run XXX -bench ReplicatedProduce/.*/one-at-a-time -benchtime 5000x
 func BenchmarkReplicatedProduce(b *testing.B) {
-	b.Run("null", func(b *testing.B) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- nullsink.Serve(ctx, ln, nullsink.Options{Partitions: 1}) }()
-		defer func() { cancel(); <-done }()
-		benchProducer(b, []string{ln.Addr().String()}, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
-	})
-	b.Run("rf1-acks1", func(b *testing.B) {
-		seeds := startRealCluster(b, 1, 1, nil)
-		benchProducer(b, seeds, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
-	})
-	b.Run("rf3-acksall", func(b *testing.B) {
-		seeds := startRealCluster(b, 3, 3, map[string]string{"min.insync.replicas": "2"})
-		benchProducer(b, seeds, kgo.RequiredAcks(kgo.AllISRAcks()))
-	})
+	targets := []struct {
+		name  string
+		start func(b *testing.B) []string
+		opts  []kgo.Opt
+	}{
+		{"null", startNullSink, []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}},
+		{"rf1-acks1", func(b *testing.B) []string { return startRealCluster(b, 1, 1, nil) },
+			[]kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}},
+		{"rf3-acksall", func(b *testing.B) []string {
+			return startRealCluster(b, 3, 3, map[string]string{"min.insync.replicas": "2"})
+		}, []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}},
+	}
+	for _, t := range targets {
+		b.Run(t.name, func(b *testing.B) {
+			seeds := t.start(b)
+			b.Run("max-rate", func(b *testing.B) { benchProducer(b, seeds, false, t.opts...) })
+			b.Run("one-at-a-time", func(b *testing.B) { benchProducer(b, seeds, true, t.opts...) })
+		})
+	}
 }
 
-// benchProducer produces b.N 100-byte records to "bench" partition 0 and
+// startNullSink serves the null sink on a loopback port.
+func startNullSink(b *testing.B) []string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- nullsink.Serve(ctx, ln, nullsink.Options{Partitions: 1}) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return []string{ln.Addr().String()}
+}
+
+// benchProducer produces b.N 100-byte records to "bench" partition 0,
+// each after the previous one's acknowledgement if oneAtATime, and
 // reports throughput and latency percentiles.
-func benchProducer(b *testing.B, seeds []string, opts ...kgo.Opt) {
+func benchProducer(b *testing.B, seeds []string, oneAtATime bool, opts ...kgo.Opt) {
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(seeds...), kgo.ProducerLinger(0), kgo.DefaultProduceTopic("bench"),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchMaxBytes(1 << 20),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()),
 	}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
 	ctx := context.Background()
-	value := []byte(strings.Repeat("v", 100))
+	value := make([]byte, 100) // as bench/loadgen: uncompressed, not all one byte
+	for i := range value {
+		value[i] = byte('a' + i%26)
+	}
 	// Warm up: metadata, connections, the producer id.
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
 		b.Fatal(err)
@@ -84,9 +108,9 @@ func benchProducer(b *testing.B, seeds []string, opts ...kgo.Opt) {
 	start := time.Now()
 	for range b.N {
 		wg.Add(1)
-		sent := time.Now()
-		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			took := time.Since(sent)
+		// kgo stamps the record with time.Now when it takes it.
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(r *kgo.Record, err error) {
+			took := time.Since(r.Timestamp)
 			mu.Lock()
 			if err != nil && firstErr == nil {
 				firstErr = err
@@ -95,6 +119,9 @@ func benchProducer(b *testing.B, seeds []string, opts ...kgo.Opt) {
 			mu.Unlock()
 			wg.Done()
 		})
+		if oneAtATime {
+			wg.Wait()
+		}
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
