@@ -108,9 +108,9 @@ func benchProducer(b *testing.B, seeds []string, oneAtATime bool, opts ...kgo.Op
 	start := time.Now()
 	for range b.N {
 		wg.Add(1)
-		// kgo stamps the record with time.Now when it takes it.
-		cl.Produce(ctx, &kgo.Record{Value: value}, func(r *kgo.Record, err error) {
-			took := time.Since(r.Timestamp)
+		sent := time.Now() // the record's Timestamp has only milliseconds
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			took := time.Since(sent)
 			mu.Lock()
 			if err != nil && firstErr == nil {
 				firstErr = err
