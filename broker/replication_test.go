@@ -19,6 +19,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
+	"github.com/weir-dev/weir/broker/replica"
 )
 
 // Replication across three in-process brokers (cluster_test.go): what a
@@ -566,4 +567,170 @@ func TestReplicationSurvivesRepeatedFaults(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged, %d failed, %d distinct records in the logs", len(log.acked), log.failed, len(count))
+}
+
+// OffsetForLeaderEpoch (KIP-101/279/320) is answered by the leader from its
+// leader-epoch cache: where an earlier epoch ended, the log end for the
+// current one; a stale current epoch is fenced, a follower refuses.
+func TestOffsetForLeaderEpoch(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.createTopic("epochs", 1, 3, replicated)
+	first := c.leaderOf("epochs", 0)
+	e0 := c.imagePartition("epochs", 0).LeaderEpoch
+	produceValues(t, c.client(), "epochs", "a", "b", "c")
+	c.converged("epochs", 0)
+	c.crash(first)
+	var leader int32 = -1
+	c.waitFor("a new leader", 20*time.Second, func() bool {
+		leader = c.leaderOf("epochs", 0)
+		return leader >= 0 && leader != first
+	})
+	e1 := c.imagePartition("epochs", 0).LeaderEpoch
+	produceValues(t, c.client(), "epochs", "d", "e")
+	var follower int32 = 1
+	for follower == first || follower == leader {
+		follower++
+	}
+	ask := func(id int32, topic string, current, epoch int32) kmsg.OffsetForLeaderEpochResponseTopicPartition {
+		t.Helper()
+		req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		req.ReplicaID = -1
+		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.CurrentLeaderEpoch, rp.LeaderEpoch = current, epoch
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, c.client().Broker(int(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0]
+	}
+	for _, tc := range []struct {
+		name           string
+		broker         int32
+		topic          string
+		current, epoch int32
+		code           *kerr.Error
+		wantEpoch      int32
+		wantEnd        int64
+	}{
+		{"the first epoch ends where the second starts", leader, "epochs", e1, e0, nil, e0, 3},
+		{"the current epoch ends at the log end", leader, "epochs", e1, e1, nil, e1, 5},
+		{"no current epoch sent", leader, "epochs", -1, e0, nil, e0, 3},
+		{"a stale current epoch", leader, "epochs", e0, e0, kerr.FencedLeaderEpoch, -1, -1},
+		{"a current epoch from the future", leader, "epochs", e1 + 1, e0, kerr.UnknownLeaderEpoch, -1, -1},
+		{"a follower", follower, "epochs", e1, e0, kerr.NotLeaderForPartition, -1, -1},
+		{"no such topic", leader, "nope", -1, 0, kerr.UnknownTopicOrPartition, -1, -1},
+	} {
+		got := ask(tc.broker, tc.topic, tc.current, tc.epoch)
+		if err := kerr.ErrorForCode(got.ErrorCode); err != tc.code && !(tc.code == nil && err == nil) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.code)
+			continue
+		}
+		if got.LeaderEpoch != tc.wantEpoch || got.EndOffset != tc.wantEnd {
+			t.Errorf("%s: epoch %d ends at %d, want %d at %d", tc.name, got.LeaderEpoch, got.EndOffset, tc.wantEpoch, tc.wantEnd)
+		}
+	}
+}
+
+// While a new leader has not heard from its ISR in its epoch (its high
+// watermark is below where the epoch started), ListOffsets for the latest
+// offset answers OFFSET_NOT_AVAILABLE rather than an older high watermark;
+// the earliest offset is still answered. (The leader here is made by hand:
+// a real one leaves this state as soon as its followers fetch.)
+func TestListOffsetsBeforeTheISRCaughtUp(t *testing.T) {
+	c := newTestCluster(t, 1, nil)
+	c.createTopic("fresh", 1, 1, nil)
+	if sp := c.rawProduce(1, "fresh", 1, recordtest.Batch(recordtest.Options{}, []byte("a"), []byte("b"))); sp.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(sp.ErrorCode))
+	}
+	p := c.partitionOn(1, "fresh", 0)
+	p.mu.Lock()
+	a := replica.Assignment{Leader: 1, LeaderEpoch: p.leaderEpoch.Load(), PartitionEpoch: 1, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}}
+	l, _, err := replica.NewLeader(replica.LeaderConfig{LocalID: 1, MinInsync: 1, LagTimeMax: time.Hour}, a, p.local(), 0, time.Now())
+	if err != nil {
+		p.mu.Unlock()
+		t.Fatal(err)
+	}
+	p.rep.leader = l
+	p.mu.Unlock()
+	list := func(ts int64) kmsg.ListOffsetsResponseTopicPartition {
+		req := kmsg.NewPtrListOffsetsRequest()
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "fresh"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp = ts
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, c.client().Broker(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0]
+	}
+	if got := list(listLatest); got.ErrorCode != kerr.OffsetNotAvailable.Code {
+		t.Errorf("latest: %v at %d, want OFFSET_NOT_AVAILABLE", kerr.ErrorForCode(got.ErrorCode), got.Offset)
+	}
+	if got := list(listEarliest); got.ErrorCode != 0 || got.Offset != 0 {
+		t.Errorf("earliest: %v at %d, want 0", kerr.ErrorForCode(got.ErrorCode), got.Offset)
+	}
+	// A leader that hears from its ISR moves on.
+	p.mu.Lock()
+	for _, id := range []int32{2, 3} {
+		p.applyLocked(l.RecordFetch(id, 2, 2, p.local(), time.Now()))
+	}
+	p.mu.Unlock()
+	if got := list(listLatest); got.ErrorCode != 0 || got.Offset != 2 {
+		t.Errorf("latest once the ISR caught up: %v at %d, want 2", kerr.ErrorForCode(got.ErrorCode), got.Offset)
+	}
+}
+
+// A topic created without a replication factor gets
+// default.replication.factor replicas, all in sync.
+func TestDefaultReplicationFactor(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.DefaultReplicationFactor = 3 })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(c.client()).CreateTopic(ctx, 2, -1, nil, "defaulted")
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil || resp.ReplicationFactor != 3 {
+		t.Fatalf("create: %v, replication factor %d", err, resp.ReplicationFactor)
+	}
+	c.waitFor("both partitions led with three replicas in sync", 20*time.Second, func() bool {
+		for p := range int32(2) {
+			pi := c.imagePartition("defaulted", p)
+			if len(pi.Replicas) != 3 || len(pi.ISR) != 3 || c.leaderOf("defaulted", p) < 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A clean stop of a leader moves its leadership first (controlled
+// shutdown): by the time Close returns another replica from the ISR leads,
+// with every record, and producers go on.
+func TestControlledShutdownMovesLeadership(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.createTopic("moving", 1, 3, replicated)
+	cl := c.client()
+	produceValues(t, cl, "moving", values("m", 0, 10)...)
+	old := c.leaderOf("moving", 0)
+	c.stop(old)
+	pi := c.imagePartition("moving", 0)
+	if pi.Leader == old || pi.Leader < 0 || slices.Contains(pi.ISR, old) {
+		t.Fatalf("after the controlled shutdown of %d: leader %d, ISR %v", old, pi.Leader, pi.ISR)
+	}
+	produceValues(t, cl, "moving", values("m", 10, 10)...)
+	if got := c.readAll("moving"); !slices.Equal(got, values("m", 0, 20)) {
+		t.Fatalf("read %v", got)
+	}
 }
