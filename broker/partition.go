@@ -199,8 +199,8 @@ func (p *partition) snapshotOffsets() ([]int64, error) {
 // batches. Recovery may still cut below it (a batch corrupt on disk): such
 // a snapshot no longer fits, and is removed durably here, before anything
 // is appended, so that the log growing past it again cannot make it fit.
-// (A truncation of a live log, once replication exists, must remove the
-// snapshots above its new end the same way.)
+// A follower's truncation (replicaLog.TruncateTo) rebuilds its producer
+// state here too, after cutting its log.
 func (p *partition) loadProducers() error {
 	offsets, err := p.snapshotOffsets()
 	if err != nil {

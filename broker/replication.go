@@ -35,7 +35,7 @@ import (
 // leads: no follower write can land in a leader's log.
 
 // replicaState is one partition's replication. The fields under "mu" are
-// guarded by the partition's mu; role and followed are the reconciler's.
+// guarded by the partition's mu; followed is the reconciler's.
 type replicaState struct {
 	// epochs is the leader-epoch cache (leader-epoch-checkpoint). Safe
 	// for concurrent use; it changes with the log under mu.
