@@ -734,3 +734,23 @@ func TestControlledShutdownMovesLeadership(t *testing.T) {
 		t.Fatalf("read %v", got)
 	}
 }
+
+// A follower's fetch that found nothing waits at the leader, and an append
+// wakes it: an acks=all produce does not wait out the followers' fetch
+// wait (replica.fetch.wait.max.ms, a minute here).
+func TestFollowerFetchWakesOnAppend(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.ReplicaFetchWaitMax = time.Minute })
+	c.createTopic("quiet", 1, 3, replicated)
+	cl := c.client()
+	for i := range 3 {
+		time.Sleep(50 * time.Millisecond) // the followers' fetches are parked at the leader
+		// kgo does not give up on a request in flight when its context
+		// ends, so measure: a produce that waited for the followers'
+		// fetch wait would take a minute.
+		start := time.Now()
+		err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "quiet", Partition: 0, Value: []byte{byte(i)}}).FirstErr()
+		if took := time.Since(start); err != nil || took > 20*time.Second {
+			t.Fatalf("acks=all produce %d: %v after %v", i, err, took)
+		}
+	}
+}
