@@ -281,6 +281,10 @@ func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
 	if sp := c.rawProduce(old, "clicks", 1, recordtest.Batch(recordtest.Options{}, []byte("lost1"), []byte("lost2"), []byte("lost3"))); sp.ErrorCode != 0 {
 		t.Fatalf("acks=1 produce to the cut-off leader: %v", kerr.ErrorForCode(sp.ErrorCode))
 	}
+	// acks=all is appended too, but never acknowledged: no follower gets it.
+	if sp := c.rawProduce(old, "clicks", -1, recordtest.Batch(recordtest.Options{}, []byte("lost4"))); sp.ErrorCode == 0 {
+		t.Fatalf("an acks=all produce to a leader cut off from its ISR was acknowledged at offset %d", sp.BaseOffset)
+	}
 	oldEnd := c.partitionOn(old, "clicks", 0).log.EndOffset()
 
 	var newLeader int32 = -1
@@ -312,6 +316,9 @@ func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
 	if end := c.partitionOn(old, "clicks", 0).log.EndOffset(); end != 20 {
 		t.Fatalf("old leader's log ends at %d (it had %d with its divergent tail), want 20", end, oldEnd)
 	}
+	if oldEnd != 14 {
+		t.Fatalf("the cut-off leader's log ended at %d, want 14 (10 shared, 4 of its own)", oldEnd)
+	}
 	want := append(values("shared", 0, 10), values("after", 0, 10)...)
 	if got := c.readAll("clicks"); !slices.Equal(got, want) {
 		t.Fatalf("read %v, want %v", got, want)
@@ -325,7 +332,7 @@ func (c *testCluster) rawProduce(id int32, topic string, acks int16, batch []byt
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = acks, 5000
+	req.Acks, req.TimeoutMillis = acks, 2000
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic = topic
 	rp := kmsg.NewProduceRequestTopicPartition()
