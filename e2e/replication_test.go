@@ -27,7 +27,8 @@ type consumed struct {
 // consumer read is still there (nothing it read was taken back). The old
 // leader comes back, cuts what it alone had, catches up and rejoins the
 // ISR: `weir topics describe` shows it, and --under-replicated-partitions
-// lists nothing.
+// lists nothing. `weir leaders elect --preferred` then gives it its
+// partition back.
 func TestReplicatedLeaderKill(t *testing.T) {
 	t.Parallel()
 	servers := startCluster(t, 3)
@@ -49,6 +50,7 @@ func TestReplicatedLeaderKill(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string]consumed{}
 	failed, ackedP0 := 0, 0
+	var failure error // the first failure other than the end of the run
 	pctx, stopProducing := context.WithCancel(context.Background())
 	defer stopProducing()
 	var wg sync.WaitGroup
@@ -63,6 +65,9 @@ func TestReplicatedLeaderKill(t *testing.T) {
 				defer mu.Unlock()
 				if err != nil {
 					failed++
+					if failure == nil && pctx.Err() == nil {
+						failure = err
+					}
 					return
 				}
 				acked[v] = consumed{r.Partition, r.Offset}
@@ -136,6 +141,18 @@ func TestReplicatedLeaderKill(t *testing.T) {
 		}
 	}
 	t.Logf("broker %d back in every ISR %v after its restart", victim, time.Since(rejoinedAt).Round(time.Millisecond))
+
+	// Preferred-leader election gives payments-0 back to its first
+	// replica, the broker that came back; the clients follow.
+	r = mustWeir(t, "", "leaders", "elect", "--bootstrap-server", survivor.addr, "--preferred", "--topic", "payments")
+	if !strings.Contains(r.stdout, "Successfully completed leader election (PREFERRED) for partitions payments-0\n") {
+		t.Fatalf("weir leaders elect --preferred:\n%s", r.stdout)
+	}
+	if l := leaders(t, survivor.admin(t), "payments")[0]; l != int32(victim) {
+		t.Fatalf("after the preferred election payments-0 is led by %d, want %d", l, victim)
+	}
+	_, before = ackedCount()
+	waitUntil(t, "acknowledgements on payments-0 from its preferred leader", 30*time.Second, func() bool { _, p0 := ackedCount(); return p0 >= before+100 })
 	stopProducing()
 	producer.Flush(context.Background())
 
@@ -165,7 +182,10 @@ func TestReplicatedLeaderKill(t *testing.T) {
 			t.Errorf("the consumer read %s at %v; the final read has it at %v (present %v)", v, at, got, ok)
 		}
 	}
-	t.Logf("%d acknowledged, %d failed, %d read by the consumer, %d in the final read", len(acked), failed, len(read), len(final))
+	t.Logf("%d acknowledged, %d failed (cancelled at the end), %d read by the consumer, %d in the final read", len(acked), failed, len(read), len(final))
+	if failure != nil {
+		t.Errorf("a produce failed while the run went on (the producer should have retried through the failover): %v", failure)
+	}
 	if r := mustWeir(t, "", "topics", "describe", "--bootstrap-server", survivor.addr, "--under-replicated-partitions"); r.stdout != "" {
 		t.Errorf("under-replicated partitions after the old leader rejoined:\n%s", r.stdout)
 	}
