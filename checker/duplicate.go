@@ -7,13 +7,24 @@ import (
 	"strings"
 )
 
-// duplicates finds values read at more than one position: the log holds
-// one send twice.
-func duplicates(ix *index) []Witness {
-	var out []Witness
+// duplicates finds values at more than one position: read at two offsets,
+// or read somewhere other than where the send was acknowledged. A log holds
+// each send once (Jepsen's duplicate).
+func duplicates(ix *index, _ *Opts) finding {
+	var f finding
+	acked := map[string]Position{}
+	for _, s := range ix.sendList {
+		if s.acked() {
+			acked[s.send.Value] = s.pos()
+		}
+	}
 	for _, v := range slices.Sorted(maps.Keys(ix.valueReads)) {
-		first := map[Position]int64{} // position -> first op reading v there
-		for _, r := range ix.valueReads[v] {
+		first := map[Position]int64{} // position -> first op showing v there
+		if p, ok := acked[v]; ok {
+			first[p] = ix.sends[v].op
+		}
+		for _, i := range ix.valueReads[v] {
+			r := ix.reads[i]
 			if _, ok := first[r.pos]; !ok {
 				first[r.pos] = r.op
 			}
@@ -29,36 +40,8 @@ func duplicates(ix *index) []Witness {
 			where = append(where, fmt.Sprintf("%s (op %d)", pos, first[pos]))
 		}
 		w.Ops = uniqueSorted(w.Ops)
-		w.Detail = fmt.Sprintf("value %s read at %d positions: %s", v, len(first), strings.Join(where, ", "))
-		out = append(out, w)
+		w.Detail = fmt.Sprintf("value %s at %d positions: %s", v, len(first), strings.Join(where, ", "))
+		f.witnesses = append(f.witnesses, w)
 	}
-	return out
-}
-
-// inconsistentOffsets finds positions read holding different values: two
-// readers disagree about what a log holds.
-func inconsistentOffsets(ix *index) []Witness {
-	var out []Witness
-	for _, pos := range slices.SortedFunc(maps.Keys(ix.posReads), comparePositions) {
-		first := map[string]int64{} // value -> first op reading it at pos
-		for _, r := range ix.posReads[pos] {
-			if _, ok := first[r.value]; !ok {
-				first[r.value] = r.op
-			}
-		}
-		if len(first) < 2 {
-			continue
-		}
-		w := Witness{Positions: []Position{pos}}
-		var what []string
-		for _, v := range slices.Sorted(maps.Keys(first)) {
-			w.Values = append(w.Values, v)
-			w.Ops = append(w.Ops, first[v])
-			what = append(what, fmt.Sprintf("%s (op %d)", v, first[v]))
-		}
-		w.Ops = uniqueSorted(w.Ops)
-		w.Detail = fmt.Sprintf("%s read holding %d values: %s", pos, len(first), strings.Join(what, ", "))
-		out = append(out, w)
-	}
-	return out
+	return f
 }

@@ -20,141 +20,382 @@ func compareTP(a, b tp) int {
 
 func (p Position) tp() tp { return tp{p.Topic, p.Partition} }
 
-// read is one record one poll returned.
+func (k tp) at(offset int64) Position { return Position{k.topic, k.partition, offset} }
+
+// sendRec is one send: its value as the completion (or, never completed,
+// the invoke) carries it.
+type sendRec struct {
+	send   *history.Send
+	op     int64        // the completion, or the invoke if none came
+	invoke int64        // the invoke
+	typ    history.Type // OK, Fail or Info (a send never completed is Info)
+	mop    int          // position in a txn op, -1 for a send op
+	// txn reports whether the op was a transactional txn.
+	txn bool
+}
+
+func (s *sendRec) pos() Position { return Position{s.send.Topic, s.send.Partition, s.send.Offset} }
+func (s *sendRec) acked() bool   { return s.typ == history.OK && s.send.Acked() }
+
+// read is one record a poll returned.
 type read struct {
 	pos   Position
+	key   string
 	value string
-	op    int64 // the poll's completion
+	op    int64 // the poll's (or txn's) completion
+	part  int   // index in index.parts
 }
 
-// mark is a final read's high watermark for a partition.
-type mark struct {
-	hwm int64
-	op  int64
+// partRead is one partition read of a completed poll or txn, with the
+// interval in which the broker sampled it.
+type partRead struct {
+	tp      tp
+	pr      *history.PartitionRead
+	op      int64 // the completion
+	invoke  int64
+	process int
+	session int // consumer session: one client, from an assign or subscribe
+	// callNs..retNs is when the broker could have answered this read: a
+	// kgo consumer fetches in the background and hands a buffered fetch to
+	// a later poll, so the answer may predate this poll's invoke. A
+	// partition is in one fetch at a time and fetched again only after the
+	// poll that took its previous fetch, so the answer came after the
+	// invoke of the session's previous poll that returned the partition
+	// (or after the session began).
+	callNs, retNs int64
+	mop           int   // txn mop index, -1 for a poll op
+	firstRead     int   // index of its first record in index.reads
+	maxOffset     int64 // highest offset returned, Unknown if none
 }
 
-// index is the history arranged for the checkers. Slices of reads are in
-// history order.
+// finalRec is the final read of one topic.
+type finalRec struct {
+	topic  string
+	invoke int64
+	op     int64        // the completion, -1 if none came
+	typ    history.Type // Invoke if never completed
+	final  *history.Final
+	reader int // the final reader's process: the polls of the final read
+	marks  map[int32]history.FinalMark
+	err    string
+}
+
+// index is the history arranged for the checkers. Slices are in history
+// order unless said otherwise.
 type index struct {
-	h          []history.Op
-	sends      map[string]*history.Op // by value: the completion, or the invoke if none came
-	valueReads map[string][]read
-	posReads   map[Position][]read
-	maxRead    map[tp]read    // the first read of each partition's highest offset read
-	offsets    map[tp][]int64 // sorted distinct offsets read per partition
-	final      map[tp]mark    // from ok final ops; the last one wins
-	polls      int
-	records    int
+	h        []history.Op
+	invokeOf []int64 // completion index -> its invoke's index; an invoke -> itself; -1 if none
+
+	sends      map[string]*sendRec // by value
+	sendList   []*sendRec          // by invoke index
+	reads      []read
+	valueReads map[string][]int // value -> indexes in reads
+	posReads   map[Position][]int
+	parts      []partRead
+	known      map[tp][]int64        // sorted distinct offsets holding a known value (reads, acked sends)
+	ackedAt    map[Position]*sendRec // the first send acknowledged at each position
+	finals     map[string]*finalRec
+	txns       int // transactional txn ops
+	polls      int // ok polls
+
+	// linearizability is filled by the linearizability checker.
+	linearizability []PartitionResult
 }
 
 func newIndex(h []history.Op) *index {
 	ix := &index{
 		h:          h,
-		sends:      map[string]*history.Op{},
-		valueReads: map[string][]read{},
-		posReads:   map[Position][]read{},
-		maxRead:    map[tp]read{},
-		offsets:    map[tp][]int64{},
-		final:      map[tp]mark{},
+		invokeOf:   make([]int64, len(h)),
+		sends:      map[string]*sendRec{},
+		valueReads: map[string][]int{},
+		posReads:   map[Position][]int{},
+		known:      map[tp][]int64{},
+		ackedAt:    map[Position]*sendRec{},
+		finals:     map[string]*finalRec{},
 	}
-	open := map[int]*history.Op{}
+	open := map[int]int64{}
+	session := map[int]int{}           // process -> current session id
+	sessionStart := map[int]int64{}    // session id -> its start time
+	lastCall := map[int]map[tp]int64{} // session -> tp -> invoke time of the last poll that returned tp
+	nextSession := 1
 	for i := range h {
 		op := &h[i]
+		ix.invokeOf[i] = -1
 		if op.Type == history.Invoke {
-			open[op.Process] = op
-			continue
-		}
-		delete(open, op.Process)
-		switch {
-		case op.F == history.FnSend && op.Send != nil:
-			ix.sends[op.Send.Value] = op
-		case op.F == history.FnPoll && op.Poll != nil:
-			if op.Type == history.OK {
-				ix.polls++
-			}
-			for _, pr := range op.Poll.Reads {
-				for _, r := range pr.Records {
-					rd := read{Position{pr.Topic, pr.Partition, r.Offset}, r.Value, op.Index}
-					ix.records++
-					ix.valueReads[r.Value] = append(ix.valueReads[r.Value], rd)
-					ix.posReads[rd.pos] = append(ix.posReads[rd.pos], rd)
-					k := rd.pos.tp()
-					if m, ok := ix.maxRead[k]; !ok || r.Offset > m.pos.Offset {
-						ix.maxRead[k] = rd
-					}
+			open[op.Process] = int64(i)
+			ix.invokeOf[i] = int64(i)
+			switch op.F {
+			case history.FnAssign, history.FnSubscribe:
+				session[op.Process] = nextSession
+				sessionStart[nextSession] = op.Time
+				nextSession++
+			case history.FnFinal:
+				if op.Final != nil {
+					ix.finals[op.Final.Topic] = &finalRec{topic: op.Final.Topic, invoke: int64(i), op: -1, typ: history.Invoke, final: op.Final, reader: op.Final.Reader}
 				}
 			}
-		case op.F == history.FnFinal && op.Final != nil && op.Type == history.OK:
-			for _, m := range op.Final.HighWatermarks {
-				ix.final[tp{op.Final.Topic, m.Partition}] = mark{m.Offset, op.Index}
+			continue
+		}
+		inv, ok := open[op.Process]
+		if !ok {
+			continue // Validate rejects this; be lenient
+		}
+		delete(open, op.Process)
+		ix.invokeOf[i] = inv
+		ix.addSends(op, inv)
+		if op.Poll != nil && op.Type == history.OK {
+			ix.polls++
+		}
+		if op.Txn != nil && op.Txn.Transactional {
+			ix.txns++
+		}
+		ix.addReads(op, inv, session, sessionStart, lastCall)
+		if op.F == history.FnFinal && op.Final != nil {
+			if f := ix.finals[op.Final.Topic]; f != nil {
+				f.op, f.typ, f.final, f.err = int64(i), op.Type, op.Final, op.Error
 			}
 		}
 	}
 	// A send never completed is an unknown outcome, like info.
-	for _, op := range open {
-		if op.F == history.FnSend && op.Send != nil {
-			ix.sends[op.Send.Value] = op
+	for _, p := range slices.Sorted(maps.Keys(open)) {
+		inv := &h[open[p]]
+		ix.addSends(inv, open[p])
+	}
+	slices.SortFunc(ix.sendList, func(a, b *sendRec) int { return cmp.Or(cmp.Compare(a.invoke, b.invoke), cmp.Compare(a.mop, b.mop)) })
+	ix.buildKnown()
+	for _, f := range ix.finals {
+		f.marks = map[int32]history.FinalMark{}
+		for _, m := range f.final.Marks {
+			f.marks[m.Partition] = m
 		}
-	}
-	for pos := range ix.posReads {
-		ix.offsets[pos.tp()] = append(ix.offsets[pos.tp()], pos.Offset)
-	}
-	for k := range ix.offsets {
-		slices.Sort(ix.offsets[k])
 	}
 	return ix
 }
 
-// sendsOfType returns the send ops of type t (Info includes never-completed
-// invokes), in history order.
-func (ix *index) sendsOfType(t history.Type) []*history.Op {
-	var out []*history.Op
-	for _, v := range slices.Sorted(maps.Keys(ix.sends)) {
-		op := ix.sends[v]
-		typ := op.Type
-		if typ == history.Invoke {
-			typ = history.Info
+// addSends indexes the sends of op (a completion, or an invoke never
+// completed) whose invoke is inv.
+func (ix *index) addSends(op *history.Op, inv int64) {
+	typ := op.Type
+	if typ == history.Invoke {
+		typ = history.Info
+	}
+	for j, s := range op.Sends() {
+		mop := -1
+		if op.Txn != nil {
+			mop = j
 		}
-		if typ == t {
-			out = append(out, op)
+		rec := &sendRec{send: s, op: op.Index, invoke: inv, typ: typ, mop: mop, txn: op.Txn != nil && op.Txn.Transactional}
+		ix.sends[s.Value] = rec
+		ix.sendList = append(ix.sendList, rec)
+	}
+}
+
+func (ix *index) addReads(op *history.Op, inv int64, session map[int]int, sessionStart map[int]int64, lastCall map[int]map[tp]int64) {
+	sess := session[op.Process]
+	if lastCall[sess] == nil {
+		lastCall[sess] = map[tp]int64{}
+	}
+	callOf := lastCall[sess]
+	var mops []int
+	var prs []*history.PartitionRead
+	switch {
+	case op.Poll != nil:
+		for k := range op.Poll.Reads {
+			prs, mops = append(prs, &op.Poll.Reads[k]), append(mops, -1)
+		}
+	case op.Txn != nil:
+		for j, m := range op.Txn.Mops {
+			if m.Poll != nil {
+				for k := range m.Poll.Reads {
+					prs, mops = append(prs, &m.Poll.Reads[k]), append(mops, j)
+				}
+			}
 		}
 	}
-	slices.SortFunc(out, func(a, b *history.Op) int { return cmp.Compare(a.Index, b.Index) })
+	invokeNs := ix.h[inv].Time
+	for k, pr := range prs {
+		key := tp{pr.Topic, pr.Partition}
+		call, seen := callOf[key]
+		if !seen {
+			call = sessionStart[sess] // 0 for a process with no assign or subscribe
+		}
+		p := partRead{tp: key, pr: pr, op: op.Index, invoke: inv, process: op.Process, session: sess,
+			callNs: min(call, invokeNs), retNs: op.Time, mop: mops[k], firstRead: len(ix.reads), maxOffset: history.Unknown}
+		for _, r := range pr.Records {
+			rd := read{pos: key.at(r.Offset), key: r.Key, value: r.Value, op: op.Index, part: len(ix.parts)}
+			ix.valueReads[r.Value] = append(ix.valueReads[r.Value], len(ix.reads))
+			ix.posReads[rd.pos] = append(ix.posReads[rd.pos], len(ix.reads))
+			ix.reads = append(ix.reads, rd)
+			p.maxOffset = max(p.maxOffset, r.Offset)
+		}
+		ix.parts = append(ix.parts, p)
+	}
+	for _, pr := range prs {
+		// An answer with an error may be kgo's own (injected, no fetch
+		// behind it): only a real answer says the partition's previous
+		// fetch was taken.
+		if pr.Error == "" {
+			callOf[tp{pr.Topic, pr.Partition}] = invokeNs
+		}
+	}
+}
+
+// buildKnown collects, per partition, the offsets that hold a known value:
+// read ones and acknowledged ones (Jepsen's version order).
+func (ix *index) buildKnown() {
+	set := map[tp]map[int64]bool{}
+	add := func(p Position) {
+		if set[p.tp()] == nil {
+			set[p.tp()] = map[int64]bool{}
+		}
+		set[p.tp()][p.Offset] = true
+	}
+	for _, r := range ix.reads {
+		add(r.pos)
+	}
+	for _, s := range ix.sendList {
+		if s.acked() {
+			add(s.pos())
+			if ix.ackedAt[s.pos()] == nil {
+				ix.ackedAt[s.pos()] = s
+			}
+		}
+	}
+	for k, offs := range set {
+		ix.known[k] = slices.Sorted(maps.Keys(offs))
+	}
+}
+
+// knownBetween returns the first known offset of k strictly between lo and
+// hi, if any.
+func (ix *index) knownBetween(k tp, lo, hi int64) (int64, bool) {
+	known := ix.known[k]
+	i, _ := slices.BinarySearch(known, lo+1)
+	if i == len(known) || known[i] >= hi {
+		return 0, false
+	}
+	return known[i], true
+}
+
+// valuesAt returns the distinct values known at pos (acked there or read
+// there), sorted, with the first op that shows each.
+func (ix *index) valuesAt(pos Position) map[string]int64 {
+	out := map[string]int64{}
+	for _, i := range ix.posReads[pos] {
+		r := ix.reads[i]
+		if o, ok := out[r.value]; !ok || r.op < o {
+			out[r.value] = r.op
+		}
+	}
 	return out
 }
 
 // readAt reports whether value was read at pos.
 func (ix *index) readAt(value string, pos Position) bool {
-	for _, r := range ix.posReads[pos] {
-		if r.value == value {
+	for _, i := range ix.posReads[pos] {
+		if ix.reads[i].value == value {
 			return true
 		}
 	}
 	return false
 }
 
-func (ix *index) stats() Stats {
-	s := Stats{
-		Ops:             len(ix.h),
-		Polls:           ix.polls,
-		RecordsRead:     ix.records,
-		ValuesRead:      len(ix.valueReads),
-		FinalPartitions: len(ix.final),
+// finalReaderReadAt reports whether the final read of pos's topic read
+// value at pos.
+func (ix *index) finalReaderReadAt(f *finalRec, value string, pos Position) bool {
+	for _, i := range ix.posReads[pos] {
+		if r := ix.reads[i]; r.value == value && ix.byFinalReader(f, ix.parts[r.part]) {
+			return true
+		}
 	}
+	return false
+}
+
+// byFinalReader reports whether a partition read is one of f's polls: by
+// its reader, invoked after f was.
+func (ix *index) byFinalReader(f *finalRec, p partRead) bool {
+	return p.process == f.reader && p.invoke > f.invoke && (f.op < 0 || p.op < f.op)
+}
+
+// times returns the time of each op in seconds since the run's start.
+func (ix *index) times(ops []int64) []float64 {
+	out := make([]float64, len(ops))
+	for i, o := range ops {
+		if o >= 0 && o < int64(len(ix.h)) {
+			out[i] = history.Seconds(ix.h[o].Time)
+		}
+	}
+	return out
+}
+
+// sendsOfType returns the sends of type t (Info includes never-completed
+// invokes), in invoke order.
+func (ix *index) sendsOfType(t history.Type) []*sendRec {
+	var out []*sendRec
+	for _, s := range ix.sendList {
+		if s.typ == t {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (ix *index) stats() Stats {
+	s := Stats{Ops: len(ix.h), Polls: ix.polls, RecordsRead: len(ix.reads), ValuesRead: len(ix.valueReads)}
 	s.SendsFail = len(ix.sendsOfType(history.Fail))
 	s.SendsInfo = len(ix.sendsOfType(history.Info))
-	for _, op := range ix.sendsOfType(history.OK) {
+	for _, snd := range ix.sendsOfType(history.OK) {
 		s.SendsOK++
-		if ix.readAt(op.Send.Value, sendPos(op.Send)) {
+		if ix.readAt(snd.send.Value, snd.pos()) {
 			s.AckedRead++
-		} else if _, covered := ix.coverage(sendPos(op.Send)); !covered {
+		}
+		if len(ix.valueReads[snd.send.Value]) == 0 {
 			s.Unseen++
+		}
+		if _, judged := ix.finalCoverage(snd.pos().tp()); !judged {
+			s.Unjudged++
+		}
+	}
+	for _, k := range ix.expectedPartitions() {
+		if _, ok := ix.finalCoverage(k); ok {
+			s.FinalPartitions++
+		} else {
+			s.FinalIncomplete++
 		}
 	}
 	return s
 }
 
-func sendPos(s *history.Send) Position { return Position{s.Topic, s.Partition, s.Offset} }
+// expectedPartitions are the partitions a final read must cover: those the
+// topic was created with, and any a send was acknowledged in or a poll read.
+func (ix *index) expectedPartitions() []tp {
+	set := map[tp]bool{}
+	for _, f := range ix.finals {
+		for p := range f.final.Partitions {
+			set[tp{f.topic, p}] = true
+		}
+	}
+	for _, s := range ix.sendList {
+		if s.acked() {
+			set[s.pos().tp()] = true
+		}
+	}
+	for _, p := range ix.parts {
+		set[p.tp] = true
+	}
+	return slices.SortedFunc(maps.Keys(set), compareTP)
+}
+
+// finalCoverage returns the final mark of k if the final read read k
+// completely.
+func (ix *index) finalCoverage(k tp) (history.FinalMark, bool) {
+	f := ix.finals[k.topic]
+	if f == nil || f.op < 0 {
+		return history.FinalMark{}, false
+	}
+	m, ok := f.marks[k.partition]
+	return m, ok && m.Complete
+}
 
 // uniqueSorted returns the sorted distinct elements of xs.
 func uniqueSorted[T cmp.Ordered](xs []T) []T {
