@@ -12,7 +12,7 @@ import (
 func abortedReads(ix *index, _ *Opts) finding {
 	var f finding
 	for _, s := range ix.sendsOfType(history.Fail) {
-		rs := ix.valueReads[s.send.Value]
+		rs := ix.valueReads[s.vid]
 		if len(rs) == 0 {
 			continue
 		}

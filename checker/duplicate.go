@@ -2,7 +2,6 @@ package checker
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -12,35 +11,44 @@ import (
 // each send once (Jepsen's duplicate).
 func duplicates(ix *index, _ *Opts) finding {
 	var f finding
-	acked := map[string]Position{}
-	for _, s := range ix.sendList {
-		if s.acked() {
-			acked[s.send.Value] = s.pos()
-		}
+	type shown struct {
+		pos Position
+		op  int64
 	}
-	for _, v := range slices.Sorted(maps.Keys(ix.valueReads)) {
-		first := map[Position]int64{} // position -> first op showing v there
-		if p, ok := acked[v]; ok {
-			first[p] = ix.sends[v].op
-		}
-		for _, i := range ix.valueReads[v] {
-			r := ix.reads[i]
-			if _, ok := first[r.pos]; !ok {
-				first[r.pos] = r.op
-			}
-		}
-		if len(first) < 2 {
+	for vid, rs := range ix.valueReads {
+		if len(rs) == 0 {
 			continue
 		}
+		var at []shown // positions, with the first op showing the value there
+		note := func(pos Position, op int64) {
+			i := slices.IndexFunc(at, func(s shown) bool { return s.pos == pos })
+			switch {
+			case i < 0:
+				at = append(at, shown{pos, op})
+			case op < at[i].op:
+				at[i].op = op
+			}
+		}
+		if s := ix.sendOf[vid]; s != nil && s.acked() {
+			note(s.pos(), s.op)
+		}
+		for _, i := range rs {
+			note(ix.reads[i].pos, ix.reads[i].op)
+		}
+		if len(at) < 2 {
+			continue
+		}
+		slices.SortFunc(at, func(a, b shown) int { return comparePositions(a.pos, b.pos) })
+		v := ix.values[vid]
 		w := Witness{Values: []string{v}}
 		var where []string
-		for _, pos := range slices.SortedFunc(maps.Keys(first), comparePositions) {
-			w.Positions = append(w.Positions, pos)
-			w.Ops = append(w.Ops, first[pos])
-			where = append(where, fmt.Sprintf("%s (op %d)", pos, first[pos]))
+		for _, s := range at {
+			w.Positions = append(w.Positions, s.pos)
+			w.Ops = append(w.Ops, s.op)
+			where = append(where, fmt.Sprintf("%s (op %d)", s.pos, s.op))
 		}
 		w.Ops = uniqueSorted(w.Ops)
-		w.Detail = fmt.Sprintf("value %s at %d positions: %s", v, len(first), strings.Join(where, ", "))
+		w.Detail = fmt.Sprintf("value %s at %d positions: %s", v, len(at), strings.Join(where, ", "))
 		f.witnesses = append(f.witnesses, w)
 	}
 	return f

@@ -12,38 +12,47 @@ import (
 // send acknowledged there (Jepsen's inconsistent-offsets).
 func inconsistentOffsets(ix *index, _ *Opts) finding {
 	var f finding
-	at := map[Position]map[string]int64{} // position -> value -> first op showing it there
-	note := func(pos Position, v string, op int64) {
-		if at[pos] == nil {
-			at[pos] = map[string]int64{}
-		}
-		if o, ok := at[pos][v]; !ok || op < o {
-			at[pos][v] = op
-		}
+	type shown struct {
+		value string
+		op    int64
 	}
-	for _, s := range ix.sendList {
-		if s.acked() {
-			note(s.pos(), s.send.Value, s.op)
+	for _, k := range ix.knownPartitions() {
+		for _, off := range ix.known[k] {
+			var vals []shown // values, with the first op showing each here
+			note := func(v string, op int64) {
+				i := slices.IndexFunc(vals, func(s shown) bool { return s.value == v })
+				switch {
+				case i < 0:
+					vals = append(vals, shown{v, op})
+				case op < vals[i].op:
+					vals[i].op = op
+				}
+			}
+			for _, s := range ix.ackedAt[k][off] {
+				note(s.send.Value, s.op)
+			}
+			for _, i := range ix.posReads[k][off] {
+				note(ix.reads[i].value, ix.reads[i].op)
+			}
+			if len(vals) < 2 {
+				continue
+			}
+			slices.SortFunc(vals, func(a, b shown) int { return strings.Compare(a.value, b.value) })
+			pos := k.at(off)
+			w := Witness{Positions: []Position{pos}}
+			var what []string
+			for _, s := range vals {
+				w.Values = append(w.Values, s.value)
+				w.Ops = append(w.Ops, s.op)
+				what = append(what, fmt.Sprintf("%s (op %d)", s.value, s.op))
+			}
+			w.Ops = uniqueSorted(w.Ops)
+			w.Detail = fmt.Sprintf("%s holds %d values: %s", pos, len(vals), strings.Join(what, ", "))
+			f.witnesses = append(f.witnesses, w)
 		}
-	}
-	for _, r := range ix.reads {
-		note(r.pos, r.value, r.op)
-	}
-	for _, pos := range slices.SortedFunc(maps.Keys(at), comparePositions) {
-		vals := at[pos]
-		if len(vals) < 2 {
-			continue
-		}
-		w := Witness{Positions: []Position{pos}}
-		var what []string
-		for _, v := range slices.Sorted(maps.Keys(vals)) {
-			w.Values = append(w.Values, v)
-			w.Ops = append(w.Ops, vals[v])
-			what = append(what, fmt.Sprintf("%s (op %d)", v, vals[v]))
-		}
-		w.Ops = uniqueSorted(w.Ops)
-		w.Detail = fmt.Sprintf("%s holds %d values: %s", pos, len(vals), strings.Join(what, ", "))
-		f.witnesses = append(f.witnesses, w)
 	}
 	return f
 }
+
+// knownPartitions returns the partitions with a known offset, sorted.
+func (ix *index) knownPartitions() []tp { return slices.SortedFunc(maps.Keys(ix.known), compareTP) }

@@ -25,6 +25,7 @@ func (k tp) at(offset int64) Position { return Position{k.topic, k.partition, of
 // sendRec is one send: its value as the completion (or, never completed,
 // the invoke) carries it.
 type sendRec struct {
+	vid    int32 // the value's id
 	send   *history.Send
 	op     int64        // the completion, or the invoke if none came
 	invoke int64        // the invoke
@@ -42,6 +43,7 @@ type read struct {
 	pos   Position
 	key   string
 	value string
+	vid   int32 // the value's id
 	op    int64 // the poll's (or txn's) completion
 	part  int   // index in index.parts
 }
@@ -86,14 +88,18 @@ type index struct {
 	h        []history.Op
 	invokeOf []int64 // completion index -> its invoke's index; an invoke -> itself; -1 if none
 
-	sends      map[string]*sendRec // by value
-	sendList   []*sendRec          // by invoke index
+	// Values get ids in the order they first appear, so the checkers walk
+	// them in a fixed order without sorting or hashing strings again.
+	vids       map[string]int32
+	values     []string
+	sendOf     []*sendRec  // by value id: the send that carried it, nil if none
+	valueReads [][]int32   // by value id: indexes in reads
+	sendList   []*sendRec  // by invoke index
 	reads      []read
-	valueReads map[string][]int // value -> indexes in reads
-	posReads   map[Position][]int
+	posReads   map[tp]map[int64][]int32 // indexes in reads by position
 	parts      []partRead
-	known      map[tp][]int64        // sorted distinct offsets holding a known value (reads, acked sends)
-	ackedAt    map[Position]*sendRec // the first send acknowledged at each position
+	known      map[tp][]int64            // sorted distinct offsets holding a known value (reads, acked sends)
+	ackedAt    map[tp]map[int64][]*sendRec // the sends acknowledged at each position, in invoke order
 	finals     map[string]*finalRec
 	txns       int // transactional txn ops
 	polls      int // ok polls
@@ -102,15 +108,30 @@ type index struct {
 	linearizability []PartitionResult
 }
 
+// vid returns value's id, giving it one if it has none.
+func (ix *index) vid(value string) int32 {
+	if id, ok := ix.vids[value]; ok {
+		return id
+	}
+	id := int32(len(ix.values))
+	ix.vids[value] = id
+	ix.values = append(ix.values, value)
+	ix.sendOf = append(ix.sendOf, nil)
+	ix.valueReads = append(ix.valueReads, nil)
+	return id
+}
+
+// at returns the indexes in reads of the records read at pos.
+func (ix *index) at(pos Position) []int32 { return ix.posReads[pos.tp()][pos.Offset] }
+
 func newIndex(h []history.Op) *index {
 	ix := &index{
 		h:          h,
 		invokeOf:   make([]int64, len(h)),
-		sends:      map[string]*sendRec{},
-		valueReads: map[string][]int{},
-		posReads:   map[Position][]int{},
+		vids:       map[string]int32{},
+		posReads:   map[tp]map[int64][]int32{},
 		known:      map[tp][]int64{},
-		ackedAt:    map[Position]*sendRec{},
+		ackedAt:    map[tp]map[int64][]*sendRec{},
 		finals:     map[string]*finalRec{},
 	}
 	open := map[int]int64{}
@@ -184,8 +205,8 @@ func (ix *index) addSends(op *history.Op, inv int64) {
 		if op.Txn != nil {
 			mop = j
 		}
-		rec := &sendRec{send: s, op: op.Index, invoke: inv, typ: typ, mop: mop, txn: op.Txn != nil && op.Txn.Transactional}
-		ix.sends[s.Value] = rec
+		rec := &sendRec{vid: ix.vid(s.Value), send: s, op: op.Index, invoke: inv, typ: typ, mop: mop, txn: op.Txn != nil && op.Txn.Transactional}
+		ix.sendOf[rec.vid] = rec
 		ix.sendList = append(ix.sendList, rec)
 	}
 }
@@ -221,10 +242,16 @@ func (ix *index) addReads(op *history.Op, inv int64, session map[int]int, sessio
 		}
 		p := partRead{tp: key, pr: pr, op: op.Index, invoke: inv, process: op.Process, session: sess,
 			callNs: min(call, invokeNs), retNs: op.Time, mop: mops[k], firstRead: len(ix.reads), maxOffset: history.Unknown}
+		byOffset := ix.posReads[key]
+		if byOffset == nil && len(pr.Records) > 0 {
+			byOffset = map[int64][]int32{}
+			ix.posReads[key] = byOffset
+		}
 		for _, r := range pr.Records {
-			rd := read{pos: key.at(r.Offset), key: r.Key, value: r.Value, op: op.Index, part: len(ix.parts)}
-			ix.valueReads[r.Value] = append(ix.valueReads[r.Value], len(ix.reads))
-			ix.posReads[rd.pos] = append(ix.posReads[rd.pos], len(ix.reads))
+			rd := read{pos: key.at(r.Offset), key: r.Key, value: r.Value, vid: ix.vid(r.Value), op: op.Index, part: len(ix.parts)}
+			i := int32(len(ix.reads))
+			ix.valueReads[rd.vid] = append(ix.valueReads[rd.vid], i)
+			byOffset[r.Offset] = append(byOffset[r.Offset], i)
 			ix.reads = append(ix.reads, rd)
 			p.maxOffset = max(p.maxOffset, r.Offset)
 		}
@@ -250,15 +277,20 @@ func (ix *index) buildKnown() {
 		}
 		set[p.tp()][p.Offset] = true
 	}
-	for _, r := range ix.reads {
-		add(r.pos)
+	for k, byOffset := range ix.posReads {
+		set[k] = map[int64]bool{}
+		for o := range byOffset {
+			set[k][o] = true
+		}
 	}
 	for _, s := range ix.sendList {
 		if s.acked() {
 			add(s.pos())
-			if ix.ackedAt[s.pos()] == nil {
-				ix.ackedAt[s.pos()] = s
+			k := s.pos().tp()
+			if ix.ackedAt[k] == nil {
+				ix.ackedAt[k] = map[int64][]*sendRec{}
 			}
+			ix.ackedAt[k][s.send.Offset] = append(ix.ackedAt[k][s.send.Offset], s)
 		}
 	}
 	for k, offs := range set {
@@ -281,7 +313,7 @@ func (ix *index) knownBetween(k tp, lo, hi int64) (int64, bool) {
 // there), sorted, with the first op that shows each.
 func (ix *index) valuesAt(pos Position) map[string]int64 {
 	out := map[string]int64{}
-	for _, i := range ix.posReads[pos] {
+	for _, i := range ix.at(pos) {
 		r := ix.reads[i]
 		if o, ok := out[r.value]; !ok || r.op < o {
 			out[r.value] = r.op
@@ -292,7 +324,7 @@ func (ix *index) valuesAt(pos Position) map[string]int64 {
 
 // readAt reports whether value was read at pos.
 func (ix *index) readAt(value string, pos Position) bool {
-	for _, i := range ix.posReads[pos] {
+	for _, i := range ix.at(pos) {
 		if ix.reads[i].value == value {
 			return true
 		}
@@ -303,7 +335,7 @@ func (ix *index) readAt(value string, pos Position) bool {
 // finalReaderReadAt reports whether the final read of pos's topic read
 // value at pos.
 func (ix *index) finalReaderReadAt(f *finalRec, value string, pos Position) bool {
-	for _, i := range ix.posReads[pos] {
+	for _, i := range ix.at(pos) {
 		if r := ix.reads[i]; r.value == value && ix.byFinalReader(f, ix.parts[r.part]) {
 			return true
 		}
@@ -341,7 +373,12 @@ func (ix *index) sendsOfType(t history.Type) []*sendRec {
 }
 
 func (ix *index) stats() Stats {
-	s := Stats{Ops: len(ix.h), Polls: ix.polls, RecordsRead: len(ix.reads), ValuesRead: len(ix.valueReads)}
+	s := Stats{Ops: len(ix.h), Polls: ix.polls, RecordsRead: len(ix.reads)}
+	for _, rs := range ix.valueReads {
+		if len(rs) > 0 {
+			s.ValuesRead++
+		}
+	}
 	s.SendsFail = len(ix.sendsOfType(history.Fail))
 	s.SendsInfo = len(ix.sendsOfType(history.Info))
 	for _, snd := range ix.sendsOfType(history.OK) {
@@ -349,7 +386,7 @@ func (ix *index) stats() Stats {
 		if ix.readAt(snd.send.Value, snd.pos()) {
 			s.AckedRead++
 		}
-		if len(ix.valueReads[snd.send.Value]) == 0 {
+		if len(ix.valueReads[snd.vid]) == 0 {
 			s.Unseen++
 		}
 		if _, judged := ix.finalCoverage(snd.pos().tp()); !judged {

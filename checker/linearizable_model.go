@@ -138,25 +138,29 @@ func (ix *index) partitionLogs() []*partitionLog {
 	}
 	// Known appends: acknowledged sends, then every value read where it
 	// was read.
-	type placed struct {
-		value string
-		pos   Position
+	have := map[tp]map[[2]int64]bool{} // partition -> (value id, offset) placed
+	placed := func(k tp, vid int32, off int64) bool {
+		if have[k] == nil {
+			have[k] = map[[2]int64]bool{}
+		}
+		key := [2]int64{int64(vid), off}
+		was := have[k][key]
+		have[k][key] = true
+		return was
 	}
-	have := map[placed]bool{}
 	for _, s := range ix.sendList {
 		if s.acked() {
-			have[placed{s.send.Value, s.pos()}] = true
+			placed(s.pos().tp(), s.vid, s.send.Offset)
 			get(s.pos().tp()).appends = append(get(s.pos().tp()).appends, &linOp{kind: linAppend,
 				callNs: ix.h[s.invoke].Time, retNs: ix.h[s.op].Time, op: s.op, proc: ix.h[s.invoke].Process, offset: s.send.Offset, value: s.send.Value})
 		}
 	}
 	for _, r := range ix.reads {
-		if have[placed{r.value, r.pos}] {
+		if placed(r.pos.tp(), r.vid, r.pos.Offset) {
 			continue
 		}
-		have[placed{r.value, r.pos}] = true
 		a := &linOp{kind: linAppend, callNs: 0, retNs: math.MaxInt64, op: r.op, proc: ix.h[r.op].Process, offset: r.pos.Offset, value: r.value}
-		if s := ix.sends[r.value]; s != nil {
+		if s := ix.sendOf[r.vid]; s != nil {
 			a.callNs, a.op, a.proc = ix.h[s.invoke].Time, s.op, ix.h[s.invoke].Process
 		}
 		get(r.pos.tp()).appends = append(get(r.pos.tp()).appends, a)

@@ -93,7 +93,7 @@ func (ix *index) lostWitness(s *sendRec, judge int64) Witness {
 			why = append(why, fmt.Sprintf("op %d read %s there", others[vals[0]], strings.Join(vals, ", ")))
 		}
 	}
-	for _, i := range ix.valueReads[s.send.Value] {
+	for _, i := range ix.valueReads[s.vid] {
 		if r := ix.reads[i]; r.pos != pos {
 			w.Positions = append(w.Positions, r.pos)
 			w.Ops = append(w.Ops, r.op)
@@ -101,7 +101,7 @@ func (ix *index) lostWitness(s *sendRec, judge int64) Witness {
 			break
 		}
 	}
-	if len(ix.valueReads[s.send.Value]) == 0 {
+	if len(ix.valueReads[s.vid]) == 0 {
 		why = append(why, "never read")
 	}
 	w.Ops = uniqueSorted(w.Ops)
@@ -113,9 +113,9 @@ func (ix *index) lostWitness(s *sendRec, judge int64) Witness {
 }
 
 func (ix *index) firstReadAt(value string, pos Position) int {
-	for _, i := range ix.posReads[pos] {
+	for _, i := range ix.at(pos) {
 		if ix.reads[i].value == value {
-			return i
+			return int(i)
 		}
 	}
 	return -1

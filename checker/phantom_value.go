@@ -1,10 +1,6 @@
 package checker
 
-import (
-	"fmt"
-	"maps"
-	"slices"
-)
+import "fmt"
 
 // phantomValues finds records read that no send ever carried: a value no
 // send had, or a send's value under another key (corruption). Every send is
@@ -12,17 +8,17 @@ import (
 // nowhere.
 func phantomValues(ix *index, _ *Opts) finding {
 	var f finding
-	for _, v := range slices.Sorted(maps.Keys(ix.valueReads)) {
-		s := ix.sends[v]
-		for _, i := range ix.valueReads[v] {
+	for vid, rs := range ix.valueReads {
+		s := ix.sendOf[vid]
+		for _, i := range rs {
 			r := ix.reads[i]
 			switch {
 			case s == nil:
-				f.witnesses = append(f.witnesses, Witness{Positions: []Position{r.pos}, Values: []string{v}, Ops: []int64{r.op},
-					Detail: fmt.Sprintf("op %d read %s=%s at %s, a value no send carried", r.op, r.key, v, r.pos)})
+				f.witnesses = append(f.witnesses, Witness{Positions: []Position{r.pos}, Values: []string{r.value}, Ops: []int64{r.op},
+					Detail: fmt.Sprintf("op %d read %s=%s at %s, a value no send carried", r.op, r.key, r.value, r.pos)})
 			case s.send.Key != r.key:
-				f.witnesses = append(f.witnesses, Witness{Positions: []Position{r.pos}, Values: []string{v}, Ops: uniqueSorted([]int64{s.op, r.op}),
-					Detail: fmt.Sprintf("op %d read %s with key %q at %s, but its send (op %d) carried key %q", r.op, v, r.key, r.pos, s.op, s.send.Key)})
+				f.witnesses = append(f.witnesses, Witness{Positions: []Position{r.pos}, Values: []string{r.value}, Ops: uniqueSorted([]int64{s.op, r.op}),
+					Detail: fmt.Sprintf("op %d read %s with key %q at %s, but its send (op %d) carried key %q", r.op, r.value, r.key, r.pos, s.op, s.send.Key)})
 			default:
 				continue
 			}

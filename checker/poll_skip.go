@@ -38,11 +38,13 @@ func skips(ix *index, within bool) []Witness {
 // read there, or the send acknowledged there).
 func (ix *index) knownValue(pos Position) (string, int64) {
 	val, op := "", int64(-1)
-	if rs := ix.posReads[pos]; len(rs) > 0 {
+	if rs := ix.at(pos); len(rs) > 0 {
 		val, op = ix.reads[rs[0]].value, ix.reads[rs[0]].op
 	}
-	if s := ix.ackedAt[pos]; s != nil && (op < 0 || s.op < op) {
-		val, op = s.send.Value, s.op
+	for _, s := range ix.ackedAt[pos.tp()][pos.Offset] {
+		if op < 0 || s.op < op {
+			val, op = s.send.Value, s.op
+		}
 	}
 	return val, op
 }

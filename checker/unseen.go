@@ -14,7 +14,7 @@ import (
 func unseen(ix *index, _ *Opts) finding {
 	var f finding
 	for _, s := range ix.sendsOfType(history.OK) {
-		if len(ix.valueReads[s.send.Value]) > 0 {
+		if len(ix.valueReads[s.vid]) > 0 {
 			continue
 		}
 		pos := s.pos()

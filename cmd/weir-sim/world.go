@@ -71,8 +71,8 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	}
 	// The workload's pipelining, drawn after the rest so that the draws
 	// above stay what they were.
-	p.World.InFlight = 4 + rng.IntN(13)
-	p.World.LingerUs = 500 + rng.Int64N(4500)
+	p.World.InFlight = 8 + rng.IntN(41)
+	p.World.LingerUs = 2000 + rng.Int64N(8000)
 }
 
 // runWorld is the real simulation: a Weir cluster on the simulated network
@@ -129,11 +129,15 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Linger:     time.Duration(wp.LingerUs) * time.Microsecond,
 		// A consumer that assigns or subscribes anew reads the log from
 		// its start again: at thousands of records a second, rarely.
-		ReassignChance: 0.002,
-		Duration:       duration,
-		Rand:           rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
-		Bootstrap:      w.BootstrapAddrs(),
-		Dialer:         w.ClientDialer("client"),
+		ReassignChance: 0.0002,
+		// Fetches that carry many records: a fetch per record costs the
+		// guest more than the records do.
+		FetchMinBytes: 16 << 10,
+		PollTimeout:   400 * time.Millisecond,
+		Duration:      duration,
+		Rand:          rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
+		Bootstrap:     w.BootstrapAddrs(),
+		Dialer:        w.ClientDialer("client"),
 	}
 	var runErr error
 	err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {

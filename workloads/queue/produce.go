@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -26,6 +27,21 @@ type producerClient struct {
 	id    int
 	quota int // sends left when SendsPerProducer is set
 	used  int
+	next  time.Time // when the client's next send is due, with Rate
+}
+
+// due returns when the caller's next send is due: the client's sends are
+// Poisson arrivals at Rate, whichever of its processes is free to make
+// them, so a client reaches its rate as long as some process is free.
+func (p *producerClient) due(rng *rand.Rand) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	p.next = p.next.Add(time.Duration(rng.ExpFloat64() * float64(time.Second) / p.cfg.Rate))
+	return p.next
 }
 
 // take reports whether the client may send another record.
@@ -92,15 +108,9 @@ type produced struct {
 // produce sends records through pc, one at a time, until ctx ends or pc's
 // quota is spent.
 func (w *worker) produce(ctx context.Context, pc *producerClient) error {
-	var mean time.Duration
-	if w.cfg.Rate > 0 {
-		// The client's processes together send at Rate.
-		mean = time.Duration(float64(time.Second) * float64(w.cfg.InFlight) / w.cfg.Rate)
-	}
 	n := 0
 	for pc.take() {
-		// Exponential gaps: Poisson arrivals.
-		if mean > 0 && !sleep(ctx, time.Duration(w.rng.ExpFloat64()*float64(mean))) {
+		if w.cfg.Rate > 0 && !sleep(ctx, time.Until(pc.due(w.rng))) {
 			return nil
 		}
 		if ctx.Err() != nil {
