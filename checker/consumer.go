@@ -9,15 +9,20 @@ func consumerReads(ix *index, fn func(prev, cur read, sameOp bool)) {
 		session, process int
 		tp               tp
 	}
-	last := map[key]read{}
+	last := map[key]int{} // index in reads of the last record read
 	for _, p := range ix.parts {
-		k := key{p.session, p.process, p.tp}
-		for i := range p.pr.Records {
-			cur := ix.reads[p.firstRead+i]
-			if prev, ok := last[k]; ok {
-				fn(prev, cur, prev.op == cur.op)
-			}
-			last[k] = cur
+		n := len(p.pr.Records)
+		if n == 0 {
+			continue
 		}
+		k := key{p.session, p.process, p.tp}
+		prev, ok := last[k]
+		for i := p.firstRead; i < p.firstRead+n; i++ {
+			if ok {
+				fn(ix.reads[prev], ix.reads[i], ix.reads[prev].op == ix.reads[i].op)
+			}
+			prev, ok = i, true
+		}
+		last[k] = prev
 	}
 }

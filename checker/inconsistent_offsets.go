@@ -2,7 +2,6 @@ package checker
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -16,8 +15,10 @@ func inconsistentOffsets(ix *index, _ *Opts) finding {
 		value string
 		op    int64
 	}
-	for _, k := range ix.knownPartitions() {
-		for _, off := range ix.known[k] {
+	for _, k := range ix.tpIdx {
+		p := ix.byTP[k]
+		ri, ai := 0, 0 // next read and acked send of p, both by offset
+		for _, off := range p.known {
 			var vals []shown // values, with the first op showing each here
 			note := func(v string, op int64) {
 				i := slices.IndexFunc(vals, func(s shown) bool { return s.value == v })
@@ -28,11 +29,12 @@ func inconsistentOffsets(ix *index, _ *Opts) finding {
 					vals[i].op = op
 				}
 			}
-			for _, s := range ix.ackedAt[k][off] {
-				note(s.send.Value, s.op)
+			for ; ai < len(p.acked) && p.acked[ai].send.Offset == off; ai++ {
+				note(p.acked[ai].send.Value, p.acked[ai].op)
 			}
-			for _, i := range ix.posReads[k][off] {
-				note(ix.reads[i].value, ix.reads[i].op)
+			for ; ri < len(p.reads) && ix.reads[p.reads[ri]].pos.Offset == off; ri++ {
+				r := ix.reads[p.reads[ri]]
+				note(r.value, r.op)
 			}
 			if len(vals) < 2 {
 				continue
@@ -53,6 +55,3 @@ func inconsistentOffsets(ix *index, _ *Opts) finding {
 	}
 	return f
 }
-
-// knownPartitions returns the partitions with a known offset, sorted.
-func (ix *index) knownPartitions() []tp { return slices.SortedFunc(maps.Keys(ix.known), compareTP) }

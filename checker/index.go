@@ -92,20 +92,28 @@ type index struct {
 	// them in a fixed order without sorting or hashing strings again.
 	vids       map[string]int32
 	values     []string
-	sendOf     []*sendRec  // by value id: the send that carried it, nil if none
-	valueReads [][]int32   // by value id: indexes in reads
-	sendList   []*sendRec  // by invoke index
+	sendOf     []*sendRec // by value id: the send that carried it, nil if none
+	valueReads [][]int32  // by value id: indexes in reads, in history order
+	sendList   []*sendRec // by invoke index
 	reads      []read
-	posReads   map[tp]map[int64][]int32 // indexes in reads by position
 	parts      []partRead
-	known      map[tp][]int64            // sorted distinct offsets holding a known value (reads, acked sends)
-	ackedAt    map[tp]map[int64][]*sendRec // the sends acknowledged at each position, in invoke order
+	// byTP holds, per partition, what is known at each offset: reads and
+	// acknowledged sends in arrays sorted by offset, searched, not hashed.
+	byTP  map[tp]*partIx
+	tpIdx []tp // the partitions of byTP, sorted
 	finals     map[string]*finalRec
 	txns       int // transactional txn ops
 	polls      int // ok polls
 
 	// linearizability is filled by the linearizability checker.
 	linearizability []PartitionResult
+}
+
+// partIx is what a partition's log is known to hold.
+type partIx struct {
+	reads []int32    // indexes in index.reads, by offset, then history order
+	acked []*sendRec // acknowledged sends, by offset, then invoke order
+	known []int64    // sorted distinct offsets holding a known value (Jepsen's version order)
 }
 
 // vid returns value's id, giving it one if it has none.
@@ -117,21 +125,43 @@ func (ix *index) vid(value string) int32 {
 	ix.vids[value] = id
 	ix.values = append(ix.values, value)
 	ix.sendOf = append(ix.sendOf, nil)
-	ix.valueReads = append(ix.valueReads, nil)
 	return id
 }
 
 // at returns the indexes in reads of the records read at pos.
-func (ix *index) at(pos Position) []int32 { return ix.posReads[pos.tp()][pos.Offset] }
+func (ix *index) at(pos Position) []int32 {
+	p := ix.byTP[pos.tp()]
+	if p == nil {
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(p.reads, pos.Offset, func(r int32, o int64) int { return cmp.Compare(ix.reads[r].pos.Offset, o) })
+	j := i
+	for j < len(p.reads) && ix.reads[p.reads[j]].pos.Offset == pos.Offset {
+		j++
+	}
+	return p.reads[i:j]
+}
+
+// ackedAt returns the sends acknowledged at pos.
+func (ix *index) ackedAt(pos Position) []*sendRec {
+	p := ix.byTP[pos.tp()]
+	if p == nil {
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(p.acked, pos.Offset, func(s *sendRec, o int64) int { return cmp.Compare(s.send.Offset, o) })
+	j := i
+	for j < len(p.acked) && p.acked[j].send.Offset == pos.Offset {
+		j++
+	}
+	return p.acked[i:j]
+}
 
 func newIndex(h []history.Op) *index {
 	ix := &index{
 		h:          h,
 		invokeOf:   make([]int64, len(h)),
-		vids:       map[string]int32{},
-		posReads:   map[tp]map[int64][]int32{},
-		known:      map[tp][]int64{},
-		ackedAt:    map[tp]map[int64][]*sendRec{},
+		vids:       make(map[string]int32, len(h)/2),
+		byTP:       map[tp]*partIx{},
 		finals:     map[string]*finalRec{},
 	}
 	open := map[int]int64{}
@@ -183,7 +213,7 @@ func newIndex(h []history.Op) *index {
 		ix.addSends(inv, open[p])
 	}
 	slices.SortFunc(ix.sendList, func(a, b *sendRec) int { return cmp.Or(cmp.Compare(a.invoke, b.invoke), cmp.Compare(a.mop, b.mop)) })
-	ix.buildKnown()
+	ix.buildPositions()
 	for _, f := range ix.finals {
 		f.marks = map[int32]history.FinalMark{}
 		for _, m := range f.final.Marks {
@@ -242,17 +272,8 @@ func (ix *index) addReads(op *history.Op, inv int64, session map[int]int, sessio
 		}
 		p := partRead{tp: key, pr: pr, op: op.Index, invoke: inv, process: op.Process, session: sess,
 			callNs: min(call, invokeNs), retNs: op.Time, mop: mops[k], firstRead: len(ix.reads), maxOffset: history.Unknown}
-		byOffset := ix.posReads[key]
-		if byOffset == nil && len(pr.Records) > 0 {
-			byOffset = map[int64][]int32{}
-			ix.posReads[key] = byOffset
-		}
 		for _, r := range pr.Records {
-			rd := read{pos: key.at(r.Offset), key: r.Key, value: r.Value, vid: ix.vid(r.Value), op: op.Index, part: len(ix.parts)}
-			i := int32(len(ix.reads))
-			ix.valueReads[rd.vid] = append(ix.valueReads[rd.vid], i)
-			byOffset[r.Offset] = append(byOffset[r.Offset], i)
-			ix.reads = append(ix.reads, rd)
+			ix.reads = append(ix.reads, read{pos: key.at(r.Offset), key: r.Key, value: r.Value, vid: ix.vid(r.Value), op: op.Index, part: len(ix.parts)})
 			p.maxOffset = max(p.maxOffset, r.Offset)
 		}
 		ix.parts = append(ix.parts, p)
@@ -267,41 +288,65 @@ func (ix *index) addReads(op *history.Op, inv int64, session map[int]int, sessio
 	}
 }
 
-// buildKnown collects, per partition, the offsets that hold a known value:
-// read ones and acknowledged ones (Jepsen's version order).
-func (ix *index) buildKnown() {
-	set := map[tp]map[int64]bool{}
-	add := func(p Position) {
-		if set[p.tp()] == nil {
-			set[p.tp()] = map[int64]bool{}
-		}
-		set[p.tp()][p.Offset] = true
+// buildPositions builds valueReads and byTP from reads and sends.
+func (ix *index) buildPositions() {
+	// valueReads: one backing array, cut per value.
+	counts := make([]int32, len(ix.values))
+	for _, r := range ix.reads {
+		counts[r.vid]++
 	}
-	for k, byOffset := range ix.posReads {
-		set[k] = map[int64]bool{}
-		for o := range byOffset {
-			set[k][o] = true
+	backing := make([]int32, len(ix.reads))
+	ix.valueReads = make([][]int32, len(ix.values))
+	next := 0
+	for vid, n := range counts {
+		ix.valueReads[vid] = backing[next : next : next+int(n)]
+		next += int(n)
+	}
+	get := func(k tp) *partIx {
+		p := ix.byTP[k]
+		if p == nil {
+			p = &partIx{}
+			ix.byTP[k] = p
+		}
+		return p
+	}
+	// Reads are walked a partition read at a time: one lookup each.
+	for _, part := range ix.parts {
+		p := get(part.tp)
+		for i := part.firstRead; i < part.firstRead+len(part.pr.Records); i++ {
+			p.reads = append(p.reads, int32(i))
+			ix.valueReads[ix.reads[i].vid] = append(ix.valueReads[ix.reads[i].vid], int32(i))
 		}
 	}
 	for _, s := range ix.sendList {
 		if s.acked() {
-			add(s.pos())
-			k := s.pos().tp()
-			if ix.ackedAt[k] == nil {
-				ix.ackedAt[k] = map[int64][]*sendRec{}
-			}
-			ix.ackedAt[k][s.send.Offset] = append(ix.ackedAt[k][s.send.Offset], s)
+			get(s.pos().tp()).acked = append(get(s.pos().tp()).acked, s)
 		}
 	}
-	for k, offs := range set {
-		ix.known[k] = slices.Sorted(maps.Keys(offs))
+	for k, p := range ix.byTP {
+		slices.SortStableFunc(p.reads, func(a, b int32) int { return cmp.Compare(ix.reads[a].pos.Offset, ix.reads[b].pos.Offset) })
+		slices.SortStableFunc(p.acked, func(a, b *sendRec) int { return cmp.Compare(a.send.Offset, b.send.Offset) })
+		p.known = make([]int64, 0, len(p.reads)+len(p.acked))
+		for _, r := range p.reads {
+			p.known = append(p.known, ix.reads[r].pos.Offset)
+		}
+		for _, s := range p.acked {
+			p.known = append(p.known, s.send.Offset)
+		}
+		slices.Sort(p.known)
+		p.known = slices.Compact(p.known)
+		ix.tpIdx = append(ix.tpIdx, k)
 	}
+	slices.SortFunc(ix.tpIdx, compareTP)
 }
 
 // knownBetween returns the first known offset of k strictly between lo and
 // hi, if any.
 func (ix *index) knownBetween(k tp, lo, hi int64) (int64, bool) {
-	known := ix.known[k]
+	var known []int64
+	if p := ix.byTP[k]; p != nil {
+		known = p.known
+	}
 	i, _ := slices.BinarySearch(known, lo+1)
 	if i == len(known) || known[i] >= hi {
 		return 0, false

@@ -137,33 +137,33 @@ func (ix *index) partitionLogs() []*partitionLog {
 		return logs[k]
 	}
 	// Known appends: acknowledged sends, then every value read where it
-	// was read.
-	have := map[tp]map[[2]int64]bool{} // partition -> (value id, offset) placed
-	placed := func(k tp, vid int32, off int64) bool {
-		if have[k] == nil {
-			have[k] = map[[2]int64]bool{}
+	// was read (once per offset).
+	for _, k := range ix.tpIdx {
+		p, l := ix.byTP[k], get(k)
+		for _, s := range p.acked {
+			l.appends = append(l.appends, &linOp{kind: linAppend, callNs: ix.h[s.invoke].Time, retNs: ix.h[s.op].Time,
+				op: s.op, proc: ix.h[s.invoke].Process, offset: s.send.Offset, value: s.send.Value})
 		}
-		key := [2]int64{int64(vid), off}
-		was := have[k][key]
-		have[k][key] = true
-		return was
-	}
-	for _, s := range ix.sendList {
-		if s.acked() {
-			placed(s.pos().tp(), s.vid, s.send.Offset)
-			get(s.pos().tp()).appends = append(get(s.pos().tp()).appends, &linOp{kind: linAppend,
-				callNs: ix.h[s.invoke].Time, retNs: ix.h[s.op].Time, op: s.op, proc: ix.h[s.invoke].Process, offset: s.send.Offset, value: s.send.Value})
+		var here []int32 // values placed at the current offset
+		for i, ri := range p.reads {
+			r := ix.reads[ri]
+			if i == 0 || ix.reads[p.reads[i-1]].pos.Offset != r.pos.Offset {
+				here = here[:0]
+			}
+			if slices.Contains(here, r.vid) {
+				continue
+			}
+			here = append(here, r.vid)
+			s := ix.sendOf[r.vid]
+			if s != nil && s.acked() && s.send.Offset == r.pos.Offset && s.pos().tp() == k {
+				continue // the acknowledged append
+			}
+			a := &linOp{kind: linAppend, callNs: 0, retNs: math.MaxInt64, op: r.op, proc: ix.h[r.op].Process, offset: r.pos.Offset, value: r.value}
+			if s != nil {
+				a.callNs, a.op, a.proc = ix.h[s.invoke].Time, s.op, ix.h[s.invoke].Process
+			}
+			l.appends = append(l.appends, a)
 		}
-	}
-	for _, r := range ix.reads {
-		if placed(r.pos.tp(), r.vid, r.pos.Offset) {
-			continue
-		}
-		a := &linOp{kind: linAppend, callNs: 0, retNs: math.MaxInt64, op: r.op, proc: ix.h[r.op].Process, offset: r.pos.Offset, value: r.value}
-		if s := ix.sendOf[r.vid]; s != nil {
-			a.callNs, a.op, a.proc = ix.h[s.invoke].Time, s.op, ix.h[s.invoke].Process
-		}
-		get(r.pos.tp()).appends = append(get(r.pos.tp()).appends, a)
 	}
 	for _, l := range logs {
 		slices.SortFunc(l.appends, func(a, b *linOp) int {

@@ -41,7 +41,7 @@ func (ix *index) knownValue(pos Position) (string, int64) {
 	if rs := ix.at(pos); len(rs) > 0 {
 		val, op = ix.reads[rs[0]].value, ix.reads[rs[0]].op
 	}
-	for _, s := range ix.ackedAt[pos.tp()][pos.Offset] {
+	for _, s := range ix.ackedAt(pos) {
 		if op < 0 || s.op < op {
 			val, op = s.send.Value, s.op
 		}
