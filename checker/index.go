@@ -99,11 +99,11 @@ type index struct {
 	parts      []partRead
 	// byTP holds, per partition, what is known at each offset: reads and
 	// acknowledged sends in arrays sorted by offset, searched, not hashed.
-	byTP  map[tp]*partIx
-	tpIdx []tp // the partitions of byTP, sorted
-	finals     map[string]*finalRec
-	txns       int // transactional txn ops
-	polls      int // ok polls
+	byTP   map[tp]*partIx
+	tpIdx  []tp // the partitions of byTP, sorted
+	finals map[string]*finalRec
+	txns   int // transactional txn ops
+	polls  int // ok polls
 
 	// linearizability is filled by the linearizability checker.
 	linearizability []PartitionResult
@@ -158,11 +158,11 @@ func (ix *index) ackedAt(pos Position) []*sendRec {
 
 func newIndex(h []history.Op) *index {
 	ix := &index{
-		h:          h,
-		invokeOf:   make([]int64, len(h)),
-		vids:       make(map[string]int32, len(h)/2),
-		byTP:       map[tp]*partIx{},
-		finals:     map[string]*finalRec{},
+		h:        h,
+		invokeOf: make([]int64, len(h)),
+		vids:     make(map[string]int32, len(h)/2),
+		byTP:     map[tp]*partIx{},
+		finals:   map[string]*finalRec{},
 	}
 	open := map[int]int64{}
 	session := map[int]int{}           // process -> current session id
