@@ -13,25 +13,28 @@ import (
 // Anomaly names, as keys of Verdict.Anomalies. They follow Jepsen's Kafka
 // workload (jepsen/tests/kafka.clj) where it has the anomaly.
 const (
-	LostWrite            = "lost-write"
-	Unseen               = "unseen"
-	Duplicate            = "duplicate"
-	InconsistentOffsets  = "inconsistent-offsets"
-	NonmonotonicSend     = "nonmonotonic-send"
-	NonmonotonicPoll     = "nonmonotonic-poll"
-	PollSkip             = "poll-skip"
-	IntPollSkip          = "int-poll-skip"
-	IntNonmonotonicPoll  = "int-nonmonotonic-poll"
-	IntSendSkip          = "int-send-skip"
-	IntNonmonotonicSend  = "int-nonmonotonic-send"
-	PhantomValue         = "phantom-value"
-	WatermarkRegression  = "watermark-regression"
-	AbortedRead          = "aborted-read"
-	PrecommittedRead     = "precommitted-read"
-	TornTransaction      = "torn-transaction"
-	Nonlinearizable      = "nonlinearizable"
-	versionOfVerdictJSON = 2
+	LostWrite           = "lost-write"
+	Unseen              = "unseen"
+	Duplicate           = "duplicate"
+	InconsistentOffsets = "inconsistent-offsets"
+	NonmonotonicSend    = "nonmonotonic-send"
+	NonmonotonicPoll    = "nonmonotonic-poll"
+	PollSkip            = "poll-skip"
+	IntPollSkip         = "int-poll-skip"
+	IntNonmonotonicPoll = "int-nonmonotonic-poll"
+	IntSendSkip         = "int-send-skip"
+	IntNonmonotonicSend = "int-nonmonotonic-send"
+	PhantomValue        = "phantom-value"
+	WatermarkRegression = "watermark-regression"
+	AbortedRead         = "aborted-read"
+	PrecommittedRead    = "precommitted-read"
+	TornTransaction     = "torn-transaction"
+	Nonlinearizable     = "nonlinearizable"
 )
+
+// VerdictVersion is Verdict.Version: 2 has Outcome, Unjudged, Seen, Checks
+// and Linearizability where version 1 (unversioned) had a Valid bool.
+const VerdictVersion = 2
 
 // check is one checker: the anomaly it finds and how.
 type check struct {
@@ -243,7 +246,7 @@ func Check(h []history.Op, opts Opts) Verdict {
 	}
 	ix := newIndex(h)
 	v := Verdict{
-		Version:   versionOfVerdictJSON,
+		Version:   VerdictVersion,
 		Anomalies: map[string][]Witness{},
 		Counts:    map[string]int{},
 		Allowed:   slices.Compact(slices.Sorted(slices.Values(opts.Allowed))),

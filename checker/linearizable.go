@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -71,8 +72,9 @@ type PartitionResult struct {
 	Reads     int    `json:"reads"`
 	Windows   int    `json:"windows"` // windows checked
 	Steps     int64  `json:"steps"`   // model steps porcupine took
-	// Visualization is the file porcupine's HTML of the failing window
-	// was written to.
+	// Visualization is the name of the file porcupine's HTML of the
+	// failing window was written to (Opts.VisualizationPath), without its
+	// folder: in the simulation, a file of the run folder.
 	Visualization string `json:"visualization,omitempty"`
 	Note          string `json:"note,omitempty"`
 }
@@ -99,8 +101,8 @@ func checkPartition(ix *index, l *partitionLog, opts *Opts, deadline time.Time) 
 		if err := porcupine.VisualizePath(out.model, out.info, path); err != nil {
 			res.Note = "visualization: " + err.Error()
 		} else {
-			res.Visualization = path
-			wit.Detail += "; porcupine's visualisation: " + path
+			res.Visualization = filepath.Base(path)
+			wit.Detail += "; porcupine's visualisation: " + res.Visualization
 		}
 	}
 	return res, wit

@@ -132,12 +132,11 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		ReassignChance: 0.0002,
 		// Fetches that carry many records: a fetch per record costs the
 		// guest more than the records do.
-		FetchMinBytes: 16 << 10,
-		PollTimeout:   400 * time.Millisecond,
-		Duration:      duration,
-		Rand:          rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
-		Bootstrap:     w.BootstrapAddrs(),
-		Dialer:        w.ClientDialer("client"),
+		PollInterval: 20 * time.Millisecond,
+		Duration:     duration,
+		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
+		Bootstrap:    w.BootstrapAddrs(),
+		Dialer:       w.ClientDialer("client"),
 	}
 	var runErr error
 	err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {

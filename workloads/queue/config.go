@@ -66,10 +66,11 @@ type Config struct {
 
 	OpTimeout   time.Duration // longest wait for one send, default 10s
 	PollTimeout time.Duration // longest wait of one poll, default 1s
-	// FetchMinBytes lets the broker hold a consumer's fetch until this
-	// much is there (or half of PollTimeout passed), so that at high rates
-	// a fetch carries many records instead of one. Default 1.
-	FetchMinBytes int32
+	// PollInterval is a consumer's pause between two polls, so that at
+	// high rates a fetch carries many records instead of one (kgo fetches
+	// a partition again only once its previous fetch was polled). Default
+	// 0. The final read never pauses.
+	PollInterval time.Duration
 
 	// Rand is the source of every random choice; if nil, one is seeded
 	// from Seed. Run draws from it before starting workers only.
@@ -166,7 +167,6 @@ func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
 		kgo.DialTimeout(3 * time.Second),
 		kgo.MetadataMinAge(250 * time.Millisecond),
 		kgo.FetchMaxWait(c.PollTimeout / 2),
-		kgo.FetchMinBytes(max(c.FetchMinBytes, 1)),
 	}
 	switch {
 	case c.Acks == AcksLeader:

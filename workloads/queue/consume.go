@@ -34,6 +34,7 @@ func (w *worker) consume(ctx context.Context, subscribe bool) error {
 			}
 		}
 		w.poll(ctx, cl)
+		sleep(ctx, w.cfg.PollInterval)
 	}
 	return nil
 }

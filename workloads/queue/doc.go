@@ -63,6 +63,8 @@
 //     its error, with kgo's data-loss error also in structured form. A poll
 //     that returns nothing because the bound passed is ok and empty; one
 //     that returns only client-wide errors is fail (a read has no effect).
+//     A consumer pauses Config.PollInterval between polls, so that at high
+//     rates a fetch carries many records.
 //   - final (FinalReads, after Run, once the cluster healed): a final op of
 //     FinalProcess, invoked before and completed after the whole final
 //     read: list each partition's log start and high watermark, then read
