@@ -117,6 +117,7 @@ func TestDecodeRejects(t *testing.T) {
 		"watermark -2":       hd + `{"index":0,"process":0,"type":"ok","f":"poll","time":1,"poll":{"reads":[{"topic":"q","partition":0,"high_watermark":-2,"log_start_offset":0,"records":null}]}}`,
 		"mark contradicts":   hd + `{"index":0,"process":0,"type":"info","f":"final","time":1,"final":{"topic":"q","partitions":1,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":3,"complete":true}]}}`,
 		"ok final short":     hd + `{"index":0,"process":0,"type":"ok","f":"final","time":1,"final":{"topic":"q","partitions":2,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":5,"complete":true}]}}`,
+		"final partitions":   hd + `{"index":0,"process":0,"type":"invoke","f":"final","time":1,"final":{"topic":"q","partitions":2147483647,"reader":1}}`,
 		"ok final, one part": hd + `{"index":0,"process":0,"type":"ok","f":"final","time":1,"final":{"topic":"q","partitions":1,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":3,"complete":false}]}}`,
 	} {
 		if _, err := Decode(strings.NewReader(in)); err == nil {

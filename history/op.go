@@ -363,7 +363,14 @@ func (p *Poll) check() error {
 	return nil
 }
 
+// MaxPartitions bounds Final.Partitions: checkers walk every partition a
+// topic was created with, so a history must not name billions.
+const MaxPartitions = 1 << 16
+
 func (f *Final) check(typ Type) error {
+	if f.Partitions < 0 || f.Partitions > MaxPartitions {
+		return fmt.Errorf("final of %d partitions (0 to %d)", f.Partitions, MaxPartitions)
+	}
 	for _, m := range f.Marks {
 		if m.Complete != (m.ReadTo >= m.HighWatermark) {
 			return fmt.Errorf("final mark of partition %d: complete=%v but read to %d of %d", m.Partition, m.Complete, m.ReadTo, m.HighWatermark)
