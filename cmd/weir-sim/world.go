@@ -190,7 +190,7 @@ func judge(ops []history.Op, opts checker.Opts, liveness error) (int, string, ch
 	v := checker.Check(ops, opts)
 	summary := v.Summary()
 	if liveness != nil {
-		summary = fmt.Sprintf("liveness: the healed cluster did not converge: %v\n%s", liveness, summary)
+		summary = fmt.Sprintf("LIVENESS: %v\n%s", liveness, summary)
 	}
 	switch {
 	case v.Outcome == checker.Invalid:

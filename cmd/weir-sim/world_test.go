@@ -40,7 +40,7 @@ func TestJudgeChecksSafetyWhenLivenessFailed(t *testing.T) {
 	if code != exitInvalid || v.Counts[checker.LostWrite] != 1 {
 		t.Fatalf("exit %d, want %d (invalid wins over liveness):\n%s", code, exitInvalid, summary)
 	}
-	if !strings.Contains(summary, "liveness: the healed cluster did not converge") {
+	if !strings.Contains(summary, "LIVENESS: liveness: the healed cluster did not converge within 60s: n1 down") {
 		t.Fatalf("the summary does not report the liveness failure beside the checkers:\n%s", summary)
 	}
 }
