@@ -366,7 +366,7 @@ func TestCheckFinds(t *testing.T) {
 			}},
 		{name: "nonlinearizable: stale read",
 			want:   map[string]int{Nonlinearizable: 1},
-			detail: map[string]string{Nonlinearizable: "op 1 (append a @0) completed at 0.002000s, but it can only take effect after op 5 (read hwm 0), invoked at 0.003000s"},
+			detail: map[string]string{Nonlinearizable: "op 1 (append a @0) completed at 0.002000s, but it can only take effect after op 5 (read hwm 0), answered no earlier than 0.003000s"},
 			build: func(b *hb) {
 				b.send(0, "a", history.OK, 0, 0)
 				b.assign(2, 0)

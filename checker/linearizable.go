@@ -341,9 +341,13 @@ func (l *partitionLog) explain(ix *index, w window) Witness {
 			continue
 		}
 		y := chain[cause[i]]
+		since := "invoked at"
+		if y.kind == linRead {
+			since = "answered no earlier than" // a buffered fetch may predate its poll
+		}
 		return ix.linWitness(k, []*linOp{y, x}, fmt.Sprintf(
-			"%s/%d is not linearizable: op %d (%s) completed at %.6fs, but it can only take effect after op %d (%s), invoked at %.6fs: %s",
-			k.topic, k.partition, x.op, x, history.Seconds(x.retNs), y.op, y, history.Seconds(y.callNs), l.because(y, x)))
+			"%s/%d is not linearizable: op %d (%s) completed at %.6fs, but it can only take effect after op %d (%s), %s %.6fs: %s",
+			k.topic, k.partition, x.op, x, history.Seconds(x.retNs), y.op, y, since, history.Seconds(y.callNs), l.because(y, x)))
 	}
 	ops := make([]*linOp, 0, len(w.elems))
 	ops = append(ops, w.elems...)
