@@ -88,6 +88,14 @@
 // LinearizabilitySteps, DefaultSteps) and optionally by wall time (Opts.
 // LinearizabilityTimeout); out of budget is unknown.
 //
+// Cost (BenchmarkCheck, generated histories of correct brokers, 2 vCPU):
+// about linear in the history's length, 20 ms for 10,000 operations, 270 ms
+// for 100,000, 0.9 s for 300,000 on one partition; more partitions cost
+// more because every poll then reads every partition (100,000 operations:
+// 390 ms on 4 partitions, 640 ms on 16). porcupine's share is a third or
+// less (BenchmarkLinearizability: 90 ms for 100,000 operations on one
+// partition, 390 ms on 16, where polls carry more reads).
+//
 // The output is deterministic: maps are walked in sorted order, witnesses
 // are sorted, and encoding/json writes map keys sorted. The package keeps no
 // package-level mutable state and never changes the history it is given.
