@@ -16,6 +16,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/metadata"
 	"github.com/weir-dev/weir/broker/quorum"
+	"github.com/weir-dev/weir/broker/replica/fetcher"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/internal/lowprio"
 )
@@ -62,6 +63,10 @@ type Broker struct {
 	groups *groupCoordinator
 	txns   *txnCoordinator
 	peers  peers
+	// fetchers replicate the partitions this broker follows; alters sends
+	// its leaders' ISR changes to the controller (replication*.go).
+	fetchers *fetcher.Manager
+	alters   *alterSender
 	// unlockDataDir releases the data dir's lock file (lockDataDir).
 	unlockDataDir func() error
 
@@ -133,8 +138,10 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 	}
 	b.groups = newGroupCoordinator(b)
 	b.txns = newTxnCoordinator(b)
+	b.startReplication()
 	if err := b.load(); err != nil {
 		cancel()
+		b.fetchers.Close()
 		if b.quorum != nil {
 			b.quorum.Close()
 		}
@@ -357,6 +364,9 @@ func (b *Broker) stopServing() {
 	}
 	b.connMu.Unlock()
 	b.wg.Wait()
+	if b.fetchers != nil {
+		b.fetchers.Close()
+	}
 	if b.groups != nil {
 		b.groups.stop()
 	}

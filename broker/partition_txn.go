@@ -21,8 +21,8 @@ import (
 // appendMarker appends the transaction marker m as the partition's leader.
 // tv2 says the coordinator bumped the producer's epoch for this marker
 // (transaction version 2), which makes the partition refuse a marker at
-// the epoch of a transaction still open. The marker is durable, like any
-// append, once the high watermark passes res.endOffset.
+// the epoch of a transaction still open. The marker is committed, like any
+// append, once the high watermark passes res.endOffset (awaitAck).
 func (p *partition) appendMarker(m txn.Marker, tv2 bool) appendResult {
 	raw := txn.MarkerBatch(m, p.b.nowMs())
 	batch, err := record.Parse(raw)

@@ -275,3 +275,80 @@ func TestCoordinatorFailoverFinishesCommit(t *testing.T) {
 		t.Fatalf("read_committed saw %d of the 3 committed records", got)
 	}
 }
+
+// TestCoordinatorFailoverToAnotherBroker: with every partition on three
+// replicas, the broker coordinating a transactional id stops right after
+// a commit was decided; another broker becomes the leader of its
+// __transaction_state partition, loads the decision from its replica of
+// the log, and finishes the commit; the producer's next transaction runs
+// at the new coordinator.
+func TestCoordinatorFailoverToAnotherBroker(t *testing.T) {
+	tbs, _ := startTxnCluster(t, 3)
+	alive := func(skip int32) string {
+		for _, tb := range tbs {
+			if tb.b != nil && tb.cfg.NodeID != skip {
+				return tb.addr
+			}
+		}
+		return ""
+	}
+	client := func(opts ...kgo.Opt) *kgo.Client {
+		c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(tbs[0].addr, tbs[1].addr, tbs[2].addr), kgo.RetryTimeout(30 * time.Second)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	adm := kadm.NewClient(client())
+	if resp, err := adm.CreateTopic(ctxT(t), 3, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, "t"); err != nil || resp.Err != nil {
+		t.Fatalf("create: %v %v", err, resp.Err)
+	}
+	p := client(kgo.TransactionalID("moving"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	produceTxn(t, p, "t", 0, "first", 3, true)
+	coords := adm.FindTxnCoordinators(ctxT(t), "moving")
+	if err := coords["moving"].Err; err != nil {
+		t.Fatal(err)
+	}
+	old := coords["moving"].NodeID
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for part := int32(0); part < 3; part++ {
+		if err := p.ProduceSync(ctxT(t), &kgo.Record{Topic: "t", Partition: part, Value: []byte(fmt.Sprint("second-", part))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.EndTransaction(ctxT(t), kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	tbs[old-1].close()
+	adm2 := kadm.NewClient(client(kgo.SeedBrokers(alive(old))))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c := adm2.FindTxnCoordinators(ctxT(t), "moving")["moving"]
+		if c.Err == nil && c.NodeID != old {
+			desc, err := adm2.DescribeTransactions(ctxT(t), "moving")
+			if d, _ := desc.On("moving", nil); err == nil && d.State == "CompleteCommit" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no other broker finished the commit within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The producer carries on at the new coordinator.
+	produceTxn(t, p, "t", 1, "third", 2, true)
+	rc := client(kgo.SeedBrokers(alive(old)), kgo.ConsumeTopics("t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	got := map[string]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for len(got) < 8 && ctx.Err() == nil {
+		rc.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got[string(r.Value)] = true })
+	}
+	if len(got) != 8 {
+		t.Fatalf("read_committed saw %d of the 8 committed records: %v", len(got), got)
+	}
+}

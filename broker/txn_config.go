@@ -17,9 +17,12 @@ type TxnConfig struct {
 	// lives.
 	StateLogPartitions int32
 	// StateLogReplicationFactor (transaction.state.log.replication.factor)
-	// is shown in the config; the topic is created as __consumer_offsets
-	// is (see txnCoordinator.ensure).
+	// is the topic's replication factor when it is created, or the number
+	// of active brokers if fewer; StateLogMinISR
+	// (transaction.state.log.min.isr) its min.insync.replicas, at most the
+	// replication factor.
 	StateLogReplicationFactor int16
+	StateLogMinISR            int16
 	// StateLogSegmentBytes (transaction.state.log.segment.bytes).
 	StateLogSegmentBytes int32
 	// VerificationEnable (transaction.partition.verification.enable): a
@@ -40,6 +43,7 @@ func DefaultTxnConfig() TxnConfig {
 	return TxnConfig{
 		StateLogPartitions:        50,
 		StateLogReplicationFactor: 3,
+		StateLogMinISR:            2,
 		StateLogSegmentBytes:      100 << 20,
 		VerificationEnable:        true,
 		Version:                   2,
@@ -94,6 +98,9 @@ func applyTxnProperty(cfg *Config, key, val string) (ok bool, err error) {
 	case "transaction.state.log.replication.factor":
 		n, err = intIn(1, math.MaxInt16)
 		t.StateLogReplicationFactor = int16(n)
+	case "transaction.state.log.min.isr":
+		n, err = intIn(1, math.MaxInt16)
+		t.StateLogMinISR = int16(n)
 	case "transaction.state.log.segment.bytes":
 		n, err = intIn(1, math.MaxInt32)
 		t.StateLogSegmentBytes = int32(n)
@@ -125,6 +132,7 @@ func (b *Broker) txnBrokerConfigs(m map[string]string) {
 	t := b.cfg.Txn
 	m["transaction.state.log.num.partitions"] = strconv.Itoa(int(t.StateLogPartitions))
 	m["transaction.state.log.replication.factor"] = strconv.Itoa(int(t.StateLogReplicationFactor))
+	m["transaction.state.log.min.isr"] = strconv.Itoa(int(t.StateLogMinISR))
 	m["transaction.state.log.segment.bytes"] = strconv.Itoa(int(t.StateLogSegmentBytes))
 	m["transaction.max.timeout.ms"] = strconv.Itoa(int(t.Coordinator.MaxTimeoutMs))
 	m["transactional.id.expiration.ms"] = strconv.FormatInt(t.Coordinator.IDExpirationMs, 10)

@@ -170,7 +170,7 @@ func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) (*kmsg.WriteTxnM
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
 	type durable struct {
 		p    *partition
-		end  int64
+		ack  *ackWait
 		code *int16
 	}
 	var waits []durable
@@ -205,6 +205,13 @@ func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) (*kmsg.WriteTxnM
 					groupWaits = append(groupWaits, w)
 					groupCodes = append(groupCodes, &sp.ErrorCode)
 				default:
+					// Markers are appended with acks=all, as Kafka's:
+					// min.insync.replicas applies, and the answer waits
+					// for the ISR (replication.go).
+					if terr := p.checkProduce(-1); terr != nil {
+						sp.ErrorCode = terr.err.Code
+						break
+					}
 					res := p.appendMarker(m, tv2)
 					if res.err != nil {
 						sp.ErrorCode = kerr.UnknownServerError.Code
@@ -213,9 +220,12 @@ func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) (*kmsg.WriteTxnM
 						}
 						break
 					}
-					if p.highWatermark() < res.endOffset {
-						waits = append(waits, durable{p: p, end: res.endOffset, code: &sp.ErrorCode})
+					w, code := p.awaitAck(res.leaderEpoch, res.endOffset)
+					if w == nil {
+						sp.ErrorCode = code
+						break
 					}
+					waits = append(waits, durable{p: p, ack: w, code: &sp.ErrorCode})
 				}
 			}
 			sm.Topics = append(sm.Topics, st)
@@ -224,11 +234,7 @@ func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) (*kmsg.WriteTxnM
 	}
 	wait := func(ctx context.Context) {
 		for _, w := range waits {
-			if err := w.p.waitHW(ctx, w.end); err != nil {
-				if ke, ok := err.(*kerr.Error); ok {
-					*w.code = ke.Code
-				}
-			}
+			*w.code = w.p.ackResult(ctx.Done(), w.ack)
 		}
 		for i, w := range groupWaits {
 			select {

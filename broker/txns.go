@@ -140,16 +140,22 @@ func (tc *txnCoordinator) ensure(ctx context.Context) int16 {
 		return 0
 	}
 	c := tc.b.cfg.Txn
+	ctx, cancel := adminContext(ctx, 0)
+	defer cancel()
+	tc.b.awaitActive(ctx)
+	// transaction.state.log.replication.factor replicas, or as many as
+	// there are active brokers if fewer (a single broker, a cluster still
+	// starting), as __consumer_offsets gets (groups.go ensure); and
+	// transaction.state.log.min.isr, at most that many.
+	rf := min(int(c.StateLogReplicationFactor), max(activeBrokers(tc.b.image()), 1))
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.SetVersion(7)
 	rt := kmsg.NewCreateTopicsRequestTopic()
-	// As __consumer_offsets (groups.go ensure): one replica per
-	// partition until replication is wired into topic creation.
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = transactionStateTopic, c.StateLogPartitions, 1
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = transactionStateTopic, c.StateLogPartitions, int16(rf)
 	for k, v := range map[string]string{
 		"cleanup.policy":      "compact",
 		"compression.type":    "uncompressed",
-		"min.insync.replicas": "1",
+		"min.insync.replicas": fmt.Sprint(min(int(c.StateLogMinISR), rf)),
 		"segment.bytes":       fmt.Sprint(c.StateLogSegmentBytes),
 	} {
 		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
@@ -157,9 +163,6 @@ func (tc *txnCoordinator) ensure(ctx context.Context) int16 {
 		rt.Configs = append(rt.Configs, cfg)
 	}
 	req.Topics = append(req.Topics, rt)
-	ctx, cancel := adminContext(ctx, 0)
-	defer cancel()
-	tc.b.awaitActive(ctx)
 	resp, terr := tc.b.submit(ctx, req)
 	code := int16(0)
 	switch {
