@@ -275,4 +275,3 @@ func splitAddr(t *testing.T, addr string) (string, int) {
 	}
 	return addr[:i], port
 }
-
