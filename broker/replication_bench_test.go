@@ -140,6 +140,12 @@ func benchProducer(b *testing.B, seeds []string, oneAtATime bool, opts ...kgo.Op
 // metadata quorum, creates topic "bench" with one partition and
 // replication factor rf, and returns the brokers' addresses.
 func startRealCluster(b *testing.B, n int, rf int16, configs map[string]string) []string {
+	return startRealClusterTopic(b, n, 1, rf, configs)
+}
+
+// startRealClusterTopic is startRealCluster with a topic of partitions
+// partitions, each led somewhere with its whole ISR before it returns.
+func startRealClusterTopic(b *testing.B, n int, partitions int32, rf int16, configs map[string]string) []string {
 	ctl := make([]string, n)
 	var voters []string
 	for i := range n {
@@ -200,23 +206,46 @@ func startRealCluster(b *testing.B, n int, rf int16, configs map[string]string) 
 	for k, v := range configs {
 		kc[k] = &v
 	}
-	if resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, rf, kc, "bench"); err != nil || resp.Err != nil {
+	if resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, rf, kc, "bench"); err != nil || resp.Err != nil {
 		b.Fatalf("create topic: %v %v", err, resp.Err)
 	}
-	// Wait until the leader has its whole ISR.
+	// Wait until every partition's leader has its whole ISR.
 	for {
-		var p *partition
-		for _, br := range brokers {
-			if q := br.topicByName("bench").partition(0); q != nil && q.leading.Load() {
-				p = q
+		ready := 0
+		for i := range partitions {
+			for _, br := range brokers {
+				if t := br.topicByName("bench"); t != nil {
+					if q := t.partition(i); q != nil && q.leading.Load() && len(q.isr()) == int(rf) {
+						ready++
+					}
+				}
 			}
 		}
-		if p != nil && len(p.isr()) == int(rf) {
+		if ready == int(partitions) {
 			return seeds
 		}
 		if ctx.Err() != nil {
-			b.Fatal("the bench topic has no leader with a full ISR")
+			b.Fatal("the bench topic has partitions without a leader with a full ISR")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// BenchmarkSpreadProduce measures what spreading a topic's partitions over
+// brokers buys one client (issue 10): 6 partitions, replication factor 1,
+// acks=all idempotent (fsync-on-ack), on one broker against three brokers
+// in this process, same client, same run. The client's partitioner spreads
+// the records over the 6 partitions. On a 2-core machine that runs the
+// client and every broker, the brokers share the cores, so this shows the
+// cost of routing and of three processes' worth of work, not a cluster's
+// scaling:
+//
+//	go test ./broker -run XXX -bench SpreadProduce -benchtime 1000000x
+func BenchmarkSpreadProduce(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("brokers-%d", n), func(b *testing.B) {
+			seeds := startRealClusterTopic(b, n, 6, 1, nil)
+			benchProducer(b, seeds, false, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+		})
 	}
 }
