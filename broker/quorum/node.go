@@ -223,6 +223,12 @@ func (n *Node) restore(snap pb.Snapshot) error {
 		return fmt.Errorf("quorum: snapshot %d: %w", snap.Metadata.Index, err)
 	}
 	for id, a := range addrs {
+		if n.configured(id) {
+			// controller.quorum.voters is the operator's word on where a
+			// voter listens now; the snapshot only remembers where it did
+			// (a restart on other ports must still find its peers).
+			continue
+		}
 		n.addrs[id] = a
 		if n.tr != nil {
 			n.tr.setAddr(id, a)
@@ -232,6 +238,17 @@ func (n *Node) restore(snap pb.Snapshot) error {
 	n.applied, n.appliedT = snap.Metadata.Index, snap.Metadata.Term
 	n.observe(Event{Kind: EventSnapshot, Node: n.cfg.NodeID, Term: snap.Metadata.Term, Index: snap.Metadata.Index, Image: img})
 	return nil
+}
+
+// configured reports whether id is a voter named in the node's own
+// configuration, whose address therefore comes from there.
+func (n *Node) configured(id uint64) bool {
+	for _, v := range n.cfg.Voters {
+		if raftID(v.ID) == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops the node and waits for its loop.

@@ -59,7 +59,7 @@ func newCluster(t *testing.T, voters int, tune func(*Config)) *cluster {
 
 func (c *cluster) config(id int32) Config {
 	cfg := Config{
-		NodeID: id, Voters: c.voters, ListenAddr: fmt.Sprintf("c%d:9093", id), Dir: "/data/quorum",
+		NodeID: id, Voters: c.voters, ListenAddr: c.voters[id-1].Addr, Dir: "/data/quorum",
 		FS: c.disks[id], Net: c.net.Host(fmt.Sprintf("c%d", id)), Clock: env.RealClock{},
 		Rand:         rand.New(rand.NewPCG(uint64(id), 1)),
 		TickInterval: 2 * time.Millisecond, ElectionTicks: 20, HeartbeatTicks: 2,
@@ -325,6 +325,32 @@ func TestCrashAndRestartRecoversLog(t *testing.T) {
 	img = c.converged()
 	if _, ok := img.Topic("after"); !ok {
 		t.Fatal("the old leader did not catch up")
+	}
+	c.checkHistory()
+}
+
+// A whole quorum restarted on other ports (the operator changed
+// controller.quorum.voters) finds itself again: the configured addresses
+// win over those its snapshots remember.
+func TestRestartOnNewAddresses(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	activeBrokers(t, c.nodes[c.leader()], 3)
+	if tp := createTopic(t, c.nodes[c.leader()], "before", 1, 3); tp.ErrorCode != 0 {
+		t.Fatalf("create topic: error %d", tp.ErrorCode)
+	}
+	for _, id := range c.ids() {
+		c.crash(id)
+	}
+	for i := range c.voters {
+		c.voters[i].Addr = fmt.Sprintf("c%d:19093", c.voters[i].ID)
+	}
+	for _, v := range c.voters {
+		c.start(v.ID)
+	}
+	c.leader()
+	img := c.converged()
+	if _, ok := img.Topic("before"); !ok {
+		t.Fatal("the topic created before the restart is gone")
 	}
 	c.checkHistory()
 }
