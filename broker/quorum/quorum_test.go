@@ -59,7 +59,7 @@ func newCluster(t *testing.T, voters int, tune func(*Config)) *cluster {
 
 func (c *cluster) config(id int32) Config {
 	cfg := Config{
-		NodeID: id, Voters: c.voters, ListenAddr: c.voters[id-1].Addr, Dir: "/data/quorum",
+		NodeID: id, Voters: c.voters, ListenAddr: c.listenAddr(id), Dir: "/data/quorum",
 		FS: c.disks[id], Net: c.net.Host(fmt.Sprintf("c%d", id)), Clock: env.RealClock{},
 		Rand:         rand.New(rand.NewPCG(uint64(id), 1)),
 		TickInterval: 2 * time.Millisecond, ElectionTicks: 20, HeartbeatTicks: 2,
@@ -70,6 +70,16 @@ func (c *cluster) config(id int32) Config {
 		c.tune(&cfg)
 	}
 	return cfg
+}
+
+// listenAddr is a voter's configured address, or a learner's own.
+func (c *cluster) listenAddr(id int32) string {
+	for _, v := range c.voters {
+		if v.ID == id {
+			return v.Addr
+		}
+	}
+	return fmt.Sprintf("c%d:9093", id)
 }
 
 func (c *cluster) start(id int32) *Node {
