@@ -18,6 +18,7 @@ import (
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txn"
 	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/internal/invariants"
 )
 
 // partition is one partition this broker leads: its log, its idempotent
@@ -106,6 +107,7 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 		DropBehindBytes:    b.cfg.DropBehindBytes,
 		PreallocateBytes:   segmentPreallocateBytes,
 		CleanShutdown:      true,
+		Defects:            wlog.Defects{OverlapOffsets: b.cfg.Defects.OverlapOffsets, KeepTornTail: b.cfg.Defects.KeepTornTail},
 	}
 }
 
@@ -176,6 +178,11 @@ func (p *partition) snapshotOffsets() ([]int64, error) {
 // (A truncation of a live log, once replication exists, must remove the
 // snapshots above its new end the same way.)
 func (p *partition) loadProducers() error {
+	if p.b.cfg.Defects.ForgetProducers {
+		p.producers.Reset() // DEFECT: the producers' sequence numbers are gone
+		p.replayedFrom = p.log.EndOffset()
+		return nil
+	}
 	offsets, err := p.snapshotOffsets()
 	if err != nil {
 		return err
@@ -296,10 +303,17 @@ func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) app
 		batch.MaxTimestamp = res.logAppendMs
 	}
 	segments := p.log.Segments()
+	var prevEnd int64
+	if invariants.Enabled {
+		prevEnd = p.log.EndOffset()
+	}
 	base, err := p.log.Append(batch.Raw)
 	if err != nil {
 		p.fail(err)
 		return appendResult{err: kerr.KafkaStorageError}
+	}
+	if invariants.Enabled {
+		p.checkDenseAppend(prevEnd, base, batch.LastOffsetDelta)
 	}
 	if p.log.Segments() > segments {
 		// The batch opened a new segment at base; the state has not seen
@@ -320,7 +334,7 @@ func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) app
 		}
 		p.requestSync()
 	}
-	if !p.b.cfg.FsyncAcksAll {
+	if !p.b.cfg.FsyncAcksAll || p.b.cfg.Defects.EarlyHighWatermark {
 		p.advanceHW(res.endOffset)
 	}
 	return res
@@ -417,6 +431,9 @@ func (p *partition) advanceHW(offset int64) {
 	defer p.hwMu.Unlock()
 	if offset <= p.hw.Load() {
 		return
+	}
+	if invariants.Enabled {
+		p.checkHighWatermark(offset)
 	}
 	p.hw.Store(offset)
 	close(p.hwChanged)

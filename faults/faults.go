@@ -156,6 +156,38 @@ func (o Op) Heals() bool {
 	return false
 }
 
+// Trigger makes a crash wait, from its event's At, for a moment where bugs
+// live instead of landing at At itself. The world watches the node's disk
+// for it; a crash whose trigger has not fired by the node's restart event
+// never happens.
+type Trigger uint8
+
+const (
+	// TriggerAt: the crash lands at At.
+	TriggerAt Trigger = iota
+	// TriggerSync: the crash lands Lag after the Nth fsync of a log segment
+	// that begins at or after At. Segment fsyncs are group commits, each
+	// releasing the acknowledgements of the appends it covers: a Lag
+	// shorter than the fsync lands inside it (its data not yet durable), a
+	// longer one just after it, while its acknowledgements are on the wire.
+	TriggerSync
+	// TriggerRoll: the crash lands just before the Ops-th disk operation
+	// counted from the first segment roll that begins at or after At (the
+	// roll writes and fsyncs the old segment's indexes, fsyncs it, creates
+	// the next segment, syncs the directory, and writes a producer state
+	// snapshot).
+	TriggerRoll
+)
+
+var triggerNames = [...]string{TriggerAt: "at", TriggerSync: "sync", TriggerRoll: "roll"}
+
+func (t Trigger) String() string {
+	if int(t) < len(triggerNames) {
+		return triggerNames[t]
+	}
+	return fmt.Sprintf("Trigger(%d)", uint8(t))
+}
+
 // Event is one timed fault or heal. Which fields matter depends on Op.
 type Event struct {
 	At       time.Duration // from the start of the safety phase
@@ -169,6 +201,17 @@ type Event struct {
 	FlipProb float64       // OpDiskFaults: probability that a read returns one flipped bit
 	Flips    int           // OpDiskFaults: most reads corrupted
 	Offset   time.Duration // OpClockJump
+
+	// Trigger, Nth, Lag and Ops (OpCrash): see Trigger.
+	Trigger Trigger
+	Nth     int
+	Lag     time.Duration
+	// Ops, on OpRestart: the node crashes again (keeping Keep of each
+	// unsynced tail) just before the Ops-th disk operation of its new
+	// incarnation, counted from the start of its recovery: a crash during
+	// recovery when recovery takes that many, else one shortly after it.
+	// The node is then down until the next OpRestart of it.
+	Ops int
 }
 
 // String is the event's trace line, e.g. "+12.500000s crash n1 keep=0.42".
@@ -189,6 +232,16 @@ func (e Event) String() string {
 	switch e.Op {
 	case OpCrash:
 		fmt.Fprintf(&b, " keep=%.2f", e.Keep)
+		switch e.Trigger {
+		case TriggerSync:
+			fmt.Fprintf(&b, " at=sync#%d+%v", e.Nth, e.Lag)
+		case TriggerRoll:
+			fmt.Fprintf(&b, " at=roll+%dops", e.Ops)
+		}
+	case OpRestart:
+		if e.Ops > 0 {
+			fmt.Fprintf(&b, " crash-after=%dops keep=%.2f", e.Ops, e.Keep)
+		}
 	case OpDiskFaults:
 		if e.Count > 0 || e.Flips == 0 {
 			fmt.Fprintf(&b, " p=%.2f max=%d", e.Prob, e.Count)
@@ -278,6 +331,14 @@ type Config struct {
 	MinFault, MaxFault time.Duration
 	// Atlas bounds the faults; the zero Atlas means AtlasFor(len(Nodes)).
 	Atlas Atlas
+	// SyncLatency and NetLatency are how long the world's fsyncs take and
+	// its longest one-way network latency: the lags of sync-triggered
+	// crashes are drawn around them (see TriggerSync). 0 means 1 ms and
+	// 2 ms.
+	SyncLatency, NetLatency time.Duration
+	// SegmentRolls says that segments roll during the phase (a small
+	// segment.bytes), so that a crash may wait for a roll (TriggerRoll).
+	SegmentRolls bool
 }
 
 // Generate draws a schedule. It panics on an invalid Config (a harness bug).
@@ -297,6 +358,12 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 	}
 	if cfg.MaxFault < cfg.MinFault {
 		cfg.MaxFault = max(cfg.MinFault, cfg.Duration/5)
+	}
+	if cfg.SyncLatency <= 0 {
+		cfg.SyncLatency = time.Millisecond
+	}
+	if cfg.NetLatency <= 0 {
+		cfg.NetLatency = 2 * time.Millisecond
 	}
 	g := &gen{rng: rng, cfg: cfg, nodes: nodes}
 	if cfg.Kinds.Has(Partition) {
@@ -424,10 +491,58 @@ func (g *gen) perm() []string {
 
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
 
+// crash lays out one window [at, end] of the down track as crashes of one
+// node aimed where bugs live: most crashes wait for a trigger (an fsync
+// and the acknowledgements it releases, a segment roll; see Trigger); a
+// third of them restart within two seconds (a producer still retries the
+// batches the crash cut off); a quarter of the restarts crash again during
+// recovery; and a quarter of the windows crash the same node again shortly
+// after it came back. The node is down only inside the window.
 func (g *gen) crash(at, end time.Duration) {
 	n := g.node()
-	g.add(Event{At: at, Op: OpCrash, Node: n, Keep: g.rng.Float64()})
-	g.add(Event{At: end, Op: OpRestart, Node: n})
+	t := at
+	for {
+		e := Event{At: t, Op: OpCrash, Node: n, Keep: g.rng.Float64()}
+		g.aim(&e)
+		g.add(e)
+		restart := end
+		if g.rng.IntN(3) == 0 {
+			restart = min(end, t+g.between(50*time.Millisecond, 2*time.Second))
+		}
+		if g.rng.IntN(4) == 0 && restart < end {
+			// A crash during recovery, then the restart that heals it.
+			g.add(Event{At: restart, Op: OpRestart, Node: n, Ops: 1 + g.rng.IntN(64), Keep: g.rng.Float64()})
+			restart = min(end, restart+g.between(50*time.Millisecond, time.Second))
+		}
+		g.add(Event{At: restart, Op: OpRestart, Node: n})
+		// Back to back: crash the node again soon after it came back.
+		next := restart + g.between(10*time.Millisecond, 500*time.Millisecond)
+		if next+100*time.Millisecond > end || g.rng.IntN(4) != 0 {
+			return
+		}
+		t = next
+	}
+}
+
+// aim chooses a crash's trigger: a quarter at their time, half after an
+// fsync, a quarter during a segment roll when segments roll (else after an
+// fsync too).
+func (g *gen) aim(e *Event) {
+	switch r := g.rng.IntN(4); {
+	case r == 0:
+		return
+	case r == 3 && g.cfg.SegmentRolls:
+		e.Trigger, e.Ops = TriggerRoll, 1+g.rng.IntN(16)
+	default:
+		e.Trigger, e.Nth = TriggerSync, 1+g.rng.IntN(8)
+		if g.rng.IntN(2) == 0 {
+			// Inside the fsync: its appends are not durable yet.
+			e.Lag = time.Duration(g.rng.Int64N(int64(g.cfg.SyncLatency)))
+		} else {
+			// Just after it: its acknowledgements are on the wire.
+			e.Lag = g.cfg.SyncLatency + time.Duration(g.rng.Int64N(2*int64(g.cfg.NetLatency)+1))
+		}
+	}
 }
 
 func (g *gen) pause(at, end time.Duration) {
@@ -529,6 +644,13 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 			if !open[key] {
 				return fmt.Errorf("event %d (%v): heals nothing", i, e)
 			}
+			if e.Op == OpRestart && e.Ops > 0 {
+				// It crashes the node again: the next restart heals.
+				if !(e.Keep >= 0 && e.Keep <= 1) {
+					return fmt.Errorf("event %d (%v): keep outside [0, 1]", i, e)
+				}
+				continue
+			}
 			delete(open, key)
 		} else {
 			if open[key] {
@@ -544,6 +666,9 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 			}
 			if e.Op == OpCrash && !(e.Keep >= 0 && e.Keep <= 1) {
 				return fmt.Errorf("event %d (%v): keep outside [0, 1]", i, e)
+			}
+			if e.Op == OpCrash && !triggerOK(e) {
+				return fmt.Errorf("event %d (%v): a sync trigger needs Nth >= 1 and Lag >= 0, a roll trigger Ops >= 1", i, e)
 			}
 		case OpRestart, OpResume:
 			delete(down, e.Node)
@@ -571,4 +696,16 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 		return fmt.Errorf("faults never healed: %v", slices.Sorted(maps.Keys(open)))
 	}
 	return nil
+}
+
+func triggerOK(e Event) bool {
+	switch e.Trigger {
+	case TriggerAt:
+		return true
+	case TriggerSync:
+		return e.Nth >= 1 && e.Lag >= 0
+	case TriggerRoll:
+		return e.Ops >= 1
+	}
+	return false
 }

@@ -40,6 +40,11 @@ type worldParams struct {
 	// state snapshots taken at each roll and recovery across segments meet
 	// the faults too.
 	SegmentBytes int64 `json:"segment_bytes"`
+	// PowerLossKeep, when not negative, cuts the power of every node at
+	// once before the final reads (each disk keeps this fraction of its
+	// unsynced tails at most), so that every acknowledgement is tested for
+	// durability; -1 on the seeds that skip it.
+	PowerLossKeep float64 `json:"power_loss_keep"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -63,6 +68,10 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		// Drawn last, so that the draws above are what they were before.
 		SegmentBytes: []int64{1 << 30, 1 << 30, 4 << 10, 16 << 10}[rng.IntN(4)],
 	}
+	p.World.PowerLossKeep = -1
+	if rng.IntN(2) == 0 {
+		p.World.PowerLossKeep = rng.Float64()
+	}
 }
 
 // runWorld is the real simulation: a Weir cluster on the simulated network
@@ -76,9 +85,14 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, err.Error(), nil)
 		return exitHarness
 	}
+	defects, err := broker.ParseDefect(p.Defect)
+	if err != nil {
+		out.Verdict(exitHarness, err.Error(), nil)
+		return exitHarness
+	}
 	w := world.New(rng, world.Config{
 		Nodes:   wp.Nodes,
-		Defects: broker.Defects{AckBeforeFsync: p.Defect == "ack-before-fsync"},
+		Defects: defects,
 		Net: simnet.Options{
 			LatencyMin: time.Duration(wp.LatencyMinUs) * time.Microsecond,
 			LatencyMax: time.Duration(wp.LatencyMaxUs) * time.Microsecond,
@@ -99,7 +113,10 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	if kinds != 0 {
 		schedule = faults.Generate(rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())), faults.Config{
 			Nodes: w.Nodes(), Kinds: kinds, Duration: duration,
-			MeanGap: time.Duration(wp.MeanFaultGapNs),
+			MeanGap:      time.Duration(wp.MeanFaultGapNs),
+			SyncLatency:  time.Duration(wp.SyncLatencyUs) * time.Microsecond,
+			NetLatency:   time.Duration(wp.LatencyMaxUs+wp.JitterUs) * time.Microsecond,
+			SegmentRolls: wp.SegmentBytes < 1<<20,
 		})
 	}
 	for _, e := range schedule.Events {
@@ -133,6 +150,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, fmt.Sprintf("workload: %v", runErr), nil)
 		return exitHarness
 	}
+	if code == exitValid && wp.PowerLossKeep >= 0 {
+		w.PowerLoss(wp.PowerLossKeep)
+		if err = w.Liveness(ctx); err != nil {
+			code = exitLiveness
+		}
+	}
 	if code == exitValid {
 		fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		if err := queue.FinalReads(fctx, qcfg, rec); err != nil {
@@ -149,9 +172,10 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		return code
 	}
 	v := checker.Check(ops, checker.Opts{})
+	breaches := addBreaches(&v, w.Breaches())
 	if !v.Valid {
 		code = exitInvalid
 	}
-	out.Verdict(code, v.Summary(), v)
+	out.Verdict(code, v.Summary()+breaches, v)
 	return code
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 	"github.com/weir-dev/weir/faults"
+	"github.com/weir-dev/weir/internal/invariants"
 	"github.com/weir-dev/weir/sim/simnet"
 )
 
@@ -78,6 +79,9 @@ type World struct {
 
 	traceMu sync.Mutex
 	lines   []string
+
+	breachMu sync.Mutex // leaf
+	breaches []invariants.Breach
 }
 
 // machine is one node: a disk, a host, a clock and, while up, a broker.
@@ -97,7 +101,19 @@ type machine struct {
 
 	clock offsetClock
 
+	// starting is set while startLocked opens a broker (recovery runs):
+	// a trigger that fires then crashes the disk at once (crashInStart).
+	starting atomic.Bool
+
 	diskMu       sync.Mutex // leaf: guards the disk-fault state below
+	// serving is the incarnation that is up and serving, 0 while the node
+	// is starting, stopping or down: triggers fire only at such times
+	// (or during a start), never while a stop holds n.mu.
+	serving int
+	stopped chan struct{} // closed when serving goes to 0
+	trigger *trigger // armed by a triggered crash or a restart with Ops
+	// startCrash is the disk a crash during start left, for startLocked.
+	startCrash *memfs.FS
 	diskRng      *rand.Rand
 	diskProb     float64
 	diskLeft     int           // errors still to inject
@@ -143,7 +159,7 @@ func New(rng *rand.Rand, cfg Config) *World {
 			disk: memfs.New(), diskRng: split(rng), diskDead: make(chan struct{}),
 		}
 		n.clock.base = clock
-		n.disk.SetInjector(n.injector(n.diskDead))
+		n.disk.SetInjector(n.injector(n.disk, n.diskDead))
 		w.nodes = append(w.nodes, n)
 	}
 	return w
@@ -302,7 +318,23 @@ func (n *machine) startLocked(why string) error {
 	if w.cfg.Broker != nil {
 		w.cfg.Broker(n.name, &cfg)
 	}
-	b, err := broker.Open(cfg, broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: &n.clock})
+	inc := n.incarnation + 1
+	deps := broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: &n.clock,
+		Breach: func(name, detail string) { w.breach(n.name, inc, mute, name, detail) }}
+	n.starting.Store(true)
+	b, err := broker.Open(cfg, deps)
+	n.starting.Store(false)
+	if crashed := n.takeStartCrash(); crashed != nil {
+		// The power failed during recovery: the disk is what a reboot
+		// finds, and this incarnation never served.
+		if err == nil {
+			b.Abandon()
+		}
+		n.disk = crashed
+		w.net.KillHost(n.name)
+		w.Tracef("%s %s failed: crashed during recovery", why, n.name)
+		return fmt.Errorf("world: %s %s: crashed during recovery", why, n.name)
+	}
 	if err != nil {
 		w.Tracef("%s %s failed: open: %v", why, n.name, err)
 		return fmt.Errorf("world: %s %s: %w", why, n.name, err)
@@ -323,9 +355,51 @@ func (n *machine) startLocked(why string) error {
 		}
 	}()
 	n.b, n.cancel, n.served, n.logMute, n.up = b, cancel, served, mute, true
-	n.incarnation++
+	n.incarnation = inc
+	n.setServing(inc)
 	w.Tracef("%s %s (incarnation %d) listening on %s", why, n.name, n.incarnation, n.addr())
 	return nil
+}
+
+func (n *machine) setServing(inc int) {
+	n.diskMu.Lock()
+	defer n.diskMu.Unlock()
+	switch {
+	case inc != 0:
+		n.stopped = make(chan struct{})
+	case n.serving != 0:
+		close(n.stopped)
+	}
+	n.serving = inc
+}
+
+func (n *machine) takeStartCrash() *memfs.FS {
+	n.diskMu.Lock()
+	defer n.diskMu.Unlock()
+	d := n.startCrash
+	n.startCrash = nil
+	return d
+}
+
+// breach records an invariant the broker of incarnation inc of node found
+// broken, unless that incarnation has crashed since (mute): what a dead
+// incarnation's leftover goroutines see is not the cluster's state.
+func (w *World) breach(node string, inc int, mute *atomic.Bool, name, detail string) {
+	if mute.Load() {
+		return
+	}
+	w.Tracef("INVARIANT BROKEN on %s (incarnation %d): %s: %s", node, inc, name, detail)
+	w.breachMu.Lock()
+	defer w.breachMu.Unlock()
+	w.breaches = append(w.breaches, invariants.Breach{Name: name, Node: node, Detail: detail})
+}
+
+// Breaches returns the invariants the brokers found broken so far (only
+// guests built with -tags invariants check them), in the order seen.
+func (w *World) Breaches() []invariants.Breach {
+	w.breachMu.Lock()
+	defer w.breachMu.Unlock()
+	return append([]invariants.Breach(nil), w.breaches...)
 }
 
 // Crash is a power loss of the node: see the package comment. keep is the
@@ -342,24 +416,44 @@ func (w *World) Crash(name string, keep float64) error {
 		return fmt.Errorf("world: crash %s: not up", name)
 	}
 	w.Tracef("crash %s (incarnation %d) keep=%.2f", name, n.incarnation, keep)
-	// The crash instant: nothing leaves the node after this...
+	n.cutPowerLocked(keep)
+	n.windDownLocked()
+	return nil
+}
+
+// cutPowerLocked is the crash instant of an up node: nothing leaves it
+// after this, and its disk is what a reboot would find. Call with n.mu
+// held, then windDownLocked.
+func (n *machine) cutPowerLocked(keep float64) {
+	w := n.w
 	n.logMute.Store(true)
 	n.cancel()
-	w.net.KillHost(name)
-	// ...and the disk is what a reboot would find.
+	w.net.KillHost(n.name)
+	n.disk = n.crashDisk(n.disk, keep)
+	n.setServing(0)
+}
+
+// crashDisk replaces disk by what a reboot finds (memfs.Crash, the tears
+// drawn from the world's rng) and wakes the delayed syncs of the dead one.
+// It does not need n.mu: a crash during start calls it from the injector.
+func (n *machine) crashDisk(disk *memfs.FS, keep float64) *memfs.FS {
+	w := n.w
 	w.mu.Lock()
-	disk := n.disk.Crash(w.rng, keep)
+	next := disk.Crash(w.rng, keep)
 	w.mu.Unlock()
 	n.diskMu.Lock()
 	close(n.diskDead) // wakes delayed syncs of the dead disk
 	n.diskDead = make(chan struct{})
-	disk.SetInjector(n.injector(n.diskDead))
+	next.SetInjector(n.injector(next, n.diskDead))
 	n.diskMu.Unlock()
-	n.disk = disk
-	// Wind the old incarnation down without a clean shutdown. Abandon, where
-	// the broker has it, ends the goroutines without fsyncing; otherwise
-	// Close is safe too, because every fsync it tries now fails with
-	// memfs.ErrCrashed and its connections are already reset.
+	return next
+}
+
+// windDownLocked ends the crashed incarnation without a clean shutdown.
+// Abandon, where the broker has it, ends the goroutines without fsyncing;
+// otherwise Close is safe too, because every fsync it tries now fails with
+// memfs.ErrCrashed and its connections are already reset.
+func (n *machine) windDownLocked() {
 	if a, ok := any(n.b).(interface{ Abandon() }); ok {
 		a.Abandon()
 	} else {
@@ -367,7 +461,45 @@ func (w *World) Crash(name string, keep float64) error {
 	}
 	<-n.served
 	n.b, n.cancel, n.served, n.up = nil, nil, nil, false
-	return nil
+}
+
+// crashIncarnation crashes the node if incarnation inc is still the one
+// up: a trigger's crash that a scheduled crash or a restart overtook does
+// nothing.
+func (w *World) crashIncarnation(n *machine, inc int, keep float64, why string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.up || n.incarnation != inc {
+		w.Tracef("crash %s (%s): incarnation %d is gone already", n.name, why, inc)
+		return
+	}
+	w.Tracef("crash %s (incarnation %d) keep=%.2f: %s", n.name, n.incarnation, keep, why)
+	n.cutPowerLocked(keep)
+	n.windDownLocked()
+}
+
+// PowerLoss crashes every node that is up at one instant, as a power cut
+// of the whole cluster: first every node's network and disk go (each disk
+// keeps its synced data and a seeded part, keep, of each unsynced tail),
+// then the incarnations are wound down. Nodes stay down; Liveness
+// restarts them.
+func (w *World) PowerLoss(keep float64) {
+	w.Tracef("power loss: every node crashes at once, keep=%.2f", keep)
+	var down []*machine
+	for _, n := range w.nodes {
+		n.mu.Lock()
+		if !n.up {
+			n.mu.Unlock()
+			continue
+		}
+		w.Tracef("crash %s (incarnation %d) keep=%.2f: power loss", n.name, n.incarnation, keep)
+		n.cutPowerLocked(keep)
+		down = append(down, n)
+	}
+	for _, n := range down {
+		n.windDownLocked()
+		n.mu.Unlock()
+	}
 }
 
 // Restart opens a new incarnation of a crashed node on its disk: recovery
@@ -394,6 +526,7 @@ func (w *World) Reboot(name string) error {
 	defer n.mu.Unlock()
 	if n.up {
 		w.Tracef("stop %s (incarnation %d) cleanly", name, n.incarnation)
+		n.setServing(0)
 		n.cancel()
 		if err := n.b.Close(); err != nil {
 			w.Tracef("stop %s: %v", name, err)
@@ -491,13 +624,15 @@ func flippable(path string) bool {
 
 // injector returns the memfs.Injector (a memfs.ReadCorrupter) of one disk
 // of n; dead is closed when that disk crashes.
-func (n *machine) injector(dead chan struct{}) memfs.Injector {
-	return diskInjector{n: n, maybeError: n.maybeError(dead)}
+func (n *machine) injector(disk *memfs.FS, dead chan struct{}) memfs.Injector {
+	return diskInjector{n: n, maybeError: n.maybeError(disk, dead)}
 }
 
-// maybeError is the write and sync half of a disk's injector.
-func (n *machine) maybeError(dead chan struct{}) func(op memfs.Op, path string) error {
+// maybeError is the write and sync half of a disk's injector, and where
+// armed triggers watch the disk.
+func (n *machine) maybeError(disk *memfs.FS, dead chan struct{}) func(op memfs.Op, path string) error {
 	return func(op memfs.Op, path string) error {
+		n.watch(disk, dead, op, path)
 		isSync := op == memfs.OpSync || op == memfs.OpSyncDir
 		if !isSync && op != memfs.OpWrite && op != memfs.OpWriteAt {
 			return nil
@@ -621,9 +756,12 @@ func (w *World) Apply(e faults.Event) error {
 	case faults.OpUncut:
 		w.net.Uncut(e.From, e.To)
 	case faults.OpCrash:
+		if e.Trigger != faults.TriggerAt {
+			return w.armCrash(e)
+		}
 		return w.Crash(e.Node, e.Keep)
 	case faults.OpRestart:
-		return w.Restart(e.Node)
+		return w.restart(e)
 	case faults.OpPause:
 		return w.Pause(e.Node)
 	case faults.OpResume:
@@ -738,6 +876,9 @@ func (w *World) Liveness(ctx context.Context) error {
 	w.Tracef("liveness phase: heal everything, restart every node")
 	w.net.Heal()
 	for _, n := range w.nodes {
+		if t := n.disarm(); t != nil {
+			w.Tracef("crash %s never came (%s): disarmed", n.name, t.why)
+		}
 		w.JumpClock(n.name, 0)
 		n.diskMu.Lock()
 		n.diskProb, n.diskLeft, n.diskDelay = 0, 0, 0
@@ -789,6 +930,7 @@ func (w *World) Close() error {
 	for _, n := range w.nodes {
 		n.mu.Lock()
 		if n.up {
+			n.setServing(0)
 			n.cancel()
 			if err := n.b.Close(); err != nil && first == nil {
 				first = fmt.Errorf("world: close %s: %w", n.name, err)
