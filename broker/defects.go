@@ -11,7 +11,8 @@ import (
 
 // Defect describes one planted bug of Defects: its --defect name, what it
 // breaks, and the checkers that should catch it (anomaly names of the
-// verdict: the history checkers' and the invariant breaches').
+// verdict: the history checkers' and the invariant breaches'; "liveness"
+// for a run whose final reads cannot complete).
 type Defect struct {
 	Name     string
 	Breaks   string
@@ -33,7 +34,7 @@ func DefectCatalog() []Defect {
 			func(d *Defects) { d.ForgetProducers = true }},
 		{"keep-torn-tail",
 			"recovery: a torn batch stays at the end of the log and appends go after it, so reads stop at it and a later recovery reuses the offsets behind it",
-			[]string{"lost-write", "inconsistent-offsets", "final-read"},
+			[]string{"lost-write", "inconsistent-offsets", "liveness"},
 			func(d *Defects) { d.KeepTornTail = true }},
 		{"overlap-offsets",
 			"offsets: a batch of several records advances the log end by one, so the next batch's offsets overlap it",

@@ -28,6 +28,7 @@ func commands() []command {
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
+		{"selftest", "plant each known defect in the simulated broker and show which checker catches it", selftest},
 		{"bench", "run a benchmark spec against targets; compare results", bench},
 		{"report", "write an HTML report of benchmark results and simulation runs", report},
 		{"version", "print the version", cli.Version},
