@@ -20,7 +20,10 @@
 //     more than one node at once, so a majority and a quorum of replicas
 //     stay intact once the cluster has several nodes;
 //   - clock jumps beyond Atlas.MaxClockJump (far below retention.ms and
-//     segment.ms defaults, which a larger jump could legitimately trigger);
+//     segment.ms defaults, which a larger jump could legitimately trigger),
+//     drift beyond Atlas.MaxClockDrift, timer jumps beyond
+//     Atlas.MaxTimerJump, or a timer jump backwards (monotonic clocks do
+//     not go back);
 //   - a fault left open: every fault's heal is in the schedule, at or before
 //     Schedule.Duration (the liveness phase heals everything again anyway).
 //

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -108,7 +109,7 @@ const (
 	OpResume                   // Node answers again
 	OpDiskFaults               // Node's disk fails writes and fsyncs with Prob, at most Count times, and flips a bit of a read with FlipProb, at most Flips times
 	OpDiskHeal                 // Node's disk stops failing
-	OpClockJump                // Node's clock moves by Offset
+	OpClockJump                // Node's clock moves by Offset, drifts by Drift, its timers jump by TimerJump
 	OpClockReset               // Node's clock is right again
 	OpFlaky                    // Node's connections reset with Prob per write
 	OpFlakyHeal                // Node's connections are reliable again
@@ -200,7 +201,14 @@ type Event struct {
 	Count    int           // OpDiskFaults: most errors injected
 	FlipProb float64       // OpDiskFaults: probability that a read returns one flipped bit
 	Flips    int           // OpDiskFaults: most reads corrupted
-	Offset   time.Duration // OpClockJump
+	// OpClockJump: Offset moves the node's wall clock (what Now reads,
+	// not its timers); Drift makes its clock, timers included, run 1+Drift
+	// times as fast as real time; TimerJump moves its monotonic clock
+	// forward, so every pending timer is that much nearer. Any of them may
+	// be zero; OpClockReset ends all three.
+	Offset    time.Duration
+	Drift     float64
+	TimerJump time.Duration
 
 	// Trigger, Nth, Lag and Ops (OpCrash): see Trigger.
 	Trigger Trigger
@@ -252,7 +260,15 @@ func (e Event) String() string {
 	case OpFlaky:
 		fmt.Fprintf(&b, " p=%.3f", e.Prob)
 	case OpClockJump:
-		fmt.Fprintf(&b, " by=%v", e.Offset)
+		if e.Offset != 0 || (e.Drift == 0 && e.TimerJump == 0) {
+			fmt.Fprintf(&b, " by=%v", e.Offset)
+		}
+		if e.Drift != 0 {
+			fmt.Fprintf(&b, " drift=%+.4f", e.Drift)
+		}
+		if e.TimerJump != 0 {
+			fmt.Fprintf(&b, " timers+=%v", e.TimerJump)
+		}
 	}
 	return b.String()
 }
@@ -295,6 +311,12 @@ type Atlas struct {
 	MaxFlipProb  float64
 	// MaxClockJump bounds a clock jump either way.
 	MaxClockJump time.Duration
+	// MaxClockDrift bounds a clock's drift either way (0.05: 5% fast or
+	// slow), and MaxTimerJump a forward jump of its timers. A timer that
+	// fires early ends a wait early (a request timeout, a fetch's max
+	// wait): an answer, never a loss.
+	MaxClockDrift float64
+	MaxTimerJump  time.Duration
 	// MaxFlakyProb bounds the per-write reset probability of a flaky node.
 	MaxFlakyProb float64
 }
@@ -314,6 +336,8 @@ func AtlasFor(n int) Atlas {
 		MaxReadFlips:  3,
 		MaxFlipProb:   0.2,
 		MaxClockJump:  2 * time.Minute,
+		MaxClockDrift: 0.05,
+		MaxTimerJump:  10 * time.Second,
 		MaxFlakyProb:  0.2,
 	}
 }
@@ -583,14 +607,36 @@ func (g *gen) disk(at, end time.Duration) {
 	g.add(Event{At: end, Op: OpDiskHeal, Node: n})
 }
 
+// clock draws one of three clock faults: a jump of the wall clock (what
+// Now reads), a drift of the whole clock, timers included, or a forward
+// jump of the timers (a monotonic clock that leapt; the wall clock with
+// it). Each within the atlas; the kinds the atlas forbids are not drawn.
 func (g *gen) clock(at, end time.Duration) {
 	n := g.node()
-	limit := int64(g.cfg.Atlas.MaxClockJump)
-	off := max(time.Millisecond, time.Duration(g.rng.Int64N(limit)).Round(time.Millisecond))
-	if g.rng.IntN(2) == 0 {
-		off = -off
+	a := g.cfg.Atlas
+	e := Event{At: at, Op: OpClockJump, Node: n}
+	shapes := []string{"jump"}
+	if a.MaxClockDrift > 0 {
+		shapes = append(shapes, "drift")
 	}
-	g.add(Event{At: at, Op: OpClockJump, Node: n, Offset: off})
+	if a.MaxTimerJump >= time.Millisecond {
+		shapes = append(shapes, "timers")
+	}
+	switch shapes[g.rng.IntN(len(shapes))] {
+	case "jump":
+		e.Offset = max(time.Millisecond, time.Duration(g.rng.Int64N(int64(a.MaxClockJump))).Round(time.Millisecond))
+		if g.rng.IntN(2) == 0 {
+			e.Offset = -e.Offset
+		}
+	case "drift":
+		e.Drift = max(0.0001, g.rng.Float64()*a.MaxClockDrift)
+		if g.rng.IntN(2) == 0 {
+			e.Drift = -e.Drift
+		}
+	case "timers":
+		e.TimerJump = max(time.Millisecond, time.Duration(g.rng.Int64N(int64(a.MaxTimerJump))).Round(time.Millisecond))
+	}
+	g.add(e)
 	g.add(Event{At: end, Op: OpClockReset, Node: n})
 }
 
@@ -685,6 +731,9 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 		case OpClockJump:
 			if abs(e.Offset) > atlas.MaxClockJump {
 				return fmt.Errorf("event %d (%v): jump beyond %v", i, e, atlas.MaxClockJump)
+			}
+			if math.Abs(e.Drift) > atlas.MaxClockDrift || e.TimerJump < 0 || e.TimerJump > atlas.MaxTimerJump {
+				return fmt.Errorf("event %d (%v): drift beyond %.4f or timer jump outside [0, %v]", i, e, atlas.MaxClockDrift, atlas.MaxTimerJump)
 			}
 		case OpFlaky:
 			if e.Prob <= 0 || e.Prob > atlas.MaxFlakyProb {

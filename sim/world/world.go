@@ -99,7 +99,7 @@ type machine struct {
 	up          bool
 	incarnation int
 
-	clock offsetClock
+	clock *nodeClock
 
 	// starting is set while startLocked opens a broker (recovery runs):
 	// a trigger that fires then crashes the disk at once (crashInStart).
@@ -158,7 +158,7 @@ func New(rng *rand.Rand, cfg Config) *World {
 			w: w, name: "n" + strconv.Itoa(i+1), id: int32(i + 1),
 			disk: memfs.New(), diskRng: split(rng), diskDead: make(chan struct{}),
 		}
-		n.clock.base = clock
+		n.clock = newNodeClock(clock, w.start)
 		n.disk.SetInjector(n.injector(n.disk, n.diskDead))
 		w.nodes = append(w.nodes, n)
 	}
@@ -319,7 +319,7 @@ func (n *machine) startLocked(why string) error {
 		w.cfg.Broker(n.name, &cfg)
 	}
 	inc := n.incarnation + 1
-	deps := broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: &n.clock,
+	deps := broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: n.clock,
 		Breach: func(name, detail string) { w.breach(n.name, inc, mute, name, detail) }}
 	n.starting.Store(true)
 	b, err := broker.Open(cfg, deps)
@@ -538,21 +538,27 @@ func (w *World) Reboot(name string) error {
 	return n.startLocked("reboot")
 }
 
-// Pause stalls the node's connections until Resume (see the package
-// comment for the approximation).
+// Pause freezes the node until Resume, as SIGSTOP would: its connections
+// stop delivering both ways, and none of its timers fires (they fire late,
+// at Resume); an fsync in flight completes on the disk, but the node
+// learns of it only at Resume.
 func (w *World) Pause(name string) error {
-	if _, err := w.mustNode(name); err != nil {
+	n, err := w.mustNode(name)
+	if err != nil {
 		return err
 	}
 	w.net.Stall(name)
+	n.clock.Pause()
 	return nil
 }
 
 // Resume ends a Pause.
 func (w *World) Resume(name string) error {
-	if _, err := w.mustNode(name); err != nil {
+	n, err := w.mustNode(name)
+	if err != nil {
 		return err
 	}
+	n.clock.Resume()
 	w.net.Resume(name)
 	return nil
 }
@@ -662,6 +668,15 @@ func (n *machine) maybeError(disk *memfs.FS, dead chan struct{}) func(op memfs.O
 			case <-n.w.ctx.Done():
 			}
 		}
+		if isSync {
+			// A paused node learns that its fsync completed only when it
+			// runs again.
+			select {
+			case <-n.clock.Unpaused():
+			case <-dead:
+			case <-n.w.ctx.Done():
+			}
+		}
 		return nil
 	}
 }
@@ -699,29 +714,56 @@ func (d diskInjector) CorruptRead(op memfs.Op, path string, off int64, p []byte)
 
 var _ memfs.ReadCorrupter = diskInjector{}
 
-// JumpClock sets the node's clock offset from the world's clock.
+// JumpClock sets the offset of the node's wall clock (its Now) from its
+// monotonic time; timers do not see it.
 func (w *World) JumpClock(name string, offset time.Duration) error {
 	n, err := w.mustNode(name)
 	if err != nil {
 		return err
 	}
-	n.clock.offset.Store(int64(offset))
+	n.clock.SetOffset(offset)
 	w.Tracef("clock %s offset %v", name, offset)
 	return nil
 }
 
-// offsetClock is a node's clock: the world's plus an offset. Timers are
-// durations, so they are unaffected by jumps.
-type offsetClock struct {
-	base   env.Clock
-	offset atomic.Int64
+// DriftClock makes the node's clock, timers included, run 1+rate times as
+// fast as the world's.
+func (w *World) DriftClock(name string, rate float64) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	if rate <= -1 {
+		return fmt.Errorf("world: drift %v of %s: the clock would stop or run back", rate, name)
+	}
+	n.clock.SetDrift(rate)
+	w.Tracef("clock %s drift %+.4f", name, rate)
+	return nil
 }
 
-func (c *offsetClock) Now() time.Time {
-	return c.base.Now().Add(time.Duration(c.offset.Load()))
+// JumpTimers moves the node's monotonic clock forward by d: every pending
+// timer of the node is d nearer, and its Now is d later.
+func (w *World) JumpTimers(name string, d time.Duration) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.clock.JumpTimers(d)
+	w.Tracef("clock %s timers jump %v", name, d)
+	return nil
 }
-func (c *offsetClock) AfterFunc(d time.Duration, f func()) env.Timer { return c.base.AfterFunc(d, f) }
-func (c *offsetClock) NewTimer(d time.Duration) env.Timer            { return c.base.NewTimer(d) }
+
+// ResetClock ends the node's clock faults: no offset, no drift, Now reads
+// the world's time again (its monotonic time goes on, never back).
+func (w *World) ResetClock(name string) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.clock.Reset()
+	w.Tracef("clock %s reset", name)
+	return nil
+}
 
 // traceWriter turns a broker's log lines into trace lines.
 type traceWriter struct {
@@ -737,6 +779,25 @@ func (t *traceWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// clockFault applies an OpClockJump: the wall clock's offset, the drift,
+// and a forward jump of the timers, whichever the event sets.
+func (w *World) clockFault(e faults.Event) error {
+	if e.Offset != 0 {
+		if err := w.JumpClock(e.Node, e.Offset); err != nil {
+			return err
+		}
+	}
+	if e.Drift != 0 {
+		if err := w.DriftClock(e.Node, e.Drift); err != nil {
+			return err
+		}
+	}
+	if e.TimerJump > 0 {
+		return w.JumpTimers(e.Node, e.TimerJump)
+	}
+	return nil
 }
 
 // Apply performs one schedule event now.
@@ -794,9 +855,9 @@ func (w *World) Apply(e faults.Event) error {
 		}
 		return nil
 	case faults.OpClockJump:
-		return w.JumpClock(e.Node, e.Offset)
+		return w.clockFault(e)
 	case faults.OpClockReset:
-		return w.JumpClock(e.Node, 0)
+		return w.ResetClock(e.Node)
 	case faults.OpFlaky:
 		w.net.Flaky(e.Node, e.Prob)
 	case faults.OpFlakyHeal:
@@ -879,7 +940,8 @@ func (w *World) Liveness(ctx context.Context) error {
 		if t := n.disarm(); t != nil {
 			w.Tracef("crash %s never came (%s): disarmed", n.name, t.why)
 		}
-		w.JumpClock(n.name, 0)
+		n.clock.Resume()
+		n.clock.Reset()
 		n.diskMu.Lock()
 		n.diskProb, n.diskLeft, n.diskDelay = 0, 0, 0
 		n.flipProb, n.flipsLeft, n.flipSuffix = 0, 0, ""
