@@ -214,6 +214,11 @@ type Event struct {
 	Trigger Trigger
 	Nth     int
 	Lag     time.Duration
+	// Down (OpCrash with a Trigger): the node restarts itself this long
+	// after the crash lands, if that is before its restart event (which
+	// then finds it up and does nothing). A triggered crash lands some
+	// time after At, so a short downtime cannot be scheduled as a time.
+	Down time.Duration
 	// Ops, on OpRestart: the node crashes again (keeping Keep of each
 	// unsynced tail) just before the Ops-th disk operation of its new
 	// incarnation, counted from the start of its recovery: a crash during
@@ -245,6 +250,9 @@ func (e Event) String() string {
 			fmt.Fprintf(&b, " at=sync#%d+%v", e.Nth, e.Lag)
 		case TriggerRoll:
 			fmt.Fprintf(&b, " at=roll+%dops", e.Ops)
+		}
+		if e.Down > 0 {
+			fmt.Fprintf(&b, " down=%v", e.Down)
 		}
 	case OpRestart:
 		if e.Ops > 0 {
@@ -363,6 +371,9 @@ type Config struct {
 	// SegmentRolls says that segments roll during the phase (a small
 	// segment.bytes), so that a crash may wait for a roll (TriggerRoll).
 	SegmentRolls bool
+	// Clients are the client hosts (each client of the workload runs on
+	// one): partitions may cut some of them off from some nodes.
+	Clients []string
 }
 
 // Generate draws a schedule. It panics on an invalid Config (a harness bug).
@@ -389,7 +400,7 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 	if cfg.NetLatency <= 0 {
 		cfg.NetLatency = 2 * time.Millisecond
 	}
-	g := &gen{rng: rng, cfg: cfg, nodes: nodes}
+	g := &gen{rng: rng, cfg: cfg, nodes: nodes, clients: slices.Sorted(slices.Values(cfg.Clients))}
 	if cfg.Kinds.Has(Partition) {
 		g.track(g.partition)
 	}
@@ -438,10 +449,11 @@ func abs(d time.Duration) time.Duration {
 }
 
 type gen struct {
-	rng    *rand.Rand
-	cfg    Config
-	nodes  []string
-	events []Event
+	rng     *rand.Rand
+	cfg     Config
+	nodes   []string
+	clients []string
+	events  []Event
 }
 
 // track lays non-overlapping fault windows [at, end] over the phase and calls
@@ -471,6 +483,11 @@ func (g *gen) node() string { return g.nodes[g.rng.IntN(len(g.nodes))] }
 
 func (g *gen) add(e Event) { g.events = append(g.events, e) }
 
+// partition draws one network fault among nodes (isolate one, a one-way
+// cut, a majority/minority split, a bridge) or, with client hosts, between
+// clients and nodes (a client cut off from everyone, a client that cannot
+// reach one node, some clients cut off from the cluster while the others
+// reach it).
 func (g *gen) partition(at, end time.Duration) {
 	shapes := []string{"isolate"}
 	if len(g.nodes) >= 2 {
@@ -479,7 +496,35 @@ func (g *gen) partition(at, end time.Duration) {
 	if len(g.nodes) >= 3 {
 		shapes = append(shapes, "split", "bridge")
 	}
+	if len(g.clients) >= 1 {
+		shapes = append(shapes, "isolate-client", "cut-client")
+	}
+	if len(g.clients) >= 2 {
+		shapes = append(shapes, "split-clients")
+	}
 	switch shapes[g.rng.IntN(len(shapes))] {
+	case "isolate-client":
+		c := g.clients[g.rng.IntN(len(g.clients))]
+		g.add(Event{At: at, Op: OpIsolate, Node: c})
+		g.add(Event{At: end, Op: OpRejoin, Node: c})
+	case "cut-client":
+		c := g.clients[g.rng.IntN(len(g.clients))]
+		n := g.node()
+		g.add(Event{At: at, Op: OpCut, From: c, To: n})
+		g.add(Event{At: end, Op: OpUncut, From: c, To: n})
+	case "split-clients":
+		p := g.rng.Perm(len(g.clients))
+		k := 1 + g.rng.IntN(len(g.clients)-1)
+		var cut, rest []string
+		for i, j := range p {
+			if i < k {
+				cut = append(cut, g.clients[j])
+			} else {
+				rest = append(rest, g.clients[j])
+			}
+		}
+		g.add(Event{At: at, Op: OpPartition, Groups: [][]string{sorted(append(slices.Clone(g.nodes), rest...)), sorted(cut)}})
+		g.add(Event{At: end, Op: OpHealSplit})
 	case "isolate":
 		n := g.node()
 		g.add(Event{At: at, Op: OpIsolate, Node: n})
@@ -528,9 +573,18 @@ func (g *gen) crash(at, end time.Duration) {
 	for {
 		e := Event{At: t, Op: OpCrash, Node: n, Keep: g.rng.Float64()}
 		g.aim(&e)
+		short := g.rng.IntN(3) == 0
+		if short && e.Trigger != TriggerAt {
+			// Short, from when the crash lands; the restart at the end
+			// of the window is the backstop.
+			e.Down = g.between(50*time.Millisecond, 2*time.Second)
+			g.add(e)
+			g.add(Event{At: end, Op: OpRestart, Node: n})
+			return
+		}
 		g.add(e)
 		restart := end
-		if g.rng.IntN(3) == 0 {
+		if short {
 			restart = min(end, t+g.between(50*time.Millisecond, 2*time.Second))
 		}
 		if g.rng.IntN(4) == 0 && restart < end {
@@ -647,15 +701,18 @@ func (g *gen) flaky(at, end time.Duration) {
 	g.add(Event{At: end, Op: OpFlakyHeal, Node: n})
 }
 
-// Check verifies that s stays inside atlas for the given nodes: events
-// sorted and within the phase, known nodes, every fault healed, at most
-// MaxDown nodes down and one disk-faulted node at a time, bounds on
-// probabilities, counts and clock jumps. Hand-written schedules should pass
-// it too.
-func (s Schedule) Check(atlas Atlas, nodes []string) error {
-	known := map[string]bool{}
+// Check verifies that s stays inside atlas for the given nodes and client
+// hosts: events sorted and within the phase, known hosts (clients only in
+// network faults), every fault healed, at most MaxDown nodes down and one
+// disk-faulted node at a time, bounds on probabilities, counts and clock
+// jumps. Hand-written schedules should pass it too.
+func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
+	known, client := map[string]bool{}, map[string]bool{}
 	for _, n := range nodes {
 		known[n] = true
+	}
+	for _, c := range clients {
+		known[c], client[c] = true, true
 	}
 	down, disk := map[string]bool{}, map[string]bool{}
 	open := map[string]bool{} // fault key -> unhealed
@@ -680,6 +737,9 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 		for _, n := range names {
 			if !known[n] {
 				return fmt.Errorf("event %d (%v): unknown node %q", i, e, n)
+			}
+			if client[n] && e.Op.Kind() != Partition {
+				return fmt.Errorf("event %d (%v): %q is a client host, and only network faults apply to clients", i, e, n)
 			}
 		}
 		key := e.Op.Kind().String() + "/" + e.Node + "/" + e.From + "/" + e.To
@@ -748,6 +808,9 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 }
 
 func triggerOK(e Event) bool {
+	if e.Down < 0 || (e.Down > 0 && e.Trigger == TriggerAt) {
+		return false
+	}
 	switch e.Trigger {
 	case TriggerAt:
 		return true

@@ -245,6 +245,12 @@ func TestCrashShapes(t *testing.T) {
 			case e.Op == faults.OpRestart:
 				lastRestart = e.At
 			}
+			if e.Op == faults.OpCrash && e.Down > 0 {
+				if e.Down > 2*time.Second {
+					t.Fatalf("seed %d: %v: a short downtime of %v", seed, e, e.Down)
+				}
+				counts["restarting itself"]++
+			}
 			if e.Op == faults.OpCrash && lastRestart >= 0 && e.At-lastRestart < time.Second {
 				counts["back to back"]++
 			}
@@ -255,7 +261,7 @@ func TestCrashShapes(t *testing.T) {
 			}
 		}
 	}
-	for _, shape := range []string{"at", "inside fsync", "after fsync", "roll", "during recovery", "back to back", "short"} {
+	for _, shape := range []string{"at", "inside fsync", "after fsync", "roll", "during recovery", "back to back", "short", "restarting itself"} {
 		if counts[shape] == 0 {
 			t.Errorf("300 schedules hold no crash %s: %v", shape, counts)
 		}
@@ -280,6 +286,8 @@ func TestCheckCrashTriggers(t *testing.T) {
 		"roll trigger":                    {sched(crash(faults.Event{Trigger: faults.TriggerRoll, Ops: 3}), restart(2, 0)), true},
 		"roll trigger without Ops":        {sched(crash(faults.Event{Trigger: faults.TriggerRoll}), restart(2, 0)), false},
 		"unknown trigger":                 {sched(crash(faults.Event{Trigger: 99}), restart(2, 0)), false},
+		"timed crash with Down":           {sched(crash(faults.Event{Down: time.Second}), restart(2, 0)), false},
+		"sync trigger with Down":          {sched(crash(faults.Event{Trigger: faults.TriggerSync, Nth: 1, Down: time.Second}), restart(2, 0)), true},
 		"crash during recovery, healed":   {sched(crash(faults.Event{}), restart(2, 5), restart(3, 0)), true},
 		"crash during recovery, unhealed": {sched(crash(faults.Event{}), restart(2, 5)), false},
 	} {
@@ -294,5 +302,46 @@ func TestCheckCrashTriggers(t *testing.T) {
 	e = faults.Event{At: time.Second, Op: faults.OpRestart, Node: "n1", Keep: 0.25, Ops: 7}
 	if got, want := e.String(), "+1.000000s restart n1 crash-after=7ops keep=0.25"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// With client hosts, partitions also cut clients off: from everyone, from
+// one node, or some clients from the whole cluster; never anything but a
+// network fault touches a client.
+func TestClientPartitions(t *testing.T) {
+	clients := []string{"c1", "c2", "c3"}
+	seen := map[string]bool{}
+	for seed := range uint64(200) {
+		for size := 1; size <= 3; size++ {
+			cfg := faults.Config{Nodes: names(size), Clients: clients, Kinds: faults.All, Duration: time.Minute}
+			s := faults.Generate(rand.New(rand.NewPCG(seed, uint64(size))), cfg)
+			if err := s.Check(faults.AtlasFor(size), cfg.Nodes, clients...); err != nil {
+				t.Fatalf("size %d seed %d: %v\n%s", size, seed, err, s)
+			}
+			for _, e := range s.Events {
+				switch {
+				case e.Op == faults.OpIsolate && strings.HasPrefix(e.Node, "c"):
+					seen["isolate-client"] = true
+				case e.Op == faults.OpCut && strings.HasPrefix(e.From, "c"):
+					seen["cut-client"] = true
+				case e.Op == faults.OpPartition && strings.HasPrefix(e.Groups[len(e.Groups)-1][0], "c"):
+					seen["split-clients"] = true
+				}
+			}
+		}
+	}
+	for _, shape := range []string{"isolate-client", "cut-client", "split-clients"} {
+		if !seen[shape] {
+			t.Errorf("no %s in 600 schedules", shape)
+		}
+	}
+	bad := faults.Schedule{Duration: time.Minute, Events: []faults.Event{
+		{At: 1, Op: faults.OpCrash, Node: "c1"}, {At: 2, Op: faults.OpRestart, Node: "c1"}}}
+	if err := bad.Check(faults.AtlasFor(1), names(1), clients...); err == nil {
+		t.Fatal("Check accepted a crash of a client host")
+	}
+	if err := (faults.Schedule{Duration: time.Minute, Events: []faults.Event{
+		{At: 1, Op: faults.OpIsolate, Node: "c1"}, {At: 2, Op: faults.OpRejoin, Node: "c1"}}}).Check(faults.AtlasFor(1), names(1)); err == nil {
+		t.Fatal("Check accepted a client it was not told of")
 	}
 }

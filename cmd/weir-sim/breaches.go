@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/weir-dev/weir/checker"
+	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/internal/invariants"
 )
 
@@ -28,4 +29,50 @@ func addBreaches(v *checker.Verdict, breaches []invariants.Breach) string {
 		}
 	}
 	return s.String()
+}
+
+// clientHosts are the network hosts the workload's clients run on, which
+// partitions may cut off (faults.Config.Clients).
+var clientHosts = []string{"client"}
+
+// checkNames are the checks behind a world run's verdict: the history
+// checkers, then the brokers' invariants when the guest has them.
+func checkNames() []string {
+	names := checker.Anomalies()
+	if invariants.Enabled {
+		names = append(names, invariants.Names()...)
+	}
+	return names
+}
+
+// faultSummary says which faults a run applied, for its FAULTS= line:
+// each kind of fault with its count (heals left out), then the triggered
+// crashes that never came.
+func faultSummary(rs []faults.Record) string {
+	counts := map[string]int{}
+	var order []string
+	dropped := 0
+	for _, r := range rs {
+		switch {
+		case r.Status == faults.Dropped:
+			dropped++
+		case r.Heal || r.Status != faults.Applied:
+		default:
+			if counts[r.Op] == 0 {
+				order = append(order, r.Op)
+			}
+			counts[r.Op]++
+		}
+	}
+	if len(order) == 0 && dropped == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(order)+1)
+	for _, op := range order {
+		parts = append(parts, fmt.Sprintf("%s×%d", op, counts[op]))
+	}
+	if dropped > 0 {
+		parts = append(parts, fmt.Sprintf("(%d triggered crash(es) never came)", dropped))
+	}
+	return strings.Join(parts, " ")
 }

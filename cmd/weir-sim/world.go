@@ -43,7 +43,8 @@ type worldParams struct {
 	// PowerLossKeep, when not negative, cuts the power of every node at
 	// once before the final reads (each disk keeps this fraction of its
 	// unsynced tails at most), so that every acknowledgement is tested for
-	// durability; -1 on the seeds that skip it.
+	// durability; -1 on the seeds that skip it. Runs without faults
+	// (--faults none) skip it too.
 	PowerLossKeep float64 `json:"power_loss_keep"`
 }
 
@@ -108,6 +109,8 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
 	})
 	defer w.Close()
+	defer func() { out.faultRecords = w.FaultRecords() }()
+	out.checks = checkNames()
 	duration := time.Duration(p.DurationNs)
 	schedule := faults.Schedule{Duration: duration}
 	if kinds != 0 {
@@ -117,6 +120,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			SyncLatency:  time.Duration(wp.SyncLatencyUs) * time.Microsecond,
 			NetLatency:   time.Duration(wp.LatencyMaxUs+wp.JitterUs) * time.Microsecond,
 			SegmentRolls: wp.SegmentBytes < 1<<20,
+			Clients:      clientHosts,
 		})
 	}
 	for _, e := range schedule.Events {
@@ -150,7 +154,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, fmt.Sprintf("workload: %v", runErr), nil)
 		return exitHarness
 	}
-	if code == exitValid && wp.PowerLossKeep >= 0 {
+	if code == exitValid && wp.PowerLossKeep >= 0 && kinds != 0 {
 		w.PowerLoss(wp.PowerLossKeep)
 		if err = w.Liveness(ctx); err != nil {
 			code = exitLiveness

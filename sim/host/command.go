@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/weir-dev/weir/faults"
 )
 
 const commandUsage = `usage: weir sim [--seed N | --seeds RANGE | --replay DIR] [flags]
@@ -29,7 +31,10 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-300 --defect NAME    a planted defect (see --list-defects)
 
 Each run writes a folder (--out, default runs/seed-N): header.json,
-summary.txt, trace.log, history.jsonl, verdict.json, stdout.log, stderr.log.
+summary.txt, trace.log, history.jsonl, faults.jsonl (each fault applied,
+at virtual seconds since the start), verdict.json, stdout.log, stderr.log.
+A single run prints the checks it ran (CHECKS=) and the faults that fired
+(FAULTS=) before its verdict.
 Exit code: 0 every seed valid, else the worst: 1 invalid, 2 liveness,
 3 harness error.
 
@@ -58,7 +63,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	)
 	// The guest's flags: passed on only when given, so that the guest's
 	// defaults and the seed decide the rest.
-	fs.String("faults", "", "comma-separated fault kinds, e.g. partition,crash,disk (default: the seed chooses)")
+	fs.String("faults", "", "comma-separated fault kinds: "+faults.All.String()+"; or all, or none (default: the seed chooses)")
 	fs.Duration("duration", 0, "virtual length of the safety phase (default: the guest's, 60s)")
 	fs.String("workload", "", "workload (default: the guest's, queue)")
 	fs.String("defect", "", "switch on a planted defect (see --list-defects)")

@@ -57,7 +57,11 @@ const GuestOutDir = "/out"
 
 // Artifacts are the files a run writes in its folder; they are removed
 // before a run so that nothing stale is taken for this run's output.
-var Artifacts = []string{"header.json", "summary.txt", "stdout.log", "stderr.log", "trace.log", "history.jsonl", "verdict.json"}
+var Artifacts = []string{"header.json", "summary.txt", "stdout.log", "stderr.log", "trace.log", "history.jsonl", "faults.jsonl", "verdict.json"}
+
+// ArtifactMode is the mode of every file in a run folder, whoever wrote it
+// (the host, or the guest through wazero, which creates files 0600).
+const ArtifactMode = 0o644
 
 // Runner runs one guest module: it holds the wazero runtime and the module,
 // compiled once. Run may be called from many goroutines at once.
@@ -311,7 +315,20 @@ func (r *Runner) Run(ctx context.Context, rc RunConfig) Result {
 	if err := writeSummary(rc.OutDir, res.Header); err != nil {
 		return fail(err)
 	}
+	if err := chmodArtifacts(rc.OutDir); err != nil {
+		return fail(err)
+	}
 	return res
+}
+
+// chmodArtifacts gives every artifact of the run folder ArtifactMode.
+func chmodArtifacts(dir string) error {
+	for _, a := range Artifacts {
+		if err := os.Chmod(filepath.Join(dir, a), ArtifactMode); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // instantiateAndRun runs the guest's _start and returns its exit code.
@@ -439,7 +456,7 @@ func writeHeader(dir string, h Header) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "header.json"), append(b, '\n'), 0o644)
+	return os.WriteFile(filepath.Join(dir, "header.json"), append(b, '\n'), ArtifactMode)
 }
 
 // writeSummary writes summary.txt: the header's facts first (SEED= as
@@ -460,7 +477,7 @@ func writeSummary(dir string, h Header) error {
 		time.Duration(h.WallNs).Round(time.Millisecond), speedup(h.VirtualNs, h.WallNs))
 	fmt.Fprintf(&b, "memory:  %d MiB guest linear memory\n", h.MemoryBytes>>20)
 	fmt.Fprintf(&b, "replay:  weir sim --replay %s\n", dir)
-	return os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(b.String()), 0o644)
+	return os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(b.String()), ArtifactMode)
 }
 
 func speedup(virtualNs, wallNs int64) float64 {

@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,6 +46,30 @@ func TestWorldIsDeterministic(t *testing.T) {
 	}
 	if s := v.Details.Stats; s.SendsOK < 20 || s.AckedSendsRead != s.SendsOK {
 		t.Fatalf("seed 11: %d sends acknowledged, %d of them read", s.SendsOK, s.AckedSendsRead)
+	}
+	// faults.jsonl: one JSON object per fault applied, in time order, and
+	// the same faults named on the FAULTS= line.
+	lines := strings.Split(strings.TrimSpace(readFile(t, filepath.Join(a.OutDir, "faults.jsonl"))), "\n")
+	var last float64
+	for _, line := range lines {
+		var r struct {
+			T      float64 `json:"t"`
+			Op     string  `json:"op"`
+			Status string  `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Op == "" || r.Status == "" || r.T < last {
+			t.Fatalf("faults.jsonl line %q: %v", line, err)
+		}
+		last = r.T
+	}
+	stdout := readFile(t, filepath.Join(a.OutDir, "stdout.log"))
+	if !strings.Contains(stdout, "CHECKS=lost-write,") || !strings.Contains(stdout, "\nFAULTS=") {
+		t.Fatalf("stdout lacks the CHECKS= and FAULTS= lines:\n%s", stdout)
+	}
+	for _, name := range Artifacts {
+		if fi, err := os.Stat(filepath.Join(a.OutDir, name)); err == nil && fi.Mode().Perm() != ArtifactMode {
+			t.Errorf("%s has mode %v, want %v", name, fi.Mode().Perm(), os.FileMode(ArtifactMode))
+		}
 	}
 }
 

@@ -23,6 +23,7 @@ type trigger struct {
 	rolling bool // TriggerRoll: a roll began; ops counts from there
 	ops     int
 	keep    float64
+	down    time.Duration // restart this long after the crash (faults.Event.Down)
 }
 
 // advance shows t one disk operation and reports whether t fires now,
@@ -56,7 +57,7 @@ func (w *World) armCrash(e faults.Event) error {
 	if !w.Up(e.Node) {
 		return fmt.Errorf("world: crash %s: not up", e.Node)
 	}
-	t := &trigger{kind: e.Trigger, syncs: e.Nth, lag: e.Lag, ops: e.Ops, keep: e.Keep}
+	t := &trigger{kind: e.Trigger, syncs: e.Nth, lag: e.Lag, ops: e.Ops, keep: e.Keep, down: e.Down}
 	switch e.Trigger {
 	case faults.TriggerSync:
 		t.why = fmt.Sprintf("%v after the start of segment fsync #%d since %.6fs", e.Lag, e.Nth, w.Elapsed().Seconds())
@@ -86,22 +87,27 @@ func (n *machine) disarm() *trigger {
 }
 
 // restart applies an OpRestart: a triggered crash that never fired is
-// dropped (the node stayed up, and stays up); otherwise the node restarts,
-// with a crash armed e.Ops disk operations into its recovery if e.Ops > 0.
-func (w *World) restart(e faults.Event) error {
+// dropped (the node stayed up, and stays up), and restart says why;
+// otherwise the node restarts, with a crash armed e.Ops disk operations
+// into its recovery if e.Ops > 0.
+func (w *World) restart(e faults.Event) (dropped string, err error) {
 	n, err := w.mustNode(e.Node)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if t := n.disarm(); t != nil && w.Up(e.Node) {
 		w.Tracef("crash %s never came (%s): it stays up", e.Node, t.why)
-		return nil
+		return "the crash never came: " + t.why, nil
+	}
+	if e.Ops == 0 && w.Up(e.Node) {
+		// A triggered crash with Down restarted the node itself.
+		return "the node is up already", nil
 	}
 	if e.Ops > 0 {
 		n.arm(&trigger{restart: true, ops: e.Ops, keep: e.Keep,
 			why: fmt.Sprintf("before disk operation #%d since the restart at %.6fs", e.Ops, w.Elapsed().Seconds())})
 	}
-	return w.Restart(e.Node)
+	return "", w.Restart(e.Node)
 }
 
 // watch shows one operation of disk (whose dead channel is dead) to the
@@ -125,14 +131,15 @@ func (n *machine) watch(disk *memfs.FS, dead chan struct{}, op memfs.Op, path st
 	switch {
 	case starting:
 		w.Tracef("crash %s during its start, keep=%.2f: %s", n.name, t.keep, t.why)
+		w.recordFault(crashRecord(w.Elapsed(), n.name, "crash", t.keep, "during recovery: "+t.why))
 		next := n.crashDisk(disk, t.keep)
 		n.diskMu.Lock()
 		n.startCrash = next
 		n.diskMu.Unlock()
 	case t.lag > 0:
-		w.clock.AfterFunc(t.lag, func() { w.crashIncarnation(n, inc, t.keep, t.why) })
+		w.clock.AfterFunc(t.lag, func() { w.crashIncarnation(n, inc, t) })
 	default:
-		go w.crashIncarnation(n, inc, t.keep, t.why)
+		go w.crashIncarnation(n, inc, t)
 		select {
 		case <-dead:
 		case <-stopped: // a clean stop overtook the crash; the operation goes on

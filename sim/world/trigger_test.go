@@ -194,3 +194,28 @@ func TestPowerLoss(t *testing.T) {
 		}
 	}
 }
+
+// A triggered crash with Down restarts the node itself that long after it
+// lands; the window's restart event then finds it up and does nothing.
+func TestTriggeredCrashRestartsItself(t *testing.T) {
+	w := newWorld(t, 17, world.Config{SyncLatency: time.Millisecond})
+	createTopic(t, w, "t")
+	cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("t"))
+	apply(t, w, faults.Event{Op: faults.OpCrash, Node: "n1", Trigger: faults.TriggerSync, Nth: 1, Down: 100 * time.Millisecond})
+	var p producer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx, cl) }()
+	waitFor(t, "the triggered crash", func() bool { return !w.Up("n1") })
+	waitFor(t, "the restart", func() bool { return w.Up("n1") })
+	waitFor(t, "acks after the restart", func() bool { return p.count() >= 5 })
+	cancel()
+	cl.Close()
+	<-done
+	apply(t, w, faults.Event{Op: faults.OpRestart, Node: "n1"})
+	recs := w.FaultRecords()
+	if last := recs[len(recs)-1]; last.Status != faults.Dropped || last.Op != "restart" {
+		t.Fatalf("the window's restart was recorded as %+v, want dropped", last)
+	}
+	traceHas(t, w, "restart n1 (incarnation 2)")
+}

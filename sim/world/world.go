@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,8 +81,9 @@ type World struct {
 	traceMu sync.Mutex
 	lines   []string
 
-	breachMu sync.Mutex // leaf
+	breachMu sync.Mutex // leaf; also guards faultLog
 	breaches []invariants.Breach
+	faultLog []faults.Record
 }
 
 // machine is one node: a disk, a host, a clock and, while up, a broker.
@@ -394,6 +396,21 @@ func (w *World) breach(node string, inc int, mute *atomic.Bool, name, detail str
 	w.breaches = append(w.breaches, invariants.Breach{Name: name, Node: node, Detail: detail})
 }
 
+// recordFault adds r to the records FaultRecords returns.
+func (w *World) recordFault(r faults.Record) {
+	w.breachMu.Lock()
+	defer w.breachMu.Unlock()
+	w.faultLog = append(w.faultLog, r)
+}
+
+// FaultRecords returns every fault and heal applied so far (faults.jsonl),
+// in the order applied.
+func (w *World) FaultRecords() []faults.Record {
+	w.breachMu.Lock()
+	defer w.breachMu.Unlock()
+	return slices.Clone(w.faultLog)
+}
+
 // Breaches returns the invariants the brokers found broken so far (only
 // guests built with -tags invariants check them), in the order seen.
 func (w *World) Breaches() []invariants.Breach {
@@ -463,19 +480,45 @@ func (n *machine) windDownLocked() {
 	n.b, n.cancel, n.served, n.up = nil, nil, nil, false
 }
 
-// crashIncarnation crashes the node if incarnation inc is still the one
-// up: a trigger's crash that a scheduled crash or a restart overtook does
-// nothing.
-func (w *World) crashIncarnation(n *machine, inc int, keep float64, why string) {
+// crashIncarnation crashes the trigger t's node if incarnation inc is
+// still the one up: a trigger's crash that a scheduled crash or a restart
+// overtook does nothing. With t.down, the node restarts itself that long
+// after, unless something restarted it meanwhile.
+func (w *World) crashIncarnation(n *machine, inc int, t *trigger) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if !n.up || n.incarnation != inc {
-		w.Tracef("crash %s (%s): incarnation %d is gone already", n.name, why, inc)
+		w.Tracef("crash %s (%s): incarnation %d is gone already", n.name, t.why, inc)
 		return
 	}
-	w.Tracef("crash %s (incarnation %d) keep=%.2f: %s", n.name, n.incarnation, keep, why)
-	n.cutPowerLocked(keep)
+	w.Tracef("crash %s (incarnation %d) keep=%.2f: %s", n.name, n.incarnation, t.keep, t.why)
+	w.recordFault(crashRecord(w.Elapsed(), n.name, "crash", t.keep, t.why))
+	n.cutPowerLocked(t.keep)
 	n.windDownLocked()
+	if t.down > 0 {
+		w.clock.AfterFunc(t.down, func() { w.restartIncarnation(n, inc) })
+	}
+}
+
+// restartIncarnation restarts the node if it is still down from the crash
+// of incarnation inc.
+func (w *World) restartIncarnation(n *machine, inc int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.up || n.incarnation != inc || w.ctx.Err() != nil {
+		return
+	}
+	w.recordFault(faults.Record{T: w.Elapsed().Seconds(), Op: faults.OpRestart.String(), Kind: faults.Crash.String(), Heal: true,
+		Status: faults.Applied, Node: n.name, Note: "the triggered crash's own restart"})
+	if err := n.startLocked("restart"); err != nil {
+		w.Tracef("restart failed: %v", err)
+	}
+}
+
+// crashRecord is the record of a crash that no schedule event applied
+// itself: a trigger's, a power loss's.
+func crashRecord(t time.Duration, node, op string, keep float64, why string) faults.Record {
+	return faults.Record{T: t.Seconds(), Op: op, Kind: faults.Crash.String(), Status: faults.Applied, Node: node, Keep: &keep, Note: why}
 }
 
 // PowerLoss crashes every node that is up at one instant, as a power cut
@@ -493,6 +536,7 @@ func (w *World) PowerLoss(keep float64) {
 			continue
 		}
 		w.Tracef("crash %s (incarnation %d) keep=%.2f: power loss", n.name, n.incarnation, keep)
+		w.recordFault(crashRecord(w.Elapsed(), n.name, "power-loss", keep, "every node at once"))
 		n.cutPowerLocked(keep)
 		down = append(down, n)
 	}
@@ -801,8 +845,22 @@ func (w *World) clockFault(e faults.Event) error {
 }
 
 // Apply performs one schedule event now.
+//
+// Each event applied (armed, for a triggered crash; dropped, for a restart
+// whose triggered crash never came; failed, with why) is recorded for
+// FaultRecords, at the virtual time it was applied.
 func (w *World) Apply(e faults.Event) error {
 	w.Tracef("apply %s", e)
+	status, note := faults.Applied, ""
+	err := w.apply(e, &status, &note)
+	if err != nil {
+		status, note = faults.Failed, err.Error()
+	}
+	w.recordFault(faults.RecordOf(w.Elapsed(), e, status, note))
+	return err
+}
+
+func (w *World) apply(e faults.Event, status, note *string) error {
 	switch e.Op {
 	case faults.OpIsolate:
 		w.net.Isolate(e.Node)
@@ -818,11 +876,16 @@ func (w *World) Apply(e faults.Event) error {
 		w.net.Uncut(e.From, e.To)
 	case faults.OpCrash:
 		if e.Trigger != faults.TriggerAt {
+			*status = faults.Armed
 			return w.armCrash(e)
 		}
 		return w.Crash(e.Node, e.Keep)
 	case faults.OpRestart:
-		return w.restart(e)
+		why, err := w.restart(e)
+		if why != "" {
+			*status, *note = faults.Dropped, why
+		}
+		return err
 	case faults.OpPause:
 		return w.Pause(e.Node)
 	case faults.OpResume:
@@ -935,6 +998,7 @@ func (w *World) Run(ctx context.Context, s faults.Schedule, workload func(ctx co
 // and waits until the cluster answers, bounded by Config.LivenessTimeout.
 func (w *World) Liveness(ctx context.Context) error {
 	w.Tracef("liveness phase: heal everything, restart every node")
+	w.recordFault(faults.Record{T: w.Elapsed().Seconds(), Op: "heal-all", Kind: "all", Heal: true, Status: faults.Applied, Note: "liveness phase"})
 	w.net.Heal()
 	for _, n := range w.nodes {
 		if t := n.disarm(); t != nil {
