@@ -219,3 +219,44 @@ func TestTriggeredCrashRestartsItself(t *testing.T) {
 	}
 	traceHas(t, w, "restart n1 (incarnation 2)")
 }
+
+// A paused node's fsyncs return only when it resumes, but the world's own
+// stops and starts of it never wait for that: a reboot (after a disk fault)
+// or a crash of a paused node completes.
+func TestPausedNodeCanBeStoppedAndStarted(t *testing.T) {
+	w := newWorld(t, 19, world.Config{SyncLatency: time.Millisecond})
+	createTopic(t, w, "t")
+	cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("t"))
+	var p producer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx, cl) }()
+	waitFor(t, "5 acks", func() bool { return p.count() >= 5 })
+	if err := w.Pause("n1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func() error{
+		func() error { return w.Reboot("n1") },
+		func() error { return w.Crash("n1", 0.5) },
+		func() error { return w.Restart("n1") },
+	} {
+		errc := make(chan error, 1)
+		go func() { errc <- step() }()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a stop or start of a paused node hangs")
+		}
+	}
+	if err := w.Resume("n1"); err != nil {
+		t.Fatal(err)
+	}
+	at := p.count()
+	waitFor(t, "acks after the resume", func() bool { return p.count() > at })
+	cancel()
+	cl.Close()
+	<-done
+}

@@ -698,6 +698,7 @@ func (n *machine) maybeError(disk *memfs.FS, dead chan struct{}) func(op memfs.O
 			n.diskInjected++
 		}
 		left := n.diskLeft
+		serving, stopped := n.serving, n.stopped
 		n.diskMu.Unlock()
 		if fail {
 			n.w.Tracef("disk %s: EIO injected on %s %s (%d left)", n.name, op, path, left)
@@ -712,11 +713,13 @@ func (n *machine) maybeError(disk *memfs.FS, dead chan struct{}) func(op memfs.O
 			case <-n.w.ctx.Done():
 			}
 		}
-		if isSync {
+		if isSync && serving != 0 {
 			// A paused node learns that its fsync completed only when it
-			// runs again.
+			// runs again: when it resumes, or when the world stops or
+			// crashes it (the world's own starts and stops never wait).
 			select {
 			case <-n.clock.Unpaused():
+			case <-stopped:
 			case <-dead:
 			case <-n.w.ctx.Done():
 			}
