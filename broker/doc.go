@@ -30,4 +30,10 @@
 //     only, with a log line.
 //   - Topics are replaced, never mutated, under Broker.mu; partition state
 //     has its own locks, taken after Broker.mu when both are held.
+//
+// Builds with -tags invariants (the simulation guest) check some of these
+// as they run (invariants.go): a fetch serves only bytes durable on the
+// disk, the high watermark never passes the synced offset, appends keep
+// offsets dense; a breach goes to Deps.Breach. Defects (defects.go) plants
+// known bugs for the simulator's selftest; nothing else sets them.
 package broker

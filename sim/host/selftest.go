@@ -188,7 +188,7 @@ func runCase(ctx context.Context, r *Runner, cfg SelftestConfig, c SelftestCase)
 			}
 		}
 	}
-	if cfg.Full {
+	if cfg.Full || first == nil {
 		row.Wall = time.Since(start)
 	}
 	if first == nil {
