@@ -116,9 +116,12 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 	if r.Acks != 0 && r.Acks != 1 && r.Acks != -1 {
 		return nil, appendResult{}, errTopic(kerr.InvalidRequiredAcks, "acks must be -1, 0 or 1, got %d", r.Acks)
 	}
-	p := t.partition(rp.Partition)
-	if p == nil {
-		return nil, appendResult{}, errTopic(kerr.UnknownTopicOrPartition, "this server does not host this topic-partition")
+	p, kerrp := t.leaderPartition(rp.Partition, -1)
+	if kerrp != nil {
+		return nil, appendResult{}, errTopic(kerrp, "%s", leaderErrorMessage(kerrp))
+	}
+	if isInternalTopic(t.name()) {
+		return nil, appendResult{}, errTopic(kerr.InvalidTopicException, "Cannot append to internal topic %s", t.name())
 	}
 	batch, err := record.Parse(rp.Records)
 	switch {
@@ -133,7 +136,7 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 	if err := record.ValidateProduced(&batch); err != nil {
 		return nil, appendResult{}, errTopic(kerr.CorruptMessage, "%v", err)
 	}
-	overrides := t.meta.Configs
+	overrides := t.overrides()
 	if max := b.topicConfigInt(overrides, "max.message.bytes"); int64(batch.Size()) > max {
 		return nil, appendResult{}, errTopic(kerr.MessageTooLarge, "record batch of %d bytes exceeds max.message.bytes=%d", batch.Size(), max)
 	}
@@ -144,8 +147,9 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 		return nil, appendResult{}, errTopic(kerr.InvalidTxnState, "transactions are not supported yet")
 	}
 	if r.Acks == -1 {
-		if min := b.topicConfigInt(overrides, "min.insync.replicas"); min > 1 {
-			return nil, appendResult{}, errTopic(kerr.NotEnoughReplicas, "min.insync.replicas=%d but the ISR has 1 replica", min)
+		isr := len(t.info.Partitions[rp.Partition].ISR)
+		if min := b.topicConfigInt(overrides, "min.insync.replicas"); min > int64(isr) {
+			return nil, appendResult{}, errTopic(kerr.NotEnoughReplicas, "min.insync.replicas=%d but the ISR has %d replicas", min, isr)
 		}
 	}
 	ts, _ := b.effectiveTopicConfig(overrides, "message.timestamp.type")

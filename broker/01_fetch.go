@@ -6,7 +6,10 @@ package broker
 // flexible, v13 names topics by id, v15 moves the replica id into a tagged
 // replica state.
 //
-// Consumers read up to the high watermark. A fetch that finds fewer than
+// Consumers read up to the high watermark, from the log start offset (which
+// retention and DeleteRecords move): a fetch below it is OFFSET_OUT_OF_RANGE,
+// and every partition's answer carries it. A fetch at an offset compaction
+// removed is served from the next batch. A fetch that finds fewer than
 // min_bytes waits, up to max_wait_ms, for a high watermark to move on one of
 // its partitions: a delayed operation woken by the event, never a poll.
 
@@ -97,12 +100,12 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 			// Empty, not null: librdkafka refuses a null record set.
 			sp.RecordBatches = []byte{}
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
-			p := t.partition(rp.Partition)
+			p, perr := t.leaderPartition(rp.Partition, rp.CurrentLeaderEpoch)
 			switch {
-			case p == nil && t == nil && r.Version >= 13:
+			case t == nil && r.Version >= 13:
 				sp.ErrorCode = kerr.UnknownTopicID.Code
-			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case perr != nil:
+				sp.ErrorCode = perr.Code
 			case p.failure.Load() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:

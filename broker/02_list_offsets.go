@@ -3,6 +3,8 @@ package broker
 // ListOffsets v1-10. v2 adds the isolation level, v4 leader epochs, v7 the
 // max-timestamp query (-3), v8 earliest-local (-4), v9 latest-tiered (-5).
 // Weir has no tiered storage, so -4 is the log start and -5 the latest.
+// Earliest (-2) is the log start offset, which retention and DeleteRecords
+// move; searches by timestamp and max timestamp look only from there.
 // v0's multi-offset form is not served.
 
 import (
@@ -34,14 +36,15 @@ func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
-			p := t.partition(rp.Partition)
+			p, perr := t.leaderPartition(rp.Partition, rp.CurrentLeaderEpoch)
 			switch {
-			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case perr != nil:
+				sp.ErrorCode = perr.Code
 			case p.failure.Load() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
 				sp.Offset, sp.Timestamp = p.listOffset(rp.Timestamp)
+				sp.LeaderEpoch = p.leaderEpoch.Load()
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

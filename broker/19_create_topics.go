@@ -3,82 +3,123 @@ package broker
 // CreateTopics v0-7. v1 adds validate_only and error messages, v4 lets
 // partitions and replication factor default (-1), v5 is flexible and
 // returns the created topic's partitions, replication factor and configs,
-// v7 its topic id. Manual assignments must name only this broker.
+// v7 its topic id.
+//
+// The controller decides (names, counts, placement across the brokers,
+// configs); this broker answers once the topics show in its own image.
+// Until replication lands (issue 11) a replication factor above 1 is
+// refused here, before the controller sees it: a replica that nobody
+// feeds must not be counted in an ISR.
 
 import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/metadata"
 )
 
 func init() { register(19, 0, 7, handleCreateTopics) }
 
-func handleCreateTopics(_ context.Context, b *Broker, req *request) (reply, error) {
+func handleCreateTopics(ctx context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.CreateTopicsRequest)
 	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
-	seen := map[string]int{}
-	for _, rt := range r.Topics {
-		seen[rt.Topic]++
+	ctx, cancel := adminContext(ctx, r.TimeoutMillis)
+	defer cancel()
+
+	refused := map[int]*topicError{}
+	fwd := *r
+	fwd.Topics = nil
+	for i, rt := range r.Topics {
+		if terr := b.checkCreate(rt); terr != nil {
+			refused[i] = terr
+			continue
+		}
+		fwd.Topics = append(fwd.Topics, rt)
 	}
-	for _, rt := range r.Topics {
+	var answers []kmsg.CreateTopicsResponseTopic
+	var failAll *topicError
+	if len(fwd.Topics) > 0 {
+		b.awaitActive(ctx)
+		out, terr := b.submit(ctx, &fwd)
+		if terr != nil {
+			failAll = terr
+		} else {
+			answers = out.(*kmsg.CreateTopicsResponse).Topics
+		}
+	}
+	var created []kmsg.CreateTopicsResponseTopic
+	for i, rt := range r.Topics {
 		st := kmsg.NewCreateTopicsResponseTopic()
 		st.Topic = rt.Topic
 		st.NumPartitions, st.ReplicationFactor = -1, -1
-		var terr *topicError
-		if seen[rt.Topic] > 1 {
-			terr = errTopic(kerr.InvalidRequest, "topic '%s' appears more than once in the request", rt.Topic)
-		} else {
-			spec := topicSpec{name: rt.Topic, partitions: rt.NumPartitions, replicationFactor: rt.ReplicationFactor, configs: map[string]string{}}
-			for _, c := range rt.Configs {
-				if c.Value != nil {
-					spec.configs[c.Name] = *c.Value
-				}
-			}
-			terr = applyAssignment(b, &spec, rt.ReplicaAssignment)
-			if terr == nil {
-				var t *topic
-				t, terr = b.createTopic(spec, r.ValidateOnly)
-				if terr == nil {
-					st.TopicID = t.id
-					st.NumPartitions = t.meta.Partitions
-					st.ReplicationFactor = 1
-					for _, name := range topicConfigNames() {
-						v, src := b.effectiveTopicConfig(t.meta.Configs, name)
-						c := kmsg.NewCreateTopicsResponseTopicConfig()
-						c.Name, c.Value, c.Source = name, &v, int8(src)
-						st.Configs = append(st.Configs, c)
-					}
-				}
-			}
+		terr, local := refused[i]
+		if !local && failAll != nil {
+			terr = failAll
+		}
+		if terr == nil && len(answers) > 0 {
+			st, answers = answers[0], answers[1:]
 		}
 		if terr != nil {
 			st.ErrorCode = terr.err.Code
 			msg := terr.msg
 			st.ErrorMessage = &msg
 		}
+		if st.ErrorCode == 0 && !r.ValidateOnly {
+			created = append(created, st)
+		}
 		resp.Topics = append(resp.Topics, st)
+	}
+	if len(created) == 0 {
+		return reply{resp: resp}, nil
+	}
+	b.waitApplied(ctx, func(img *metadata.Image) bool {
+		for _, st := range created {
+			if t, ok := img.Topic(st.Topic); !ok || [16]byte(t.ID) != st.TopicID {
+				return false
+			}
+		}
+		return true
+	})
+	img := b.quorum.Image()
+	for i := range resp.Topics {
+		st := &resp.Topics[i]
+		if t, ok := img.Topic(st.Topic); ok && st.ErrorCode == 0 && r.Version >= 5 {
+			st.Configs = describeCreatedConfigs(b, t)
+		}
 	}
 	return reply{resp: resp}, nil
 }
 
-// applyAssignment checks a manual replica assignment: only this broker can
-// hold replicas, one per partition.
-func applyAssignment(b *Broker, spec *topicSpec, as []kmsg.CreateTopicsRequestTopicReplicaAssignment) *topicError {
-	if len(as) == 0 {
-		return nil
+// checkCreate refuses what a client may not create here: the broker's own
+// internal topics, and a replication factor above 1 until replication
+// exists.
+func (b *Broker) checkCreate(rt kmsg.CreateTopicsRequestTopic) *topicError {
+	if isInternalTopic(rt.Topic) {
+		return errTopic(kerr.InvalidRequest, "%s is an internal topic: the broker creates it when it is first needed", rt.Topic)
 	}
-	if spec.partitions != -1 || spec.replicationFactor != -1 {
-		return errTopic(kerr.InvalidRequest, "both partitions/replication factor and a replica assignment were given")
+	rf := int(rt.ReplicationFactor)
+	if rf == -1 {
+		rf = int(b.cfg.DefaultReplicationFactor)
 	}
-	for i, a := range as {
-		if a.Partition != int32(i) {
-			return errTopic(kerr.InvalidReplicaAssignment, "assigned partitions must be 0..%d in order", len(as)-1)
-		}
-		if len(a.Replicas) != 1 || a.Replicas[0] != b.cfg.NodeID {
-			return errTopic(kerr.InvalidReplicaAssignment, "partition %d: replicas %v; this cluster has one broker, %d", a.Partition, a.Replicas, b.cfg.NodeID)
-		}
+	for _, a := range rt.ReplicaAssignment {
+		rf = max(rf, len(a.Replicas))
 	}
-	spec.partitions, spec.replicationFactor = int32(len(as)), 1
+	if rf > 1 {
+		return errTopic(kerr.InvalidReplicationFactor, "replication factor %d: Weir does not replicate partitions yet; use replication factor 1", rf)
+	}
 	return nil
+}
+
+// describeCreatedConfigs lists a new topic's configs for CreateTopics v5+.
+func describeCreatedConfigs(b *Broker, t *metadata.Topic) []kmsg.CreateTopicsResponseTopicConfig {
+	var out []kmsg.CreateTopicsResponseTopicConfig
+	for _, name := range topicConfigNames() {
+		v, src := b.effectiveTopicConfig(t.Overrides, name)
+		c := kmsg.NewCreateTopicsResponseTopicConfig()
+		c.Name, c.Value, c.Source = name, &v, int8(src)
+		out = append(out, c)
+	}
+	return out
 }

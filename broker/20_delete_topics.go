@@ -1,47 +1,68 @@
 package broker
 
 // DeleteTopics v0-6. v4 is flexible, v5 adds error messages, v6 names
-// topics by name or by id.
+// topics by name or by id. The controller removes the topics from the
+// metadata; every broker then deletes its replicas' data (the
+// reconciler). This broker answers once they are gone from its image. The
+// broker's internal topics (__consumer_offsets) are refused here.
 
 import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/metadata"
 )
 
 func init() { register(20, 0, 6, handleDeleteTopics) }
 
-func handleDeleteTopics(_ context.Context, b *Broker, req *request) (reply, error) {
+func handleDeleteTopics(ctx context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.DeleteTopicsRequest)
-	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
-	targets := r.Topics
-	if r.Version < 6 {
-		targets = nil
-		for _, name := range r.TopicNames {
-			name := name
-			targets = append(targets, kmsg.DeleteTopicsRequestTopic{Topic: &name})
+	ctx, cancel := adminContext(ctx, r.TimeoutMillis)
+	defer cancel()
+	targets := deleteTargets(r)
+	img := b.image()
+	fwd := *r
+	fwd.TopicNames, fwd.Topics = nil, nil
+	refused := map[int]*topicError{}
+	for i, rt := range targets {
+		name := ""
+		if rt.Topic != nil {
+			name = *rt.Topic
+		} else if t, ok := img.TopicByID(metadata.TopicID(rt.TopicID)); ok {
+			name = t.Name
+		}
+		if isInternalTopic(name) {
+			refused[i] = errTopic(kerr.InvalidTopicException, "%s is an internal topic the broker keeps its state in; it cannot be deleted", name)
+			continue
+		}
+		if r.Version < 6 {
+			fwd.TopicNames = append(fwd.TopicNames, *rt.Topic)
+		} else {
+			fwd.Topics = append(fwd.Topics, rt)
 		}
 	}
-	for _, rt := range targets {
+	var answers []kmsg.DeleteTopicsResponseTopic
+	var failAll *topicError
+	if len(fwd.TopicNames)+len(fwd.Topics) > 0 {
+		out, terr := b.submit(ctx, &fwd)
+		if terr != nil {
+			failAll = terr
+		} else {
+			answers = out.(*kmsg.DeleteTopicsResponse).Topics
+		}
+	}
+	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	for i, rt := range targets {
 		st := kmsg.NewDeleteTopicsResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
-		var t *topic
-		if rt.Topic != nil {
-			t = b.topicByName(*rt.Topic)
-		} else {
-			t = b.topicByID(rt.TopicID)
+		terr, local := refused[i]
+		if !local && failAll != nil {
+			terr = failAll
 		}
-		var terr *topicError
-		switch {
-		case t == nil && rt.Topic == nil:
-			terr = errTopic(kerr.UnknownTopicID, "no topic has this id")
-		case t == nil:
-			terr = errTopic(kerr.UnknownTopicOrPartition, "topic '%s' does not exist", *rt.Topic)
-		default:
-			name := t.meta.Name
-			st.Topic, st.TopicID = &name, t.id
-			terr = b.deleteTopic(t)
+		if terr == nil && len(answers) > 0 {
+			st, answers = answers[0], answers[1:]
 		}
 		if terr != nil {
 			st.ErrorCode = terr.err.Code
@@ -50,5 +71,28 @@ func handleDeleteTopics(_ context.Context, b *Broker, req *request) (reply, erro
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	b.waitApplied(ctx, func(img *metadata.Image) bool {
+		for _, st := range resp.Topics {
+			if st.ErrorCode != 0 {
+				continue
+			}
+			if _, still := img.TopicByID(metadata.TopicID(st.TopicID)); still {
+				return false
+			}
+		}
+		return true
+	})
 	return reply{resp: resp}, nil
+}
+
+// deleteTargets is the request's topics in one form, for every version.
+func deleteTargets(r *kmsg.DeleteTopicsRequest) []kmsg.DeleteTopicsRequestTopic {
+	if r.Version >= 6 {
+		return r.Topics
+	}
+	out := make([]kmsg.DeleteTopicsRequestTopic, len(r.TopicNames))
+	for i := range r.TopicNames {
+		out[i].Topic = &r.TopicNames[i]
+	}
+	return out
 }

@@ -14,7 +14,7 @@ import (
 
 func init() { register(22, 0, 5, handleInitProducerID) }
 
-func handleInitProducerID(_ context.Context, b *Broker, req *request) (reply, error) {
+func handleInitProducerID(ctx context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.InitProducerIDRequest)
 	resp := r.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
@@ -22,10 +22,12 @@ func handleInitProducerID(_ context.Context, b *Broker, req *request) (reply, er
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return reply{resp: resp}, nil
 	}
-	id, err := b.producerIDs.Next()
+	id, err := b.nextProducerID(ctx)
 	if err != nil {
-		b.log.Error("allocating a producer id", "err", err)
-		resp.ErrorCode = kerr.KafkaStorageError.Code
+		resp.ErrorCode = kerr.UnknownServerError.Code
+		if ke, ok := err.(*kerr.Error); ok {
+			resp.ErrorCode = ke.Code
+		}
 		return reply{resp: resp}, nil
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0

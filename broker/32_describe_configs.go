@@ -25,15 +25,17 @@ func handleDescribeConfigs(_ context.Context, b *Broker, req *request) (reply, e
 		}
 		switch rr.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
-			t := b.topicByName(rr.ResourceName)
-			if t == nil {
+			// The quorum's newest image: a change this client just made
+			// through any broker shows even before the reconciler ran.
+			ti, ok := b.quorum.Image().Topic(rr.ResourceName)
+			if !ok {
 				fail(kerr.UnknownTopicOrPartition, "topic '"+rr.ResourceName+"' does not exist")
 				break
 			}
-			sr.Configs = b.describeTopicConfigs(t, rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
+			sr.Configs = b.describeTopicConfigs(&topic{info: ti}, rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
 		case kmsg.ConfigResourceTypeBroker:
 			if rr.ResourceName != "" && rr.ResourceName != strconv.Itoa(int(b.cfg.NodeID)) {
-				fail(kerr.InvalidRequest, "this cluster has one broker, "+strconv.Itoa(int(b.cfg.NodeID)))
+				fail(kerr.InvalidRequest, "this is broker "+strconv.Itoa(int(b.cfg.NodeID))+"; ask broker "+rr.ResourceName+" for its own configs")
 				break
 			}
 			sr.Configs = b.describeBrokerConfigs(rr.ConfigNames)

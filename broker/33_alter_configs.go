@@ -1,7 +1,8 @@
 package broker
 
 // AlterConfigs v0-2 (v2 flexible): replaces a topic's whole set of config
-// overrides, as Kafka's legacy API does.
+// overrides, as Kafka's legacy API does. The controller validates and
+// records the change; every broker applies it to its replicas' logs.
 
 import (
 	"context"
@@ -11,33 +12,21 @@ import (
 
 func init() { register(33, 0, 2, handleAlterConfigs) }
 
-func handleAlterConfigs(_ context.Context, b *Broker, req *request) (reply, error) {
+func handleAlterConfigs(ctx context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.AlterConfigsRequest)
+	ctx, cancel := adminContext(ctx, 0)
+	defer cancel()
+	out, terr := b.submit(ctx, r)
+	if terr == nil {
+		return reply{resp: out}, nil
+	}
 	resp := r.ResponseKind().(*kmsg.AlterConfigsResponse)
 	for _, rr := range r.Resources {
 		sr := kmsg.NewAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		var terr *topicError
-		if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
-			terr = errNotTopicResource(rr.ResourceType)
-		} else {
-			terr = b.setTopicConfigs(rr.ResourceName, r.ValidateOnly, func(overrides map[string]string) *topicError {
-				for k := range overrides {
-					delete(overrides, k)
-				}
-				for _, c := range rr.Configs {
-					if c.Value != nil {
-						overrides[c.Name] = *c.Value
-					}
-				}
-				return nil
-			})
-		}
-		if terr != nil {
-			sr.ErrorCode = terr.err.Code
-			msg := terr.msg
-			sr.ErrorMessage = &msg
-		}
+		sr.ErrorCode = terr.err.Code
+		msg := terr.msg
+		sr.ErrorMessage = &msg
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return reply{resp: resp}, nil

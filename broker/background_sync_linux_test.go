@@ -85,9 +85,7 @@ func TestBackgroundSyncPriority(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, terr := b.createTopic(topicSpec{name: "t", partitions: 1, replicationFactor: 1}, false); terr != nil {
-		t.Fatal(terr)
-	}
+	mustCreateTopic(t, b, "t", 1, nil)
 	p := b.topicByName("t").partition(0)
 
 	step := func(name string, awaited, watch bool, wantNice int) {

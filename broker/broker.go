@@ -2,16 +2,20 @@ package broker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"regexp"
-	"strconv"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
-	"github.com/weir-dev/weir/broker/txn"
+	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/internal/lowprio"
 )
@@ -27,8 +31,10 @@ type Deps struct {
 	Breach func(name, detail string)
 }
 
-// Broker is one Weir node: it owns the partitions under its data directory
-// and serves the Kafka protocol on one listener.
+// Broker is one Weir node: it owns the replicas the metadata image places
+// on it (partition logs under its data directory) and serves the Kafka
+// protocol on one listener. Its metadata comes from the quorum (a voter in
+// combined mode, a learner otherwise).
 type Broker struct {
 	cfg   Config
 	fs    env.FS
@@ -39,7 +45,7 @@ type Broker struct {
 	breachHook func(name, detail string)
 
 	// ctx ends every goroutine the broker started (syncers, flusher,
-	// connections); Close cancels it.
+	// connections, the reconciler and the session); Close cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -48,37 +54,55 @@ type Broker struct {
 	// (Config.BackgroundSyncNice); nil when that is off.
 	background *lowprio.Pool
 
-	producerIDs *txn.IDAllocator
-	clusterID   string
+	// quorum is this node's member of the metadata quorum; incarnation
+	// tells this process's registration from a previous one's.
+	quorum       *quorum.Node
+	incarnation  [16]byte
+	producerIDs  producerIDs
+	session      session
+	sessionStart sync.Once
 
-	// mu guards meta, topics, byID and advertised. Partition state has its
-	// own locks, always taken after mu when both are held.
-	mu         sync.RWMutex
-	meta       clusterMeta
-	topics     map[string]*topic
-	byID       map[[16]byte]*topic
-	advertised string
+	// groups is the group coordinator's shell (groups.go).
+	groups *groupCoordinator
+	// unlockDataDir releases the data dir's lock file (lockDataDir).
+	unlockDataDir func() error
+
+	// mu guards img, topics, byID, strayChecked and advertised. Partition
+	// state has its own locks, always taken after mu when both are held.
+	// img is the image the reconciler last applied: topics and partitions
+	// match it.
+	mu           sync.RWMutex
+	img          *metadata.Image
+	topics       map[string]*topic
+	byID         map[[16]byte]*topic
+	strayChecked bool
+	advertised   string
+	// applied is closed and replaced each time the reconciler applies an
+	// image, to wake handlers waiting for their change to show.
+	applied chan struct{}
 
 	connMu sync.Mutex
 	conns  map[net.Conn]struct{}
 	ln     net.Listener
 }
 
+// topic is a topic of the image with the replicas this broker holds.
 type topic struct {
-	meta       topicMeta
-	id         [16]byte
-	partitions []*partition
+	info       *metadata.Topic
+	partitions []*partition // by index; nil where this broker holds no replica
 }
+
+func (t *topic) name() string                 { return t.info.Name }
+func (t *topic) id() [16]byte                 { return [16]byte(t.info.ID) }
+func (t *topic) overrides() map[string]string { return t.info.Overrides }
 
 // partitionDir matches the directory of a partition: <topic>-<index>.
 var partitionDir = regexp.MustCompile(`^(.+)-(\d+)$`)
 
-// producerIDBlock is how many producer ids are reserved per durable write.
-const producerIDBlock = 1000
-
-// Open loads (or creates) the broker's data directory: metadata, every
-// partition log (recovering torn tails) and producer state rebuilt from the
-// logs. It does not listen yet; see Listen and Serve.
+// Open loads the broker's data directory and joins the metadata quorum: it
+// opens (recovering torn tails) the partitions the quorum's last known
+// image places on this broker, then registers with the controller in the
+// background. It does not listen yet; see Listen and Serve.
 func Open(cfg Config, deps Deps) (*Broker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -86,26 +110,50 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 	if cfg.TopicDefaults == nil {
 		cfg.TopicDefaults = map[string]string{}
 	}
+	if len(cfg.ProcessRoles) == 0 {
+		cfg.ProcessRoles = []string{RoleBroker, RoleController}
+	}
+	if !cfg.HasRole(RoleBroker) {
+		return nil, errors.New("process.roles has no broker role: a controller-only node runs StartController")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Broker{
 		cfg: cfg, fs: deps.FS, net: deps.Net, clock: deps.Clock, log: cfg.Logger, breachHook: deps.Breach,
 		ctx: ctx, cancel: cancel,
 		topics: map[string]*topic{}, byID: map[[16]byte]*topic{},
 		conns: map[net.Conn]struct{}{}, advertised: cfg.advertised(),
+		applied: make(chan struct{}),
 	}
+	b.session.epoch = -1
 	if err := b.startBackground(); err != nil {
 		cancel()
 		return nil, err
 	}
-	if err := b.load(); err != nil {
+	if err := b.lockDataDir(); err != nil {
 		cancel()
-		b.closePartitions()
 		return nil, err
 	}
+	b.groups = newGroupCoordinator(b)
+	if err := b.load(); err != nil {
+		cancel()
+		if b.quorum != nil {
+			b.quorum.Close()
+		}
+		b.closePartitions()
+		b.unlockDataDir()
+		return nil, err
+	}
+	b.wg.Add(1)
+	go b.runReconciler()
+	if _, port := b.hostPort(); port != 0 {
+		b.startSession()
+	} // else Listen starts it, once the port is known
 	if cfg.FlushInterval > 0 {
 		b.wg.Add(1)
 		go b.runFlusher()
 	}
+	b.wg.Add(1)
+	go b.runLogMaintenance() // logmaint.go
 	return b, nil
 }
 
@@ -131,6 +179,8 @@ func (b *Broker) startBackground() error {
 	return nil
 }
 
+// load checks that the data dir belongs to this node, starts its member of
+// the metadata quorum and opens the partitions of its last known image.
 func (b *Broker) load() error {
 	if err := b.fs.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -140,66 +190,54 @@ func (b *Broker) load() error {
 	if err := b.fs.SyncDir(filepath.Dir(filepath.Clean(b.cfg.DataDir))); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	m, found, err := loadMeta(b.fs, b.cfg.DataDir)
+	if _, err := b.fs.Stat(filepath.Join(b.cfg.DataDir, legacyMetaFile)); err == nil {
+		return fmt.Errorf("data dir %s was written by a Weir broker from before the metadata quorum (it holds %s): start this version on an empty data dir", b.cfg.DataDir, legacyMetaFile)
+	}
+	id, found, err := loadIdentity(b.fs, b.cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	if !found {
-		id, err := newClusterID()
-		if err != nil {
-			return err
+		id = identity{NodeID: b.cfg.NodeID}
+		if err := saveIdentity(b.fs, b.cfg.DataDir, id); err != nil {
+			return fmt.Errorf("writing %s: %w", identityFile, err)
 		}
-		m = clusterMeta{ClusterID: id, NodeID: b.cfg.NodeID}
-		if err := saveMeta(b.fs, b.cfg.DataDir, m); err != nil {
-			return fmt.Errorf("writing %s: %w", metaFile, err)
-		}
-	} else if m.NodeID != b.cfg.NodeID {
-		return fmt.Errorf("data dir %s belongs to node %d, not node %d", b.cfg.DataDir, m.NodeID, b.cfg.NodeID)
+	} else if id.NodeID != b.cfg.NodeID {
+		return fmt.Errorf("data dir %s belongs to node %d, not node %d", b.cfg.DataDir, id.NodeID, b.cfg.NodeID)
 	}
-	b.meta = m
-	b.clusterID = m.ClusterID
-	b.producerIDs, err = txn.OpenIDAllocator(b.fs, filepath.Join(b.cfg.DataDir, "producer-ids"), producerIDBlock)
-	if err != nil {
-		return fmt.Errorf("producer ids: %w", err)
-	}
-	for _, tm := range m.Topics {
-		t := &topic{meta: tm, id: tm.id()}
-		for i := int32(0); i < tm.Partitions; i++ {
-			p, err := b.openPartition(t, i)
-			if err != nil {
-				return err
-			}
-			t.partitions = append(t.partitions, p)
-		}
-		b.topics[tm.Name] = t
-		b.byID[t.id] = t
-	}
-	return b.removeStrayPartitions()
-}
-
-// removeStrayPartitions deletes partition directories that the metadata no
-// longer names: what a crash in the middle of DeleteTopics leaves behind.
-func (b *Broker) removeStrayPartitions() error {
-	names, err := b.fs.List(b.cfg.DataDir)
-	if err != nil {
+	if _, err := rand.Read(b.incarnation[:]); err != nil {
 		return err
 	}
-	for _, name := range names {
-		m := partitionDir.FindStringSubmatch(name)
-		if m == nil {
-			continue
-		}
-		idx, err := strconv.ParseInt(m[2], 10, 32)
-		if t, ok := b.topics[m[1]]; ok && err == nil && int32(idx) < t.meta.Partitions {
-			continue
-		}
-		b.log.Warn("removing partition directory the metadata does not name", "dir", name)
-		if err := b.fs.RemoveAll(filepath.Join(b.cfg.DataDir, name)); err != nil {
-			return err
-		}
+	if b.quorum, err = startQuorum(b.ctx, b.cfg, Deps{FS: b.fs, Net: b.net, Clock: b.clock}); err != nil {
+		return fmt.Errorf("metadata quorum: %w", err)
 	}
-	return b.fs.SyncDir(b.cfg.DataDir)
+	return b.reconcile(b.localImage())
 }
+
+// localImage is the image of what this node's own metadata log holds as
+// committed: the quorum replays it at start, before any peer is heard
+// from. It is what this broker knew when it stopped, so it opens the same
+// partitions again (and leads none of them until the controller has seen
+// this incarnation).
+func (b *Broker) localImage() *metadata.Image {
+	target := b.quorum.Status().Committed
+	img := b.quorum.Image()
+	ctx, cancel := context.WithTimeout(b.ctx, localReplayWait)
+	defer cancel()
+	for img.Offset().Index < target {
+		next, err := b.quorum.Wait(ctx, img.Offset())
+		if err != nil {
+			b.log.Warn("the metadata log did not replay in time; starting from an older image", "applied", img.Offset().Index, "committed", target, "err", err)
+			break
+		}
+		img = next
+	}
+	return img
+}
+
+// localReplayWait bounds the replay of the local metadata log at start; it
+// reads only the local disk.
+const localReplayWait = 30 * time.Second
 
 // Listen opens the broker's listener. With port 0 the advertised address
 // becomes the address actually bound, unless one was configured.
@@ -213,6 +251,7 @@ func (b *Broker) Listen(ctx context.Context) (net.Listener, error) {
 		b.advertised = ln.Addr().String()
 	}
 	b.mu.Unlock()
+	b.startSession()
 	b.connMu.Lock()
 	b.ln = ln
 	b.connMu.Unlock()
@@ -266,11 +305,44 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// Close stops serving, fsyncs every partition and closes the logs, so a clean
-// shutdown keeps even acks=1 and acks=0 data.
+// Close shuts the broker down cleanly: a controlled shutdown first (the
+// controller moves leadership away, bounded in time), then it stops
+// serving, fsyncs every partition and closes the logs, so a clean shutdown
+// keeps even acks=1 and acks=0 data, and leaves the metadata quorum.
 func (b *Broker) Close() error {
+	b.controlledShutdown()
 	b.stopServing()
-	return b.closePartitions()
+	err := b.closePartitions()
+	if b.quorum != nil {
+		if qerr := b.quorum.Close(); err == nil && qerr != nil && !errors.Is(qerr, quorum.ErrClosed) {
+			err = qerr
+		}
+	}
+	b.unlockDataDir()
+	return err
+}
+
+// lockFile is the data dir's lock, as Kafka's .lock: a second broker on the
+// same directory would corrupt it.
+const lockFile = ".lock"
+
+// lockDataDir takes the data dir's lock or explains, in one line, why not.
+// The lock goes with the process (or, in the simulator, with the disk's
+// crash), so a broker killed or crashed never leaves a stale one.
+func (b *Broker) lockDataDir() error {
+	if err := b.fs.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	path := filepath.Join(b.cfg.DataDir, lockFile)
+	unlock, err := env.Lock(b.fs, path)
+	if errors.Is(err, env.ErrLocked) {
+		return fmt.Errorf("data dir %s is in use by another broker (%s is locked); stop that broker or choose another data dir", b.cfg.DataDir, path)
+	}
+	if err != nil {
+		return fmt.Errorf("data dir lock: %w", err)
+	}
+	b.unlockDataDir = unlock
+	return nil
 }
 
 // stopServing ends every goroutine the broker started except the partition
@@ -286,6 +358,9 @@ func (b *Broker) stopServing() {
 	}
 	b.connMu.Unlock()
 	b.wg.Wait()
+	if b.groups != nil {
+		b.groups.stop()
+	}
 	if b.background != nil {
 		b.background.Wait()
 	}
@@ -297,24 +372,25 @@ func (b *Broker) stopServing() {
 // opening a new incarnation; this one must not be used again.
 func (b *Broker) Abandon() {
 	b.stopServing()
+	if b.quorum != nil {
+		b.quorum.Close()
+	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for _, t := range b.topics {
-		for _, p := range t.partitions {
-			<-p.syncDone
-		}
+	for _, p := range b.localPartitions() {
+		<-p.syncDone
 	}
+	// The process is gone: so is its lock.
+	b.unlockDataDir()
 }
 
 func (b *Broker) closePartitions() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var first error
-	for _, t := range b.topics {
-		for _, p := range t.partitions {
-			if err := p.close(); err != nil && first == nil {
-				first = err
-			}
+	for _, p := range b.localPartitions() {
+		if err := p.close(); err != nil && first == nil {
+			first = err
 		}
 	}
 	return first
@@ -333,13 +409,42 @@ func (b *Broker) runFlusher() {
 		case <-t.C():
 		}
 		b.mu.RLock()
-		for _, t := range b.topics {
-			for _, p := range t.partitions {
-				p.requestSyncIfDirty()
+		ps := b.localPartitions()
+		b.mu.RUnlock()
+		for _, p := range ps {
+			p.requestSyncIfDirty()
+		}
+	}
+}
+
+// localPartitions lists this broker's replicas, topics in name order.
+// Call with mu held.
+func (b *Broker) localPartitions() []*partition {
+	var out []*partition
+	for _, t := range b.sortedTopicsLocked() {
+		for _, p := range t.partitions {
+			if p != nil {
+				out = append(out, p)
 			}
 		}
-		b.mu.RUnlock()
 	}
+	return out
+}
+
+// sortedTopics returns the topics in name order.
+func (b *Broker) sortedTopics() []*topic {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.sortedTopicsLocked()
+}
+
+func (b *Broker) sortedTopicsLocked() []*topic {
+	out := make([]*topic, 0, len(b.topics))
+	for _, t := range b.topics {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(x, y *topic) int { return strings.Compare(x.name(), y.name()) })
+	return out
 }
 
 // topicByName returns the topic, or nil.

@@ -62,6 +62,11 @@ func (tb *testBroker) start() {
 	if err != nil {
 		tb.t.Fatal(err)
 	}
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if err := b.WaitActive(actx); err != nil {
+		tb.t.Fatal(err)
+	}
 	// Restarts reuse the port so clients' cached metadata stays right.
 	tb.cfg.ListenAddr = ln.Addr().String()
 	tb.b, tb.addr, tb.stop, tb.done = b, ln.Addr().String(), cancel, make(chan error, 1)
@@ -564,12 +569,20 @@ func TestUnsupportedVersions(t *testing.T) {
 	if presp.Topics[0].Partitions[0].ErrorCode != kerr.UnsupportedVersion.Code {
 		t.Fatalf("produce v2: %+v", presp.Topics[0].Partitions[0])
 	}
-	// FindCoordinator answers with an error code, not a closed connection.
+	// FindCoordinator of a transaction answers with an error code and a
+	// message, not a closed connection; a group's names this broker.
 	fc := kmsg.NewPtrFindCoordinatorRequest()
 	fc.SetVersion(4)
-	fc.CoordinatorKeys = []string{"g"}
+	fc.CoordinatorType = 1
+	fc.CoordinatorKeys = []string{"txn"}
 	fresp := rawRequest(t, tb.addr, fc).(*kmsg.FindCoordinatorResponse)
-	if len(fresp.Coordinators) != 1 || fresp.Coordinators[0].ErrorCode != kerr.CoordinatorNotAvailable.Code {
-		t.Fatalf("find coordinator: %+v", fresp)
+	if len(fresp.Coordinators) != 1 || fresp.Coordinators[0].ErrorCode != kerr.CoordinatorNotAvailable.Code || fresp.Coordinators[0].ErrorMessage == nil {
+		t.Fatalf("find transaction coordinator: %+v", fresp)
+	}
+	fc.CoordinatorType = 0
+	fc.CoordinatorKeys = []string{"g"}
+	fresp = rawRequest(t, tb.addr, fc).(*kmsg.FindCoordinatorResponse)
+	if len(fresp.Coordinators) != 1 || fresp.Coordinators[0].ErrorCode != 0 || fresp.Coordinators[0].NodeID != 1 {
+		t.Fatalf("find group coordinator: %+v", fresp)
 	}
 }

@@ -6,11 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/weir-dev/weir/broker/controller"
+	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/internal/lowprio"
 )
 
@@ -24,6 +28,30 @@ type Config struct {
 	ListenAddr     string // host:port to listen on
 	AdvertisedAddr string // host:port clients are told to connect to; ListenAddr if empty
 	DataDir        string
+
+	// ProcessRoles is process.roles: "broker", "controller" or both
+	// (combined mode, the default: every broker is also a voter of the
+	// metadata quorum). Open serves the broker role; a controller-only
+	// node runs just the quorum (StartController).
+	ProcessRoles []string
+	// ControllerListenAddr is the CONTROLLER listener: where this node's
+	// metadata quorum listens. For a voter it defaults to its entry in
+	// ControllerQuorumVoters; a broker that is not a voter must set it,
+	// since the quorum's leader sends it the metadata log.
+	ControllerListenAddr string
+	// ControllerQuorumVoters is controller.quorum.voters, Kafka's
+	// "1@host:port,2@host:port,...". Empty: a one-voter quorum of this
+	// node alone (a single broker) that no other node can join, with no
+	// controller listener.
+	ControllerQuorumVoters string
+	// Rack is broker.rack: replica placement spreads partitions over racks.
+	Rack string
+	// SessionTimeout is broker.session.timeout.ms: a broker whose
+	// heartbeats stop reaching the controller for this long is fenced and
+	// its partitions lose their leader. HeartbeatInterval is
+	// broker.heartbeat.interval.ms.
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
 
 	NumPartitions            int32 // partitions of a topic created without a count
 	DefaultReplicationFactor int16
@@ -54,18 +82,47 @@ type Config struct {
 	// 0 to run them at the broker's own priority. See internal/lowprio.
 	BackgroundSyncNice int
 
+	// RetentionCheckInterval is log.retention.check.interval.ms: how often
+	// the log maintenance loop enforces retention and runs the cleaner on
+	// every partition (Kafka's default, 5 minutes, unless set).
+	RetentionCheckInterval time.Duration
+	// LogCleanerEnable is log.cleaner.enable: compacted topics are cleaned.
+	LogCleanerEnable bool
+
 	// TopicDefaults overrides the built-in topic config defaults
 	// (log.segment.bytes in server.properties becomes segment.bytes here).
 	TopicDefaults map[string]string
+
+	// Groups configures the group coordinator and __consumer_offsets
+	// (group_config.go).
+	Groups GroupsConfig
 
 	// Defects plants known bugs for the simulator to find. Never set outside
 	// tests and `weir sim --defect`.
 	Defects Defects
 
 	Logger *slog.Logger
+	// QuorumObserver, if set, is told of the metadata quorum's leadership
+	// changes and applied entries (quorum.Config.Observer): the
+	// simulator's metadata checker records them.
+	QuorumObserver func(quorum.Event)
 
 	retentionKeyRank int // which log.retention.* key set retention.ms
+	// listeners and controllerListenerNames are kept from
+	// server.properties until the whole file is read, because either key
+	// may come first.
+	listeners               string
+	controllerListenerNames string
 }
+
+// Roles of process.roles.
+const (
+	RoleBroker     = "broker"
+	RoleController = "controller"
+)
+
+// HasRole reports whether process.roles includes role.
+func (c *Config) HasRole(role string) bool { return slices.Contains(c.ProcessRoles, role) }
 
 // Defects are deliberate bugs, reachable only from the simulator and tests
 // (weir sim --defect NAME, weir selftest), that prove the checkers can
@@ -90,6 +147,8 @@ type Defects struct {
 	// FetchSkipsBatch makes some fetches that return several batches drop
 	// their first one.
 	FetchSkipsBatch bool
+	// Controller are the controller's planted bugs (broker/controller).
+	Controller controller.Defects
 }
 
 // DefaultDropBehindBytes is weir.log.drop.behind.bytes unless set: 64 MiB
@@ -105,10 +164,17 @@ const DefaultDropBehindBytes = 64 << 20
 // the appends down.
 const DefaultBackgroundSyncNice = 19
 
+// DefaultRetentionCheckInterval is log.retention.check.interval.ms unless
+// set, as in Kafka.
+const DefaultRetentionCheckInterval = 5 * time.Minute
+
 // DefaultConfig is the configuration `weir serve` starts from.
 func DefaultConfig() Config {
 	return Config{
 		NodeID:                   1,
+		ProcessRoles:             []string{RoleBroker, RoleController},
+		SessionTimeout:           9 * time.Second,
+		HeartbeatInterval:        2 * time.Second,
 		ListenAddr:               "127.0.0.1:9092",
 		DataDir:                  "weir-data",
 		NumPartitions:            1,
@@ -119,7 +185,10 @@ func DefaultConfig() Config {
 		FsyncAcksAll:             true,
 		DropBehindBytes:          DefaultDropBehindBytes,
 		BackgroundSyncNice:       DefaultBackgroundSyncNice,
+		RetentionCheckInterval:   DefaultRetentionCheckInterval,
+		LogCleanerEnable:         true,
 		TopicDefaults:            map[string]string{},
+		Groups:                   DefaultGroupsConfig(),
 	}
 }
 
@@ -142,6 +211,11 @@ var serverKeyToTopicKey = map[string]string{
 	"compression.type":           "compression.type",
 	"min.insync.replicas":        "min.insync.replicas",
 	"message.max.bytes":          "max.message.bytes",
+
+	// The log cleaner's (logmaint.go).
+	"log.cleaner.min.cleanable.ratio":   "min.cleanable.dirty.ratio",
+	"log.cleaner.delete.retention.ms":   "delete.retention.ms",
+	"log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
 }
 
 // ParseProperties applies a server.properties file to cfg. Keys Weir does not
@@ -169,7 +243,61 @@ func ParseProperties(r io.Reader, cfg *Config) (warnings []string, err error) {
 			warnings = append(warnings, fmt.Sprintf("line %d: %s", lineNo, w))
 		}
 	}
-	return warnings, sc.Err()
+	if err := sc.Err(); err != nil {
+		return warnings, err
+	}
+	return warnings, cfg.resolveListeners()
+}
+
+// resolveListeners applies the listeners key once the whole file is read:
+// the listeners named in controller.listener.names (default CONTROLLER)
+// become the controller listener, the first other one the broker's.
+func (c *Config) resolveListeners() error {
+	if c.listeners == "" {
+		return nil
+	}
+	names := c.controllerListenerNames
+	if names == "" {
+		names = "CONTROLLER"
+	}
+	isController := map[string]bool{}
+	for _, n := range strings.Split(names, ",") {
+		isController[strings.ToUpper(strings.TrimSpace(n))] = true
+	}
+	broker, controller := "", ""
+	for _, l := range strings.Split(c.listeners, ",") {
+		name, addr, err := parseListener(l)
+		if err != nil {
+			return fmt.Errorf("listeners: %w", err)
+		}
+		switch {
+		case isController[name] && controller == "":
+			controller = addr
+		case !isController[name] && broker == "":
+			broker = addr
+		}
+	}
+	if broker != "" {
+		c.ListenAddr = broker
+	}
+	if controller != "" {
+		c.ControllerListenAddr = controller
+	}
+	return nil
+}
+
+// parseListener splits "NAME://host:port" (the name defaults to
+// PLAINTEXT); an empty host means every interface.
+func parseListener(l string) (name, addr string, err error) {
+	l = strings.TrimSpace(l)
+	name = "PLAINTEXT"
+	if i := strings.Index(l, "://"); i >= 0 {
+		name, l = strings.ToUpper(l[:i]), l[i+3:]
+	}
+	if _, _, err := net.SplitHostPort(l); err != nil {
+		return "", "", fmt.Errorf("%q: %v", l, err)
+	}
+	return name, l, nil
 }
 
 func applyProperty(cfg *Config, key, val string) (warning string, err error) {
@@ -190,11 +318,41 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			return fmt.Sprintf("%s: only the first directory (%s) is used", key, cfg.DataDir), nil
 		}
 	case "listeners":
-		addr, err := listenerAddr(val)
+		for _, l := range strings.Split(val, ",") {
+			if _, _, err := parseListener(l); err != nil {
+				return "", err
+			}
+		}
+		cfg.listeners = val
+	case "controller.listener.names":
+		cfg.controllerListenerNames = val
+	case "process.roles":
+		var roles []string
+		for _, r := range strings.Split(val, ",") {
+			r = strings.TrimSpace(r)
+			if r != RoleBroker && r != RoleController {
+				return "", fmt.Errorf("%q: roles are broker and controller", val)
+			}
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+		cfg.ProcessRoles = roles
+	case "controller.quorum.voters":
+		cfg.ControllerQuorumVoters = val
+	case "broker.rack":
+		cfg.Rack = val
+	case "broker.session.timeout.ms", "broker.heartbeat.interval.ms":
+		n, err := parsePositive(val, math.MaxInt32)
 		if err != nil {
 			return "", err
 		}
-		cfg.ListenAddr = addr
+		d := time.Duration(n) * time.Millisecond
+		if key == "broker.session.timeout.ms" {
+			cfg.SessionTimeout = d
+		} else {
+			cfg.HeartbeatInterval = d
+		}
 	case "advertised.listeners":
 		addr, err := listenerAddr(val)
 		if err != nil {
@@ -237,6 +395,18 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			return "", err
 		}
 		cfg.FlushInterval = time.Duration(n) * time.Millisecond
+	case "log.retention.check.interval.ms":
+		n, err := parsePositive(val, math.MaxInt64/int64(time.Millisecond))
+		if err != nil {
+			return "", err
+		}
+		cfg.RetentionCheckInterval = time.Duration(n) * time.Millisecond
+	case "log.cleaner.enable":
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return "", fmt.Errorf("%q is not true or false", val)
+		}
+		cfg.LogCleanerEnable = b
 	case "weir.fsync.acks.all":
 		b, err := strconv.ParseBool(val)
 		if err != nil {
@@ -276,6 +446,9 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			cfg.TopicDefaults["retention.ms"] = strconv.FormatInt(ms, 10)
 		}
 	default:
+		if ok, err := applyGroupProperty(cfg, key, val); ok {
+			return "", err
+		}
 		topicKey, ok := serverKeyToTopicKey[key]
 		if !ok {
 			return fmt.Sprintf("unknown or unsupported key %s ignored", key), nil

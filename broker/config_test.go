@@ -3,6 +3,7 @@ package broker
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // propertyCase is one value of a server.properties key: what it sets, or
@@ -61,4 +62,47 @@ func TestBackgroundSyncNiceProperty(t *testing.T) {
 		{"-1", 0, true},
 		{"low", 0, true},
 	}, func(c Config) int64 { return int64(c.BackgroundSyncNice) })
+}
+
+// TestRetentionCheckIntervalProperty: log.retention.check.interval.ms
+// defaults to Kafka's 5 minutes and takes a positive number of ms.
+func TestRetentionCheckIntervalProperty(t *testing.T) {
+	if got := DefaultConfig().RetentionCheckInterval; got != 5*time.Minute {
+		t.Fatalf("default %v, want 5m", got)
+	}
+	checkProperty(t, "log.retention.check.interval.ms", []propertyCase{
+		{"1000", 1000, false},
+		{"300000", 300000, false},
+		{"0", 0, true},
+		{"-5", 0, true},
+		{"5m", 0, true},
+	}, func(c Config) int64 { return c.RetentionCheckInterval.Milliseconds() })
+}
+
+// TestCleanerProperties: the log.cleaner.* keys set the topic defaults of
+// the cleaner's topic configs, validated as the topic configs are.
+func TestCleanerProperties(t *testing.T) {
+	for key, topicKey := range map[string]string{
+		"log.cleaner.min.cleanable.ratio":   "min.cleanable.dirty.ratio",
+		"log.cleaner.delete.retention.ms":   "delete.retention.ms",
+		"log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
+	} {
+		cfg := DefaultConfig()
+		if _, err := ParseProperties(strings.NewReader(key+"=1\n"), &cfg); err != nil || cfg.TopicDefaults[topicKey] != "1" {
+			t.Errorf("%s=1: %v, %s=%q", key, err, topicKey, cfg.TopicDefaults[topicKey])
+		}
+		if _, err := ParseProperties(strings.NewReader(key+"=-2\n"), &cfg); err == nil {
+			t.Errorf("%s=-2 accepted", key)
+		}
+	}
+	checkProperty(t, "log.cleaner.enable", []propertyCase{
+		{"false", 0, false},
+		{"true", 1, false},
+		{"maybe", 0, true},
+	}, func(c Config) int64 {
+		if c.LogCleanerEnable {
+			return 1
+		}
+		return 0
+	})
 }

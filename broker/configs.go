@@ -3,10 +3,11 @@ package broker
 import (
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/metadata"
 )
 
 // Config resources shared by DescribeConfigs, AlterConfigs and
@@ -19,20 +20,20 @@ func (b *Broker) describeTopicConfigs(t *topic, names []string, synonyms, docs b
 	}
 	var out []kmsg.DescribeConfigsResponseResourceConfig
 	for _, name := range names {
-		def, known := topicConfigs[name]
+		def, known := metadata.LookupTopicConfig(name)
 		if !known {
 			continue // Kafka omits names it does not know
 		}
-		v, src := b.effectiveTopicConfig(t.meta.Configs, name)
+		v, src := b.effectiveTopicConfig(t.overrides(), name)
 		c := kmsg.NewDescribeConfigsResponseResourceConfig()
-		c.Name, c.Value, c.Source, c.ConfigType = name, &v, src, def.typ
+		c.Name, c.Value, c.Source, c.ConfigType = name, &v, src, def.Type
 		c.IsDefault = src == kmsg.ConfigSourceDefaultConfig
-		if docs && def.doc != "" {
-			d := def.doc
+		if docs && def.Doc != "" {
+			d := def.Doc
 			c.Documentation = &d
 		}
 		if synonyms {
-			c.ConfigSynonyms = b.topicConfigSynonyms(t.meta.Configs, name)
+			c.ConfigSynonyms = b.topicConfigSynonyms(t.overrides(), name)
 		}
 		out = append(out, c)
 	}
@@ -53,7 +54,8 @@ func (b *Broker) topicConfigSynonyms(overrides map[string]string, name string) [
 	if v, ok := b.cfg.TopicDefaults[name]; ok {
 		add(serverKeyFor(name), v, kmsg.ConfigSourceStaticBrokerConfig)
 	}
-	add(serverKeyFor(name), topicConfigs[name].def, kmsg.ConfigSourceDefaultConfig)
+	def, _ := metadata.LookupTopicConfig(name)
+	add(serverKeyFor(name), def.Default, kmsg.ConfigSourceDefaultConfig)
 	return syn
 }
 
@@ -88,7 +90,12 @@ func (b *Broker) brokerConfigs() map[string]string {
 		"weir.log.background.sync.nice": strconv.Itoa(b.cfg.BackgroundSyncNice),
 		"log.flush.interval.messages":   strconv.FormatInt(b.cfg.FlushIntervalMessages, 10),
 		"log.flush.interval.ms":         strconv.FormatInt(b.cfg.FlushInterval.Milliseconds(), 10),
+
+		// The log maintenance loop's (logmaint.go).
+		"log.retention.check.interval.ms": strconv.FormatInt(b.cfg.RetentionCheckInterval.Milliseconds(), 10),
+		"log.cleaner.enable":              strconv.FormatBool(b.cfg.LogCleanerEnable),
 	}
+	b.groupBrokerConfigs(m)
 	for _, name := range topicConfigNames() {
 		sk := serverKeyFor(name)
 		if sk == name && name != "compression.type" && name != "min.insync.replicas" {
@@ -120,37 +127,6 @@ func (b *Broker) describeBrokerConfigs(names []string) []kmsg.DescribeConfigsRes
 		out = append(out, c)
 	}
 	return out
-}
-
-// setTopicConfigs replaces or edits a topic's overrides and applies the
-// ones the log acts on.
-func (b *Broker) setTopicConfigs(name string, validateOnly bool, edit func(overrides map[string]string) *topicError) *topicError {
-	var changed *topic
-	terr := b.replaceTopic(name, validateOnly, func(next *topic) *topicError {
-		if err := edit(next.meta.Configs); err != nil {
-			return err
-		}
-		// Request strings alias the request's buffer; configs outlive it.
-		cloned := make(map[string]string, len(next.meta.Configs))
-		for k, v := range next.meta.Configs {
-			if err := validateTopicConfig(k, v); err != nil {
-				return errTopic(kerr.InvalidConfig, "invalid config %s: %v", k, err)
-			}
-			cloned[strings.Clone(k)] = strings.Clone(v)
-		}
-		next.meta.Configs = cloned
-		changed = next
-		return nil
-	})
-	if terr == nil && !validateOnly {
-		cfg := b.logConfig(changed.meta.Configs)
-		for _, p := range changed.partitions {
-			if err := p.log.SetConfig(cfg); err != nil {
-				b.log.Error("applying topic config to a partition log", "topic", name, "partition", p.index, "err", err)
-			}
-		}
-	}
-	return terr
 }
 
 func errNotTopicResource(rt kmsg.ConfigResourceType) *topicError {

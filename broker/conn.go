@@ -49,6 +49,10 @@ type conn struct {
 	// allocation, its zeroing and GC work, and on VMs that hand freed
 	// memory back to the host, page faults on first touch.
 	frames chan []byte
+	// readDone is closed when the reader stops: the client is gone (or
+	// broke the protocol), so a finish step waiting for something only a
+	// reply to this client needs (a parked JoinGroup) may stop waiting.
+	readDone chan struct{}
 }
 
 // maxPipelined bounds the requests of one connection that are handled but
@@ -96,7 +100,7 @@ func (cc *conn) recycle(buf []byte) {
 }
 
 func (b *Broker) serveConn(c net.Conn) {
-	cc := &conn{b: b, c: c, remote: c.RemoteAddr().String(), replies: make(chan reply, maxPipelined), frames: make(chan []byte, keptFrames)}
+	cc := &conn{b: b, c: c, remote: c.RemoteAddr().String(), replies: make(chan reply, maxPipelined), frames: make(chan []byte, keptFrames), readDone: make(chan struct{})}
 	ctx, cancel := context.WithCancel(b.ctx)
 	defer cancel()
 	writerDone := make(chan struct{})
@@ -108,6 +112,7 @@ func (b *Broker) serveConn(c net.Conn) {
 		cancel()
 	}()
 	err := cc.readLoop(ctx)
+	close(cc.readDone)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
 		b.log.Warn("closing connection", "remote", cc.remote, "err", err)
 	}

@@ -16,6 +16,17 @@
 // low-priority threads of internal/lowprio, unless it covers bytes older
 // than a second.
 //
+// The group coordinator is broker/group, a state machine per
+// __consumer_offsets partition; groups.go is its shell: it creates that
+// internal topic, routes each group's requests to the shard of the group's
+// partition, appends the records the shard emits, releases its answers
+// when the partition's high watermark covers those records, and keeps one
+// clock timer per shard. Internal topics are never auto-created from a
+// Metadata request, nor produced to, deleted or grown by clients.
+//
+// A broker holds a lock on <data dir>/.lock (env.Lock) while it is open, so
+// a second broker on the same directory refuses to start.
+//
 // Invariants:
 //   - All I/O goes through env.FS and env.Net and all time through
 //     env.Clock; the package keeps no mutable package-level state (the
@@ -29,7 +40,12 @@
 //     a handler (malformed or unanswerable request) closes that connection
 //     only, with a log line.
 //   - Topics are replaced, never mutated, under Broker.mu; partition state
-//     has its own locks, taken after Broker.mu when both are held.
+//     has its own locks, taken after Broker.mu when both are held. The
+//     group coordinator's lock comes before Broker.mu, a shard's before
+//     its partition's.
+//   - A group answer (a commit, a join, an assignment) leaves the broker
+//     only once the __consumer_offsets records decided before it are
+//     durable.
 //
 // Builds with -tags invariants (the simulation guest) check some of these
 // as they run (invariants.go): a fetch serves only bytes durable on the

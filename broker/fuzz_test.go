@@ -29,9 +29,7 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer b.Close()
-	if _, terr := b.createTopic(topicSpec{name: "t", partitions: 2, replicationFactor: 1}, false); terr != nil {
-		f.Fatal(terr)
-	}
+	mustCreateTopic(f, b, "t", 2, nil)
 	cc := &conn{b: b, remote: "fuzz"}
 	done, cancel := context.WithCancel(context.Background())
 	cancel() // finish steps must give up at once, not wait

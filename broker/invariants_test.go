@@ -98,8 +98,11 @@ func invariantBroker(t *testing.T, defects Defects, inj *heldSyncs) (*Broker, *p
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, terr := b.createTopic(topicSpec{name: "t", partitions: 1, replicationFactor: 1}, false); terr != nil {
-		t.Fatal(terr)
+	mustCreateTopic(t, b, "t", 1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !b.waitLeading(ctx, "t") {
+		t.Fatal("the broker does not lead t-0 within 10s")
 	}
 	fs.SetInjector(inj) // after the topic exists: its creation syncs too
 	t.Cleanup(func() {

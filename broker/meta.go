@@ -1,155 +1,105 @@
 package broker
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/internal/checksum"
 )
 
-// metaFile is where a single broker keeps its cluster metadata (cluster id,
-// topics, their partition counts and config overrides) until the Raft
-// metadata quorum replaces it. It is rewritten whole and atomically: temp
-// file, fsync, rename, fsync of the directory; it carries a CRC-32C (see
-// decodeMeta).
-const metaFile = "meta.json"
+// identityFile says which node a data dir belongs to and which cluster,
+// as Kafka's meta.properties does. Everything else about the cluster
+// (topics, partitions, configs, producer-id blocks) lives in the metadata
+// log (broker/quorum, in the __cluster_metadata folder). It is written
+// atomically (temp file, fsync, rename, fsync of the directory) and ends
+// with a CRC-32C line, so a flipped bit is an error, never another node id.
+const identityFile = "meta.properties"
 
-type topicMeta struct {
-	Name       string            `json:"name"`
-	ID         string            `json:"id"` // 32 hex digits
-	Partitions int32             `json:"partitions"`
-	Configs    map[string]string `json:"configs,omitempty"`
+// legacyMetaFile is where Weir kept its topics before the metadata quorum.
+const legacyMetaFile = "meta.json"
+
+// identity is the content of meta.properties.
+type identity struct {
+	NodeID    int32
+	ClusterID string // empty until the quorum has one
 }
 
-type clusterMeta struct {
-	ClusterID string      `json:"cluster_id"`
-	NodeID    int32       `json:"node_id"`
-	Topics    []topicMeta `json:"topics"`
-}
+// identityReads is how many times loadIdentity reads the file before it
+// calls a checksum mismatch corruption rather than a bit flipped on the way
+// from the disk: more than the simulator's fault atlas flips in one window.
+const identityReads = 5
 
-func (t *topicMeta) id() [16]byte {
-	var id [16]byte
-	hex.Decode(id[:], []byte(t.ID)) // validated when loaded
-	return id
-}
+// maxIdentityBytes bounds what loadIdentity reads.
+const maxIdentityBytes = 4096
 
-func newTopicID() (string, error) {
-	var id [16]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(id[:]), nil
-}
+var errIdentityCorrupt = errors.New("meta.properties is corrupt")
 
-func newClusterID() (string, error) {
-	var id [16]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(id[:]), nil
-}
-
-// metaReads is how many times loadMeta reads meta.json before it calls a
-// checksum mismatch corruption rather than a bit flipped on the way from the
-// disk: more than the simulator's fault atlas flips in one disk-fault window.
-const metaReads = 5
-
-// maxMetaBytes bounds what loadMeta reads: far more than the metadata of
-// the most topics a broker takes, so a larger file is not ours.
-const maxMetaBytes = 64 << 20
-
-// loadMeta reads the metadata file; a missing file is an empty cluster.
-func loadMeta(fs env.FS, dir string) (clusterMeta, bool, error) {
-	path := filepath.Join(dir, metaFile)
-	var m clusterMeta
-	err := env.ReadFileVerified(fs, path, maxMetaBytes, metaReads, func(data []byte) (err error) {
-		if len(data) > maxMetaBytes {
-			return fmt.Errorf("%w: larger than %d bytes", errMetaCorrupt, maxMetaBytes)
-		}
-		m, err = decodeMeta(data)
+// loadIdentity reads the data dir's identity; found is false when there
+// is none yet.
+func loadIdentity(fs env.FS, dir string) (id identity, found bool, err error) {
+	path := filepath.Join(dir, identityFile)
+	err = env.ReadFileVerified(fs, path, maxIdentityBytes, identityReads, func(data []byte) (err error) {
+		id, err = decodeIdentity(data)
 		return err
 	})
 	if errors.Is(err, os.ErrNotExist) {
-		return clusterMeta{}, false, nil
+		return identity{}, false, nil
 	}
 	if err != nil {
-		return clusterMeta{}, false, fmt.Errorf("%s: %w", path, err)
+		return identity{}, false, fmt.Errorf("%s: %w", path, err)
 	}
-	return m, true, nil
+	return id, true, nil
 }
 
-// errMetaCorrupt marks a meta.json that no read could make sense of.
-var errMetaCorrupt = errors.New("metadata file is corrupt")
-
-// decodeMeta decodes meta.json: {"crc32c": N, "meta": {...}}, where N is
-// the CRC-32C of the compact JSON of the metadata, so that a flipped bit
-// is an error rather than a different partition count or a topic that
-// vanishes (and whose data the broker would then delete at start). A file
-// of the metadata alone, as written before the checksum existed, is read
-// as it is and gets the checksum at the next change.
-func decodeMeta(data []byte) (clusterMeta, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return clusterMeta{}, fmt.Errorf("%w: %v", errMetaCorrupt, err)
-	}
-	var m clusterMeta
-	switch {
-	case len(top) == 2 && top["crc32c"] != nil && top["meta"] != nil:
-		var want uint32
-		if err := json.Unmarshal(top["crc32c"], &want); err != nil {
-			return clusterMeta{}, fmt.Errorf("%w: checksum: %v", errMetaCorrupt, err)
-		}
-		var body bytes.Buffer
-		if err := json.Compact(&body, top["meta"]); err != nil {
-			return clusterMeta{}, fmt.Errorf("%w: %v", errMetaCorrupt, err)
-		}
-		if got := checksum.Of(body.Bytes()); got != want {
-			return clusterMeta{}, fmt.Errorf("%w: checksum %08x, file says %08x", errMetaCorrupt, got, want)
-		}
-		if err := json.Unmarshal(body.Bytes(), &m); err != nil {
-			return clusterMeta{}, fmt.Errorf("%w: %v", errMetaCorrupt, err)
-		}
-	case top["cluster_id"] != nil && top["crc32c"] == nil && top["meta"] == nil:
-		if err := json.Unmarshal(data, &m); err != nil {
-			return clusterMeta{}, fmt.Errorf("%w: %v", errMetaCorrupt, err)
-		}
-	default:
-		return clusterMeta{}, fmt.Errorf("%w: not a metadata object", errMetaCorrupt)
-	}
-	for _, t := range m.Topics {
-		if b, err := hex.DecodeString(t.ID); err != nil || len(b) != 16 || t.Partitions < 1 || validateTopicName(t.Name) != nil {
-			return clusterMeta{}, fmt.Errorf("%w: bad topic entry %+v", errMetaCorrupt, t)
-		}
-	}
-	return m, nil
+func saveIdentity(fs env.FS, dir string, id identity) error {
+	return env.WriteFileAtomic(fs, filepath.Join(dir, identityFile), encodeIdentity(id))
 }
 
-// encodeMeta is the file decodeMeta reads; indented for people who look.
-func encodeMeta(m clusterMeta) ([]byte, error) {
-	body, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return json.MarshalIndent(struct {
-		CRC32C uint32          `json:"crc32c"`
-		Meta   json.RawMessage `json:"meta"`
-	}{checksum.Of(body), body}, "", "  ")
+// encodeIdentity is Kafka's meta.properties plus a checksum line over the
+// lines before it.
+func encodeIdentity(id identity) []byte {
+	body := fmt.Sprintf("# Written by Weir; do not edit.\nversion=1\nnode.id=%d\ncluster.id=%s\n", id.NodeID, id.ClusterID)
+	return fmt.Appendf(nil, "%scrc32c=%08x\n", body, checksum.Of([]byte(body)))
 }
 
-func saveMeta(fs env.FS, dir string, m clusterMeta) error {
-	data, err := encodeMeta(m)
-	if err != nil {
-		return err
+func decodeIdentity(data []byte) (identity, error) {
+	text := string(data)
+	i := strings.LastIndex(strings.TrimSuffix(text, "\n"), "\n")
+	if i < 0 || !strings.HasPrefix(text[i+1:], "crc32c=") {
+		return identity{}, fmt.Errorf("%w: no checksum line", errIdentityCorrupt)
 	}
-	return env.WriteFileAtomic(fs, filepath.Join(dir, metaFile), data)
+	body, sum := text[:i+1], strings.TrimSpace(strings.TrimPrefix(text[i+1:], "crc32c="))
+	want, err := strconv.ParseUint(sum, 16, 32)
+	if err != nil || uint32(want) != checksum.Of([]byte(body)) {
+		return identity{}, fmt.Errorf("%w: checksum mismatch", errIdentityCorrupt)
+	}
+	var id identity
+	sawNode := false
+	for _, line := range strings.Split(body, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch k {
+		case "node.id":
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n < 0 {
+				return identity{}, fmt.Errorf("%w: node.id %q", errIdentityCorrupt, v)
+			}
+			id.NodeID, sawNode = int32(n), true
+		case "cluster.id":
+			id.ClusterID = v
+		}
+	}
+	if !sawNode {
+		return identity{}, fmt.Errorf("%w: no node.id", errIdentityCorrupt)
+	}
+	return id, nil
 }
 
 // validateTopicName applies Kafka's rules: 1..249 characters from

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	wlog "github.com/weir-dev/weir/broker/log"
+	"github.com/weir-dev/weir/broker/metadata"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txn"
 	"github.com/weir-dev/weir/env"
@@ -45,6 +46,12 @@ type partition struct {
 	// open: the log start, or the offset of the snapshot it started from.
 	replayedFrom int64
 
+	// leading: this broker leads the partition, in leaderEpoch; set by
+	// the reconciler from the metadata image. Requests that only a leader
+	// serves (produce, consumer fetches, offset lookups) check it.
+	leading     atomic.Bool
+	leaderEpoch atomic.Int32
+
 	hw atomic.Int64
 	// hwMu guards hwChanged, closed and replaced whenever the high watermark
 	// moves or the partition fails, to wake waiting fetches and produces.
@@ -66,14 +73,20 @@ type partition struct {
 	syncDone      chan struct{}
 }
 
-func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
-	dir := filepath.Join(b.cfg.DataDir, t.meta.Name+"-"+strconv.Itoa(int(index)))
-	l, err := wlog.Open(b.fs, b.clock, dir, b.logConfig(t.meta.Configs))
+// openPartition opens (creating if new) this broker's replica of one
+// partition of t. It starts as a replica that leads nothing; the
+// reconciler sets its role.
+func (b *Broker) openPartition(t *metadata.Topic, index int32) (*partition, error) {
+	dir := filepath.Join(b.cfg.DataDir, t.Name+"-"+strconv.Itoa(int(index)))
+	if err := b.claimPartitionDir(dir, t.ID); err != nil {
+		return nil, fmt.Errorf("partition %s-%d: %w", t.Name, index, err)
+	}
+	l, err := wlog.Open(b.fs, b.clock, dir, b.logConfig(t.Overrides))
 	if err != nil {
-		return nil, fmt.Errorf("partition %s-%d: %w", t.meta.Name, index, err)
+		return nil, fmt.Errorf("partition %s-%d: %w", t.Name, index, err)
 	}
 	p := &partition{
-		b: b, topic: t.meta.Name, index: index, dir: dir, log: l,
+		b: b, topic: t.Name, index: index, dir: dir, log: l,
 		producers: txn.NewPartitionProducers(),
 		hwChanged: make(chan struct{}),
 		syncReq:   make(chan struct{}, 1),
@@ -88,7 +101,7 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 	}
 	if err := p.loadProducers(); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.meta.Name, index, err)
+		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.Name, index, err)
 	}
 	p.hw.Store(l.EndOffset())
 	p.lastSyncStart = b.clock.Now() // the open synced the log
@@ -96,6 +109,18 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 	p.stopSync = cancel
 	go p.runSyncer(ctx)
 	return p, nil
+}
+
+// setRole makes the partition lead (or not) in epoch. It takes mu, so an
+// append is stamped with the epoch it is appended in.
+func (p *partition) setRole(leading bool, epoch int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leading.Load() != leading || p.leaderEpoch.Load() != epoch {
+		p.b.log.Debug("partition role", "topic", p.topic, "partition", p.index, "leader", leading, "leader_epoch", epoch)
+	}
+	p.leaderEpoch.Store(epoch)
+	p.leading.Store(leading)
 }
 
 // logConfig builds the log settings from a topic's effective config.
@@ -289,6 +314,10 @@ func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) app
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.leading.Load() {
+		// Leadership moved between the handler's check and here.
+		return appendResult{err: kerr.NotLeaderForPartition, reason: leaderErrorMessage(kerr.NotLeaderForPartition)}
+	}
 	d := p.producers.Check(batch)
 	switch d.Action {
 	case txn.Reject:
@@ -297,6 +326,10 @@ func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) app
 		return appendResult{baseOffset: d.Original.BaseOffset, endOffset: d.Original.LastOffset + 1, logAppendMs: -1}
 	}
 	res := appendResult{logAppendMs: -1}
+	// Kafka stamps each batch with the epoch of the leader that appended
+	// it: the leader-epoch history that truncation after a leader change
+	// is decided from.
+	record.SetLeaderEpoch(batch.Raw, p.leaderEpoch.Load())
 	if logAppendTime {
 		res.logAppendMs = p.b.nowMs()
 		record.SetLogAppendTime(batch.Raw, res.logAppendMs)

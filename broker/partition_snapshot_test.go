@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,9 +30,12 @@ func snapshotBroker(t *testing.T, fs *memfs.FS) (*Broker, *partition) {
 		t.Fatal(err)
 	}
 	if b.topicByName("t") == nil {
-		if _, terr := b.createTopic(topicSpec{name: "t", partitions: 1, replicationFactor: 1, configs: map[string]string{"segment.bytes": "2048"}}, false); terr != nil {
-			t.Fatal(terr)
-		}
+		mustCreateTopic(t, b, "t", 1, map[string]string{"segment.bytes": "2048"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !b.waitLeading(ctx, "t") {
+		t.Fatal("the reopened broker does not lead t-0 within 10s")
 	}
 	return b, b.topicByName("t").partition(0)
 }

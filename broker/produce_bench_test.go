@@ -71,9 +71,7 @@ func benchBroker(b *testing.B, fs env.FS, dir string, fsync bool) (*Broker, *par
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { br.Close() })
-	if _, terr := br.createTopic(topicSpec{name: "bench", partitions: 1, replicationFactor: 1}, false); terr != nil {
-		b.Fatal(terr)
-	}
+	mustCreateTopic(b, br, "bench", 1, nil)
 	return br, br.topicByName("bench").partition(0)
 }
 

@@ -9,11 +9,13 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 const consumeAbout = `
@@ -22,8 +24,11 @@ by default only the value. Runs until --max-messages records were printed,
 --timeout-ms passed without a record, or SIGINT; then prints
 "Processed a total of N messages" to stderr and exits 0.
 
-Without --group, every partition (or only --partition) is read directly and
-no offsets are committed.
+With --group G the consumer joins group G, reads the partitions the group
+assigns it, starting at the group's committed offsets (or, for partitions
+without one, where --from-beginning says), and commits what it printed
+every 5 seconds and when it exits. Without --group, every partition (or
+only --partition) is read directly and no offsets are committed.
 
 Properties (--property k=v), as in kafka-console-consumer:
   print.timestamp=true     CreateTime:<ms> (or LogAppendTime:<ms>)
@@ -39,7 +44,17 @@ Properties (--property k=v), as in kafka-console-consumer:
   null.literal             printed for null keys and values, default "null"
 
 Fields appear in this order: timestamp, partition, offset, headers, key, value.
-Example line: CreateTime:1700000000000	Partition:0	Offset:5	key	value`
+Example line: CreateTime:1700000000000	Partition:0	Offset:5	key	value
+
+Consumer settings (--consumer-property k=v), with Kafka's names, for --group:
+  client.id                        default weir-consumer
+  group.instance.id                a static member (KIP-345)
+  session.timeout.ms               default 45000
+  heartbeat.interval.ms            default 3000
+  max.poll.interval.ms             the rebalance timeout, default 300000
+  auto.commit.interval.ms          default 5000
+  partition.assignment.strategy    range, roundrobin, sticky or cooperative-sticky
+                                   (default: cooperative-sticky, then range)`
 
 func consumeDefaults() map[string]string {
 	return map[string]string{
@@ -67,6 +82,7 @@ type consumeOpts struct {
 	maxMessages   int
 	timeoutMs     int
 	props         listFlag
+	consumerProps listFlag
 }
 
 // Consume is `weir consume`.
@@ -82,6 +98,7 @@ func Consume(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	c.fs.IntVar(&o.maxMessages, "max-messages", 0, "exit after printing this many records")
 	c.fs.IntVar(&o.timeoutMs, "timeout-ms", 0, "exit after this many `ms` without a record")
 	c.fs.Var(&o.props, "property", "formatter property `key=value` (repeatable, see above)")
+	c.fs.Var(&o.consumerProps, "consumer-property", "consumer setting `key=value` (repeatable, see above)")
 	return c.exit(runConsume(ctx, c, &o, args))
 }
 
@@ -147,13 +164,33 @@ func runConsume(ctx context.Context, c *command, o *consumeOpts, args []string) 
 	}
 	f := newFormatter(props)
 
-	opts, tracker, err := clientOpts(o.bootstrap, "weir-consumer")
+	groupOpts, clientID, err := consumerSettings(c, o)
 	if err != nil {
 		return err
 	}
+	opts, tracker, err := clientOpts(o.bootstrap, clientID)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, groupOpts...)
+	var joined atomic.Bool // the group gave this consumer an assignment
 	switch {
 	case o.group != "":
-		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start))
+		// Offsets are committed every 5 s while consuming and once more
+		// at the end, as kafka-console-consumer's auto commit does.
+		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start),
+			kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { joined.Store(true) }),
+			// kgo retries a JoinGroup (and the coordinator lookup before
+			// it) on the client's own context, and leaving the group
+			// waits for that: bound the retries so that a consumer whose
+			// coordinator is unavailable still stops when told to.
+			kgo.RetryTimeoutFn(func(key int16) time.Duration {
+				switch key {
+				case int16(kmsg.FindCoordinator), int16(kmsg.JoinGroup):
+					return groupRetryTimeout
+				}
+				return 30 * time.Second
+			}))
 	case o.partition >= 0:
 		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {int32(o.partition): start}}))
 	default:
@@ -174,18 +211,132 @@ func runConsume(ctx context.Context, c *command, o *consumeOpts, args []string) 
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("writing stdout: %w", ferr)
 	}
-	if err == nil && o.group != "" {
-		// Commit what was printed before leaving; ctx may be cancelled by now.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if cerr := cl.CommitUncommittedOffsets(cctx); cerr != nil {
-			err = fmt.Errorf("committing offsets of group %q: %w", o.group, cerr)
+	if o.group != "" {
+		if gerr := leaveGroup(ctx, cl, o.group, err == nil, joined.Load()); err == nil {
+			err = gerr
 		}
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stderr, "Processed a total of %d messages\n", n)
+	return nil
+}
+
+// consumerSettings turns --consumer-property into franz-go options, and
+// the client id.
+// Keys it does not know are ignored with a warning, as Kafka's tools pass
+// them to a consumer that warns.
+func consumerSettings(c *command, o *consumeOpts) ([]kgo.Opt, string, error) {
+	kvs, err := keyValues("consumer-property", o.consumerProps)
+	if err != nil {
+		return nil, "", err
+	}
+	clientID := "weir-consumer"
+	var opts []kgo.Opt
+	ms := func(k, v string) (time.Duration, error) {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n <= 0 {
+			return 0, usagef("--consumer-property %s=%s: want a positive number of ms", k, v)
+		}
+		return time.Duration(n) * time.Millisecond, nil
+	}
+	for _, kv := range kvs {
+		k, v := kv[0], kv[1]
+		if o.group == "" && k != "client.id" {
+			return nil, "", usagef("--consumer-property %s needs --group", k)
+		}
+		var d time.Duration
+		switch k {
+		case "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.commit.interval.ms":
+			if d, err = ms(k, v); err != nil {
+				return nil, "", err
+			}
+		}
+		switch k {
+		case "client.id":
+			clientID = v
+		case "group.instance.id":
+			opts = append(opts, kgo.InstanceID(v))
+		case "session.timeout.ms":
+			opts = append(opts, kgo.SessionTimeout(d))
+		case "heartbeat.interval.ms":
+			opts = append(opts, kgo.HeartbeatInterval(d))
+		case "max.poll.interval.ms":
+			opts = append(opts, kgo.RebalanceTimeout(d))
+		case "auto.commit.interval.ms":
+			opts = append(opts, kgo.AutoCommitInterval(d))
+		case "partition.assignment.strategy":
+			b, ok := map[string]kgo.GroupBalancer{
+				"range": kgo.RangeBalancer(), "roundrobin": kgo.RoundRobinBalancer(),
+				"sticky": kgo.StickyBalancer(), "cooperative-sticky": kgo.CooperativeStickyBalancer(),
+			}[v]
+			if !ok {
+				return nil, "", usagef("--consumer-property %s=%s: want range, roundrobin, sticky or cooperative-sticky", k, v)
+			}
+			opts = append(opts, kgo.Balancers(b))
+		default:
+			fmt.Fprintf(c.stderr, "weir consume: ignoring unsupported consumer property %q\n", k)
+		}
+	}
+	return opts, clientID, nil
+}
+
+// Bounds on the end of a group consumer, so that --timeout-ms and SIGINT
+// end it even when the group's coordinator cannot be reached.
+const (
+	finalCommitTimeout = 10 * time.Second
+	leaveTimeout       = 5 * time.Second
+	groupRetryTimeout  = 5 * time.Second
+)
+
+// leaveGroup ends a group consumer: it commits what was printed (if
+// commit), then leaves the group, each within a bound. A consumer that
+// never got an assignment says why if the broker can tell: a group that
+// cannot form is an error, not a silent wait.
+func leaveGroup(ctx context.Context, cl *kgo.Client, group string, commit, joined bool) error {
+	ctx = context.WithoutCancel(ctx) // SIGINT may have ended it already
+	var err error
+	if commit && len(cl.UncommittedOffsets()) > 0 {
+		cctx, cancel := context.WithTimeout(ctx, finalCommitTimeout)
+		if cerr := cl.CommitUncommittedOffsets(cctx); cerr != nil {
+			err = fmt.Errorf("committing offsets of group %q: %w", group, cerr)
+		}
+		cancel()
+	}
+	if !joined && err == nil {
+		err = coordinatorProblem(ctx, cl, group)
+	}
+	// Leaving waits for the group's loop; with an unreachable coordinator
+	// that could take the client's whole retry timeout.
+	lctx, cancel := context.WithTimeout(ctx, leaveTimeout)
+	cl.LeaveGroupContext(lctx)
+	cancel()
+	return err
+}
+
+// coordinatorProblem asks for the group's coordinator once and returns
+// the broker's reason if there is none.
+func coordinatorProblem(ctx context.Context, cl *kgo.Client, group string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorKey = group
+	req.CoordinatorKeys = []string{group}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil // no better answer than the timeout itself
+	}
+	code, msg := resp.ErrorCode, resp.ErrorMessage
+	if len(resp.Coordinators) > 0 {
+		code, msg = resp.Coordinators[0].ErrorCode, resp.Coordinators[0].ErrorMessage
+	}
+	if err := kerr.ErrorForCode(code); err != nil {
+		if msg != nil && *msg != "" {
+			return fmt.Errorf("group %q could not be joined: %w (%s)", group, err, *msg)
+		}
+		return fmt.Errorf("group %q could not be joined: %w", group, err)
+	}
 	return nil
 }
 

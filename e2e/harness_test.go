@@ -252,6 +252,12 @@ func (s *server) tryStart() error {
 		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
+			if s.alone() {
+				// A single broker leads its partitions once the
+				// controller (itself) has registered it again; wait
+				// for that, as a user waits for "serving".
+				return s.waitLogLine(readyLine, deadline)
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -260,6 +266,39 @@ func (s *server) tryStart() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// readyLine is what weir serve logs once the controller has registered
+// the broker and it leads its partitions.
+const readyLine = "weir broker serving"
+
+// alone reports whether the server is a cluster of one, which can get
+// ready on its own; a member of a larger quorum needs its peers.
+func (s *server) alone() bool {
+	for _, a := range s.extra {
+		if a == "--controller-quorum" || a == "--cluster" {
+			return false
+		}
+	}
+	return true
+}
+
+// waitLogLine waits until this incarnation's stderr has line, it exits, or
+// the deadline passes.
+func (s *server) waitLogLine(line string, deadline time.Time) error {
+	for !strings.Contains(s.stderr.String(), line) {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("exited before %q: %v", line, s.waitErr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			return fmt.Errorf("no %q within %v", line, startTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
 }
 
 // stop sends SIGTERM and returns the exit code.

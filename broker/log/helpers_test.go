@@ -176,6 +176,27 @@ func (m *model) truncate(offset int64) {
 		return
 	}
 	m.batches, m.bases = m.batches[:i], m.bases[:i]
+	if m.end() < m.start {
+		// Rounded down into the batch holding the start: nothing
+		// readable is left, and the log restarts at its start.
+		m.batches, m.bases = nil, nil
+	}
+}
+
+// advanceStart moves the model's start as AdvanceStartOffset(offset) does.
+func (m *model) advanceStart(offset int64) {
+	m.start = max(m.start, offset)
+}
+
+// visible returns the index of the first batch that reaches the start:
+// batches before it are below the log start offset.
+func (m *model) visible() int {
+	for i, raw := range m.batches {
+		if b, _ := record.Parse(raw); b.LastOffset() >= m.start {
+			return i
+		}
+	}
+	return len(m.batches)
 }
 
 // check compares l with the model through every read path a user has.
@@ -187,14 +208,22 @@ func (m *model) check(t tb, l *Log) {
 	if got, want := l.EndOffset(), m.end(); got != want {
 		t.Fatalf("EndOffset %d, want %d", got, want)
 	}
+	// The batches still on disk: from the first segment's base on (the
+	// first segment may hold batches below the start).
+	l.mu.RLock()
+	firstBase := l.segments[0].base
+	l.mu.RUnlock()
 	var total int64
-	for _, b := range m.batches {
-		total += int64(len(b))
+	for i, b := range m.batches {
+		if m.bases[i] >= firstBase {
+			total += int64(len(b))
+		}
 	}
 	if got := l.Size(); got != total {
 		t.Fatalf("Size %d, want %d", got, total)
 	}
-	i := 0
+	first := m.visible()
+	i := first
 	err := l.Batches(l.StartOffset(), func(b *record.Batch) error {
 		if i >= len(m.batches) {
 			return fmt.Errorf("extra batch at offset %d", b.FirstOffset)
@@ -209,18 +238,23 @@ func (m *model) check(t tb, l *Log) {
 		t.Fatalf("Batches: %v", err)
 	}
 	if i != len(m.batches) {
-		t.Fatalf("Batches visited %d batches, want %d", i, len(m.batches))
+		t.Fatalf("Batches visited %d batches, want %d", i-first, len(m.batches)-first)
 	}
 	// Every batch, read by its last offset with a tiny maxBytes: exactly that
 	// batch (KIP-74).
-	for i, raw := range m.batches {
+	for i, raw := range m.batches[first:] {
 		b, _ := record.Parse(raw)
 		got, err := l.Read(b.LastOffset(), 1)
 		if err != nil {
 			t.Fatalf("Read(%d): %v", b.LastOffset(), err)
 		}
 		if !bytes.Equal(got, raw) {
-			t.Fatalf("Read(%d) is not batch %d", b.LastOffset(), i)
+			t.Fatalf("Read(%d) is not batch %d", b.LastOffset(), first+i)
+		}
+	}
+	if m.start > 0 {
+		if _, err := l.Read(m.start-1, 1); !errors.Is(err, ErrOffsetOutOfRange) {
+			t.Fatalf("Read(start-1 = %d): %v, want ErrOffsetOutOfRange", m.start-1, err)
 		}
 	}
 	if got, err := l.Read(m.end(), 1<<20); err != nil || got != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weir-dev/weir/broker/record"
@@ -95,6 +96,16 @@ type Recovery struct {
 	// TruncateReason says why the scan of the active segment stopped early;
 	// nil when its tail was clean.
 	TruncateReason error
+	// RemovedBelowStart lists the base offsets of segments wholly below
+	// the log start offset that a crash left behind (retention or
+	// DeleteRecords had recorded the new start but not yet removed them).
+	RemovedBelowStart []int64
+	// CompletedSwaps lists the base offsets of cleaned segments whose swap
+	// a crash interrupted after its commit point and Open finished.
+	CompletedSwaps []int64
+	// CleanerCheckpointLost: the cleaner's checkpoint was unreadable, so
+	// gaps in offsets were allowed anywhere in the segments found.
+	CleanerCheckpointLost bool
 	// RebuiltIndexes lists the base offsets of rolled segments whose
 	// .index/.timeindex were missing or inconsistent and were rebuilt.
 	RebuiltIndexes []int64
@@ -106,23 +117,47 @@ type Recovery struct {
 // read lock; Append, roll and truncation take the write lock. It starts no
 // goroutines.
 //
-// Lock order: syncMu before mu. syncMu serializes the operations that fsync
-// or close the active segment's file (Sync, TruncateTo, Close, Delete) so
-// that Sync can fsync without holding mu, letting appends and reads go on.
+// Lock order: maintMu, then syncMu, then mu. maintMu serializes the
+// operations that remove or replace rolled segments (Clean, EnforceRetention,
+// AdvanceStartOffset, the truncations, Close, Delete), so that the cleaner
+// can read rolled segments without holding mu; a caller other than Clean
+// raises abortClean while it waits, and a running Clean stops early. syncMu
+// serializes the operations that fsync or close a segment's file (Sync, the
+// truncations, segment removal, Close, Delete) so that Sync can fsync without
+// holding mu, letting appends and reads go on.
 type Log struct {
 	fs    env.FS
 	clock env.Clock
 	dir   string
 	cfg   Config
 
+	maintMu    sync.Mutex
+	abortClean atomic.Int32
+
 	syncMu sync.Mutex
 
 	mu       sync.RWMutex
 	segments []*segment // sorted by base; the last is the active one; never empty while open
 	end      int64      // next offset to assign
-	size     int64      // bytes in all segments
-	synced   int64      // offsets below this are durable
-	closed   bool
+	// start is the log start offset: offsets below it are gone (retention,
+	// DeleteRecords), even where their batches still sit in the first
+	// segment. It never goes back, except by an explicit truncation below
+	// it, and is durable (startFile) before anything relies on it.
+	start int64
+	// cleanedTo is the cleaner's checkpoint (cleanerFile): the cleaner has
+	// rewritten nothing at or above it. Rolled segments may have gaps
+	// anywhere (the cleaner removed whole batches); the active segment
+	// only below cleanedTo (a truncation made a cleaned segment active).
+	cleanedTo int64
+	// dirtyFrom is where the cleaner's next pass starts mapping keys
+	// (Kafka's first dirty offset); cleanedTo unless its file was lost.
+	dirtyFrom int64
+	// horizon is the earliest delete horizon (ms) of a batch the cleaner
+	// kept with tombstones in it; math.MaxInt64 when there is none.
+	horizon int64
+	size    int64 // bytes in all segments
+	synced  int64 // offsets below this are durable
+	closed  bool
 	// failed is set by the first I/O error on the write path. After it the
 	// state of unsynced bytes is unknown (a failed fsync may have dropped
 	// them), so the log refuses appends and syncs until reopened; recovery
@@ -157,7 +192,12 @@ func (l *Log) fail(err error) error {
 // EndOffset(), rolls to a new segment first if needed, updates the indexes
 // and returns the base offset. It does not fsync: see Sync. raw stays owned
 // by the caller once Append returns.
-func (l *Log) Append(raw []byte) (int64, error) {
+func (l *Log) Append(raw []byte) (int64, error) { return l.appendBatch(raw, -1) }
+
+// appendBatch is Append; with keepBase >= 0 (a replicated batch, see
+// AppendReplicated) the batch must start at EndOffset() == keepBase, else
+// ErrUnexpectedOffset, and its bytes are written unchanged.
+func (l *Log) appendBatch(raw []byte, keepBase int64) (int64, error) {
 	if len(raw) < record.HeaderSize {
 		return 0, ErrInvalidBatch
 	}
@@ -174,6 +214,9 @@ func (l *Log) Append(raw []byte) (int64, error) {
 	defer l.mu.Unlock()
 	if err := l.writable(); err != nil {
 		return 0, err
+	}
+	if keepBase >= 0 && keepBase != l.end {
+		return 0, fmt.Errorf("%w: batch at %d, log ends at %d", ErrUnexpectedOffset, keepBase, l.end)
 	}
 	if l.end > math.MaxInt64-delta-1 {
 		return 0, fmt.Errorf("log: offsets exhausted")
@@ -397,11 +440,13 @@ func (l *Log) SyncedOffset() int64 {
 	return l.synced
 }
 
-// StartOffset returns the first offset in the log.
+// StartOffset returns the log start offset: the first offset a reader may
+// ask for. Retention, DeleteRecords (AdvanceStartOffset) and truncation
+// move it; it may lie inside the first segment, even inside a batch.
 func (l *Log) StartOffset() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.segments[0].base
+	return l.start
 }
 
 // EndOffset returns the next offset Append will assign.
@@ -453,7 +498,9 @@ func (l *Log) segmentFor(offset int64) int {
 // Read returns whole batches, starting with the one that holds offset, up to
 // maxBytes in total; but at least that first batch, however large (KIP-74),
 // when offset < EndOffset. offset == EndOffset gives (nil, nil); an offset
-// below StartOffset or above EndOffset gives ErrOffsetOutOfRange.
+// below StartOffset or above EndOffset gives ErrOffsetOutOfRange. An offset
+// in a gap the cleaner left (compaction removed its batch) reads from the
+// first batch after the gap, as Kafka serves it.
 //
 // A read stays inside one segment, like Kafka's; the next Read continues in
 // the next one. Every batch returned has passed record.Parse (CRC-32C) and
@@ -485,18 +532,32 @@ func (l *Log) readBounded(offset int64, maxBytes int, maxOffset int64, span *Spa
 	if l.closed {
 		return nil, ErrClosed
 	}
-	if offset < l.segments[0].base || offset > l.end {
+	if offset < l.start || offset > l.end {
 		return nil, ErrOffsetOutOfRange
 	}
 	maxOffset = min(maxOffset, l.end)
 	if offset >= maxOffset {
 		return nil, nil
 	}
-	seg := l.segments[l.segmentFor(offset)]
 	var hdr [hdrPrefix]byte
+	i := l.segmentFor(offset)
+	seg := l.segments[i]
 	pos, h, err := seg.find(offset, hdr[:])
+	for errors.Is(err, errPastSegment) && i+1 < len(l.segments) {
+		// offset is in a gap at the end of a segment: the next batch is
+		// the next segment's first.
+		i++
+		seg = l.segments[i]
+		pos, h, err = seg.find(seg.base, hdr[:])
+	}
+	if errors.Is(err, errPastSegment) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
+	}
+	if h.base >= maxOffset {
+		return nil, nil // the batch after a gap is not visible yet
 	}
 	if span != nil {
 		*span = Span{seg: seg, pos: pos}
@@ -518,7 +579,7 @@ func (l *Log) readBounded(offset int64, maxBytes int, maxOffset int64, span *Spa
 			b, err = record.Parse(buf[used:])
 		}
 		if err == nil && b.FirstOffset != next {
-			err = fmt.Errorf("%w: batch at position %d has base offset %d, expected %d", record.ErrCorrupt, pos+int64(used), b.FirstOffset, next)
+			err = l.checkGap(seg, i < len(l.segments)-1, pos+int64(used), next, b.FirstOffset)
 		}
 		if err != nil {
 			if used == 0 {
@@ -535,16 +596,53 @@ func (l *Log) readBounded(offset int64, maxBytes int, maxOffset int64, span *Spa
 	return buf[:used], nil
 }
 
-// find locates the batch holding offset: from the index entry at or before
-// it, walk batch headers forward. Call with mu held.
+// checkGap judges a batch at pos of seg whose base offset is not the
+// expected next one: it passes only where the cleaner may have left a gap
+// (base offset above next, in a rolled segment or below cleanedTo) and a
+// second read of the base offset, which the CRC does not cover, agrees.
+// Call with mu held.
+func (l *Log) checkGap(seg *segment, rolled bool, pos, next, base int64) error {
+	if base < next || (!rolled && base >= l.cleanedTo) {
+		return fmt.Errorf("%w: batch at position %d has base offset %d, expected %d", record.ErrCorrupt, pos, base, next)
+	}
+	ok, err := sameBase(seg.f, pos, base)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: batch at position %d: two reads of its base offset disagree", record.ErrCorrupt, pos)
+	}
+	return nil
+}
+
+// sameBase reads the base offset of the batch at pos of f again and reports
+// whether it is base. Where gaps are allowed, a bit flipped on the way in a
+// base offset would otherwise pass as a gap.
+func sameBase(f env.File, pos, base int64) (bool, error) {
+	var b [8]byte
+	if _, err := f.ReadAt(b[:], pos); err != nil {
+		return false, err
+	}
+	return int64(binary.BigEndian.Uint64(b[:])) == base, nil
+}
+
+// errPastSegment: no batch of the segment reaches the offset looked for.
+var errPastSegment = errors.New("log: offset past the segment's batches")
+
+// find locates the first batch whose last offset is at or after offset: the
+// batch holding offset, or the first one after it when offset is in a gap
+// the cleaner left; errPastSegment when the segment has none. From the index
+// entry at or before offset it walks batch headers forward. Call with mu
+// held.
 func (s *segment) find(offset int64, hdr []byte) (int64, header, error) {
 	pos := s.lookup(offset)
-	for {
+	for first := true; pos < s.size; first = false {
 		h, err := readHeader(s.f, pos, s.size, hdr)
 		if err != nil {
 			return 0, header{}, fmt.Errorf("log: looking for offset %d: %w", offset, err)
 		}
-		if h.base > offset {
+		if first && pos > 0 && h.base > offset {
+			// The index entry said this batch starts at or before offset.
 			return 0, header{}, fmt.Errorf("log: looking for offset %d: %w: batch at %d starts at %d", offset, record.ErrCorrupt, pos, h.base)
 		}
 		if h.last >= offset {
@@ -552,16 +650,19 @@ func (s *segment) find(offset int64, hdr []byte) (int64, header, error) {
 		}
 		pos += int64(h.size)
 	}
+	return 0, header{}, errPastSegment
 }
 
 // Batches calls fn for each batch in order, from the one holding from up to
-// EndOffset as of the call; from below StartOffset means StartOffset. b.Raw is valid only during the call. fn runs
+// EndOffset as of the call; from below StartOffset means StartOffset. The
+// first batch may begin below from (and below StartOffset). b.Raw is valid
+// only during the call. fn runs
 // without the log's lock held, so it may call the log's methods; appends made
 // meanwhile are not visited. An error from fn stops the walk and is returned.
 func (l *Log) Batches(from int64, fn func(b *record.Batch) error) error {
 	l.mu.RLock()
 	end := l.end
-	from = max(from, l.segments[0].base) // a snapshot may predate the log's start
+	from = max(from, l.start) // a snapshot may predate the log's start
 	l.mu.RUnlock()
 	for from < end {
 		chunk, err := l.ReadBounded(from, scanChunk, end)
@@ -589,11 +690,15 @@ func (l *Log) Batches(from int64, fn func(b *record.Batch) error) error {
 
 // TruncateTo removes every batch at and after offset. An offset inside a
 // batch is rounded down to that batch's base, so EndOffset() becomes that
-// base. An offset at or below StartOffset empties the log, which then starts
-// at offset. An offset at or after EndOffset changes nothing. The truncation
-// is durable when TruncateTo returns: truncated data must not come back after
-// a crash, since replication truncates a follower that diverged.
+// base (or, for an offset in a gap the cleaner left, the end of the batches
+// before it). An offset at or below StartOffset empties the log, which then
+// starts at offset. An offset at or after EndOffset changes nothing. The
+// truncation is durable when TruncateTo returns: truncated data must not
+// come back after a crash, since replication truncates a follower that
+// diverged. A running Clean is stopped first.
 func (l *Log) TruncateTo(offset int64) error {
+	l.lockMaint()
+	defer l.maintMu.Unlock()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -617,6 +722,8 @@ func (l *Log) TruncateTo(offset int64) error {
 // offset, which may be above EndOffset (Kafka's truncateFullyAndStartAt: a
 // follower whose log ends below the leader's start). Durable on return.
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.lockMaint()
+	defer l.maintMu.Unlock()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -633,19 +740,36 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	return nil
 }
 
+// lockMaint takes maintMu, asking a running Clean to stop meanwhile.
+func (l *Log) lockMaint() {
+	l.abortClean.Add(1)
+	l.maintMu.Lock()
+	l.abortClean.Add(-1)
+}
+
 func (l *Log) truncate(offset int64) error {
-	if offset <= l.segments[0].base {
+	if offset <= l.start {
 		return l.truncateFully(offset)
 	}
 	i := l.segmentFor(offset)
 	seg := l.segments[i]
 	var hdr [hdrPrefix]byte
 	pos, h, err := seg.find(offset, hdr[:])
+	if errors.Is(err, errPastSegment) {
+		// offset is in a gap after the segment's last batch: everything
+		// from the next segment on goes.
+		i, pos, h, err = i+1, 0, header{base: offset}, nil
+		if i == len(l.segments) {
+			return nil // nothing at or after offset
+		}
+	}
 	if err != nil {
 		return err
 	}
 	if pos == 0 && i == 0 {
-		return l.truncateFully(seg.base)
+		// Every batch goes. The log restarts at the truncation point, but
+		// not below its start.
+		return l.truncateFully(max(l.start, min(h.base, offset)))
 	}
 	if pos == 0 {
 		// The whole segment goes; the one before becomes active again. It
@@ -660,7 +784,7 @@ func (l *Log) truncate(offset int64) error {
 		}
 		prev.firstAppend = l.clock.Now()
 		l.end, l.synced = prev.next, prev.next
-		return nil
+		return l.afterTruncate()
 	}
 	if err := l.removeSegmentsFrom(i + 1); err != nil {
 		return err
@@ -676,23 +800,41 @@ func (l *Log) truncate(offset int64) error {
 	// the max timestamp from the last time index entry, which can
 	// under-report it; a rescan is exact, and truncation is rare.
 	l.size -= seg.size
-	var sc scanner
+	sc := scanner{gapsBelow: l.cleanedTo}
 	res, err := seg.rebuild(&sc, pos, l.cfg.IndexIntervalBytes)
 	if err != nil {
 		return err
 	}
 	l.size += seg.size
 	seg.cachedFrom = min(seg.cachedFrom, seg.size)
-	if res.stop != nil || res.next != h.base {
+	if res.stop != nil || res.next > h.base {
 		return fmt.Errorf("log: segment %d is inconsistent below offset %d: %v", seg.base, offset, res.stop)
 	}
-	l.end, l.synced = h.base, h.base
+	// Below h.base the segment may end in a gap the cleaner left; the log
+	// then ends where its batches do, so that appends stay dense and a
+	// restart finds the same end.
+	l.end, l.synced = res.next, res.next
+	return l.afterTruncate()
+}
+
+// afterTruncate keeps the start and the cleaner's checkpoint inside the
+// shortened log: a truncation that rounded down below the start (into the
+// batch holding it) leaves nothing readable, so the log restarts at its
+// start. Call with mu held for writing.
+func (l *Log) afterTruncate() error {
+	l.cleanedTo, l.dirtyFrom = min(l.cleanedTo, l.end), min(l.dirtyFrom, l.end)
+	if l.end < l.start {
+		return l.truncateFully(l.start)
+	}
 	return nil
 }
 
 // truncateFully empties the log and restarts it at offset. The directory is
 // never left without a segment: the first segment is emptied in place, then
 // renamed to the new base, so a crash leaves either the old or the new start.
+// The start offset is recorded (startFile) after the rename: a crash between
+// the two finds an empty log and the old start, and restarts the log there
+// if that is above (see recover), so a start never goes back by accident.
 func (l *Log) truncateFully(offset int64) error {
 	if err := l.removeSegmentsFrom(1); err != nil {
 		return err
@@ -725,6 +867,13 @@ func (l *Log) truncateFully(offset int64) error {
 	*seg = *newSegment(offset, f)
 	seg.firstAppend = l.clock.Now()
 	l.end, l.synced = offset, offset
+	l.cleanedTo, l.dirtyFrom = min(l.cleanedTo, offset), min(l.dirtyFrom, offset)
+	if l.start != offset {
+		if err := l.writeStart(offset); err != nil {
+			return err
+		}
+		l.start = offset
+	}
 	return nil
 }
 
@@ -767,6 +916,8 @@ func removeIfExists(fs env.FS, name string) error {
 // Close fsyncs the active segment and closes every file. Later calls return
 // ErrClosed.
 func (l *Log) Close() error {
+	l.lockMaint()
+	defer l.maintMu.Unlock()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -800,6 +951,8 @@ func (l *Log) closeLocked(markClean bool) error {
 
 // Delete closes the log and removes its directory.
 func (l *Log) Delete() error {
+	l.lockMaint()
+	defer l.maintMu.Unlock()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -811,4 +964,12 @@ func (l *Log) Delete() error {
 		return err
 	}
 	return l.fs.SyncDir(filepath.Dir(l.dir))
+}
+
+// Err returns why the log refuses writes (an earlier write-path I/O error,
+// or Close), or nil.
+func (l *Log) Err() error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.writable()
 }

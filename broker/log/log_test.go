@@ -300,6 +300,10 @@ func recordTimes(t tb, m *model) (offsets, times []int64, compressedBatch []bool
 func checkTimestamps(t *testing.T, l *Log, m *model) {
 	t.Helper()
 	offsets, times, _ := recordTimes(t, m)
+	// Records below the start offset are not there for ListOffsets.
+	for len(offsets) > 0 && offsets[0] < l.StartOffset() {
+		offsets, times = offsets[1:], times[1:]
+	}
 	for ts := int64(-2); ts < 1100; ts++ {
 		wantOff, wantTs, wantOK := int64(-1), int64(-1), false
 		for i := range offsets {
@@ -352,6 +356,16 @@ func TestTimestamps(t *testing.T) {
 			t.Fatalf("rebuilt %v of %d rolled segments", l.Recovery().RebuiltIndexes, len(l.segments)-1)
 		}
 		checkTimestamps(t, l, &m)
+		// From a start offset inside a segment and a batch, at every
+		// offset of the first few segments.
+		limit := l.bases()[3]
+		for o := l.StartOffset(); o < limit; o += 3 {
+			if _, err := l.AdvanceStartOffset(o); err != nil {
+				t.Fatal(err)
+			}
+			m.advanceStart(o)
+			checkTimestamps(t, l, &m)
+		}
 	})
 }
 

@@ -17,13 +17,19 @@ import (
 // strayMarkers are suffixes of files that a crash in the middle of an
 // operation may leave behind (Kafka names: cleaner output, swap files,
 // segments being deleted; our own temp files). None of them holds data the
-// log needs: Weir has no compaction yet, so a .swap is never the only copy.
-var strayMarkers = []string{".cleaned", ".swap", ".deleted", tmpSuffix}
+// log needs: a cleaner's .log.swap, which may, is completed (completeSwaps)
+// before strays are removed.
+var strayMarkers = []string{cleanedSuffix, swapSuffix, ".deleted", tmpSuffix}
 
 // Open opens the log in dir, creating dir if missing, and recovers it:
 //
+//   - The log start offset and the cleaner's checkpoint are read
+//     (checkpoint.go). A cleaned segment past its commit point
+//     (<base>.log.swap) replaces the segments it was made from
+//     (completeSwaps).
 //   - Stray files (see strayMarkers) and index files without a .log are
-//     removed.
+//     removed, and so are segments wholly below the log start offset that
+//     a crash left behind.
 //   - Every segment but the last was fsynced with its indexes before the next
 //     one was created, so its data is trusted; its .index and .timeindex are
 //     checked (entries increasing and inside the segment, the batches after
@@ -38,6 +44,10 @@ var strayMarkers = []string{".cleaned", ".swap", ".deleted", tmpSuffix}
 //     at EndOffset.
 //   - An empty last segment (a crash right after a roll) stays as the
 //     active segment.
+//   - Offsets must increase. In a rolled segment a batch may follow a gap
+//     the cleaner left (its base offset read twice, agreeing); the active
+//     segment must be dense, except below the cleaner's checkpoint.
+//   - A log that ends below its start offset restarts, empty, at it.
 //   - No single read is trusted with the power to drop data: a disk, its
 //     cable or its controller may flip a bit on the way without the stored
 //     bytes being wrong. So a batch that fails validation in any scan
@@ -103,6 +113,13 @@ func makeDir(fs env.FS, dir string) error {
 }
 
 func (l *Log) recover() error {
+	if err := l.loadCheckpoints(); err != nil {
+		return err
+	}
+	swapped, err := l.completeSwaps()
+	if err != nil {
+		return err
+	}
 	names, err := l.fs.List(l.dir)
 	if err != nil {
 		return err
@@ -115,7 +132,7 @@ func (l *Log) recover() error {
 			logs[base] = true
 		}
 	}
-	dirty := false
+	dirty := swapped
 	for _, name := range names {
 		base, suffix, ok := parseSegmentName(name)
 		if !ok {
@@ -136,19 +153,26 @@ func (l *Log) recover() error {
 	}
 
 	if len(bases) == 0 {
-		f, err := l.fs.Create(segmentName(l.dir, 0, logSuffix))
+		f, err := l.fs.Create(segmentName(l.dir, l.start, logSuffix))
 		if err != nil {
 			return err
 		}
-		seg := newSegment(0, f)
+		seg := newSegment(l.start, f)
 		seg.firstAppend = l.clock.Now()
 		l.segments = append(l.segments, seg)
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return err
 		}
+		l.end, l.synced = l.start, l.start
+		l.cleanedTo, l.dirtyFrom = min(l.cleanedTo, l.end), min(l.dirtyFrom, l.end)
 		l.recovery.Segments = 1
 		return nil
 	}
+	bases, removed, err := l.removeBelowStart(bases)
+	if err != nil {
+		return err
+	}
+	dirty = dirty || removed
 
 	clean, found, cleanOK, err := l.takeCleanMarker()
 	if err != nil {
@@ -173,7 +197,12 @@ func (l *Log) recover() error {
 			// SegmentBytes <= MaxInt32: the file was not made by this log.
 			return fmt.Errorf("segment %d is %d bytes, more than any segment can be", base, size)
 		}
+		// A rolled segment may hold gaps the cleaner left; the active one
+		// only below the cleaner's checkpoint (a truncation made a cleaned
+		// segment active again), and is dense after it.
+		sc.gapsBelow = l.cleanedTo
 		if i < len(bases)-1 {
+			sc.gapsBelow = math.MaxInt64
 			rebuilt, err := l.recoverRolled(seg, size, bases[i+1], &sc)
 			if err != nil {
 				return err
@@ -197,7 +226,7 @@ func (l *Log) recover() error {
 	l.end = l.active().next
 	l.synced = l.end
 	l.recovery.Segments = len(l.segments)
-	return nil
+	return l.settleOffsets()
 }
 
 // recoverRolled loads a rolled segment's indexes, rebuilding them if they are
@@ -267,9 +296,13 @@ func (l *Log) loadIndexes(seg *segment, size, nextBase int64, sc *scanner) error
 		pos, expect = int64(index[n-1].pos), seg.base+int64(index[n-1].rel)
 	}
 	tailMax := tindex[len(tindex)-1].ts
-	tailOK := true
+	// The last entry must point at a batch starting exactly at its offset:
+	// where gaps are allowed the scan alone would take a batch after the
+	// entry's offset for one after a gap.
+	tailOK, first := true, len(index) > 0 // a segment may start with a gap
 	res, err := sc.scan(seg.f, pos, size, expect, func(b *record.Batch, _ int64) {
-		tailOK = tailOK && b.MaxTimestamp <= tailMax
+		tailOK = tailOK && b.MaxTimestamp <= tailMax && (!first || b.FirstOffset == expect)
+		first = false
 	})
 	if err != nil {
 		return ioError{err}
@@ -398,7 +431,7 @@ func (l *Log) scanVerified(seg *segment, sc *scanner, limit int64) (scanResult, 
 	}
 	res, err := sc.scan(seg.f, 0, limit, seg.base, track)
 	for transient := 0; err == nil && res.end < limit; transient++ {
-		stable, cerr := confirmStop(seg.f, res.end, limit, res.next)
+		stable, cerr := confirmStop(seg.f, res.end, limit, res.next, sc.gapsBelow)
 		if cerr != nil {
 			return scanResult{}, fmt.Errorf("segment %d, batch at position %d (offset %d): %w", seg.base, res.end, res.next, cerr)
 		}
@@ -416,13 +449,14 @@ func (l *Log) scanVerified(seg *segment, sc *scanner, limit int64) (scanResult, 
 
 // confirmStop decides whether the batch at pos of f (valid data ends at
 // limit; the batch is expected at offset next) is really torn, corrupt or out
-// of sequence. It reads the batch's header, then the whole batch, each
-// agreeingReads times, and judges only bytes that all those reads agree on.
+// of sequence (gaps allowed below gapsBelow). It reads the batch's header,
+// then the whole batch, each agreeingReads times, and judges only bytes that
+// all those reads agree on.
 // stable is true if the agreed bytes fail validation as the scan's did,
 // false if they pass (the scan saw a transient fault). If no round of reads
 // agrees within rereadAttempts rounds, it returns ErrUnstableReads. Only I/O
 // errors are returned otherwise.
-func confirmStop(f env.File, pos, limit, next int64) (stable bool, err error) {
+func confirmStop(f env.File, pos, limit, next, gapsBelow int64) (stable bool, err error) {
 	const need = hdrLength + 9 // what record.PeekSize needs, as in scan
 	for range rereadAttempts {
 		hdr, ok, err := readAgreeing(f, pos, min(limit-pos, need))
@@ -447,7 +481,8 @@ func confirmStop(f env.File, pos, limit, next int64) (stable bool, err error) {
 			continue
 		}
 		b, err := record.Parse(raw)
-		if err != nil || b.FirstOffset != next || b.FirstOffset > math.MaxInt64-int64(b.LastOffsetDelta)-1 {
+		inSequence := b.FirstOffset == next || (b.FirstOffset > next && b.FirstOffset < gapsBelow)
+		if err != nil || !inSequence || b.FirstOffset > math.MaxInt64-int64(b.LastOffsetDelta)-1 {
 			return true, nil
 		}
 		return false, nil

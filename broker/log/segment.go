@@ -45,7 +45,8 @@ const (
 const noTimestamp = -1
 
 // errOutOfSequence means a batch's base offset is not the offset after the
-// previous batch: the offsets would not be dense.
+// previous batch where offsets must be dense, or not above it where the
+// cleaner may have left gaps.
 var errOutOfSequence = errors.New("log: batch out of sequence")
 
 // indexEntry maps the base offset of a batch, relative to the segment's base
@@ -298,6 +299,9 @@ func readHeader(f env.File, pos, limit int64, buf []byte) (header, error) {
 // batch.
 type scanner struct {
 	buf []byte
+	// gapsBelow: a batch whose base offset is below it may follow a gap
+	// the cleaner left (Log.cleanedTo); at or above it offsets are dense.
+	gapsBelow int64
 }
 
 // scanChunk is the read size of a scan; a larger batch grows the buffer.
@@ -365,7 +369,18 @@ func (sc *scanner) scan(f env.File, pos, limit, next int64, fn func(b *record.Ba
 			return scanResult{end: at, next: next, stop: err}, nil
 		}
 		if b.FirstOffset != next {
-			return scanResult{end: at, next: next, stop: fmt.Errorf("%w: base offset %d, expected %d", errOutOfSequence, b.FirstOffset, next)}, nil
+			if b.FirstOffset < next || b.FirstOffset >= sc.gapsBelow {
+				return scanResult{end: at, next: next, stop: fmt.Errorf("%w: base offset %d, expected %d", errOutOfSequence, b.FirstOffset, next)}, nil
+			}
+			// A gap the cleaner may have left. The base offset is outside
+			// the CRC: a second read must agree before it is believed.
+			ok, err := sameBase(f, at, b.FirstOffset)
+			if err != nil {
+				return scanResult{}, err
+			}
+			if !ok {
+				return scanResult{end: at, next: next, stop: fmt.Errorf("%w: two reads of the base offset at position %d disagree", record.ErrCorrupt, at)}, nil
+			}
 		}
 		if b.FirstOffset > math.MaxInt64-int64(b.LastOffsetDelta)-1 {
 			return scanResult{end: at, next: next, stop: fmt.Errorf("%w: offsets overflow", record.ErrCorrupt)}, nil

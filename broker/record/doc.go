@@ -8,6 +8,13 @@
 // base offset and, for LogAppendTime topics, the max timestamp (which changes
 // the CRC).
 //
+// For the log cleaner (compaction), and only for it, it also looks inside
+// records: Codecs decompresses and recompresses record sections (gzip,
+// snappy in the Java client's xerial framing, LZ4 frames, zstd), always
+// within a size limit the caller sets, NextRecord walks the records of a
+// section without copying, and AppendBatch builds a batch around a records
+// section, computing its length and CRC.
+//
 // Invariants:
 //   - Parse never copies or retains the bytes it is given; Batch.Raw aliases
 //     the caller's slice.

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/internal/invariants"
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // addBreaches makes each invariant the brokers found broken (the guest is
@@ -46,22 +48,22 @@ func checkNames() []string {
 }
 
 // faultSummary says which faults a run applied, for its FAULTS= line:
-// each kind of fault with its count (heals left out), then the triggered
-// crashes that never came.
-func faultSummary(rs []faults.Record) string {
+// each fault (heals left out) with its count, then the triggered crashes
+// that never came.
+func faultSummary(fs []runfolder.Fault) string {
 	counts := map[string]int{}
 	var order []string
 	dropped := 0
-	for _, r := range rs {
+	for _, f := range fs {
 		switch {
-		case r.Status == faults.Dropped:
+		case f.Status == runfolder.FaultDropped && f.Op == faults.OpRestart.String() && strings.Contains(f.Detail, "never came"):
 			dropped++
-		case r.Heal || r.Status != faults.Applied:
+		case f.Heals || f.Status != "" || f.Error != "":
 		default:
-			if counts[r.Op] == 0 {
-				order = append(order, r.Op)
+			if counts[f.Op] == 0 {
+				order = append(order, f.Op)
 			}
-			counts[r.Op]++
+			counts[f.Op]++
 		}
 	}
 	if len(order) == 0 && dropped == 0 {
@@ -75,4 +77,17 @@ func faultSummary(rs []faults.Record) string {
 		parts = append(parts, fmt.Sprintf("(%d triggered crash(es) never came)", dropped))
 	}
 	return strings.Join(parts, " ")
+}
+
+// faultsJSONL is faults.jsonl: one runfolder.Fault a line.
+func faultsJSONL(fs []runfolder.Fault) []byte {
+	var b []byte
+	for _, f := range fs {
+		j, err := json.Marshal(f)
+		if err != nil {
+			panic(err) // a Fault always encodes
+		}
+		b = append(append(b, j...), '\n')
+	}
+	return b
 }

@@ -19,17 +19,16 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/faults"
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // Exit codes. They are the verdict codes of `weir sim`.
 const (
-	exitValid    = 0
-	exitInvalid  = 1
-	exitLiveness = 2
-	exitHarness  = 3
+	exitValid    = runfolder.ExitValid
+	exitInvalid  = runfolder.ExitInvalid
+	exitLiveness = runfolder.ExitLiveness
+	exitHarness  = runfolder.ExitHarness
 )
-
-var verdictNames = [...]string{"valid", "invalid", "liveness", "harness-error"}
 
 // seedStream separates the parameter stream from any other stream a
 // scenario derives from the same seed.
@@ -143,7 +142,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if out.faultRecords != nil {
 		fmt.Fprintf(stdout, "FAULTS=%s\n", faultSummary(out.faultRecords))
 	}
-	fmt.Fprintf(stdout, "VERDICT=%s code=%d virtual=%v: %s\n", verdictNames[code], code, elapsed, out.verdict.Summary)
+	fmt.Fprintf(stdout, "VERDICT=%s code=%d virtual=%v: %s\n", runfolder.VerdictName(code), code, elapsed, out.verdict.Summary)
 	return code
 }
 
@@ -229,17 +228,15 @@ type output struct {
 	// faultRecords the faults applied (faults.jsonl), for scenarios that
 	// have them.
 	checks       []string
-	faultRecords []faults.Record
+	faultRecords []runfolder.Fault
 }
 
-// verdict is verdict.json. The host reads Code and Summary.
+// verdict is what becomes verdict.json (runfolder.Verdict) at the end.
 type verdict struct {
-	Seed      uint64 `json:"seed"`
-	Code      int    `json:"code"`
-	Verdict   string `json:"verdict"`
-	Summary   string `json:"summary"`
-	VirtualNs int64  `json:"virtual_ns"`
-	Details   any    `json:"details,omitempty"`
+	Code    int
+	Verdict string
+	Summary string
+	Details any
 }
 
 func newOutput(dir string) *output {
@@ -271,13 +268,19 @@ func (o *output) History(op any) {
 
 // Verdict records the run's verdict; the last call wins.
 func (o *output) Verdict(code int, summary string, details any) {
-	o.verdict = verdict{Code: code, Verdict: verdictNames[code], Summary: summary, Details: details}
+	o.verdict = verdict{Code: code, Verdict: runfolder.VerdictName(code), Summary: summary, Details: details}
 }
 
 func (o *output) write(seed uint64, elapsed time.Duration) error {
-	o.verdict.Seed = seed
-	o.verdict.VirtualNs = elapsed.Nanoseconds()
-	vj, err := json.MarshalIndent(o.verdict, "", "  ")
+	rv := runfolder.Verdict{Seed: seed, Code: o.verdict.Code, Summary: o.verdict.Summary, VirtualNs: elapsed.Nanoseconds()}
+	if o.verdict.Details != nil {
+		d, err := json.Marshal(o.verdict.Details)
+		if err != nil {
+			return err
+		}
+		rv.Details = d
+	}
+	vj, err := runfolder.MarshalVerdict(rv)
 	if err != nil {
 		return err
 	}
@@ -285,14 +288,14 @@ func (o *output) write(seed uint64, elapsed time.Duration) error {
 		name string
 		data []byte
 	}{
-		{"trace.log", []byte(o.trace.String())},
-		{"history.jsonl", o.history},
-		{faults.RecordsFile, faults.AppendJSONL(nil, o.faultRecords)},
+		{runfolder.TraceFile, []byte(o.trace.String())},
+		{runfolder.HistoryFile, o.history},
+		{runfolder.FaultsFile, faultsJSONL(o.faultRecords)},
 		// verdict.json last: its presence says the others are complete.
-		{"verdict.json", append(vj, '\n')},
+		{runfolder.VerdictFile, vj},
 	}
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(o.dir, f.name), f.data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(o.dir, f.name), f.data, runfolder.FileMode); err != nil {
 			return err
 		}
 	}

@@ -25,8 +25,10 @@ func commands() []command {
 	return []command{
 		{"serve", "run a broker", serve},
 		{"topics", "create, list, describe, alter and delete topics", cli.Topics},
+		{"cluster", "describe the cluster: brokers and the metadata quorum", cli.Cluster},
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
+		{"groups", "list, describe, reset offsets of and delete consumer groups", cli.Groups},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
 		{"selftest", "plant each known defect in the simulated broker and show which checker catches it", selftest},
 		{"bench", "run a benchmark spec against targets; compare results", bench},

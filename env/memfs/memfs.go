@@ -132,6 +132,7 @@ type FS struct {
 	root    *node
 	crashed bool
 	inj     Injector
+	locks   map[string]bool // held locks (lock.go); a crash's clone has none
 }
 
 var _ env.FS = (*FS)(nil)

@@ -31,7 +31,7 @@ import (
 	"github.com/weir-dev/weir/bench/results"
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/reports/plot"
-	"github.com/weir-dev/weir/sim/host"
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // FileName is the report's file in the output folder.
@@ -72,8 +72,12 @@ func Scan(roots []string, skip string) (Inputs, error) {
 					return fs.SkipDir
 				}
 				seen[abs] = true
-				if isFile(filepath.Join(path, "header.json")) && isFile(filepath.Join(path, "verdict.json")) {
+				if isFile(filepath.Join(path, runfolder.HeaderFile)) && isFile(filepath.Join(path, runfolder.VerdictFile)) {
 					in.Sims = append(in.Sims, path)
+					// What lies below a run folder (a replay, a
+					// determinism check) is the same run again,
+					// not another one.
+					return fs.SkipDir
 				}
 				return nil
 			}
@@ -142,7 +146,7 @@ type Plot struct {
 type Sim struct {
 	Dir       string
 	ID        string
-	Header    host.Header
+	Header    runfolder.Header
 	Seed      uint64
 	Verdict   string
 	Code      int
@@ -243,7 +247,7 @@ func Build(in Inputs, out string, opts Options) (*Report, error) {
 
 func readSim(dir, out string) (Sim, error) {
 	s := Sim{Dir: dir}
-	h, err := host.ReadHeader(dir)
+	h, err := runfolder.ReadHeader(dir)
 	if err != nil {
 		return s, err
 	}
@@ -264,7 +268,7 @@ func readSim(dir, out string) (Sim, error) {
 		s.Summary = strings.TrimSpace(v.Summary)
 	}
 	if s.Verdict == "" {
-		s.Verdict = host.VerdictName(s.Code)
+		s.Verdict = runfolder.VerdictName(s.Code)
 	}
 	if len(v.Details) > 0 {
 		var cv checker.Verdict

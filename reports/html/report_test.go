@@ -30,6 +30,10 @@ func fixture(t *testing.T) string {
 	if err := synth.Sim(filepath.Join(root, "runs", "seed-42"), 42, true); err != nil {
 		t.Fatal(err)
 	}
+	// A replay of seed 42 inside its folder: the same run, not another.
+	if err := synth.Sim(filepath.Join(root, "runs", "seed-42", "replay"), 42, true); err != nil {
+		t.Fatal(err)
+	}
 	// Not a run folder: a header alone.
 	os.MkdirAll(filepath.Join(root, "runs", "half"), 0o755)
 	os.WriteFile(filepath.Join(root, "runs", "half", "header.json"), []byte("{}"), 0o644)

@@ -18,7 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/weir-dev/weir/history"
-	"github.com/weir-dev/weir/sim/host"
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // maxLatencyPoints bounds the acknowledged sends drawn in a latency
@@ -78,7 +78,7 @@ func ReadSim(dir string) (*SimData, error) {
 func Sends(ops []history.Op) []Send {
 	// A history time minus the guest's time origin is the virtual time
 	// since the run began, the time base of trace.log's first column.
-	base := host.GuestTimeOrigin().UnixNano()
+	base := runfolder.GuestTimeOrigin().UnixNano()
 	if len(ops) > 0 {
 		// Not a simulation's clock (a history from real time, say): use
 		// the first op as the origin.

@@ -6,19 +6,21 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // Virtual clock constants. Changing any of them changes every trace.
 const (
 	// clockStartNs is the first reading. It must be above zero: a clock that
 	// reads 0 makes the Go runtime abort.
-	clockStartNs = 1_000_000_000
+	clockStartNs = runfolder.GuestClockStartNs
 	// clockTickNs is what each read adds, so that a loop waiting for time
 	// to pass (with no timer to sleep on) still sees it pass.
 	clockTickNs = 1_000
 	// wallEpochSec is what the guest's wall clock reads at virtual time 0:
 	// 2025-01-01T00:00:00Z.
-	wallEpochSec = 1_735_689_600
+	wallEpochSec = runfolder.GuestWallEpochSec
 )
 
 // vclock is one run's virtual clock. The guest is single-threaded, so reads
@@ -74,9 +76,5 @@ func seedRand(seed uint64) *rand.ChaCha8 {
 	return rand.NewChaCha8(key)
 }
 
-// GuestTimeOrigin is what the guest's wall clock (time.Now) reads when a
-// run starts: times in history.jsonl minus this are virtual time since the
-// start, the time base of trace.log.
-func GuestTimeOrigin() time.Time {
-	return time.Unix(wallEpochSec, 0).Add(clockStartNs * time.Nanosecond)
-}
+// GuestTimeOrigin is runfolder.GuestTimeOrigin.
+func GuestTimeOrigin() time.Time { return runfolder.GuestTimeOrigin() }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/faults"
+	"github.com/weir-dev/weir/runfolder"
 )
 
 const commandUsage = `usage: weir sim [--seed N | --seeds RANGE | --replay DIR] [flags]
@@ -29,6 +30,8 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-500 --parallel 2     a sweep; a table of failing seeds at the end
   weir sim --replay runs/seed-42          rerun from the header; does the trace match?
   weir sim --seeds 1-300 --defect NAME    a planted defect (see --list-defects)
+  weir sim --seeds 1-100000 --shard 3/8   the 3rd of 8 disjoint slices (one CI job each)
+  weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
 
 Each run writes a folder (--out, default runs/seed-N): header.json,
 summary.txt, trace.log, history.jsonl, faults.jsonl (each fault applied,
@@ -60,6 +63,8 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		budget      = fs.Duration("budget", DefaultBudget, "virtual-time budget of a run; past it the run is a harness error")
 		wallCap     = fs.Duration("wall-cap", DefaultWallCap, "wall-clock time after which a run is stopped as a harness error")
 		keep        = fs.Bool("keep-passing", false, "in a sweep, keep the folders of valid runs too (default: only failing runs' folders are kept)")
+		shard       = fs.String("shard", "", "K/N: run only the K-th of N disjoint slices of the seeds (1 <= K <= N), to split a sweep across machines")
+		twice       = fs.Bool("check-determinism", false, "run each seed twice and fail (exit 3) where the two traces differ")
 	)
 	// The guest's flags: passed on only when given, so that the guest's
 	// defaults and the seed decide the rest.
@@ -127,6 +132,20 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		seeds = []uint64{rand.Uint64N(1 << 53)}
 	}
 
+	if *shard != "" {
+		if *replay != "" {
+			return usageErr("--shard applies to --seeds, not --replay")
+		}
+		var err error
+		if seeds, err = Shard(seeds, *shard); err != nil {
+			return usageErr("--shard: %v", err)
+		}
+		if len(seeds) == 0 {
+			fmt.Fprintf(stdout, "weir sim: shard %s has no seeds\n", *shard)
+			return ExitValid
+		}
+	}
+
 	var g *Guest
 	var err error
 	if *guestFile != "" {
@@ -165,7 +184,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		case *out != "":
 			dir = filepath.Join(*out, fmt.Sprintf("seed-%d", s))
 		}
-		return RunConfig{Seed: s, Args: guestArgs, OutDir: dir, Budget: *budget, WallCap: *wallCap}
+		return RunConfig{Seed: s, Args: guestArgs, OutDir: dir, Budget: *budget, WallCap: *wallCap, Twice: *twice}
 	}
 	if len(seeds) == 1 {
 		rc := config(seeds[0])
@@ -247,7 +266,7 @@ func commandReplay(ctx context.Context, r *Runner, dir, out string, stdout, stde
 	fmt.Fprintf(stdout, "weir sim: replay of seed %d: %s (exit %d, recorded %d): %s\n", res.Seed, res.Verdict, res.ExitCode, h.ExitCode, res.Message)
 	if res.TraceSHA256 == "" || res.TraceSHA256 != h.TraceSHA256 {
 		fmt.Fprintf(stdout, "weir sim: trace DIFFERS: sha256 %s, recorded %s (compare %s and %s)\n",
-			orNone(res.TraceSHA256), orNone(h.TraceSHA256), filepath.Join(out, "trace.log"), filepath.Join(dir, "trace.log"))
+			orNone(res.TraceSHA256), orNone(h.TraceSHA256), filepath.Join(out, runfolder.TraceFile), filepath.Join(dir, runfolder.TraceFile))
 		return ExitHarness
 	}
 	fmt.Fprintf(stdout, "weir sim: trace matches: sha256 %s (folder %s)\n", res.TraceSHA256, out)
@@ -289,12 +308,27 @@ func ParseSeeds(s string) ([]uint64, error) {
 	return seeds, nil
 }
 
+// Shard returns the K-th of N disjoint slices of seeds ("K/N", 1 <= K <=
+// N): every N-th seed from the K-th, so that slow and fast seeds spread
+// evenly. The N shards of a list cover it exactly once.
+func Shard(seeds []uint64, spec string) ([]uint64, error) {
+	ks, ns, ok := strings.Cut(spec, "/")
+	k, err1 := strconv.Atoi(strings.TrimSpace(ks))
+	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 1 || k > n {
+		return nil, fmt.Errorf("%q: want K/N with 1 <= K <= N, e.g. 3/8", spec)
+	}
+	var out []uint64
+	for i := k - 1; i < len(seeds); i += n {
+		out = append(out, seeds[i])
+	}
+	return out, nil
+}
+
 // removeRun deletes the artifacts of a run, and its folder if that leaves
 // it empty; it never deletes anything else.
 func removeRun(dir string) {
-	for _, a := range Artifacts {
-		os.Remove(filepath.Join(dir, a))
-	}
+	removeArtifacts(dir)
 	os.Remove(dir)
 }
 

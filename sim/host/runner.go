@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,28 +24,20 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/weir-dev/weir/runfolder"
 )
 
-// Exit codes of a run (and of `weir sim`).
+// Exit codes of a run (and of `weir sim`): runfolder's.
 const (
-	ExitValid    = 0
-	ExitInvalid  = 1
-	ExitLiveness = 2
-	ExitHarness  = 3
+	ExitValid    = runfolder.ExitValid
+	ExitInvalid  = runfolder.ExitInvalid
+	ExitLiveness = runfolder.ExitLiveness
+	ExitHarness  = runfolder.ExitHarness
 )
 
 // VerdictName names an exit code.
-func VerdictName(code int) string {
-	switch code {
-	case ExitValid:
-		return "valid"
-	case ExitInvalid:
-		return "invalid"
-	case ExitLiveness:
-		return "liveness"
-	}
-	return "harness-error"
-}
+func VerdictName(code int) string { return runfolder.VerdictName(code) }
 
 // Defaults of RunConfig.
 const (
@@ -54,14 +47,6 @@ const (
 
 // GuestOutDir is where the run folder is mounted inside the guest.
 const GuestOutDir = "/out"
-
-// Artifacts are the files a run writes in its folder; they are removed
-// before a run so that nothing stale is taken for this run's output.
-var Artifacts = []string{"header.json", "summary.txt", "stdout.log", "stderr.log", "trace.log", "history.jsonl", "faults.jsonl", "verdict.json"}
-
-// ArtifactMode is the mode of every file in a run folder, whoever wrote it
-// (the host, or the guest through wazero, which creates files 0600).
-const ArtifactMode = 0o644
 
 // Runner runs one guest module: it holds the wazero runtime and the module,
 // compiled once. Run may be called from many goroutines at once.
@@ -157,36 +142,18 @@ type RunConfig struct {
 	// Stdout and Stderr, if not nil, also receive the guest's output as it
 	// is written (it is always saved in stdout.log and stderr.log).
 	Stdout, Stderr io.Writer
+	// Twice runs the seed a second time, into OutDir/determinism, and
+	// compares the two runs' trace and stdout hashes and exit codes: a
+	// difference is a harness error (the run is not a function of its
+	// seed). The second folder is removed when they agree.
+	Twice bool
 }
 
-// Header is header.json: everything needed to understand and replay a run,
-// then its outcome. summary.txt opens with the same facts.
-type Header struct {
-	Seed          uint64          `json:"seed"`
-	Args          []string        `json:"args"`       // the guest's argv after its name
-	ExtraArgs     []string        `json:"extra_args"` // RunConfig.Args
-	Env           []string        `json:"env"`
-	BudgetNs      int64           `json:"budget_ns"`
-	WallCapNs     int64           `json:"wall_cap_ns"`
-	GuestSHA256   string          `json:"guest_sha256"`
-	GuestPath     string          `json:"guest_path"`
-	GoVersion     string          `json:"go_version"` // toolchain that built the guest
-	WazeroVersion string          `json:"wazero_version"`
-	HostGoVersion string          `json:"host_go_version"`
-	HostPlatform  string          `json:"host_platform"`
-	Params        json.RawMessage `json:"params,omitempty"` // the guest's PARAMS= line
+// determinismDir is where RunConfig.Twice puts the second run.
+const determinismDir = "determinism"
 
-	// The outcome; zero in the header written before the run.
-	ExitCode     int    `json:"exit_code"`
-	Verdict      string `json:"verdict,omitempty"`
-	Message      string `json:"message,omitempty"`
-	TraceSHA256  string `json:"trace_sha256,omitempty"`
-	StdoutSHA256 string `json:"stdout_sha256,omitempty"`
-	VirtualNs    int64  `json:"virtual_ns"`
-	WallNs       int64  `json:"wall_ns"`
-	MemoryBytes  uint64 `json:"memory_bytes"` // the guest's linear memory at exit
-	Finished     bool   `json:"finished"`
-}
+// Header is header.json (runfolder.Header).
+type Header = runfolder.Header
 
 // Result is a run's outcome: its header (also in OutDir/header.json).
 type Result struct {
@@ -231,22 +198,20 @@ func (r *Runner) Run(ctx context.Context, rc RunConfig) Result {
 	if err := os.MkdirAll(rc.OutDir, 0o755); err != nil {
 		return fail(err)
 	}
-	for _, a := range Artifacts {
-		if err := os.Remove(filepath.Join(rc.OutDir, a)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fail(err)
-		}
+	if err := removeArtifacts(rc.OutDir); err != nil {
+		return fail(err)
 	}
 	// A header before the run, so that a run that hangs the host can still
 	// be reproduced.
 	if err := writeHeader(rc.OutDir, res.Header); err != nil {
 		return fail(err)
 	}
-	stdoutF, err := os.Create(filepath.Join(rc.OutDir, "stdout.log"))
+	stdoutF, err := os.Create(filepath.Join(rc.OutDir, runfolder.StdoutFile))
 	if err != nil {
 		return fail(err)
 	}
 	defer stdoutF.Close()
-	stderrF, err := os.Create(filepath.Join(rc.OutDir, "stderr.log"))
+	stderrF, err := os.Create(filepath.Join(rc.OutDir, runfolder.StderrFile))
 	if err != nil {
 		return fail(err)
 	}
@@ -305,10 +270,13 @@ func (r *Runner) Run(ctx context.Context, rc RunConfig) Result {
 		}
 	}
 	res.StdoutSHA256 = sha256Hex(stdoutB.Bytes())
-	if b, err := os.ReadFile(filepath.Join(rc.OutDir, "trace.log")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(rc.OutDir, runfolder.TraceFile)); err == nil {
 		res.TraceSHA256 = sha256Hex(b)
 	}
 	res.Finished = true
+	if rc.Twice {
+		r.runAgain(ctx, rc, &res)
+	}
 	if err := writeHeader(rc.OutDir, res.Header); err != nil {
 		return fail(err)
 	}
@@ -321,10 +289,36 @@ func (r *Runner) Run(ctx context.Context, rc RunConfig) Result {
 	return res
 }
 
-// chmodArtifacts gives every artifact of the run folder ArtifactMode.
+// runAgain is RunConfig.Twice: it reruns rc and turns res into a harness
+// error if the second run differs.
+func (r *Runner) runAgain(ctx context.Context, rc RunConfig, res *Result) {
+	again := rc
+	again.Twice, again.Stdout, again.Stderr = false, nil, nil
+	again.OutDir = filepath.Join(rc.OutDir, determinismDir)
+	b := r.Run(ctx, again)
+	var diffs []string
+	if b.TraceSHA256 != res.TraceSHA256 {
+		diffs = append(diffs, fmt.Sprintf("trace sha256 %s then %s", res.TraceSHA256, b.TraceSHA256))
+	}
+	if b.StdoutSHA256 != res.StdoutSHA256 {
+		diffs = append(diffs, fmt.Sprintf("stdout sha256 %s then %s", res.StdoutSHA256, b.StdoutSHA256))
+	}
+	if b.ExitCode != res.ExitCode {
+		diffs = append(diffs, fmt.Sprintf("exit %d then %d", res.ExitCode, b.ExitCode))
+	}
+	if len(diffs) == 0 {
+		os.RemoveAll(again.OutDir)
+		return
+	}
+	res.ExitCode, res.Verdict = ExitHarness, VerdictName(ExitHarness)
+	res.Message = fmt.Sprintf("not deterministic: the same seed ran twice differently (%s; second run in %s)", strings.Join(diffs, "; "), again.OutDir)
+}
+
+// chmodArtifacts gives every artifact of the run folder runfolder.FileMode,
+// whoever wrote it (wazero creates the guest's files 0600).
 func chmodArtifacts(dir string) error {
-	for _, a := range Artifacts {
-		if err := os.Chmod(filepath.Join(dir, a), ArtifactMode); err != nil && !errors.Is(err, os.ErrNotExist) {
+	for _, a := range runfolder.Artifacts {
+		if err := os.Chmod(filepath.Join(dir, a), runfolder.FileMode); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
@@ -451,12 +445,21 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func writeHeader(dir string, h Header) error {
-	b, err := json.MarshalIndent(h, "", "  ")
-	if err != nil {
-		return err
+func writeHeader(dir string, h Header) error { return runfolder.WriteHeader(dir, h) }
+
+// removeArtifacts removes what an earlier run left in dir.
+func removeArtifacts(dir string) error {
+	names := slices.Clone(runfolder.Artifacts)
+	vis, _ := filepath.Glob(filepath.Join(dir, runfolder.LinearizabilityGlob))
+	for _, v := range vis {
+		names = append(names, filepath.Base(v))
 	}
-	return os.WriteFile(filepath.Join(dir, "header.json"), append(b, '\n'), ArtifactMode)
+	for _, a := range names {
+		if err := os.Remove(filepath.Join(dir, a)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeSummary writes summary.txt: the header's facts first (SEED= as
@@ -477,7 +480,7 @@ func writeSummary(dir string, h Header) error {
 		time.Duration(h.WallNs).Round(time.Millisecond), speedup(h.VirtualNs, h.WallNs))
 	fmt.Fprintf(&b, "memory:  %d MiB guest linear memory\n", h.MemoryBytes>>20)
 	fmt.Fprintf(&b, "replay:  weir sim --replay %s\n", dir)
-	return os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(b.String()), ArtifactMode)
+	return os.WriteFile(filepath.Join(dir, runfolder.SummaryFile), []byte(b.String()), runfolder.FileMode)
 }
 
 func speedup(virtualNs, wallNs int64) float64 {
@@ -488,17 +491,7 @@ func speedup(virtualNs, wallNs int64) float64 {
 }
 
 // ReadHeader reads a run folder's header.json.
-func ReadHeader(dir string) (Header, error) {
-	var h Header
-	b, err := os.ReadFile(filepath.Join(dir, "header.json"))
-	if err != nil {
-		return h, err
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		return h, fmt.Errorf("%s: %w", filepath.Join(dir, "header.json"), err)
-	}
-	return h, nil
-}
+func ReadHeader(dir string) (Header, error) { return runfolder.ReadHeader(dir) }
 
 // ReplayConfig is the RunConfig that reruns the run described by h into
 // outDir.

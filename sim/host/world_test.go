@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // The tests below run the real world scenario: Weir brokers on the
@@ -52,23 +54,19 @@ func TestWorldIsDeterministic(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(readFile(t, filepath.Join(a.OutDir, "faults.jsonl"))), "\n")
 	var last float64
 	for _, line := range lines {
-		var r struct {
-			T      float64 `json:"t"`
-			Op     string  `json:"op"`
-			Status string  `json:"status"`
-		}
-		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Op == "" || r.Status == "" || r.T < last {
+		var f runfolder.Fault
+		if err := json.Unmarshal([]byte(line), &f); err != nil || f.Op == "" || f.Kind == "" || f.TimeS < last {
 			t.Fatalf("faults.jsonl line %q: %v", line, err)
 		}
-		last = r.T
+		last = f.TimeS
 	}
 	stdout := readFile(t, filepath.Join(a.OutDir, "stdout.log"))
 	if !strings.Contains(stdout, "CHECKS=lost-write,") || !strings.Contains(stdout, "\nFAULTS=") {
 		t.Fatalf("stdout lacks the CHECKS= and FAULTS= lines:\n%s", stdout)
 	}
-	for _, name := range Artifacts {
-		if fi, err := os.Stat(filepath.Join(a.OutDir, name)); err == nil && fi.Mode().Perm() != ArtifactMode {
-			t.Errorf("%s has mode %v, want %v", name, fi.Mode().Perm(), os.FileMode(ArtifactMode))
+	for _, name := range runfolder.Artifacts {
+		if fi, err := os.Stat(filepath.Join(a.OutDir, name)); err == nil && fi.Mode().Perm() != runfolder.FileMode {
+			t.Errorf("%s has mode %v, want %v", name, fi.Mode().Perm(), os.FileMode(runfolder.FileMode))
 		}
 	}
 }

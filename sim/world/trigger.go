@@ -32,7 +32,7 @@ func (t *trigger) advance(op memfs.Op, path string) bool {
 	switch {
 	case t.restart:
 	case t.kind == faults.TriggerSync:
-		if op != memfs.OpSync || !strings.HasSuffix(path, ".log") {
+		if op != memfs.OpSync || !isSegment(path) {
 			return false
 		}
 		t.syncs--
@@ -46,6 +46,21 @@ func (t *trigger) advance(op memfs.Op, path string) bool {
 	}
 	t.ops--
 	return t.ops <= 0
+}
+
+// isSegment reports whether path is a partition log segment,
+// <20 digits>.log (the metadata quorum's WAL is wal-<digits>.log).
+func isSegment(path string) bool {
+	base, ok := strings.CutSuffix(path[strings.LastIndexByte(path, '/')+1:], ".log")
+	if !ok || len(base) != 20 {
+		return false
+	}
+	for _, c := range base {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // armCrash arms the triggered crash of e (e.Trigger is not TriggerAt).
@@ -131,7 +146,7 @@ func (n *machine) watch(disk *memfs.FS, dead chan struct{}, op memfs.Op, path st
 	switch {
 	case starting:
 		w.Tracef("crash %s during its start, keep=%.2f: %s", n.name, t.keep, t.why)
-		w.recordFault(crashRecord(w.Elapsed(), n.name, "crash", t.keep, "during recovery: "+t.why))
+		w.recordCrash(n.name, faults.OpCrash.String(), false, crashDetail(t.keep, "during recovery: "+t.why))
 		next := n.crashDisk(disk, t.keep)
 		n.diskMu.Lock()
 		n.startCrash = next

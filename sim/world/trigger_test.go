@@ -12,6 +12,7 @@ import (
 
 	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/faults"
+	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/sim/world"
 )
 
@@ -31,6 +32,15 @@ func (a *acks) get() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]string(nil), a.vs...)
+}
+
+// ready restarts every node that is down and waits until the cluster
+// answers, every partition led (the liveness phase).
+func ready(t *testing.T, w *world.World) {
+	t.Helper()
+	if err := w.Liveness(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func traceHas(t *testing.T, w *world.World, want string) {
@@ -73,9 +83,7 @@ func TestSyncTriggerCrashesInsideTheFsync(t *testing.T) {
 			ackedAtCrash := a.get()
 			cl.Close()
 			traceHas(t, w, "crash n1 (incarnation 1) keep=0.00: 25ms after the start of segment fsync #1")
-			if err := w.Restart("n1"); err != nil {
-				t.Fatal(err)
-			}
+			ready(t, w) // restarts n1 and waits until it leads its partitions again
 			got := readAll(t, w, "reader", "t")
 			if _, ok := got["v"]; ok {
 				t.Fatal("the record whose fsync the crash interrupted survived a crash that keeps nothing unsynced")
@@ -109,9 +117,7 @@ func TestRollTriggerCrashesDuringTheRoll(t *testing.T) {
 			cl.Close() // fails the record in flight: no retry into the next incarnation
 			<-done
 			traceHas(t, w, fmt.Sprintf("before disk operation #%d of the first segment roll", ops))
-			if err := w.Restart("n1"); err != nil {
-				t.Fatal(err)
-			}
+			ready(t, w) // restarts n1 and waits until it leads its partitions again
 			got := readAll(t, w, "reader", "t")
 			for _, v := range p.acked {
 				if _, ok := got[v]; !ok {
@@ -145,6 +151,7 @@ func TestRestartCrashesDuringRecovery(t *testing.T) {
 	}
 	traceHas(t, w, "crash n1 during its start, keep=0.50: before disk operation #5 since the restart")
 	apply(t, w, faults.Event{Op: faults.OpRestart, Node: "n1"})
+	ready(t, w)
 	got := readAll(t, w, "reader", "t")
 	for _, v := range p.acked {
 		if _, ok := got[v]; !ok {
@@ -184,9 +191,7 @@ func TestPowerLoss(t *testing.T) {
 		t.Fatal("n1 is up after the power loss")
 	}
 	traceHas(t, w, "crash n1 (incarnation 1) keep=0.30: power loss")
-	if err := w.Liveness(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	ready(t, w)
 	got := readAll(t, w, "reader", "t")
 	for _, v := range p.acked {
 		if _, ok := got[v]; !ok {
@@ -214,7 +219,7 @@ func TestTriggeredCrashRestartsItself(t *testing.T) {
 	<-done
 	apply(t, w, faults.Event{Op: faults.OpRestart, Node: "n1"})
 	recs := w.FaultRecords()
-	if last := recs[len(recs)-1]; last.Status != faults.Dropped || last.Op != "restart" {
+	if last := recs[len(recs)-1]; last.Status != runfolder.FaultDropped || last.Op != "restart" {
 		t.Fatalf("the window's restart was recorded as %+v, want dropped", last)
 	}
 	traceHas(t, w, "restart n1 (incarnation 2)")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/weir-dev/weir/env/memfs"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/internal/invariants"
+	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/sim/simnet"
 )
 
@@ -83,7 +83,7 @@ type World struct {
 
 	breachMu sync.Mutex // leaf; also guards faultLog
 	breaches []invariants.Breach
-	faultLog []faults.Record
+	faultLog []runfolder.Fault
 }
 
 // machine is one node: a disk, a host, a clock and, while up, a broker.
@@ -396,21 +396,6 @@ func (w *World) breach(node string, inc int, mute *atomic.Bool, name, detail str
 	w.breaches = append(w.breaches, invariants.Breach{Name: name, Node: node, Detail: detail})
 }
 
-// recordFault adds r to the records FaultRecords returns.
-func (w *World) recordFault(r faults.Record) {
-	w.breachMu.Lock()
-	defer w.breachMu.Unlock()
-	w.faultLog = append(w.faultLog, r)
-}
-
-// FaultRecords returns every fault and heal applied so far (faults.jsonl),
-// in the order applied.
-func (w *World) FaultRecords() []faults.Record {
-	w.breachMu.Lock()
-	defer w.breachMu.Unlock()
-	return slices.Clone(w.faultLog)
-}
-
 // Breaches returns the invariants the brokers found broken so far (only
 // guests built with -tags invariants check them), in the order seen.
 func (w *World) Breaches() []invariants.Breach {
@@ -492,7 +477,7 @@ func (w *World) crashIncarnation(n *machine, inc int, t *trigger) {
 		return
 	}
 	w.Tracef("crash %s (incarnation %d) keep=%.2f: %s", n.name, n.incarnation, t.keep, t.why)
-	w.recordFault(crashRecord(w.Elapsed(), n.name, "crash", t.keep, t.why))
+	w.recordCrash(n.name, faults.OpCrash.String(), false, crashDetail(t.keep, t.why))
 	n.cutPowerLocked(t.keep)
 	n.windDownLocked()
 	if t.down > 0 {
@@ -508,17 +493,10 @@ func (w *World) restartIncarnation(n *machine, inc int) {
 	if n.up || n.incarnation != inc || w.ctx.Err() != nil {
 		return
 	}
-	w.recordFault(faults.Record{T: w.Elapsed().Seconds(), Op: faults.OpRestart.String(), Kind: faults.Crash.String(), Heal: true,
-		Status: faults.Applied, Node: n.name, Note: "the triggered crash's own restart"})
+	w.recordCrash(n.name, faults.OpRestart.String(), true, "the triggered crash's own restart")
 	if err := n.startLocked("restart"); err != nil {
 		w.Tracef("restart failed: %v", err)
 	}
-}
-
-// crashRecord is the record of a crash that no schedule event applied
-// itself: a trigger's, a power loss's.
-func crashRecord(t time.Duration, node, op string, keep float64, why string) faults.Record {
-	return faults.Record{T: t.Seconds(), Op: op, Kind: faults.Crash.String(), Status: faults.Applied, Node: node, Keep: &keep, Note: why}
 }
 
 // PowerLoss crashes every node that is up at one instant, as a power cut
@@ -536,7 +514,7 @@ func (w *World) PowerLoss(keep float64) {
 			continue
 		}
 		w.Tracef("crash %s (incarnation %d) keep=%.2f: power loss", n.name, n.incarnation, keep)
-		w.recordFault(crashRecord(w.Elapsed(), n.name, "power-loss", keep, "every node at once"))
+		w.recordCrash(n.name, "power-loss", false, crashDetail(keep, "every node at once"))
 		n.cutPowerLocked(keep)
 		down = append(down, n)
 	}
@@ -635,7 +613,7 @@ func (w *World) ClearDiskFaults(name string) error {
 }
 
 // SetReadFlips makes reads of the node's checked files (partition log
-// segments and indexes, meta.json, producer-ids; see flippable) return one
+// segments and indexes, meta.properties, the quorum's WAL; see flippable) return one
 // flipped bit with probability prob, at most count times, until
 // ClearDiskFaults. A flip corrupts only what that read returns, never the
 // stored bytes: a bad cable or controller, not a bad sector. The state
@@ -660,11 +638,13 @@ func (w *World) SetReadFlipsOn(name string, prob float64, count int, suffix stri
 
 // flippable reports whether reads of path may be flipped: only the files
 // the broker can check: a partition log's segments (CRC-32C per batch), its
-// indexes (which recovery reads until the reads agree), and meta.json, the
-// producer-id file and the producer state snapshots (CRC-32C each, read
-// again on a mismatch; a snapshot that never reads back whole is skipped).
+// indexes (which recovery reads until the reads agree), meta.properties and
+// the producer state snapshots (CRC-32C each, read again on a mismatch; a
+// snapshot that never reads back whole is skipped), and the metadata
+// quorum's WAL (wal-*.log) and snapshots (*.snap), whose reads that fail
+// their checksum are read again.
 func flippable(path string) bool {
-	for _, suffix := range []string{".log", ".index", ".timeindex", ".snapshot", "/meta.json", "/producer-ids"} {
+	for _, suffix := range []string{".log", ".index", ".timeindex", ".snapshot", ".snap", "/meta.properties"} {
 		if strings.HasSuffix(path, suffix) {
 			return true
 		}
@@ -854,12 +834,9 @@ func (w *World) clockFault(e faults.Event) error {
 // FaultRecords, at the virtual time it was applied.
 func (w *World) Apply(e faults.Event) error {
 	w.Tracef("apply %s", e)
-	status, note := faults.Applied, ""
-	err := w.apply(e, &status, &note)
-	if err != nil {
-		status, note = faults.Failed, err.Error()
-	}
-	w.recordFault(faults.RecordOf(w.Elapsed(), e, status, note))
+	status, why := "", ""
+	err := w.apply(e, &status, &why)
+	w.recordEvent(e, status, why, err)
 	return err
 }
 
@@ -879,14 +856,14 @@ func (w *World) apply(e faults.Event, status, note *string) error {
 		w.net.Uncut(e.From, e.To)
 	case faults.OpCrash:
 		if e.Trigger != faults.TriggerAt {
-			*status = faults.Armed
+			*status = runfolder.FaultArmed
 			return w.armCrash(e)
 		}
 		return w.Crash(e.Node, e.Keep)
 	case faults.OpRestart:
 		why, err := w.restart(e)
 		if why != "" {
-			*status, *note = faults.Dropped, why
+			*status, *note = runfolder.FaultDropped, why
 		}
 		return err
 	case faults.OpPause:
@@ -1001,7 +978,7 @@ func (w *World) Run(ctx context.Context, s faults.Schedule, workload func(ctx co
 // and waits until the cluster answers, bounded by Config.LivenessTimeout.
 func (w *World) Liveness(ctx context.Context) error {
 	w.Tracef("liveness phase: heal everything, restart every node")
-	w.recordFault(faults.Record{T: w.Elapsed().Seconds(), Op: "heal-all", Kind: "all", Heal: true, Status: faults.Applied, Note: "liveness phase"})
+	w.recordFault(runfolder.Fault{Kind: "all", Op: "heal-all", Heals: true, Detail: "the liveness phase heals every fault"})
 	w.net.Heal()
 	for _, n := range w.nodes {
 		if t := n.disarm(); t != nil {

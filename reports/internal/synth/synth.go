@@ -17,7 +17,7 @@ import (
 	"github.com/weir-dev/weir/bench/results"
 	"github.com/weir-dev/weir/bench/spec"
 	"github.com/weir-dev/weir/history"
-	"github.com/weir-dev/weir/sim/host"
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // Bench returns a results file with targets "embedded" (with consumers)
@@ -169,7 +169,7 @@ func Sim(dir string, seed uint64, invalid bool) error {
 	if err := os.WriteFile(filepath.Join(dir, "verdict.json"), vb, 0o644); err != nil {
 		return err
 	}
-	h := host.Header{
+	h := runfolder.Header{
 		Seed: seed, Args: []string{"--seed", fmt.Sprint(seed), "--faults", "crash,partition"}, ExtraArgs: []string{"--faults", "crash,partition"},
 		GuestSHA256: strings.Repeat("ab", 32), GoVersion: "go1.26.0", WazeroVersion: "v1.12.0",
 		Params:   json.RawMessage(`{"seed":1,"world":{"nodes":3}}`),

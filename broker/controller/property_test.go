@@ -1,0 +1,205 @@
+package controller
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"pgregory.net/rapid"
+
+	"github.com/weir-dev/weir/broker/metadata"
+)
+
+// activeCluster registers n brokers (racks[i] if given) and unfences them.
+func activeCluster(t fataler, n int, racks []string) *scenario {
+	s := newScenario(t, DefaultConfig())
+	for id := int32(1); id <= int32(n); id++ {
+		req := kmsg.NewPtrBrokerRegistrationRequest()
+		req.BrokerID, req.IncarnationID[0] = id, 1
+		if racks != nil {
+			req.Rack = &racks[id-1]
+		}
+		s.decide(req)
+	}
+	for id := int32(1); id <= int32(n); id++ {
+		s.heartbeatOK(id, false)
+	}
+	return s
+}
+
+func (s *scenario) heartbeatOK(id int32, shutdown bool) {
+	br, _ := s.img.Broker(id)
+	req := kmsg.NewPtrBrokerHeartbeatRequest()
+	req.BrokerID, req.BrokerEpoch, req.CurrentMetadataOffset = id, br.Epoch, int64(s.img.Offset().Index)
+	req.WantShutdown = shutdown
+	s.decide(req)
+}
+
+func (s *scenario) create(name string, partitions int32, rf int16) *kmsg.CreateTopicsResponseTopic {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, partitions, rf
+	req.Topics = append(req.Topics, rt)
+	res := s.decide(req)
+	return &res.Response.(*kmsg.CreateTopicsResponse).Topics[0]
+}
+
+func spread(counts map[int32]int, n int) (lo, hi int) {
+	lo, hi = 1<<30, 0
+	for id := int32(1); id <= int32(n); id++ {
+		lo, hi = min(lo, counts[id]), max(hi, counts[id])
+	}
+	return lo, hi
+}
+
+// One topic on brokers without racks: leaders per broker and replicas per
+// broker each differ by at most one, and no partition repeats a broker.
+func TestPlacementBalancedWithinOne(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		n := rapid.IntRange(1, 9).Draw(rt, "brokers")
+		rf := rapid.IntRange(1, n).Draw(rt, "rf")
+		parts := rapid.IntRange(1, 60).Draw(rt, "partitions")
+		s := activeCluster(rt, n, nil)
+		if st := s.create("t", int32(parts), int16(rf)); st.ErrorCode != 0 {
+			rt.Fatalf("create: %s", errName(st.ErrorCode))
+		}
+		topic, _ := s.img.Topic("t")
+		leaders, replicas := map[int32]int{}, map[int32]int{}
+		for i, p := range topic.Partitions {
+			if len(p.Replicas) != rf || hasDuplicates(p.Replicas) || p.Leader != p.Replicas[0] {
+				rt.Fatalf("partition %d: replicas %v leader %d", i, p.Replicas, p.Leader)
+			}
+			leaders[p.Leader]++
+			for _, r := range p.Replicas {
+				replicas[r]++
+			}
+		}
+		if lo, hi := spread(leaders, n); hi-lo > 1 {
+			rt.Fatalf("leaders per broker %v: spread %d..%d", leaders, lo, hi)
+		}
+		if lo, hi := spread(replicas, n); hi-lo > 1 {
+			rt.Fatalf("replicas per broker %v: spread %d..%d", replicas, lo, hi)
+		}
+	})
+}
+
+// With racks of equal size, a partition's replicas span min(rf, racks)
+// racks, and the balance still holds.
+func TestPlacementRackAware(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		nracks := rapid.IntRange(2, 4).Draw(rt, "racks")
+		perRack := rapid.IntRange(1, 3).Draw(rt, "per-rack")
+		n := nracks * perRack
+		racks := make([]string, n)
+		for i := range racks {
+			racks[i] = fmt.Sprintf("rack-%d", i%nracks)
+		}
+		rf := rapid.IntRange(1, n).Draw(rt, "rf")
+		parts := rapid.IntRange(1, 40).Draw(rt, "partitions")
+		s := activeCluster(rt, n, racks)
+		if st := s.create("t", int32(parts), int16(rf)); st.ErrorCode != 0 {
+			rt.Fatalf("create: %s", errName(st.ErrorCode))
+		}
+		topic, _ := s.img.Topic("t")
+		replicas := map[int32]int{}
+		for i, p := range topic.Partitions {
+			used := map[string]bool{}
+			for _, r := range p.Replicas {
+				used[racks[r-1]] = true
+				replicas[r]++
+			}
+			if len(used) != min(rf, nracks) {
+				rt.Fatalf("partition %d: replicas %v span racks %v", i, p.Replicas, used)
+			}
+		}
+		if lo, hi := spread(replicas, n); hi-lo > 1 {
+			rt.Fatalf("replicas per broker %v: spread %d..%d", replicas, lo, hi)
+		}
+	})
+}
+
+// Random cluster histories: registrations, heartbeats, silence, ticks,
+// shutdowns, topic creation, ISR changes and elections. After every
+// decision (scenario.commit checks CheckImage and CheckTransition): no
+// leader outside its ISR, the ISR within the replicas, epochs never
+// decrease; and here: every leader is an active broker.
+func TestControllerKeepsInvariants(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		const n = 4
+		s := activeCluster(rt, n, nil)
+		s.create("a", 4, 3)
+		s.create("b", 3, 1)
+		incarnation := map[int32]byte{}
+		for step := 0; step < 60; step++ {
+			id := int32(rapid.IntRange(1, n).Draw(rt, "broker"))
+			switch rapid.IntRange(0, 7).Draw(rt, "op") {
+			case 0: // heartbeat
+				if _, ok := s.img.Broker(id); ok {
+					s.heartbeatOK(id, false)
+				}
+			case 1: // time passes and sessions expire
+				s.now = s.now.Add(time.Duration(rapid.IntRange(1, 12).Draw(rt, "secs")) * time.Second)
+				s.commit(s.c.Tick(s.img, s.now))
+			case 2: // a restart: a new incarnation
+				incarnation[id]++
+				req := kmsg.NewPtrBrokerRegistrationRequest()
+				req.BrokerID, req.IncarnationID[0] = id, 100+incarnation[id]
+				s.decide(req)
+			case 3:
+				s.heartbeatOK(id, true)
+			case 4: // the leader shrinks or grows an ISR
+				s.randomAlterPartition(rt)
+			case 5:
+				req := kmsg.NewPtrElectLeadersRequest()
+				req.ElectionType = int8(rapid.IntRange(0, 1).Draw(rt, "type"))
+				s.decide(req)
+			case 6:
+				s.create(fmt.Sprintf("t%d", step), int32(rapid.IntRange(1, 5).Draw(rt, "p")), int16(rapid.IntRange(1, 3).Draw(rt, "rf")))
+			case 7: // fence on request
+				if br, ok := s.img.Broker(id); ok {
+					req := kmsg.NewPtrBrokerHeartbeatRequest()
+					req.BrokerID, req.BrokerEpoch, req.WantFence = id, br.Epoch, true
+					s.decide(req)
+				}
+			}
+			for _, t := range s.img.Topics() {
+				for i, p := range t.Partitions {
+					if p.Leader == metadata.NoLeader {
+						continue
+					}
+					if br, ok := s.img.Broker(p.Leader); !ok || !br.Active() {
+						rt.Fatalf("step %d: %s/%d is led by %d, which is not active", step, t.Name, i, p.Leader)
+					}
+				}
+			}
+		}
+	})
+}
+
+func (s *scenario) randomAlterPartition(rt *rapid.T) {
+	topics := s.img.Topics()
+	t := topics[rapid.IntRange(0, len(topics)-1).Draw(rt, "topic")]
+	idx := rapid.IntRange(0, len(t.Partitions)-1).Draw(rt, "partition")
+	p := t.Partitions[idx]
+	if p.Leader == metadata.NoLeader {
+		return
+	}
+	isr := []int32{p.Leader}
+	for _, r := range p.Replicas {
+		if r != p.Leader && rapid.Bool().Draw(rt, "in-isr") {
+			isr = append(isr, r)
+		}
+	}
+	br, _ := s.img.Broker(p.Leader)
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.Version = 2
+	req.BrokerID, req.BrokerEpoch = p.Leader, br.Epoch
+	rtp := kmsg.NewAlterPartitionRequestTopic()
+	rtp.TopicID = t.ID
+	rp := kmsg.NewAlterPartitionRequestTopicPartition()
+	rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = int32(idx), p.LeaderEpoch, p.PartitionEpoch, isr
+	rtp.Partitions = append(rtp.Partitions, rp)
+	req.Topics = append(req.Topics, rtp)
+	s.decide(req)
+}

@@ -1,0 +1,68 @@
+package group
+
+import "math"
+
+// Config holds the broker settings the coordinator obeys, in Kafka's units
+// and with Kafka's names.
+type Config struct {
+	// MinSessionTimeoutMs and MaxSessionTimeoutMs bound a member's
+	// session.timeout.ms (group.min.session.timeout.ms,
+	// group.max.session.timeout.ms); a join outside is refused with
+	// INVALID_SESSION_TIMEOUT.
+	MinSessionTimeoutMs int32
+	MaxSessionTimeoutMs int32
+	// InitialRebalanceDelayMs (group.initial.rebalance.delay.ms) is how long
+	// the first rebalance of an empty group waits for more members, extended
+	// while members keep arriving, up to the rebalance timeout.
+	InitialRebalanceDelayMs int32
+	// MaxSize (group.max.size) bounds a group's members; more are refused
+	// with GROUP_MAX_SIZE_REACHED.
+	MaxSize int32
+	// NewMemberJoinTimeoutMs is how long a new member's parked JoinGroup
+	// keeps it in the group without a heartbeat (Kafka: 5 minutes, fixed).
+	NewMemberJoinTimeoutMs int32
+	// OffsetMetadataMaxBytes (offset.metadata.max.bytes) bounds the metadata
+	// string of a commit; larger is OFFSET_METADATA_TOO_LARGE.
+	OffsetMetadataMaxBytes int32
+	// OffsetsRetentionMs (offsets.retention.minutes) is how long the
+	// offsets of an empty group are kept after it became empty (or, for a
+	// group without a protocol, after the commit).
+	OffsetsRetentionMs int64
+	// OffsetsRetentionCheckIntervalMs (offsets.retention.check.interval.ms)
+	// is how often expired offsets are removed.
+	OffsetsRetentionCheckIntervalMs int64
+
+	// Defects plants known bugs, for tests and the simulator to show that
+	// their checks catch them. Never set otherwise.
+	Defects Defects
+}
+
+// Defects are deliberate bugs of the coordinator.
+type Defects struct {
+	// AnswerBeforeDurable releases replies without waiting for the
+	// records decided before them to be durable.
+	AnswerBeforeDurable bool
+	// OneAssignmentForAll gives every member the assignment the leader made
+	// for itself: two members own the same partitions.
+	OneAssignmentForAll bool
+	// ForgetParkedSync never answers the parked SyncGroup of a member that
+	// is removed (it leaves, or its session ends).
+	ForgetParkedSync bool
+	// DropLeaderEpoch leaves the leader epoch out of commit records: it is
+	// lost on reload.
+	DropLeaderEpoch bool
+}
+
+// DefaultConfig is Kafka's defaults.
+func DefaultConfig() Config {
+	return Config{
+		MinSessionTimeoutMs:             6000,
+		MaxSessionTimeoutMs:             1800000,
+		InitialRebalanceDelayMs:         3000,
+		MaxSize:                         math.MaxInt32,
+		NewMemberJoinTimeoutMs:          5 * 60 * 1000,
+		OffsetMetadataMaxBytes:          4096,
+		OffsetsRetentionMs:              7 * 24 * 60 * 60 * 1000,
+		OffsetsRetentionCheckIntervalMs: 600000,
+	}
+}

@@ -1,0 +1,647 @@
+package broker
+
+// The group coordinator's shell. broker/group decides; this file does the
+// I/O: it owns __consumer_offsets, routes each group's requests to the
+// Shard of the group's partition, appends what a shard emits to that
+// partition, tells the shard how far the partition is durable, keeps one
+// env.Clock timer per shard at its next deadline, and hands parked answers
+// back to the connections waiting for them.
+//
+// A shard is "the coordinator of the groups of one __consumer_offsets
+// partition", served by the leader of that partition: on one broker, this
+// broker, for every partition. load and unload are the hooks a leadership
+// change will call once replication exists: a shard answers
+// COORDINATOR_LOAD_IN_PROGRESS while it loads, and a shard given up
+// answers NOT_COORDINATOR.
+//
+// Lock order: groupCoordinator.mu, then Broker.mu (topic creation); a
+// shard's mu, then its partition's locks (appends).
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/group"
+	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/env"
+)
+
+// offsetsTopic is where groups and committed offsets live.
+const offsetsTopic = "__consumer_offsets"
+
+// transactionStateTopic is reserved for the transaction coordinator.
+const transactionStateTopic = "__transaction_state"
+
+// isInternalTopic: topics the broker creates and alone writes.
+func isInternalTopic(name string) bool {
+	return name == offsetsTopic || name == transactionStateTopic
+}
+
+type groupCoordinator struct {
+	b *Broker
+
+	// started is when the coordinator was made: its clock (nowMs) counts
+	// from there with the clock's monotonic reading, so a step of the wall
+	// clock does not expire every session at once, as Kafka's timers run
+	// on a monotonic clock too.
+	started time.Time
+
+	// mu guards shards and creating: shards has one entry per partition
+	// of __consumer_offsets (none before it exists), a shard where this
+	// broker leads the partition and nil elsewhere.
+	mu       sync.Mutex
+	shards   []*coordShard
+	creating bool
+}
+
+type shardState int
+
+const (
+	shardLoading shardState = iota
+	shardServing
+	shardFailed   // its partition's log failed: COORDINATOR_NOT_AVAILABLE until restart
+	shardUnloaded // given up (leadership moved): NOT_COORDINATOR
+	shardStopped  // the broker is stopping
+)
+
+// coordShard is one partition of __consumer_offsets that this broker
+// leads, in one leader epoch, and its Shard.
+type coordShard struct {
+	gc    *groupCoordinator
+	index int32
+	p     *partition
+	epoch int32 // the leader epoch it was loaded in
+
+	mu      sync.Mutex
+	state   shardState
+	sm      *group.Shard
+	timer   env.Timer
+	timerAt int64
+}
+
+func newGroupCoordinator(b *Broker) *groupCoordinator {
+	return &groupCoordinator{b: b, started: b.clock.Now()}
+}
+
+// nowMs is the time given to shards, in Unix milliseconds: the wall clock
+// at start plus the monotonic time since.
+func (gc *groupCoordinator) nowMs() int64 {
+	return gc.started.UnixMilli() + gc.b.clock.Now().Sub(gc.started).Milliseconds()
+}
+
+// follow makes the shards match the partitions of __consumer_offsets this
+// broker leads (t nil: the topic does not exist): a partition it now
+// leads, or leads in a new leader epoch, gets a new shard loaded from the
+// log in the background (COORDINATOR_LOAD_IN_PROGRESS meanwhile); a shard
+// whose partition it no longer leads is unloaded (NOT_COORDINATOR). The
+// reconciler calls it after every image.
+func (gc *groupCoordinator) follow(t *topic) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	n := 0
+	if t != nil {
+		n = len(t.info.Partitions)
+	}
+	next := make([]*coordShard, n)
+	var load []*coordShard
+	for i := range n {
+		p := t.partitions[i]
+		var cs *coordShard
+		if i < len(gc.shards) {
+			cs = gc.shards[i]
+		}
+		leading := p != nil && p.leading.Load()
+		epoch := int32(-1)
+		if leading {
+			epoch = p.leaderEpoch.Load()
+		}
+		if cs != nil && cs.p == p && cs.epoch == epoch && leading {
+			next[i] = cs
+			continue
+		}
+		if cs != nil {
+			cs.unload()
+		}
+		if leading {
+			cs = &coordShard{gc: gc, index: int32(i), p: p, epoch: epoch, state: shardLoading}
+			next[i] = cs
+			load = append(load, cs)
+		}
+	}
+	for i := n; i < len(gc.shards); i++ {
+		if gc.shards[i] != nil {
+			gc.shards[i].unload()
+		}
+	}
+	gc.shards = next
+	if len(load) == 0 || gc.b.ctx.Err() != nil {
+		return
+	}
+	gc.b.wg.Add(1)
+	go func() {
+		defer gc.b.wg.Done()
+		for _, cs := range load {
+			if gc.b.ctx.Err() != nil {
+				return
+			}
+			cs.load()
+		}
+	}()
+}
+
+// ensure creates __consumer_offsets through the controller if it does not
+// exist yet, as Kafka does on the first FindCoordinator for a group, and
+// waits (bounded by ctx) until this broker has it.
+func (gc *groupCoordinator) ensure(ctx context.Context) int16 {
+	if gc.partitions() > 0 {
+		return 0
+	}
+	if _, ok := gc.b.image().Topic(offsetsTopic); ok {
+		return 0
+	}
+	g := gc.b.cfg.Groups
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.SetVersion(7)
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	// Replication is not built yet: one replica per partition, whatever
+	// offsets.topic.replication.factor asks (it is shown in the config).
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = offsetsTopic, g.OffsetsTopicPartitions, 1
+	for k, v := range map[string]string{
+		"cleanup.policy":   "compact",
+		"compression.type": "producer",
+		"segment.bytes":    fmt.Sprint(g.OffsetsTopicSegmentBytes),
+	} {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = k, &v
+		rt.Configs = append(rt.Configs, c)
+	}
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := adminContext(ctx, 0)
+	defer cancel()
+	gc.b.awaitActive(ctx)
+	resp, terr := gc.b.submit(ctx, req)
+	code := int16(0)
+	switch {
+	case terr != nil:
+		gc.b.log.Warn("creating the group coordinator's topic", "topic", offsetsTopic, "err", terr)
+		return kerr.CoordinatorNotAvailable.Code
+	case len(resp.(*kmsg.CreateTopicsResponse).Topics) == 1:
+		code = resp.(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode
+	}
+	if code != 0 && code != kerr.TopicAlreadyExists.Code {
+		gc.b.log.Warn("creating the group coordinator's topic", "topic", offsetsTopic, "err", kerr.ErrorForCode(code))
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	if !gc.b.waitApplied(ctx, func(img *metadata.Image) bool { _, ok := img.Topic(offsetsTopic); return ok }) {
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	return 0
+}
+
+// partitions is how many partitions __consumer_offsets has, or 0.
+func (gc *groupCoordinator) partitions() int32 {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	return int32(len(gc.shards))
+}
+
+// route finds the shard of a group. Before __consumer_offsets exists, or
+// when another broker leads the group's partition, this broker coordinates
+// nothing: NOT_COORDINATOR sends the client back to FindCoordinator.
+func (gc *groupCoordinator) route(groupID string) (*coordShard, int16) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	if len(gc.shards) == 0 {
+		return nil, kerr.NotCoordinator.Code
+	}
+	cs := gc.shards[group.PartitionFor(groupID, int32(len(gc.shards)))]
+	if cs == nil {
+		return nil, kerr.NotCoordinator.Code
+	}
+	return cs, 0
+}
+
+// allShards is every shard this broker has, for requests about all groups.
+func (gc *groupCoordinator) allShards() []*coordShard {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	var out []*coordShard
+	for _, cs := range gc.shards {
+		if cs != nil {
+			out = append(out, cs)
+		}
+	}
+	return out
+}
+
+// stop ends every shard's timer; after it returns no shard appends again.
+// The broker's context is already done, so watchers and loaders are ending.
+func (gc *groupCoordinator) stop() {
+	for _, cs := range gc.allShards() {
+		cs.mu.Lock()
+		cs.state = shardStopped
+		if cs.timer != nil {
+			cs.timer.Stop()
+		}
+		cs.mu.Unlock()
+	}
+}
+
+// load rebuilds the shard from its partition's log, then serves it.
+func (cs *coordShard) load() {
+	b := cs.gc.b
+	sm := group.NewShard(b.cfg.Groups.Coordinator, newUUID)
+	start := b.clock.Now()
+	var records, bad int
+	err := cs.p.log.Batches(cs.p.log.StartOffset(), func(batch *record.Batch) error {
+		if err := b.ctx.Err(); err != nil {
+			return err
+		}
+		return eachRecord(batch, func(key, value []byte) {
+			records++
+			if err := sm.Replay(key, value); err != nil {
+				bad++
+				if bad <= 10 {
+					b.log.Warn("skipping a group coordinator record that does not decode", "topic", offsetsTopic, "partition", cs.index, "err", err)
+				}
+			}
+		})
+	})
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.state != shardLoading {
+		return
+	}
+	if err != nil {
+		if b.ctx.Err() == nil {
+			b.log.Error("loading groups failed; their coordinator is unavailable until restart", "topic", offsetsTopic, "partition", cs.index, "err", err)
+		}
+		cs.state = shardFailed
+		return
+	}
+	sm.FinishLoad(cs.gc.nowMs(), cs.p.log.EndOffset())
+	cs.sm, cs.state = sm, shardServing
+	if records > 0 {
+		b.log.Info("loaded groups", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "took", b.clock.Now().Sub(start).Round(time.Millisecond))
+	}
+	cs.resetTimer()
+	b.wg.Add(1)
+	go cs.watchDurable()
+}
+
+// unload gives the shard up (leadership moved, or a new leader epoch): its
+// parked requests are answered NOT_COORDINATOR.
+func (cs *coordShard) unload() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.sm != nil {
+		cs.gc.deliver(cs.sm.Unload().Replies)
+	}
+	if cs.state != shardFailed && cs.state != shardStopped {
+		cs.state = shardUnloaded
+	}
+	cs.sm = nil
+	if cs.timer != nil {
+		cs.timer.Stop()
+	}
+}
+
+// unavailableCode is what a shard that does not serve answers.
+func (cs *coordShard) unavailableCode() int16 {
+	switch cs.state {
+	case shardLoading:
+		return kerr.CoordinatorLoadInProgress.Code
+	case shardUnloaded:
+		return kerr.NotCoordinator.Code
+	}
+	return kerr.CoordinatorNotAvailable.Code
+}
+
+// do runs one call of the shard and carries out what it decided, or
+// returns the code to answer with if the shard does not serve.
+func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) int16 {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.state != shardServing {
+		return cs.unavailableCode()
+	}
+	cs.apply(call(cs.sm, cs.gc.nowMs()))
+	return 0
+}
+
+// apply appends the batch, delivers the replies and resets the timer.
+// Call with mu held.
+func (cs *coordShard) apply(out group.Output) {
+	for {
+		if out.Batch != nil {
+			if err := cs.append(out.Batch); err != nil {
+				cs.failLocked(err)
+				return
+			}
+		}
+		cs.gc.deliver(out.Replies)
+		if out.Batch == nil || cs.gc.b.cfg.FsyncAcksAll {
+			break
+		}
+		// Without fsync, the append moved the high watermark already.
+		out = cs.sm.Durable(cs.p.highWatermark())
+	}
+	cs.resetTimer()
+}
+
+// append writes a shard's batch at the offset the shard expects: only the
+// coordinator writes this partition, so anything else is a failure.
+func (cs *coordShard) append(b *group.Batch) error {
+	raw := encodeBatch(b.Records, cs.gc.nowMs())
+	batch, err := record.Parse(raw)
+	if err != nil {
+		return err
+	}
+	res := cs.p.append(&batch, false, true)
+	if res.err != nil {
+		return fmt.Errorf("append: %v %s", res.err, res.reason)
+	}
+	if res.baseOffset != b.BaseOffset {
+		return fmt.Errorf("append landed at offset %d; the coordinator expected %d", res.baseOffset, b.BaseOffset)
+	}
+	return nil
+}
+
+// failLocked takes a shard whose log failed out of service: its state is
+// ahead of the log, so its parked requests are answered and it is dropped;
+// a restart loads what the log kept.
+func (cs *coordShard) failLocked(err error) {
+	cs.gc.b.log.Error("group coordinator partition failed; its groups are unavailable until restart", "topic", offsetsTopic, "partition", cs.index, "err", err)
+	if cs.sm != nil {
+		cs.gc.deliver(cs.sm.Unload().Replies)
+	}
+	cs.sm, cs.state = nil, shardFailed
+	if cs.timer != nil {
+		cs.timer.Stop()
+	}
+}
+
+// watchDurable tells the shard each time its partition's high watermark
+// moves (the fsync covering its records), which releases the replies
+// that waited for them.
+func (cs *coordShard) watchDurable() {
+	b := cs.gc.b
+	defer b.wg.Done()
+	for {
+		ch := cs.p.watch()
+		failed := cs.p.failure.Load()
+		cs.mu.Lock()
+		if cs.state != shardServing {
+			cs.mu.Unlock()
+			return
+		}
+		if failed != nil {
+			cs.failLocked(*failed)
+			cs.mu.Unlock()
+			return
+		}
+		if cs.sm.Pending() {
+			cs.apply(cs.sm.Durable(cs.p.highWatermark()))
+		}
+		cs.mu.Unlock()
+		select {
+		case <-ch:
+		case <-b.ctx.Done():
+			return
+		}
+	}
+}
+
+// resetTimer keeps one clock timer at the shard's next deadline. Call with
+// mu held.
+func (cs *coordShard) resetTimer() {
+	at, ok := cs.sm.NextDeadline()
+	if cs.timer != nil && (!ok || at != cs.timerAt) {
+		cs.timer.Stop()
+		cs.timer = nil
+	}
+	if !ok || cs.timer != nil {
+		return
+	}
+	d := time.Duration(at-cs.gc.nowMs()) * time.Millisecond
+	cs.timerAt = at
+	cs.timer = cs.gc.b.clock.AfterFunc(max(d, 0), cs.onTimer)
+}
+
+func (cs *coordShard) onTimer() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.state != shardServing || cs.gc.b.ctx.Err() != nil {
+		return
+	}
+	cs.timer = nil
+	cs.apply(cs.sm.Tick(cs.gc.nowMs()))
+}
+
+// waiter is where a shard's answer to one request arrives.
+type waiter struct{ ch chan kmsg.Response }
+
+func newWaiter() *waiter { return &waiter{ch: make(chan kmsg.Response, 1)} }
+
+// deliver hands replies to their waiters. A shard answers each waiter
+// once (broker/group's invariant); the channel has room for that one
+// answer, so this never blocks.
+func (gc *groupCoordinator) deliver(replies []group.Reply) {
+	for _, r := range replies {
+		select {
+		case r.To.(*waiter).ch <- r.Resp:
+		default:
+			gc.b.log.Error("group coordinator answered a request twice; the second answer is dropped", "response", kmsg.NameForKey(r.Resp.Key()))
+		}
+	}
+}
+
+// callShard runs one request on the shard of groupID: the answer is ready
+// in w, now or later, unless the returned code says the shard did not take
+// it.
+func (gc *groupCoordinator) callShard(groupID string, call func(sm *group.Shard, nowMs int64, w group.Waiter) group.Output) (*waiter, int16) {
+	cs, code := gc.route(groupID)
+	if code != 0 {
+		return nil, code
+	}
+	w := newWaiter()
+	if code := cs.do(func(sm *group.Shard, nowMs int64) group.Output { return call(sm, nowMs, w) }); code != 0 {
+		return nil, code
+	}
+	return w, 0
+}
+
+// shardCall is one shard's part of a request about several groups: the
+// indexes (in the request) of the groups it was asked about.
+type shardCall struct {
+	w   *waiter
+	idx []int
+}
+
+// fanOut asks each shard about its groups among ids (call gets the indexes
+// of those groups). Groups whose shard did not take the call are in failed,
+// with the code to answer for them.
+func (gc *groupCoordinator) fanOut(ids []string, call func(sm *group.Shard, nowMs int64, w group.Waiter, idx []int) group.Output) (calls []shardCall, failed map[int]int16) {
+	failed = map[int]int16{}
+	byShard := map[*coordShard][]int{}
+	var order []*coordShard
+	for i, id := range ids {
+		cs, code := gc.route(id)
+		if code != 0 {
+			failed[i] = code
+			continue
+		}
+		if byShard[cs] == nil {
+			order = append(order, cs)
+		}
+		byShard[cs] = append(byShard[cs], i)
+	}
+	for _, cs := range order {
+		idx, w := byShard[cs], newWaiter()
+		if code := cs.do(func(sm *group.Shard, nowMs int64) group.Output { return call(sm, nowMs, w, idx) }); code != 0 {
+			for _, i := range idx {
+				failed[i] = code
+			}
+			continue
+		}
+		calls = append(calls, shardCall{w: w, idx: idx})
+	}
+	return calls, failed
+}
+
+func waitersOf(calls []shardCall) []*waiter {
+	ws := make([]*waiter, len(calls))
+	for i, c := range calls {
+		ws[i] = c.w
+	}
+	return ws
+}
+
+// serveGroup answers a request about one group.
+func (b *Broker) serveGroup(req *request, groupID string, call func(sm *group.Shard, nowMs int64, w group.Waiter) group.Output) reply {
+	w, code := b.groups.callShard(groupID, call)
+	if code != 0 {
+		return reply{resp: group.ErrorResponse(req.kreq, code)}
+	}
+	return awaitReplies(req, []*waiter{w}, func(resps []kmsg.Response) kmsg.Response { return resps[0] })
+}
+
+// awaitReplies builds the reply to req from the answers of several waiters
+// (one per shard asked), merged by merge: at once when they are all in,
+// else in a finish step that waits for them. If the client goes away or
+// the broker stops first, the reply is COORDINATOR_NOT_AVAILABLE (nobody
+// reads it).
+func awaitReplies(req *request, ws []*waiter, merge func([]kmsg.Response) kmsg.Response) reply {
+	resps := make([]kmsg.Response, len(ws))
+	ready := true
+	for i, w := range ws {
+		select {
+		case resps[i] = <-w.ch:
+		default:
+			ready = false
+		}
+	}
+	if ready {
+		return reply{resp: merge(resps)}
+	}
+	resp := group.ErrorResponse(req.kreq, kerr.CoordinatorNotAvailable.Code)
+	readDone := req.conn.readDone
+	return reply{resp: resp, finish: func(ctx context.Context) {
+		for i, w := range ws {
+			if resps[i] != nil {
+				continue
+			}
+			select {
+			case resps[i] = <-w.ch:
+			case <-ctx.Done():
+				return
+			case <-readDone:
+				return
+			}
+		}
+		// The reply's response value is the one the writer encodes: copy
+		// the merged answer into it.
+		reflect.ValueOf(resp).Elem().Set(reflect.ValueOf(merge(resps)).Elem())
+	}}
+}
+
+// eachRecord calls fn with the key and value (nil for a tombstone) of every
+// record of an uncompressed, non-control batch. The slices alias the batch.
+func eachRecord(b *record.Batch, fn func(key, value []byte)) error {
+	if b.IsControl() {
+		return nil
+	}
+	if b.Compression() != 0 {
+		return fmt.Errorf("batch at offset %d is compressed; the group coordinator writes and reads only uncompressed batches", b.FirstOffset)
+	}
+	src := b.Records
+	for i := int32(0); i < b.NumRecords; i++ {
+		r := kbin.Reader{Src: src}
+		n := r.Varint()
+		size := len(src) - len(r.Src) + int(n)
+		if !r.Ok() || n < 0 || size > len(src) {
+			return fmt.Errorf("batch at offset %d: record %d is truncated", b.FirstOffset, i)
+		}
+		var rec kmsg.Record
+		if err := rec.ReadFrom(src[:size]); err != nil {
+			return fmt.Errorf("batch at offset %d: record %d: %w", b.FirstOffset, i, err)
+		}
+		fn(rec.Key, rec.Value)
+		src = src[size:]
+	}
+	return nil
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// encodeBatch is the v2 record batch of a shard's records, as Kafka's
+// coordinator writes them: uncompressed, no producer id, CreateTime now.
+func encodeBatch(records []group.Record, nowMs int64) []byte {
+	var body []byte
+	for i, r := range records {
+		kr := kmsg.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
+		kr.Length = int32(len(kr.AppendTo(nil)) - 1) // Length covers what follows it; 0 encodes in one byte
+		body = kr.AppendTo(body)
+	}
+	batch := kmsg.RecordBatch{
+		PartitionLeaderEpoch: -1,
+		Magic:                2,
+		LastOffsetDelta:      int32(len(records) - 1),
+		FirstTimestamp:       nowMs,
+		MaxTimestamp:         nowMs,
+		ProducerID:           -1,
+		ProducerEpoch:        -1,
+		FirstSequence:        -1,
+		NumRecords:           int32(len(records)),
+		Records:              body,
+	}
+	raw := batch.AppendTo(nil)
+	batch.Length = int32(len(raw) - 12)
+	batch.CRC = int32(crc32.Checksum(raw[21:], castagnoli))
+	return batch.AppendTo(raw[:0])
+}
+
+// newUUID is a random version-4 UUID in Java's text form, as Kafka puts in
+// member ids.
+func newUUID() string {
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u[:])
+	return strings.Join([]string{h[:8], h[8:12], h[12:16], h[16:20], h[20:]}, "-")
+}

@@ -1,0 +1,38 @@
+// Package fetcher is the I/O shell of replication on a follower: one
+// goroutine per leader broker, fetching every partition this broker
+// follows from that leader in one Fetch request per round (Kafka's
+// ReplicaFetcherManager and ReplicaFetcherThread), with the decisions left
+// to a replica.Follower per partition.
+//
+// A round: for each partition, take the follower's local steps (fsync the
+// log so the fetch offset is durable; truncate when there are no epochs to
+// compare), then send OffsetForLeaderEpoch for the partitions that must
+// find their divergence point, then one Fetch (v15: ReplicaState with the
+// broker id and epoch, current and last fetched leader epochs, no fetch
+// session), and hand each partition's answer to its Follower and carry out
+// the Action on the broker's Partition: truncate, restart the log,
+// append the leader's batches as they are, set the high watermark.
+//
+// Invariants:
+//   - Every goroutine ends when the Manager's context ends or Close runs; a
+//     request blocked on a silent leader is ended by closing its
+//     connection (from the context or from a timer on Config.Clock), never
+//     by a deadline from another clock.
+//   - No spinning: after an error the fetcher waits on a Config.Clock timer
+//     (doubling from BackoffMin to BackoffMax) before it dials or sends
+//     again; a partition answered with a retriable error waits BackoffMax;
+//     with nothing to send it blocks until a partition changes.
+//   - The fetcher calls a Partition only with its fetcher's lock held, so
+//     Manager.Stop (which takes it) returns only when no call is in
+//     progress, and none starts after.
+//   - An answer to a request sent before the partition restarted (new
+//     leader epoch, re-added, moved) is dropped; so is one whose fetch
+//     offset no longer matches the log (the Follower checks).
+//   - Requests use kmsg for every wire type; a response frame is bounded
+//     (MaxBytes plus headroom) and its header tags by the bytes left.
+//   - All I/O goes through env.Net and the Partition; time through
+//     env.Clock; no package-level mutable state.
+//
+// It must never append a batch the Follower did not hand out, nor call a
+// Partition after Stop returned for it.
+package fetcher

@@ -1,0 +1,19 @@
+// Package assert holds the replication packages' invariant checks. They run
+// only in builds with the `invariants` tag (the simulation guest and the
+// race of tests that want them); otherwise Enabled is false and every check
+// compiles to nothing the caller pays for beyond the call.
+//
+// A failed check panics: an invariant of the replication rules that does
+// not hold means the state machine itself is wrong, and continuing could
+// acknowledge or serve data that is then lost.
+package assert
+
+import "fmt"
+
+// That panics with the formatted message when Enabled and cond is false.
+// Callers guard expensive conditions with `if assert.Enabled`.
+func That(cond bool, format string, args ...any) {
+	if Enabled && !cond {
+		panic(fmt.Sprintf("replication invariant violated: "+format, args...))
+	}
+}

@@ -1,0 +1,6 @@
+//go:build invariants
+
+package assert
+
+// Enabled: this build checks the invariants.
+const Enabled = true
