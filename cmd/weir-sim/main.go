@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if _, err := faults.Parse(f.faults); err != nil {
-		fmt.Fprintf(stderr, "weir-sim: --faults: %v\n", err)
+		fmt.Fprintf(stderr, "weir-sim: %v\n", err)
 		return exitHarness
 	}
 	p := deriveParams(f, sc)
