@@ -614,8 +614,11 @@ func (g *gen) aim(e *Event) {
 	default:
 		e.Trigger, e.Nth = TriggerSync, 1+g.rng.IntN(8)
 		if g.rng.IntN(2) == 0 {
-			// Inside the fsync: its appends are not durable yet.
-			e.Lag = time.Duration(g.rng.Int64N(int64(g.cfg.SyncLatency)))
+			// Inside the fsync, in its second half: its appends are not
+			// durable yet, and the acknowledgements a broker might have
+			// sent too early have had time to arrive.
+			half := int64(g.cfg.SyncLatency) / 2
+			e.Lag = time.Duration(half + g.rng.Int64N(max(1, int64(g.cfg.SyncLatency)-half)))
 		} else {
 			// Just after it: its acknowledgements are on the wire.
 			e.Lag = g.cfg.SyncLatency + time.Duration(g.rng.Int64N(2*int64(g.cfg.NetLatency)+1))
