@@ -64,7 +64,7 @@ func apply(t *testing.T, w *world.World, e faults.Event) {
 func TestSyncTriggerCrashesInsideTheFsync(t *testing.T) {
 	for _, defect := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ack-before-fsync=%v", defect), func(t *testing.T) {
-			w := newWorld(t, 3, world.Config{Defects: broker.Defects{AckBeforeFsync: defect}, SyncLatency: 50 * time.Millisecond})
+			w := newWorld(t, 3, world.Config{Defects: broker.Defects{AckBeforeFsync: defect}, SyncLatency: time.Millisecond})
 			createTopic(t, w, "t")
 			cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("t"))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -72,7 +72,13 @@ func TestSyncTriggerCrashesInsideTheFsync(t *testing.T) {
 			if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("warmup")}).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
-			apply(t, w, faults.Event{Op: faults.OpCrash, Node: "n1", Trigger: faults.TriggerSync, Nth: 1, Lag: 25 * time.Millisecond})
+			// A slow disk from now on: the crash lands well inside the
+			// fsync even on a loaded machine (these tests run on the real
+			// clock).
+			if err := w.SetDiskFaults("n1", 0, 0, 2*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			apply(t, w, faults.Event{Op: faults.OpCrash, Node: "n1", Trigger: faults.TriggerSync, Nth: 1, Lag: 300 * time.Millisecond})
 			var a acks
 			cl.Produce(context.Background(), &kgo.Record{Value: []byte("v")}, func(_ *kgo.Record, err error) {
 				if err == nil {
@@ -82,8 +88,8 @@ func TestSyncTriggerCrashesInsideTheFsync(t *testing.T) {
 			waitFor(t, "the triggered crash", func() bool { return !w.Up("n1") })
 			ackedAtCrash := a.get()
 			cl.Close()
-			traceHas(t, w, "crash n1 (incarnation 1) keep=0.00: 25ms after the start of segment fsync #1")
-			ready(t, w) // restarts n1 and waits until it leads its partitions again
+			traceHas(t, w, "crash n1 (incarnation 1) keep=0.00: 300ms after the start of segment fsync #1")
+			ready(t, w) // restarts n1, clears the disk faults, waits until it leads its partitions again
 			got := readAll(t, w, "reader", "t")
 			if _, ok := got["v"]; ok {
 				t.Fatal("the record whose fsync the crash interrupted survived a crash that keeps nothing unsynced")
