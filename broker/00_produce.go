@@ -7,10 +7,14 @@ package broker
 // and v13 (topic ids) are not served yet.
 //
 // acks=0 gets no response; an error closes the connection, which is Kafka's
-// only way to tell such a producer. acks=1 is answered once appended. acks=-1
-// is answered once the high watermark covers the batch: with
-// weir.fsync.acks.all (the default) that means fsynced, group-committed
-// across concurrent produces.
+// only way to tell such a producer. acks=1 is answered once the leader
+// appended. acks=-1 is refused with NOT_ENOUGH_REPLICAS while the ISR is
+// below min.insync.replicas, and otherwise answered once the leader's
+// replica.Leader says the batch is committed (the high watermark covers
+// it: every ISR replica has it, and with weir.fsync.acks.all, the default,
+// has fsynced it, group-committed across concurrent produces), with
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below the minimum
+// meanwhile (replication.go).
 
 import (
 	"context"
@@ -28,7 +32,7 @@ func init() { registerRefusing(0, 0, 3, 11, handleProduce) }
 // pendingAck is an appended batch an acks=-1 response waits for.
 type pendingAck struct {
 	p      *partition
-	end    int64
+	ack    *ackWait
 	result *kmsg.ProduceResponseTopicPartition
 }
 
@@ -68,10 +72,14 @@ func handleProduce(_ context.Context, b *Broker, req *request) (reply, error) {
 			sp.BaseOffset = end.baseOffset
 			sp.LogAppendTime = end.logAppendMs
 			sp.LogStartOffset = p.log.StartOffset()
-			// Without fsync the high watermark moved in the append, so
-			// most acks=-1 produces have nothing to wait for.
-			if r.Acks == -1 && !b.cfg.Defects.AckBeforeFsync && p.highWatermark() < end.endOffset {
-				waits = append(waits, pendingAck{p: p, end: end.endOffset, result: sp})
+			// A single replica without fsync commits in the append, so
+			// such acks=-1 produces have nothing to wait for.
+			if r.Acks == -1 && !b.cfg.Defects.AckBeforeFsync {
+				if ack, code := p.awaitAck(end.leaderEpoch, end.endOffset); ack != nil {
+					waits = append(waits, pendingAck{p: p, ack: ack, result: sp})
+				} else {
+					sp.ErrorCode = code
+				}
 			}
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -87,7 +95,12 @@ func handleProduce(_ context.Context, b *Broker, req *request) (reply, error) {
 		// The group commit has often covered these appends by the time
 		// the writer gets here: then there is no timer to set up.
 		pending := waits
-		for len(pending) > 0 && pending[0].p.failure.Load() == nil && pending[0].p.highWatermark() >= pending[0].end {
+		for len(pending) > 0 {
+			code, done := pending[0].ack.done()
+			if !done {
+				break
+			}
+			pending[0].result.ErrorCode = code
 			pending = pending[1:]
 		}
 		if len(pending) == 0 {
@@ -98,12 +111,7 @@ func handleProduce(_ context.Context, b *Broker, req *request) (reply, error) {
 		timer := b.clock.AfterFunc(timeout, cancel)
 		defer timer.Stop()
 		for _, w := range pending {
-			if err := w.p.waitHW(ctx, w.end); err != nil {
-				var kerrp *kerr.Error
-				if errors.As(err, &kerrp) {
-					w.result.ErrorCode = kerrp.Code
-				}
-			}
+			w.result.ErrorCode = w.p.ackResult(ctx.Done(), w.ack)
 		}
 	}}, nil
 }
@@ -146,11 +154,8 @@ func (b *Broker) produceOne(r *kmsg.ProduceRequest, version int16, t *topic, rp 
 	if batch.IsTransactional() || r.TransactionID != nil {
 		return nil, appendResult{}, errTopic(kerr.InvalidTxnState, "transactions are not supported yet")
 	}
-	if r.Acks == -1 {
-		isr := len(t.info.Partitions[rp.Partition].ISR)
-		if min := b.topicConfigInt(overrides, "min.insync.replicas"); min > int64(isr) {
-			return nil, appendResult{}, errTopic(kerr.NotEnoughReplicas, "min.insync.replicas=%d but the ISR has %d replicas", min, isr)
-		}
+	if terr := p.checkProduce(r.Acks); terr != nil {
+		return nil, appendResult{}, terr
 	}
 	ts, _ := b.effectiveTopicConfig(overrides, "message.timestamp.type")
 	res := p.append(&batch, ts == "LogAppendTime", r.Acks == -1)

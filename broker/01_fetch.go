@@ -12,6 +12,11 @@ package broker
 // removed is served from the next batch. A fetch that finds fewer than
 // min_bytes waits, up to max_wait_ms, for a high watermark to move on one of
 // its partitions: a delayed operation woken by the event, never a poll.
+//
+// A follower's fetch (a replica id >= 0: ReplicaState from v15) reads up to
+// the leader's log end and is answered by readForFollower
+// (replication_follower.go); when it finds nothing it waits for the log to
+// grow, not for the high watermark, which its own next fetch moves.
 
 import (
 	"context"
@@ -80,6 +85,7 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 	resp := r.ResponseKind().(*kmsg.FetchResponse)
 	var watches []<-chan struct{}
 	total := 0
+	replicaID := fetchReplicaID(r)
 	budget := int(r.MaxBytes)
 	if budget <= 0 {
 		budget = 1 << 31 / 2
@@ -109,9 +115,6 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 			case p.failure.Load() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
-				watches = append(watches, p.watch())
-				hw := p.highWatermark()
-				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, p.log.StartOffset()
 				// KIP-74: the first non-empty partition returns at least one
 				// whole batch even past the limits, so a consumer never sticks
 				// on a batch larger than its fetch size.
@@ -119,6 +122,14 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 				if total == 0 && limit <= 0 {
 					limit = 1
 				}
+				if replicaID >= 0 {
+					watches = append(watches, p.watchGrowth(), p.rep.failed)
+					total += p.readForFollower(replicaID, &rp, limit, &sp)
+					break
+				}
+				watches = append(watches, p.watch())
+				hw := p.highWatermark()
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, p.log.StartOffset()
 				if limit <= 0 {
 					break
 				}

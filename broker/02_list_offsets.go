@@ -5,7 +5,12 @@ package broker
 // Weir has no tiered storage, so -4 is the log start and -5 the latest.
 // Earliest (-2) is the log start offset, which retention and DeleteRecords
 // move; searches by timestamp and max timestamp look only from there.
-// v0's multi-offset form is not served.
+// v0's multi-offset form is not served. A leader that has not yet heard
+// from its ISR in its new leader epoch (its high watermark is below the
+// epoch's start) answers OFFSET_NOT_AVAILABLE for the latest offset, and for
+// a search that finds nothing below its high watermark, as Kafka does:
+// the client retries instead of taking an offset older than one the
+// previous leader may have served.
 
 import (
 	"context"
@@ -45,6 +50,11 @@ func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error
 			default:
 				sp.Offset, sp.Timestamp = p.listOffset(rp.Timestamp)
 				sp.LeaderEpoch = p.leaderEpoch.Load()
+				searched := rp.Timestamp != listEarliest && rp.Timestamp != listEarliestLocal
+				if searched && (sp.Offset < 0 || rp.Timestamp == listLatest || rp.Timestamp == listLatestTiered) && p.epochStartPending() {
+					sp.ErrorCode = kerr.OffsetNotAvailable.Code
+					sp.Offset, sp.Timestamp = -1, -1
+				}
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

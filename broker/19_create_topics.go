@@ -5,11 +5,9 @@ package broker
 // returns the created topic's partitions, replication factor and configs,
 // v7 its topic id.
 //
-// The controller decides (names, counts, placement across the brokers,
+// The controller decides (names, counts, the replication factor, which
+// defaults to default.replication.factor, placement across the brokers,
 // configs); this broker answers once the topics show in its own image.
-// Until replication lands (issue 11) a replication factor above 1 is
-// refused here, before the controller sees it: a replica that nobody
-// feeds must not be counted in an ISR.
 
 import (
 	"context"
@@ -93,21 +91,10 @@ func handleCreateTopics(ctx context.Context, b *Broker, req *request) (reply, er
 }
 
 // checkCreate refuses what a client may not create here: the broker's own
-// internal topics, and a replication factor above 1 until replication
-// exists.
+// internal topics.
 func (b *Broker) checkCreate(rt kmsg.CreateTopicsRequestTopic) *topicError {
 	if isInternalTopic(rt.Topic) {
 		return errTopic(kerr.InvalidRequest, "%s is an internal topic: the broker creates it when it is first needed", rt.Topic)
-	}
-	rf := int(rt.ReplicationFactor)
-	if rf == -1 {
-		rf = int(b.cfg.DefaultReplicationFactor)
-	}
-	for _, a := range rt.ReplicaAssignment {
-		rf = max(rf, len(a.Replicas))
-	}
-	if rf > 1 {
-		return errTopic(kerr.InvalidReplicationFactor, "replication factor %d: Weir does not replicate partitions yet; use replication factor 1", rf)
 	}
 	return nil
 }

@@ -4,13 +4,13 @@ package broker
 // v0 with throttling semantics, v2 is flexible. Each partition's log start
 // offset moves to the requested offset (-1: the high watermark); the new
 // start is durable before the answer, and segments wholly below it are
-// deleted at once. The timeout waits for followers in Kafka; with one
-// replica there is nothing to wait for.
+// deleted at once. Only the leader serves it (NOT_LEADER_OR_FOLLOWER
+// elsewhere). The timeout waits for followers in Kafka; Weir's followers
+// do not follow the leader's log start yet, so it answers at once.
 
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -26,8 +26,8 @@ func handleDeleteRecords(_ context.Context, b *Broker, req *request) (reply, err
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
-			if p := t.partition(rp.Partition); p == nil {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if p, perr := t.leaderPartition(rp.Partition, -1); perr != nil {
+				sp.ErrorCode = perr.Code
 			} else if low, err := p.deleteRecords(t, rp.Offset); err != nil {
 				sp.ErrorCode = err.Code
 			} else {

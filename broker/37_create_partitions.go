@@ -1,7 +1,8 @@
 package broker
 
 // CreatePartitions v0-3. v2 is flexible. Partitions can only be added; the
-// controller places them. This broker answers once they show in its image.
+// controller places them, with the topic's replication factor or the
+// assignment given. This broker answers once they show in its image.
 
 import (
 	"context"
@@ -21,11 +22,6 @@ func handleCreatePartitions(ctx context.Context, b *Broker, req *request) (reply
 	for _, rt := range r.Topics {
 		if isInternalTopic(rt.Topic) {
 			return failCreatePartitions(r, errTopic(kerr.InvalidTopicException, "%s is an internal topic; its partition count cannot change", rt.Topic)), nil
-		}
-		for _, a := range rt.Assignment {
-			if len(a.Replicas) > 1 {
-				return failCreatePartitions(r, errTopic(kerr.InvalidReplicaAssignment, "replicas %v: Weir does not replicate partitions yet", a.Replicas)), nil
-			}
 		}
 	}
 	b.awaitActive(ctx)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/metadata"
 	"github.com/weir-dev/weir/broker/quorum"
+	"github.com/weir-dev/weir/broker/replica/fetcher"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/internal/lowprio"
 )
@@ -64,6 +65,10 @@ type Broker struct {
 
 	// groups is the group coordinator's shell (groups.go).
 	groups *groupCoordinator
+	// fetchers replicate the partitions this broker follows; alters sends
+	// its leaders' ISR changes to the controller (replication*.go).
+	fetchers *fetcher.Manager
+	alters   *alterSender
 	// unlockDataDir releases the data dir's lock file (lockDataDir).
 	unlockDataDir func() error
 
@@ -134,8 +139,10 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 		return nil, err
 	}
 	b.groups = newGroupCoordinator(b)
+	b.startReplication()
 	if err := b.load(); err != nil {
 		cancel()
+		b.fetchers.Close()
 		if b.quorum != nil {
 			b.quorum.Close()
 		}
@@ -358,6 +365,9 @@ func (b *Broker) stopServing() {
 	}
 	b.connMu.Unlock()
 	b.wg.Wait()
+	if b.fetchers != nil {
+		b.fetchers.Close()
+	}
 	if b.groups != nil {
 		b.groups.stop()
 	}

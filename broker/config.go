@@ -15,6 +15,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/controller"
 	"github.com/weir-dev/weir/broker/quorum"
+	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/internal/lowprio"
 )
 
@@ -97,6 +98,17 @@ type Config struct {
 	// (group_config.go).
 	Groups GroupsConfig
 
+	// Replication (replication.go). ReplicaLagTimeMax is
+	// replica.lag.time.max.ms: a follower in the ISR that has not caught up
+	// with its leader's log end for this long is proposed out of the ISR
+	// (the leader checks every half of it). ReplicaFetchWaitMax
+	// (replica.fetch.wait.max.ms) is how long a follower's fetch waits at
+	// the leader for new records; ReplicaFetchBackoff
+	// (replica.fetch.backoff.ms) is the pause after a failed fetch.
+	ReplicaLagTimeMax   time.Duration
+	ReplicaFetchWaitMax time.Duration
+	ReplicaFetchBackoff time.Duration
+
 	// Defects plants known bugs for the simulator to find. Never set outside
 	// tests and `weir sim --defect`.
 	Defects Defects
@@ -149,6 +161,8 @@ type Defects struct {
 	FetchSkipsBatch bool
 	// Controller are the controller's planted bugs (broker/controller).
 	Controller controller.Defects
+	// Replica are the replication rules' planted bugs (broker/replica).
+	Replica replica.Defects
 }
 
 // DefaultDropBehindBytes is weir.log.drop.behind.bytes unless set: 64 MiB
@@ -189,6 +203,9 @@ func DefaultConfig() Config {
 		LogCleanerEnable:         true,
 		TopicDefaults:            map[string]string{},
 		Groups:                   DefaultGroupsConfig(),
+		ReplicaLagTimeMax:        30 * time.Second,
+		ReplicaFetchWaitMax:      500 * time.Millisecond,
+		ReplicaFetchBackoff:      time.Second,
 	}
 }
 
@@ -395,6 +412,20 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 			return "", err
 		}
 		cfg.FlushInterval = time.Duration(n) * time.Millisecond
+	case "replica.lag.time.max.ms", "replica.fetch.wait.max.ms", "replica.fetch.backoff.ms":
+		n, err := parsePositive(val, math.MaxInt32)
+		if err != nil {
+			return "", err
+		}
+		d := time.Duration(n) * time.Millisecond
+		switch key {
+		case "replica.lag.time.max.ms":
+			cfg.ReplicaLagTimeMax = d
+		case "replica.fetch.wait.max.ms":
+			cfg.ReplicaFetchWaitMax = d
+		default:
+			cfg.ReplicaFetchBackoff = d
+		}
 	case "log.retention.check.interval.ms":
 		n, err := parsePositive(val, math.MaxInt64/int64(time.Millisecond))
 		if err != nil {

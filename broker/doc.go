@@ -16,6 +16,14 @@
 // low-priority threads of internal/lowprio, unless it covers bytes older
 // than a second.
 //
+// Replication is broker/replica's state machines with their shell here
+// (replication*.go): on every metadata image the reconciler makes each
+// local replica lead (a replica.Leader decides its high watermark, ISR
+// changes and acks=all answers), follow (the replica fetchers append the
+// leader's batches as they are) or neither; followers' fetches and
+// OffsetForLeaderEpoch are answered by the leader; ISR changes go to the
+// controller as AlterPartition through the metadata quorum.
+//
 // The group coordinator is broker/group, a state machine per
 // __consumer_offsets partition; groups.go is its shell: it creates that
 // internal topic, routes each group's requests to the shard of the group's
@@ -34,15 +42,28 @@
 //     a process in simulation.
 //   - Every goroutine a Broker starts ends when Close returns.
 //   - A record is visible to consumers (below the high watermark) only once
-//     it is durable when weir.fsync.acks.all is on (the default), so a crash
-//     never takes back what a consumer has read.
+//     every replica in the ISR has it, and, when weir.fsync.acks.all is on
+//     (the default), has it durably, so neither a failover nor a crash
+//     takes back what a consumer has read. Only the leader serves
+//     consumers; a replica's high watermark never moves back, except on a
+//     follower whose log an unclean election cut.
+//   - An acks=all produce is answered success only once its batch is below
+//     the high watermark, and refused before anything is appended while the
+//     ISR is smaller than min.insync.replicas.
+//   - A replica leads or follows only while this broker's incarnation is
+//     registered and unfenced in the image it applied. A partition's
+//     leader appends only in the leader epoch it leads, recorded in the
+//     leader-epoch cache before the first append; a follower's log, epoch
+//     cache and producer state change together under the partition's
+//     lock.
 //   - A protocol error is an answer with a Kafka error code; a Go error from
 //     a handler (malformed or unanswerable request) closes that connection
 //     only, with a log line.
 //   - Topics are replaced, never mutated, under Broker.mu; partition state
 //     has its own locks, taken after Broker.mu when both are held. The
 //     group coordinator's lock comes before Broker.mu, a shard's before
-//     its partition's.
+//     its partition's. A replica fetcher's lock comes before a partition's:
+//     the fetchers are never called with a partition's lock held.
 //   - A group answer (a commit, a join, an assignment) leaves the broker
 //     only once the __consumer_offsets records decided before it are
 //     durable.

@@ -175,9 +175,7 @@ func (gc *groupCoordinator) ensure(ctx context.Context) int16 {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.SetVersion(7)
 	rt := kmsg.NewCreateTopicsRequestTopic()
-	// Replication is not built yet: one replica per partition, whatever
-	// offsets.topic.replication.factor asks (it is shown in the config).
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = offsetsTopic, g.OffsetsTopicPartitions, 1
+	rt.Topic, rt.NumPartitions = offsetsTopic, g.OffsetsTopicPartitions
 	for k, v := range map[string]string{
 		"cleanup.policy":   "compact",
 		"compression.type": "producer",
@@ -191,6 +189,9 @@ func (gc *groupCoordinator) ensure(ctx context.Context) int16 {
 	ctx, cancel := adminContext(ctx, 0)
 	defer cancel()
 	gc.b.awaitActive(ctx)
+	// offsets.topic.replication.factor replicas, or as many as there are
+	// active brokers if fewer (a single broker, a cluster still starting).
+	req.Topics[0].ReplicationFactor = int16(min(int(g.OffsetsTopicReplicationFactor), max(activeBrokers(gc.b.image()), 1)))
 	resp, terr := gc.b.submit(ctx, req)
 	code := int16(0)
 	switch {

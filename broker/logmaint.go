@@ -193,11 +193,14 @@ func (p *partition) deleteRecords(t *topic, offset int64) (int64, *kerr.Error) {
 // startMoved follows the log start offset: producers whose every batch is
 // below it are forgotten (as a restart replaying the log from there would)
 // and producer state snapshots below it, which a start could never use
-// again, are removed.
+// again, are removed; the leader-epoch cache starts there too.
 func (p *partition) startMoved(start int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.producers.DropBefore(start)
+	if err := p.rep.epochs.TruncateFromStart(start); err != nil {
+		p.b.log.Warn("trimming the leader-epoch checkpoint to the log start", "topic", p.topic, "partition", p.index, "err", err)
+	}
 	offsets, err := p.snapshotOffsets()
 	if err != nil {
 		p.b.log.Warn("listing producer state snapshots", "topic", p.topic, "partition", p.index, "err", err)

@@ -22,14 +22,17 @@ import (
 	"github.com/weir-dev/weir/internal/invariants"
 )
 
-// partition is one partition this broker leads: its log, its idempotent
-// producer state, and its high watermark.
+// partition is this broker's replica of one partition: its log, its
+// idempotent producer state, its high watermark and its replication role
+// (rep, replication.go).
 //
-// The high watermark is what consumers may read. With FsyncAcksAll (the
-// default) it is the fsynced offset, so a consumer never reads a record that a
-// crash could still take back; every append schedules a group-committed fsync
-// so data becomes visible promptly. Without it, the high watermark is the log
-// end offset, as in a one-replica Kafka.
+// The high watermark is what consumers may read. On the leader it is the
+// replica.Leader's: the smallest log end of the ISR, where the leader's own
+// part counts only once fsynced with FsyncAcksAll (the default), so a
+// consumer never reads a record that a crash could still take back; every
+// append schedules a group-committed fsync so data becomes visible
+// promptly. Without FsyncAcksAll the leader's log end counts, as in Kafka.
+// On a follower it is what the leader last said, capped by the local log.
 type partition struct {
 	b     *Broker
 	topic string
@@ -51,6 +54,9 @@ type partition struct {
 	// serves (produce, consumer fetches, offset lookups) check it.
 	leading     atomic.Bool
 	leaderEpoch atomic.Int32
+	// rep is the partition's replication: its epoch cache, its Leader or
+	// its registration with the fetchers, the acks=all waiters.
+	rep replicaState
 
 	hw atomic.Int64
 	// hwMu guards hwChanged, closed and replaced whenever the high watermark
@@ -103,24 +109,19 @@ func (b *Broker) openPartition(t *metadata.Topic, index int32) (*partition, erro
 		l.Close()
 		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.Name, index, err)
 	}
-	p.hw.Store(l.EndOffset())
+	if err := p.rep.open(p, [16]byte(t.ID)); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("partition %s-%d: %w", t.Name, index, err)
+	}
+	// The records recovered may never have been committed (this replica
+	// may have led with followers that never got them): the high watermark
+	// starts at the log start and moves once a leader vouches for more.
+	p.hw.Store(l.StartOffset())
 	p.lastSyncStart = b.clock.Now() // the open synced the log
 	ctx, cancel := context.WithCancel(b.ctx)
 	p.stopSync = cancel
 	go p.runSyncer(ctx)
 	return p, nil
-}
-
-// setRole makes the partition lead (or not) in epoch. It takes mu, so an
-// append is stamped with the epoch it is appended in.
-func (p *partition) setRole(leading bool, epoch int32) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leading.Load() != leading || p.leaderEpoch.Load() != epoch {
-		p.b.log.Debug("partition role", "topic", p.topic, "partition", p.index, "leader", leading, "leader_epoch", epoch)
-	}
-	p.leaderEpoch.Store(epoch)
-	p.leading.Store(leading)
 }
 
 // logConfig builds the log settings from a topic's effective config.
@@ -200,8 +201,8 @@ func (p *partition) snapshotOffsets() ([]int64, error) {
 // batches. Recovery may still cut below it (a batch corrupt on disk): such
 // a snapshot no longer fits, and is removed durably here, before anything
 // is appended, so that the log growing past it again cannot make it fit.
-// (A truncation of a live log, once replication exists, must remove the
-// snapshots above its new end the same way.)
+// A follower's truncation (replicaLog.TruncateTo) rebuilds its producer
+// state here too, after cutting its log.
 func (p *partition) loadProducers() error {
 	if p.b.cfg.Defects.ForgetProducers {
 		p.producers.Reset() // DEFECT: the producers' sequence numbers are gone
@@ -297,6 +298,7 @@ func (p *partition) saveProducers(upTo int64) error {
 type appendResult struct {
 	baseOffset  int64
 	endOffset   int64 // offset after the batch: acks=-1 waits for the high watermark to reach it
+	leaderEpoch int32 // the leader epoch it was appended (or found, a duplicate) in
 	logAppendMs int64 // -1 unless the topic uses LogAppendTime
 	err         error // a kerr error, or nil
 	reason      string
@@ -323,9 +325,9 @@ func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) app
 	case txn.Reject:
 		return appendResult{err: d.Err, reason: d.Reason}
 	case txn.Duplicate:
-		return appendResult{baseOffset: d.Original.BaseOffset, endOffset: d.Original.LastOffset + 1, logAppendMs: -1}
+		return appendResult{baseOffset: d.Original.BaseOffset, endOffset: d.Original.LastOffset + 1, logAppendMs: -1, leaderEpoch: p.leaderEpoch.Load()}
 	}
-	res := appendResult{logAppendMs: -1}
+	res := appendResult{logAppendMs: -1, leaderEpoch: p.leaderEpoch.Load()}
 	// Kafka stamps each batch with the epoch of the leader that appended
 	// it: the leader-epoch history that truncation after a leader change
 	// is decided from.
@@ -367,9 +369,7 @@ func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) app
 		}
 		p.requestSync()
 	}
-	if !p.b.cfg.FsyncAcksAll || p.b.cfg.Defects.EarlyHighWatermark {
-		p.advanceHW(res.endOffset)
-	}
+	p.appendedLocked() // replication.go: the high watermark, waiting followers
 	return res
 }
 
@@ -406,9 +406,7 @@ func (p *partition) runSyncer(ctx context.Context) {
 			}
 			return
 		}
-		if p.b.cfg.FsyncAcksAll {
-			p.advanceHW(p.log.SyncedOffset())
-		}
+		p.synced() // replication.go: the leader's durable offset moved
 	}
 }
 
@@ -451,6 +449,7 @@ func (p *partition) sync(ctx context.Context) error {
 func (p *partition) fail(err error) {
 	if p.failure.CompareAndSwap(nil, &err) {
 		p.b.log.Error("partition storage failed; taking it offline", "topic", p.topic, "partition", p.index, "err", err)
+		close(p.rep.failed) // acks=all waiters and follower fetches stop waiting
 	}
 	p.hwMu.Lock()
 	close(p.hwChanged)

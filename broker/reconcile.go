@@ -19,9 +19,10 @@ import (
 )
 
 // The reconciler makes the broker match the metadata image: it opens the
-// partitions the image places on this broker, sets each one's role (leader
-// or not, with its leader epoch), applies config changes, and closes and
-// deletes the replicas the image no longer places here. Handlers read the
+// partitions the image places on this broker, sets each one's role (leader,
+// follower or neither, with the partition's replicas, ISR and epochs:
+// replication.go), applies config changes, and closes and deletes the
+// replicas the image no longer places here. Handlers read the
 // topics it publishes together with the image they came from, so a topic a
 // handler sees always has its local partitions open.
 
@@ -98,7 +99,7 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 					errs = append(errs, fmt.Errorf("partition %s-%d: new config: %w", ti.Name, i, err))
 				}
 			}
-			p.setRole(leading && pi.Leader == b.cfg.NodeID, pi.LeaderEpoch)
+			p.setRole(b.roleOf(img, ti, pi, leading)) // replication.go
 			t.partitions[i] = p
 		}
 		topics[ti.Name] = t
@@ -121,7 +122,7 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 	b.strayChecked = b.strayChecked || leading
 	b.mu.Unlock()
 	for _, p := range removed {
-		p.setRole(false, -1)
+		p.stopReplicating()
 		if err := p.delete(); err != nil {
 			b.log.Warn("removing a replica the metadata no longer places here", "topic", p.topic, "partition", p.index, "err", err)
 		}

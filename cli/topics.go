@@ -26,13 +26,19 @@ or a flag as in Kafka (weir topics --create).
 
   create    --topic T [--partitions N] [--replication-factor R] [--config k=v]... [--if-not-exists]
   list      [--topic REGEX] [--exclude-internal]
-  describe  [--topic REGEX] [--if-exists]
+  describe  [--topic REGEX] [--if-exists] [--under-replicated-partitions]
+            [--under-min-isr-partitions] [--unavailable-partitions]
   alter     --topic T [--partitions N] [--config k=v]... [--delete-config k]... [--if-exists]
   delete    --topic T [--if-exists]
 
 --partitions on alter is the new total partition count (CreatePartitions);
 --config/--delete-config on alter use IncrementalAlterConfigs. For list and
-describe, --topic is a regular expression that must match the whole name.`
+describe, --topic is a regular expression that must match the whole name.
+With --under-replicated-partitions (ISR smaller than the replicas),
+--under-min-isr-partitions (ISR smaller than min.insync.replicas) or
+--unavailable-partitions (no live leader), describe prints only the
+partitions that match any of them, without the topic lines, as
+kafka-topics does.`
 
 type topicsOpts struct {
 	bootstrap       string
@@ -44,6 +50,9 @@ type topicsOpts struct {
 	ifNotExists     bool
 	ifExists        bool
 	excludeInternal bool
+	underReplicated bool
+	underMinISR     bool
+	unavailable     bool
 	timeoutMs       int
 	actionFlags     map[string]*bool
 }
@@ -61,6 +70,9 @@ func Topics(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	c.fs.BoolVar(&o.ifNotExists, "if-not-exists", false, "create: succeed if the topic already exists")
 	c.fs.BoolVar(&o.ifExists, "if-exists", false, "alter, delete, describe: succeed if the topic does not exist")
 	c.fs.BoolVar(&o.excludeInternal, "exclude-internal", false, "list, describe: leave out internal topics")
+	c.fs.BoolVar(&o.underReplicated, "under-replicated-partitions", false, "describe: only partitions whose ISR is smaller than their replicas")
+	c.fs.BoolVar(&o.underMinISR, "under-min-isr-partitions", false, "describe: only partitions whose ISR is smaller than min.insync.replicas")
+	c.fs.BoolVar(&o.unavailable, "unavailable-partitions", false, "describe: only partitions without a live leader")
 	c.fs.IntVar(&o.timeoutMs, "request-timeout-ms", 30000, "give up after this many `ms` (0: never)")
 	for _, a := range topicActions() {
 		o.actionFlags[a] = c.fs.Bool(a, false, "same as the "+a+" action")
@@ -156,6 +168,10 @@ func checkTopicFlags(c *command, o *topicsOpts, action string) error {
 		"config":             {"create", "alter"},
 		"delete-config":      {"alter"},
 		"exclude-internal":   {"list", "describe"},
+
+		"under-replicated-partitions": {"describe"},
+		"under-min-isr-partitions":    {"describe"},
+		"unavailable-partitions":      {"describe"},
 	}
 	for name, actions := range allowed {
 		if !c.isSet(name) {
@@ -282,6 +298,17 @@ func topicsDescribe(ctx context.Context, adm *kadm.Client, c *command, o *topics
 	if err != nil {
 		return fmt.Errorf("describing topic configs: %w", err)
 	}
+	report := partitionReport{underReplicated: o.underReplicated, underMinISR: o.underMinISR, unavailable: o.unavailable}
+	if o.unavailable {
+		brokers, err := adm.ListBrokers(ctx)
+		if err != nil {
+			return fmt.Errorf("listing brokers: %w", err)
+		}
+		report.live = map[int32]bool{}
+		for _, b := range brokers {
+			report.live[b.NodeID] = true
+		}
+	}
 	for _, name := range names {
 		td := all[name]
 		if td.Err != nil {
@@ -294,9 +321,46 @@ func topicsDescribe(ctx context.Context, adm *kadm.Client, c *command, o *topics
 		if err != nil {
 			return fmt.Errorf("describing configs of topic %q: %w", name, err)
 		}
+		if report.any() {
+			report.write(c.stdout, td, rc.Configs)
+			continue
+		}
 		writeTopicDescription(c.stdout, td, rc.Configs)
 	}
 	return nil
+}
+
+// partitionReport is describe's partition filters: a partition is printed
+// if it matches any filter that is on.
+type partitionReport struct {
+	underReplicated, underMinISR, unavailable bool
+	live                                      map[int32]bool // brokers in the cluster's metadata
+}
+
+func (r partitionReport) any() bool { return r.underReplicated || r.underMinISR || r.unavailable }
+
+// matches reports whether p is one the filters ask for; minISR is the
+// topic's min.insync.replicas (0 if unknown).
+func (r partitionReport) matches(p kadm.PartitionDetail, minISR int) bool {
+	return (r.underReplicated && len(p.ISR) < len(p.Replicas)) ||
+		(r.underMinISR && minISR > 0 && len(p.ISR) < minISR) ||
+		(r.unavailable && (p.Leader < 0 || !r.live[p.Leader]))
+}
+
+// write prints the matching partitions of one topic, in kafka-topics'
+// partition line format.
+func (r partitionReport) write(w io.Writer, td kadm.TopicDetail, configs []kadm.Config) {
+	minISR := 0
+	for _, cf := range configs {
+		if cf.Key == "min.insync.replicas" {
+			minISR, _ = strconv.Atoi(cf.MaybeValue())
+		}
+	}
+	for _, p := range td.Partitions.Sorted() {
+		if r.matches(p, minISR) {
+			writePartitionLine(w, td.Topic, p)
+		}
+	}
 }
 
 // writeTopicDescription prints one topic like kafka-topics --describe:
@@ -325,17 +389,22 @@ func writeTopicDescription(w io.Writer, td kadm.TopicDetail, configs []kadm.Conf
 	}
 	fmt.Fprintf(w, "\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", len(parts), rf, strings.Join(cfg, ","))
 	for _, p := range parts {
-		leader := "none"
-		if p.Leader >= 0 {
-			leader = strconv.Itoa(int(p.Leader))
-		}
-		fmt.Fprintf(w, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s",
-			td.Topic, p.Partition, leader, joinInt32(p.Replicas), joinInt32(p.ISR))
-		if len(p.OfflineReplicas) > 0 {
-			fmt.Fprintf(w, "\tOffline: %s", joinInt32(p.OfflineReplicas))
-		}
-		fmt.Fprintln(w)
+		writePartitionLine(w, td.Topic, p)
 	}
+}
+
+// writePartitionLine prints one partition as kafka-topics --describe does.
+func writePartitionLine(w io.Writer, topic string, p kadm.PartitionDetail) {
+	leader := "none"
+	if p.Leader >= 0 {
+		leader = strconv.Itoa(int(p.Leader))
+	}
+	fmt.Fprintf(w, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s",
+		topic, p.Partition, leader, joinInt32(p.Replicas), joinInt32(p.ISR))
+	if len(p.OfflineReplicas) > 0 {
+		fmt.Fprintf(w, "\tOffline: %s", joinInt32(p.OfflineReplicas))
+	}
+	fmt.Fprintln(w)
 }
 
 func joinInt32(xs []int32) string {

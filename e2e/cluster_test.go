@@ -64,18 +64,26 @@ func waitBrokers(t *testing.T, bootstrap string, want int) string {
 	}
 }
 
-// leaders returns each partition's leader as the cluster reports it.
+// leaders returns each partition's leader as the cluster reports it. A
+// broker other than the one that created the topic may not have applied
+// it yet: it is asked again until the topic shows, for a few seconds.
 func leaders(t *testing.T, adm *kadm.Client, topic string) map[int32]int32 {
 	t.Helper()
-	tds, err := adm.ListTopics(testCtx(t), topic)
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tds, err := adm.ListTopics(testCtx(t), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int32]int32{}
+		for _, p := range tds[topic].Partitions {
+			out[p.Partition] = p.Leader
+		}
+		if len(out) > 0 || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	out := map[int32]int32{}
-	for _, p := range tds[topic].Partitions {
-		out[p.Partition] = p.Leader
-	}
-	return out
 }
 
 // produceTo sends one record to each listed partition and returns what was

@@ -227,6 +227,18 @@ func (l *Leader) UpdateAssignment(a Assignment, local Local, now time.Time) (Upd
 	return l.update(local, now), nil
 }
 
+// SetMinInsync applies a new min.insync.replicas (the topic's config
+// changed): the acks=all check, the answers to waiting produces and the
+// high watermark's KIP-966 gate use it from this call on. n below 1 counts
+// as 1.
+func (l *Leader) SetMinInsync(n int, local Local, now time.Time) Update {
+	l.cfg.MinInsync = max(n, 1)
+	return l.update(local, now)
+}
+
+// MinInsync is the min.insync.replicas the leader applies.
+func (l *Leader) MinInsync() int { return l.cfg.MinInsync }
+
 // CheckLeaderEpoch answers the leader-epoch check of a client's request
 // (Fetch, ListOffsets, OffsetForLeaderEpoch): see the package function.
 func (l *Leader) CheckLeaderEpoch(requested int32) int16 {

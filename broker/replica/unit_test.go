@@ -395,3 +395,28 @@ func TestFollowerWithoutLeaderWaits(t *testing.T) {
 		t.Fatalf("step %v", step.Kind)
 	}
 }
+
+// A lower min.insync.replicas (the topic's config changed) lets a leader
+// whose ISR is below the old value take acks=all produces again and move
+// its high watermark; a higher one stops both.
+func TestSetMinInsync(t *testing.T) {
+	local := replica.Local{End: 10, Durable: 10}
+	l := newLeader(t, threeReplicas(1), local)
+	if code := l.CheckProduce(-1); code != kerr.NotEnoughReplicas.Code {
+		t.Fatalf("ISR of 1 under min.insync 2: %d", code)
+	}
+	if u := l.LocalAppended(local, t0); u.HighWatermark != 0 {
+		t.Fatalf("high watermark moved under min.insync: %d", u.HighWatermark)
+	}
+	u := l.SetMinInsync(1, local, t0)
+	if code := l.CheckProduce(-1); code != 0 || u.HighWatermark != 10 || !u.Advanced || l.MinInsync() != 1 {
+		t.Fatalf("min.insync 1: produce %d, high watermark %d (advanced %v), min %d", code, u.HighWatermark, u.Advanced, l.MinInsync())
+	}
+	l.SetMinInsync(3, local, t0)
+	if code := l.CheckProduce(-1); code != kerr.NotEnoughReplicas.Code || l.HighWatermark() != 10 {
+		t.Fatalf("min.insync 3: produce %d, high watermark %d", code, l.HighWatermark())
+	}
+	if code := l.CheckProduce(1); code != 0 {
+		t.Fatalf("acks=1 refused: %d", code)
+	}
+}

@@ -26,6 +26,7 @@ func commands() []command {
 		{"serve", "run a broker", serve},
 		{"topics", "create, list, describe, alter and delete topics", cli.Topics},
 		{"cluster", "describe the cluster: brokers and the metadata quorum", cli.Cluster},
+		{"leaders", "elect partition leaders: preferred or unclean", cli.Leaders},
 		{"produce", "write lines from stdin to a topic", cli.Produce},
 		{"consume", "print a topic's records", cli.Consume},
 		{"groups", "list, describe, reset offsets of and delete consumer groups", cli.Groups},
