@@ -25,8 +25,8 @@ type Defect struct {
 func DefectCatalog() []Defect {
 	return []Defect{
 		{"ack-before-fsync",
-			"durability: acks=-1 is answered before the fsync, so a crash loses acknowledged writes",
-			[]string{"lost-write"},
+			"durability: acks=-1 is answered before the fsync, so a crash loses acknowledged writes, and a poll may see the high watermark below an acknowledged offset",
+			[]string{"lost-write", "nonlinearizable"},
 			func(d *Defects) { d.AckBeforeFsync = true }},
 		{"forget-producers",
 			"idempotence: a restarted partition forgets its producers' sequence numbers, so a retry of a batch appended before the crash is appended again",

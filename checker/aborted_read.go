@@ -6,22 +6,23 @@ import (
 	"github.com/weir-dev/weir/history"
 )
 
-// abortedReads finds values of failed sends that some poll read: a fail
-// promised the record was never appended.
-func abortedReads(ix *index) []Witness {
-	var out []Witness
-	for _, send := range ix.sendsOfType(history.Fail) {
-		rs := ix.valueReads[send.Send.Value]
+// abortedReads finds values of failed sends that some poll read (Jepsen's
+// G1a, aborted read): a fail promised the record was never appended, and a
+// failed (aborted) transaction's sends must stay invisible.
+func abortedReads(ix *index, _ *Opts) finding {
+	var f finding
+	for _, s := range ix.sendsOfType(history.Fail) {
+		rs := ix.valueReads[s.vid]
 		if len(rs) == 0 {
 			continue
 		}
-		out = append(out, Witness{
-			Positions: []Position{rs[0].pos},
-			Values:    []string{send.Send.Value},
-			Ops:       uniqueSorted([]int64{send.Index, rs[0].op}),
-			Detail: fmt.Sprintf("send %s failed (op %d: %s) but op %d read it at %s",
-				send.Send.Value, send.Index, send.Error, rs[0].op, rs[0].pos),
+		r := ix.reads[rs[0]]
+		f.witnesses = append(f.witnesses, Witness{
+			Positions: []Position{r.pos},
+			Values:    []string{s.send.Value},
+			Ops:       uniqueSorted([]int64{s.op, r.op}),
+			Detail:    fmt.Sprintf("send %s failed (op %d: %s) but op %d read it at %s", s.send.Value, s.op, ix.h[s.op].Error, r.op, r.pos),
 		})
 	}
-	return out
+	return f
 }

@@ -5,41 +5,86 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weir-dev/weir/history"
 )
 
-// Anomaly names, as keys of Verdict.Anomalies.
+// Anomaly names, as keys of Verdict.Anomalies. They follow Jepsen's Kafka
+// workload (jepsen/tests/kafka.clj) where it has the anomaly.
 const (
 	LostWrite           = "lost-write"
+	Unseen              = "unseen"
 	Duplicate           = "duplicate"
 	InconsistentOffsets = "inconsistent-offsets"
-	AbortedRead         = "aborted-read"
+	NonmonotonicSend    = "nonmonotonic-send"
 	NonmonotonicPoll    = "nonmonotonic-poll"
 	PollSkip            = "poll-skip"
+	IntPollSkip         = "int-poll-skip"
+	IntNonmonotonicPoll = "int-nonmonotonic-poll"
+	IntSendSkip         = "int-send-skip"
+	IntNonmonotonicSend = "int-nonmonotonic-send"
+	PhantomValue        = "phantom-value"
+	WatermarkRegression = "watermark-regression"
+	AbortedRead         = "aborted-read"
+	PrecommittedRead    = "precommitted-read"
+	TornTransaction     = "torn-transaction"
+	Nonlinearizable     = "nonlinearizable"
 )
+
+// VerdictVersion is Verdict.Version: 2 has Outcome, Unjudged, Seen, Checks
+// and Linearizability where version 1 (unversioned) had a Valid bool.
+const VerdictVersion = 2
+
+// check is one checker: the anomaly it finds and how.
+type check struct {
+	name string
+	// informational anomalies are reported but never make a verdict
+	// invalid by themselves.
+	informational bool
+	find          func(ix *index, opts *Opts) finding
+}
+
+// finding is what one checker found.
+type finding struct {
+	witnesses []Witness
+	// unknown lists what the checker could not judge.
+	unknown []Unjudged
+	// notChecked says why nothing at all was checked ("" when something was).
+	notChecked string
+	note       string
+}
+
+// checks is every checker, in the order of Anomalies.
+func checks() []check {
+	return []check{
+		{name: LostWrite, find: lostWrites},
+		{name: Unseen, informational: true, find: unseen},
+		{name: Duplicate, find: duplicates},
+		{name: InconsistentOffsets, find: inconsistentOffsets},
+		{name: NonmonotonicSend, find: nonmonotonicSends},
+		{name: NonmonotonicPoll, find: nonmonotonicPolls},
+		{name: PollSkip, find: pollSkips},
+		{name: IntPollSkip, find: intPollSkips},
+		{name: IntNonmonotonicPoll, find: intNonmonotonicPolls},
+		{name: IntSendSkip, find: intSendSkips},
+		{name: IntNonmonotonicSend, find: intNonmonotonicSends},
+		{name: PhantomValue, find: phantomValues},
+		{name: WatermarkRegression, find: watermarkRegressions},
+		{name: AbortedRead, find: abortedReads},
+		{name: PrecommittedRead, find: precommittedReads},
+		{name: TornTransaction, find: tornTransactions},
+		{name: Nonlinearizable, find: nonlinearizable},
+	}
+}
 
 // Anomalies lists every anomaly Check looks for, in a fixed order.
 func Anomalies() []string {
-	return []string{LostWrite, Duplicate, InconsistentOffsets, AbortedRead, NonmonotonicPoll, PollSkip}
-}
-
-// checks pairs each anomaly with the function that finds it.
-func checks() []struct {
-	name string
-	find func(*index) []Witness
-} {
-	return []struct {
-		name string
-		find func(*index) []Witness
-	}{
-		{LostWrite, lostWrites},
-		{Duplicate, duplicates},
-		{InconsistentOffsets, inconsistentOffsets},
-		{AbortedRead, abortedReads},
-		{NonmonotonicPoll, nonmonotonicPolls},
-		{PollSkip, pollSkips},
+	var out []string
+	for _, c := range checks() {
+		out = append(out, c.name)
 	}
+	return out
 }
 
 // Position is a place in a partition log.
@@ -55,13 +100,66 @@ func comparePositions(a, b Position) int {
 	return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
 }
 
-// Witness is one case of an anomaly: where, which values, and the indexes
-// of the ops that show it (in history order), with a sentence for humans.
+// Witness is one case of an anomaly: where, which values, the indexes of
+// the ops that show it (in history order) with their times in seconds since
+// the run's start, and a sentence for humans.
 type Witness struct {
 	Positions []Position `json:"positions,omitempty"`
 	Values    []string   `json:"values,omitempty"`
 	Ops       []int64    `json:"ops"`
+	Times     []float64  `json:"times"` // Times[i] is when op Ops[i] happened, seconds since the start
 	Detail    string     `json:"detail"`
+}
+
+// Outcome is what a verdict concludes. The three are never conflated: a run
+// that could not be judged is Unknown, never Valid.
+type Outcome string
+
+const (
+	Valid   Outcome = "valid"   // every checker judged everything; nothing not allowed found
+	Invalid Outcome = "invalid" // an anomaly the configuration does not allow
+	Unknown Outcome = "unknown" // nothing not allowed found, but something could not be judged
+)
+
+// UnknownReason is why part of a history could not be judged.
+type UnknownReason string
+
+const (
+	// FinalReadIncomplete: the final read failed, is missing, or did not
+	// read some partition to its high watermark, so lost writes there
+	// cannot be judged. A liveness failure.
+	FinalReadIncomplete UnknownReason = "final-read-incomplete"
+	// CheckTimeout: a checker ran out of its budget (time or steps).
+	CheckTimeout UnknownReason = "checker-timeout"
+	// NotCheckable: the history has operations no checker here can judge
+	// yet (transactions).
+	NotCheckable UnknownReason = "not-checkable"
+)
+
+// Unjudged is one part of a history a checker could not judge.
+type Unjudged struct {
+	Reason UnknownReason `json:"reason"`
+	Check  string        `json:"check"`
+	Detail string        `json:"detail"`
+}
+
+// Status is what one checker did.
+type Status string
+
+const (
+	StatusClean      Status = "clean"       // checked everything it applies to; found nothing
+	StatusFound      Status = "found"       // found the anomaly
+	StatusUnknown    Status = "unknown"     // found nothing, but could not judge some of the history
+	StatusNotChecked Status = "not-checked" // checked nothing; Note says why
+)
+
+// CheckResult is one checker's line of the verdict.
+type CheckResult struct {
+	Name    string `json:"name"`
+	Status  Status `json:"status"`
+	Count   int    `json:"count,omitempty"`
+	Allowed bool   `json:"allowed,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Opts tunes Check.
@@ -73,7 +171,24 @@ type Opts struct {
 	// MaxWitnesses bounds the witnesses kept per anomaly; Verdict.Counts
 	// has the full number. Default 32; negative keeps all.
 	MaxWitnesses int
+	// LinearizabilityTimeout bounds the wall-clock time of the
+	// linearizability check of the whole history (porcupine's timeout);
+	// 0 means no wall-clock bound. Wall time is not deterministic: the
+	// simulation guest bounds steps instead.
+	LinearizabilityTimeout time.Duration
+	// LinearizabilitySteps bounds porcupine's model steps per partition,
+	// a deterministic budget. 0 means DefaultSteps(ops of the partition);
+	// negative means no bound.
+	LinearizabilitySteps int64
+	// VisualizationPath, if set, names the file where porcupine's HTML
+	// visualisation of a partition found not linearizable is written.
+	VisualizationPath func(topic string, partition int32) string
 }
+
+// DefaultSteps is the step budget of a partition with ops operations when
+// Opts.LinearizabilitySteps is 0: a history that is linearizable costs a
+// few steps per operation, so this leaves room for backtracking.
+func DefaultSteps(ops int) int64 { return 1_000_000 + 1_000*int64(ops) }
 
 // Stats describe the history checked.
 type Stats struct {
@@ -85,18 +200,42 @@ type Stats struct {
 	RecordsRead int `json:"records_read"`
 	ValuesRead  int `json:"distinct_values_read"`
 	AckedRead   int `json:"acked_sends_read"` // ok sends read at their acknowledged position
-	Unseen      int `json:"acked_sends_unseen"`
-	// FinalPartitions is how many partitions an ok final read covered.
+	// Unseen ok sends were read by no poll at all (the final read's
+	// included): each is a lost write, or sits in a partition the final
+	// read could not finish.
+	Unseen int `json:"acked_sends_unseen"`
+	// Unjudged ok sends sit in partitions the final read did not read
+	// completely: whether they survived is unknown.
+	Unjudged int `json:"acked_sends_unjudged"`
+	// FinalPartitions is how many partitions the final read read
+	// completely, FinalIncomplete how many it should have and did not.
 	FinalPartitions int `json:"final_partitions"`
+	FinalIncomplete int `json:"final_incomplete"`
 }
 
-// Verdict is the result of Check, encoded as verdict.json.
+// Verdict is the result of Check, encoded in verdict.json.
 type Verdict struct {
-	Valid     bool                 `json:"valid"`
+	Version int     `json:"version"`
+	Outcome Outcome `json:"outcome"`
+	// Unjudged says what could not be judged: non-empty when Outcome is
+	// Unknown, and possibly beside Invalid.
+	Unjudged  []Unjudged           `json:"unjudged,omitempty"`
 	Anomalies map[string][]Witness `json:"anomalies"` // only anomalies found
 	Counts    map[string]int       `json:"counts"`    // witnesses per anomaly before MaxWitnesses
 	Allowed   []string             `json:"allowed,omitempty"`
-	Stats     Stats                `json:"stats"`
+	Seen      []string             `json:"seen,omitempty"` // anomalies found, allowed or not
+	Checks    []CheckResult        `json:"checks"`
+	// Linearizability is porcupine's result per partition.
+	Linearizability []PartitionResult `json:"linearizability,omitempty"`
+	Stats           Stats             `json:"stats"`
+}
+
+// Valid reports whether the outcome is Valid.
+func (v Verdict) Valid() bool { return v.Outcome == Valid }
+
+// UnknownBecause reports whether some part was unknown for reason r.
+func (v Verdict) UnknownBecause(r UnknownReason) bool {
+	return slices.ContainsFunc(v.Unjudged, func(u Unjudged) bool { return u.Reason == r })
 }
 
 // Check runs every checker on h. h should pass history.Validate; Check
@@ -106,40 +245,74 @@ func Check(h []history.Op, opts Opts) Verdict {
 		opts.MaxWitnesses = 32
 	}
 	ix := newIndex(h)
-	v := Verdict{Valid: true, Anomalies: map[string][]Witness{}, Counts: map[string]int{}, Stats: ix.stats()}
-	v.Allowed = slices.Sorted(slices.Values(opts.Allowed))
-	v.Allowed = slices.Compact(v.Allowed)
+	v := Verdict{
+		Version:   VerdictVersion,
+		Anomalies: map[string][]Witness{},
+		Counts:    map[string]int{},
+		Allowed:   slices.Compact(slices.Sorted(slices.Values(opts.Allowed))),
+	}
+	invalid := false
 	for _, c := range checks() {
-		ws := c.find(ix)
-		if len(ws) == 0 {
-			continue
+		f := c.find(ix, &opts)
+		res := CheckResult{Name: c.name, Allowed: slices.Contains(v.Allowed, c.name), Note: f.note}
+		v.Unjudged = append(v.Unjudged, f.unknown...)
+		switch {
+		case len(f.witnesses) > 0:
+			res.Status, res.Count = StatusFound, len(f.witnesses)
+			ws := f.witnesses
+			for i := range ws {
+				ws[i].Times = ix.times(ws[i].Ops)
+			}
+			if opts.MaxWitnesses > 0 && len(ws) > opts.MaxWitnesses {
+				ws = ws[:opts.MaxWitnesses]
+			}
+			v.Anomalies[c.name], v.Counts[c.name] = ws, res.Count
+			v.Seen = append(v.Seen, c.name)
+			if !res.Allowed && !c.informational {
+				invalid = true
+			}
+		case f.notChecked != "":
+			res.Status, res.Note = StatusNotChecked, f.notChecked
+		case len(f.unknown) > 0:
+			res.Status = StatusUnknown
+		default:
+			res.Status = StatusClean
 		}
-		v.Counts[c.name] = len(ws)
-		if opts.MaxWitnesses > 0 && len(ws) > opts.MaxWitnesses {
-			ws = ws[:opts.MaxWitnesses]
-		}
-		v.Anomalies[c.name] = ws
-		if !slices.Contains(v.Allowed, c.name) {
-			v.Valid = false
-		}
+		v.Checks = append(v.Checks, res)
+	}
+	v.Linearizability = ix.linearizability
+	v.Stats = ix.stats()
+	switch {
+	case invalid:
+		v.Outcome = Invalid
+	case len(v.Unjudged) > 0:
+		v.Outcome = Unknown
+	default:
+		v.Outcome = Valid
 	}
 	return v
 }
 
-// Summary is a few lines for humans: the verdict, the counts, and the first
-// witness of each anomaly.
+// Summary is a few lines for humans: the outcome, the counts, why anything
+// was unknown, and the first witness of each anomaly.
 func (v Verdict) Summary() string {
 	var b strings.Builder
 	s := v.Stats
-	state := "valid"
-	if !v.Valid {
-		state = "INVALID"
+	fmt.Fprintf(&b, "%s: %d ops; sends %d ok, %d fail, %d info; %d polls read %d records (%d values); %d acked sends read at their offset; final read complete for %d partitions",
+		strings.ToUpper(string(v.Outcome)), s.Ops, s.SendsOK, s.SendsFail, s.SendsInfo, s.Polls, s.RecordsRead, s.ValuesRead, s.AckedRead, s.FinalPartitions)
+	if s.FinalIncomplete > 0 {
+		fmt.Fprintf(&b, ", incomplete for %d", s.FinalIncomplete)
 	}
-	fmt.Fprintf(&b, "%s: %d ops; sends %d ok, %d fail, %d info; %d polls read %d records (%d values); %d acked sends read, %d unseen; final read covered %d partitions\n",
-		state, s.Ops, s.SendsOK, s.SendsFail, s.SendsInfo, s.Polls, s.RecordsRead, s.ValuesRead, s.AckedRead, s.Unseen, s.FinalPartitions)
+	b.WriteString("\n")
+	if s.Unseen > 0 {
+		fmt.Fprintf(&b, "  unseen: %d acknowledged sends were read by no poll, the final read's included; each is either a lost write or sits where the final read could not finish (%d such sends are unjudged)\n", s.Unseen, s.Unjudged)
+	}
+	for _, u := range v.Unjudged {
+		fmt.Fprintf(&b, "  unknown (%s, %s): %s\n", u.Reason, u.Check, u.Detail)
+	}
 	for _, name := range Anomalies() {
 		ws := v.Anomalies[name]
-		if len(ws) == 0 {
+		if len(ws) == 0 || name == Unseen {
 			continue
 		}
 		allowed := ""
@@ -148,5 +321,21 @@ func (v Verdict) Summary() string {
 		}
 		fmt.Fprintf(&b, "  %s ×%d%s, e.g. %s\n", name, v.Counts[name], allowed, ws[0].Detail)
 	}
+	var checked, notChecked []string
+	for _, c := range v.Checks {
+		if c.Status == StatusNotChecked {
+			notChecked = append(notChecked, c.Name)
+		} else {
+			checked = append(checked, c.Name)
+		}
+	}
+	fmt.Fprintf(&b, "  checked: %s", strings.Join(checked, ", "))
+	if len(notChecked) > 0 {
+		fmt.Fprintf(&b, "; not checked (no transactions in this history): %s", strings.Join(notChecked, ", "))
+	}
+	if len(v.Allowed) > 0 {
+		fmt.Fprintf(&b, "; allowed by the configuration: %s", strings.Join(v.Allowed, ", "))
+	}
+	b.WriteString("\n")
 	return b.String()
 }

@@ -2,63 +2,54 @@ package checker
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 )
 
-// duplicates finds values read at more than one position: the log holds
-// one send twice.
-func duplicates(ix *index) []Witness {
-	var out []Witness
-	for _, v := range slices.Sorted(maps.Keys(ix.valueReads)) {
-		first := map[Position]int64{} // position -> first op reading v there
-		for _, r := range ix.valueReads[v] {
-			if _, ok := first[r.pos]; !ok {
-				first[r.pos] = r.op
-			}
-		}
-		if len(first) < 2 {
+// duplicates finds values at more than one position: read at two offsets,
+// or read somewhere other than where the send was acknowledged. A log holds
+// each send once (Jepsen's duplicate).
+func duplicates(ix *index, _ *Opts) finding {
+	var f finding
+	type shown struct {
+		pos Position
+		op  int64
+	}
+	for vid, rs := range ix.valueReads {
+		if len(rs) == 0 {
 			continue
 		}
+		var at []shown // positions, with the first op showing the value there
+		note := func(pos Position, op int64) {
+			i := slices.IndexFunc(at, func(s shown) bool { return s.pos == pos })
+			switch {
+			case i < 0:
+				at = append(at, shown{pos, op})
+			case op < at[i].op:
+				at[i].op = op
+			}
+		}
+		if s := ix.sendOf[vid]; s != nil && s.acked() {
+			note(s.pos(), s.op)
+		}
+		for _, i := range rs {
+			note(ix.reads[i].pos, ix.reads[i].op)
+		}
+		if len(at) < 2 {
+			continue
+		}
+		slices.SortFunc(at, func(a, b shown) int { return comparePositions(a.pos, b.pos) })
+		v := ix.values[vid]
 		w := Witness{Values: []string{v}}
 		var where []string
-		for _, pos := range slices.SortedFunc(maps.Keys(first), comparePositions) {
-			w.Positions = append(w.Positions, pos)
-			w.Ops = append(w.Ops, first[pos])
-			where = append(where, fmt.Sprintf("%s (op %d)", pos, first[pos]))
+		for _, s := range at {
+			w.Positions = append(w.Positions, s.pos)
+			w.Ops = append(w.Ops, s.op)
+			where = append(where, fmt.Sprintf("%s (op %d)", s.pos, s.op))
 		}
 		w.Ops = uniqueSorted(w.Ops)
-		w.Detail = fmt.Sprintf("value %s read at %d positions: %s", v, len(first), strings.Join(where, ", "))
-		out = append(out, w)
+		w.Detail = fmt.Sprintf("value %s at %d positions: %s", v, len(at), strings.Join(where, ", "))
+		f.witnesses = append(f.witnesses, w)
 	}
-	return out
-}
-
-// inconsistentOffsets finds positions read holding different values: two
-// readers disagree about what a log holds.
-func inconsistentOffsets(ix *index) []Witness {
-	var out []Witness
-	for _, pos := range slices.SortedFunc(maps.Keys(ix.posReads), comparePositions) {
-		first := map[string]int64{} // value -> first op reading it at pos
-		for _, r := range ix.posReads[pos] {
-			if _, ok := first[r.value]; !ok {
-				first[r.value] = r.op
-			}
-		}
-		if len(first) < 2 {
-			continue
-		}
-		w := Witness{Positions: []Position{pos}}
-		var what []string
-		for _, v := range slices.Sorted(maps.Keys(first)) {
-			w.Values = append(w.Values, v)
-			w.Ops = append(w.Ops, first[v])
-			what = append(what, fmt.Sprintf("%s (op %d)", v, first[v]))
-		}
-		w.Ops = uniqueSorted(w.Ops)
-		w.Detail = fmt.Sprintf("%s read holding %d values: %s", pos, len(first), strings.Join(what, ", "))
-		out = append(out, w)
-	}
-	return out
+	return f
 }

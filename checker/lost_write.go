@@ -2,69 +2,159 @@ package checker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/weir-dev/weir/history"
 )
 
-// coverage says whether every record at pos should have been read: some
-// poll read a later offset of its partition (returned), or an ok final read
-// covered the partition (returned as a read of the final op).
-func (ix *index) coverage(pos Position) (read, bool) {
-	if r, ok := ix.maxRead[pos.tp()]; ok && r.pos.Offset > pos.Offset {
-		return r, true
+// lostWrites finds acknowledged sends that are not in the log at the
+// position they were acknowledged at. The judge is the complete final
+// read: a partition the final reader read from its log start to its high
+// watermark must hold every send acknowledged in it, at its offset. A send
+// read there earlier and gone at the end is lost too (a crash took it).
+//
+// Where the final read did not finish a partition, a send is still lost
+// when a poll read a later offset of its partition and no poll read it at
+// its offset (consumers read from the log start, in order); otherwise it is
+// unjudged, and the partition makes the verdict unknown.
+//
+// Info and fail sends are never lost: they may not have happened.
+func lostWrites(ix *index, _ *Opts) finding {
+	var f finding
+	maxRead := map[tp]read{} // the first read of each partition's highest offset
+	for _, r := range ix.reads {
+		if m, ok := maxRead[r.pos.tp()]; !ok || r.pos.Offset > m.pos.Offset {
+			maxRead[r.pos.tp()] = r
+		}
 	}
-	if m, ok := ix.final[pos.tp()]; ok {
-		return read{pos: Position{pos.Topic, pos.Partition, m.hwm}, op: m.op}, true
-	}
-	return read{}, false
-}
-
-// lostWrites finds acknowledged sends not read at their acknowledged
-// position although that position was covered. Info sends are never lost.
-func lostWrites(ix *index) []Witness {
-	var out []Witness
-	for _, send := range ix.sendsOfType(history.OK) {
-		s := send.Send
-		pos := sendPos(s)
-		if ix.readAt(s.Value, pos) {
+	for _, s := range ix.sendsOfType(history.OK) {
+		pos := s.pos()
+		if mark, ok := ix.finalCoverage(pos.tp()); ok {
+			fin := ix.finals[pos.Topic]
+			if ix.finalReaderReadAt(fin, s.send.Value, pos) {
+				continue
+			}
+			if pos.Offset < mark.LogStartOffset {
+				f.unknown = append(f.unknown, Unjudged{Reason: FinalReadIncomplete, Check: LostWrite,
+					Detail: fmt.Sprintf("send %s (op %d) acknowledged at %s is below the final log start %d: deleted or lost, the final read cannot tell", s.send.Value, s.op, pos, mark.LogStartOffset)})
+				continue
+			}
+			f.witnesses = append(f.witnesses, ix.lostAgainstFinal(s, fin, mark))
 			continue
 		}
-		cover, ok := ix.coverage(pos)
-		if !ok {
-			continue // unseen: nobody read that far
+		if ix.readAt(s.send.Value, pos) {
+			continue // read where it belongs; whether it survived is unjudged
 		}
-		w := Witness{Positions: []Position{pos}, Values: []string{s.Value}, Ops: []int64{send.Index, cover.op}}
-		var why []string
-		if others := ix.posReads[pos]; len(others) > 0 {
-			var vals []string
-			for _, r := range others {
-				vals = append(vals, r.value)
-				w.Ops = append(w.Ops, r.op)
-			}
-			vals = uniqueSorted(vals)
-			w.Values = append(w.Values, vals...)
-			why = append(why, fmt.Sprintf("op %d read %s there", others[0].op, strings.Join(vals, ", ")))
+		if m, ok := maxRead[pos.tp()]; ok && m.pos.Offset > pos.Offset {
+			w := ix.lostWitness(s, m.op)
+			w.Detail += fmt.Sprintf("; op %d read the later offset %d", m.op, m.pos.Offset)
+			f.witnesses = append(f.witnesses, w)
 		}
-		if elsewhere := ix.valueReads[s.Value]; len(elsewhere) > 0 {
-			w.Positions = append(w.Positions, elsewhere[0].pos)
-			w.Ops = append(w.Ops, elsewhere[0].op)
-			why = append(why, fmt.Sprintf("op %d read it at %s instead", elsewhere[0].op, elsewhere[0].pos))
-		} else if len(why) == 0 {
-			why = append(why, "never read")
-		}
-		if cover.pos.Offset > pos.Offset && ix.h[cover.op].F == history.FnPoll {
-			why = append(why, fmt.Sprintf("op %d read the later offset %d", cover.op, cover.pos.Offset))
-		} else if pos.Offset >= cover.pos.Offset {
-			why = append(why, fmt.Sprintf("beyond the final high watermark %d (op %d)", cover.pos.Offset, cover.op))
-		} else {
-			why = append(why, fmt.Sprintf("the final read to high watermark %d (op %d) missed it", cover.pos.Offset, cover.op))
-		}
-		w.Ops = uniqueSorted(w.Ops)
-		w.Detail = fmt.Sprintf("send %s (op %d) acknowledged at %s: %s", s.Value, send.Index, pos, strings.Join(why, "; "))
-		out = append(out, w)
 	}
-	slices.SortStableFunc(out, func(a, b Witness) int { return comparePositions(a.Positions[0], b.Positions[0]) })
+	f.unknown = append(f.unknown, ix.finalReadUnknowns(LostWrite)...)
+	slices.SortStableFunc(f.witnesses, func(a, b Witness) int { return comparePositions(a.Positions[0], b.Positions[0]) })
+	return f
+}
+
+// lostAgainstFinal is the witness of a send the complete final read did
+// not find at its position.
+func (ix *index) lostAgainstFinal(s *sendRec, fin *finalRec, mark history.FinalMark) Witness {
+	pos := s.pos()
+	w := ix.lostWitness(s, fin.op)
+	if pos.Offset >= mark.HighWatermark {
+		w.Detail += fmt.Sprintf("; the final high watermark is %d (op %d)", mark.HighWatermark, fin.op)
+	} else {
+		w.Detail += fmt.Sprintf("; the complete final read of [%d, %d) (op %d) does not have it there", mark.LogStartOffset, mark.HighWatermark, fin.op)
+	}
+	if ix.readAt(s.send.Value, pos) {
+		first := ix.reads[ix.firstReadAt(s.send.Value, pos)]
+		w.Ops = uniqueSorted(append(w.Ops, first.op))
+		w.Detail += fmt.Sprintf("; op %d had read it there at %.3fs", first.op, history.Seconds(ix.h[first.op].Time))
+	}
+	return w
+}
+
+// lostWitness describes what sits at s's position instead, and where s's
+// value turned up, naming the op that judged it (judge).
+func (ix *index) lostWitness(s *sendRec, judge int64) Witness {
+	pos := s.pos()
+	w := Witness{Positions: []Position{pos}, Values: []string{s.send.Value}, Ops: []int64{s.op, judge}}
+	var why []string
+	if others := ix.valuesAt(pos); len(others) > 0 {
+		delete(others, s.send.Value)
+		vals := slices.Sorted(maps.Keys(others))
+		for _, v := range vals {
+			w.Ops = append(w.Ops, others[v])
+		}
+		if len(vals) > 0 {
+			w.Values = append(w.Values, vals...)
+			why = append(why, fmt.Sprintf("op %d read %s there", others[vals[0]], strings.Join(vals, ", ")))
+		}
+	}
+	for _, i := range ix.valueReads[s.vid] {
+		if r := ix.reads[i]; r.pos != pos {
+			w.Positions = append(w.Positions, r.pos)
+			w.Ops = append(w.Ops, r.op)
+			why = append(why, fmt.Sprintf("op %d read it at %s instead", r.op, r.pos))
+			break
+		}
+	}
+	if len(ix.valueReads[s.vid]) == 0 {
+		why = append(why, "never read")
+	}
+	w.Ops = uniqueSorted(w.Ops)
+	w.Detail = fmt.Sprintf("send %s (op %d) acknowledged at %s", s.send.Value, s.op, pos)
+	if len(why) > 0 {
+		w.Detail += ": " + strings.Join(why, "; ")
+	}
+	return w
+}
+
+func (ix *index) firstReadAt(value string, pos Position) int {
+	for _, i := range ix.at(pos) {
+		if ix.reads[i].value == value {
+			return int(i)
+		}
+	}
+	return -1
+}
+
+// finalReadUnknowns says, for checker name, which partitions the final read
+// did not read completely, and why.
+func (ix *index) finalReadUnknowns(name string) []Unjudged {
+	var out []Unjudged
+	for _, k := range ix.expectedPartitions() {
+		if _, ok := ix.finalCoverage(k); ok {
+			continue
+		}
+		acked := 0
+		for _, s := range ix.sendsOfType(history.OK) {
+			if s.pos().tp() == k {
+				acked++
+			}
+		}
+		out = append(out, Unjudged{Reason: FinalReadIncomplete, Check: name,
+			Detail: fmt.Sprintf("%s/%d: %s; its %d acknowledged sends cannot be judged", k.topic, k.partition, ix.whyIncomplete(k), acked)})
+	}
 	return out
+}
+
+// whyIncomplete says why the final read does not cover k.
+func (ix *index) whyIncomplete(k tp) string {
+	f := ix.finals[k.topic]
+	switch {
+	case f == nil:
+		return "no final read"
+	case f.op < 0:
+		return "the final read never completed"
+	case f.typ == history.Fail:
+		return "the final read failed (" + f.err + ")"
+	}
+	m, ok := f.marks[k.partition]
+	if !ok {
+		return "the final read did not list this partition"
+	}
+	return fmt.Sprintf("the final read read it to %d of its high watermark %d", m.ReadTo, m.HighWatermark)
 }

@@ -1,7 +1,7 @@
 // Package history records what the clients of a workload saw: a list of
 // operations, each an invoke followed by exactly one completion of the same
-// process (ok, fail or info), with the virtual time of each and the values
-// the client sent or received. Checkers read only a history.
+// process (ok, fail or info), with the time of each and the values the
+// client sent or received. Checkers read only a history.
 //
 // Model (Jepsen's): a process runs one operation at a time. An operation
 // that completes
@@ -13,18 +13,34 @@
 //     continue under a new process id, so a process never has two operations
 //     open, and an invoke without a completion means the same as info.
 //
-// Values of the queue workload live in typed fields of Op (Send, Poll,
-// Assign, Subscribe, Final), one per function; the F field names the
-// function. Partition and offset fields hold Unknown (-1) when the client
-// does not know them.
+// Several processes may share one client (a kgo client): each send names
+// the client incarnation it went through (Send.Client), so the order a
+// client promises can be judged per client.
 //
-// history.jsonl is one JSON object per line in the field order of Op, so the
-// same history always encodes to the same bytes. Decode rejects unknown
-// fields and malformed operations; Validate checks the invoke/complete
-// pairing.
+// Values of the queue workload live in typed fields of Op (Send, Poll, Txn,
+// Assign, Subscribe, Final), one per function; the F field names the
+// function. Partition, offset and watermark fields hold Unknown (-1) when
+// the client does not know them. Every partition read of a poll carries the
+// high watermark and log start offset the broker answered with, also when
+// it returned no records. A txn op carries several sends and polls done
+// through one client (Jepsen's txn mode; with Txn.Transactional, one Kafka
+// transaction). The final op wraps the final reader's polls and ends with a
+// mark per partition saying how far it read.
+//
+// Time: Op.Time is nanoseconds since the run's start (the Recorder is given
+// the start), virtual time in the simulation, so a history, its verdict and
+// trace.log use one time base; people read it as seconds (Seconds).
+//
+// history.jsonl starts with a header line {"format":"weir-history",
+// "version":2} and then holds one JSON object per op in the field order of
+// Op, so the same history always encodes to the same bytes. Decode rejects
+// a missing or other header, unknown fields and malformed operations;
+// Validate checks the invoke/complete pairing. Decode is fuzzed
+// (FuzzDecode): whatever it accepts re-encodes to a history it decodes the
+// same.
 //
 // Invariants: the package keeps no package-level mutable state; a Recorder
-// is safe for concurrent use and hands out indexes 0, 1, 2, ... in the order
-// operations were recorded; an Op given to a Recorder belongs to it and must
-// not be changed afterwards.
+// is safe for concurrent use and hands out indexes 0, 1, 2, ... and
+// non-decreasing times in the order operations were recorded; an Op given
+// to a Recorder belongs to it and must not be changed afterwards.
 package history

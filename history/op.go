@@ -3,6 +3,7 @@ package history
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Type is how far an operation got: invoked, or completed as ok, fail or info.
@@ -19,12 +20,13 @@ const (
 const (
 	FnSend      = "send"      // Op.Send
 	FnPoll      = "poll"      // Op.Poll
+	FnTxn       = "txn"       // Op.Txn: several sends and polls in one operation
 	FnAssign    = "assign"    // Op.Assign: consume these partitions from the start
 	FnSubscribe = "subscribe" // Op.Subscribe: consume whole topics (no group)
 	FnFinal     = "final"     // Op.Final: read every partition up to its high watermark
 )
 
-// Unknown is the partition or offset of a send the client has no answer for.
+// Unknown is a partition, offset or watermark the client has no answer for.
 const Unknown = -1
 
 // Op is one event of a history. Exactly one of the value fields is set, the
@@ -35,10 +37,13 @@ type Op struct {
 	Process int    `json:"process"` // logical client; never has two open operations
 	Type    Type   `json:"type"`
 	F       string `json:"f"`
-	Time    int64  `json:"time"` // nanoseconds since the Unix epoch, virtual in simulation
+	// Time is nanoseconds since the run's start: virtual time in the
+	// simulation, the same base as trace.log's first column.
+	Time int64 `json:"time"`
 
 	Send      *Send      `json:"send,omitempty"`
 	Poll      *Poll      `json:"poll,omitempty"`
+	Txn       *Txn       `json:"txn,omitempty"`
 	Assign    *Assign    `json:"assign,omitempty"`
 	Subscribe *Subscribe `json:"subscribe,omitempty"`
 	Final     *Final     `json:"final,omitempty"`
@@ -46,9 +51,18 @@ type Op struct {
 	Error string `json:"error,omitempty"` // why an operation failed or is unknown
 }
 
+// Seconds is an op time as a person reads it: seconds since the run's start.
+func Seconds(ns int64) float64 { return float64(ns) / 1e9 }
+
 // Send appends one keyed record. Partition and Offset are where an ok send
 // was acknowledged; Unknown on the invoke, fail and info.
 type Send struct {
+	// Client names the producer client (one incarnation of one kgo
+	// client) the record went through, unique in a run, from 1; 0 when
+	// unknown. Several processes may share a client: offsets of one
+	// client's acknowledged sends to one partition follow the order the
+	// sends were invoked (nonmonotonic-send).
+	Client    int    `json:"client"`
 	Topic     string `json:"topic"`
 	Key       string `json:"key"`
 	Value     string `json:"value"` // unique across the history
@@ -59,17 +73,35 @@ type Send struct {
 // Acked reports whether the send carries the position its broker gave it.
 func (s *Send) Acked() bool { return s.Partition >= 0 && s.Offset >= 0 }
 
-// Poll is what one poll of a consumer returned, partitions in increasing
-// order, records of each partition in the order the client returned them.
+// Poll is what one poll of a consumer returned: one PartitionRead per
+// partition the client's fetches answered, with or without records, in
+// increasing (topic, partition) order.
 type Poll struct {
 	Reads []PartitionRead `json:"reads"`
 }
 
-// PartitionRead is the records a poll returned for one partition.
+// PartitionRead is what a poll returned for one partition: its records in
+// the order the client returned them, and the watermarks the broker sent
+// with them (kgo's FetchPartition.HighWatermark and LogStartOffset;
+// Unknown when the answer carried none, as with an error).
 type PartitionRead struct {
-	Topic     string   `json:"topic"`
-	Partition int32    `json:"partition"`
-	Records   []Record `json:"records"`
+	Topic          string   `json:"topic"`
+	Partition      int32    `json:"partition"`
+	HighWatermark  int64    `json:"high_watermark"`
+	LogStartOffset int64    `json:"log_start_offset"`
+	Records        []Record `json:"records"`
+	// Error is the client's error for this partition, if any.
+	Error string `json:"error,omitempty"`
+	// DataLoss is set when the client reported that the log lost records
+	// it had consumed (kgo's ErrDataLoss).
+	DataLoss *DataLoss `json:"data_loss,omitempty"`
+}
+
+// DataLoss is kgo's ErrDataLoss: the client had consumed up to ConsumedTo
+// when the broker's log no longer reached it, and it resumed at ResetTo.
+type DataLoss struct {
+	ConsumedTo int64 `json:"consumed_to"`
+	ResetTo    int64 `json:"reset_to"`
 }
 
 // Record is one record read.
@@ -79,30 +111,69 @@ type Record struct {
 	Value  string `json:"value"`
 }
 
-// Assign replaces a consumer's partitions: it reads them from their start.
+// Txn is an operation of several micro-operations, Jepsen's txn mode: sends
+// and polls through one client, in the order given. With Transactional, the
+// client ran them in one Kafka transaction: ok means committed, fail
+// aborted, info unknown. Without, the sends are independent records that
+// happen to be issued together: ok means every send was acknowledged (each
+// carries its position), and anything less is info.
+type Txn struct {
+	Transactional bool  `json:"transactional,omitempty"`
+	Mops          []Mop `json:"mops"`
+}
+
+// Mop is one micro-operation of a Txn: a send or a poll.
+type Mop struct {
+	F    string `json:"f"` // FnSend or FnPoll
+	Send *Send  `json:"send,omitempty"`
+	Poll *Poll  `json:"poll,omitempty"`
+}
+
+// Assign replaces a consumer's partitions: it reads them from their start
+// with a new client.
 type Assign struct {
 	Topic      string  `json:"topic"`
 	Partitions []int32 `json:"partitions"`
 }
 
 // Subscribe replaces a consumer's topics: it reads every partition of them,
-// without a group, from their start.
+// without a group, from their start, with a new client.
 type Subscribe struct {
 	Topics []string `json:"topics"`
 }
 
-// Final is the final read of a topic after the cluster healed. On ok the
-// reader read every listed partition from its start up to HighWatermark, so
-// every record below it was seen by the final reader's polls.
+// Final is the final read of a topic after the cluster healed: the final
+// reader lists every partition's log start and high watermark, then reads
+// each from its log start to that high watermark with polls recorded as ops
+// of its own process, all while the final op is open.
+//
+// The invoke carries Topic and Partitions. The completion carries a mark
+// per partition the listing returned. It is ok only when every partition the
+// topic was created with was listed and read completely; info when some
+// partition was not (listed but not read to its high watermark, or not
+// listed at all); fail when nothing could be listed.
 type Final struct {
-	Topic          string          `json:"topic"`
-	HighWatermarks []PartitionMark `json:"high_watermarks,omitempty"`
+	Topic string `json:"topic"`
+	// Partitions is how many partitions the workload created the topic
+	// with, so a listing that lost some shows.
+	Partitions int32 `json:"partitions"`
+	// Reader is the process of the final reader: its polls between the
+	// final op's invoke and completion are the final read.
+	Reader int         `json:"reader"`
+	Marks  []FinalMark `json:"marks,omitempty"`
 }
 
-// PartitionMark is an offset of one partition.
-type PartitionMark struct {
-	Partition int32 `json:"partition"`
-	Offset    int64 `json:"offset"`
+// FinalMark is what the final read found for one partition.
+type FinalMark struct {
+	Partition      int32 `json:"partition"`
+	LogStartOffset int64 `json:"log_start_offset"`
+	HighWatermark  int64 `json:"high_watermark"`
+	// ReadTo is one past the highest offset the final reader read, or the
+	// log start if it read nothing.
+	ReadTo int64 `json:"read_to"`
+	// Complete is ReadTo >= HighWatermark: every record below the high
+	// watermark was returned to the final reader.
+	Complete bool `json:"complete"`
 }
 
 // Completes reports whether t ends an operation.
@@ -110,34 +181,93 @@ func (t Type) Completes() bool { return t == OK || t == Fail || t == Info }
 
 func (t Type) valid() bool { return t == Invoke || t.Completes() }
 
-// String is a short human form, e.g. "12 p3 ok send k1=p3-7 -> orders/2@41".
-func (o Op) String() string {
-	s := strconv.FormatInt(o.Index, 10) + " p" + strconv.Itoa(o.Process) + " " + string(o.Type) + " " + o.F
+// Sends returns the sends an op carries: its Send, or the sends of its Txn.
+func (o *Op) Sends() []*Send {
 	switch {
 	case o.Send != nil:
-		s += fmt.Sprintf(" %s=%s", o.Send.Key, o.Send.Value)
-		if o.Send.Acked() {
-			s += fmt.Sprintf(" -> %s/%d@%d", o.Send.Topic, o.Send.Partition, o.Send.Offset)
-		}
-	case o.Poll != nil:
-		for _, pr := range o.Poll.Reads {
-			if len(pr.Records) > 0 {
-				s += fmt.Sprintf(" %s/%d@%d..%d(%d)", pr.Topic, pr.Partition,
-					pr.Records[0].Offset, pr.Records[len(pr.Records)-1].Offset, len(pr.Records))
+		return []*Send{o.Send}
+	case o.Txn != nil:
+		var out []*Send
+		for i := range o.Txn.Mops {
+			if s := o.Txn.Mops[i].Send; s != nil {
+				out = append(out, s)
 			}
 		}
+		return out
+	}
+	return nil
+}
+
+// Reads returns the partition reads an op carries, in order: its Poll's,
+// or those of its Txn's polls.
+func (o *Op) Reads() []*PartitionRead {
+	var polls []*Poll
+	switch {
+	case o.Poll != nil:
+		polls = []*Poll{o.Poll}
+	case o.Txn != nil:
+		for i := range o.Txn.Mops {
+			if p := o.Txn.Mops[i].Poll; p != nil {
+				polls = append(polls, p)
+			}
+		}
+	}
+	var out []*PartitionRead
+	for _, p := range polls {
+		for i := range p.Reads {
+			out = append(out, &p.Reads[i])
+		}
+	}
+	return out
+}
+
+// String is a short human form, e.g. "12 p3 ok send k1=p3-7 -> orders/2@41".
+func (o Op) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d p%d %s %s", o.Index, o.Process, o.Type, o.F)
+	for _, s := range o.Sends() {
+		b.WriteString(" " + s.String())
+	}
+	for _, pr := range o.Reads() {
+		b.WriteString(" " + pr.String())
+	}
+	switch {
 	case o.Assign != nil:
-		s += fmt.Sprintf(" %s%v", o.Assign.Topic, o.Assign.Partitions)
+		fmt.Fprintf(&b, " %s%v", o.Assign.Topic, o.Assign.Partitions)
 	case o.Subscribe != nil:
-		s += fmt.Sprintf(" %v", o.Subscribe.Topics)
+		fmt.Fprintf(&b, " %v", o.Subscribe.Topics)
 	case o.Final != nil:
-		s += " " + o.Final.Topic
-		for _, m := range o.Final.HighWatermarks {
-			s += fmt.Sprintf(" %d:%d", m.Partition, m.Offset)
+		b.WriteString(" " + o.Final.Topic)
+		for _, m := range o.Final.Marks {
+			fmt.Fprintf(&b, " %d:[%d,%d) read to %d", m.Partition, m.LogStartOffset, m.HighWatermark, m.ReadTo)
 		}
 	}
 	if o.Error != "" {
-		s += " (" + o.Error + ")"
+		b.WriteString(" (" + o.Error + ")")
+	}
+	return b.String()
+}
+
+// String is e.g. "k1=p3-7 -> orders/2@41 (client 4)".
+func (s *Send) String() string {
+	out := s.Key + "=" + s.Value
+	if s.Acked() {
+		out += fmt.Sprintf(" -> %s/%d@%d", s.Topic, s.Partition, s.Offset)
+	}
+	if s.Client > 0 {
+		out += " (client " + strconv.Itoa(s.Client) + ")"
+	}
+	return out
+}
+
+// String is e.g. "orders/2@40..43(4) hwm 44".
+func (pr *PartitionRead) String() string {
+	s := fmt.Sprintf("%s/%d", pr.Topic, pr.Partition)
+	if n := len(pr.Records); n > 0 {
+		s += fmt.Sprintf("@%d..%d(%d)", pr.Records[0].Offset, pr.Records[n-1].Offset, n)
+	}
+	if pr.HighWatermark != Unknown {
+		s += fmt.Sprintf(" hwm %d", pr.HighWatermark)
 	}
 	return s
 }
@@ -147,27 +277,24 @@ func (o *Op) check() error {
 	if !o.Type.valid() {
 		return fmt.Errorf("op %d: bad type %q", o.Index, o.Type)
 	}
-	set := 0
-	for _, b := range []bool{o.Send != nil, o.Poll != nil, o.Assign != nil, o.Subscribe != nil, o.Final != nil} {
-		if b {
+	if o.Time < 0 {
+		return fmt.Errorf("op %d: negative time %d", o.Index, o.Time)
+	}
+	set, want := 0, ""
+	for _, v := range []struct {
+		set bool
+		f   string
+	}{
+		{o.Send != nil, FnSend}, {o.Poll != nil, FnPoll}, {o.Txn != nil, FnTxn},
+		{o.Assign != nil, FnAssign}, {o.Subscribe != nil, FnSubscribe}, {o.Final != nil, FnFinal},
+	} {
+		if v.set {
 			set++
+			want = v.f
 		}
 	}
 	if set > 1 {
 		return fmt.Errorf("op %d: more than one value", o.Index)
-	}
-	want := ""
-	switch {
-	case o.Send != nil:
-		want = FnSend
-	case o.Poll != nil:
-		want = FnPoll
-	case o.Assign != nil:
-		want = FnAssign
-	case o.Subscribe != nil:
-		want = FnSubscribe
-	case o.Final != nil:
-		want = FnFinal
 	}
 	if want != "" && o.F != want {
 		return fmt.Errorf("op %d: f %q with a %s value", o.Index, o.F, want)
@@ -180,9 +307,80 @@ func (o *Op) check() error {
 		if o.Type == OK && !o.Send.Acked() {
 			return fmt.Errorf("op %d: ok send without partition and offset", o.Index)
 		}
-	case FnPoll, FnAssign, FnSubscribe, FnFinal:
+	case FnTxn:
+		if o.Txn == nil {
+			return fmt.Errorf("op %d: txn without a value", o.Index)
+		}
+		if err := o.Txn.check(o.Type); err != nil {
+			return fmt.Errorf("op %d: %w", o.Index, err)
+		}
+	case FnPoll:
+		if o.Poll != nil {
+			if err := o.Poll.check(); err != nil {
+				return fmt.Errorf("op %d: %w", o.Index, err)
+			}
+		}
+	case FnFinal:
+		if o.Final == nil {
+			return fmt.Errorf("op %d: final without a value", o.Index)
+		}
+		if err := o.Final.check(o.Type); err != nil {
+			return fmt.Errorf("op %d: %w", o.Index, err)
+		}
+	case FnAssign, FnSubscribe:
 	default:
 		return fmt.Errorf("op %d: unknown function %q", o.Index, o.F)
+	}
+	return nil
+}
+
+func (t *Txn) check(typ Type) error {
+	for i, m := range t.Mops {
+		switch {
+		case m.F == FnSend && m.Send != nil && m.Poll == nil:
+			if typ == OK && !m.Send.Acked() {
+				return fmt.Errorf("mop %d: ok txn with a send without partition and offset", i)
+			}
+		case m.F == FnPoll && m.Poll != nil && m.Send == nil:
+			if err := m.Poll.check(); err != nil {
+				return fmt.Errorf("mop %d: %w", i, err)
+			}
+		case m.F == FnPoll && m.Poll == nil && m.Send == nil && typ == Invoke:
+			// An invoked poll has no value yet.
+		default:
+			return fmt.Errorf("mop %d: f %q does not match its value", i, m.F)
+		}
+	}
+	return nil
+}
+
+func (p *Poll) check() error {
+	for _, pr := range p.Reads {
+		if pr.HighWatermark < Unknown || pr.LogStartOffset < Unknown {
+			return fmt.Errorf("%s/%d: watermark below %d", pr.Topic, pr.Partition, Unknown)
+		}
+	}
+	return nil
+}
+
+// MaxPartitions bounds Final.Partitions: checkers walk every partition a
+// topic was created with, so a history must not name billions.
+const MaxPartitions = 1 << 16
+
+func (f *Final) check(typ Type) error {
+	if f.Partitions < 0 || f.Partitions > MaxPartitions {
+		return fmt.Errorf("final of %d partitions (0 to %d)", f.Partitions, MaxPartitions)
+	}
+	for _, m := range f.Marks {
+		if m.Complete != (m.ReadTo >= m.HighWatermark) {
+			return fmt.Errorf("final mark of partition %d: complete=%v but read to %d of %d", m.Partition, m.Complete, m.ReadTo, m.HighWatermark)
+		}
+		if typ == OK && !m.Complete {
+			return fmt.Errorf("ok final with partition %d read to %d of %d", m.Partition, m.ReadTo, m.HighWatermark)
+		}
+	}
+	if typ == OK && int32(len(f.Marks)) < f.Partitions {
+		return fmt.Errorf("ok final with %d marks for %d partitions", len(f.Marks), f.Partitions)
 	}
 	return nil
 }

@@ -8,20 +8,26 @@ import (
 // Recorder collects a history from concurrent clients. The zero value is not
 // usable; use NewRecorder.
 type Recorder struct {
-	now func() time.Time
+	start time.Time
+	now   func() time.Time
 
 	mu  sync.Mutex
 	ops []Op
 }
 
-// NewRecorder returns an empty Recorder that stamps ops with now (time.Now
-// if nil; virtual time in the simulation guest).
-func NewRecorder(now func() time.Time) *Recorder {
+// NewRecorder returns an empty Recorder that stamps ops with now() - start
+// in nanoseconds. start is the run's start, the origin every time a person
+// reads is measured from (trace.log's first column in the simulation); now
+// is time.Now if nil (virtual time in the simulation guest).
+func NewRecorder(start time.Time, now func() time.Time) *Recorder {
 	if now == nil {
 		now = time.Now
 	}
-	return &Recorder{now: now}
+	return &Recorder{start: start, now: now}
 }
+
+// Start is the origin of the recorded times.
+func (r *Recorder) Start() time.Time { return r.start }
 
 // Record appends op, setting its Index and Time, and returns it as stored.
 // The time is read under the lock so that indexes and times agree in order.
@@ -30,7 +36,12 @@ func (r *Recorder) Record(op Op) Op {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	op.Index = int64(len(r.ops))
-	op.Time = r.now().UnixNano()
+	op.Time = max(r.now().Sub(r.start).Nanoseconds(), 0)
+	if n := len(r.ops); n > 0 {
+		// A clock read twice may step back (a wall clock); times in a
+		// history never do.
+		op.Time = max(op.Time, r.ops[n-1].Time)
+	}
 	r.ops = append(r.ops, op)
 	return op
 }

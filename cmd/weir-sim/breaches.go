@@ -14,21 +14,31 @@ import (
 // addBreaches makes each invariant the brokers found broken (the guest is
 // built with -tags invariants) an anomaly of the verdict under its own name
 // (undurable-read, ...), with its detail as the witness: a breach makes the
-// run invalid, whatever the history shows. It returns the summary's lines
-// for them.
+// run invalid, whatever the history shows. Each invariant also becomes a
+// check of the verdict, clean or found. It returns the summary's lines for
+// the breaches.
 func addBreaches(v *checker.Verdict, breaches []invariants.Breach) string {
+	if !invariants.Enabled && len(breaches) == 0 {
+		return ""
+	}
 	for _, b := range breaches {
 		if v.Counts[b.Name] < 32 {
-			v.Anomalies[b.Name] = append(v.Anomalies[b.Name], checker.Witness{Ops: []int64{}, Detail: b.Node + ": " + b.Detail})
+			v.Anomalies[b.Name] = append(v.Anomalies[b.Name], checker.Witness{Ops: []int64{}, Times: []float64{}, Detail: b.Node + ": " + b.Detail})
+		}
+		if v.Counts[b.Name] == 0 {
+			v.Seen = append(v.Seen, b.Name)
 		}
 		v.Counts[b.Name]++
-		v.Valid = false
+		v.Outcome = checker.Invalid
 	}
 	var s strings.Builder
 	for _, name := range invariants.Names() {
-		if ws := v.Anomalies[name]; len(ws) > 0 {
-			fmt.Fprintf(&s, "  %s ×%d (invariant), e.g. %s\n", name, v.Counts[name], ws[0].Detail)
+		res := checker.CheckResult{Name: name, Status: checker.StatusClean, Note: "an invariant the brokers check as they run"}
+		if n := v.Counts[name]; n > 0 {
+			res.Status, res.Count = checker.StatusFound, n
+			fmt.Fprintf(&s, "  %s ×%d (invariant), e.g. %s\n", name, n, v.Anomalies[name][0].Detail)
 		}
+		v.Checks = append(v.Checks, res)
 	}
 	return s.String()
 }

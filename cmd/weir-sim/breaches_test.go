@@ -33,19 +33,19 @@ func TestFaultSummary(t *testing.T) {
 
 // A breach makes a valid verdict invalid, under its own name.
 func TestAddBreaches(t *testing.T) {
-	v := checker.Verdict{Valid: true, Anomalies: map[string][]checker.Witness{}, Counts: map[string]int{}}
+	v := checker.Verdict{Outcome: checker.Valid, Anomalies: map[string][]checker.Witness{}, Counts: map[string]int{}}
 	summary := addBreaches(&v, []invariants.Breach{
 		{Name: invariants.UndurableRead, Node: "n1", Detail: "fetch served unsynced bytes"},
 		{Name: invariants.UndurableRead, Node: "n1", Detail: "again"},
 	})
-	if v.Valid || v.Counts[invariants.UndurableRead] != 2 || len(v.Anomalies[invariants.UndurableRead]) != 2 {
+	if v.Outcome != checker.Invalid || v.Counts[invariants.UndurableRead] != 2 || len(v.Anomalies[invariants.UndurableRead]) != 2 {
 		t.Fatalf("verdict after two breaches: %+v", v)
 	}
 	if !strings.Contains(summary, "undurable-read ×2 (invariant), e.g. n1: fetch served unsynced bytes") {
 		t.Fatalf("summary %q", summary)
 	}
-	v = checker.Verdict{Valid: true, Anomalies: map[string][]checker.Witness{}, Counts: map[string]int{}}
-	if addBreaches(&v, nil); !v.Valid {
+	v = checker.Verdict{Outcome: checker.Valid, Anomalies: map[string][]checker.Witness{}, Counts: map[string]int{}}
+	if addBreaches(&v, nil); v.Outcome != checker.Valid {
 		t.Fatal("no breach made the verdict invalid")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/internal/invariants"
 	"github.com/weir-dev/weir/sim/simnet"
 	"github.com/weir-dev/weir/sim/world"
 	"github.com/weir-dev/weir/workloads/queue"
@@ -26,9 +28,9 @@ const seedStreamWorld = 0x7765_6972_776f_726c // "weirworl"
 type worldParams struct {
 	Nodes          int     `json:"nodes"`
 	Partitions     int32   `json:"partitions"`
-	Producers      int     `json:"producers"`
+	Producers      int     `json:"producers"` // producer clients
 	Consumers      int     `json:"consumers"`
-	RatePerSec     float64 `json:"rate_per_producer_per_sec"`
+	RatePerSec     float64 `json:"rate_per_producer_per_sec"` // per producer client
 	Keys           int     `json:"keys"`
 	LatencyMinUs   int64   `json:"latency_min_us"`
 	LatencyMaxUs   int64   `json:"latency_max_us"`
@@ -40,6 +42,11 @@ type worldParams struct {
 	// state snapshots taken at each roll and recovery across segments meet
 	// the faults too.
 	SegmentBytes int64 `json:"segment_bytes"`
+	// InFlight is the number of processes sharing each producer client,
+	// each with one send open; LingerUs the clients' linger, so requests
+	// carry multi-record batches.
+	InFlight int   `json:"in_flight_per_producer"`
+	LingerUs int64 `json:"linger_us"`
 	// PowerLossKeep, when not negative, cuts the power of every node at
 	// once before the final reads (each disk keeps this fraction of its
 	// unsynced tails at most), so that every acknowledgement is tested for
@@ -59,7 +66,7 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		Partitions:     1 + rng.Int32N(4),
 		Producers:      1 + rng.IntN(3),
 		Consumers:      1 + rng.IntN(2),
-		RatePerSec:     []float64{2, 5, 10, 20}[rng.IntN(4)],
+		RatePerSec:     []float64{500, 1000, 2000, 4000}[rng.IntN(4)],
 		Keys:           2 + rng.IntN(10),
 		LatencyMinUs:   minLat,
 		LatencyMaxUs:   minLat + rng.Int64N(2000),
@@ -69,6 +76,10 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		// Drawn last, so that the draws above are what they were before.
 		SegmentBytes: []int64{1 << 30, 1 << 30, 4 << 10, 16 << 10}[rng.IntN(4)],
 	}
+	// The workload's pipelining, drawn after the rest so that the draws
+	// above stay what they were.
+	p.World.InFlight = 8 + rng.IntN(41)
+	p.World.LingerUs = 2000 + rng.Int64N(8000)
 	p.World.PowerLossKeep = -1
 	if rng.IntN(2) == 0 {
 		p.World.PowerLossKeep = rng.Float64()
@@ -107,6 +118,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			}
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
+		Start: out.start, // one time base: the trace's, the history's and faults.jsonl's
 	})
 	defer w.Close()
 	defer func() { out.faultRecords = w.FaultRecords() }()
@@ -126,27 +138,37 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	for _, e := range schedule.Events {
 		out.Tracef("nemesis", "scheduled %s", e)
 	}
-	rec := history.NewRecorder(time.Now)
+	// One time base: the history's times are virtual time since the run
+	// began, trace.log's first column.
+	rec := history.NewRecorder(out.start, time.Now)
 	qcfg := queue.Config{
 		Topic:      "queue",
 		Partitions: wp.Partitions,
 		Producers:  wp.Producers,
+		InFlight:   wp.InFlight,
 		Consumers:  wp.Consumers,
 		Rate:       wp.RatePerSec,
 		Keys:       wp.Keys,
-		Duration:   duration,
-		Rand:       rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
-		Bootstrap:  w.BootstrapAddrs(),
-		Dialer:     w.ClientDialer("client"),
+		Linger:     time.Duration(wp.LingerUs) * time.Microsecond,
+		// A consumer that assigns or subscribes anew reads the log from
+		// its start again: at thousands of records a second, rarely.
+		ReassignChance: 0.0002,
+		// Fetches that carry many records: a fetch per record costs the
+		// guest more than the records do.
+		PollInterval: 20 * time.Millisecond,
+		Duration:     duration,
+		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
+		Bootstrap:    w.BootstrapAddrs(),
+		Dialer:       w.ClientDialer("client"),
 	}
 	var runErr error
 	err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {
 		runErr = queue.Run(ctx, qcfg, rec)
 	})
-	code := exitValid
+	var liveness error
 	switch {
 	case errors.Is(err, world.ErrLiveness):
-		code = exitLiveness
+		liveness = err
 	case err != nil:
 		out.Verdict(exitHarness, fmt.Sprintf("world: %v", err), nil)
 		return exitHarness
@@ -154,32 +176,66 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, fmt.Sprintf("workload: %v", runErr), nil)
 		return exitHarness
 	}
-	if code == exitValid && wp.PowerLossKeep >= 0 && kinds != 0 {
+	// On half the seeds, a power loss of every node before the final read
+	// tests every acknowledgement for durability once more.
+	if liveness == nil && wp.PowerLossKeep >= 0 && kinds != 0 {
 		w.PowerLoss(wp.PowerLossKeep)
-		if err = w.Liveness(ctx); err != nil {
-			code = exitLiveness
+		if err := w.Liveness(ctx); err != nil {
+			liveness = err
 		}
 	}
-	if code == exitValid {
-		fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		if err := queue.FinalReads(fctx, qcfg, rec); err != nil {
-			out.Tracef("checker", "final reads incomplete: %v", err)
-		}
-		cancel()
+	// The final read runs whatever the liveness phase said: the safety
+	// checkers judge every run, and an incomplete final read is itself a
+	// liveness failure.
+	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	if err := queue.FinalReads(fctx, qcfg, rec); err != nil {
+		out.Tracef("checker", "final read: %v", err)
 	}
+	cancel()
 	ops := rec.Ops()
+	out.History(history.CurrentHeader())
 	for _, op := range ops {
 		out.History(op)
 	}
-	if code == exitLiveness {
-		out.Verdict(code, fmt.Sprintf("the healed cluster did not converge: %v", err), nil)
-		return code
+	code, summary, v := judge(ops, checker.Opts{
+		Allowed: qcfg.Allowed(),
+		VisualizationPath: func(topic string, p int32) string {
+			return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
+		},
+	}, liveness, w.Breaches())
+	for _, r := range v.Linearizability {
+		out.Tracef("checker", "linearizability %s/%d: %s (%d appends, %d reads, %d windows, %d steps)", r.Topic, r.Partition, r.Result, r.Appends, r.Reads, r.Windows, r.Steps)
 	}
-	v := checker.Check(ops, checker.Opts{})
-	breaches := addBreaches(&v, w.Breaches())
-	if !v.Valid {
-		code = exitInvalid
-	}
-	out.Verdict(code, v.Summary()+breaches, v)
+	out.Verdict(code, summary, v)
 	return code
+}
+
+// judge runs the checkers on a world's history and decides the exit code.
+// The safety checkers judge every run; liveness is the error of the
+// liveness phase, if it failed. Invalid (an anomaly the configuration does
+// not allow) wins over liveness; liveness (the healed cluster did not
+// converge, or the final read could not read every partition to its high
+// watermark, so lost writes cannot be judged) over a checker that could
+// not finish (out of its budget: a harness limit); that over valid.
+//
+// The invariants the brokers found broken (breaches) are anomalies of the
+// verdict under their own names, and make it invalid.
+func judge(ops []history.Op, opts checker.Opts, liveness error, breaches []invariants.Breach) (int, string, checker.Verdict) {
+	v := checker.Check(ops, opts)
+	breachLines := addBreaches(&v, breaches)
+	summary := v.Summary() + breachLines
+	if liveness != nil {
+		summary = fmt.Sprintf("LIVENESS: %v\n%s", liveness, summary)
+	}
+	switch {
+	case v.Outcome == checker.Invalid:
+		return exitInvalid, summary, v
+	case liveness != nil:
+		return exitLiveness, summary, v
+	case v.Outcome == checker.Unknown && v.UnknownBecause(checker.FinalReadIncomplete):
+		return exitLiveness, summary, v
+	case v.Outcome == checker.Unknown:
+		return exitHarness, summary, v
+	}
+	return exitValid, summary, v
 }

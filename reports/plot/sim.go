@@ -79,7 +79,9 @@ func Sends(ops []history.Op) []Send {
 	// A history time minus the guest's time origin is the virtual time
 	// since the run began, the time base of trace.log's first column.
 	base := runfolder.GuestTimeOrigin().UnixNano()
-	if len(ops) > 0 {
+	if len(ops) > 0 && ops[0].Time >= 0 && ops[0].Time < int64(1e6*float64(time.Second)) {
+		base = 0 // history format 2: times are already since the run began
+	} else if len(ops) > 0 {
 		// Not a simulation's clock (a history from real time, say): use
 		// the first op as the origin.
 		if first := ops[0].Time - base; first < 0 || first > int64(1e6*float64(time.Second)) {

@@ -56,6 +56,9 @@ type Config struct {
 	LogLevel slog.Level
 	// Trace, if set, receives each trace line as it is recorded.
 	Trace func(line string)
+	// Start is when the run began, the origin of the trace's and the fault
+	// records' times; zero means when New is called.
+	Start time.Time
 }
 
 const dataDir = "/weir"
@@ -146,7 +149,10 @@ func New(rng *rand.Rand, cfg Config) *World {
 		clock = env.RealClock{}
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	w := &World{cfg: cfg, clock: clock, start: clock.Now(), rng: rng, ctx: ctx, stop: stop}
+	w := &World{cfg: cfg, clock: clock, start: cfg.Start, rng: rng, ctx: ctx, stop: stop}
+	if w.start.IsZero() {
+		w.start = clock.Now()
+	}
 	netOpts := cfg.Net
 	netOpts.Clock = clock
 	netOpts.Trace = func(_ time.Duration, ev string) {

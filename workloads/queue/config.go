@@ -8,6 +8,22 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weir-dev/weir/checker"
+)
+
+// Acks is how many replicas must have a record before a send is
+// acknowledged.
+type Acks int
+
+const (
+	// AcksAll (acks=-1) waits for the in-sync replicas: the broker answers
+	// after the high watermark passed the record. The default.
+	AcksAll Acks = iota
+	// AcksLeader (acks=1) is answered once the leader appended the record,
+	// before it is durable or committed. It turns idempotence off (kgo's
+	// idempotent producer needs acks=all).
+	AcksLeader
 )
 
 // Config is one run of the workload. Zero fields take the defaults noted.
@@ -16,15 +32,32 @@ type Config struct {
 	Partitions        int32  // default 3
 	ReplicationFactor int16  // default 1
 
-	Producers int // default 2
+	// Producers is the number of producer clients, default 2. Each runs
+	// InFlight logical processes (default 4), each with one open send, so
+	// a client has up to InFlight records in flight and the history stays
+	// Jepsen-shaped.
+	Producers int
+	InFlight  int
 	Consumers int // default 2; even workers subscribe first, odd ones assign
 
-	// SendsPerProducer ends a producer after this many sends; 0 sends until
-	// Duration. Rate is sends per second per producer; 0 is back to back.
+	// SendsPerProducer ends a producer client after this many sends; 0
+	// sends until Duration. Rate is sends per second per producer client,
+	// spread over its processes as Poisson arrivals; 0 is back to back.
 	SendsPerProducer int
 	Rate             float64
 	Duration         time.Duration // default 10s (virtual in simulation)
 	Keys             int           // distinct record keys, default 8
+	// UnkeyedShare is the share of records sent without a key (kgo then
+	// picks a partition per batch). Default 0.25; negative: none.
+	UnkeyedShare float64
+	// Linger is how long a client waits for more records before sending a
+	// partition's batch (kgo.ProducerLinger), so requests carry several
+	// records. Default 2ms; negative: 0.
+	Linger time.Duration
+	// Acks is the producers' acks; DisableIdempotence turns kgo's
+	// idempotent producer off (AcksLeader does so too).
+	Acks               Acks
+	DisableIdempotence bool
 
 	// ReassignChance is the chance, before each poll, that a consumer
 	// assigns or subscribes anew (and so reads from the start again).
@@ -33,6 +66,11 @@ type Config struct {
 
 	OpTimeout   time.Duration // longest wait for one send, default 10s
 	PollTimeout time.Duration // longest wait of one poll, default 1s
+	// PollInterval is a consumer's pause between two polls, so that at
+	// high rates a fetch carries many records instead of one (kgo fetches
+	// a partition again only once its previous fetch was polled). Default
+	// 0. The final read never pauses.
+	PollInterval time.Duration
 
 	// Rand is the source of every random choice; if nil, one is seeded
 	// from Seed. Run draws from it before starting workers only.
@@ -43,6 +81,25 @@ type Config struct {
 	// Dialer connects the clients (kgo.Dialer); nil dials with the OS.
 	Dialer     func(ctx context.Context, network, addr string) (net.Conn, error)
 	ClientOpts []kgo.Opt // applied last, so they override the workload's
+}
+
+// Allowed is what this configuration does not promise, as anomaly names
+// for checker.Opts.Allowed: without idempotence a retried request may be
+// appended twice (duplicate); with acks=1 an acknowledged record may be
+// lost (lost-write; another record then takes its offset:
+// inconsistent-offsets), and the answer comes before the high watermark
+// passes the record, so a later read may not show it yet
+// (nonlinearizable). Sends of one op interleave with other producers'
+// (int-send-skip), as in Jepsen. Unseen is informational in any case.
+func (c Config) Allowed() []string {
+	allowed := []string{checker.IntSendSkip}
+	if c.DisableIdempotence || c.Acks == AcksLeader {
+		allowed = append(allowed, checker.Duplicate)
+	}
+	if c.Acks == AcksLeader {
+		allowed = append(allowed, checker.LostWrite, checker.InconsistentOffsets, checker.Nonlinearizable)
+	}
+	return allowed
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -58,9 +115,10 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def(&c.Producers, 2)
+	def(&c.InFlight, 4)
 	def(&c.Consumers, 2)
 	def(&c.Keys, 8)
-	if c.Producers < 0 || c.Consumers < 0 || c.Keys < 0 || c.SendsPerProducer < 0 || c.Rate < 0 {
+	if c.Producers < 0 || c.InFlight < 0 || c.Consumers < 0 || c.Keys < 0 || c.SendsPerProducer < 0 || c.Rate < 0 {
 		return c, errors.New("queue: negative count or rate")
 	}
 	if c.Partitions == 0 {
@@ -75,6 +133,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Duration == 0 {
 		c.Duration = 10 * time.Second
 	}
+	if c.UnkeyedShare == 0 {
+		c.UnkeyedShare = 0.25
+	}
+	if c.Linger == 0 {
+		c.Linger = 2 * time.Millisecond
+	}
+	c.Linger = max(c.Linger, 0)
 	if c.ReassignChance == 0 {
 		c.ReassignChance = 0.02
 	}
@@ -95,14 +160,21 @@ func (c Config) withDefaults() (Config, error) {
 func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Bootstrap...),
-		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotence (the default) needs it
-		kgo.ProducerLinger(0),
+		kgo.ProducerLinger(c.Linger),
 		kgo.RetryTimeout(5 * time.Second),
 		kgo.RequestTimeoutOverhead(5 * time.Second),
 		kgo.RecordDeliveryTimeout(max(c.OpTimeout, time.Second)), // kgo's floor is 1s
 		kgo.DialTimeout(3 * time.Second),
 		kgo.MetadataMinAge(250 * time.Millisecond),
 		kgo.FetchMaxWait(c.PollTimeout / 2),
+	}
+	switch {
+	case c.Acks == AcksLeader:
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case c.DisableIdempotence:
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite())
+	default:
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks())) // idempotence (the default) needs it
 	}
 	if c.Dialer != nil {
 		opts = append(opts, kgo.Dialer(c.Dialer))

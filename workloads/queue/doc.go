@@ -1,16 +1,21 @@
 // Package queue is the queue workload: producers append unique values to a
 // topic's partitions and consumers poll them, through the real franz-go
-// client (kgo), while the recorder writes down what every client saw.
+// client (kgo), while the recorder writes down what every client saw. This
+// comment is the workload's specification: model, operations, anomalies.
 //
 // # Model
 //
 // A topic is a set of partitions; each partition is a totally ordered,
-// append-only log that holds one record per offset. A send of a keyed
-// record appends it to one partition (chosen by the client by hashing the
-// key) and, when acknowledged with acks=all, the broker promises that the
-// record stays at the offset it returned, for every reader, forever. A
-// consumer assigned to a partition reads its records in offset order; its
-// next poll continues where the last one stopped.
+// append-only log that holds one record per offset, from its log start to
+// its high watermark. A send of a record appends it to one partition (the
+// client hashes the key, or picks a partition per batch for a record
+// without one) and, when acknowledged with acks=all, the broker promises
+// that the record is below the high watermark already and stays at the
+// offset it returned, for every reader, forever. The high watermark and the
+// log start never go back. A client appends the records it is given to a
+// partition in the order it is given them. A consumer assigned to a
+// partition reads its records in offset order from the log start; its next
+// poll continues where the last one stopped.
 //
 // Every value is unique in a run ("p<process>-<n>"), so a value names the
 // send that wrote it and the checkers can tell a lost, duplicated or moved
@@ -18,9 +23,17 @@
 //
 // # Operations
 //
-//   - send {topic, key, value} -> ok {partition, offset}. Producers are
-//     idempotent (kgo's default) with acks=all and no linger, one record in
-//     flight per process. A send is fail only when the broker or client
+//   - send {client, topic, key, value} -> ok {partition, offset}. Each of
+//     Config.Producers kgo clients (idempotent, acks=all, Config.Linger of
+//     linger by default) is shared by Config.InFlight logical processes,
+//     each with one send open, so a client has several records in flight
+//     and its requests carry multi-record batches, while every process runs
+//     one operation at a time (Jepsen's shape). A process's invoke is
+//     recorded and its record handed to the client in one step under the
+//     client's lock, so invoke order is the order the client received the
+//     records. Records are keyed (Config.Keys keys) or, for
+//     Config.UnkeyedShare of them, not; Config.Rate spreads a client's sends
+//     as Poisson arrivals. A send is fail only when the broker or client
 //     refused it for a reason that holds for every attempt, so no attempt
 //     can have been appended: kerr MESSAGE_TOO_LARGE,
 //     RECORD_LIST_TOO_LARGE, INVALID_RECORD, INVALID_TOPIC_EXCEPTION,
@@ -29,47 +42,67 @@
 //     INVALID_TIMESTAMP, UNSUPPORTED_VERSION (see definiteFailure). Every
 //     other error (kgo's record timeout or retry limit, a lost connection,
 //     a retriable kerr code, the run ending) is info: the request may have
-//     been appended. After an info the process is considered crashed: its
-//     client is closed and the worker continues as a new process with a new
-//     client, as in Jepsen.
+//     been appended. After an info the process is considered crashed and
+//     continues under a new process id, and its client, in which the record
+//     may still be buffered or in flight, is closed and replaced by a new
+//     incarnation with a new id: the sends other processes had open in it
+//     end info too. Config.Acks (acks=1) and Config.DisableIdempotence
+//     weaken the producers; Config.Allowed lists what they no longer
+//     promise.
 //   - assign {topic, partitions}: a consumer replaces its client with one
 //     that consumes exactly these partitions from their start
 //     (kgo.ConsumePartitions).
 //   - subscribe {topics}: a consumer replaces its client with one that
 //     consumes every partition of the topics from their start
 //     (kgo.ConsumeTopics, no group: Weir has no group coordinator yet).
-//   - poll -> ok {per partition: (offset, key, value)...}: one
-//     kgo PollFetches bounded by Config.PollTimeout. A poll that returns no
-//     records because the bound passed is ok and empty; one that returns
-//     only errors is fail (a read has no effect). Errors that came with
-//     records (kgo's data-loss notice, for one) are kept in the op's Error.
-//   - final (FinalReads, after Run, once the cluster healed): list each
-//     partition's high watermark, then read every partition from its start
-//     until the high watermark, recorded as assign and poll ops of
-//     FinalProcess; then final ok {high watermark per partition that was
-//     read completely}.
+//   - poll -> ok {per partition its fetches answered: high watermark, log
+//     start, (offset, key, value)...}: one kgo PollFetches bounded by
+//     Config.PollTimeout. Every partition of the fetches is recorded, with
+//     or without records; a partition that came with an error has Unknown
+//     watermarks (kgo injects errors as fetches with zero watermarks) and
+//     its error, with kgo's data-loss error also in structured form. A poll
+//     that returns nothing because the bound passed is ok and empty; one
+//     that returns only client-wide errors is fail (a read has no effect).
+//     A consumer pauses Config.PollInterval between polls, so that at high
+//     rates a fetch carries many records.
+//   - final (FinalReads, after Run, once the cluster healed): a final op of
+//     FinalProcess, invoked before and completed after the whole final
+//     read: list each partition's log start and high watermark, then read
+//     every partition from its log start to that high watermark, recorded
+//     as an assign and polls of FinalReader. It completes ok with a mark per
+//     partition when every partition the topic was created with was read
+//     completely; info ("incomplete") when some was not (its mark says how
+//     far, or it was not listed); fail when nothing could be listed.
 //
 // # Anomalies (judged by package checker)
 //
-//   - lost-write: an acknowledged send not read at its offset although a
-//     later offset of its partition was read, or the final read covered it.
-//   - duplicate: one value at two offsets.
-//   - inconsistent-offsets: two values read at one offset.
-//   - aborted-read: a value of a failed send was read.
-//   - nonmonotonic-poll, poll-skip: a consumer's successive reads of a
-//     partition went backwards, or jumped over a record known to exist.
+// lost-write (judged against the complete final read), unseen
+// (informational), duplicate, inconsistent-offsets, nonmonotonic-send (per
+// client and partition), nonmonotonic-poll, poll-skip, int-poll-skip,
+// int-nonmonotonic-poll, int-send-skip and int-nonmonotonic-send (txn ops;
+// this workload sends none yet), phantom-value, watermark-regression,
+// aborted-read, nonlinearizable (porcupine, per partition), and
+// precommitted-read and torn-transaction once transactions land. A final
+// read that is not ok leaves lost writes unjudged: the verdict is unknown,
+// a liveness failure, never valid.
+//
+// What a configuration does not promise (Config.Allowed): int-send-skip
+// always (other producers interleave, as in Jepsen); duplicate without
+// idempotence; with acks=1 also lost-write, inconsistent-offsets (another
+// record takes a lost one's offset) and nonlinearizable (the answer comes
+// before the high watermark passes the record).
 //
 // # Bounds
 //
 // Every wait is bounded so a stuck cluster burns virtual time and the run
 // ends: kgo's RetryTimeout, RequestTimeoutOverhead and
 // RecordDeliveryTimeout, plus Config.OpTimeout on each send (an idempotent
-// kgo producer does not give up a record that is in flight, so the worker
-// stops waiting, records info and closes that client). Run ends after
-// Config.Duration, when ctx ends, or when every producer sent
+// kgo producer does not give up a record that is in flight, so the process
+// stops waiting, records info and its client is replaced). Run ends after
+// Config.Duration, when ctx ends, or when every producer client sent
 // Config.SendsPerProducer.
 //
 // The package keeps no package-level mutable state; every goroutine Run or
 // FinalReads starts ends before they return; all randomness comes from
-// Config.Rand, split into one generator per worker before any starts.
+// Config.Rand, split into one generator per process before any starts.
 package queue

@@ -1,0 +1,183 @@
+package checker
+
+import (
+	"cmp"
+	"container/heap"
+	"fmt"
+	"slices"
+
+	"github.com/weir-dev/weir/history"
+)
+
+// watermarkRegressions finds a high watermark or log start offset that goes
+// backwards. A broker's high watermark only grows (a record below it is
+// committed and stays), and so does its log start. Every partition read and
+// every final mark is an observation of both, made somewhere in a known
+// interval of time, and a read of offset o shows the high watermark was
+// above o. An observation must not be lower than
+//   - an earlier one of the same consumer client (its fetches of a
+//     partition are sequential);
+//   - one that ended before it could have been made, whatever the client
+//     (real time: the final read included);
+//
+// and kgo's data-loss error (the log no longer reached what the client had
+// consumed) is a regression by itself.
+//
+// With several brokers a new leader can briefly answer a lower high
+// watermark; configurations with leader changes must allow this anomaly
+// until replication lands and says otherwise.
+func watermarkRegressions(ix *index, _ *Opts) finding {
+	obs := ix.observations()
+	var f finding
+	seen := map[[2]int64]bool{}
+	add := func(a, b *observation, what string, was, now int64) {
+		if seen[[2]int64{a.op, b.op}] {
+			return
+		}
+		seen[[2]int64{a.op, b.op}] = true
+		f.witnesses = append(f.witnesses, Witness{
+			Positions: []Position{b.tp.at(now)},
+			Ops:       uniqueSorted([]int64{a.op, b.op}),
+			Detail: fmt.Sprintf("op %d saw %s/%d %s %d (answered between %.3fs and %.3fs), but op %d %s (by %.3fs)",
+				b.op, b.tp.topic, b.tp.partition, what, now, history.Seconds(b.callNs), history.Seconds(b.retNs), a.op, a.showed(what, was), history.Seconds(a.retNs)),
+		})
+	}
+	// One client's successive observations.
+	type key struct {
+		session, process int
+		tp               tp
+	}
+	lastFloor, lastLSO := map[key]*observation{}, map[key]*observation{}
+	for i := range obs {
+		b := &obs[i]
+		if b.final {
+			continue
+		}
+		k := key{b.session, b.process, b.tp}
+		if a := lastFloor[k]; a != nil && b.hwm >= 0 && b.hwm < a.floor {
+			add(a, b, "high watermark", a.floor, b.hwm)
+		}
+		if a := lastLSO[k]; a != nil && b.lso >= 0 && b.lso < a.lso {
+			add(a, b, "log start", a.lso, b.lso)
+		}
+		if a := lastFloor[k]; a == nil || b.floor > a.floor {
+			lastFloor[k] = b
+		}
+		if a := lastLSO[k]; b.lso >= 0 && (a == nil || b.lso > a.lso) {
+			lastLSO[k] = b
+		}
+	}
+	// Real time, per partition.
+	byTP := map[tp][]*observation{}
+	for i := range obs {
+		byTP[obs[i].tp] = append(byTP[obs[i].tp], &obs[i])
+	}
+	for _, k := range sortedTPs(byTP) {
+		realTimeRegressions(byTP[k], add)
+	}
+	f.witnesses = append(f.witnesses, ix.dataLosses()...)
+	slices.SortStableFunc(f.witnesses, func(a, b Witness) int { return cmp.Compare(a.Ops[len(a.Ops)-1], b.Ops[len(b.Ops)-1]) })
+	return f
+}
+
+// observation is what one partition read or final mark showed of a
+// partition's watermarks, and when it could have been made.
+type observation struct {
+	tp            tp
+	callNs, retNs int64
+	hwm, lso      int64 // as answered; Unknown if not
+	floor         int64 // the high watermark was at least this: max(hwm, highest offset read + 1)
+	op            int64
+	session       int
+	process       int
+	final         bool
+}
+
+func (o *observation) showed(what string, v int64) string {
+	if what == "high watermark" && v != o.hwm {
+		return fmt.Sprintf("had read offset %d", v-1)
+	}
+	return fmt.Sprintf("had seen %d", v)
+}
+
+func (ix *index) observations() []observation {
+	var out []observation
+	for _, p := range ix.parts {
+		o := observation{tp: p.tp, callNs: p.callNs, retNs: p.retNs, hwm: p.pr.HighWatermark, lso: p.pr.LogStartOffset,
+			op: p.op, session: p.session, process: p.process}
+		o.floor = max(o.hwm, p.maxOffset+1)
+		if o.floor > 0 || o.hwm >= 0 {
+			out = append(out, o)
+		}
+	}
+	for _, topic := range sortedKeys(ix.finals) {
+		f := ix.finals[topic]
+		if f.op < 0 {
+			continue
+		}
+		for _, m := range f.final.Marks {
+			out = append(out, observation{tp: tp{topic, m.Partition}, callNs: ix.h[f.invoke].Time, retNs: ix.h[f.op].Time,
+				hwm: m.HighWatermark, lso: m.LogStartOffset, floor: m.HighWatermark, op: f.op, process: ix.h[f.op].Process, final: true})
+		}
+	}
+	return out
+}
+
+// realTimeRegressions checks, for one partition, that no observation is
+// lower than one that ended before it could have been made.
+func realTimeRegressions(obs []*observation, add func(a, b *observation, what string, was, now int64)) {
+	byCall := slices.Clone(obs)
+	slices.SortStableFunc(byCall, func(a, b *observation) int { return cmp.Compare(a.callNs, b.callNs) })
+	pending := &byRet{}
+	var maxFloor, maxLSO *observation
+	for _, b := range byCall {
+		for pending.Len() > 0 && (*pending)[0].retNs < b.callNs {
+			a := heap.Pop(pending).(*observation)
+			if maxFloor == nil || a.floor > maxFloor.floor {
+				maxFloor = a
+			}
+			if a.lso >= 0 && (maxLSO == nil || a.lso > maxLSO.lso) {
+				maxLSO = a
+			}
+		}
+		if maxFloor != nil && b.hwm >= 0 && b.hwm < maxFloor.floor {
+			add(maxFloor, b, "high watermark", maxFloor.floor, b.hwm)
+		}
+		if maxLSO != nil && b.lso >= 0 && b.lso < maxLSO.lso {
+			add(maxLSO, b, "log start", maxLSO.lso, b.lso)
+		}
+		heap.Push(pending, b)
+	}
+}
+
+// dataLosses turns kgo's data-loss errors into witnesses.
+func (ix *index) dataLosses() []Witness {
+	var out []Witness
+	for _, p := range ix.parts {
+		d := p.pr.DataLoss
+		if d == nil {
+			continue
+		}
+		out = append(out, Witness{
+			Positions: []Position{p.tp.at(d.ConsumedTo), p.tp.at(d.ResetTo)},
+			Ops:       []int64{p.op},
+			Detail: fmt.Sprintf("op %d: the client had consumed %s/%d to offset %d when the log no longer reached it (data loss; reset to %d)",
+				p.op, p.tp.topic, p.tp.partition, d.ConsumedTo, d.ResetTo),
+		})
+	}
+	return out
+}
+
+// byRet is a min-heap of observations by when they ended.
+type byRet []*observation
+
+func (h byRet) Len() int           { return len(h) }
+func (h byRet) Less(i, j int) bool { return h[i].retNs < h[j].retNs }
+func (h byRet) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *byRet) Push(x any)        { *h = append(*h, x.(*observation)) }
+func (h *byRet) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
