@@ -109,10 +109,11 @@ func FullSelftestCases(seeds int) []SelftestCase {
 // cores. Its budgets have room for a change of the workload or the
 // schedules to shift which seed catches each.
 func ShortSelftestCases() []SelftestCase {
-	crash := []string{"--faults", "crash", "--duration", "30s"}
+	short := []string{"--duration", "10s"}
+	crash := []string{"--faults", "crash", "--duration", "10s"}
 	return []SelftestCase{
-		{Defect: "early-high-watermark", Args: []string{"--duration", "10s"}, Seeds: 3},
-		{Defect: "fetch-skips-batch", Args: []string{"--duration", "30s"}, Seeds: 8},
+		{Defect: "early-high-watermark", Args: short, Seeds: 3},
+		{Defect: "fetch-skips-batch", Args: short, Seeds: 8},
 		{Defect: "ack-before-fsync", Args: crash, Seeds: 8},
 		{Defect: "forget-producers", Args: crash, Seeds: 10},
 	}
