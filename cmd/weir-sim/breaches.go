@@ -43,10 +43,6 @@ func addBreaches(v *checker.Verdict, breaches []invariants.Breach) string {
 	return s.String()
 }
 
-// clientHosts are the network hosts the workload's clients run on, which
-// partitions may cut off (faults.Config.Clients).
-var clientHosts = []string{"client"}
-
 // checkNames are the checks behind a world run's verdict: the history
 // checkers, then the brokers' invariants when the guest has them.
 func checkNames() []string {

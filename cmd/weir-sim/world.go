@@ -132,7 +132,9 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			SyncLatency:  time.Duration(wp.SyncLatencyUs) * time.Microsecond,
 			NetLatency:   time.Duration(wp.LatencyMaxUs+wp.JitterUs) * time.Microsecond,
 			SegmentRolls: wp.SegmentBytes < 1<<20,
-			Clients:      clientHosts,
+			// Each client of the workload has a host of its own, which
+			// partitions may cut off.
+			Clients: queue.Config{Producers: wp.Producers, Consumers: wp.Consumers}.ClientHosts(),
 		})
 	}
 	for _, e := range schedule.Events {
@@ -159,7 +161,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Duration:     duration,
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
 		Bootstrap:    w.BootstrapAddrs(),
-		Dialer:       w.ClientDialer("client"),
+		HostDialer:   w.ClientDialer,
 	}
 	var runErr error
 	err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {
