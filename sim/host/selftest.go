@@ -61,7 +61,8 @@ type SelftestRow struct {
 	// it (all of them in a Full selftest; else at most a few).
 	SeedsRun, SeedsUntil, Caught int
 	Replays                      bool          // Seed replayed to the same trace and verdict
-	Wall                         time.Duration // wall time until caught (or of all its runs, when Full)
+	Wall                         time.Duration // wall time until caught (of all its runs if not caught)
+	WallAll                      time.Duration // wall time of all its runs
 	Dir                          string        // the catching run's folder
 	Err                          string        // why the case failed, if it did
 }
@@ -189,8 +190,9 @@ func runCase(ctx context.Context, r *Runner, cfg SelftestConfig, c SelftestCase)
 			}
 		}
 	}
-	if cfg.Full || first == nil {
-		row.Wall = time.Since(start)
+	row.WallAll = time.Since(start)
+	if first == nil {
+		row.Wall = row.WallAll
 	}
 	if first == nil {
 		row.Err = fmt.Sprintf("not caught by seeds 1-%d", c.Seeds)
@@ -293,11 +295,11 @@ func caughtBy(res Result) []string {
 // WriteSelftestTable prints the report as a table: Markdown (for
 // docs/SIMULATION.md) or aligned text.
 func WriteSelftestTable(w io.Writer, rep SelftestReport, markdown, full bool) {
-	header := []string{"defect", "breaks", "should be caught by", "caught by", "first seed", "seeds until caught"}
+	header := []string{"defect", "breaks", "should be caught by", "caught by", "first seed", "seeds until caught", "wall until caught"}
 	if full {
-		header = append(header, "catch rate")
+		header = append(header, "catch rate", "wall, all seeds")
 	}
-	header = append(header, "wall", "replays")
+	header = append(header, "replays")
 	var rows [][]string
 	for _, row := range rep.Rows {
 		seed, until := "-", "-"
@@ -312,15 +314,15 @@ func WriteSelftestTable(w io.Writer, rep SelftestReport, markdown, full bool) {
 				caught = strings.Join(row.CaughtBy, ", ") + "; FAILED: " + row.Err
 			}
 		}
-		cells := []string{row.Case.Defect + argsNote(row.Case.Args), row.Breaks, strings.Join(row.Expected, ", "), caught, seed, until}
+		cells := []string{row.Case.Defect + argsNote(row.Case.Args), row.Breaks, strings.Join(row.Expected, ", "), caught, seed, until, row.Wall.Round(100 * time.Millisecond).String()}
 		if full {
-			cells = append(cells, fmt.Sprintf("%d/%d", row.Caught, row.SeedsRun))
+			cells = append(cells, fmt.Sprintf("%d/%d", row.Caught, row.SeedsRun), row.WallAll.Round(time.Second).String())
 		}
 		replays := "-"
 		if row.Seed != 0 {
 			replays = map[bool]string{true: "yes", false: "NO"}[row.Replays]
 		}
-		cells = append(cells, row.Wall.Round(100*time.Millisecond).String(), replays)
+		cells = append(cells, replays)
 		rows = append(rows, cells)
 	}
 	if markdown {
