@@ -110,15 +110,15 @@ type machine struct {
 	// a trigger that fires then crashes the disk at once (crashInStart).
 	starting atomic.Bool
 
-	diskMu       sync.Mutex // leaf: guards the disk-fault state below
+	diskMu sync.Mutex // leaf: guards the disk-fault state below
 	// serving is the incarnation that is up and serving, 0 while the node
 	// is starting, stopping or down: triggers fire only at such times
 	// (or during a start), never while a stop holds n.mu.
 	serving int
 	stopped chan struct{} // closed when serving goes to 0
-	trigger *trigger // armed by a triggered crash or a restart with Ops
+	trigger *trigger      // armed by a triggered crash or a restart with Ops
 	// startCrash is the disk a crash during start left, for startLocked.
-	startCrash *memfs.FS
+	startCrash   *memfs.FS
 	diskRng      *rand.Rand
 	diskProb     float64
 	diskLeft     int           // errors still to inject
