@@ -194,13 +194,13 @@ type Event struct {
 	At       time.Duration // from the start of the safety phase
 	Op       Op
 	Node     string
-	Groups   [][]string    // OpPartition
-	From, To string        // OpCut, OpUncut
-	Keep     float64       // OpCrash: fraction of each file's unsynced tail that may survive
-	Prob     float64       // OpDiskFaults, OpFlaky
-	Count    int           // OpDiskFaults: most errors injected
-	FlipProb float64       // OpDiskFaults: probability that a read returns one flipped bit
-	Flips    int           // OpDiskFaults: most reads corrupted
+	Groups   [][]string // OpPartition
+	From, To string     // OpCut, OpUncut
+	Keep     float64    // OpCrash: fraction of each file's unsynced tail that may survive
+	Prob     float64    // OpDiskFaults, OpFlaky
+	Count    int        // OpDiskFaults: most errors injected
+	FlipProb float64    // OpDiskFaults: probability that a read returns one flipped bit
+	Flips    int        // OpDiskFaults: most reads corrupted
 	// OpClockJump: Offset moves the node's wall clock (what Now reads,
 	// not its timers); Drift makes its clock, timers included, run 1+Drift
 	// times as fast as real time; TimerJump moves its monotonic clock

@@ -81,7 +81,9 @@ func TestJudgeBreachIsInvalid(t *testing.T) {
 	if code != exitInvalid || v.Counts[invariants.UndurableRead] != 1 || !strings.Contains(summary, "undurable-read ×1 (invariant)") {
 		t.Fatalf("exit %d, want %d:\n%s", code, exitInvalid, summary)
 	}
-	if !slices.ContainsFunc(v.Checks, func(c checker.CheckResult) bool { return c.Name == invariants.UndurableRead && c.Status == checker.StatusFound }) {
+	if !slices.ContainsFunc(v.Checks, func(c checker.CheckResult) bool {
+		return c.Name == invariants.UndurableRead && c.Status == checker.StatusFound
+	}) {
 		t.Fatalf("the breach is not among the verdict's checks: %+v", v.Checks)
 	}
 }
