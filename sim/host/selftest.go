@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/broker"
+	"github.com/weir-dev/weir/checker"
 )
 
 // A selftest plants each defect of broker.DefectCatalog in turn and sweeps
@@ -201,10 +202,6 @@ func runCase(ctx context.Context, r *Runner, cfg SelftestConfig, c SelftestCase)
 	row.Seed, row.Dir = first.Seed, first.OutDir
 	row.CaughtBy = caughtBy(*first)
 	row.Expected = expectedCheckers(c.Defect)
-	if !slices.ContainsFunc(row.CaughtBy, func(a string) bool { return slices.Contains(row.Expected, a) }) {
-		row.Err = fmt.Sprintf("seed %d was caught by %s, none of the checkers expected to catch it", first.Seed, strings.Join(row.CaughtBy, ", "))
-		return row
-	}
 	if first.ExitCode == ExitHarness {
 		row.Err = fmt.Sprintf("seed %d is a harness error, not a verdict: %s", first.Seed, first.Message)
 		return row
@@ -216,9 +213,12 @@ func runCase(ctx context.Context, r *Runner, cfg SelftestConfig, c SelftestCase)
 	}
 	replay := r.Run(ctx, ReplayConfig(h, filepath.Join(first.OutDir, "replay")))
 	row.Replays = replay.TraceSHA256 != "" && replay.TraceSHA256 == first.TraceSHA256 && replay.ExitCode == first.ExitCode
-	if !row.Replays {
+	switch {
+	case !row.Replays:
 		row.Err = fmt.Sprintf("seed %d does not replay: exit %d and trace %s, first exit %d and trace %s",
 			first.Seed, replay.ExitCode, short(replay.TraceSHA256), first.ExitCode, short(first.TraceSHA256))
+	case !slices.ContainsFunc(row.CaughtBy, func(a string) bool { return slices.Contains(row.Expected, a) }):
+		row.Err = fmt.Sprintf("seed %d was caught by %s, none of the checkers expected to catch it", first.Seed, strings.Join(row.CaughtBy, ", "))
 	}
 	return row
 }
@@ -271,25 +271,31 @@ func progress(w io.Writer, what string, res *Result) {
 	}
 }
 
-// caughtBy names what a run's verdict found: the anomalies counted in
-// verdict.json, else the verdict itself (liveness, harness-error).
+// caughtBy names what made a run not valid: the anomalies of verdict.json
+// that count (neither allowed by the configuration nor informational, as
+// unseen is), and the verdict itself when it is not "invalid" (liveness: a
+// cluster that did not converge, or a final read that could not finish;
+// harness-error).
 func caughtBy(res Result) []string {
 	var v struct {
 		Details struct {
-			Counts map[string]int `json:"counts"`
+			Counts  map[string]int `json:"counts"`
+			Allowed []string       `json:"allowed"`
 		} `json:"details"`
 	}
-	if b, err := os.ReadFile(filepath.Join(res.OutDir, "verdict.json")); err == nil && json.Unmarshal(b, &v) == nil && len(v.Details.Counts) > 0 {
-		var names []string
+	var names []string
+	if b, err := os.ReadFile(filepath.Join(res.OutDir, "verdict.json")); err == nil && json.Unmarshal(b, &v) == nil {
 		for name, n := range v.Details.Counts {
-			if n > 0 {
+			if n > 0 && name != checker.Unseen && !slices.Contains(v.Details.Allowed, name) {
 				names = append(names, name)
 			}
 		}
 		slices.Sort(names)
-		return names
 	}
-	return []string{res.Verdict}
+	if res.ExitCode != ExitInvalid {
+		names = append(names, res.Verdict)
+	}
+	return names
 }
 
 // WriteSelftestTable prints the report as a table: Markdown (for
