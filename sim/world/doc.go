@@ -1,11 +1,13 @@
 // Package world is the simulated cluster a simulation run drives: nodes, each
 // with a crashable disk (memfs), a host on a simulated network (simnet), a
-// clock that can be offset, and a broker incarnation; clients reach them
-// through the same network.
+// clock of its own (nodeClock), and a broker incarnation; clients reach them
+// through the same network, each from a host of its own (ClientDialer), so
+// that a partition can cut some clients off from some nodes.
 //
 // A World applies faults (package faults) to the nodes and records a trace of
 // every fault, crash, restart, heal and network event with the virtual time
-// since the world began. Run is the shape of a simulation run: the safety
+// since the run began (Config.Start), and the faults applied for
+// faults.jsonl (FaultRecords). Run is the shape of a simulation run: the safety
 // phase (the schedule's events at their times while the workload runs), then
 // the liveness phase (heal everything, restart every node that is down or
 // whose disk failed, and wait, bounded, until every node answers and every
