@@ -30,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	wlog "github.com/weir-dev/weir/broker/log"
+	"github.com/weir-dev/weir/internal/invariants"
 )
 
 func init() { register(1, 4, 17, handleFetch) }
@@ -141,7 +142,7 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 				if limit <= 0 {
 					break
 				}
-				data, err := p.log.ReadBounded(rp.FetchOffset, limit, readTo)
+				data, span, err := p.log.ReadBoundedSpan(rp.FetchOffset, limit, readTo)
 				switch {
 				case errors.Is(err, wlog.ErrOffsetOutOfRange):
 					sp.ErrorCode = kerr.OffsetOutOfRange.Code
@@ -149,6 +150,12 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 					sp.ErrorCode = kerr.KafkaStorageError.Code
 					b.log.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
 				case data != nil:
+					if b.cfg.Defects.FetchSkipsBatch {
+						data, span = skipsFirstBatch(data, span)
+					}
+					if invariants.Enabled {
+						p.checkDurableRead(rp.FetchOffset, span, len(data))
+					}
 					sp.RecordBatches = data
 					total += len(data)
 					if r.IsolationLevel == 1 {

@@ -26,6 +26,10 @@ type Deps struct {
 	FS    env.FS
 	Net   env.Net
 	Clock env.Clock
+	// Breach, if set, receives every invariant the broker finds broken
+	// (name from internal/invariants, and what was seen); only builds with
+	// -tags invariants check them. Nil logs them as errors.
+	Breach func(name, detail string)
 }
 
 // Broker is one Weir node: it owns the replicas the metadata image places
@@ -38,6 +42,8 @@ type Broker struct {
 	net   env.Net
 	clock env.Clock
 	log   *slog.Logger
+	// breachHook is Deps.Breach.
+	breachHook func(name, detail string)
 
 	// ctx ends every goroutine the broker started (syncers, flusher,
 	// connections, the reconciler and the session); Close cancels it.
@@ -121,7 +127,7 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Broker{
-		cfg: cfg, fs: deps.FS, net: deps.Net, clock: deps.Clock, log: cfg.Logger,
+		cfg: cfg, fs: deps.FS, net: deps.Net, clock: deps.Clock, log: cfg.Logger, breachHook: deps.Breach,
 		ctx: ctx, cancel: cancel,
 		topics: map[string]*topic{}, byID: map[[16]byte]*topic{},
 		conns: map[net.Conn]struct{}{}, advertised: cfg.advertised(),

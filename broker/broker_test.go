@@ -44,7 +44,8 @@ func newConfig(t *testing.T) broker.Config {
 
 func startBroker(t *testing.T, cfg broker.Config) *testBroker {
 	t.Helper()
-	tb := &testBroker{t: t, cfg: cfg, deps: broker.Deps{FS: env.OSFS{}, Net: env.OSNet{}, Clock: env.RealClock{}}}
+	tb := &testBroker{t: t, cfg: cfg, deps: broker.Deps{FS: env.OSFS{}, Net: env.OSNet{}, Clock: env.RealClock{},
+		Breach: func(name, detail string) { t.Errorf("invariant %s broken: %s", name, detail) }}}
 	tb.start()
 	t.Cleanup(tb.close)
 	return tb

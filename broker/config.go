@@ -139,8 +139,11 @@ const (
 // HasRole reports whether process.roles includes role.
 func (c *Config) HasRole(role string) bool { return slices.Contains(c.ProcessRoles, role) }
 
-// Defects are deliberate bugs, reachable only from the simulator and tests,
-// that prove the checkers can catch a broken broker.
+// Defects are deliberate bugs, reachable only from the simulator and tests
+// (weir sim --defect NAME, weir selftest), that prove the checkers can
+// catch a broken broker. The zero value plants nothing; nothing outside the
+// simulator sets them. DefectCatalog (defects.go) names each one, says what
+// it breaks and which checker should catch it.
 type Defects struct {
 	// AckBeforeFsync answers acks=-1 produces before their data is fsynced.
 	AckBeforeFsync bool
@@ -150,6 +153,21 @@ type Defects struct {
 	// as 0 (part 2), as with Kafka before 4.0. A delayed EndTxn or a late
 	// produce can then land in the producer's next transaction.
 	NoKIP890 bool
+	// ForgetProducers opens a partition with empty idempotence state (no
+	// snapshot, no replay), as if the state were lost at every restart.
+	ForgetProducers bool
+	// KeepTornTail: recovery keeps a torn batch at the end of the active
+	// segment (broker/log.Defects).
+	KeepTornTail bool
+	// OverlapOffsets: a multi-record batch advances the log end by one
+	// (broker/log.Defects).
+	OverlapOffsets bool
+	// EarlyHighWatermark moves the high watermark at append, ahead of the
+	// fsync, while weir.fsync.acks.all is on.
+	EarlyHighWatermark bool
+	// FetchSkipsBatch makes some fetches that return several batches drop
+	// their first one.
+	FetchSkipsBatch bool
 	// Controller are the controller's planted bugs (broker/controller).
 	Controller controller.Defects
 	// Replica are the replication rules' planted bugs (broker/replica).

@@ -90,4 +90,10 @@
 //     partition's (a marker or a transactional commit is checked against
 //     the partition's producer state under both, before the shard
 //     decides). No lock is held across a request to another broker.
+//
+// Builds with -tags invariants (the simulation guest) check some of these
+// as they run (invariants.go): a fetch serves only bytes durable on the
+// disk, the high watermark never passes the synced offset, appends keep
+// offsets dense; a breach goes to Deps.Breach. Defects (defects.go) plants
+// known bugs for the simulator's selftest; nothing else sets them.
 package broker

@@ -19,6 +19,7 @@ import (
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txn"
 	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/internal/invariants"
 )
 
 // partition is this broker's replica of one partition: its log, its
@@ -133,6 +134,7 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 		DropBehindBytes:    b.cfg.DropBehindBytes,
 		PreallocateBytes:   segmentPreallocateBytes,
 		CleanShutdown:      true,
+		Defects:            wlog.Defects{OverlapOffsets: b.cfg.Defects.OverlapOffsets, KeepTornTail: b.cfg.Defects.KeepTornTail},
 	}
 }
 
@@ -203,6 +205,11 @@ func (p *partition) snapshotOffsets() ([]int64, error) {
 // A follower's truncation (replicaLog.TruncateTo) rebuilds its producer
 // state here too, after cutting its log.
 func (p *partition) loadProducers() error {
+	if p.b.cfg.Defects.ForgetProducers {
+		p.producers.Reset() // DEFECT: the producers' sequence numbers are gone
+		p.replayedFrom = p.log.EndOffset()
+		return nil
+	}
 	offsets, err := p.snapshotOffsets()
 	if err != nil {
 		return err
@@ -339,10 +346,17 @@ func (p *partition) appendChecked(batch *record.Batch, logAppendTime, awaited bo
 		batch.MaxTimestamp = res.logAppendMs
 	}
 	segments := p.log.Segments()
+	var prevEnd int64
+	if invariants.Enabled {
+		prevEnd = p.log.EndOffset()
+	}
 	base, err := p.log.Append(batch.Raw)
 	if err != nil {
 		p.fail(err)
 		return appendResult{err: kerr.KafkaStorageError}
+	}
+	if invariants.Enabled {
+		p.checkDenseAppend(prevEnd, base, batch.LastOffsetDelta)
 	}
 	if p.log.Segments() > segments {
 		// The batch opened a new segment at base; the state has not seen
@@ -457,6 +471,9 @@ func (p *partition) advanceHW(offset int64) {
 	defer p.hwMu.Unlock()
 	if offset <= p.hw.Load() {
 		return
+	}
+	if invariants.Enabled {
+		p.checkHighWatermark(offset)
 	}
 	p.hw.Store(offset)
 	close(p.hwChanged)

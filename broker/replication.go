@@ -250,7 +250,7 @@ func (p *partition) resignLocked() {
 // local is the replica's log as the state machines see it.
 func (p *partition) local() replica.Local {
 	end := p.log.EndOffset()
-	if !p.b.cfg.FsyncAcksAll {
+	if !p.b.cfg.FsyncAcksAll || p.b.cfg.Defects.EarlyHighWatermark { // the defect: unsynced counts as durable
 		return replica.Local{End: end, Durable: end}
 	}
 	return replica.Local{End: end, Durable: min(p.log.SyncedOffset(), end)}

@@ -59,3 +59,15 @@ type FS interface {
 	// durable.
 	SyncDir(dir string) error
 }
+
+// SyncProber is implemented by file systems that know which bytes are
+// durable: the simulator's memfs. Only invariant checks (internal/invariants)
+// use it, to prove that what the broker serves would survive a crash.
+type SyncProber interface {
+	// Synced reports whether bytes [off, off+n) of the named file would
+	// survive a crash that happened now: the file's name is durable in
+	// every directory on its path, and those bytes are part of its synced
+	// contents. It is not an operation on the disk: it takes no time and
+	// is never failed by fault injection.
+	Synced(name string, off, n int64) (bool, error)
+}

@@ -20,12 +20,28 @@
 //     more than one node at once, so a majority and a quorum of replicas
 //     stay intact once the cluster has several nodes;
 //   - clock jumps beyond Atlas.MaxClockJump (far below retention.ms and
-//     segment.ms defaults, which a larger jump could legitimately trigger);
+//     segment.ms defaults, which a larger jump could legitimately trigger),
+//     drift beyond Atlas.MaxClockDrift, timer jumps beyond
+//     Atlas.MaxTimerJump, or a timer jump backwards (monotonic clocks do
+//     not go back);
 //   - a fault left open: every fault's heal is in the schedule, at or before
 //     Schedule.Duration (the liveness phase heals everything again anyway).
 //
 // Faults of one kind never overlap in time (one track per kind, and crash
 // and pause share the "down" track); faults of different kinds may.
+//
+// Crashes are aimed at the moments where bugs live, within the same
+// bounds: most wait, from their time, for a trigger the world watches on
+// the node's disk (Trigger: the Nth segment fsync, landing inside it or
+// just after it while its acknowledgements are on the wire; a segment roll,
+// landing before one of its disk operations); a third restart within two
+// seconds, while producers still retry what the crash cut off; a quarter of
+// the restarts crash again during recovery (Event.Ops); a quarter of the
+// crash windows crash the same node again soon after it came back. A
+// triggered crash that has not come by the node's restart is dropped, so
+// the node is down only inside its window. Uniformly timed crashes alone
+// rarely meet the few milliseconds in which, say, an acknowledgement is on
+// the wire and its fsync not yet done.
 //
 // Invariants: no package-level mutable state; Generate consumes the rng in a
 // fixed order (kinds in Kind order, nodes by name) and returns events sorted

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -108,7 +109,7 @@ const (
 	OpResume                   // Node answers again
 	OpDiskFaults               // Node's disk fails writes and fsyncs with Prob, at most Count times, and flips a bit of a read with FlipProb, at most Flips times
 	OpDiskHeal                 // Node's disk stops failing
-	OpClockJump                // Node's clock moves by Offset
+	OpClockJump                // Node's clock moves by Offset, drifts by Drift, its timers jump by TimerJump
 	OpClockReset               // Node's clock is right again
 	OpFlaky                    // Node's connections reset with Prob per write
 	OpFlakyHeal                // Node's connections are reliable again
@@ -156,19 +157,74 @@ func (o Op) Heals() bool {
 	return false
 }
 
+// Trigger makes a crash wait, from its event's At, for a moment where bugs
+// live instead of landing at At itself. The world watches the node's disk
+// for it; a crash whose trigger has not fired by the node's restart event
+// never happens.
+type Trigger uint8
+
+const (
+	// TriggerAt: the crash lands at At.
+	TriggerAt Trigger = iota
+	// TriggerSync: the crash lands Lag after the Nth fsync of a log segment
+	// that begins at or after At. Segment fsyncs are group commits, each
+	// releasing the acknowledgements of the appends it covers: a Lag
+	// shorter than the fsync lands inside it (its data not yet durable), a
+	// longer one just after it, while its acknowledgements are on the wire.
+	TriggerSync
+	// TriggerRoll: the crash lands just before the Ops-th disk operation
+	// counted from the first segment roll that begins at or after At (the
+	// roll writes and fsyncs the old segment's indexes, fsyncs it, creates
+	// the next segment, syncs the directory, and writes a producer state
+	// snapshot).
+	TriggerRoll
+)
+
+var triggerNames = [...]string{TriggerAt: "at", TriggerSync: "sync", TriggerRoll: "roll"}
+
+func (t Trigger) String() string {
+	if int(t) < len(triggerNames) {
+		return triggerNames[t]
+	}
+	return fmt.Sprintf("Trigger(%d)", uint8(t))
+}
+
 // Event is one timed fault or heal. Which fields matter depends on Op.
 type Event struct {
 	At       time.Duration // from the start of the safety phase
 	Op       Op
 	Node     string
-	Groups   [][]string    // OpPartition
-	From, To string        // OpCut, OpUncut
-	Keep     float64       // OpCrash: fraction of each file's unsynced tail that may survive
-	Prob     float64       // OpDiskFaults, OpFlaky
-	Count    int           // OpDiskFaults: most errors injected
-	FlipProb float64       // OpDiskFaults: probability that a read returns one flipped bit
-	Flips    int           // OpDiskFaults: most reads corrupted
-	Offset   time.Duration // OpClockJump
+	Groups   [][]string // OpPartition
+	From, To string     // OpCut, OpUncut
+	Keep     float64    // OpCrash: fraction of each file's unsynced tail that may survive
+	Prob     float64    // OpDiskFaults, OpFlaky
+	Count    int        // OpDiskFaults: most errors injected
+	FlipProb float64    // OpDiskFaults: probability that a read returns one flipped bit
+	Flips    int        // OpDiskFaults: most reads corrupted
+	// OpClockJump: Offset moves the node's wall clock (what Now reads,
+	// not its timers); Drift makes its clock, timers included, run 1+Drift
+	// times as fast as real time; TimerJump moves its monotonic clock
+	// forward, so every pending timer is that much nearer. Any of them may
+	// be zero; OpClockReset ends all three.
+	Offset    time.Duration
+	Drift     float64
+	TimerJump time.Duration
+
+	// Trigger, Nth, Lag and Ops (OpCrash): see Trigger.
+	Trigger Trigger
+	Nth     int
+	Lag     time.Duration
+	// Down (OpCrash with a Trigger): the node restarts itself this long
+	// after the crash lands, if that is before its restart event (which
+	// then finds it up and does nothing). A triggered crash lands some
+	// time after At, so a short downtime cannot be scheduled as a time.
+	Down time.Duration
+	// Ops, on OpRestart: the node crashes again (keeping Keep of each
+	// unsynced tail) just before the Ops-th disk operation of its new
+	// incarnation, counted from the start of its recovery: a crash during
+	// recovery when recovery takes that many, else one shortly after it.
+	// The node is then down until the next OpRestart of it.
+	Ops int
 }
 
 // String is the event's trace line, e.g. "+12.500000s crash n1 keep=0.42".
@@ -189,6 +245,19 @@ func (e Event) String() string {
 	switch e.Op {
 	case OpCrash:
 		fmt.Fprintf(&b, " keep=%.2f", e.Keep)
+		switch e.Trigger {
+		case TriggerSync:
+			fmt.Fprintf(&b, " at=sync#%d+%v", e.Nth, e.Lag)
+		case TriggerRoll:
+			fmt.Fprintf(&b, " at=roll+%dops", e.Ops)
+		}
+		if e.Down > 0 {
+			fmt.Fprintf(&b, " down=%v", e.Down)
+		}
+	case OpRestart:
+		if e.Ops > 0 {
+			fmt.Fprintf(&b, " crash-after=%dops keep=%.2f", e.Ops, e.Keep)
+		}
 	case OpDiskFaults:
 		if e.Count > 0 || e.Flips == 0 {
 			fmt.Fprintf(&b, " p=%.2f max=%d", e.Prob, e.Count)
@@ -199,7 +268,15 @@ func (e Event) String() string {
 	case OpFlaky:
 		fmt.Fprintf(&b, " p=%.3f", e.Prob)
 	case OpClockJump:
-		fmt.Fprintf(&b, " by=%v", e.Offset)
+		if e.Offset != 0 || (e.Drift == 0 && e.TimerJump == 0) {
+			fmt.Fprintf(&b, " by=%v", e.Offset)
+		}
+		if e.Drift != 0 {
+			fmt.Fprintf(&b, " drift=%+.4f", e.Drift)
+		}
+		if e.TimerJump != 0 {
+			fmt.Fprintf(&b, " timers+=%v", e.TimerJump)
+		}
 	}
 	return b.String()
 }
@@ -242,6 +319,12 @@ type Atlas struct {
 	MaxFlipProb  float64
 	// MaxClockJump bounds a clock jump either way.
 	MaxClockJump time.Duration
+	// MaxClockDrift bounds a clock's drift either way (0.05: 5% fast or
+	// slow), and MaxTimerJump a forward jump of its timers. A timer that
+	// fires early ends a wait early (a request timeout, a fetch's max
+	// wait): an answer, never a loss.
+	MaxClockDrift float64
+	MaxTimerJump  time.Duration
 	// MaxFlakyProb bounds the per-write reset probability of a flaky node.
 	MaxFlakyProb float64
 }
@@ -261,6 +344,8 @@ func AtlasFor(n int) Atlas {
 		MaxReadFlips:  3,
 		MaxFlipProb:   0.2,
 		MaxClockJump:  2 * time.Minute,
+		MaxClockDrift: 0.05,
+		MaxTimerJump:  10 * time.Second,
 		MaxFlakyProb:  0.2,
 	}
 }
@@ -278,6 +363,17 @@ type Config struct {
 	MinFault, MaxFault time.Duration
 	// Atlas bounds the faults; the zero Atlas means AtlasFor(len(Nodes)).
 	Atlas Atlas
+	// SyncLatency and NetLatency are how long the world's fsyncs take and
+	// its longest one-way network latency: the lags of sync-triggered
+	// crashes are drawn around them (see TriggerSync). 0 means 1 ms and
+	// 2 ms.
+	SyncLatency, NetLatency time.Duration
+	// SegmentRolls says that segments roll during the phase (a small
+	// segment.bytes), so that a crash may wait for a roll (TriggerRoll).
+	SegmentRolls bool
+	// Clients are the client hosts (each client of the workload runs on
+	// one): partitions may cut some of them off from some nodes.
+	Clients []string
 }
 
 // Generate draws a schedule. It panics on an invalid Config (a harness bug).
@@ -298,7 +394,13 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 	if cfg.MaxFault < cfg.MinFault {
 		cfg.MaxFault = max(cfg.MinFault, cfg.Duration/5)
 	}
-	g := &gen{rng: rng, cfg: cfg, nodes: nodes}
+	if cfg.SyncLatency <= 0 {
+		cfg.SyncLatency = time.Millisecond
+	}
+	if cfg.NetLatency <= 0 {
+		cfg.NetLatency = 2 * time.Millisecond
+	}
+	g := &gen{rng: rng, cfg: cfg, nodes: nodes, clients: slices.Sorted(slices.Values(cfg.Clients))}
 	if cfg.Kinds.Has(Partition) {
 		g.track(g.partition)
 	}
@@ -347,10 +449,11 @@ func abs(d time.Duration) time.Duration {
 }
 
 type gen struct {
-	rng    *rand.Rand
-	cfg    Config
-	nodes  []string
-	events []Event
+	rng     *rand.Rand
+	cfg     Config
+	nodes   []string
+	clients []string
+	events  []Event
 }
 
 // track lays non-overlapping fault windows [at, end] over the phase and calls
@@ -380,6 +483,11 @@ func (g *gen) node() string { return g.nodes[g.rng.IntN(len(g.nodes))] }
 
 func (g *gen) add(e Event) { g.events = append(g.events, e) }
 
+// partition draws one network fault among nodes (isolate one, a one-way
+// cut, a majority/minority split, a bridge) or, with client hosts, between
+// clients and nodes (a client cut off from everyone, a client that cannot
+// reach one node, some clients cut off from the cluster while the others
+// reach it).
 func (g *gen) partition(at, end time.Duration) {
 	shapes := []string{"isolate"}
 	if len(g.nodes) >= 2 {
@@ -388,7 +496,35 @@ func (g *gen) partition(at, end time.Duration) {
 	if len(g.nodes) >= 3 {
 		shapes = append(shapes, "split", "bridge")
 	}
+	if len(g.clients) >= 1 {
+		shapes = append(shapes, "isolate-client", "cut-client")
+	}
+	if len(g.clients) >= 2 {
+		shapes = append(shapes, "split-clients")
+	}
 	switch shapes[g.rng.IntN(len(shapes))] {
+	case "isolate-client":
+		c := g.clients[g.rng.IntN(len(g.clients))]
+		g.add(Event{At: at, Op: OpIsolate, Node: c})
+		g.add(Event{At: end, Op: OpRejoin, Node: c})
+	case "cut-client":
+		c := g.clients[g.rng.IntN(len(g.clients))]
+		n := g.node()
+		g.add(Event{At: at, Op: OpCut, From: c, To: n})
+		g.add(Event{At: end, Op: OpUncut, From: c, To: n})
+	case "split-clients":
+		p := g.rng.Perm(len(g.clients))
+		k := 1 + g.rng.IntN(len(g.clients)-1)
+		var cut, rest []string
+		for i, j := range p {
+			if i < k {
+				cut = append(cut, g.clients[j])
+			} else {
+				rest = append(rest, g.clients[j])
+			}
+		}
+		g.add(Event{At: at, Op: OpPartition, Groups: [][]string{sorted(append(slices.Clone(g.nodes), rest...)), sorted(cut)}})
+		g.add(Event{At: end, Op: OpHealSplit})
 	case "isolate":
 		n := g.node()
 		g.add(Event{At: at, Op: OpIsolate, Node: n})
@@ -424,10 +560,70 @@ func (g *gen) perm() []string {
 
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
 
+// crash lays out one window [at, end] of the down track as crashes of one
+// node aimed where bugs live: most crashes wait for a trigger (an fsync
+// and the acknowledgements it releases, a segment roll; see Trigger); a
+// third of them restart within two seconds (a producer still retries the
+// batches the crash cut off); a quarter of the restarts crash again during
+// recovery; and a quarter of the windows crash the same node again shortly
+// after it came back. The node is down only inside the window.
 func (g *gen) crash(at, end time.Duration) {
 	n := g.node()
-	g.add(Event{At: at, Op: OpCrash, Node: n, Keep: g.rng.Float64()})
-	g.add(Event{At: end, Op: OpRestart, Node: n})
+	t := at
+	for {
+		e := Event{At: t, Op: OpCrash, Node: n, Keep: g.rng.Float64()}
+		g.aim(&e)
+		short := g.rng.IntN(3) == 0
+		if short && e.Trigger != TriggerAt {
+			// Short, from when the crash lands; the restart at the end
+			// of the window is the backstop.
+			e.Down = g.between(50*time.Millisecond, 2*time.Second)
+			g.add(e)
+			g.add(Event{At: end, Op: OpRestart, Node: n})
+			return
+		}
+		g.add(e)
+		restart := end
+		if short {
+			restart = min(end, t+g.between(50*time.Millisecond, 2*time.Second))
+		}
+		if g.rng.IntN(4) == 0 && restart < end {
+			// A crash during recovery, then the restart that heals it.
+			g.add(Event{At: restart, Op: OpRestart, Node: n, Ops: 1 + g.rng.IntN(64), Keep: g.rng.Float64()})
+			restart = min(end, restart+g.between(50*time.Millisecond, time.Second))
+		}
+		g.add(Event{At: restart, Op: OpRestart, Node: n})
+		// Back to back: crash the node again soon after it came back.
+		next := restart + g.between(10*time.Millisecond, 500*time.Millisecond)
+		if next+100*time.Millisecond > end || g.rng.IntN(4) != 0 {
+			return
+		}
+		t = next
+	}
+}
+
+// aim chooses a crash's trigger: a quarter at their time, half after an
+// fsync, a quarter during a segment roll when segments roll (else after an
+// fsync too).
+func (g *gen) aim(e *Event) {
+	switch r := g.rng.IntN(4); {
+	case r == 0:
+		return
+	case r == 3 && g.cfg.SegmentRolls:
+		e.Trigger, e.Ops = TriggerRoll, 1+g.rng.IntN(16)
+	default:
+		e.Trigger, e.Nth = TriggerSync, 1+g.rng.IntN(8)
+		if g.rng.IntN(2) == 0 {
+			// Inside the fsync, in its second half: its appends are not
+			// durable yet, and the acknowledgements a broker might have
+			// sent too early have had time to arrive.
+			half := int64(g.cfg.SyncLatency) / 2
+			e.Lag = time.Duration(half + g.rng.Int64N(max(1, int64(g.cfg.SyncLatency)-half)))
+		} else {
+			// Just after it: its acknowledgements are on the wire.
+			e.Lag = g.cfg.SyncLatency + time.Duration(g.rng.Int64N(2*int64(g.cfg.NetLatency)+1))
+		}
+	}
 }
 
 func (g *gen) pause(at, end time.Duration) {
@@ -468,14 +664,36 @@ func (g *gen) disk(at, end time.Duration) {
 	g.add(Event{At: end, Op: OpDiskHeal, Node: n})
 }
 
+// clock draws one of three clock faults: a jump of the wall clock (what
+// Now reads), a drift of the whole clock, timers included, or a forward
+// jump of the timers (a monotonic clock that leapt; the wall clock with
+// it). Each within the atlas; the kinds the atlas forbids are not drawn.
 func (g *gen) clock(at, end time.Duration) {
 	n := g.node()
-	limit := int64(g.cfg.Atlas.MaxClockJump)
-	off := max(time.Millisecond, time.Duration(g.rng.Int64N(limit)).Round(time.Millisecond))
-	if g.rng.IntN(2) == 0 {
-		off = -off
+	a := g.cfg.Atlas
+	e := Event{At: at, Op: OpClockJump, Node: n}
+	shapes := []string{"jump"}
+	if a.MaxClockDrift > 0 {
+		shapes = append(shapes, "drift")
 	}
-	g.add(Event{At: at, Op: OpClockJump, Node: n, Offset: off})
+	if a.MaxTimerJump >= time.Millisecond {
+		shapes = append(shapes, "timers")
+	}
+	switch shapes[g.rng.IntN(len(shapes))] {
+	case "jump":
+		e.Offset = max(time.Millisecond, time.Duration(g.rng.Int64N(int64(a.MaxClockJump))).Round(time.Millisecond))
+		if g.rng.IntN(2) == 0 {
+			e.Offset = -e.Offset
+		}
+	case "drift":
+		e.Drift = max(0.0001, g.rng.Float64()*a.MaxClockDrift)
+		if g.rng.IntN(2) == 0 {
+			e.Drift = -e.Drift
+		}
+	case "timers":
+		e.TimerJump = max(time.Millisecond, time.Duration(g.rng.Int64N(int64(a.MaxTimerJump))).Round(time.Millisecond))
+	}
+	g.add(e)
 	g.add(Event{At: end, Op: OpClockReset, Node: n})
 }
 
@@ -486,15 +704,18 @@ func (g *gen) flaky(at, end time.Duration) {
 	g.add(Event{At: end, Op: OpFlakyHeal, Node: n})
 }
 
-// Check verifies that s stays inside atlas for the given nodes: events
-// sorted and within the phase, known nodes, every fault healed, at most
-// MaxDown nodes down and one disk-faulted node at a time, bounds on
-// probabilities, counts and clock jumps. Hand-written schedules should pass
-// it too.
-func (s Schedule) Check(atlas Atlas, nodes []string) error {
-	known := map[string]bool{}
+// Check verifies that s stays inside atlas for the given nodes and client
+// hosts: events sorted and within the phase, known hosts (clients only in
+// network faults), every fault healed, at most MaxDown nodes down and one
+// disk-faulted node at a time, bounds on probabilities, counts and clock
+// jumps. Hand-written schedules should pass it too.
+func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
+	known, client := map[string]bool{}, map[string]bool{}
 	for _, n := range nodes {
 		known[n] = true
+	}
+	for _, c := range clients {
+		known[c], client[c] = true, true
 	}
 	down, disk := map[string]bool{}, map[string]bool{}
 	open := map[string]bool{} // fault key -> unhealed
@@ -520,6 +741,9 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 			if !known[n] {
 				return fmt.Errorf("event %d (%v): unknown node %q", i, e, n)
 			}
+			if client[n] && e.Op.Kind() != Partition {
+				return fmt.Errorf("event %d (%v): %q is a client host, and only network faults apply to clients", i, e, n)
+			}
 		}
 		key := e.Op.Kind().String() + "/" + e.Node + "/" + e.From + "/" + e.To
 		if e.Op == OpPartition || e.Op == OpHealSplit {
@@ -528,6 +752,13 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 		if e.Op.Heals() {
 			if !open[key] {
 				return fmt.Errorf("event %d (%v): heals nothing", i, e)
+			}
+			if e.Op == OpRestart && e.Ops > 0 {
+				// It crashes the node again: the next restart heals.
+				if !(e.Keep >= 0 && e.Keep <= 1) {
+					return fmt.Errorf("event %d (%v): keep outside [0, 1]", i, e)
+				}
+				continue
 			}
 			delete(open, key)
 		} else {
@@ -545,6 +776,9 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 			if e.Op == OpCrash && !(e.Keep >= 0 && e.Keep <= 1) {
 				return fmt.Errorf("event %d (%v): keep outside [0, 1]", i, e)
 			}
+			if e.Op == OpCrash && !triggerOK(e) {
+				return fmt.Errorf("event %d (%v): a sync trigger needs Nth >= 1 and Lag >= 0, a roll trigger Ops >= 1", i, e)
+			}
 		case OpRestart, OpResume:
 			delete(down, e.Node)
 		case OpDiskFaults:
@@ -561,6 +795,9 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 			if abs(e.Offset) > atlas.MaxClockJump {
 				return fmt.Errorf("event %d (%v): jump beyond %v", i, e, atlas.MaxClockJump)
 			}
+			if math.Abs(e.Drift) > atlas.MaxClockDrift || e.TimerJump < 0 || e.TimerJump > atlas.MaxTimerJump {
+				return fmt.Errorf("event %d (%v): drift beyond %.4f or timer jump outside [0, %v]", i, e, atlas.MaxClockDrift, atlas.MaxTimerJump)
+			}
 		case OpFlaky:
 			if e.Prob <= 0 || e.Prob > atlas.MaxFlakyProb {
 				return fmt.Errorf("event %d (%v): p outside (0, %.2f]", i, e, atlas.MaxFlakyProb)
@@ -571,4 +808,19 @@ func (s Schedule) Check(atlas Atlas, nodes []string) error {
 		return fmt.Errorf("faults never healed: %v", slices.Sorted(maps.Keys(open)))
 	}
 	return nil
+}
+
+func triggerOK(e Event) bool {
+	if e.Down < 0 || (e.Down > 0 && e.Trigger == TriggerAt) {
+		return false
+	}
+	switch e.Trigger {
+	case TriggerAt:
+		return true
+	case TriggerSync:
+		return e.Nth >= 1 && e.Lag >= 0
+	case TriggerRoll:
+		return e.Ops >= 1
+	}
+	return false
 }

@@ -206,3 +206,142 @@ func TestReadFlips(t *testing.T) {
 		}
 	}
 }
+
+// Crashes are aimed where bugs live: the generated crash windows hold
+// every shape (at a time, after an fsync inside and past it, during a roll
+// when segments roll, short restarts, crashes during recovery, back-to-back
+// crashes), and every schedule stays inside the atlas.
+func TestCrashShapes(t *testing.T) {
+	const sync, net = 3 * time.Millisecond, 2 * time.Millisecond
+	counts := map[string]int{}
+	for seed := range uint64(300) {
+		cfg := faults.Config{Nodes: names(1), Kinds: faults.SetOf(faults.Crash), Duration: time.Minute,
+			SyncLatency: sync, NetLatency: net, SegmentRolls: seed%2 == 0}
+		s := faults.Generate(rand.New(rand.NewPCG(seed, 5)), cfg)
+		if err := s.Check(faults.AtlasFor(1), cfg.Nodes); err != nil {
+			t.Fatalf("seed %d: %v\n%s", seed, err, s)
+		}
+		var lastRestart time.Duration = -1
+		for _, e := range s.Events {
+			switch {
+			case e.Op == faults.OpCrash && e.Trigger == faults.TriggerAt:
+				counts["at"]++
+			case e.Op == faults.OpCrash && e.Trigger == faults.TriggerSync:
+				if e.Nth < 1 || e.Lag < 0 || e.Lag > sync+2*net {
+					t.Fatalf("seed %d: %v: Nth or Lag out of range", seed, e)
+				}
+				if e.Lag < sync {
+					counts["inside fsync"]++
+				} else {
+					counts["after fsync"]++
+				}
+			case e.Op == faults.OpCrash && e.Trigger == faults.TriggerRoll:
+				if !cfg.SegmentRolls {
+					t.Fatalf("seed %d: %v: a roll trigger where segments never roll", seed, e)
+				}
+				counts["roll"]++
+			case e.Op == faults.OpRestart && e.Ops > 0:
+				counts["during recovery"]++
+			case e.Op == faults.OpRestart:
+				lastRestart = e.At
+			}
+			if e.Op == faults.OpCrash && e.Down > 0 {
+				if e.Down > 2*time.Second {
+					t.Fatalf("seed %d: %v: a short downtime of %v", seed, e, e.Down)
+				}
+				counts["restarting itself"]++
+			}
+			if e.Op == faults.OpCrash && lastRestart >= 0 && e.At-lastRestart < time.Second {
+				counts["back to back"]++
+			}
+		}
+		for i, e := range s.Events {
+			if e.Op == faults.OpCrash && i+1 < len(s.Events) && s.Events[i+1].At-e.At <= 2*time.Second {
+				counts["short"]++
+			}
+		}
+	}
+	for _, shape := range []string{"at", "inside fsync", "after fsync", "roll", "during recovery", "back to back", "short", "restarting itself"} {
+		if counts[shape] == 0 {
+			t.Errorf("300 schedules hold no crash %s: %v", shape, counts)
+		}
+	}
+}
+
+func TestCheckCrashTriggers(t *testing.T) {
+	atlas, nodes := faults.AtlasFor(1), names(1)
+	sched := func(events ...faults.Event) faults.Schedule {
+		return faults.Schedule{Duration: time.Minute, Events: events}
+	}
+	crash := func(e faults.Event) faults.Event { e.At, e.Op, e.Node = 1, faults.OpCrash, "n1"; return e }
+	restart := func(at time.Duration, ops int) faults.Event {
+		return faults.Event{At: at, Op: faults.OpRestart, Node: "n1", Ops: ops}
+	}
+	for name, tc := range map[string]struct {
+		s  faults.Schedule
+		ok bool
+	}{
+		"sync trigger":                    {sched(crash(faults.Event{Trigger: faults.TriggerSync, Nth: 2, Lag: time.Millisecond}), restart(2, 0)), true},
+		"sync trigger without Nth":        {sched(crash(faults.Event{Trigger: faults.TriggerSync}), restart(2, 0)), false},
+		"roll trigger":                    {sched(crash(faults.Event{Trigger: faults.TriggerRoll, Ops: 3}), restart(2, 0)), true},
+		"roll trigger without Ops":        {sched(crash(faults.Event{Trigger: faults.TriggerRoll}), restart(2, 0)), false},
+		"unknown trigger":                 {sched(crash(faults.Event{Trigger: 99}), restart(2, 0)), false},
+		"timed crash with Down":           {sched(crash(faults.Event{Down: time.Second}), restart(2, 0)), false},
+		"sync trigger with Down":          {sched(crash(faults.Event{Trigger: faults.TriggerSync, Nth: 1, Down: time.Second}), restart(2, 0)), true},
+		"crash during recovery, healed":   {sched(crash(faults.Event{}), restart(2, 5), restart(3, 0)), true},
+		"crash during recovery, unhealed": {sched(crash(faults.Event{}), restart(2, 5)), false},
+	} {
+		if err := tc.s.Check(atlas, nodes); (err == nil) != tc.ok {
+			t.Errorf("%s: Check = %v, want ok=%v", name, err, tc.ok)
+		}
+	}
+	e := faults.Event{At: time.Second, Op: faults.OpCrash, Node: "n1", Keep: 0.5, Trigger: faults.TriggerSync, Nth: 3, Lag: 1500 * time.Microsecond}
+	if got, want := e.String(), "+1.000000s crash n1 keep=0.50 at=sync#3+1.5ms"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	e = faults.Event{At: time.Second, Op: faults.OpRestart, Node: "n1", Keep: 0.25, Ops: 7}
+	if got, want := e.String(), "+1.000000s restart n1 crash-after=7ops keep=0.25"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// With client hosts, partitions also cut clients off: from everyone, from
+// one node, or some clients from the whole cluster; never anything but a
+// network fault touches a client.
+func TestClientPartitions(t *testing.T) {
+	clients := []string{"c1", "c2", "c3"}
+	seen := map[string]bool{}
+	for seed := range uint64(200) {
+		for size := 1; size <= 3; size++ {
+			cfg := faults.Config{Nodes: names(size), Clients: clients, Kinds: faults.All, Duration: time.Minute}
+			s := faults.Generate(rand.New(rand.NewPCG(seed, uint64(size))), cfg)
+			if err := s.Check(faults.AtlasFor(size), cfg.Nodes, clients...); err != nil {
+				t.Fatalf("size %d seed %d: %v\n%s", size, seed, err, s)
+			}
+			for _, e := range s.Events {
+				switch {
+				case e.Op == faults.OpIsolate && strings.HasPrefix(e.Node, "c"):
+					seen["isolate-client"] = true
+				case e.Op == faults.OpCut && strings.HasPrefix(e.From, "c"):
+					seen["cut-client"] = true
+				case e.Op == faults.OpPartition && strings.HasPrefix(e.Groups[len(e.Groups)-1][0], "c"):
+					seen["split-clients"] = true
+				}
+			}
+		}
+	}
+	for _, shape := range []string{"isolate-client", "cut-client", "split-clients"} {
+		if !seen[shape] {
+			t.Errorf("no %s in 600 schedules", shape)
+		}
+	}
+	bad := faults.Schedule{Duration: time.Minute, Events: []faults.Event{
+		{At: 1, Op: faults.OpCrash, Node: "c1"}, {At: 2, Op: faults.OpRestart, Node: "c1"}}}
+	if err := bad.Check(faults.AtlasFor(1), names(1), clients...); err == nil {
+		t.Fatal("Check accepted a crash of a client host")
+	}
+	if err := (faults.Schedule{Duration: time.Minute, Events: []faults.Event{
+		{At: 1, Op: faults.OpIsolate, Node: "c1"}, {At: 2, Op: faults.OpRejoin, Node: "c1"}}}).Check(faults.AtlasFor(1), names(1)); err == nil {
+		t.Fatal("Check accepted a client it was not told of")
+	}
+}

@@ -111,7 +111,19 @@ type Fault struct {
 	Nodes  []string `json:"nodes,omitempty"`
 	Detail string   `json:"detail,omitempty"` // the schedule's line for the event
 	Error  string   `json:"error,omitempty"`  // why applying it failed, if it did
+	// Status is empty for a fault or heal that happened at TimeS; a crash
+	// that waits for a trigger (an fsync, a segment roll) is "armed" at its
+	// scheduled time and has a line of its own when it lands, and a
+	// scheduled restart that found nothing to do (the trigger never came,
+	// or the node restarted itself) is "dropped".
+	Status string `json:"status,omitempty"`
 }
+
+// Statuses of a Fault.
+const (
+	FaultArmed   = "armed"
+	FaultDropped = "dropped"
+)
 
 // ReadHeader reads dir's header.json.
 func ReadHeader(dir string) (Header, error) {

@@ -62,6 +62,9 @@ type Config struct {
 	// its indexes instead of scanning it. Off, every Open scans it, as after
 	// a crash; a marker found is removed either way.
 	CleanShutdown bool
+	// Defects plants known bugs for the simulator (see Defects); never set
+	// outside tests and `weir sim --defect`.
+	Defects Defects
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -244,7 +247,7 @@ func (l *Log) appendBatch(raw []byte, keepBase int64) (int64, error) {
 		seg.firstAppend = now
 	}
 	seg.track(base, base+delta, maxTs, pos, len(raw), l.cfg.IndexIntervalBytes)
-	l.end = base + delta + 1
+	l.end = l.cfg.Defects.nextOffset(base, delta)
 	l.size += int64(len(raw))
 	return base, nil
 }
@@ -512,6 +515,18 @@ func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
 // maxOffset (the high watermark, for consumers). The batch holding offset is
 // returned whole even if it extends past maxOffset.
 func (l *Log) ReadBounded(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	return l.readBounded(offset, maxBytes, maxOffset, nil)
+}
+
+// ReadBoundedSpan is ReadBounded that also says where the bytes returned
+// lie in the log's files, for Durable.
+func (l *Log) ReadBoundedSpan(offset int64, maxBytes int, maxOffset int64) ([]byte, Span, error) {
+	var span Span
+	data, err := l.readBounded(offset, maxBytes, maxOffset, &span)
+	return data, span, err
+}
+
+func (l *Log) readBounded(offset int64, maxBytes int, maxOffset int64, span *Span) ([]byte, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -543,6 +558,9 @@ func (l *Log) ReadBounded(offset int64, maxBytes int, maxOffset int64) ([]byte, 
 	}
 	if h.base >= maxOffset {
 		return nil, nil // the batch after a gap is not visible yet
+	}
+	if span != nil {
+		*span = Span{seg: seg, pos: pos}
 	}
 	n := min(max(maxBytes, h.size), int(seg.size-pos))
 	buf := make([]byte, n)

@@ -362,7 +362,9 @@ func (l *Log) recoverActive(seg *segment, size int64, sc *scanner) error {
 	if err != nil {
 		return err
 	}
-	if res.end < size {
+	if res.end < size && l.cfg.Defects.KeepTornTail {
+		seg.size = size // DEFECT: the torn tail stays, and appends go after it
+	} else if res.end < size {
 		l.recovery.TruncatedBytes = size - res.end
 		l.recovery.TruncateReason = res.stop
 		if err := seg.f.Truncate(res.end); err != nil {

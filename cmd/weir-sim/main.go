@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/runfolder"
 )
 
@@ -95,11 +96,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitHarness
 	}
 
-	for _, k := range strings.Split(f.faults, ",") {
-		if k = strings.TrimSpace(k); k != "" && !slices.Contains(faultKinds, k) {
-			fmt.Fprintf(stderr, "weir-sim: unknown fault kind %q (known: %s)\n", k, strings.Join(faultKinds, ", "))
-			return exitHarness
-		}
+	if _, err := faults.Parse(f.faults); err != nil {
+		fmt.Fprintf(stderr, "weir-sim: %v\n", err)
+		return exitHarness
 	}
 	p := deriveParams(f, sc)
 	pj, err := json.Marshal(p)
@@ -137,6 +136,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "weir-sim: writing results: %v\n", err)
 		return exitHarness
 	}
+	if len(out.checks) > 0 {
+		fmt.Fprintf(stdout, "CHECKS=%s\n", strings.Join(out.checks, ","))
+	}
+	if out.faultRecords != nil {
+		fmt.Fprintf(stdout, "FAULTS=%s\n", faultSummary(out.faultRecords))
+	}
 	fmt.Fprintf(stdout, "VERDICT=%s code=%d virtual=%v: %s\n", runfolder.VerdictName(code), code, elapsed, out.verdict.Summary)
 	return code
 }
@@ -148,7 +153,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.Uint64Var(&f.seed, "seed", 0, "the seed: it decides every parameter the flags leave open")
 	fs.DurationVar(&f.duration, "duration", 60*time.Second, "virtual length of the safety phase")
 	fs.DurationVar(&f.budget, "budget", 10*time.Minute, "virtual-time budget of the whole run; past it the run is a harness error")
-	fs.StringVar(&f.faults, "faults", "", "comma-separated fault kinds (empty: the seed chooses)")
+	fs.StringVar(&f.faults, "faults", "", "comma-separated fault kinds: "+strings.Join(faultKinds, ", ")+", or all, or none (empty: the seed chooses)")
 	fs.StringVar(&f.workload, "workload", "queue", "workload name: queue (clickstream, payments and vitals come later)")
 	fs.StringVar(&f.defect, "defect", "", "planted defect to switch on (see --list-defects)")
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
@@ -185,10 +190,9 @@ func deriveParams(f flags, sc scenario) params {
 		GoVersion:  runtime.Version(),
 	}
 	if f.faults != "" {
-		for _, k := range strings.Split(f.faults, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				p.Faults = append(p.Faults, k)
-			}
+		set, _ := faults.Parse(f.faults) // run checked it
+		for _, k := range set.Kinds() {
+			p.Faults = append(p.Faults, k.String())
 		}
 	} else {
 		// The seed chooses a subset of the fault kinds.
@@ -220,6 +224,11 @@ type output struct {
 	trace   strings.Builder
 	history []byte
 	verdict verdict
+	// checks are the checkers the run's verdict comes from, and
+	// faultRecords the faults applied (faults.jsonl), for scenarios that
+	// have them.
+	checks       []string
+	faultRecords []runfolder.Fault
 }
 
 // verdict is what becomes verdict.json (runfolder.Verdict) at the end.
@@ -281,6 +290,7 @@ func (o *output) write(seed uint64, elapsed time.Duration) error {
 	}{
 		{runfolder.TraceFile, []byte(o.trace.String())},
 		{runfolder.HistoryFile, o.history},
+		{runfolder.FaultsFile, faultsJSONL(o.faultRecords)},
 		// verdict.json last: its presence says the others are complete.
 		{runfolder.VerdictFile, vj},
 	}

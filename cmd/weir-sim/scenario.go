@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/weir-dev/weir/broker"
 )
 
 // runScenario runs one simulation and returns its exit code (0 valid,
@@ -76,11 +80,16 @@ type defect struct {
 	about string
 }
 
-// defects is what --list-defects prints. The lead adds ack-before-fsync
-// (the broker acknowledges acks=-1 writes before they are fsynced) when the
-// world lands.
-var defects = []defect{
-	{"ack-before-fsync", "world scenario: the broker answers acks=-1 produces before their data is fsynced; a crash loses acknowledged writes (found by lost-write, exit 1)"},
-	{"selftest-lose-message", "selftest scenario: a worker drops one message on about half of the seeds (found as invalid, exit 1)"},
-	{"selftest-stall", "selftest scenario: a worker stops reading on about half of the seeds (found as liveness, exit 2)"},
-}
+// defects is what --list-defects prints: the broker's planted defects
+// (broker.DefectCatalog, for the world scenario) and the selftest
+// scenario's own.
+var defects = func() []defect {
+	var ds []defect
+	for _, d := range broker.DefectCatalog() {
+		ds = append(ds, defect{d.Name, fmt.Sprintf("world scenario: %s (caught by %s)", d.Breaks, strings.Join(d.CaughtBy, ", "))})
+	}
+	return append(ds,
+		defect{"selftest-lose-message", "selftest scenario: a worker drops one message on about half of the seeds (found as invalid, exit 1)"},
+		defect{"selftest-stall", "selftest scenario: a worker stops reading on about half of the seeds (found as liveness, exit 2)"},
+	)
+}()

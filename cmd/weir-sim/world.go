@@ -14,6 +14,7 @@ import (
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/internal/invariants"
 	"github.com/weir-dev/weir/sim/simnet"
 	"github.com/weir-dev/weir/sim/world"
 	"github.com/weir-dev/weir/workloads/queue"
@@ -46,6 +47,12 @@ type worldParams struct {
 	// carry multi-record batches.
 	InFlight int   `json:"in_flight_per_producer"`
 	LingerUs int64 `json:"linger_us"`
+	// PowerLossKeep, when not negative, cuts the power of every node at
+	// once before the final reads (each disk keeps this fraction of its
+	// unsynced tails at most), so that every acknowledgement is tested for
+	// durability; -1 on the seeds that skip it. Runs without faults
+	// (--faults none) skip it too.
+	PowerLossKeep float64 `json:"power_loss_keep"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -73,6 +80,10 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	// above stay what they were.
 	p.World.InFlight = 8 + rng.IntN(41)
 	p.World.LingerUs = 2000 + rng.Int64N(8000)
+	p.World.PowerLossKeep = -1
+	if rng.IntN(2) == 0 {
+		p.World.PowerLossKeep = rng.Float64()
+	}
 }
 
 // runWorld is the real simulation: a Weir cluster on the simulated network
@@ -86,9 +97,14 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, err.Error(), nil)
 		return exitHarness
 	}
+	defects, err := broker.ParseDefect(p.Defect)
+	if err != nil {
+		out.Verdict(exitHarness, err.Error(), nil)
+		return exitHarness
+	}
 	w := world.New(rng, world.Config{
 		Nodes:   wp.Nodes,
-		Defects: broker.Defects{AckBeforeFsync: p.Defect == "ack-before-fsync"},
+		Defects: defects,
 		Net: simnet.Options{
 			LatencyMin: time.Duration(wp.LatencyMinUs) * time.Microsecond,
 			LatencyMax: time.Duration(wp.LatencyMaxUs) * time.Microsecond,
@@ -102,14 +118,23 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			}
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
+		Start: out.start, // one time base: the trace's, the history's and faults.jsonl's
 	})
 	defer w.Close()
+	defer func() { out.faultRecords = w.FaultRecords() }()
+	out.checks = checkNames()
 	duration := time.Duration(p.DurationNs)
 	schedule := faults.Schedule{Duration: duration}
 	if kinds != 0 {
 		schedule = faults.Generate(rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())), faults.Config{
 			Nodes: w.Nodes(), Kinds: kinds, Duration: duration,
-			MeanGap: time.Duration(wp.MeanFaultGapNs),
+			MeanGap:      time.Duration(wp.MeanFaultGapNs),
+			SyncLatency:  time.Duration(wp.SyncLatencyUs) * time.Microsecond,
+			NetLatency:   time.Duration(wp.LatencyMaxUs+wp.JitterUs) * time.Microsecond,
+			SegmentRolls: wp.SegmentBytes < 1<<20,
+			// Each client of the workload has a host of its own, which
+			// partitions may cut off.
+			Clients: queue.Config{Producers: wp.Producers, Consumers: wp.Consumers}.ClientHosts(),
 		})
 	}
 	for _, e := range schedule.Events {
@@ -136,7 +161,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Duration:     duration,
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
 		Bootstrap:    w.BootstrapAddrs(),
-		Dialer:       w.ClientDialer("client"),
+		HostDialer:   w.ClientDialer,
 	}
 	var runErr error
 	err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {
@@ -152,6 +177,14 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	case runErr != nil:
 		out.Verdict(exitHarness, fmt.Sprintf("workload: %v", runErr), nil)
 		return exitHarness
+	}
+	// On half the seeds, a power loss of every node before the final read
+	// tests every acknowledgement for durability once more.
+	if liveness == nil && wp.PowerLossKeep >= 0 && kinds != 0 {
+		w.PowerLoss(wp.PowerLossKeep)
+		if err := w.Liveness(ctx); err != nil {
+			liveness = err
+		}
 	}
 	// The final read runs whatever the liveness phase said: the safety
 	// checkers judge every run, and an incomplete final read is itself a
@@ -171,7 +204,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		VisualizationPath: func(topic string, p int32) string {
 			return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
 		},
-	}, liveness)
+	}, liveness, w.Breaches())
 	for _, r := range v.Linearizability {
 		out.Tracef("checker", "linearizability %s/%d: %s (%d appends, %d reads, %d windows, %d steps)", r.Topic, r.Partition, r.Result, r.Appends, r.Reads, r.Windows, r.Steps)
 	}
@@ -186,9 +219,13 @@ func runWorld(ctx context.Context, p params, out *output) int {
 // converge, or the final read could not read every partition to its high
 // watermark, so lost writes cannot be judged) over a checker that could
 // not finish (out of its budget: a harness limit); that over valid.
-func judge(ops []history.Op, opts checker.Opts, liveness error) (int, string, checker.Verdict) {
+//
+// The invariants the brokers found broken (breaches) are anomalies of the
+// verdict under their own names, and make it invalid.
+func judge(ops []history.Op, opts checker.Opts, liveness error, breaches []invariants.Breach) (int, string, checker.Verdict) {
 	v := checker.Check(ops, opts)
-	summary := v.Summary()
+	breachLines := addBreaches(&v, breaches)
+	summary := v.Summary() + breachLines
 	if liveness != nil {
 		summary = fmt.Sprintf("LIVENESS: %v\n%s", liveness, summary)
 	}

@@ -32,6 +32,7 @@ func commands() []command {
 		{"groups", "list, describe, reset offsets of and delete consumer groups", cli.Groups},
 		{"transactions", "list and describe transactions and a partition's producers", cli.Transactions},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
+		{"selftest", "plant each known defect in the simulated broker and show which checker catches it", selftest},
 		{"bench", "run a benchmark spec against targets; compare results", bench},
 		{"report", "write an HTML report of benchmark results and simulation runs", report},
 		{"version", "print the version", cli.Version},

@@ -12,3 +12,9 @@ import (
 func sim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return host.Command(ctx, args, stdin, stdout, stderr)
 }
+
+// selftest is `weir selftest`, in sim/host (SelftestCommand) with the
+// runner it drives.
+func selftest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return host.SelftestCommand(ctx, args, stdin, stdout, stderr)
+}

@@ -2,10 +2,15 @@
 //
 // It models a disk the way the simulator needs one: every file has synced
 // contents and current contents, every directory has synced entries and
-// current entries. File.Sync makes a file's current contents and size
-// durable; FS.SyncDir makes a directory's current entries (creates, renames,
-// removes, mkdirs) durable. Nothing else is durable. Crash and CrashClone
-// return the disk as it would be found after a power loss.
+// current entries. File.Sync makes a file's contents and size as they stood
+// when it was called durable; FS.SyncDir does the same for a directory's
+// entries (creates, renames, removes, mkdirs). Nothing else is durable. A
+// sync may take time (an Injector that delays it, as the simulator's slow
+// disk does): it covers only what was written before it began and takes
+// effect only when it returns, so a crash while it is in flight finds its
+// data as unsynced as before it began, and the torn-tail rule below
+// decides how much of it survives. Crash and CrashClone return the disk as
+// it would be found after a power loss.
 //
 // What survives a crash, precisely:
 //   - The tree is rebuilt from the root through synced entries only. A name

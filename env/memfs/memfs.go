@@ -100,6 +100,13 @@ func (o Op) String() string {
 // *os.PathError or *os.LinkError, and the operation has no effect; in
 // particular a failed Sync leaves the bytes unsynced, so a later crash keeps
 // an arbitrary prefix of them, as env.File promises.
+//
+// Syncs (OpSync, OpSyncDir) are the exception to "before": the sync has
+// already recorded what it covers (the contents or entries as they stand
+// when it is called) when MaybeError is called, and it makes them durable
+// only when MaybeError returns nil. Time spent in MaybeError is the fsync's
+// duration on a slow disk: what is written meanwhile is not covered, and a
+// crash meanwhile finds the sync incomplete.
 type Injector interface {
 	MaybeError(op Op, path string) error
 }
@@ -147,6 +154,25 @@ type node struct {
 	// nodes are shared with children, only the name table is separate.
 	children       map[string]*node
 	syncedChildren map[string]*node
+
+	// Syncs in flight (files and directories): each holds the state as
+	// it stood when its sync began, which is what it makes durable when it
+	// completes. syncsBegun numbers them; syncApplied is the number of the
+	// newest one applied, so an older sync finishing last does not undo a
+	// newer one.
+	pending     []*syncSnap
+	syncsBegun  uint64
+	syncApplied uint64
+}
+
+// syncSnap is what one sync in flight will make durable: a file's contents
+// (data, aliasing the node's backing array while shared) or a directory's
+// entries (children, a copy).
+type syncSnap struct {
+	seq      uint64
+	data     []byte
+	shared   bool
+	children map[string]*node
 }
 
 func newDir() *node {
@@ -539,38 +565,103 @@ func (fsys *FS) Stat(name string) (os.FileInfo, error) {
 	return n.info(p), nil
 }
 
-// SyncDir makes dir's current entries durable. It does not make the entry
-// of dir itself durable in its parent, nor any file's contents.
+// SyncDir makes dir's entries durable as they stood when it was called. It
+// does not make the entry of dir itself durable in its parent, nor any
+// file's contents.
 func (fsys *FS) SyncDir(dir string) error {
 	p := clean(dir)
-	if err := fsys.begin(OpSyncDir, p); err != nil {
-		return pathErr("sync", dir, err)
+	return fsys.syncNode(OpSyncDir, p, func() (*node, error) {
+		n, err := fsys.walkLocked(components(p))
+		if err != nil {
+			return nil, pathErr("sync", dir, err)
+		}
+		if !n.dir {
+			return nil, pathErr("sync", dir, errNotDir)
+		}
+		return n, nil
+	}, func(err error) error { return pathErr("sync", dir, err) })
+}
+
+// syncNode is every sync: it records the node's state (find returns the
+// node, with the FS's lock held), then asks the Injector, which may take
+// time as a real fsync does, and only then makes the recorded state
+// durable. So a sync covers what was written before it began, never what
+// was written while it was in flight, and a crash while it is in flight
+// finds the node as unsynced as before it began. wrap makes errors look
+// like the os package's.
+func (fsys *FS) syncNode(op Op, p string, find func() (*node, error), wrap func(error) error) error {
+	fsys.mu.Lock()
+	if fsys.crashed {
+		fsys.mu.Unlock()
+		return wrap(ErrCrashed)
 	}
-	defer fsys.mu.Unlock()
-	n, err := fsys.walkLocked(components(p))
+	n, err := find()
 	if err != nil {
-		return pathErr("sync", dir, err)
+		fsys.mu.Unlock()
+		return err
 	}
-	if !n.dir {
-		return pathErr("sync", dir, errNotDir)
+	s := n.beginSync()
+	inj := fsys.inj
+	fsys.mu.Unlock()
+	if inj != nil {
+		err = inj.MaybeError(op, p)
 	}
-	n.syncDir()
+	fsys.mu.Lock()
+	defer fsys.mu.Unlock()
+	n.endSync(s, err == nil && !fsys.crashed)
+	switch {
+	case fsys.crashed:
+		return wrap(ErrCrashed)
+	case err != nil:
+		return wrap(err)
+	}
 	return nil
 }
 
-func (n *node) syncDir() { n.syncedChildren = maps.Clone(n.children) }
-
-func (n *node) sync() {
-	n.synced = n.data
-	n.shared = true
+// beginSync records the state a sync that starts now will make durable:
+// a file's current contents or a directory's current entries. Call with
+// the FS's lock held, and endSync once the sync is over.
+func (n *node) beginSync() *syncSnap {
+	n.syncsBegun++
+	s := &syncSnap{seq: n.syncsBegun}
+	if n.dir {
+		s.children = maps.Clone(n.children)
+	} else {
+		s.data, s.shared = n.data, true
+	}
+	n.pending = append(n.pending, s)
+	return s
 }
 
-// unshare gives synced its own memory before data changes below
-// len(synced).
-func (n *node) unshare() {
-	if n.shared {
+// endSync ends the sync s; if it completed, what it recorded becomes the
+// durable state, unless a sync that began later was applied already. Call
+// with the FS's lock held.
+func (n *node) endSync(s *syncSnap, completed bool) {
+	n.pending = slices.DeleteFunc(n.pending, func(p *syncSnap) bool { return p == s })
+	if !completed || s.seq <= n.syncApplied {
+		return
+	}
+	n.syncApplied = s.seq
+	if n.dir {
+		n.syncedChildren = s.children
+		return
+	}
+	n.synced, n.shared = s.data, s.shared
+}
+
+// unshare gives synced, and the contents recorded by syncs in flight, their
+// own memory before data changes below their length. from is the lowest
+// byte about to change.
+func (n *node) unshare(from int64) {
+	if n.shared && from < int64(len(n.synced)) {
 		n.synced = slices.Clone(n.synced)
 		n.shared = false
+	}
+	for _, s := range n.pending {
+		if s.shared && from < int64(len(s.data)) {
+			s.data = slices.Clone(s.data)
+			s.shared = false
+		}
 	}
 }
 
@@ -580,8 +671,8 @@ func (n *node) resize(size int64) {
 	old := int64(len(n.data))
 	// Unshare on shrink, not on the later growth or write: by then
 	// len(data) no longer shows that the bytes past it are synced ones.
-	if size < int64(len(n.synced)) {
-		n.unshare()
+	if size < old {
+		n.unshare(size)
 	}
 	if size <= old {
 		n.data = n.data[:size]
@@ -596,9 +687,7 @@ func (n *node) writeAt(p []byte, off int64) error {
 	if end > MaxFileSize {
 		return errFileTooLarge
 	}
-	if off < int64(len(n.synced)) {
-		n.unshare()
-	}
+	n.unshare(off)
 	if end > int64(len(n.data)) {
 		n.resize(end)
 	}
@@ -797,17 +886,15 @@ func (f *file) Close() error {
 	return nil
 }
 
+// Sync makes the file's contents and size as they stood when it was called
+// durable (for a directory handle, its entries); see FS.syncNode.
 func (f *file) Sync() error {
-	if err := f.begin(OpSync, "sync"); err != nil {
-		return err
-	}
-	defer f.fs.mu.Unlock()
-	if f.n.dir {
-		f.n.syncDir()
-	} else {
-		f.n.sync()
-	}
-	return nil
+	return f.fs.syncNode(OpSync, f.path, func() (*node, error) {
+		if f.closed {
+			return nil, pathErr("sync", f.name, os.ErrClosed)
+		}
+		return f.n, nil
+	}, func(err error) error { return pathErr("sync", f.name, err) })
 }
 
 func (f *file) Truncate(size int64) error {

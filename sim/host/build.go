@@ -23,6 +23,11 @@ const ModulePath = "github.com/weir-dev/weir"
 // GuestPackage is the guest's main package, relative to the module root.
 const GuestPackage = "./cmd/weir-sim"
 
+// GuestTags are the build tags of the guest: invariants turns on the
+// broker's invariant checks (internal/invariants), whose breaches the world
+// collects and the verdict reports.
+const GuestTags = "invariants"
+
 // Guest is a guest module's bytes and identity.
 type Guest struct {
 	Path      string // file it was read from
@@ -116,7 +121,7 @@ func BuildGuest(ctx context.Context, o BuildOptions) (*Guest, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-o", tmp.Name(), GuestPackage)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-tags", GuestTags, "-o", tmp.Name(), GuestPackage)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	var out bytes.Buffer
@@ -243,7 +248,7 @@ func sourceKey(root, goVersion string) (string, error) {
 	}
 	slices.Sort(files)
 	h := sha256.New()
-	fmt.Fprintf(h, "weir-sim guest build v1\n%s\nGOOS=wasip1 GOARCH=wasm -trimpath -buildvcs=false\nGOFLAGS=%s\n", goVersion, os.Getenv("GOFLAGS"))
+	fmt.Fprintf(h, "weir-sim guest build v1\n%s\nGOOS=wasip1 GOARCH=wasm -trimpath -buildvcs=false -tags %s\nGOFLAGS=%s\n", goVersion, GuestTags, os.Getenv("GOFLAGS"))
 	for _, f := range files {
 		rel, _ := filepath.Rel(root, f)
 		b, err := os.ReadFile(f)

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/runfolder"
 )
 
@@ -33,7 +34,10 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
 
 Each run writes a folder (--out, default runs/seed-N): header.json,
-summary.txt, trace.log, history.jsonl, verdict.json, stdout.log, stderr.log.
+summary.txt, trace.log, history.jsonl, faults.jsonl (each fault applied,
+at virtual seconds since the start), verdict.json, stdout.log, stderr.log.
+A single run prints the checks it ran (CHECKS=) and the faults that fired
+(FAULTS=) before its verdict.
 Exit code: 0 every seed valid, else the worst: 1 invalid, 2 liveness,
 3 harness error.
 
@@ -64,7 +68,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	)
 	// The guest's flags: passed on only when given, so that the guest's
 	// defaults and the seed decide the rest.
-	fs.String("faults", "", "comma-separated fault kinds, e.g. partition,crash,disk (default: the seed chooses)")
+	fs.String("faults", "", "comma-separated fault kinds: "+faults.All.String()+"; or all, or none (default: the seed chooses)")
 	fs.Duration("duration", 0, "virtual length of the safety phase (default: the guest's, 60s)")
 	fs.String("workload", "", "workload (default: the guest's, queue)")
 	fs.String("defect", "", "switch on a planted defect (see --list-defects)")

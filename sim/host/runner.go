@@ -283,6 +283,9 @@ func (r *Runner) Run(ctx context.Context, rc RunConfig) Result {
 	if err := writeSummary(rc.OutDir, res.Header); err != nil {
 		return fail(err)
 	}
+	if err := chmodArtifacts(rc.OutDir); err != nil {
+		return fail(err)
+	}
 	return res
 }
 
@@ -309,6 +312,17 @@ func (r *Runner) runAgain(ctx context.Context, rc RunConfig, res *Result) {
 	}
 	res.ExitCode, res.Verdict = ExitHarness, VerdictName(ExitHarness)
 	res.Message = fmt.Sprintf("not deterministic: the same seed ran twice differently (%s; second run in %s)", strings.Join(diffs, "; "), again.OutDir)
+}
+
+// chmodArtifacts gives every artifact of the run folder runfolder.FileMode,
+// whoever wrote it (wazero creates the guest's files 0600).
+func chmodArtifacts(dir string) error {
+	for _, a := range runfolder.Artifacts {
+		if err := os.Chmod(filepath.Join(dir, a), runfolder.FileMode); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // instantiateAndRun runs the guest's _start and returns its exit code.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/weir-dev/weir/runfolder"
 )
 
 // The tests below run the real world scenario: Weir brokers on the
@@ -47,64 +49,56 @@ func TestWorldIsDeterministic(t *testing.T) {
 	if s := v.Details.Stats; s.SendsOK < 20 || s.AckedSendsRead != s.SendsOK {
 		t.Fatalf("seed 11: %d sends acknowledged, %d of them read", s.SendsOK, s.AckedSendsRead)
 	}
+	// faults.jsonl: one JSON object per fault applied, in time order, and
+	// the same faults named on the FAULTS= line.
+	lines := strings.Split(strings.TrimSpace(readFile(t, filepath.Join(a.OutDir, "faults.jsonl"))), "\n")
+	var last float64
+	for _, line := range lines {
+		var f runfolder.Fault
+		if err := json.Unmarshal([]byte(line), &f); err != nil || f.Op == "" || f.Kind == "" || f.TimeS < last {
+			t.Fatalf("faults.jsonl line %q: %v", line, err)
+		}
+		last = f.TimeS
+	}
+	stdout := readFile(t, filepath.Join(a.OutDir, "stdout.log"))
+	if !strings.Contains(stdout, "CHECKS=lost-write,") || !strings.Contains(stdout, "\nFAULTS=") {
+		t.Fatalf("stdout lacks the CHECKS= and FAULTS= lines:\n%s", stdout)
+	}
+	for _, name := range runfolder.Artifacts {
+		if fi, err := os.Stat(filepath.Join(a.OutDir, name)); err == nil && fi.Mode().Perm() != runfolder.FileMode {
+			t.Errorf("%s has mode %v, want %v", name, fi.Mode().Perm(), os.FileMode(runfolder.FileMode))
+		}
+	}
 }
 
-// TestWorldFindsAckBeforeFsync is the proof that the simulator finds a real
-// durability bug: with the planted defect the broker acknowledges acks=-1
-// writes before fsync, and a crash must lose some, which the lost-write
-// checker must report; the failing seed must replay to the same violation,
-// and the same seed without the defect must be valid.
-func TestWorldFindsAckBeforeFsync(t *testing.T) {
+// TestSelftestShort is the proof that the simulator finds real bugs: the
+// short selftest plants defects in the broker (ack-before-fsync among them:
+// acks=-1 answered before the fsync), and each must be caught by one of the
+// checkers expected to catch it, with a seed that replays to the same trace
+// and verdict, while the same seeds without a defect are valid.
+func TestSelftestShort(t *testing.T) {
 	r := testRunner(t)
-	args := []string{"--faults", "crash", "--defect", "ack-before-fsync"}
-	var found *Result
-	for first := uint64(1); first <= 200 && found == nil; first += 10 {
-		seeds := make([]uint64, 10)
-		for i := range seeds {
-			seeds[i] = first + uint64(i)
+	out := t.TempDir()
+	rep := RunSelftest(t.Context(), r, SelftestConfig{Cases: ShortSelftestCases(), Parallel: 2, Out: out})
+	var table strings.Builder
+	WriteSelftestTable(&table, rep, false, false)
+	t.Logf("\n%s", table.String())
+	if !rep.OK {
+		t.Fatal("the short selftest failed")
+	}
+	for _, row := range rep.Rows {
+		if row.Seed == 0 || !row.Replays || len(row.CaughtBy) == 0 {
+			t.Errorf("%s: seed %d, replays %v, caught by %v", row.Case.Defect, row.Seed, row.Replays, row.CaughtBy)
 		}
-		res := r.Sweep(t.Context(), seeds, 2, func(s uint64) RunConfig {
-			return RunConfig{Seed: s, Args: args, OutDir: t.TempDir()}
-		}, nil)
-		for i := range res {
-			switch res[i].ExitCode {
-			case ExitValid:
-			case ExitInvalid:
-				if found == nil {
-					found = &res[i]
-				}
-			default:
-				t.Fatalf("seed %d: exit %d: %s", res[i].Seed, res[i].ExitCode, res[i].Message)
+		if row.Case.Defect == "ack-before-fsync" {
+			if tr := readFile(t, filepath.Join(row.Dir, "trace.log")); !strings.Contains(tr, "crash n1") {
+				t.Errorf("seed %d lost a write without a crash in its trace", row.Seed)
 			}
 		}
 	}
-	if found == nil {
-		t.Fatal("200 seeds with ack-before-fsync and crashes found no lost write")
+	for _, cs := range rep.Control {
+		if cs.Seeds == 0 || cs.Valid != cs.Seeds {
+			t.Errorf("control %v: %d of %d valid", cs.Args, cs.Valid, cs.Seeds)
+		}
 	}
-	t.Logf("seed %d found the defect: %s", found.Seed, found.Message)
-	verdict := readFile(t, filepath.Join(found.OutDir, "verdict.json"))
-	if !strings.Contains(verdict, `"lost-write"`) {
-		t.Fatalf("seed %d is invalid but not for a lost write:\n%.2000s", found.Seed, verdict)
-	}
-	if tr := readFile(t, filepath.Join(found.OutDir, "trace.log")); !strings.Contains(tr, "crash n1") {
-		t.Fatalf("seed %d lost a write without a crash in its trace", found.Seed)
-	}
-
-	h, err := ReadHeader(found.OutDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := r.Run(t.Context(), ReplayConfig(h, t.TempDir()))
-	if rep.ExitCode != ExitInvalid || rep.TraceSHA256 != found.TraceSHA256 {
-		t.Fatalf("replay of seed %d: exit %d, trace %s, want exit 1 and %s", found.Seed, rep.ExitCode, rep.TraceSHA256, found.TraceSHA256)
-	}
-	if readFile(t, filepath.Join(rep.OutDir, "verdict.json")) != verdict {
-		t.Fatal("the replay's verdict differs")
-	}
-
-	clean := runSeed(t, r, found.Seed, RunConfig{Args: []string{"--faults", "crash"}})
-	if clean.ExitCode != ExitValid {
-		t.Fatalf("seed %d without the defect: exit %d: %s", found.Seed, clean.ExitCode, clean.Message)
-	}
-	os.RemoveAll(found.OutDir)
 }

@@ -1,11 +1,13 @@
 // Package world is the simulated cluster a simulation run drives: nodes, each
 // with a crashable disk (memfs), a host on a simulated network (simnet), a
-// clock that can be offset, and a broker incarnation; clients reach them
-// through the same network.
+// clock of its own (nodeClock), and a broker incarnation; clients reach them
+// through the same network, each from a host of its own (ClientDialer), so
+// that a partition can cut some clients off from some nodes.
 //
 // A World applies faults (package faults) to the nodes and records a trace of
 // every fault, crash, restart, heal and network event with the virtual time
-// since the world began. Run is the shape of a simulation run: the safety
+// since the run began (Config.Start), and the faults applied for
+// faults.jsonl (FaultRecords). Run is the shape of a simulation run: the safety
 // phase (the schedule's events at their times while the workload runs), then
 // the liveness phase (heal everything, restart every node that is down or
 // whose disk failed, and wait, bounded, until every node answers and every
@@ -20,9 +22,32 @@
 // fail with memfs.ErrCrashed. Nothing the old incarnation does after the
 // crash instant can reach a client or the new disk.
 //
-// Pause is approximated by simnet.Stall: the node's connections stop
-// delivering in both directions and clients time out, but the node's own
-// goroutines and timers keep running (a SIGSTOP would also delay them).
+// Pause freezes the node as SIGSTOP would: its connections stop delivering
+// in both directions (simnet.Stall), none of its timers fires (each node
+// has its own env.Clock, nodeClock, whose timers fall due but fire only at
+// Resume), and an fsync in flight completes on the disk but returns only at
+// Resume. Goroutines that wait for neither keep running; in a broker none
+// does more than finish the work already in hand.
+//
+// Clock faults act on the node's clock: a jump of the wall clock (Now
+// only), a drift (the node's time, timers included, runs faster or slower
+// than the world's) and a forward jump of the monotonic clock (every
+// pending timer that much nearer). Resetting ends them; the monotonic time
+// never goes back.
+//
+// Crashes may wait for a trigger (faults.Trigger), which the disk's
+// injector watches: the Nth segment fsync (the crash lands a lag after it
+// began: inside it, or just after while its acknowledgements travel), a
+// segment roll (just before its Nth disk operation, which then never
+// happens), or the start of a restart (a crash during recovery: the disk is
+// crashed from inside the broker's Open, which then fails). A trigger
+// never fires while the node is stopping cleanly. PowerLoss crashes every
+// node at the same instant.
+//
+// With guests built with -tags invariants, the brokers check invariants
+// (internal/invariants) as they run; the world collects each breach
+// (Breaches) and traces it, ignoring those of an incarnation that has
+// crashed.
 //
 // Disk faults are injected with memfs.SetInjector: writes and syncs fail with
 // EIO with a probability, at most a bounded count per fault window, and syncs
@@ -41,7 +66,9 @@
 //     when the world's context (Close) or the node incarnation's ends.
 //   - Nodes are visited in name order (n1, n2, ...), so traces and rng draws
 //     do not depend on map order.
-//   - Lock order: machine.mu before World.mu; machine.diskMu and the trace's mutex
-//     are leaves (the disk injector runs inside broker calls made while
-//     machine.mu is held by Crash).
+//   - Lock order: machine.mu before World.mu before machine.diskMu;
+//     machine.diskMu, the trace's, the breaches' and each nodeClock's
+//     mutex are leaves (the disk injector runs inside broker calls made
+//     while machine.mu is held by Crash, and takes World.mu only to crash a
+//     disk during a start).
 package world

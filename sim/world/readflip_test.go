@@ -55,32 +55,32 @@ func TestRecoveryReadFlipKeepsAcknowledgedWrites(t *testing.T) {
 					t.Fatal(err)
 				}
 				// Every read of the segment may flip, until flips are spent:
-				// the first is the recovery scan of t-0's only segment.
-				if err := w.SetReadFlipsOn("n1", 1, flips, ".log"); err != nil {
+				// the first is the recovery scan of t-0's only segment (not the
+				// metadata quorum's WAL, wal-*.log).
+				if err := w.SetReadFlipsOn("n1", 1, flips, "/t-0/00000000000000000000.log"); err != nil {
 					t.Fatal(err)
 				}
 				if err := w.Restart("n1"); err != nil {
 					t.Fatal(err)
 				}
-				w.ClearDiskFaults("n1")
-				trace := strings.Join(w.Trace(), "\n")
-				if !strings.Contains(trace, "disk n1: bit flip injected on read-at /weir/t-0/00000000000000000000.log off=0") {
-					t.Fatalf("the recovery scan was not flipped:\n%s", trace)
-				}
+				// The partition's recovery runs when the broker's
+				// reconciler opens it, after the restart returned.
+				flipped := "disk n1: bit flip injected on read-at /weir/t-0/00000000000000000000.log off=0"
+				waitFor(t, "the flipped recovery scan", func() bool { return strings.Contains(strings.Join(w.Trace(), "\n"), flipped) })
+				ready(t, w)
 				wantAll(t, readAll(t, w, "reader", "t"), n)
 			})
 		}
 	}
 }
 
-// TestRestartReadFlipsOnMetadata: after a crash, the restart reads meta.json
-// and the producer-id file with bits flipped on the way (up to the atlas's
-// bound on flips per window, every read flipped). Both carry a CRC-32C and
-// are read again, so the broker starts with its topics and data: without
-// the checksum a flip in meta.json could rename a topic, and the broker
-// would delete the data of the topic it no longer knows.
+// TestRestartReadFlipsOnMetadata: after a crash, the restart reads
+// meta.properties (the node's identity) with bits flipped on the way (up to
+// the atlas's bound on flips per window, every read flipped). It carries a
+// CRC-32C and is read again, so the broker starts as the same node of the
+// same cluster, with its topics and data.
 func TestRestartReadFlipsOnMetadata(t *testing.T) {
-	for _, file := range []string{"/meta.json", "/producer-ids"} {
+	for _, file := range []string{"/meta.properties"} {
 		t.Run(strings.TrimPrefix(file, "/"), func(t *testing.T) {
 			w := newWorld(t, 21, world.Config{})
 			createTopic(t, w, "t")
@@ -102,6 +102,7 @@ func TestRestartReadFlipsOnMetadata(t *testing.T) {
 			if !strings.Contains(trace, "bit flip injected on read /weir"+file) {
 				t.Fatalf("%s was not flipped:\n%s", file, trace)
 			}
+			ready(t, w)
 			wantAll(t, readAll(t, w, "reader", "t"), n)
 		})
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 	"github.com/weir-dev/weir/faults"
+	"github.com/weir-dev/weir/internal/invariants"
+	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/sim/simnet"
 )
 
@@ -54,6 +56,9 @@ type Config struct {
 	LogLevel slog.Level
 	// Trace, if set, receives each trace line as it is recorded.
 	Trace func(line string)
+	// Start is when the run began, the origin of the trace's and the fault
+	// records' times; zero means when New is called.
+	Start time.Time
 }
 
 const dataDir = "/weir"
@@ -78,6 +83,10 @@ type World struct {
 
 	traceMu sync.Mutex
 	lines   []string
+
+	breachMu sync.Mutex // leaf; also guards faultLog
+	breaches []invariants.Breach
+	faultLog []runfolder.Fault
 }
 
 // machine is one node: a disk, a host, a clock and, while up, a broker.
@@ -95,9 +104,21 @@ type machine struct {
 	up          bool
 	incarnation int
 
-	clock offsetClock
+	clock *nodeClock
 
-	diskMu       sync.Mutex // leaf: guards the disk-fault state below
+	// starting is set while startLocked opens a broker (recovery runs):
+	// a trigger that fires then crashes the disk at once (crashInStart).
+	starting atomic.Bool
+
+	diskMu sync.Mutex // leaf: guards the disk-fault state below
+	// serving is the incarnation that is up and serving, 0 while the node
+	// is starting, stopping or down: triggers fire only at such times
+	// (or during a start), never while a stop holds n.mu.
+	serving int
+	stopped chan struct{} // closed when serving goes to 0
+	trigger *trigger      // armed by a triggered crash or a restart with Ops
+	// startCrash is the disk a crash during start left, for startLocked.
+	startCrash   *memfs.FS
 	diskRng      *rand.Rand
 	diskProb     float64
 	diskLeft     int           // errors still to inject
@@ -128,7 +149,10 @@ func New(rng *rand.Rand, cfg Config) *World {
 		clock = env.RealClock{}
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	w := &World{cfg: cfg, clock: clock, start: clock.Now(), rng: rng, ctx: ctx, stop: stop}
+	w := &World{cfg: cfg, clock: clock, start: cfg.Start, rng: rng, ctx: ctx, stop: stop}
+	if w.start.IsZero() {
+		w.start = clock.Now()
+	}
 	netOpts := cfg.Net
 	netOpts.Clock = clock
 	netOpts.Trace = func(_ time.Duration, ev string) {
@@ -142,8 +166,8 @@ func New(rng *rand.Rand, cfg Config) *World {
 			w: w, name: "n" + strconv.Itoa(i+1), id: int32(i + 1),
 			disk: memfs.New(), diskRng: split(rng), diskDead: make(chan struct{}),
 		}
-		n.clock.base = clock
-		n.disk.SetInjector(n.injector(n.diskDead))
+		n.clock = newNodeClock(clock, w.start)
+		n.disk.SetInjector(n.injector(n.disk, n.diskDead))
 		w.nodes = append(w.nodes, n)
 	}
 	return w
@@ -302,7 +326,23 @@ func (n *machine) startLocked(why string) error {
 	if w.cfg.Broker != nil {
 		w.cfg.Broker(n.name, &cfg)
 	}
-	b, err := broker.Open(cfg, broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: &n.clock})
+	inc := n.incarnation + 1
+	deps := broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: n.clock,
+		Breach: func(name, detail string) { w.breach(n.name, inc, mute, name, detail) }}
+	n.starting.Store(true)
+	b, err := broker.Open(cfg, deps)
+	n.starting.Store(false)
+	if crashed := n.takeStartCrash(); crashed != nil {
+		// The power failed during recovery: the disk is what a reboot
+		// finds, and this incarnation never served.
+		if err == nil {
+			b.Abandon()
+		}
+		n.disk = crashed
+		w.net.KillHost(n.name)
+		w.Tracef("%s %s failed: crashed during recovery", why, n.name)
+		return fmt.Errorf("world: %s %s: crashed during recovery", why, n.name)
+	}
 	if err != nil {
 		w.Tracef("%s %s failed: open: %v", why, n.name, err)
 		return fmt.Errorf("world: %s %s: %w", why, n.name, err)
@@ -323,9 +363,51 @@ func (n *machine) startLocked(why string) error {
 		}
 	}()
 	n.b, n.cancel, n.served, n.logMute, n.up = b, cancel, served, mute, true
-	n.incarnation++
+	n.incarnation = inc
+	n.setServing(inc)
 	w.Tracef("%s %s (incarnation %d) listening on %s", why, n.name, n.incarnation, n.addr())
 	return nil
+}
+
+func (n *machine) setServing(inc int) {
+	n.diskMu.Lock()
+	defer n.diskMu.Unlock()
+	switch {
+	case inc != 0:
+		n.stopped = make(chan struct{})
+	case n.serving != 0:
+		close(n.stopped)
+	}
+	n.serving = inc
+}
+
+func (n *machine) takeStartCrash() *memfs.FS {
+	n.diskMu.Lock()
+	defer n.diskMu.Unlock()
+	d := n.startCrash
+	n.startCrash = nil
+	return d
+}
+
+// breach records an invariant the broker of incarnation inc of node found
+// broken, unless that incarnation has crashed since (mute): what a dead
+// incarnation's leftover goroutines see is not the cluster's state.
+func (w *World) breach(node string, inc int, mute *atomic.Bool, name, detail string) {
+	if mute.Load() {
+		return
+	}
+	w.Tracef("INVARIANT BROKEN on %s (incarnation %d): %s: %s", node, inc, name, detail)
+	w.breachMu.Lock()
+	defer w.breachMu.Unlock()
+	w.breaches = append(w.breaches, invariants.Breach{Name: name, Node: node, Detail: detail})
+}
+
+// Breaches returns the invariants the brokers found broken so far (only
+// guests built with -tags invariants check them), in the order seen.
+func (w *World) Breaches() []invariants.Breach {
+	w.breachMu.Lock()
+	defer w.breachMu.Unlock()
+	return append([]invariants.Breach(nil), w.breaches...)
 }
 
 // Crash is a power loss of the node: see the package comment. keep is the
@@ -342,24 +424,44 @@ func (w *World) Crash(name string, keep float64) error {
 		return fmt.Errorf("world: crash %s: not up", name)
 	}
 	w.Tracef("crash %s (incarnation %d) keep=%.2f", name, n.incarnation, keep)
-	// The crash instant: nothing leaves the node after this...
+	n.cutPowerLocked(keep)
+	n.windDownLocked()
+	return nil
+}
+
+// cutPowerLocked is the crash instant of an up node: nothing leaves it
+// after this, and its disk is what a reboot would find. Call with n.mu
+// held, then windDownLocked.
+func (n *machine) cutPowerLocked(keep float64) {
+	w := n.w
 	n.logMute.Store(true)
 	n.cancel()
-	w.net.KillHost(name)
-	// ...and the disk is what a reboot would find.
+	w.net.KillHost(n.name)
+	n.disk = n.crashDisk(n.disk, keep)
+	n.setServing(0)
+}
+
+// crashDisk replaces disk by what a reboot finds (memfs.Crash, the tears
+// drawn from the world's rng) and wakes the delayed syncs of the dead one.
+// It does not need n.mu: a crash during start calls it from the injector.
+func (n *machine) crashDisk(disk *memfs.FS, keep float64) *memfs.FS {
+	w := n.w
 	w.mu.Lock()
-	disk := n.disk.Crash(w.rng, keep)
+	next := disk.Crash(w.rng, keep)
 	w.mu.Unlock()
 	n.diskMu.Lock()
 	close(n.diskDead) // wakes delayed syncs of the dead disk
 	n.diskDead = make(chan struct{})
-	disk.SetInjector(n.injector(n.diskDead))
+	next.SetInjector(n.injector(next, n.diskDead))
 	n.diskMu.Unlock()
-	n.disk = disk
-	// Wind the old incarnation down without a clean shutdown. Abandon, where
-	// the broker has it, ends the goroutines without fsyncing; otherwise
-	// Close is safe too, because every fsync it tries now fails with
-	// memfs.ErrCrashed and its connections are already reset.
+	return next
+}
+
+// windDownLocked ends the crashed incarnation without a clean shutdown.
+// Abandon, where the broker has it, ends the goroutines without fsyncing;
+// otherwise Close is safe too, because every fsync it tries now fails with
+// memfs.ErrCrashed and its connections are already reset.
+func (n *machine) windDownLocked() {
 	if a, ok := any(n.b).(interface{ Abandon() }); ok {
 		a.Abandon()
 	} else {
@@ -367,7 +469,65 @@ func (w *World) Crash(name string, keep float64) error {
 	}
 	<-n.served
 	n.b, n.cancel, n.served, n.up = nil, nil, nil, false
-	return nil
+}
+
+// crashIncarnation crashes the trigger t's node if incarnation inc is
+// still the one up: a trigger's crash that a scheduled crash or a restart
+// overtook does nothing. With t.down, the node restarts itself that long
+// after, unless something restarted it meanwhile.
+func (w *World) crashIncarnation(n *machine, inc int, t *trigger) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.up || n.incarnation != inc {
+		w.Tracef("crash %s (%s): incarnation %d is gone already", n.name, t.why, inc)
+		return
+	}
+	w.Tracef("crash %s (incarnation %d) keep=%.2f: %s", n.name, n.incarnation, t.keep, t.why)
+	w.recordCrash(n.name, faults.OpCrash.String(), false, crashDetail(t.keep, t.why))
+	n.cutPowerLocked(t.keep)
+	n.windDownLocked()
+	if t.down > 0 {
+		w.clock.AfterFunc(t.down, func() { w.restartIncarnation(n, inc) })
+	}
+}
+
+// restartIncarnation restarts the node if it is still down from the crash
+// of incarnation inc.
+func (w *World) restartIncarnation(n *machine, inc int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.up || n.incarnation != inc || w.ctx.Err() != nil {
+		return
+	}
+	w.recordCrash(n.name, faults.OpRestart.String(), true, "the triggered crash's own restart")
+	if err := n.startLocked("restart"); err != nil {
+		w.Tracef("restart failed: %v", err)
+	}
+}
+
+// PowerLoss crashes every node that is up at one instant, as a power cut
+// of the whole cluster: first every node's network and disk go (each disk
+// keeps its synced data and a seeded part, keep, of each unsynced tail),
+// then the incarnations are wound down. Nodes stay down; Liveness
+// restarts them.
+func (w *World) PowerLoss(keep float64) {
+	w.Tracef("power loss: every node crashes at once, keep=%.2f", keep)
+	var down []*machine
+	for _, n := range w.nodes {
+		n.mu.Lock()
+		if !n.up {
+			n.mu.Unlock()
+			continue
+		}
+		w.Tracef("crash %s (incarnation %d) keep=%.2f: power loss", n.name, n.incarnation, keep)
+		w.recordCrash(n.name, "power-loss", false, crashDetail(keep, "every node at once"))
+		n.cutPowerLocked(keep)
+		down = append(down, n)
+	}
+	for _, n := range down {
+		n.windDownLocked()
+		n.mu.Unlock()
+	}
 }
 
 // Restart opens a new incarnation of a crashed node on its disk: recovery
@@ -394,6 +554,7 @@ func (w *World) Reboot(name string) error {
 	defer n.mu.Unlock()
 	if n.up {
 		w.Tracef("stop %s (incarnation %d) cleanly", name, n.incarnation)
+		n.setServing(0)
 		n.cancel()
 		if err := n.b.Close(); err != nil {
 			w.Tracef("stop %s: %v", name, err)
@@ -405,21 +566,27 @@ func (w *World) Reboot(name string) error {
 	return n.startLocked("reboot")
 }
 
-// Pause stalls the node's connections until Resume (see the package
-// comment for the approximation).
+// Pause freezes the node until Resume, as SIGSTOP would: its connections
+// stop delivering both ways, and none of its timers fires (they fire late,
+// at Resume); an fsync in flight completes on the disk, but the node
+// learns of it only at Resume.
 func (w *World) Pause(name string) error {
-	if _, err := w.mustNode(name); err != nil {
+	n, err := w.mustNode(name)
+	if err != nil {
 		return err
 	}
 	w.net.Stall(name)
+	n.clock.Pause()
 	return nil
 }
 
 // Resume ends a Pause.
 func (w *World) Resume(name string) error {
-	if _, err := w.mustNode(name); err != nil {
+	n, err := w.mustNode(name)
+	if err != nil {
 		return err
 	}
+	n.clock.Resume()
 	w.net.Resume(name)
 	return nil
 }
@@ -452,7 +619,7 @@ func (w *World) ClearDiskFaults(name string) error {
 }
 
 // SetReadFlips makes reads of the node's checked files (partition log
-// segments and indexes, meta.json, producer-ids; see flippable) return one
+// segments and indexes, meta.properties, the quorum's WAL; see flippable) return one
 // flipped bit with probability prob, at most count times, until
 // ClearDiskFaults. A flip corrupts only what that read returns, never the
 // stored bytes: a bad cable or controller, not a bad sector. The state
@@ -477,11 +644,13 @@ func (w *World) SetReadFlipsOn(name string, prob float64, count int, suffix stri
 
 // flippable reports whether reads of path may be flipped: only the files
 // the broker can check: a partition log's segments (CRC-32C per batch), its
-// indexes (which recovery reads until the reads agree), and meta.json, the
-// producer-id file and the producer state snapshots (CRC-32C each, read
-// again on a mismatch; a snapshot that never reads back whole is skipped).
+// indexes (which recovery reads until the reads agree), meta.properties and
+// the producer state snapshots (CRC-32C each, read again on a mismatch; a
+// snapshot that never reads back whole is skipped), and the metadata
+// quorum's WAL (wal-*.log) and snapshots (*.snap), whose reads that fail
+// their checksum are read again.
 func flippable(path string) bool {
-	for _, suffix := range []string{".log", ".index", ".timeindex", ".snapshot", "/meta.json", "/producer-ids"} {
+	for _, suffix := range []string{".log", ".index", ".timeindex", ".snapshot", ".snap", "/meta.properties"} {
 		if strings.HasSuffix(path, suffix) {
 			return true
 		}
@@ -491,13 +660,15 @@ func flippable(path string) bool {
 
 // injector returns the memfs.Injector (a memfs.ReadCorrupter) of one disk
 // of n; dead is closed when that disk crashes.
-func (n *machine) injector(dead chan struct{}) memfs.Injector {
-	return diskInjector{n: n, maybeError: n.maybeError(dead)}
+func (n *machine) injector(disk *memfs.FS, dead chan struct{}) memfs.Injector {
+	return diskInjector{n: n, maybeError: n.maybeError(disk, dead)}
 }
 
-// maybeError is the write and sync half of a disk's injector.
-func (n *machine) maybeError(dead chan struct{}) func(op memfs.Op, path string) error {
+// maybeError is the write and sync half of a disk's injector, and where
+// armed triggers watch the disk.
+func (n *machine) maybeError(disk *memfs.FS, dead chan struct{}) func(op memfs.Op, path string) error {
 	return func(op memfs.Op, path string) error {
+		n.watch(disk, dead, op, path)
 		isSync := op == memfs.OpSync || op == memfs.OpSyncDir
 		if !isSync && op != memfs.OpWrite && op != memfs.OpWriteAt {
 			return nil
@@ -513,6 +684,7 @@ func (n *machine) maybeError(dead chan struct{}) func(op memfs.Op, path string) 
 			n.diskInjected++
 		}
 		left := n.diskLeft
+		serving, stopped := n.serving, n.stopped
 		n.diskMu.Unlock()
 		if fail {
 			n.w.Tracef("disk %s: EIO injected on %s %s (%d left)", n.name, op, path, left)
@@ -524,6 +696,17 @@ func (n *machine) maybeError(dead chan struct{}) func(op memfs.Op, path string) 
 			select {
 			case <-t.C():
 			case <-dead: // the disk crashed: the operation fails anyway
+			case <-n.w.ctx.Done():
+			}
+		}
+		if isSync && serving != 0 {
+			// A paused node learns that its fsync completed only when it
+			// runs again: when it resumes, or when the world stops or
+			// crashes it (the world's own starts and stops never wait).
+			select {
+			case <-n.clock.Unpaused():
+			case <-stopped:
+			case <-dead:
 			case <-n.w.ctx.Done():
 			}
 		}
@@ -564,29 +747,56 @@ func (d diskInjector) CorruptRead(op memfs.Op, path string, off int64, p []byte)
 
 var _ memfs.ReadCorrupter = diskInjector{}
 
-// JumpClock sets the node's clock offset from the world's clock.
+// JumpClock sets the offset of the node's wall clock (its Now) from its
+// monotonic time; timers do not see it.
 func (w *World) JumpClock(name string, offset time.Duration) error {
 	n, err := w.mustNode(name)
 	if err != nil {
 		return err
 	}
-	n.clock.offset.Store(int64(offset))
+	n.clock.SetOffset(offset)
 	w.Tracef("clock %s offset %v", name, offset)
 	return nil
 }
 
-// offsetClock is a node's clock: the world's plus an offset. Timers are
-// durations, so they are unaffected by jumps.
-type offsetClock struct {
-	base   env.Clock
-	offset atomic.Int64
+// DriftClock makes the node's clock, timers included, run 1+rate times as
+// fast as the world's.
+func (w *World) DriftClock(name string, rate float64) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	if rate <= -1 {
+		return fmt.Errorf("world: drift %v of %s: the clock would stop or run back", rate, name)
+	}
+	n.clock.SetDrift(rate)
+	w.Tracef("clock %s drift %+.4f", name, rate)
+	return nil
 }
 
-func (c *offsetClock) Now() time.Time {
-	return c.base.Now().Add(time.Duration(c.offset.Load()))
+// JumpTimers moves the node's monotonic clock forward by d: every pending
+// timer of the node is d nearer, and its Now is d later.
+func (w *World) JumpTimers(name string, d time.Duration) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.clock.JumpTimers(d)
+	w.Tracef("clock %s timers jump %v", name, d)
+	return nil
 }
-func (c *offsetClock) AfterFunc(d time.Duration, f func()) env.Timer { return c.base.AfterFunc(d, f) }
-func (c *offsetClock) NewTimer(d time.Duration) env.Timer            { return c.base.NewTimer(d) }
+
+// ResetClock ends the node's clock faults: no offset, no drift, Now reads
+// the world's time again (its monotonic time goes on, never back).
+func (w *World) ResetClock(name string) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.clock.Reset()
+	w.Tracef("clock %s reset", name)
+	return nil
+}
 
 // traceWriter turns a broker's log lines into trace lines.
 type traceWriter struct {
@@ -604,9 +814,39 @@ func (t *traceWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// clockFault applies an OpClockJump: the wall clock's offset, the drift,
+// and a forward jump of the timers, whichever the event sets.
+func (w *World) clockFault(e faults.Event) error {
+	if e.Offset != 0 {
+		if err := w.JumpClock(e.Node, e.Offset); err != nil {
+			return err
+		}
+	}
+	if e.Drift != 0 {
+		if err := w.DriftClock(e.Node, e.Drift); err != nil {
+			return err
+		}
+	}
+	if e.TimerJump > 0 {
+		return w.JumpTimers(e.Node, e.TimerJump)
+	}
+	return nil
+}
+
 // Apply performs one schedule event now.
+//
+// Each event applied (armed, for a triggered crash; dropped, for a restart
+// whose triggered crash never came; failed, with why) is recorded for
+// FaultRecords, at the virtual time it was applied.
 func (w *World) Apply(e faults.Event) error {
 	w.Tracef("apply %s", e)
+	status, why := "", ""
+	err := w.apply(e, &status, &why)
+	w.recordEvent(e, status, why, err)
+	return err
+}
+
+func (w *World) apply(e faults.Event, status, note *string) error {
 	switch e.Op {
 	case faults.OpIsolate:
 		w.net.Isolate(e.Node)
@@ -621,9 +861,17 @@ func (w *World) Apply(e faults.Event) error {
 	case faults.OpUncut:
 		w.net.Uncut(e.From, e.To)
 	case faults.OpCrash:
+		if e.Trigger != faults.TriggerAt {
+			*status = runfolder.FaultArmed
+			return w.armCrash(e)
+		}
 		return w.Crash(e.Node, e.Keep)
 	case faults.OpRestart:
-		return w.Restart(e.Node)
+		why, err := w.restart(e)
+		if why != "" {
+			*status, *note = runfolder.FaultDropped, why
+		}
+		return err
 	case faults.OpPause:
 		return w.Pause(e.Node)
 	case faults.OpResume:
@@ -656,9 +904,9 @@ func (w *World) Apply(e faults.Event) error {
 		}
 		return nil
 	case faults.OpClockJump:
-		return w.JumpClock(e.Node, e.Offset)
+		return w.clockFault(e)
 	case faults.OpClockReset:
-		return w.JumpClock(e.Node, 0)
+		return w.ResetClock(e.Node)
 	case faults.OpFlaky:
 		w.net.Flaky(e.Node, e.Prob)
 	case faults.OpFlakyHeal:
@@ -736,9 +984,14 @@ func (w *World) Run(ctx context.Context, s faults.Schedule, workload func(ctx co
 // and waits until the cluster answers, bounded by Config.LivenessTimeout.
 func (w *World) Liveness(ctx context.Context) error {
 	w.Tracef("liveness phase: heal everything, restart every node")
+	w.recordFault(runfolder.Fault{Kind: "all", Op: "heal-all", Heals: true, Detail: "the liveness phase heals every fault"})
 	w.net.Heal()
 	for _, n := range w.nodes {
-		w.JumpClock(n.name, 0)
+		if t := n.disarm(); t != nil {
+			w.Tracef("crash %s never came (%s): disarmed", n.name, t.why)
+		}
+		n.clock.Resume()
+		n.clock.Reset()
 		n.diskMu.Lock()
 		n.diskProb, n.diskLeft, n.diskDelay = 0, 0, 0
 		n.flipProb, n.flipsLeft, n.flipSuffix = 0, 0, ""
@@ -789,6 +1042,7 @@ func (w *World) Close() error {
 	for _, n := range w.nodes {
 		n.mu.Lock()
 		if n.up {
+			n.setServing(0)
 			n.cancel()
 			if err := n.b.Close(); err != nil && first == nil {
 				first = fmt.Errorf("world: close %s: %w", n.name, err)

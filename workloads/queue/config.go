@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -79,7 +80,12 @@ type Config struct {
 
 	Bootstrap []string // seed brokers, host:port; required
 	// Dialer connects the clients (kgo.Dialer); nil dials with the OS.
-	Dialer     func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// HostDialer, if set, runs each client on a network host of its own
+	// (the simulator's, where a partition may cut some clients off from
+	// some brokers): it returns the dialer of the named host, one of
+	// ClientHosts. It takes the place of Dialer.
+	HostDialer func(host string) func(ctx context.Context, network, addr string) (net.Conn, error)
 	ClientOpts []kgo.Opt // applied last, so they override the workload's
 }
 
@@ -155,9 +161,33 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// ClientHosts names the hosts the workload's clients run on while it runs,
+// with HostDialer: "producer-<i>" for the i-th producer client and
+// "consumer-<i>" for the i-th consumer. The topic is created from "admin",
+// the final read made from "final".
+func (c Config) ClientHosts() []string {
+	var hosts []string
+	for i := range c.Producers {
+		hosts = append(hosts, producerHost(i))
+	}
+	for i := range c.Consumers {
+		hosts = append(hosts, consumerHost(i))
+	}
+	return hosts
+}
+
+const (
+	adminHost = "admin"
+	finalHost = "final"
+)
+
+func producerHost(i int) string { return "producer-" + strconv.Itoa(i) }
+func consumerHost(i int) string { return "consumer-" + strconv.Itoa(i) }
+
 // client returns a kgo client for the workload: the bounded timeouts first,
-// then extra, then Config.ClientOpts.
-func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
+// then extra, then Config.ClientOpts. host is the client's host, for
+// HostDialer.
+func (c *Config) client(host string, extra ...kgo.Opt) (*kgo.Client, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Bootstrap...),
 		kgo.ProducerLinger(c.Linger),
@@ -176,7 +206,10 @@ func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
 	default:
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks())) // idempotence (the default) needs it
 	}
-	if c.Dialer != nil {
+	switch {
+	case c.HostDialer != nil:
+		opts = append(opts, kgo.Dialer(c.HostDialer(host)))
+	case c.Dialer != nil:
 		opts = append(opts, kgo.Dialer(c.Dialer))
 	}
 	opts = append(opts, extra...)

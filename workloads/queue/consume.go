@@ -62,7 +62,7 @@ func (w *worker) start(subscribe bool) (*kgo.Client, error) {
 	inv := op
 	inv.Process, inv.Type = w.process, history.Invoke
 	w.rec.Record(inv)
-	cl, err := w.cfg.client(opt, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := w.cfg.client(w.host, opt, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	op.Process, op.Type = w.process, history.OK
 	if err != nil {
 		op.Type, op.Error = history.Fail, err.Error()

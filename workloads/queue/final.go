@@ -81,7 +81,7 @@ func FinalReads(ctx context.Context, cfg Config, rec *history.Recorder) error {
 // listMarks lists every partition's log start and high watermark, trying
 // again every half second until an answer covers the topic or ctx ends.
 func listMarks(ctx context.Context, cfg *Config) (map[int32]*history.FinalMark, error) {
-	cl, err := cfg.client()
+	cl, err := cfg.client(finalHost)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func readMarks(ctx context.Context, cfg *Config, rec *history.Recorder, marks ma
 	w := &worker{cfg: cfg, rec: rec, process: FinalReader}
 	a := &history.Assign{Topic: cfg.Topic, Partitions: todo}
 	rec.Record(history.Op{Process: w.process, Type: history.Invoke, F: history.FnAssign, Assign: a})
-	cl, err := cfg.client(assignOpt(cfg.Topic, todo))
+	cl, err := cfg.client(finalHost, assignOpt(cfg.Topic, todo))
 	if err != nil {
 		rec.Record(history.Op{Process: w.process, Type: history.Fail, F: history.FnAssign, Assign: a, Error: err.Error()})
 		return err

@@ -19,8 +19,9 @@ import (
 // client is considered crashed with it, and so are the processes that had
 // a send open in it (their sends end info as the client closes).
 type producerClient struct {
-	cfg *Config
-	ids *counter
+	cfg  *Config
+	host string // Config.HostDialer's
+	ids  *counter
 
 	mu    sync.Mutex
 	cl    *kgo.Client
@@ -64,7 +65,7 @@ func (p *producerClient) send(ctx context.Context, rec *history.Recorder, proces
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cl == nil {
-		cl, err := p.cfg.client()
+		cl, err := p.cfg.client(p.host)
 		if err != nil {
 			return 0, err
 		}

@@ -63,7 +63,7 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 	producersDone := make(chan struct{})
 	var pwg sync.WaitGroup
 	for i := range cfg.Producers {
-		pc := &producerClient{cfg: &cfg, ids: ids, quota: cfg.SendsPerProducer}
+		pc := &producerClient{cfg: &cfg, host: producerHost(i), ids: ids, quota: cfg.SendsPerProducer}
 		var lwg sync.WaitGroup
 		for j := range cfg.InFlight {
 			lane := i*cfg.InFlight + j
@@ -109,7 +109,7 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 		}
 	}()
 	for i := range cfg.Consumers {
-		w := &worker{cfg: &cfg, rec: rec, rng: rngs[lanes+i], process: lanes + i, stride: stride}
+		w := &worker{cfg: &cfg, host: consumerHost(i), rec: rec, rng: rngs[lanes+i], process: lanes + i, stride: stride}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -129,7 +129,7 @@ func CreateTopic(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	cl, err := cfg.client()
+	cl, err := cfg.client(adminHost)
 	if err != nil {
 		return err
 	}
@@ -157,6 +157,7 @@ func CreateTopic(ctx context.Context, cfg Config) error {
 // stride, so ids stay unique.
 type worker struct {
 	cfg     *Config
+	host    string // a consumer's host (Config.HostDialer)
 	rec     *history.Recorder
 	rng     *rand.Rand
 	process int

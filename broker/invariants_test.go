@@ -1,0 +1,204 @@
+//go:build invariants
+
+package broker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/record"
+	"github.com/weir-dev/weir/broker/record/recordtest"
+	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/env/memfs"
+	"github.com/weir-dev/weir/internal/invariants"
+)
+
+// The broker's invariant checks (-tags invariants) on memfs, which can
+// tell what is durable: a healthy broker breaks none, and each planted
+// defect that breaks one is reported under that one's name.
+
+// heldSyncs is a memfs.Injector that holds every fsync until release is
+// called: a disk slow enough that a fetch can come while an fsync is in
+// flight. started receives a value as each fsync begins.
+type heldSyncs struct {
+	started chan struct{}
+	mu      sync.Mutex
+	held    chan struct{}
+}
+
+func newHeldSyncs() *heldSyncs {
+	return &heldSyncs{started: make(chan struct{}, 100), held: make(chan struct{})}
+}
+
+func (h *heldSyncs) MaybeError(op memfs.Op, _ string) error {
+	if op == memfs.OpSync {
+		h.mu.Lock()
+		ch := h.held
+		h.mu.Unlock()
+		h.started <- struct{}{}
+		<-ch
+	}
+	return nil
+}
+
+// inFlight waits until an fsync is held.
+func (h *heldSyncs) inFlight(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fsync began")
+	}
+}
+
+// release lets the held fsyncs complete; later ones are held again.
+func (h *heldSyncs) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.held)
+	h.held = make(chan struct{})
+}
+
+type breaches struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (bs *breaches) add(name, _ string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.names = append(bs.names, name)
+}
+
+func (bs *breaches) seen() []string {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return slices.Compact(slices.Sorted(slices.Values(bs.names)))
+}
+
+// invariantBroker opens a broker with defects on a fresh memfs whose syncs
+// wait for inj (nil: instant), with topic "t" of one partition.
+func invariantBroker(t *testing.T, defects Defects, inj *heldSyncs) (*Broker, *partition, *breaches) {
+	t.Helper()
+	fs := memfs.New()
+	cfg := DefaultConfig()
+	cfg.DataDir = "/data"
+	cfg.Defects = defects
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	bs := &breaches{}
+	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.RealClock{}, Breach: bs.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreateTopic(t, b, "t", 1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !b.waitLeading(ctx, "t") {
+		t.Fatal("the broker does not lead t-0 within 10s")
+	}
+	fs.SetInjector(inj) // after the topic exists: its creation syncs too
+	t.Cleanup(func() {
+		fs.SetInjector(nil)
+		inj.release()
+		b.Close()
+	})
+	return b, b.topicByName("t").partition(0), bs
+}
+
+// appendValues appends one batch holding the values, acks=-1, and returns
+// the offset after it.
+func appendValues(t *testing.T, p *partition, values ...string) int64 {
+	t.Helper()
+	vs := make([][]byte, len(values))
+	for i, v := range values {
+		vs[i] = []byte(v)
+	}
+	batch, err := record.Parse(recordtest.Batch(recordtest.Options{}, vs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := p.append(&batch, false, true)
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	return res.endOffset
+}
+
+// fetchAll runs one fetch of partition 0 of "t" from offset 0 and returns
+// the record bytes it served.
+func fetchAll(b *Broker) int {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.MaxBytes = 1 << 20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 1 << 20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	_, n, _ := b.fetchOnce(req)
+	return n
+}
+
+func waitHW(t *testing.T, p *partition, offset int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.waitHW(ctx, offset); err != nil {
+		t.Fatalf("the high watermark did not reach %d: %v", offset, err)
+	}
+}
+
+func TestInvariantsHoldOnAHealthyBroker(t *testing.T) {
+	held := newHeldSyncs()
+	b, p, bs := invariantBroker(t, Defects{}, held)
+	for i := range 5 {
+		end := appendValues(t, p, fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i), fmt.Sprintf("c%d", i))
+		// The fsync is in flight: nothing new is visible yet.
+		held.inFlight(t)
+		fetchAll(b)
+		held.release()
+		waitHW(t, p, end)
+		if n := fetchAll(b); n == 0 {
+			t.Fatal("a fetch after the fsync served nothing")
+		}
+	}
+	if got := bs.seen(); len(got) != 0 {
+		t.Fatalf("a healthy broker broke %v", got)
+	}
+}
+
+func TestInvariantsCatchDefects(t *testing.T) {
+	tests := []struct {
+		name    string
+		defects Defects
+		want    []string
+	}{
+		// The high watermark moves at append: past the synced offset, and
+		// a fetch during the fsync serves what a crash would take back.
+		{"early-high-watermark", Defects{EarlyHighWatermark: true}, []string{invariants.UndurableRead, invariants.UnsyncedHighWatermark}},
+		// Three records advance the end by one.
+		{"overlap-offsets", Defects{OverlapOffsets: true}, []string{invariants.SparseOffsets}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			held := newHeldSyncs()
+			b, p, bs := invariantBroker(t, tt.defects, held)
+			appendValues(t, p, "a", "b", "c")
+			held.inFlight(t)
+			fetchAll(b)
+			held.release()
+			if got := bs.seen(); !slices.Equal(got, tt.want) {
+				t.Fatalf("breaches %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package log
+
+import (
+	"github.com/weir-dev/weir/env"
+)
+
+// Defects are deliberate bugs of the log, planted by the broker's
+// Config.Defects (weir sim --defect) to prove that the simulator's checkers
+// catch a broken log. The zero value, the only one outside the simulator and
+// tests, plants nothing.
+type Defects struct {
+	// OverlapOffsets: a batch of more than one record advances the end
+	// offset by one instead of by its record count, so the next batch's
+	// offsets overlap it.
+	OverlapOffsets bool
+	// KeepTornTail: recovery does not cut a torn or corrupt tail off the
+	// active segment; it keeps the bytes (and fsyncs them) and appends after
+	// them, so the next batch sits behind garbage that no read can frame.
+	KeepTornTail bool
+}
+
+// nextOffset is the end offset after a batch at base with the given last
+// offset delta.
+func (d Defects) nextOffset(base, delta int64) int64 {
+	if d.OverlapOffsets && delta > 0 {
+		return base + 1 // DEFECT: the batch's other records are overlapped by the next batch
+	}
+	return base + delta + 1
+}
+
+// Span says where the bytes of a read (ReadBoundedSpan) lie in the log's
+// files: the segment and the position of the first byte.
+type Span struct {
+	seg *segment
+	pos int64
+}
+
+// Skip returns the span of a read's bytes after its first n: what is left
+// when the first n bytes are not served.
+func (s Span) Skip(n int) Span { return Span{seg: s.seg, pos: s.pos + int64(n)} }
+
+// Durable reports whether the n bytes at span are durable on the file
+// system now. It answers true when the file system cannot tell (it is not
+// an env.SyncProber). It is for invariant checks (internal/invariants), and
+// reads nothing from the disk.
+func (l *Log) Durable(span Span, n int) (bool, error) {
+	prober, ok := l.fs.(env.SyncProber)
+	if !ok || n == 0 || span.seg == nil {
+		return true, nil
+	}
+	return prober.Synced(segmentName(l.dir, span.seg.base, logSuffix), span.pos, int64(n))
+}
