@@ -130,6 +130,17 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 					break
 				}
 				watches = append(watches, p.watch())
+				if p.epochStartPending() {
+					// A new leader whose high watermark is still below
+					// where its epoch began would show consumers a
+					// high watermark older than one the previous leader
+					// may have served them. Like a behind in-sync
+					// replica under KIP-392, it answers
+					// OFFSET_NOT_AVAILABLE, which clients retry, until
+					// its ISR has caught it up (a fetch or two).
+					sp.ErrorCode = kerr.OffsetNotAvailable.Code
+					break
+				}
 				hw := p.highWatermark()
 				// read_committed reads up to the last stable offset
 				// (partition_txn.go).

@@ -110,6 +110,14 @@ func StartController(ctx context.Context, cfg Config, deps Deps) (*quorum.Node, 
 	return startQuorum(ctx, cfg, deps)
 }
 
+// MetadataState is what this broker knows of the cluster's metadata: its
+// quorum member's view (leader, term, committed and applied offsets) and
+// the image its reconciler applied. The simulator's liveness phase
+// compares it across brokers.
+func (b *Broker) MetadataState() (quorum.Status, *metadata.Image) {
+	return b.quorum.Status(), b.image()
+}
+
 // session is the broker's registration with the controller.
 type session struct {
 	mu      sync.Mutex

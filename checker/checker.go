@@ -310,7 +310,13 @@ func (v Verdict) Summary() string {
 	for _, u := range v.Unjudged {
 		fmt.Fprintf(&b, "  unknown (%s, %s): %s\n", u.Reason, u.Check, u.Detail)
 	}
-	for _, name := range Anomalies() {
+	names := Anomalies()
+	for _, name := range v.Seen { // anomalies found outside the history (AddFound)
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
 		ws := v.Anomalies[name]
 		if len(ws) == 0 || name == Unseen {
 			continue

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/broker"
+	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/history"
@@ -53,6 +54,9 @@ type worldParams struct {
 	// durability; -1 on the seeds that skip it. Runs without faults
 	// (--faults none) skip it too.
 	PowerLossKeep float64 `json:"power_loss_keep"`
+	// ReplicationFactor and MinInsync are the queue topic's.
+	ReplicationFactor int16 `json:"replication_factor"`
+	MinInsync         int   `json:"min_insync_replicas"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -61,12 +65,11 @@ type worldParams struct {
 func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	minLat := 50 + rng.Int64N(450)
 	p.World = &worldParams{
-		// One broker until replication lands; nothing below assumes it.
-		Nodes:          1,
+		Nodes:          1, // drawn below, last
 		Partitions:     1 + rng.Int32N(4),
 		Producers:      1 + rng.IntN(3),
 		Consumers:      1 + rng.IntN(2),
-		RatePerSec:     []float64{500, 1000, 2000, 4000}[rng.IntN(4)],
+		RatePerSec:     []float64{50, 100, 200, 400}[rng.IntN(4)],
 		Keys:           2 + rng.IntN(10),
 		LatencyMinUs:   minLat,
 		LatencyMaxUs:   minLat + rng.Int64N(2000),
@@ -84,6 +87,13 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	if rng.IntN(2) == 0 {
 		p.World.PowerLossKeep = rng.Float64()
 	}
+	// The cluster: 1 to 5 brokers, 3 most often, each a voter of the
+	// metadata quorum; topics replicated 3 ways (fewer on fewer brokers)
+	// with min.insync.replicas 2, the configuration Kafka promises to keep
+	// acknowledged writes in while a majority of replicas survives.
+	p.World.Nodes = []int{1, 2, 3, 3, 3, 3, 4, 5}[rng.IntN(8)]
+	p.World.ReplicationFactor = int16(min(3, p.World.Nodes))
+	p.World.MinInsync = min(2, int(p.World.ReplicationFactor))
 }
 
 // runWorld is the real simulation: a Weir cluster on the simulated network
@@ -102,9 +112,25 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, err.Error(), nil)
 		return exitHarness
 	}
+	// The metadata checker records every broker's quorum member.
+	metaHist := quorum.NewHistory()
+	traced := map[uint64]bool{} // metadata log indexes already in the trace
+	observe := func(e quorum.Event) {
+		metaHist.Record(e)
+		switch {
+		case e.Kind == quorum.EventLeader:
+			out.Tracef("metadata", "n%d leads the quorum in term %d", e.Node, e.Term)
+		case e.Kind == quorum.EventApply && !traced[e.Index] && len(e.Records) > 0:
+			traced[e.Index] = true
+			for _, r := range e.Records {
+				out.Tracef("metadata", "%d: %v", e.Index, r)
+			}
+		}
+	}
 	w := world.New(rng, world.Config{
-		Nodes:   wp.Nodes,
-		Defects: defects,
+		Nodes:          wp.Nodes,
+		QuorumObserver: observe,
+		Defects:        defects,
 		Net: simnet.Options{
 			LatencyMin: time.Duration(wp.LatencyMinUs) * time.Microsecond,
 			LatencyMax: time.Duration(wp.LatencyMaxUs) * time.Microsecond,
@@ -144,14 +170,16 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	// began, trace.log's first column.
 	rec := history.NewRecorder(out.start, time.Now)
 	qcfg := queue.Config{
-		Topic:      "queue",
-		Partitions: wp.Partitions,
-		Producers:  wp.Producers,
-		InFlight:   wp.InFlight,
-		Consumers:  wp.Consumers,
-		Rate:       wp.RatePerSec,
-		Keys:       wp.Keys,
-		Linger:     time.Duration(wp.LingerUs) * time.Microsecond,
+		Topic:             "queue",
+		Partitions:        wp.Partitions,
+		ReplicationFactor: max(wp.ReplicationFactor, 1),
+		TopicConfigs:      map[string]string{"min.insync.replicas": strconv.Itoa(max(wp.MinInsync, 1))},
+		Producers:         wp.Producers,
+		InFlight:          wp.InFlight,
+		Consumers:         wp.Consumers,
+		Rate:              wp.RatePerSec,
+		Keys:              wp.Keys,
+		Linger:            time.Duration(wp.LingerUs) * time.Microsecond,
 		// A consumer that assigns or subscribes anew reads the log from
 		// its start again: at thousands of records a second, rarely.
 		ReassignChance: 0.0002,
@@ -204,7 +232,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		VisualizationPath: func(topic string, p int32) string {
 			return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
 		},
-	}, liveness, w.Breaches())
+	}, liveness, w.Breaches(), func(v *checker.Verdict) { checkMetadata(metaHist, v) })
 	for _, r := range v.Linearizability {
 		out.Tracef("checker", "linearizability %s/%d: %s (%d appends, %d reads, %d windows, %d steps)", r.Topic, r.Partition, r.Result, r.Appends, r.Reads, r.Windows, r.Steps)
 	}
@@ -221,9 +249,13 @@ func runWorld(ctx context.Context, p params, out *output) int {
 // not finish (out of its budget: a harness limit); that over valid.
 //
 // The invariants the brokers found broken (breaches) are anomalies of the
-// verdict under their own names, and make it invalid.
-func judge(ops []history.Op, opts checker.Opts, liveness error, breaches []invariants.Breach) (int, string, checker.Verdict) {
+// verdict under their own names, and make it invalid; so are the findings
+// of external checkers (the metadata quorum's).
+func judge(ops []history.Op, opts checker.Opts, liveness error, breaches []invariants.Breach, external ...func(*checker.Verdict)) (int, string, checker.Verdict) {
 	v := checker.Check(ops, opts)
+	for _, add := range external {
+		add(&v)
+	}
 	breachLines := addBreaches(&v, breaches)
 	summary := v.Summary() + breachLines
 	if liveness != nil {
@@ -241,3 +273,19 @@ func judge(ops []history.Op, opts checker.Opts, liveness error, breaches []invar
 	}
 	return exitValid, summary, v
 }
+
+// checkMetadata adds the metadata checker's verdict (quorum.History.Check:
+// one leader per term, every broker's images a prefix of one committed log,
+// epochs that only grow, one leader per partition leader epoch) to v: a
+// violation makes the run invalid.
+func checkMetadata(h *quorum.History, v *checker.Verdict) {
+	violations, _ := h.Check()
+	var details []string
+	for _, vi := range violations {
+		details = append(details, vi.String())
+	}
+	v.AddFound(metadataAnomaly, details)
+}
+
+// metadataAnomaly names the metadata checker's findings in the verdict.
+const metadataAnomaly = "metadata"

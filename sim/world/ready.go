@@ -1,6 +1,7 @@
 package world
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weir-dev/weir/broker/metadata"
 )
 
 // livenessClient is the client host the liveness phase checks from.
@@ -19,9 +22,13 @@ const livenessClient = "liveness"
 // readyAttemptTimeout bounds one convergence check.
 const readyAttemptTimeout = 5 * time.Second
 
-// ready checks once that every node answers and that every partition has a
-// leader that answers ListOffsets.
+// ready checks once that the cluster converged (metadataConverged), that
+// every node answers and that every partition has a leader that answers
+// ListOffsets.
 func (w *World) ready(ctx context.Context) error {
+	if err := w.metadataConverged(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	timer := w.clock.AfterFunc(readyAttemptTimeout, cancel)
@@ -78,6 +85,71 @@ func (w *World) ready(ctx context.Context) error {
 	if len(errs) > 0 {
 		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// metadataConverged checks the brokers' own view of the cluster: every
+// node is up with its quorum member running; all agree on one quorum leader
+// in one term; every broker is registered and unfenced; every partition has
+// a leader and a full ISR; and every broker applied the same metadata
+// image. The first thing that does not hold is the error.
+func (w *World) metadataConverged() error {
+	var (
+		leader    int32
+		term      uint64
+		first     []byte
+		firstNode string
+	)
+	for i, n := range w.nodes {
+		b := w.Broker(n.name)
+		if b == nil {
+			return fmt.Errorf("%s is down", n.name)
+		}
+		st, img := b.MetadataState()
+		switch {
+		case st.Err != nil:
+			return fmt.Errorf("%s: its metadata quorum member stopped: %v", n.name, st.Err)
+		case st.Leader < 0:
+			return fmt.Errorf("%s knows no metadata quorum leader", n.name)
+		case i == 0:
+			leader, term = st.Leader, st.Term
+		case st.Leader != leader || st.Term != term:
+			return fmt.Errorf("%s sees quorum leader %d in term %d, %s sees %d in term %d", n.name, st.Leader, st.Term, w.nodes[0].name, leader, term)
+		}
+		if err := imageConverged(img, len(w.nodes)); err != nil {
+			return fmt.Errorf("%s's metadata: %w", n.name, err)
+		}
+		snap := metadata.EncodeSnapshot(nil, img)
+		if first == nil {
+			first, firstNode = snap, n.name
+		} else if !bytes.Equal(first, snap) {
+			return fmt.Errorf("%s and %s applied different metadata images (%s at offset %d)", firstNode, n.name, n.name, img.Offset().Index)
+		}
+	}
+	return nil
+}
+
+// imageConverged checks one image: every one of nodes brokers registered
+// and unfenced, every partition led with its whole replica set in sync.
+func imageConverged(img *metadata.Image, nodes int) error {
+	if got := len(img.Brokers()); got != nodes {
+		return fmt.Errorf("%d brokers registered, want %d", got, nodes)
+	}
+	for _, br := range img.Brokers() {
+		if br.Fenced || br.InControlledShutdown {
+			return fmt.Errorf("broker %d is fenced", br.ID)
+		}
+	}
+	for _, t := range img.Topics() {
+		for i, p := range t.Partitions {
+			switch {
+			case p.Leader < 0:
+				return fmt.Errorf("partition %s/%d has no leader", t.Name, i)
+			case len(p.ISR) != len(p.Replicas):
+				return fmt.Errorf("partition %s/%d: ISR %v of replicas %v", t.Name, i, p.ISR, p.Replicas)
+			}
+		}
 	}
 	return nil
 }

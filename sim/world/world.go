@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/broker"
+	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 	"github.com/weir-dev/weir/faults"
@@ -31,6 +32,13 @@ type Config struct {
 	// Port is every broker's port; 0 means 9092. Brokers listen on and
 	// advertise "<node>:<port>".
 	Port int
+	// ControllerPort is every node's controller listener; 0 means 9093.
+	// Every node is a broker and a voter of the metadata quorum (KRaft's
+	// combined mode), listening on "<node>:<controller port>".
+	ControllerPort int
+	// QuorumObserver, if set, is every broker's quorum.Config.Observer:
+	// the metadata checker records a quorum.History with it.
+	QuorumObserver func(quorum.Event)
 	// Defects are copied into every broker's config.
 	Defects broker.Defects
 	// Broker, if set, adjusts a node's broker config after the world filled
@@ -141,6 +149,9 @@ func New(rng *rand.Rand, cfg Config) *World {
 	if cfg.Port == 0 {
 		cfg.Port = 9092
 	}
+	if cfg.ControllerPort == 0 {
+		cfg.ControllerPort = 9093
+	}
 	if cfg.LivenessTimeout <= 0 {
 		cfg.LivenessTimeout = 60 * time.Second
 	}
@@ -198,6 +209,19 @@ func (w *World) BootstrapAddrs() []string {
 }
 
 func (n *machine) addr() string { return n.name + ":" + strconv.Itoa(n.w.cfg.Port) }
+
+func (n *machine) controllerAddr() string {
+	return n.name + ":" + strconv.Itoa(n.w.cfg.ControllerPort)
+}
+
+// voters is controller.quorum.voters: every node.
+func (w *World) voters() string {
+	var vs []string
+	for _, n := range w.nodes {
+		vs = append(vs, strconv.Itoa(int(n.id))+"@"+n.controllerAddr())
+	}
+	return strings.Join(vs, ",")
+}
 
 // ClientDialer returns a dial function (for kgo.Dialer) from the client host
 // clientName. Clients must not be named like nodes.
@@ -314,6 +338,9 @@ func (n *machine) startLocked(why string) error {
 	cfg.AdvertisedAddr = n.addr()
 	cfg.DataDir = dataDir
 	cfg.Defects = w.cfg.Defects
+	cfg.ControllerListenAddr = n.controllerAddr()
+	cfg.ControllerQuorumVoters = w.voters()
+	cfg.QuorumObserver = w.cfg.QuorumObserver
 	cfg.Logger = slog.New(slog.NewTextHandler(&traceWriter{w: w, node: n.name, mute: mute}, &slog.HandlerOptions{
 		Level: w.cfg.LogLevel,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {

@@ -32,6 +32,9 @@ type Config struct {
 	Topic             string // required
 	Partitions        int32  // default 3
 	ReplicationFactor int16  // default 1
+	// TopicConfigs are the topic's configs at creation
+	// (min.insync.replicas, say).
+	TopicConfigs map[string]string
 
 	// Producers is the number of producer clients, default 2. Each runs
 	// InFlight logical processes (default 4), each with one open send, so

@@ -139,7 +139,11 @@ func CreateTopic(ctx context.Context, cfg Config) error {
 	// disk): keep trying until the topic exists or the run ends, as an
 	// operator's tooling would.
 	for {
-		resp, err := adm.CreateTopic(ctx, cfg.Partitions, cfg.ReplicationFactor, nil, cfg.Topic)
+		configs := map[string]*string{}
+		for k, v := range cfg.TopicConfigs {
+			configs[k] = &v
+		}
+		resp, err := adm.CreateTopic(ctx, cfg.Partitions, cfg.ReplicationFactor, configs, cfg.Topic)
 		if err == nil {
 			err = resp.Err
 		}
