@@ -192,9 +192,14 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		HostDialer:   w.ClientDialer,
 	}
 	var runErr error
-	err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {
-		runErr = queue.Run(ctx, qcfg, rec)
-	})
+	// The topic is created in the setup phase, before the first fault:
+	// a cluster that cannot create it then fails liveness.
+	err = w.Setup(ctx, func(ctx context.Context) error { return queue.CreateTopic(ctx, qcfg) })
+	if err == nil {
+		err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {
+			runErr = queue.Run(ctx, qcfg, rec)
+		})
+	}
 	var liveness error
 	switch {
 	case errors.Is(err, world.ErrLiveness):

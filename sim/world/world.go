@@ -1031,6 +1031,36 @@ func (w *World) Liveness(ctx context.Context) error {
 			w.Reboot(n.name)
 		}
 	}
+	return w.converge(ctx, "liveness")
+}
+
+// Setup starts every node, waits until the cluster converged, runs setup
+// (creating the workload's topics, say) and waits again, all before any
+// fault: Jepsen's setup phase. A cluster that does not converge within the
+// liveness timeout fails with ErrLiveness.
+func (w *World) Setup(ctx context.Context, setup func(ctx context.Context) error) error {
+	if err := w.StartAll(); err != nil {
+		return err
+	}
+	if err := w.converge(ctx, "setup"); err != nil {
+		return err
+	}
+	if setup != nil {
+		sctx, cancel := context.WithCancel(ctx)
+		timer := w.clock.AfterFunc(w.cfg.LivenessTimeout, cancel)
+		err := setup(sctx)
+		timer.Stop()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%w: setup: %v", ErrLiveness, err)
+		}
+	}
+	return w.converge(ctx, "setup")
+}
+
+// converge restarts nodes that are down and checks readiness every 200ms
+// until the cluster converged or the liveness timeout passes.
+func (w *World) converge(ctx context.Context, phase string) error {
 	deadline := w.clock.Now().Add(w.cfg.LivenessTimeout)
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -1045,7 +1075,7 @@ func (w *World) Liveness(ctx context.Context) error {
 		}
 		last = w.ready(lctx)
 		if last == nil {
-			w.Tracef("liveness: converged after %d attempt(s)", attempt)
+			w.Tracef("%s: converged after %d attempt(s)", phase, attempt)
 			return nil
 		}
 		next := w.clock.Now().Add(200 * time.Millisecond)
@@ -1056,7 +1086,7 @@ func (w *World) Liveness(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			w.Tracef("liveness: not converged within %v: %v", w.cfg.LivenessTimeout, last)
+			w.Tracef("%s: not converged within %v: %v", phase, w.cfg.LivenessTimeout, last)
 			return fmt.Errorf("%w within %v: %v", ErrLiveness, w.cfg.LivenessTimeout, last)
 		}
 	}
