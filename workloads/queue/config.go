@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/checker"
+	"github.com/weir-dev/weir/workloads/gen"
 )
 
 // Acks is how many replicas must have a record before a send is
@@ -150,24 +151,19 @@ func (c Config) withDefaults() (Config, error) {
 		c.PollTimeout = time.Second
 	}
 	if c.Rand == nil {
-		c.Rand = rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
+		c.Rand = gen.NewRand(c.Seed)
 	}
 	return c, nil
 }
 
-// client returns a kgo client for the workload: the bounded timeouts first,
-// then extra, then Config.ClientOpts.
-func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(c.Bootstrap...),
-		kgo.ProducerLinger(c.Linger),
-		kgo.RetryTimeout(5 * time.Second),
-		kgo.RequestTimeoutOverhead(5 * time.Second),
-		kgo.RecordDeliveryTimeout(max(c.OpTimeout, time.Second)), // kgo's floor is 1s
-		kgo.DialTimeout(3 * time.Second),
-		kgo.MetadataMinAge(250 * time.Millisecond),
-		kgo.FetchMaxWait(c.PollTimeout / 2),
-	}
+// clientConfig is how the workload's clients reach the cluster.
+func (c *Config) clientConfig() gen.ClientConfig {
+	return gen.ClientConfig{Bootstrap: c.Bootstrap, Dialer: c.Dialer, OpTimeout: c.OpTimeout, PollTimeout: c.PollTimeout, Opts: c.ClientOpts}
+}
+
+// producerOpts are the producers' linger, acks and idempotence.
+func (c *Config) producerOpts() []kgo.Opt {
+	opts := []kgo.Opt{kgo.ProducerLinger(c.Linger)}
 	switch {
 	case c.Acks == AcksLeader:
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
@@ -176,13 +172,11 @@ func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
 	default:
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks())) // idempotence (the default) needs it
 	}
-	if c.Dialer != nil {
-		opts = append(opts, kgo.Dialer(c.Dialer))
-	}
-	opts = append(opts, extra...)
-	opts = append(opts, c.ClientOpts...)
-	return kgo.NewClient(opts...)
+	return opts
 }
 
-// child derives an independent generator for one worker.
-func child(r *rand.Rand) *rand.Rand { return rand.New(rand.NewPCG(r.Uint64(), r.Uint64())) }
+// client returns a kgo client for the workload's consumers: the bounded
+// timeouts first, then extra, then Config.ClientOpts.
+func (c *Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
+	return c.clientConfig().New(extra...)
+}
