@@ -166,7 +166,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	for _, op := range ops {
 		out.History(op)
 	}
-	code, summary, v := judge(ops, checker.Opts{
+	code, summary, v := checker.Judge(ops, checker.Opts{
 		Allowed: qcfg.Allowed(),
 		VisualizationPath: func(topic string, p int32) string {
 			return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
@@ -177,30 +177,4 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	}
 	out.Verdict(code, summary, v)
 	return code
-}
-
-// judge runs the checkers on a world's history and decides the exit code.
-// The safety checkers judge every run; liveness is the error of the
-// liveness phase, if it failed. Invalid (an anomaly the configuration does
-// not allow) wins over liveness; liveness (the healed cluster did not
-// converge, or the final read could not read every partition to its high
-// watermark, so lost writes cannot be judged) over a checker that could
-// not finish (out of its budget: a harness limit); that over valid.
-func judge(ops []history.Op, opts checker.Opts, liveness error) (int, string, checker.Verdict) {
-	v := checker.Check(ops, opts)
-	summary := v.Summary()
-	if liveness != nil {
-		summary = fmt.Sprintf("LIVENESS: %v\n%s", liveness, summary)
-	}
-	switch {
-	case v.Outcome == checker.Invalid:
-		return exitInvalid, summary, v
-	case liveness != nil:
-		return exitLiveness, summary, v
-	case v.Outcome == checker.Unknown && v.UnknownBecause(checker.FinalReadIncomplete):
-		return exitLiveness, summary, v
-	case v.Outcome == checker.Unknown:
-		return exitHarness, summary, v
-	}
-	return exitValid, summary, v
 }
