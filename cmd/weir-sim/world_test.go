@@ -36,7 +36,7 @@ func lostWriteHistory(finalComplete bool) []history.Op {
 // phase failed was never judged (the checkers were skipped).
 func TestJudgeChecksSafetyWhenLivenessFailed(t *testing.T) {
 	liveness := fmt.Errorf("%w within 60s: n1 down", world.ErrLiveness)
-	code, summary, v := judge(lostWriteHistory(true), checker.Opts{}, liveness)
+	code, summary, v := checker.Judge(lostWriteHistory(true), checker.Opts{}, liveness)
 	if code != exitInvalid || v.Counts[checker.LostWrite] != 1 {
 		t.Fatalf("exit %d, want %d (invalid wins over liveness):\n%s", code, exitInvalid, summary)
 	}
@@ -62,7 +62,7 @@ func TestJudgeExitCodes(t *testing.T) {
 		{"checker out of its budget", lostWriteHistory(true), checker.Opts{Allowed: []string{checker.LostWrite}, LinearizabilitySteps: 1}, nil, exitHarness},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if code, summary, _ := judge(tc.ops, tc.opts, tc.liveness); code != tc.want {
+			if code, summary, _ := checker.Judge(tc.ops, tc.opts, tc.liveness); code != tc.want {
 				t.Fatalf("exit %d, want %d:\n%s", code, tc.want, summary)
 			}
 		})
