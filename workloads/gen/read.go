@@ -23,6 +23,10 @@ type Read struct {
 	// ReadCommitted reads with isolation level read_committed, after
 	// waiting until no transaction is open below the high watermark.
 	ReadCommitted bool
+	// DefectReadUncommitted, a planted defect, reads read_uncommitted (and
+	// does not wait for open transactions) while the history says
+	// ReadCommitted.
+	DefectReadUncommitted bool
 	// Visit, if set, gets every data record read, in offset order per
 	// partition (not control records).
 	Visit func(*kgo.Record)
@@ -79,7 +83,7 @@ func listMarks(ctx context.Context, cc ClientConfig, r Read) (map[int32]*history
 				err = fmt.Errorf("%d of %d partitions listed", len(marks), len(r.Partitions))
 			}
 		}
-		if err == nil && r.ReadCommitted {
+		if err == nil && r.ReadCommitted && !r.DefectReadUncommitted {
 			err = openTransactions(ctx, adm, r.Topic, marks)
 		}
 		if err == nil {
@@ -157,7 +161,7 @@ func readMarks(ctx context.Context, cc ClientConfig, rec *history.Recorder, proc
 		offsets[p] = kgo.NewOffset().AtStart()
 	}
 	opts := []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.Topic: offsets}), kgo.KeepControlRecords()}
-	if r.ReadCommitted {
+	if r.ReadCommitted && !r.DefectReadUncommitted {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
 	cl, err := cc.New(opts...)
