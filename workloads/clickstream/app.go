@@ -29,8 +29,8 @@ type session struct {
 	user  string
 	offs  []int64
 	ms    []int64 // event time of each event
-	t0    int64 // event time of the first event
-	maxMs int64 // latest event time seen in it
+	t0    int64   // event time of the first event
+	maxMs int64   // latest event time seen in it
 }
 
 func newApp(cfg *Config) *app {

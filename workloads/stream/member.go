@@ -529,4 +529,3 @@ func (l endTxnLogger) Log(_ kgo.LogLevel, msg string, _ ...any) {
 		l.unconfirmed.Store(true)
 	}
 }
-
