@@ -131,9 +131,13 @@ const (
 	FinalReadIncomplete UnknownReason = "final-read-incomplete"
 	// CheckTimeout: a checker ran out of its budget (time or steps).
 	CheckTimeout UnknownReason = "checker-timeout"
-	// NotCheckable: the history has operations no checker here can judge
-	// yet (transactions).
+	// NotCheckable: the history has operations no checker here can judge.
 	NotCheckable UnknownReason = "not-checkable"
+	// ProcessingIncomplete: a processing application did not get through
+	// its input before the run ended (no barrier of a partition came out
+	// of it), so what it should have produced from there cannot be judged.
+	// A liveness failure, like an incomplete final read.
+	ProcessingIncomplete UnknownReason = "processing-incomplete"
 )
 
 // Unjudged is one part of a history a checker could not judge.
@@ -183,6 +187,28 @@ type Opts struct {
 	// VisualizationPath, if set, names the file where porcupine's HTML
 	// visualisation of a partition found not linearizable is written.
 	VisualizationPath func(topic string, partition int32) string
+	// Properties are a workload's own checks, run after the queue
+	// anomalies and judged the same way.
+	Properties []Property
+}
+
+// Property is a check a workload adds to the queue anomalies: it reads
+// only the history and reports the witnesses of one anomaly, named Name
+// in the verdict. Witness times are filled in by Check from Witness.Ops.
+type Property struct {
+	Name string
+	// Informational properties never make a verdict invalid.
+	Informational bool
+	Check         func(h []history.Op) Finding
+}
+
+// Finding is what a Property found: witnesses of its anomaly, parts it
+// could not judge, or why it checked nothing at all (NotChecked).
+type Finding struct {
+	Witnesses  []Witness
+	Unjudged   []Unjudged
+	NotChecked string
+	Note       string
 }
 
 // DefaultSteps is the step budget of a partition with ops operations when
@@ -252,7 +278,14 @@ func Check(h []history.Op, opts Opts) Verdict {
 		Allowed:   slices.Compact(slices.Sorted(slices.Values(opts.Allowed))),
 	}
 	invalid := false
-	for _, c := range checks() {
+	all := checks()
+	for _, p := range opts.Properties {
+		all = append(all, check{name: p.Name, informational: p.Informational, find: func(ix *index, _ *Opts) finding {
+			f := p.Check(ix.h)
+			return finding{witnesses: f.Witnesses, unknown: f.Unjudged, notChecked: f.NotChecked, note: f.Note}
+		}})
+	}
+	for _, c := range all {
 		f := c.find(ix, &opts)
 		res := CheckResult{Name: c.name, Allowed: slices.Contains(v.Allowed, c.name), Note: f.note}
 		v.Unjudged = append(v.Unjudged, f.unknown...)
@@ -310,13 +343,8 @@ func (v Verdict) Summary() string {
 	for _, u := range v.Unjudged {
 		fmt.Fprintf(&b, "  unknown (%s, %s): %s\n", u.Reason, u.Check, u.Detail)
 	}
-	names := Anomalies()
-	for _, name := range v.Seen { // anomalies found outside the history (AddFound)
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	for _, name := range names {
+	for _, c := range v.Checks {
+		name := c.Name
 		ws := v.Anomalies[name]
 		if len(ws) == 0 || name == Unseen {
 			continue
@@ -330,14 +358,14 @@ func (v Verdict) Summary() string {
 	var checked, notChecked []string
 	for _, c := range v.Checks {
 		if c.Status == StatusNotChecked {
-			notChecked = append(notChecked, c.Name)
+			notChecked = append(notChecked, fmt.Sprintf("%s (%s)", c.Name, c.Note))
 		} else {
 			checked = append(checked, c.Name)
 		}
 	}
 	fmt.Fprintf(&b, "  checked: %s", strings.Join(checked, ", "))
 	if len(notChecked) > 0 {
-		fmt.Fprintf(&b, "; not checked (no transactions in this history): %s", strings.Join(notChecked, ", "))
+		fmt.Fprintf(&b, "; not checked: %s", strings.Join(notChecked, ", "))
 	}
 	if len(v.Allowed) > 0 {
 		fmt.Fprintf(&b, "; allowed by the configuration: %s", strings.Join(v.Allowed, ", "))

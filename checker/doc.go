@@ -40,11 +40,17 @@
 //     made (real time, across clients and the final read); a read of offset
 //     o shows the high watermark above o; kgo's data-loss error is one.
 //   - aborted-read (aborted_read.go): a value of a failed send was read
-//     (Jepsen's G1a).
-//   - precommitted-read, torn-transaction (precommitted_read.go,
-//     torn_transaction.go): placeholders until transactions land (issue
-//     13). They check nothing and say so (not-checked); a history with
-//     transactional ops is not checkable, so its verdict is unknown.
+//     (Jepsen's G1a); for a failed (aborted) transaction's sends, only
+//     reads of read_committed clients count (a read_uncommitted reader
+//     may see them: they are in the log).
+//   - precommitted-read (precommitted_read.go): a transaction read its own
+//     write (Jepsen's), or a read_committed reader saw a transaction's
+//     record before the transaction asked to commit (history.Txn.
+//     CommitTime), or saw one of a transaction that ended info without
+//     ever asking.
+//   - torn-transaction (torn_transaction.go): a transaction a
+//     read_committed reader saw part of (so it committed) lacks another of
+//     its sends in the complete final read.
 //   - nonlinearizable (linearizable.go, linearizable_model.go): a partition
 //     log that is not linearizable, decided by porcupine. The model binds
 //     every known value to its offset first (values are unique), so its
@@ -72,11 +78,16 @@
 // Offsets need not be contiguous (control records take offsets no consumer
 // sees), so a gap is only a skip when a record is known in it.
 //
+// Workloads add their own checks as Opts.Properties (one anomaly each,
+// reading only the history); the verdict lists them with the others.
+// Judge (judge.go) is Check plus the exit code of a run, shared by the
+// simulation guest and `weir check`.
+//
 // Verdict: Outcome is valid, invalid (an anomaly the configuration does not
 // allow, Opts.Allowed) or unknown (nothing not allowed found, but something
 // could not be judged: Unjudged says what and why: the final read did not
-// read every partition completely, a checker ran out of its budget, or the
-// history holds operations no checker judges yet). Unknown is never valid.
+// read every partition completely, a processing application did not get
+// through its input, or a checker ran out of its budget). Unknown is never valid.
 // Checks lists every checker with what it did (clean, found, unknown,
 // not-checked), so nothing reads "clean" that was not checked.
 // Linearizability holds porcupine's result per partition, and the file its

@@ -57,6 +57,8 @@ type partRead struct {
 	invoke  int64
 	process int
 	session int // consumer session: one client, from an assign or subscribe
+	// readCommitted says the session's client reads read_committed.
+	readCommitted bool
 	// callNs..retNs is when the broker could have answered this read: a
 	// kgo consumer fetches in the background and hands a buffered fetch to
 	// a later poll, so the answer may predate this poll's invoke. A
@@ -102,7 +104,9 @@ type index struct {
 	byTP   map[tp]*partIx
 	tpIdx  []tp // the partitions of byTP, sorted
 	finals map[string]*finalRec
-	txns   int // transactional txn ops
+	// readCommitted holds the sessions whose client reads read_committed.
+	readCommitted map[int]bool
+	txns          int // transactional txn ops
 	polls  int // ok polls
 
 	// linearizability is filled by the linearizability checker.
@@ -163,6 +167,8 @@ func newIndex(h []history.Op) *index {
 		vids:     make(map[string]int32, len(h)/2),
 		byTP:     map[tp]*partIx{},
 		finals:   map[string]*finalRec{},
+
+		readCommitted: map[int]bool{},
 	}
 	open := map[int]int64{}
 	session := map[int]int{}           // process -> current session id
@@ -179,6 +185,7 @@ func newIndex(h []history.Op) *index {
 			case history.FnAssign, history.FnSubscribe:
 				session[op.Process] = nextSession
 				sessionStart[nextSession] = op.Time
+				ix.readCommitted[nextSession] = (op.Assign != nil && op.Assign.ReadCommitted) || (op.Subscribe != nil && op.Subscribe.ReadCommitted)
 				nextSession++
 			case history.FnFinal:
 				if op.Final != nil {
@@ -270,7 +277,7 @@ func (ix *index) addReads(op *history.Op, inv int64, session map[int]int, sessio
 		if !seen {
 			call = sessionStart[sess] // 0 for a process with no assign or subscribe
 		}
-		p := partRead{tp: key, pr: pr, op: op.Index, invoke: inv, process: op.Process, session: sess,
+		p := partRead{tp: key, pr: pr, op: op.Index, invoke: inv, process: op.Process, session: sess, readCommitted: ix.readCommitted[sess],
 			callNs: min(call, invokeNs), retNs: op.Time, mop: mops[k], firstRead: len(ix.reads), maxOffset: history.Unknown}
 		for _, r := range pr.Records {
 			ix.reads = append(ix.reads, read{pos: key.at(r.Offset), key: r.Key, value: r.Value, vid: ix.vid(r.Value), op: op.Index, part: len(ix.parts)})

@@ -24,7 +24,8 @@
 // high watermark and log start offset the broker answered with, also when
 // it returned no records. A txn op carries several sends and polls done
 // through one client (Jepsen's txn mode; with Txn.Transactional, one Kafka
-// transaction). The final op wraps the final reader's polls and ends with a
+// transaction, and Txn.CommitTime when the client asked to commit). An
+// assign or subscribe says whether its client reads read_committed. The final op wraps the final reader's polls and ends with a
 // mark per partition saying how far it read.
 //
 // Time: Op.Time is nanoseconds since the run's start (the Recorder is given
@@ -32,9 +33,10 @@
 // trace.log use one time base; people read it as seconds (Seconds).
 //
 // history.jsonl starts with a header line {"format":"weir-history",
-// "version":2} and then holds one JSON object per op in the field order of
-// Op, so the same history always encodes to the same bytes. Decode rejects
-// a missing or other header, unknown fields and malformed operations;
+// "version":3} and then holds one JSON object per op in the field order of
+// Op, so the same history always encodes to the same bytes. Decode reads
+// versions 2 and 3 (3 added optional fields) and rejects a missing or
+// other header, unknown fields and malformed operations;
 // Validate checks the invoke/complete pairing. Decode is fuzzed
 // (FuzzDecode): whatever it accepts re-encodes to a history it decodes the
 // same.

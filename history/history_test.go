@@ -71,7 +71,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("%d lines for a header and %d ops", n, len(h))
 	}
 	lines := strings.SplitN(buf.String(), "\n", 3)
-	if want := `{"format":"weir-history","version":2}`; lines[0] != want {
+	if want := `{"format":"weir-history","version":3}`; lines[0] != want {
 		t.Fatalf("header\n got %s\nwant %s", lines[0], want)
 	}
 	// Times are nanoseconds since the recorder's start.
@@ -101,6 +101,8 @@ func TestDecodeRejects(t *testing.T) {
 		"no header":          `{"index":0,"process":0,"type":"invoke","f":"poll","time":1}`,
 		"empty":              "",
 		"old version":        `{"format":"weir-history","version":1}`,
+		"newer version":      `{"format":"weir-history","version":4}`,
+		"negative commit":    hd + `{"index":0,"process":0,"type":"invoke","f":"txn","time":1,"txn":{"transactional":true,"mops":[],"commit_time":-5}}`,
 		"other format":       `{"format":"jepsen","version":2}`,
 		"unknown field":      hd + `{"index":0,"process":0,"type":"invoke","f":"poll","time":1,"bogus":1}`,
 		"bad type":           hd + `{"index":0,"process":0,"type":"maybe","f":"poll","time":1}`,
@@ -123,6 +125,30 @@ func TestDecodeRejects(t *testing.T) {
 		if _, err := Decode(strings.NewReader(in)); err == nil {
 			t.Errorf("%s: decoded %s", name, in)
 		}
+	}
+}
+
+// TestDecodeVersion2 reads a history of version 2: the fields version 3
+// added are optional.
+func TestDecodeVersion2(t *testing.T) {
+	in := `{"format":"weir-history","version":2}` + "\n" +
+		`{"index":0,"process":0,"type":"invoke","f":"assign","time":1,"assign":{"topic":"q","partitions":[0]}}` + "\n" +
+		`{"index":1,"process":0,"type":"ok","f":"assign","time":2,"assign":{"topic":"q","partitions":[0]}}` + "\n"
+	h, err := Decode(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 2 || h[1].Assign == nil || h[1].Assign.ReadCommitted {
+		t.Fatalf("decoded %v", h)
+	}
+	v3 := strings.Replace(in, `"partitions":[0]}}`+"\n"+`{"index":1`, `"partitions":[0],"read_committed":true}}`+"\n"+`{"index":1`, 1)
+	v3 = strings.Replace(v3, `"version":2`, `"version":3`, 1)
+	h, err = Decode(strings.NewReader(v3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h[0].Assign.ReadCommitted {
+		t.Fatalf("read_committed lost: %v", h[0].Assign)
 	}
 }
 

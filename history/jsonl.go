@@ -12,8 +12,14 @@ import (
 // Version is the format version of history.jsonl, written on its first
 // line. Version 1 had no header line and Unix-epoch times; version 2 has op
 // times since the run's start, watermarks on every partition read, the
-// producer client of every send, txn ops and per-partition final marks.
-const Version = 2
+// producer client of every send, txn ops and per-partition final marks;
+// version 3 adds the isolation level of assigns and subscribes and the
+// commit time of transactions (optional fields: a version 2 history reads
+// as version 3 without them).
+const Version = 3
+
+// MinVersion is the oldest version Decode reads.
+const MinVersion = 2
 
 // Format is the header's format name.
 const Format = "weir-history"
@@ -47,7 +53,8 @@ func Encode(w io.Writer, h []Op) error {
 	return bw.Flush()
 }
 
-// Decode reads a history written by Encode: a header line of this Version,
+// Decode reads a history written by Encode: a header line of a version
+// from MinVersion to Version,
 // then ops. Blank lines are skipped; a missing or other header, unknown
 // fields, ill-formed ops and lines over MaxLineBytes are errors. Decode
 // does not check pairing: use Validate.
@@ -95,8 +102,8 @@ func decodeHeader(b []byte) error {
 	if err := strictUnmarshal(b, &hd); err != nil || hd.Format != Format {
 		return fmt.Errorf("not a %s header (a history of format version 1, with Unix-epoch times, has none; record it again)", Format)
 	}
-	if hd.Version != Version {
-		return fmt.Errorf("%s version %d, this build reads version %d", Format, hd.Version, Version)
+	if hd.Version < MinVersion || hd.Version > Version {
+		return fmt.Errorf("%s version %d, this build reads versions %d to %d", Format, hd.Version, MinVersion, Version)
 	}
 	return nil
 }

@@ -120,6 +120,11 @@ type Record struct {
 type Txn struct {
 	Transactional bool  `json:"transactional,omitempty"`
 	Mops          []Mop `json:"mops"`
+	// CommitTime is when the client asked to commit (EndTxn with commit),
+	// in nanoseconds since the run's start like Op.Time; 0 when it never
+	// did (aborted before, or crashed). No read_committed reader can see
+	// the transaction's records before it (precommitted-read).
+	CommitTime int64 `json:"commit_time,omitempty"`
 }
 
 // Mop is one micro-operation of a Txn: a send or a poll.
@@ -134,12 +139,17 @@ type Mop struct {
 type Assign struct {
 	Topic      string  `json:"topic"`
 	Partitions []int32 `json:"partitions"`
+	// ReadCommitted says the client reads with isolation level
+	// read_committed: it must never see a record of a transaction that
+	// was not committed (aborted-read, precommitted-read).
+	ReadCommitted bool `json:"read_committed,omitempty"`
 }
 
 // Subscribe replaces a consumer's topics: it reads every partition of them,
 // without a group, from their start, with a new client.
 type Subscribe struct {
-	Topics []string `json:"topics"`
+	Topics        []string `json:"topics"`
+	ReadCommitted bool     `json:"read_committed,omitempty"` // as Assign.ReadCommitted
 }
 
 // Final is the final read of a topic after the cluster healed: the final
@@ -279,6 +289,9 @@ func (o *Op) check() error {
 	}
 	if o.Time < 0 {
 		return fmt.Errorf("op %d: negative time %d", o.Index, o.Time)
+	}
+	if o.Txn != nil && o.Txn.CommitTime < 0 {
+		return fmt.Errorf("op %d: negative commit time %d", o.Index, o.Txn.CommitTime)
 	}
 	set, want := 0, ""
 	for _, v := range []struct {

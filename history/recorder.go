@@ -26,6 +26,10 @@ func NewRecorder(start time.Time, now func() time.Time) *Recorder {
 	return &Recorder{start: start, now: now}
 }
 
+// Now is the time a record made now would get: nanoseconds since the
+// start (not clamped to the last op's time).
+func (r *Recorder) Now() int64 { return max(r.now().Sub(r.start).Nanoseconds(), 0) }
+
 // Start is the origin of the recorded times.
 func (r *Recorder) Start() time.Time { return r.start }
 

@@ -17,9 +17,9 @@ import (
 // run invalid, whatever the history shows. Each invariant also becomes a
 // check of the verdict, clean or found. It returns the summary's lines for
 // the breaches.
-func addBreaches(v *checker.Verdict, breaches []invariants.Breach) string {
+func addBreaches(v *checker.Verdict, breaches []invariants.Breach) {
 	if !invariants.Enabled && len(breaches) == 0 {
-		return ""
+		return
 	}
 	for _, b := range breaches {
 		if v.Counts[b.Name] < 32 {
@@ -31,16 +31,13 @@ func addBreaches(v *checker.Verdict, breaches []invariants.Breach) string {
 		v.Counts[b.Name]++
 		v.Outcome = checker.Invalid
 	}
-	var s strings.Builder
 	for _, name := range invariants.Names() {
 		res := checker.CheckResult{Name: name, Status: checker.StatusClean, Note: "an invariant the brokers check as they run"}
 		if n := v.Counts[name]; n > 0 {
 			res.Status, res.Count = checker.StatusFound, n
-			fmt.Fprintf(&s, "  %s ×%d (invariant), e.g. %s\n", name, n, v.Anomalies[name][0].Detail)
 		}
 		v.Checks = append(v.Checks, res)
 	}
-	return s.String()
 }
 
 // checkNames are the checks behind a world run's verdict: the history

@@ -34,14 +34,14 @@ func TestFaultSummary(t *testing.T) {
 // A breach makes a valid verdict invalid, under its own name.
 func TestAddBreaches(t *testing.T) {
 	v := checker.Verdict{Outcome: checker.Valid, Anomalies: map[string][]checker.Witness{}, Counts: map[string]int{}}
-	summary := addBreaches(&v, []invariants.Breach{
+	addBreaches(&v, []invariants.Breach{
 		{Name: invariants.UndurableRead, Node: "n1", Detail: "fetch served unsynced bytes"},
 		{Name: invariants.UndurableRead, Node: "n1", Detail: "again"},
 	})
 	if v.Outcome != checker.Invalid || v.Counts[invariants.UndurableRead] != 2 || len(v.Anomalies[invariants.UndurableRead]) != 2 {
 		t.Fatalf("verdict after two breaches: %+v", v)
 	}
-	if !strings.Contains(summary, "undurable-read ×2 (invariant), e.g. n1: fetch served unsynced bytes") {
+	if summary := v.Summary(); !strings.Contains(summary, "undurable-read ×2, e.g. n1: fetch served unsynced bytes") {
 		t.Fatalf("summary %q", summary)
 	}
 	v = checker.Verdict{Outcome: checker.Valid, Anomalies: map[string][]checker.Witness{}, Counts: map[string]int{}}

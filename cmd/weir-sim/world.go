@@ -15,7 +15,6 @@ import (
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/history"
-	"github.com/weir-dev/weir/internal/invariants"
 	"github.com/weir-dev/weir/sim/simnet"
 	"github.com/weir-dev/weir/sim/world"
 	"github.com/weir-dev/weir/workloads/queue"
@@ -232,53 +231,20 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	for _, op := range ops {
 		out.History(op)
 	}
-	code, summary, v := judge(ops, checker.Opts{
+	code, summary, v := checker.Judge(ops, checker.Opts{
 		Allowed: qcfg.Allowed(),
 		VisualizationPath: func(topic string, p int32) string {
 			return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
 		},
-	}, liveness, w.Breaches(), func(v *checker.Verdict) { checkMetadata(metaHist, v) })
+	}, liveness,
+		func(v *checker.Verdict) { checkMetadata(metaHist, v) },
+		func(v *checker.Verdict) { addBreaches(v, w.Breaches()) })
 	for _, r := range v.Linearizability {
 		out.Tracef("checker", "linearizability %s/%d: %s (%d appends, %d reads, %d windows, %d steps)", r.Topic, r.Partition, r.Result, r.Appends, r.Reads, r.Windows, r.Steps)
 	}
 	out.Verdict(code, summary, v)
 	return code
 }
-
-// judge runs the checkers on a world's history and decides the exit code.
-// The safety checkers judge every run; liveness is the error of the
-// liveness phase, if it failed. Invalid (an anomaly the configuration does
-// not allow) wins over liveness; liveness (the healed cluster did not
-// converge, or the final read could not read every partition to its high
-// watermark, so lost writes cannot be judged) over a checker that could
-// not finish (out of its budget: a harness limit); that over valid.
-//
-// The invariants the brokers found broken (breaches) are anomalies of the
-// verdict under their own names, and make it invalid; so are the findings
-// of external checkers (the metadata quorum's).
-func judge(ops []history.Op, opts checker.Opts, liveness error, breaches []invariants.Breach, external ...func(*checker.Verdict)) (int, string, checker.Verdict) {
-	v := checker.Check(ops, opts)
-	for _, add := range external {
-		add(&v)
-	}
-	breachLines := addBreaches(&v, breaches)
-	summary := v.Summary() + breachLines
-	if liveness != nil {
-		summary = fmt.Sprintf("LIVENESS: %v\n%s", liveness, summary)
-	}
-	switch {
-	case v.Outcome == checker.Invalid:
-		return exitInvalid, summary, v
-	case liveness != nil:
-		return exitLiveness, summary, v
-	case v.Outcome == checker.Unknown && v.UnknownBecause(checker.FinalReadIncomplete):
-		return exitLiveness, summary, v
-	case v.Outcome == checker.Unknown:
-		return exitHarness, summary, v
-	}
-	return exitValid, summary, v
-}
-
 // checkMetadata adds the metadata checker's verdict (quorum.History.Check:
 // one leader per term, every broker's images a prefix of one committed log,
 // epochs that only grow, one leader per partition leader epoch) to v: a

@@ -38,7 +38,7 @@ func lostWriteHistory(finalComplete bool) []history.Op {
 // phase failed was never judged (the checkers were skipped).
 func TestJudgeChecksSafetyWhenLivenessFailed(t *testing.T) {
 	liveness := fmt.Errorf("%w within 60s: n1 down", world.ErrLiveness)
-	code, summary, v := judge(lostWriteHistory(true), checker.Opts{}, liveness, nil)
+	code, summary, v := checker.Judge(lostWriteHistory(true), checker.Opts{}, liveness)
 	if code != exitInvalid || v.Counts[checker.LostWrite] != 1 {
 		t.Fatalf("exit %d, want %d (invalid wins over liveness):\n%s", code, exitInvalid, summary)
 	}
@@ -64,7 +64,7 @@ func TestJudgeExitCodes(t *testing.T) {
 		{"checker out of its budget", lostWriteHistory(true), checker.Opts{Allowed: []string{checker.LostWrite}, LinearizabilitySteps: 1}, nil, exitHarness},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if code, summary, _ := judge(tc.ops, tc.opts, tc.liveness, nil); code != tc.want {
+			if code, summary, _ := checker.Judge(tc.ops, tc.opts, tc.liveness); code != tc.want {
 				t.Fatalf("exit %d, want %d:\n%s", code, tc.want, summary)
 			}
 		})
@@ -77,8 +77,8 @@ func TestJudgeBreachIsInvalid(t *testing.T) {
 	allowAll := checker.Opts{Allowed: []string{checker.LostWrite, checker.Nonlinearizable}}
 	breach := []invariants.Breach{{Name: invariants.UndurableRead, Node: "n1", Detail: "fetch served unsynced bytes"}}
 	liveness := fmt.Errorf("%w within 60s", world.ErrLiveness)
-	code, summary, v := judge(lostWriteHistory(true), allowAll, liveness, breach)
-	if code != exitInvalid || v.Counts[invariants.UndurableRead] != 1 || !strings.Contains(summary, "undurable-read ×1 (invariant)") {
+	code, summary, v := checker.Judge(lostWriteHistory(true), allowAll, liveness, func(v *checker.Verdict) { addBreaches(v, breach) })
+	if code != exitInvalid || v.Counts[invariants.UndurableRead] != 1 || !strings.Contains(summary, "undurable-read ×1, e.g. n1: fetch served unsynced bytes") {
 		t.Fatalf("exit %d, want %d:\n%s", code, exitInvalid, summary)
 	}
 	if !slices.ContainsFunc(v.Checks, func(c checker.CheckResult) bool {

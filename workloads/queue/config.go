@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/checker"
+	"github.com/weir-dev/weir/workloads/gen"
 )
 
 // Acks is how many replicas must have a record before a send is
@@ -87,7 +88,7 @@ type Config struct {
 	// HostDialer, if set, runs each client on a network host of its own
 	// (the simulator's, where a partition may cut some clients off from
 	// some brokers): it returns the dialer of the named host, one of
-	// ClientHosts. It takes the place of Dialer.
+	// ClientHosts, "admin" or "final". It takes the place of Dialer.
 	HostDialer func(host string) func(ctx context.Context, network, addr string) (net.Conn, error)
 	ClientOpts []kgo.Opt // applied last, so they override the workload's
 }
@@ -159,9 +160,19 @@ func (c Config) withDefaults() (Config, error) {
 		c.PollTimeout = time.Second
 	}
 	if c.Rand == nil {
-		c.Rand = rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
+		c.Rand = gen.NewRand(c.Seed)
 	}
 	return c, nil
+}
+
+// clientConfig is how the workload's client on host reaches the cluster
+// (host matters only with HostDialer).
+func (c *Config) clientConfig(host string) gen.ClientConfig {
+	dialer := c.Dialer
+	if c.HostDialer != nil {
+		dialer = c.HostDialer(host)
+	}
+	return gen.ClientConfig{Bootstrap: c.Bootstrap, Dialer: dialer, OpTimeout: c.OpTimeout, PollTimeout: c.PollTimeout, Opts: c.ClientOpts}
 }
 
 // ClientHosts names the hosts the workload's clients run on while it runs,
@@ -187,20 +198,9 @@ const (
 func producerHost(i int) string { return "producer-" + strconv.Itoa(i) }
 func consumerHost(i int) string { return "consumer-" + strconv.Itoa(i) }
 
-// client returns a kgo client for the workload: the bounded timeouts first,
-// then extra, then Config.ClientOpts. host is the client's host, for
-// HostDialer.
-func (c *Config) client(host string, extra ...kgo.Opt) (*kgo.Client, error) {
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(c.Bootstrap...),
-		kgo.ProducerLinger(c.Linger),
-		kgo.RetryTimeout(5 * time.Second),
-		kgo.RequestTimeoutOverhead(5 * time.Second),
-		kgo.RecordDeliveryTimeout(max(c.OpTimeout, time.Second)), // kgo's floor is 1s
-		kgo.DialTimeout(3 * time.Second),
-		kgo.MetadataMinAge(250 * time.Millisecond),
-		kgo.FetchMaxWait(c.PollTimeout / 2),
-	}
+// producerOpts are the producers' linger, acks and idempotence.
+func (c *Config) producerOpts() []kgo.Opt {
+	opts := []kgo.Opt{kgo.ProducerLinger(c.Linger)}
 	switch {
 	case c.Acks == AcksLeader:
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
@@ -209,16 +209,11 @@ func (c *Config) client(host string, extra ...kgo.Opt) (*kgo.Client, error) {
 	default:
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks())) // idempotence (the default) needs it
 	}
-	switch {
-	case c.HostDialer != nil:
-		opts = append(opts, kgo.Dialer(c.HostDialer(host)))
-	case c.Dialer != nil:
-		opts = append(opts, kgo.Dialer(c.Dialer))
-	}
-	opts = append(opts, extra...)
-	opts = append(opts, c.ClientOpts...)
-	return kgo.NewClient(opts...)
+	return opts
 }
 
-// child derives an independent generator for one worker.
-func child(r *rand.Rand) *rand.Rand { return rand.New(rand.NewPCG(r.Uint64(), r.Uint64())) }
+// client returns a kgo client on host for the workload's consumers: the
+// bounded timeouts first, then extra, then Config.ClientOpts.
+func (c *Config) client(host string, extra ...kgo.Opt) (*kgo.Client, error) {
+	return c.clientConfig(host).New(extra...)
+}

@@ -39,7 +39,7 @@
 //     RECORD_LIST_TOO_LARGE, INVALID_RECORD, INVALID_TOPIC_EXCEPTION,
 //     TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED,
 //     UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_REQUIRED_ACKS,
-//     INVALID_TIMESTAMP, UNSUPPORTED_VERSION (see definiteFailure). Every
+//     INVALID_TIMESTAMP, UNSUPPORTED_VERSION (gen.DefiniteFailure). Every
 //     other error (kgo's record timeout or retry limit, a lost connection,
 //     a retriable kerr code, the run ending) is info: the request may have
 //     been appended. After an info the process is considered crashed and

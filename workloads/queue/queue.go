@@ -2,22 +2,19 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/workloads/gen"
 )
 
 // Process ids of FinalReads: the final op, and the final reader's assign
 // and polls. Run numbers its processes from 0 upward, far below them.
 const (
-	FinalProcess = 1 << 30
+	FinalProcess = gen.FinalProcess
 	FinalReader  = FinalProcess + 1
 )
 
@@ -38,12 +35,13 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 
-	// Split the randomness before anything runs concurrently.
+	// Split the randomness, and number the processes, before anything
+	// runs concurrently.
 	lanes := cfg.Producers * cfg.InFlight
-	stride := lanes + cfg.Consumers
-	rngs := make([]*rand.Rand, stride)
-	for i := range rngs {
-		rngs[i] = child(cfg.Rand)
+	procs := &gen.Procs{}
+	workers := make([]*worker, lanes+cfg.Consumers)
+	for i := range workers {
+		workers[i] = &worker{cfg: &cfg, rec: rec, rng: gen.Child(cfg.Rand), proc: procs.New()}
 	}
 
 	var (
@@ -59,19 +57,18 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 			cancel()
 		}
 	}
-	ids := &counter{}
+	ids := &gen.Counter{}
 	producersDone := make(chan struct{})
 	var pwg sync.WaitGroup
 	for i := range cfg.Producers {
-		pc := &producerClient{cfg: &cfg, host: producerHost(i), ids: ids, quota: cfg.SendsPerProducer}
+		s := gen.NewSender(cfg.clientConfig(producerHost(i)), ids, cfg.SendsPerProducer, cfg.Rate, cfg.producerOpts()...)
 		var lwg sync.WaitGroup
 		for j := range cfg.InFlight {
-			lane := i*cfg.InFlight + j
-			w := &worker{cfg: &cfg, rec: rec, rng: rngs[lane], process: lane, stride: stride}
+			w := workers[i*cfg.InFlight+j]
 			lwg.Add(1)
 			go func() {
 				defer lwg.Done()
-				if err := w.produce(ctx, pc); err != nil {
+				if err := w.produce(ctx, s); err != nil {
 					fail(err)
 				}
 			}()
@@ -80,7 +77,7 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 		go func() {
 			defer pwg.Done()
 			lwg.Wait()
-			pc.close()
+			s.Close()
 		}()
 	}
 	wg.Add(1)
@@ -109,7 +106,8 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 		}
 	}()
 	for i := range cfg.Consumers {
-		w := &worker{cfg: &cfg, host: consumerHost(i), rec: rec, rng: rngs[lanes+i], process: lanes + i, stride: stride}
+		w := workers[lanes+i]
+		w.host = consumerHost(i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -129,71 +127,23 @@ func CreateTopic(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	cl, err := cfg.client(adminHost)
-	if err != nil {
-		return err
+	configs := map[string]*string{}
+	for k, v := range cfg.TopicConfigs {
+		configs[k] = &v
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	// Faults may be under way from the first moment (a crash, a failing
-	// disk): keep trying until the topic exists or the run ends, as an
-	// operator's tooling would.
-	for {
-		configs := map[string]*string{}
-		for k, v := range cfg.TopicConfigs {
-			configs[k] = &v
-		}
-		resp, err := adm.CreateTopic(ctx, cfg.Partitions, cfg.ReplicationFactor, configs, cfg.Topic)
-		if err == nil {
-			err = resp.Err
-		}
-		if err == nil || errors.Is(err, kerr.TopicAlreadyExists) {
-			return nil
-		}
-		if !sleep(ctx, 500*time.Millisecond) {
-			return fmt.Errorf("queue: create topic %s: %w (last error: %v)", cfg.Topic, ctx.Err(), err)
-		}
+	topic := gen.Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Configs: configs}
+	if err := gen.CreateTopics(ctx, cfg.clientConfig(adminHost), topic); err != nil {
+		return fmt.Errorf("queue: %w", err)
 	}
+	return nil
 }
 
 // worker is one logical process: a producer lane or a consumer. Its process
-// id changes after an info (the old process is considered crashed) by
-// stride, so ids stay unique.
+// id changes after an info (the old process is considered crashed).
 type worker struct {
-	cfg     *Config
-	host    string // a consumer's host (Config.HostDialer)
-	rec     *history.Recorder
-	rng     *rand.Rand
-	process int
-	stride  int
-}
-
-func (w *worker) crashed() { w.process += w.stride }
-
-// sleep waits d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// counter hands out client ids 1, 2, 3, ...
-type counter struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (c *counter) next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return c.n
+	cfg  *Config
+	rec  *history.Recorder
+	rng  *rand.Rand
+	proc *gen.Process
+	host string // a consumer's, for Config.HostDialer
 }

@@ -1,4 +1,4 @@
-package queue
+package gen
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// definiteFailure reports whether a produce error means the record was
+// DefiniteFailure reports whether a produce error means the record was
 // certainly not appended (a fail op). Anything else, timeouts and lost
 // connections included, is an unknown outcome (an info op).
 //
@@ -17,7 +17,7 @@ import (
 // (NOT_LEADER_OR_FOLLOWER, CORRUPT_MESSAGE, UNKNOWN_TOPIC_OR_PARTITION, ...)
 // and kgo's own ErrRecordTimeout and ErrRecordRetries are never definite:
 // an earlier attempt of the batch may have been appended.
-func definiteFailure(err error) bool {
+func DefiniteFailure(err error) bool {
 	var ke *kerr.Error
 	if !errors.As(err, &ke) || ke.Retriable {
 		return false

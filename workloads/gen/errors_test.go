@@ -1,4 +1,4 @@
-package queue
+package gen
 
 import (
 	"context"
@@ -28,8 +28,8 @@ func TestDefiniteFailure(t *testing.T) {
 		{context.DeadlineExceeded, false},
 		{errors.New("connection reset by peer"), false},
 	} {
-		if got := definiteFailure(tc.err); got != tc.want {
-			t.Errorf("definiteFailure(%v) = %v, want %v", tc.err, got, tc.want)
+		if got := DefiniteFailure(tc.err); got != tc.want {
+			t.Errorf("DefiniteFailure(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

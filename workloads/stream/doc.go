@@ -1,0 +1,80 @@
+// Package stream runs a processing application the way a user deploys one
+// on Kafka: a consumer group of members that each consume partitions of an
+// input topic, apply an application's logic (App) and write what comes out
+// to output topics, committing the input offsets after writing
+// (at-least-once) or inside the same Kafka transaction
+// (kgo.GroupTransactSession: exactly-once). It records what the members
+// did as history operations, so checkers can judge the pipeline from the
+// history alone. The clickstream, payments and vitals workloads are Apps
+// run by this package; none of them has goroutine code of its own.
+//
+// # Model
+//
+// Output partition p of every output topic belongs to input partition p:
+// the member that owns input partition p is the only writer of output
+// partition p, and its App's state for p is a function of what those
+// output partitions hold (plus the input from the committed offset on).
+// When a member gets partition p (assigned, or after an aborted
+// transaction rewound it) it restores p's state by reading every output
+// topic's partition p from its start to its end (gen.ReadToEnd;
+// read_committed when transactional, after every open transaction there
+// ended) and handing the records to App.Restore, before it processes any
+// input of p. A member that loses p forgets it (App.Drop).
+//
+// # Operations
+//
+//   - A batch: a member polls up to Config.MaxBatch input records, the App
+//     turns each into output records (App.Process), and the member writes
+//     them to partition p of their topics. Transactional: one Kafka
+//     transaction per batch (Begin, produce, End with the offsets), a txn
+//     op with Transactional set and the outputs as sends; ok is committed,
+//     fail aborted (End said so without an error: the member asked for an
+//     abort, or the session had to abort), info unknown (End returned an
+//     error, or the member crashed inside the batch). Txn.CommitTime is
+//     when the member called End to commit. At-least-once: a txn op
+//     without Transactional, ok when every output was acknowledged, info
+//     otherwise; then the member commits App.Committable offsets. A batch
+//     with no output records is not recorded (its offsets are committed
+//     all the same).
+//   - A restore: an assign of the output partitions and the polls that
+//     read them (gen.ReadToEnd), by the member's process.
+//
+// # Membership: the workload decides
+//
+// Config.Members slots each run one member incarnation at a time. An
+// incarnation lives Exp(Config.Lifetime) (never ends on its own when 0),
+// then leaves the group cleanly or, with Config.CrashShare, crashes: its
+// connections are cut (gen.Killable) and its client closed with nothing
+// more sent, like a killed process; its slot starts a new incarnation
+// after Exp(Config.Downtime). Inside a batch a member crashes with
+// Config.CrashChance, at one of three points chosen at random: before
+// writing, after writing and before committing, after committing. Every
+// incarnation is a new history process; a transactional slot keeps its
+// transactional id, so a new incarnation fences the old one.
+// Config.AbortChance makes a transactional member abort a batch on
+// purpose, so aborts and their rewinds happen in every run.
+//
+// # Planted defects (Defects; never on by default)
+//
+//   - CommitBeforeWrite (at-least-once): commit the consumed offsets (one
+//     past the batch, not App.Committable) before writing the batch's
+//     outputs; a crash in between loses them, and a partition that moves
+//     loses what its App still held.
+//   - SkipRestore: never restore; a member that takes over a partition
+//     starts from empty state.
+//   - NoTransaction (transactional): write outputs and commit offsets
+//     outside any transaction while recording the batch as a transaction.
+//   - KeepStateOnAbort (transactional): after an aborted transaction keep
+//     the App's state instead of restoring it, so the rewound input is
+//     applied twice.
+//   - ReadUncommitted (transactional): restore with read_uncommitted while
+//     the history says read_committed.
+//
+// # Bounds
+//
+// Every poll is bounded by the client's poll timeout, every batch's writes
+// and end by a multiple of its op timeout (not by the run's context, so a
+// batch under way when the run ends still completes and is recorded), a
+// restore by Config.RestoreTimeout. Run returns once every member has
+// left; no goroutine outlives it.
+package stream

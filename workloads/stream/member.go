@@ -1,0 +1,531 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/workloads/gen"
+)
+
+// Crash points inside a batch.
+const (
+	noCrash = iota
+	crashBeforeWrite
+	crashBeforeCommit
+	crashAfterCommit
+)
+
+// member is one incarnation of a member slot: one history process, one
+// client, one App.
+type member struct {
+	p          *Processor
+	slot       int
+	rng        *rand.Rand
+	proc       *gen.Process
+	closing    *sync.WaitGroup
+	crashAtEnd bool
+
+	kill   *gen.Killable
+	cc     gen.ClientConfig
+	cl     *kgo.Client
+	sess   *kgo.GroupTransactSession // nil unless transactional
+	app    App
+	client int // the client's id in the history (history.Send.Client)
+	batch  int
+	// unconfirmed is set when kgo logged that an EndTxn's outcome is
+	// unknown (it then reports an abort it cannot confirm).
+	unconfirmed atomic.Bool
+
+	evMu   sync.Mutex
+	events []event // partition changes from kgo's callbacks, applied between polls
+
+	owned   map[int32]bool  // partitions this member holds
+	restore map[int32]bool  // held partitions whose state must be restored first
+	next    map[int32]int64 // one past the last input offset processed, per partition
+}
+
+type event struct {
+	assigned bool
+	parts    []int32
+}
+
+func (m *member) note(assigned bool, ps map[string][]int32) {
+	m.evMu.Lock()
+	defer m.evMu.Unlock()
+	m.events = append(m.events, event{assigned, slices.Clone(ps[m.p.cfg.Input])})
+}
+
+// applyEvents applies the partition changes kgo reported since the last
+// poll, in order.
+func (m *member) applyEvents() {
+	m.evMu.Lock()
+	evs := m.events
+	m.events = nil
+	m.evMu.Unlock()
+	for _, e := range evs {
+		for _, p := range e.parts {
+			if e.assigned {
+				m.owned[p], m.restore[p] = true, true
+				continue
+			}
+			delete(m.owned, p)
+			delete(m.restore, p)
+			delete(m.next, p)
+			m.app.Drop(p)
+		}
+	}
+}
+
+// run runs the incarnation until life ends (or it crashes); when life
+// ended with the run (ctx), it leaves the group; when its lifetime ran
+// out, it leaves or crashes as drawn.
+func (m *member) run(ctx, life context.Context) {
+	cfg := &m.p.cfg
+	m.kill = gen.NewKillable(cfg.Client.Dialer)
+	m.cc = cfg.Client
+	m.cc.Dialer = m.kill.Dial
+	m.app = cfg.NewApp()
+	m.client = cfg.IDs.Next()
+	m.owned, m.restore, m.next = map[int32]bool{}, map[int32]bool{}, map[int32]int64{}
+	if err := m.open(); err != nil {
+		return
+	}
+	_, pollTimeout := m.cc.Timeouts()
+	for life.Err() == nil {
+		pctx, cancel := context.WithTimeout(life, pollTimeout)
+		fs := m.pollRecords(pctx)
+		cancel()
+		m.applyEvents()
+		var rs []*kgo.Record
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Topic == cfg.Input && m.owned[r.Partition] {
+				rs = append(rs, r)
+			}
+		})
+		if len(rs) == 0 {
+			m.allowRebalance()
+			continue
+		}
+		if err := m.restoreAll(life); err != nil {
+			m.crash()
+			return
+		}
+		var ok bool
+		if m.sess != nil {
+			ok = m.txnBatch(rs)
+		} else {
+			ok = m.plainBatch(rs)
+		}
+		if !ok {
+			m.crash()
+			return
+		}
+	}
+	if ctx.Err() == nil && m.crashAtEnd {
+		m.crash()
+		return
+	}
+	m.leave()
+}
+
+// open makes the incarnation's client: a GroupTransactSession when
+// transactional, else a group consumer that commits by hand and holds
+// rebalances back while a batch is under way.
+func (m *member) open() error {
+	cfg := &m.p.cfg
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Input),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.SessionTimeout(6 * time.Second),
+		kgo.RebalanceTimeout(10 * time.Second),
+		kgo.HeartbeatInterval(500 * time.Millisecond),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(time.Millisecond),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(true, ps) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(false, ps) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(false, ps) }),
+	}
+	if cfg.Transactional {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	if cfg.Transactional && !cfg.NoTransaction {
+		opts = append(opts,
+			kgo.TransactionalID(fmt.Sprintf("%s-%d", cfg.Group, m.slot)),
+			kgo.TransactionTimeout(cfg.TxnTimeout),
+			kgo.WithLogger(endTxnLogger{&m.unconfirmed}))
+		sess, err := kgo.NewGroupTransactSession(m.cc.Options(opts...)...)
+		if err != nil {
+			return err
+		}
+		m.sess, m.cl = sess, sess.Client()
+		return nil
+	}
+	opts = append(opts, kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())
+	cl, err := m.cc.New(opts...)
+	m.cl = cl
+	return err
+}
+
+func (m *member) pollRecords(ctx context.Context) kgo.Fetches {
+	if m.sess != nil {
+		return m.sess.PollRecords(ctx, m.p.cfg.MaxBatch)
+	}
+	return m.cl.PollRecords(ctx, m.p.cfg.MaxBatch)
+}
+
+func (m *member) allowRebalance() {
+	if m.sess == nil {
+		m.cl.AllowRebalance()
+	}
+}
+
+// leave closes the client cleanly: it leaves the group.
+func (m *member) leave() {
+	if m.sess != nil {
+		m.sess.Close()
+		return
+	}
+	m.cl.CloseAllowingRebalance()
+}
+
+// crash cuts the incarnation's connections and closes its client with
+// nothing more reaching the cluster, like a killed process. The close
+// finishes in the background (the slot waits for it before it returns).
+func (m *member) crash() {
+	m.kill.Kill()
+	cl := m.cl
+	m.closing.Add(1)
+	go func() {
+		defer m.closing.Done()
+		cl.Close()
+	}()
+}
+
+// restoreAll restores every held partition that needs it.
+func (m *member) restoreAll(ctx context.Context) error {
+	for _, p := range slices.Sorted(maps.Keys(m.restore)) {
+		if err := m.restorePartition(ctx, p); err != nil {
+			return err
+		}
+		delete(m.restore, p)
+	}
+	return nil
+}
+
+// restorePartition reads partition p of every output topic to its end and
+// hands it to the App.
+func (m *member) restorePartition(ctx context.Context, p int32) error {
+	cfg := &m.p.cfg
+	m.app.Drop(p)
+	if cfg.SkipRestore {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, cfg.RestoreTimeout)
+	defer cancel()
+	outs := map[string][]*kgo.Record{}
+	for _, topic := range cfg.Outputs {
+		_, err := gen.ReadToEnd(rctx, m.cc, m.p.rec, m.proc.ID, gen.Read{
+			Topic: topic, Partitions: []int32{p},
+			ReadCommitted: cfg.Transactional, DefectReadUncommitted: cfg.ReadUncommitted,
+			Visit: func(r *kgo.Record) { outs[topic] = append(outs[topic], r) },
+		})
+		if err != nil {
+			return fmt.Errorf("restore %s/%d: %w", topic, p, err)
+		}
+	}
+	m.app.Restore(p, outs)
+	return nil
+}
+
+// process runs the App over rs and returns the batch.
+func (m *member) process(rs []*kgo.Record) *Batch {
+	m.batch++
+	b := &Batch{tag: fmt.Sprintf("c%d.%d", m.client, m.batch)}
+	m.app.Process(b, rs)
+	for _, r := range rs {
+		m.next[r.Partition] = r.Offset + 1
+	}
+	return b
+}
+
+// drawCrash draws whether and where this batch crashes.
+func (m *member) drawCrash() int {
+	if m.rng.Float64() >= m.p.cfg.CrashChance {
+		return noCrash
+	}
+	return crashBeforeWrite + m.rng.IntN(3)
+}
+
+// invoke records the invoke of b's txn op and returns its completion to
+// fill in.
+func (m *member) invoke(b *Batch, transactional bool) *history.Txn {
+	inv := &history.Txn{Transactional: transactional}
+	done := &history.Txn{Transactional: transactional}
+	for _, r := range b.outputs {
+		s := history.Send{Client: m.client, Topic: r.Topic, Key: string(r.Key), Value: string(r.Value), Partition: history.Unknown, Offset: history.Unknown}
+		si, sd := s, s
+		inv.Mops = append(inv.Mops, history.Mop{F: history.FnSend, Send: &si})
+		done.Mops = append(done.Mops, history.Mop{F: history.FnSend, Send: &sd})
+	}
+	m.p.rec.Record(history.Op{Process: m.proc.ID, Type: history.Invoke, F: history.FnTxn, Txn: inv})
+	return done
+}
+
+func (m *member) complete(t *history.Txn, typ history.Type, err string) {
+	m.p.rec.Record(history.Op{Process: m.proc.ID, Type: typ, F: history.FnTxn, Txn: t, Error: err})
+}
+
+// produceAll hands b's outputs to the client; the returned wait blocks
+// until every promise ran, then fills in t's positions (t may be nil when
+// b has no outputs). Until wait returns, t is not touched, so a batch
+// that ends before waiting records no position it did not learn.
+func (m *member) produceAll(ctx context.Context, b *Batch, t *history.Txn) func() error {
+	var wg sync.WaitGroup
+	type result struct {
+		p   int32
+		o   int64
+		err error
+	}
+	res := make([]result, len(b.outputs))
+	for i, r := range b.outputs {
+		wg.Add(1)
+		m.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			res[i] = result{r.Partition, r.Offset, err}
+		})
+	}
+	return func() error {
+		wg.Wait()
+		var errs []error
+		for i, r := range res {
+			if r.err != nil {
+				errs = append(errs, r.err)
+				continue
+			}
+			t.Mops[i].Send.Partition, t.Mops[i].Send.Offset = r.p, r.o
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// workContext bounds a batch's writes and end: not the run's context, so
+// that a batch under way when the run ends completes and is recorded.
+func (m *member) workContext() (context.Context, context.CancelFunc) {
+	op, _ := m.cc.Timeouts()
+	return context.WithTimeout(context.Background(), 3*op)
+}
+
+func (m *member) batchOffsets(rs []*kgo.Record) map[int32]int64 {
+	out := map[int32]int64{}
+	for _, r := range rs {
+		out[r.Partition] = m.next[r.Partition]
+	}
+	return out
+}
+
+// txnBatch runs one batch in a transaction. It reports false when the
+// incarnation must end (crashed, or its transactional state is broken).
+func (m *member) txnBatch(rs []*kgo.Record) bool {
+	cfg := &m.p.cfg
+	if err := m.sess.Begin(); err != nil {
+		return false
+	}
+	b := m.process(rs)
+	point := m.drawCrash()
+	abort := m.rng.Float64() < cfg.AbortChance
+	wctx, cancel := m.workContext()
+	defer cancel()
+	var t *history.Txn
+	if len(b.outputs) > 0 {
+		t = m.invoke(b, true)
+	}
+	if point == crashBeforeWrite {
+		if t != nil {
+			m.complete(t, history.Info, "crashed before writing")
+		}
+		return false
+	}
+	wait := m.produceAll(wctx, b, t)
+	if point == crashBeforeCommit {
+		if t != nil {
+			m.complete(t, history.Info, "crashed before committing")
+		}
+		return false
+	}
+	if t != nil && !abort {
+		t.CommitTime = m.p.rec.Now()
+	}
+	m.unconfirmed.Store(false)
+	committed, err := m.sess.End(wctx, kgo.TransactionEndTry(!abort))
+	perr := wait()
+	if t != nil {
+		switch {
+		case err != nil:
+			m.complete(t, history.Info, err.Error())
+		case committed && perr == nil:
+			m.complete(t, history.OK, "")
+		case committed:
+			m.complete(t, history.Info, "committed with a failed write: "+perr.Error())
+		case m.unconfirmed.Load():
+			m.complete(t, history.Info, "end of transaction unconfirmed")
+		default:
+			why := "aborted by the session"
+			if abort {
+				why = "aborted on purpose"
+			}
+			m.complete(t, history.Fail, why)
+		}
+	}
+	if committed {
+		m.p.noteCommitted(m.batchOffsets(rs))
+	} else if !cfg.KeepStateOnAbort {
+		// The session rewound the input to the committed offsets: what
+		// the App did since is undone by restoring.
+		for p := range m.owned {
+			m.restore[p] = true
+		}
+	}
+	if err != nil || point == crashAfterCommit {
+		return false
+	}
+	return true
+}
+
+// plainBatch runs one batch at-least-once: write, wait for the
+// acknowledgements, then commit (or, planted, commit first), or the
+// NoTransaction defect's imitation of a transaction.
+func (m *member) plainBatch(rs []*kgo.Record) bool {
+	defer m.allowRebalance()
+	cfg := &m.p.cfg
+	b := m.process(rs)
+	point := m.drawCrash()
+	abort := cfg.Transactional && m.rng.Float64() < cfg.AbortChance
+	wctx, cancel := m.workContext()
+	defer cancel()
+	offsets := map[int32]int64{}
+	for p, next := range m.batchOffsets(rs) {
+		offsets[p] = next
+		if !cfg.Transactional {
+			offsets[p] = m.app.Committable(p, next)
+		}
+	}
+	var t *history.Txn
+	if len(b.outputs) > 0 {
+		t = m.invoke(b, cfg.Transactional)
+	}
+	if cfg.CommitBeforeWrite {
+		// Planted: commit what was consumed before anything is written.
+		m.commit(wctx, m.batchOffsets(rs))
+	}
+	if point == crashBeforeWrite {
+		if t != nil {
+			m.complete(t, history.Info, "crashed before writing")
+		}
+		return false
+	}
+	perr := m.produceAll(wctx, b, t)()
+	if perr != nil {
+		if t != nil {
+			m.complete(t, history.Info, perr.Error())
+		}
+		return false
+	}
+	if point == crashBeforeCommit {
+		if t != nil {
+			m.complete(t, history.Info, "crashed before committing")
+		}
+		return false
+	}
+	if abort {
+		// The planted NoTransaction defect "aborts": it does not commit
+		// and forgets its state, but its outputs are out already.
+		if t != nil {
+			m.complete(t, history.Fail, "aborted on purpose")
+		}
+		for p := range m.owned {
+			m.restore[p] = true
+		}
+		return m.rewind()
+	}
+	if t != nil && cfg.Transactional {
+		t.CommitTime = m.p.rec.Now()
+	}
+	if !cfg.CommitBeforeWrite {
+		m.commit(wctx, offsets)
+	}
+	if t != nil {
+		m.complete(t, history.OK, "")
+	}
+	return point != crashAfterCommit
+}
+
+// commit commits offsets for the input partitions; a failure is not fatal
+// (the batch is processed again: at-least-once).
+func (m *member) commit(ctx context.Context, offsets map[int32]int64) {
+	eo := map[int32]kgo.EpochOffset{}
+	for p, o := range offsets {
+		eo[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
+	}
+	var ok bool
+	m.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{m.p.cfg.Input: eo},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			ok = err == nil && commitAccepted(resp)
+		})
+	if ok {
+		m.p.noteCommitted(offsets)
+	}
+}
+
+// commitAccepted reports whether every partition of an OffsetCommit
+// answer was accepted.
+func commitAccepted(resp *kmsg.OffsetCommitResponse) bool {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if kerr.ErrorForCode(p.ErrorCode) != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// rewind makes the client consume the held partitions from their
+// committed offsets again (after an imitated abort).
+func (m *member) rewind() bool {
+	committed := m.cl.CommittedOffsets()[m.p.cfg.Input]
+	set := map[int32]kgo.EpochOffset{}
+	for p := range m.owned {
+		if o, ok := committed[p]; ok {
+			set[p] = o
+		}
+	}
+	m.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{m.p.cfg.Input: set})
+	return true
+}
+
+// endTxnLogger watches kgo's log for an EndTxn whose outcome kgo could not
+// confirm (it then reports an abort that may have been a commit).
+type endTxnLogger struct{ unconfirmed *atomic.Bool }
+
+func (endTxnLogger) Level() kgo.LogLevel { return kgo.LogLevelInfo }
+
+func (l endTxnLogger) Log(_ kgo.LogLevel, msg string, _ ...any) {
+	if strings.Contains(msg, "unknown server error") && strings.Contains(msg, "end transaction") {
+		l.unconfirmed.Store(true)
+	}
+}

@@ -1,0 +1,221 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/workloads/gen"
+)
+
+// App is a processing application's logic. A member makes a new App for
+// each incarnation (NewApp) and calls it from one goroutine.
+type App interface {
+	// Restore rebuilds input partition p's state from what the output
+	// topics hold in partition p, by topic, in offset order.
+	Restore(p int32, outputs map[string][]*kgo.Record)
+	// Process handles a batch's input records, in the order polled (per
+	// partition, offset order), and emits what comes out through b.
+	Process(b *Batch, rs []*kgo.Record)
+	// Committable is the offset to commit for partition p (at-least-once
+	// only): the first input offset whose effects may still be needed,
+	// at most next (one past the last record processed).
+	Committable(p int32, next int64) int64
+	// Drop forgets partition p.
+	Drop(p int32)
+}
+
+// Batch collects one batch's output records.
+type Batch struct {
+	tag     string
+	n       int
+	outputs []*kgo.Record
+}
+
+// Unique returns a string no other output of the run gets: the member
+// incarnation, batch and output number. Put it into every output value,
+// so that each value names the write that carried it.
+func (b *Batch) Unique() string {
+	b.n++
+	return fmt.Sprintf("%s.%d", b.tag, b.n)
+}
+
+// Emit writes value with key to partition p of topic.
+func (b *Batch) Emit(topic string, p int32, key, value string) {
+	b.outputs = append(b.outputs, &kgo.Record{Topic: topic, Partition: p, Key: []byte(key), Value: []byte(value)})
+}
+
+// Defects are planted bugs of the processing application (see doc.go);
+// none is ever on by default.
+type Defects struct {
+	CommitBeforeWrite bool
+	SkipRestore       bool
+	NoTransaction     bool
+	KeepStateOnAbort  bool
+	ReadUncommitted   bool
+}
+
+// Config is one processing application.
+type Config struct {
+	Group      string   // the consumer group; required
+	Input      string   // the input topic; required
+	Partitions int32    // the input's partitions (every output has as many)
+	Outputs    []string // the output topics
+	// Transactional runs each batch in a Kafka transaction
+	// (GroupTransactSession, read_committed); else at-least-once.
+	Transactional bool
+	NewApp        func() App
+
+	Members     int           // member slots, default 2
+	Lifetime    time.Duration // mean life of an incarnation; 0: until the run ends
+	Downtime    time.Duration // mean time before a slot starts again, default 500ms
+	CrashShare  float64       // share of departures that are crashes
+	CrashChance float64       // chance per batch of a crash inside it
+	AbortChance float64       // transactional: chance per batch of an abort on purpose
+	MaxBatch    int           // input records per batch, default 200
+
+	// TxnTimeout is the transactions' timeout: how long a crashed
+	// member's open transaction holds readers back. Default 10s.
+	TxnTimeout time.Duration
+	// RestoreTimeout bounds one restore, default 30s.
+	RestoreTimeout time.Duration
+
+	Client gen.ClientConfig
+	Procs  *gen.Procs
+	IDs    *gen.Counter // client incarnation ids, shared with the run's producers
+	Rand   *rand.Rand
+	Defects
+}
+
+func (c *Config) withDefaults() error {
+	if c.Group == "" || c.Input == "" || c.NewApp == nil || c.Procs == nil || c.IDs == nil || c.Rand == nil {
+		return errors.New("stream: Group, Input, NewApp, Procs, IDs and Rand are required")
+	}
+	if c.Partitions <= 0 {
+		return errors.New("stream: no partitions")
+	}
+	if c.Members <= 0 {
+		c.Members = 2
+	}
+	if c.Downtime <= 0 {
+		c.Downtime = 500 * time.Millisecond
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 200
+	}
+	if c.TxnTimeout <= 0 {
+		c.TxnTimeout = 10 * time.Second
+	}
+	if c.RestoreTimeout <= 0 {
+		c.RestoreTimeout = 30 * time.Second
+	}
+	return nil
+}
+
+// Processor is a running processing application.
+type Processor struct {
+	cfg Config
+	rec *history.Recorder
+
+	mu        sync.Mutex
+	committed map[int32]int64 // the highest offset committed per input partition
+	batches   int
+}
+
+// New returns a processor for cfg recording into rec.
+func New(cfg Config, rec *history.Recorder) (*Processor, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	return &Processor{cfg: cfg, rec: rec, committed: map[int32]int64{}}, nil
+}
+
+// Run runs the members until ctx ends, then lets each finish its batch and
+// leave the group. It returns once every member is gone.
+func (p *Processor) Run(ctx context.Context) {
+	rngs := make([]*rand.Rand, p.cfg.Members)
+	for i := range rngs {
+		rngs[i] = gen.Child(p.cfg.Rand)
+	}
+	var wg sync.WaitGroup
+	for slot := range p.cfg.Members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.runSlot(ctx, slot, rngs[slot])
+		}()
+	}
+	wg.Wait()
+}
+
+// runSlot runs incarnations of one member slot until ctx ends.
+func (p *Processor) runSlot(ctx context.Context, slot int, rng *rand.Rand) {
+	var closing sync.WaitGroup
+	defer closing.Wait()
+	for incarnation := 0; ctx.Err() == nil; incarnation++ {
+		life := ctx
+		var cancel context.CancelFunc = func() {}
+		if p.cfg.Lifetime > 0 {
+			life, cancel = context.WithTimeout(ctx, gen.Exp(rng, p.cfg.Lifetime))
+		}
+		m := &member{p: p, slot: slot, rng: rng, proc: p.cfg.Procs.New(), closing: &closing,
+			crashAtEnd: p.cfg.Lifetime > 0 && rng.Float64() < p.cfg.CrashShare}
+		m.run(ctx, life)
+		cancel()
+		if !gen.Sleep(ctx, gen.Exp(rng, p.cfg.Downtime)) {
+			return
+		}
+	}
+}
+
+// Committed returns the highest offset committed for input partition
+// part, -1 if none.
+func (p *Processor) Committed(part int32) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if o, ok := p.committed[part]; ok {
+		return o
+	}
+	return -1
+}
+
+// WaitCommitted waits until every partition's committed offset is above
+// its target offset, or ctx ends (false).
+func (p *Processor) WaitCommitted(ctx context.Context, targets map[int32]int64) bool {
+	for {
+		done := true
+		for part, o := range targets {
+			if p.Committed(part) <= o {
+				done = false
+			}
+		}
+		if done {
+			return true
+		}
+		if !gen.Sleep(ctx, 100*time.Millisecond) {
+			return false
+		}
+	}
+}
+
+// Batches returns how many batches were committed.
+func (p *Processor) Batches() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.batches
+}
+
+func (p *Processor) noteCommitted(offsets map[int32]int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batches++
+	for part, o := range offsets {
+		p.committed[part] = max(p.committed[part], o)
+	}
+}
