@@ -338,10 +338,17 @@ func readSim(dir, out string) (Sim, error) {
 			}
 		}
 	}
-	for _, name := range []string{"summary.txt", "trace.log", "history.jsonl", "verdict.json", "header.json", "stdout.log", "stderr.log"} {
+	for _, name := range []string{"summary.txt", "trace.log", "history.jsonl", "faults.jsonl", "verdict.json", "header.json", "stdout.log", "stderr.log"} {
 		if isFile(filepath.Join(dir, name)) {
 			s.Links = append(s.Links, Link{Name: name, Href: href(out, filepath.Join(dir, name))})
 		}
+	}
+	// porcupine's visualisations of the partitions that were not
+	// linearizable (or ran out of their budget), as the guest wrote them.
+	vis, _ := filepath.Glob(filepath.Join(dir, "linearizability-*.html"))
+	slices.Sort(vis)
+	for _, path := range vis {
+		s.Links = append(s.Links, Link{Name: filepath.Base(path), Href: href(out, path)})
 	}
 	return s, nil
 }

@@ -90,7 +90,7 @@ func TestReport(t *testing.T) {
 		"0.69×", "1.46×",
 		"610,000", "the null sink does not serve Fetch",
 		`href="../runs/seed-42/trace.log"`, `href="../runs/seed-42/history.jsonl"`, `href="../runs/seed-42/verdict.json"`,
-		`href="../runs/seed-3/trace.log"`,
+		`href="../runs/seed-3/trace.log"`, `href="../runs/seed-42/linearizability-queue-0.html"`,
 		`<span class="badge invalid">invalid</span>`, `<span class="badge valid">valid</span>`,
 		"lost-write", "ops 12, 13", "crash n1", "partition [n1] [n2 n3]",
 		"31s", "2.5s",

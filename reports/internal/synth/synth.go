@@ -158,6 +158,10 @@ func Sim(dir string, seed uint64, invalid bool) error {
 	code, verdict, summary := 0, "valid", "valid: 1200 ops; sends 580 ok"
 	var details any = map[string]any{"valid": true, "anomalies": map[string]any{}, "counts": map[string]int{}}
 	if invalid {
+		// porcupine's visualisation of the failing partition.
+		if err := os.WriteFile(filepath.Join(dir, "linearizability-queue-0.html"), []byte("<html></html>"), 0o644); err != nil {
+			return err
+		}
 		code, verdict, summary = 1, "invalid", "INVALID: lost-write ×1 <script>alert(1)</script>"
 		details = map[string]any{
 			"valid":  false,
