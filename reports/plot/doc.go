@@ -20,5 +20,11 @@
 //
 // Both simulation plots carry the fault intervals read from trace.log
 // (ParseFaults) as shaded, labelled bands, as Jepsen draws its nemesis
-// activity, so that unavailability lines up with the fault that caused it.
+// activity, so that unavailability lines up with the fault that caused it,
+// and the witnesses of the anomalies the verdict did not allow as dashed
+// red lines at the time of each witness's last operation (ReadWitnesses),
+// so that a lost write lines up with the crash before it.
+//
+// Recovery draws the distributions of recovery times over many runs
+// (package reports/recovery) as CDFs.
 package plot

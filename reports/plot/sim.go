@@ -35,9 +35,10 @@ type Send struct {
 
 // SimData is what the simulation plots draw.
 type SimData struct {
-	Sends  []Send // by completion
-	Faults []Fault
-	End    time.Duration // the last op or trace event
+	Sends     []Send // by completion
+	Faults    []Fault
+	Witnesses []Witness     // of the anomalies the verdict did not allow, by time
+	End       time.Duration // the last op or trace event
 }
 
 // ReadSim reads a run folder's history.jsonl and trace.log. A missing file
@@ -63,6 +64,9 @@ func ReadSim(dir string) (*SimData, error) {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "history.jsonl"), err)
 		}
 		d.Sends = Sends(ops)
+	}
+	if d.Witnesses, err = ReadWitnesses(dir); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, runfolder.VerdictFile), err)
 	}
 	for _, s := range d.Sends {
 		d.End = max(d.End, s.At)
@@ -187,6 +191,7 @@ func (d *SimData) throughputPlot() (*gplot.Plot, string) {
 	}
 	line(ok, palette[0], "acknowledged")
 	line(bad, palette[1], "failed or unknown")
+	d.addWitnesses(p)
 	d.xRange(p)
 	p.Y.Min = 0
 	return p, "sim-throughput"
@@ -246,6 +251,7 @@ func (d *SimData) latencyPlot() (*gplot.Plot, string) {
 	if len(byType) == 0 {
 		p.Y.Min, p.Y.Max = 1, 1000 // an empty log axis still needs a range
 	}
+	d.addWitnesses(p)
 	d.xRange(p)
 	return p, "sim-latency"
 }

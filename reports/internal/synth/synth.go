@@ -168,7 +168,7 @@ func Sim(dir string, seed uint64, invalid bool) error {
 			"counts": map[string]int{"lost-write": 1},
 			"anomalies": map[string]any{
 				"lost-write": []map[string]any{{
-					"values": []string{"v7"}, "ops": []int64{12, 13},
+					"values": []string{"v7"}, "ops": []int64{12, 13}, "times": []float64{12.5, 15.25},
 					"detail": `acked send v7 at queue/0@7 never read <img src=x onerror="alert(1)">`,
 				}},
 			},
