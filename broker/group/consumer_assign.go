@@ -63,7 +63,7 @@ func assignRange(spec assignSpec) map[string]partitions {
 			subscribers[t]++
 		}
 	}
-	next := map[TopicID]int32{}  // the next partition to hand out
+	next := map[TopicID]int32{} // the next partition to hand out
 	served := map[TopicID]int{} // members given a range so far
 	out := map[string]partitions{}
 	for _, m := range members {

@@ -296,14 +296,14 @@ func (s *Shard) sortedGroupIDs() []string {
 type timerKind uint8
 
 const (
-	timerSession       timerKind = iota // a member's session (or new-member join) timeout
-	timerPending                        // a member id handed out with MEMBER_ID_REQUIRED, not yet used
-	timerJoin                           // the join phase's rebalance timeout
-	timerInitialJoin                    // the initial rebalance delay of a group that was empty
-	timerSync                           // members that got their join answer must sync by then
-	timerExpireOffsets                  // periodic offset expiration
-	timerConsumerSession                // a consumer-protocol member's session
-	timerConsumerRebalance              // a consumer-protocol member revoking too long
+	timerSession           timerKind = iota // a member's session (or new-member join) timeout
+	timerPending                            // a member id handed out with MEMBER_ID_REQUIRED, not yet used
+	timerJoin                               // the join phase's rebalance timeout
+	timerInitialJoin                        // the initial rebalance delay of a group that was empty
+	timerSync                               // members that got their join answer must sync by then
+	timerExpireOffsets                      // periodic offset expiration
+	timerConsumerSession                    // a consumer-protocol member's session
+	timerConsumerRebalance                  // a consumer-protocol member revoking too long
 )
 
 type timer struct {
