@@ -88,7 +88,6 @@ func (d *killableDialer) kill() {
 
 // consumerMember joins group with the consumer protocol.
 func (tb *testBroker) consumerMember(name, group, topic string, own *ownership, d *killableDialer) *groupMember {
-
 	opts := []kgo.Opt{
 		kgo.ServerSideBalancer(), kgo.ClientID(name),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.assigned(name, m[topic]) }),

@@ -203,13 +203,31 @@ type consumerGroup struct {
 	// owner is who owns each partition now: assigned to it, or pending
 	// its revocation. A partition in no member's set is free.
 	owner map[topicPartition]string
+	// names counts the members subscribing to each topic name, regexes
+	// those subscribing with a regular expression: what a heartbeat checks
+	// the topics against.
+	names   map[string]int
+	regexes int
 }
 
 func newConsumerGroup() *consumerGroup {
 	return &consumerGroup{
 		members: map[string]*consumerMember{}, static: map[string]string{},
 		subscription: map[string]subscribedTopic{}, target: map[string]partitions{},
-		owner: map[topicPartition]string{},
+		owner: map[topicPartition]string{}, names: map[string]int{},
+	}
+}
+
+// track counts (delta +1) or uncounts (-1) a member's subscription in
+// names and regexes. A member is counted while it is in members.
+func (cg *consumerGroup) track(m *consumerMember, delta int) {
+	for _, name := range m.topicNames {
+		if cg.names[name] += delta; cg.names[name] <= 0 {
+			delete(cg.names, name)
+		}
+	}
+	if m.topicRegex != nil {
+		cg.regexes += delta
 	}
 }
 
@@ -277,6 +295,7 @@ func (cg *consumerGroup) setOwned(m *consumerMember, assigned, revoking partitio
 
 // removeMember takes a member out of every index.
 func (cg *consumerGroup) removeMember(m *consumerMember) {
+	cg.track(m, -1)
 	cg.setOwned(m, partitions{}, partitions{})
 	delete(cg.members, m.id)
 	delete(cg.target, m.id)

@@ -275,6 +275,7 @@ func (s *Shard) upsertConsumerMember(g *group, old, replaced *consumerMember, me
 		m := &base
 		m.assigned, m.revoking = partitions{}, partitions{}
 		cg.members[m.id] = m
+		cg.track(m, +1)
 		cg.static[*m.instanceID] = m.id
 		cg.setOwned(m, assigned, revoking)
 		cg.target[m.id] = target
@@ -317,7 +318,9 @@ func (s *Shard) upsertConsumerMember(g *group, old, replaced *consumerMember, me
 	isNew := old == nil && replaced == nil
 	changed := isNew || !updated.sameMetadata(&base)
 	resubscribed = isNew || !slices.Equal(base.topicNames, updated.topicNames) || !eqStrPtr(base.topicRegex, updated.topicRegex)
+	cg.track(m, -1)
 	*m = updated
+	cg.track(m, +1)
 	if m.instanceID != nil {
 		cg.static[*m.instanceID] = m.id
 	}
@@ -343,11 +346,13 @@ func sortedUnique(names []string) []string {
 // assignment is computed again.
 func (s *Shard) refreshConsumerGroup(g *group, topics Topics, bump bool) {
 	cg := g.cg
-	sub := computeSubscription(cg, topics)
-	if !equalSubscription(sub, cg.subscription) {
-		cg.subscription = sub
-		s.emit(partitionMetadataRecord(g.id, sub))
-		bump = true
+	if bump || cg.subscriptionStale(topics) {
+		sub := computeSubscription(cg, topics)
+		if !equalSubscription(sub, cg.subscription) {
+			cg.subscription = sub
+			s.emit(partitionMetadataRecord(g.id, sub))
+			bump = true
+		}
 	}
 	if bump {
 		cg.epoch++
@@ -356,6 +361,22 @@ func (s *Shard) refreshConsumerGroup(g *group, topics Topics, bump bool) {
 	if cg.epoch > cg.assignmentEpoch {
 		s.computeTarget(g)
 	}
+}
+
+// subscriptionStale reports whether the topics differ from the
+// subscription metadata: a subscribed topic was created, deleted,
+// recreated or grew. Regular expressions are matched again every time.
+func (cg *consumerGroup) subscriptionStale(topics Topics) bool {
+	if cg.regexes > 0 {
+		return true
+	}
+	for name := range cg.names {
+		id, n, ok := topics.Topic(name)
+		if st, had := cg.subscription[name]; ok != had || ok && (st.id != id || st.partitions != n) {
+			return true
+		}
+	}
+	return false
 }
 
 // computeSubscription is the subscription metadata: every topic a member

@@ -159,6 +159,18 @@ func (w *cgWorld) check() {
 		return
 	}
 	cg := g.cg
+	names, regexes := map[string]int{}, 0
+	for _, m := range cg.members {
+		for _, n := range m.topicNames {
+			names[n]++
+		}
+		if m.topicRegex != nil {
+			regexes++
+		}
+	}
+	if fmt.Sprint(names) != fmt.Sprint(cg.names) || regexes != cg.regexes {
+		w.t.Fatalf("subscriptions counted as %v (%d regexes), want %v (%d)", cg.names, cg.regexes, names, regexes)
+	}
 	seen := map[topicPartition]string{}
 	for _, id := range cg.memberIDs() {
 		m := cg.members[id]

@@ -349,9 +349,10 @@ func (s *Shard) replayConsumerTombstone(version int16, groupID, memberID string)
 // timeout of members still revoking.
 func (s *Shard) finishConsumerLoad(g *group) {
 	cg := g.cg
-	cg.owner = map[topicPartition]string{}
+	cg.owner, cg.names, cg.regexes = map[topicPartition]string{}, map[string]int{}, 0
 	for _, id := range cg.memberIDs() {
 		m := cg.members[id]
+		cg.track(m, +1)
 		assigned, revoking := m.assigned, m.revoking
 		m.assigned, m.revoking = partitions{}, partitions{}
 		cg.setOwned(m, assigned, revoking)
