@@ -208,13 +208,17 @@ type consumerGroup struct {
 	// the topics against.
 	names   map[string]int
 	regexes int
+	// known names every topic id the subscription ever had, so that
+	// partitions of a topic no longer subscribed to (still being revoked)
+	// keep their name in descriptions.
+	known map[TopicID]string
 }
 
 func newConsumerGroup() *consumerGroup {
 	return &consumerGroup{
 		members: map[string]*consumerMember{}, static: map[string]string{},
 		subscription: map[string]subscribedTopic{}, target: map[string]partitions{},
-		owner: map[topicPartition]string{}, names: map[string]int{},
+		owner: map[topicPartition]string{}, names: map[string]int{}, known: map[TopicID]string{},
 	}
 }
 
@@ -322,14 +326,16 @@ func (cg *consumerGroup) subscribedTo(topic string) bool {
 	return false
 }
 
-// topicName finds a subscribed topic's name by id, or "".
-func (cg *consumerGroup) topicName(id TopicID) string {
-	for name, st := range cg.subscription {
-		if st.id == id {
-			return name
-		}
+// topicName finds the name of a topic the group subscribed to, by id, or
+// "".
+func (cg *consumerGroup) topicName(id TopicID) string { return cg.known[id] }
+
+// setSubscription replaces the subscription metadata.
+func (cg *consumerGroup) setSubscription(sub map[string]subscribedTopic) {
+	cg.subscription = sub
+	for name, st := range sub {
+		cg.known[st.id] = name
 	}
-	return ""
 }
 
 // preferredAssignor is the assignor most members ask for (ties: the

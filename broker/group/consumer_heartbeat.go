@@ -349,7 +349,7 @@ func (s *Shard) refreshConsumerGroup(g *group, topics Topics, bump bool) {
 	if bump || cg.subscriptionStale(topics) {
 		sub := computeSubscription(cg, topics)
 		if !equalSubscription(sub, cg.subscription) {
-			cg.subscription = sub
+			cg.setSubscription(sub)
 			s.emit(partitionMetadataRecord(g.id, sub))
 			bump = true
 		}
@@ -645,7 +645,7 @@ func (s *Shard) fenceConsumerMember(g *group, m *consumerMember) {
 		}
 	}
 	if !equalSubscription(sub, cg.subscription) {
-		cg.subscription = sub
+		cg.setSubscription(sub)
 		s.emit(partitionMetadataRecord(g.id, sub))
 	}
 	cg.epoch++

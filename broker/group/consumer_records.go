@@ -236,7 +236,7 @@ func (s *Shard) replayConsumer(version int16, key, value []byte) error {
 			r.skipTags()
 			sub[name] = subscribedTopic{id: id, partitions: parts}
 		}
-		apply = func() { cg.subscription = sub }
+		apply = func() { cg.setSubscription(sub) }
 	case cgMemberMetadataKey:
 		var m consumerMember
 		m.instanceID = r.CompactNullableString()
