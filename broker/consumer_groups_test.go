@@ -19,13 +19,27 @@ import (
 // into it (kgo.ServerSideBalancer): the coordinator assigns.
 
 // ownership tracks which member owns each partition, from the members'
-// assign, revoke and lose callbacks, and fails the test when a partition
-// is given to a member while another live member still owns it.
+// assign, revoke and lose callbacks, and notes every partition given to a
+// member while another live member still owns it.
 type ownership struct {
-	t     *testing.T
-	mu    sync.Mutex
-	owner map[int32]string
-	dead  map[string]bool
+	mu         sync.Mutex
+	owner      map[int32]string
+	dead       map[string]bool
+	violations []string
+	// revokeDelay makes a member take this long to give partitions up
+	// (as one committing in its revoke callback does).
+	revokeDelay time.Duration
+}
+
+func newOwnership() *ownership { return &ownership{owner: map[int32]string{}, dead: map[string]bool{}} }
+
+func (o *ownership) check(t *testing.T) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, v := range o.violations {
+		t.Error(v)
+	}
 }
 
 func (o *ownership) assigned(name string, ps []int32) {
@@ -33,13 +47,14 @@ func (o *ownership) assigned(name string, ps []int32) {
 	defer o.mu.Unlock()
 	for _, p := range ps {
 		if cur, ok := o.owner[p]; ok && cur != name && !o.dead[cur] {
-			o.t.Errorf("partition %d assigned to %s while %s still owns it", p, name, cur)
+			o.violations = append(o.violations, fmt.Sprintf("partition %d assigned to %s while %s still owns it", p, name, cur))
 		}
 		o.owner[p] = name
 	}
 }
 
 func (o *ownership) released(name string, ps []int32) {
+	time.Sleep(o.revokeDelay)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, p := range ps {
@@ -86,10 +101,41 @@ func (d *killableDialer) kill() {
 	}
 }
 
+// produceFast writes perPartition records to each partition in one flush
+// (produceN waits for each record).
+func (tb *testBroker) produceFast(t *testing.T, topic string, partitions int32, perPartition int) {
+	t.Helper()
+	cl := tb.client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var mu sync.Mutex
+	var failed error
+	for p := int32(0); p < partitions; p++ {
+		for i := 0; i < perPartition; i++ {
+			r := &kgo.Record{Partition: p, Value: []byte(fmt.Sprintf("p%d-%d", p, i))}
+			cl.Produce(ctxT(t), r, func(_ *kgo.Record, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && failed == nil {
+					failed = err
+				}
+			})
+		}
+	}
+	if err := cl.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	cl.Close()
+}
+
 // consumerMember joins group with the consumer protocol.
-func (tb *testBroker) consumerMember(name, group, topic string, own *ownership, d *killableDialer) *groupMember {
+func (tb *testBroker) consumerMember(name, group, topic string, own *ownership, d *killableDialer, extra ...kgo.Opt) *groupMember {
 	opts := []kgo.Opt{
 		kgo.ServerSideBalancer(), kgo.ClientID(name),
+		// A fetch in flight holds back the partitions a member just got
+		// until it returns: keep that short.
+		kgo.FetchMaxWait(200 * time.Millisecond),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.assigned(name, m[topic]) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.released(name, m[topic]) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.released(name, m[topic]) }),
@@ -97,6 +143,7 @@ func (tb *testBroker) consumerMember(name, group, topic string, own *ownership, 
 	if d != nil {
 		opts = append(opts, kgo.Dialer(d.dial))
 	}
+	opts = append(opts, extra...)
 	return tb.joinGroup(group, topic, opts...)
 }
 
@@ -167,13 +214,14 @@ func describeUntil(t *testing.T, adm *kadm.Client, group string, ok func(kadm.De
 // committed offsets.
 func TestConsumerProtocolGroup(t *testing.T) {
 	cfg := groupConfig(t)
-	cfg.Groups.Coordinator.ConsumerSessionTimeoutMs = 2000
+	cfg.Groups.Coordinator.ConsumerSessionTimeoutMs = 1000
 	cfg.Groups.Coordinator.ConsumerHeartbeatIntervalMs = 100
 	tb := startBroker(t, cfg)
 	const topic, group, parts = "events", "analytics", int32(6)
 	tb.createTopic(topic, parts, nil)
-	tb.produceN(t, topic, parts, 10)
-	own := &ownership{t: t, owner: map[int32]string{}, dead: map[string]bool{}}
+	tb.produceFast(t, topic, parts, 10)
+	own := newOwnership()
+	defer own.check(t)
 	adm := kadm.NewClient(tb.client())
 
 	killC := &killableDialer{}
@@ -200,14 +248,14 @@ func TestConsumerProtocolGroup(t *testing.T) {
 
 	// b leaves: a and c take its partitions.
 	b.cl.Close()
-	tb.produceN(t, topic, parts, 5)
+	tb.produceFast(t, topic, parts, 5)
 	pollAll(t, parts, 15, all, a, c)
 	describeUntil(t, adm, group, func(g kadm.DescribedConsumerGroup) bool { return g.State == "Stable" && len(g.Members) == 2 })
 
 	// c is cut off: after its session, a has everything.
 	own.kill("c")
 	killC.kill()
-	tb.produceN(t, topic, parts, 5)
+	tb.produceFast(t, topic, parts, 5)
 	pollAll(t, parts, 20, all, a)
 	describeUntil(t, adm, group, func(g kadm.DescribedConsumerGroup) bool { return g.State == "Stable" && len(g.Members) == 1 })
 
@@ -217,7 +265,7 @@ func TestConsumerProtocolGroup(t *testing.T) {
 	describeUntil(t, adm, group, func(g kadm.DescribedConsumerGroup) bool {
 		return g.State == "Stable" && len(g.Members) == 2 && len(g.Members[0].Assignment[topic]) == 3 && len(g.Members[1].Assignment[topic]) == 3
 	})
-	tb.produceN(t, topic, parts, 5)
+	tb.produceFast(t, topic, parts, 5)
 	pollAll(t, parts, 25, all, a, d)
 
 	// Both leave; the committed offsets are the end of every partition,
@@ -250,12 +298,38 @@ func TestConsumerProtocolGroup(t *testing.T) {
 	// A last member resumes where the group left off: no record skipped,
 	// none read again.
 	e := tb.consumerMember("e", group, topic, own, nil)
-	tb.produceN(t, topic, parts, 1)
+	tb.produceFast(t, topic, parts, 1)
 	pollAll(t, parts, 26, append(all, e), e)
 	for p, got := range e.got {
 		if got[0] != 25 {
 			t.Errorf("partition %d: e resumed at %d, want 25", p, got[0])
 		}
+	}
+}
+
+// TestConsumerProtocolOwnershipCatchesDefect: the ownership check of
+// TestConsumerProtocolGroup sees a coordinator that gives a partition
+// before its owner released it (Defects.AssignUnreleased).
+func TestConsumerProtocolOwnershipCatchesDefect(t *testing.T) {
+	cfg := groupConfig(t)
+	cfg.Groups.Coordinator.ConsumerHeartbeatIntervalMs = 100
+	cfg.Groups.Coordinator.Defects.AssignUnreleased = true
+	tb := startBroker(t, cfg)
+	const topic, group, parts = "events", "analytics", int32(6)
+	tb.createTopic(topic, parts, nil)
+	tb.produceFast(t, topic, parts, 10)
+	own := newOwnership()
+	own.revokeDelay = 300 * time.Millisecond
+	a := tb.consumerMember("a", group, topic, own, nil)
+	pollAll(t, parts, 10, []*groupMember{a}, a)
+	b := tb.consumerMember("b", group, topic, own, nil)
+	c := tb.consumerMember("c", group, topic, own, nil)
+	tb.produceFast(t, topic, parts, 5)
+	pollAll(t, parts, 15, []*groupMember{a, b, c}, a, b, c)
+	own.mu.Lock()
+	defer own.mu.Unlock()
+	if len(own.violations) == 0 {
+		t.Fatal("no partition was seen owned by two members")
 	}
 }
 
@@ -267,7 +341,7 @@ func TestConsumerProtocolMeetsClassic(t *testing.T) {
 	tb := startBroker(t, groupConfig(t))
 	tb.createTopic("events", 2, nil)
 	tb.produceN(t, "events", 2, 1)
-	own := &ownership{t: t, owner: map[int32]string{}, dead: map[string]bool{}}
+	own := newOwnership()
 	classic := tb.joinGroup("old", "events")
 	pollUntil(t, 2, classic)
 	cl := tb.client()
