@@ -324,6 +324,8 @@ func groupsList(ctx context.Context, adm *kadm.Client, c *command, o *groupsOpts
 var groupStateNames = map[string]string{
 	"empty": "Empty", "preparingrebalance": "PreparingRebalance", "completingrebalance": "CompletingRebalance",
 	"stable": "Stable", "dead": "Dead",
+	// Groups of the consumer protocol (KIP-848).
+	"assigning": "Assigning", "reconciling": "Reconciling",
 }
 
 func sortedStateNames() []string {

@@ -51,8 +51,26 @@ func TestGroupConsumerProtocolDescribe(t *testing.T) {
 	if f := strings.Fields(strings.Split(strings.TrimSpace(state.stdout), "\n")[1]); len(f) < 5 || f[len(f)-3] != "uniform" || f[len(f)-2] != "Stable" || f[len(f)-1] != "1" {
 		t.Errorf("describe --state:\n%s", state.stdout)
 	}
+	cl.Close()
+
+	// weir consume opts in as Kafka's tools do.
+	r := mustWeir(t, "", "consume", "--bootstrap-server", s.addr, "--topic", topic, "--group", "cli848", "--from-beginning",
+		"--max-messages", "8", "--consumer-property", "group.protocol=consumer", "--consumer-property", "group.remote.assignor=range")
+	if strings.Count(r.stdout, "\n") != 8 {
+		t.Fatalf("weir consume with group.protocol=consumer: %s", r)
+	}
+	// Left, it is an empty consumer group; an empty group's assignor is
+	// the default one, as in Kafka.
+	state = mustWeir(t, "", "groups", "describe", "--state", "--bootstrap-server", s.addr, "--group", "cli848")
+	if f := strings.Fields(strings.Split(strings.TrimSpace(state.stdout), "\n")[1]); len(f) < 5 || f[len(f)-3] != "uniform" || f[len(f)-2] != "Empty" {
+		t.Errorf("describe --state of the CLI's group:\n%s", state.stdout)
+	}
+	rows = describeGroup(t, s, "cli848")
+	if len(rows) != 2 || rows[0].current == "-" || rows[1].current == "-" {
+		t.Errorf("describe of the CLI's group: %+v", rows)
+	}
 	list := mustWeir(t, "", "groups", "list", "--bootstrap-server", s.addr)
-	if strings.TrimSpace(list.stdout) != group {
+	if strings.Join(strings.Fields(list.stdout), " ") != "cli848 "+group {
 		t.Errorf("groups list: %q", list.stdout)
 	}
 }

@@ -496,6 +496,10 @@ func (s *Shard) reconcile(g *group, m *consumerMember, owned []kmsg.ConsumerGrou
 			return
 		}
 		s.nextAssignment(cg, m, m.epoch+1, owned)
+	default:
+		// A state this coordinator does not know (read from a newer
+		// one's records): reconcile from the target, as from stable.
+		s.nextAssignment(cg, m, m.epoch, owned)
 	}
 	if m.sameAssignment(&before) {
 		return
