@@ -19,7 +19,7 @@ import (
 //     its own (so no two consumers ever read a partition at once);
 //   - once the chaos stops and the live consumers keep heartbeating, every
 //     subscribed partition is assigned, and the group is Stable;
-//   - the log loads back into the same state.
+//   - the log, and its compacted form, load back into the same state.
 
 const cgTopic = "t"
 
@@ -251,17 +251,20 @@ func (w *cgWorld) settle() {
 	}
 }
 
-// reload: the log loads back into the same state.
+// reload: the log, and its compacted form, load back into the same
+// state.
 func (w *cgWorld) reload() {
-	s := NewShard(w.s.cfg, w.s.newID)
-	for _, r := range w.log {
-		if err := s.Replay(r.Key, r.Value); err != nil {
-			w.t.Fatalf("replay: %v", err)
+	for name, log := range map[string][]Record{"log": w.log, "compacted log": compact(w.log)} {
+		s := NewShard(w.s.cfg, w.s.newID)
+		for _, r := range log {
+			if err := s.Replay(r.Key, r.Value); err != nil {
+				w.t.Fatalf("replay: %v", err)
+			}
 		}
-	}
-	s.FinishLoad(w.nowMs, int64(len(w.log)))
-	if got, want := s.Dump(), w.s.Dump(); got != want {
-		w.t.Fatalf("the log loads back as\n%s\nnot\n%s", got, want)
+		s.FinishLoad(w.nowMs, int64(len(w.log)))
+		if got, want := s.Dump(), w.s.Dump(); got != want {
+			w.t.Fatalf("the %s loads back as\n%s\nnot\n%s", name, got, want)
+		}
 	}
 }
 
