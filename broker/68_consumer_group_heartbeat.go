@@ -43,6 +43,14 @@ func (t imageTopics) Topic(name string) (group.TopicID, int32, bool) {
 	return group.TopicID(tp.ID), int32(len(tp.Partitions)), true
 }
 
+func (t imageTopics) Name(id group.TopicID) (string, bool) {
+	tp, ok := t.img.TopicByID(metadata.TopicID(id))
+	if !ok || isInternalTopic(tp.Name) {
+		return "", false
+	}
+	return tp.Name, true
+}
+
 func (t imageTopics) Names() []string {
 	var names []string
 	for _, tp := range t.img.Topics() {

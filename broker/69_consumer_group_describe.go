@@ -17,13 +17,14 @@ func init() { register(69, 0, 1, handleConsumerGroupDescribe) }
 
 func handleConsumerGroupDescribe(_ context.Context, b *Broker, req *request) (reply, error) {
 	r := req.kreq.(*kmsg.ConsumerGroupDescribeRequest)
+	topics := imageTopics{b.image()}
 	calls, failed := b.groups.fanOut(r.Groups, func(sm *group.Shard, nowMs int64, w group.Waiter, idx []int) group.Output {
 		sub := kmsg.NewPtrConsumerGroupDescribeRequest()
 		sub.Version = r.Version
 		for _, i := range idx {
 			sub.Groups = append(sub.Groups, r.Groups[i])
 		}
-		return sm.ConsumerDescribe(nowMs, sub, w)
+		return sm.ConsumerDescribe(nowMs, sub, topics, w)
 	})
 	return awaitReplies(req, waitersOf(calls), func(resps []kmsg.Response) kmsg.Response {
 		resp := r.ResponseKind().(*kmsg.ConsumerGroupDescribeResponse)

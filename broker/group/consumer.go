@@ -32,6 +32,8 @@ type Topics interface {
 	Topic(name string) (id TopicID, partitions int32, ok bool)
 	// Names lists every topic, for regular expression subscriptions.
 	Names() []string
+	// Name finds a topic by id.
+	Name(id TopicID) (string, bool)
 }
 
 // memberState is Kafka's MemberState of a consumer group member, with

@@ -9,8 +9,10 @@ import (
 
 // ConsumerDescribe handles a ConsumerGroupDescribe request (v0-1) for
 // groups of this shard, answered in request order: a group that does not
-// exist, or is classic, is GROUP_ID_NOT_FOUND, as in Kafka.
-func (s *Shard) ConsumerDescribe(nowMs int64, req *kmsg.ConsumerGroupDescribeRequest, w Waiter) Output {
+// exist, or is classic, is GROUP_ID_NOT_FOUND, as in Kafka. Assigned
+// topics are named from topics (the metadata image), or else from what
+// the group subscribed to.
+func (s *Shard) ConsumerDescribe(nowMs int64, req *kmsg.ConsumerGroupDescribeRequest, topics Topics, w Waiter) Output {
 	resp := req.ResponseKind().(*kmsg.ConsumerGroupDescribeResponse)
 	if code := s.unavailable(); code != 0 {
 		for _, id := range req.Groups {
@@ -22,13 +24,13 @@ func (s *Shard) ConsumerDescribe(nowMs int64, req *kmsg.ConsumerGroupDescribeReq
 	}
 	s.begin(nowMs)
 	for _, id := range req.Groups {
-		resp.Groups = append(resp.Groups, s.consumerDescribe(id, req.Version))
+		resp.Groups = append(resp.Groups, s.consumerDescribe(id, req.Version, topics))
 	}
 	s.reply(w, resp)
 	return s.end()
 }
 
-func (s *Shard) consumerDescribe(id string, version int16) kmsg.ConsumerGroupDescribeResponseGroup {
+func (s *Shard) consumerDescribe(id string, version int16, topics Topics) kmsg.ConsumerGroupDescribeResponseGroup {
 	dg := kmsg.NewConsumerGroupDescribeResponseGroup()
 	dg.Group = strings.Clone(id)
 	g := s.groups[id]
@@ -56,8 +58,8 @@ func (s *Shard) consumerDescribe(id string, version int16) kmsg.ConsumerGroupDes
 		dm.ClientID, dm.ClientHost = m.clientID, m.clientHost
 		dm.SubscribedTopics = append([]string{}, m.topicNames...)
 		dm.SubscribedTopicRegex = cloneStringPtr(m.topicRegex)
-		dm.Assignment = describeAssignment(cg, m.assigned)
-		dm.TargetAssignment = describeAssignment(cg, cg.target[mid])
+		dm.Assignment = describeAssignment(cg, topics, m.assigned)
+		dm.TargetAssignment = describeAssignment(cg, topics, cg.target[mid])
 		if version >= 1 {
 			dm.MemberType = 1 // consumer protocol (KIP-1099); 0 is classic
 		}
@@ -66,11 +68,15 @@ func (s *Shard) consumerDescribe(id string, version int16) kmsg.ConsumerGroupDes
 	return dg
 }
 
-func describeAssignment(cg *consumerGroup, p partitions) kmsg.Assignment {
+func describeAssignment(cg *consumerGroup, topics Topics, p partitions) kmsg.Assignment {
 	var a kmsg.Assignment
 	a.TopicPartitions = []kmsg.AssignmentTopicPartition{}
 	for _, t := range p.sortedTopics() {
-		tp := kmsg.AssignmentTopicPartition{TopicID: t, Topic: cg.topicName(t)}
+		name, ok := topics.Name(t)
+		if !ok {
+			name = cg.topicName(t)
+		}
+		tp := kmsg.AssignmentTopicPartition{TopicID: t, Topic: name}
 		tp.Partitions = append([]int32{}, p[t]...)
 		a.TopicPartitions = append(a.TopicPartitions, tp)
 	}

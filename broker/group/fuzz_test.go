@@ -49,7 +49,7 @@ func FuzzReplay(f *testing.F) {
 		s.Describe(2, d, "d")
 		cd := kmsg.NewPtrConsumerGroupDescribeRequest()
 		cd.Groups = d.Groups
-		s.ConsumerDescribe(2, cd, "cd")
+		s.ConsumerDescribe(2, cd, harnessTopics{}, "cd")
 		for _, id := range d.Groups {
 			hb := kmsg.NewPtrConsumerGroupHeartbeatRequest()
 			hb.Group, hb.MemberID, hb.RebalanceTimeoutMillis = id, "m", 1000

@@ -211,7 +211,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 	case "cg-describe":
 		req := kmsg.NewPtrConsumerGroupDescribeRequest()
 		req.Groups = a.list("groups")
-		h.apply(h.s.ConsumerDescribe(h.nowMs, req, "describe"))
+		h.apply(h.s.ConsumerDescribe(h.nowMs, req, h.topics, "describe"))
 	case "tick":
 		h.nowMs += a.int("advance", 0)
 		h.apply(h.s.Tick(h.nowMs))
@@ -622,6 +622,12 @@ func testTopicName(id TopicID) string { return strings.TrimRight(string(id[:]), 
 func (ht harnessTopics) Topic(name string) (TopicID, int32, bool) {
 	n, ok := ht[name]
 	return testTopicID(name), n, ok
+}
+
+func (ht harnessTopics) Name(id TopicID) (string, bool) {
+	name := testTopicName(id)
+	_, ok := ht[name]
+	return name, ok
 }
 
 func (ht harnessTopics) Names() []string {
