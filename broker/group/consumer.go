@@ -88,14 +88,6 @@ func (p partitions) has(t TopicID, partition int32) bool {
 	return ok
 }
 
-func (p partitions) count() int {
-	n := 0
-	for _, ps := range p {
-		n += len(ps)
-	}
-	return n
-}
-
 func (p partitions) add(t TopicID, partition int32) {
 	ps := p[t]
 	i, ok := slices.BinarySearch(ps, partition)
@@ -124,14 +116,6 @@ func (p partitions) sortedTopics() []TopicID {
 	}
 	sort.Slice(ids, func(i, j int) bool { return string(ids[i][:]) < string(ids[j][:]) })
 	return ids
-}
-
-// partitionsOf builds a set from topic/partition lists, dropping
-// duplicates and empty topics.
-func partitionsOf(add func(put func(TopicID, int32))) partitions {
-	p := partitions{}
-	add(p.add)
-	return p
 }
 
 // topicPartition names one partition of a topic by id.
@@ -166,8 +150,6 @@ type consumerMember struct {
 	// sessionSeq and rebalanceSeq are the live timer entries.
 	sessionSeq, rebalanceSeq uint64
 }
-
-func (m *consumerMember) static() bool { return m.instanceID != nil }
 
 // sameMetadata reports whether o has m's persisted member metadata (what
 // ConsumerGroupMemberMetadata holds).

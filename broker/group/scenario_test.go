@@ -640,13 +640,22 @@ func (ht harnessTopics) Names() []string {
 }
 
 func responsePartitions(a *kmsg.ConsumerGroupHeartbeatResponseAssignment) partitions {
-	return partitionsOf(func(put func(TopicID, int32)) {
-		for _, t := range a.Topics {
-			for _, p := range t.Partitions {
-				put(t.TopicID, p)
-			}
+	p := partitions{}
+	for _, t := range a.Topics {
+		for _, x := range t.Partitions {
+			p.add(t.TopicID, x)
 		}
-	})
+	}
+	return p
+}
+
+// count is how many partitions a set holds.
+func (p partitions) count() int {
+	n := 0
+	for _, ps := range p {
+		n += len(ps)
+	}
+	return n
 }
 
 func describedPartitions(a kmsg.Assignment) string {
