@@ -220,11 +220,16 @@ func (m *Member) complete(t *history.Txn, typ history.Type, err string) {
 // (read_uncommitted) and of every output (read_committed when
 // transactional).
 func (pl *Pipeline) Finish(barrier func(p int32, attempt int) string) {
+	pl.FinishWith(pl.Member(), barrier)
+}
+
+// FinishWith is Finish with m, a member still alive, doing the draining
+// (it keeps the state it has).
+func (pl *Pipeline) FinishWith(m *Member, barrier func(p int32, attempt int) string) {
 	pr := pl.c.Producer()
 	for p := range pl.cfg.Partitions {
 		pr.Send(pl.cfg.Input, p, "", barrier(p, 0))
 	}
-	m := pl.Member()
 	for p := range pl.cfg.Partitions {
 		m.Drain(p, 50)
 	}
