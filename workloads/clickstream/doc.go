@@ -87,7 +87,15 @@
 //   - GapFromFirst: measure inactivity from a session's first event
 //     (clickstream-session-window).
 //
-// TestDefectsCaught shows each one caught by a short run.
+// TestDefectsCaughtScripted (script_test.go) shows each one caught on a
+// scripted run of the sessionizer's code in an in-memory cluster (package
+// streamtest): the crash and the takeover sit where the defect shows, so
+// the history is the same every time. Against a real broker a defect shows
+// only when a crash or a partition move happens to land there (SkipRestore
+// needs a takeover after a session that began before the committed offset
+// closed, while a later one is still open: a replay that only rewrites
+// identical sessions is not a double count), so TestDefectsCaughtRealtime
+// runs on request (WEIR_REALTIME_DEFECTS=1).
 //
 // The package keeps no package-level mutable state; all randomness comes
 // from Config.Rand (or Config.Seed), split per worker before any starts.
