@@ -59,7 +59,10 @@ func TestRunAgainstWeir(t *testing.T) {
 		}
 	}
 	t.Logf("%d events, %d summaries written, %d restores", events, sessions, restores)
-	if events < 100 || sessions < 10 || restores == 0 {
+	// Restores happen only when a member takes a partition over, which
+	// real timing may not bring in a short run (seen: 0 to 5); the
+	// scripted tests cover restores deterministically.
+	if events < 100 || sessions < 10 {
 		t.Errorf("too little happened: %d events, %d summaries, %d restores", events, sessions, restores)
 	}
 }
