@@ -182,7 +182,8 @@ func TestDefectsCaught(t *testing.T) {
 	}{
 		{Defects{NoTransaction: true}, ExactlyOnce},
 		{Defects{KeepStateOnAbort: true}, Conservation},
-		{Defects{ReadUncommitted: true}, checker.AbortedRead},
+		{Defects{ReadUncommitted: true}, checker.AbortedRead},      // the restore after the abort
+		{Defects{ReadUncommitted: true}, checker.PrecommittedRead}, // the takeover while member 1's transaction is open
 		{Defects{StaleBalance: true}, NegativeBalance},
 		{Defects{FraudAtLimit: true}, FraudAlerts},
 	} {

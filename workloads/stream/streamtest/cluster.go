@@ -20,6 +20,7 @@ type Cluster struct {
 	logs    map[string]map[int32][]*stored
 	procs   int
 	clients int
+	open    []*txnState // transactions of crashed members, not yet timed out
 }
 
 type stored struct {
@@ -71,6 +72,18 @@ func (c *Cluster) append(topic string, p int32, s *stored) int64 {
 	return int64(len(c.logs[topic][p]) - 1)
 }
 
+// timeOut aborts every open transaction of a crashed member: a
+// read_committed reader (gen.ReadToEnd) waits until none is open below
+// the high watermark, which the transaction timeout brings about.
+func (c *Cluster) timeOut() {
+	for _, t := range c.open {
+		if *t == txnOpen {
+			*t = txnAborted
+		}
+	}
+	c.open = nil
+}
+
 // read returns what a reader of topic/p sees from offset from on.
 func (c *Cluster) read(topic string, p int32, from int64, readCommitted bool) []*kgo.Record {
 	var out []*kgo.Record
@@ -100,6 +113,9 @@ func (c *Cluster) readPartition(process int, topic string, p int32, recordedComm
 	a := &history.Assign{Topic: topic, Partitions: []int32{p}, ReadCommitted: recordedCommitted}
 	c.Rec.Record(history.Op{Process: process, Type: history.Invoke, F: history.FnAssign, Assign: a})
 	c.Rec.Record(history.Op{Process: process, Type: history.OK, F: history.FnAssign, Assign: a})
+	if readCommitted {
+		c.timeOut()
+	}
 	rs := c.read(topic, p, 0, readCommitted)
 	c.poll(process, topic, p, rs)
 	return rs
@@ -117,6 +133,9 @@ func (c *Cluster) Final(i int, topic string, parts int32, readCommitted bool) {
 	}
 	c.Rec.Record(history.Op{Process: reader, Type: history.Invoke, F: history.FnAssign, Assign: a})
 	c.Rec.Record(history.Op{Process: reader, Type: history.OK, F: history.FnAssign, Assign: a})
+	if readCommitted {
+		c.timeOut()
+	}
 	done := &history.Final{Topic: topic, Partitions: parts, Reader: reader}
 	for p := range parts {
 		rs := c.read(topic, p, 0, readCommitted)

@@ -10,8 +10,11 @@
 // # Model
 //
 // A record written inside a transaction is invisible to read_committed
-// readers until the transaction commits, and forever if it aborts (an
-// open transaction of a crashed member aborts). Offsets are dense: no
+// readers until the transaction commits, and forever if it aborts. A
+// crashed member's transaction stays open until a read_committed reader
+// waits it out (gen.ReadToEnd waits until none is open; the transaction
+// timeout aborts it); a read_uncommitted reader sees its records while it
+// is open. Offsets are dense: no
 // control records. A member mirrors stream's member: it restores a
 // partition from the outputs (read_committed when transactional) before
 // its first batch there and after an abort; commits the offset past the

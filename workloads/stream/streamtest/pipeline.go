@@ -66,7 +66,7 @@ const (
 	Commit            End = iota // write, then commit (the offsets in the transaction, or after the writes)
 	Abort                        // transactional: write, then abort on purpose (the session rewinds)
 	CrashBeforeWrite             // crash after processing, before anything is written
-	CrashBeforeCommit            // crash after writing, before committing (an open transaction aborts)
+	CrashBeforeCommit            // crash after writing, before committing (the transaction stays open until a read_committed reader waits out its timeout)
 )
 
 // Revoke takes partition p from the member: it forgets p.
@@ -130,7 +130,10 @@ func (m *Member) Batch(p int32, n int, end End) int {
 		}
 		m.complete(t, history.Info, "crashed before committing")
 		m.dead = true
-		*state = txnAborted // the transaction times out
+		// The transaction stays open until its timeout: the next
+		// read_committed reader waits it out (a read_uncommitted one sees
+		// its records).
+		m.pl.c.open = append(m.pl.c.open, state)
 	case end == Abort && cfg.Transactional:
 		*state = txnAborted
 		m.complete(t, history.Fail, "aborted on purpose")
