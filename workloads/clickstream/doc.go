@@ -91,11 +91,14 @@
 // scripted run of the sessionizer's code in an in-memory cluster (package
 // streamtest): the crash and the takeover sit where the defect shows, so
 // the history is the same every time. Against a real broker a defect shows
-// only when a crash or a partition move happens to land there (SkipRestore
-// needs a takeover after a session that began before the committed offset
-// closed, while a later one is still open: a replay that only rewrites
-// identical sessions is not a double count), so TestDefectsCaughtRealtime
-// runs on request (WEIR_REALTIME_DEFECTS=1).
+// only when a crash or a partition move happens to land there, so
+// TestDefectsCaughtRealtime runs on request (WEIR_REALTIME_DEFECTS=1).
+// SkipRestore is the rarest: the committed offset is the first event of
+// the oldest open session, which a busy (Zipf-hot) user keeps open for
+// most of a run, so a takeover replays whole sessions that the replay
+// rebuilds identically (a rewrite, not a double count); only a session
+// that began before the committed offset, reached past it and closed
+// before the takeover is counted twice, and few do.
 //
 // The package keeps no package-level mutable state; all randomness comes
 // from Config.Rand (or Config.Seed), split per worker before any starts.

@@ -93,7 +93,9 @@
 // run of the monitor's code in an in-memory cluster (package streamtest),
 // the same history every time; TestCheckersOnForgedOutputs shows each
 // checker naming a forged output. Against a real broker,
-// TestRunAgainstWeir judges a correct pipeline valid.
+// TestRunAgainstWeir judges a correct pipeline valid, and
+// TestDefectsCaughtRealtime (on request: WEIR_REALTIME_DEFECTS=1) looks
+// for each defect in short runs.
 //
 // The package keeps no package-level mutable state; all randomness comes
 // from Config.Rand (or Config.Seed), split per worker before any starts.

@@ -2,6 +2,7 @@ package vitals_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -74,5 +75,49 @@ func TestRunAgainstWeir(t *testing.T) {
 				t.Errorf("%s: %s", name, c.Status)
 			}
 		}
+	}
+}
+
+// TestDefectsCaughtRealtime plants each defect of the monitor against a
+// real broker and requires the checker named for it to fire within a few
+// short runs. Whether a run holds the readings that expose a defect
+// depends on timing, so this runs on request only; the deterministic
+// proof is TestDefectsCaught (checkers_test.go).
+func TestDefectsCaughtRealtime(t *testing.T) {
+	if testing.Short() || os.Getenv("WEIR_REALTIME_DEFECTS") == "" {
+		t.Skip("set WEIR_REALTIME_DEFECTS=1 to run (timing-dependent)")
+	}
+	base := vitals.Config{LateShare: 0.3, SpikeShare: 0.1}
+	// Alerts held to the barrier come out after the run: over a 2s bound.
+	held := vitals.Config{LateShare: 0.3, SpikeShare: 0.1, AlertBound: 2 * time.Second}
+	// Few readings per patient, so heart rates are far apart in event
+	// time, and a low threshold, so the invented ones breach it.
+	sparse := vitals.Config{Rate: 10, HRHigh: 100, Patients: 10}
+	for _, c := range []struct {
+		defect  vitals.Defects
+		anomaly string
+		cfg     vitals.Config
+	}{
+		{vitals.Defects{SkipLateAlerts: true}, vitals.Alerts, base},
+		{vitals.Defects{HoldAlerts: true}, vitals.AlertLatency, held},
+		{vitals.Defects{NoLateCheck: true}, vitals.EventOrder, base},
+		{vitals.Defects{Interpolate: true}, vitals.UnackedAlert, sparse},
+	} {
+		t.Run(c.anomaly, func(t *testing.T) {
+			for seed := uint64(1); seed <= 3; seed++ {
+				cfg := c.cfg
+				cfg.Duration, cfg.Seed, cfg.Partitions, cfg.Members, cfg.Defects = 6*time.Second, seed, 2, 2, c.defect
+				v, _ := run(t, cfg)
+				if v.Counts[c.anomaly] > 0 {
+					t.Logf("seed %d: %s\n%s", seed, c.anomaly, v.Summary())
+					if v.Outcome != checker.Invalid {
+						t.Errorf("caught but not invalid:\n%s", v.Summary())
+					}
+					return
+				}
+				t.Logf("seed %d did not show %s:\n%s", seed, c.anomaly, v.Summary())
+			}
+			t.Errorf("%+v not caught in 3 runs", c.defect)
+		})
 	}
 }
