@@ -92,7 +92,7 @@ func TestDefectsCaughtRealtime(t *testing.T) {
 	held := vitals.Config{LateShare: 0.3, SpikeShare: 0.1, AlertBound: 2 * time.Second}
 	// Few readings per patient, so heart rates are far apart in event
 	// time, and a low threshold, so the invented ones breach it.
-	sparse := vitals.Config{Rate: 10, HRHigh: 100, Patients: 10}
+	sparse := vitals.Config{Rate: 10, HRHigh: 70, Patients: 10, TimeScale: 30}
 	for _, c := range []struct {
 		defect  vitals.Defects
 		anomaly string
