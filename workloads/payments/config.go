@@ -149,7 +149,6 @@ func (c Config) WithDefaults() (Config, error) {
 	if c.AbortChance == 0 {
 		c.AbortChance = 0.05
 	}
-	c.AbortChance = max(c.AbortChance, 0)
 	if c.Duration == 0 {
 		c.Duration = 10 * time.Second
 	}
@@ -196,7 +195,7 @@ func (c *Config) processor(procs *gen.Procs, ids *gen.Counter) stream.Config {
 		Outputs: []string{c.Ledger, c.Balances, c.Alerts}, Transactional: true,
 		NewApp:  func() stream.App { return newApp(c) },
 		Members: c.Members, Lifetime: c.Lifetime, CrashShare: c.CrashShare, CrashChance: c.CrashChance,
-		AbortChance: c.AbortChance,
+		AbortChance: max(c.AbortChance, 0), // negative: never (kept so the printed parameters read back the same)
 		Client:      c.Client, Procs: procs, IDs: ids, Rand: gen.Child(c.Rand),
 		Defects: stream.Defects{NoTransaction: c.Defects.NoTransaction, KeepStateOnAbort: c.Defects.KeepStateOnAbort,
 			ReadUncommitted: c.Defects.ReadUncommitted},

@@ -1,6 +1,7 @@
 package vitals
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -286,8 +287,25 @@ func TestDraw(t *testing.T) {
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Fatalf("seed %d drew %+v then %+v", seed, a, b)
 		}
-		if _, err := New(a); err != nil {
+		if seed%2 == 1 {
+			a.AbortChance = -1 // never abort: must read back as never, not as the default
+		}
+		w, err := New(a)
+		if err != nil {
 			t.Fatalf("seed %d: %+v: %v", seed, a, err)
+		}
+		// The printed parameters read back (weir check) to the same run.
+		printed, _ := json.Marshal(w.Config())
+		var back Config
+		if err := json.Unmarshal(printed, &back); err != nil {
+			t.Fatal(err)
+		}
+		w2, err := New(back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := json.Marshal(w2.Config()); string(again) != string(printed) {
+			t.Fatalf("seed %d: printed %s, read back as %s", seed, printed, again)
 		}
 	}
 }
