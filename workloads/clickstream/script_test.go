@@ -118,3 +118,29 @@ func TestDefectsCaughtScripted(t *testing.T) {
 		})
 	}
 }
+
+// TestInputOrderForged: a history in which one client's events of a user
+// sit in the input the other way round from the order the client was
+// given them (as a broker that reordered a producer's batches would
+// leave it) is an order violation, with both events named.
+func TestInputOrderForged(t *testing.T) {
+	cfg := scriptConfig(Defects{})
+	c := streamtest.NewCluster()
+	pl := streamtest.NewPipeline(c, streamtest.From(cfg.processor(&gen.Procs{}, &gen.Counter{})))
+	pr := c.Producer()
+	events := append([]event(nil), clickScript...)
+	events[3], events[4] = events[4], events[3] // u2's seq 3 lands before its seq 2
+	for _, e := range events {
+		pr.Send(cfg.Topic, 0, e.User, e.String())
+	}
+	pl.Finish(barrierValue)
+	v := judgeClicks(t, cfg, c.Ops())
+	want := "user u2: client 1 was given ev|u2|2|view|700 before ev|u2|3|view|1000"
+	found := false
+	for _, w := range v.Anomalies[Order] {
+		found = found || strings.Contains(w.Detail, want)
+	}
+	if !found || v.Outcome != checker.Invalid {
+		t.Fatalf("no %s witness says %q:\n%s", Order, want, v.Summary())
+	}
+}

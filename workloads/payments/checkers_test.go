@@ -331,3 +331,42 @@ func TestDraw(t *testing.T) {
 		}
 	}
 }
+
+// TestUnjudgedWithoutBarrier: when no barrier's answer came out, the
+// commands with no entry cannot be judged: unknown, never valid.
+func TestUnjudgedWithoutBarrier(t *testing.T) {
+	cfg := testConfig(Defects{})
+	c := streamtest.NewCluster()
+	pl := streamtest.NewPipeline(c, streamtest.From(cfg.processor(&gen.Procs{}, &gen.Counter{})))
+	pr := c.Producer()
+	for p, cmds := range [][]command{script0, script1} {
+		for _, x := range cmds {
+			b, _ := branchOf(x.Acct)
+			pr.Send(cfg.Topic, int32(p), b, x.String())
+		}
+	}
+	pl.Member().Batch(0, 3, streamtest.Commit)
+	for i, topic := range []string{cfg.Topic, cfg.Ledger, cfg.Balances, cfg.Alerts} {
+		c.Final(i, topic, cfg.Partitions, i > 0)
+	}
+	v := judge(t, cfg, c.Ops())
+	if v.Outcome != checker.Unknown || !v.UnknownBecause(checker.ProcessingIncomplete) {
+		t.Fatalf("judged without a barrier's answer:\n%s", v.Summary())
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	f.Add(cmd("p1.1", "transfer", "b0a1", "b0a2", 30, 1000).String())
+	f.Add("cmd|x|withdraw|a||-5|")
+	f.Add("barrier|0|1")
+	f.Fuzz(func(t *testing.T, v string) {
+		c, ok := parseCommand(v)
+		if !ok {
+			return
+		}
+		if again, ok := parseCommand(c.String()); !ok || again != c {
+			t.Fatalf("%q parsed as %+v, which prints as %q and parses as %+v", v, c, c.String(), again)
+		}
+		branchOf(c.Acct)
+	})
+}

@@ -309,3 +309,40 @@ func TestDraw(t *testing.T) {
 		}
 	}
 }
+
+// TestUnjudgedWithoutBarrier: when no barrier's answer came out, the
+// breaches with no alert cannot be judged: unknown, never valid.
+func TestUnjudgedWithoutBarrier(t *testing.T) {
+	cfg := testConfig(Defects{})
+	c := streamtest.NewCluster()
+	pl := streamtest.NewPipeline(c, streamtest.From(cfg.processor(&gen.Procs{}, &gen.Counter{})))
+	pr := c.Producer()
+	for p, rs := range [][]reading{script0, script1} {
+		for _, r := range rs {
+			pr.Send(cfg.Topic, int32(p), r.Patient, r.String())
+		}
+	}
+	pl.Member().Batch(0, 1, streamtest.Commit)
+	for i, topic := range []string{cfg.Topic, cfg.Processed, cfg.Alerts} {
+		c.Final(i, topic, cfg.Partitions, i > 0)
+	}
+	v := judge(t, cfg, c.Ops())
+	if v.Outcome != checker.Unknown || !v.UnknownBecause(checker.ProcessingIncomplete) {
+		t.Fatalf("judged without a barrier's answer:\n%s", v.Summary())
+	}
+}
+
+func FuzzParseReading(f *testing.F) {
+	f.Add(rd("p1.1", "pt0", HeartRate, 181, 1000).String())
+	f.Add("rd|x|p|spo2|-1|")
+	f.Add("barrier|0|1")
+	f.Fuzz(func(t *testing.T, v string) {
+		r, ok := parseReading(v)
+		if !ok {
+			return
+		}
+		if again, ok := parseReading(r.String()); !ok || again != r {
+			t.Fatalf("%q parsed as %+v, which prints as %q and parses as %+v", v, r, r.String(), again)
+		}
+	})
+}
