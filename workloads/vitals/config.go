@@ -47,7 +47,11 @@ type Config struct {
 	Rise       int           `json:"rise"`
 	RiseWithin time.Duration `json:"rise_within_ns"`
 	// AlertBound is the longest a breach's alert may take to commit after
-	// its reading was acknowledged (run time), default 30s.
+	// its reading was acknowledged (run time), default 30s. It must cover
+	// what the run does to the processor: a member crash stalls its
+	// partitions for the session timeout (6s) and then their restore for
+	// the transaction timeout (10s); faults and the pause between Run and
+	// Finish count too.
 	AlertBound time.Duration `json:"alert_bound_ns"`
 
 	// The processor: Members slots, incarnations living Exp(Lifetime)
@@ -83,19 +87,23 @@ type Defects struct {
 // sets Client, Duration and ReplicationFactor.
 func Draw(rng *rand.Rand) Config {
 	return Config{
-		Partitions:  1 + rng.Int32N(4),
-		Producers:   1 + rng.IntN(3),
-		InFlight:    1 + rng.IntN(8),
-		Rate:        []float64{25, 50, 100, 200}[rng.IntN(4)],
-		Patients:    4 + rng.IntN(40),
-		TimeScale:   5 + rng.Int64N(26),
-		LateShare:   0.3 * rng.Float64(),
-		Lateness:    time.Duration(1+rng.IntN(60)) * time.Second,
-		SpikeShare:  0.01 + 0.09*rng.Float64(),
-		HRHigh:      160 + rng.IntN(31),
-		SpO2Low:     85 + rng.IntN(8),
-		Rise:        20 + rng.IntN(21),
-		RiseWithin:  time.Duration(30+rng.IntN(91)) * time.Second,
+		Partitions: 1 + rng.Int32N(4),
+		Producers:  1 + rng.IntN(3),
+		InFlight:   1 + rng.IntN(8),
+		Rate:       []float64{25, 50, 100, 200}[rng.IntN(4)],
+		Patients:   4 + rng.IntN(40),
+		TimeScale:  5 + rng.Int64N(26),
+		LateShare:  0.3 * rng.Float64(),
+		Lateness:   time.Duration(1+rng.IntN(60)) * time.Second,
+		SpikeShare: 0.01 + 0.09*rng.Float64(),
+		HRHigh:     160 + rng.IntN(31),
+		SpO2Low:    85 + rng.IntN(8),
+		Rise:       20 + rng.IntN(21),
+		RiseWithin: time.Duration(30+rng.IntN(91)) * time.Second,
+		// A member crash holds its partitions for the session timeout
+		// (6s) and their restore for the transaction timeout (10s): the
+		// bound leaves room for several in a row.
+		AlertBound:  2 * time.Minute,
 		Members:     1 + rng.IntN(3),
 		Lifetime:    time.Duration(2+rng.IntN(7)) * time.Second,
 		CrashShare:  rng.Float64(),
