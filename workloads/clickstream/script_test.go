@@ -1,9 +1,12 @@
 package clickstream
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
@@ -143,4 +146,37 @@ func TestInputOrderForged(t *testing.T) {
 	if !found || v.Outcome != checker.Invalid {
 		t.Fatalf("no %s witness says %q:\n%s", Order, want, v.Summary())
 	}
+}
+
+// TestRandomSchedulesValid: a correct sessionizer under any schedule of
+// batches, crashes and takeovers (drawn by rapid) is judged valid: the
+// checkers have no false positives on what the pipeline can do.
+func TestRandomSchedulesValid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := scriptConfig(Defects{})
+		cfg.Partitions = 2
+		c := streamtest.NewCluster()
+		pl := streamtest.NewPipeline(c, streamtest.From(cfg.processor(&gen.Procs{}, &gen.Counter{})))
+		pr := c.Producer()
+		var sends []func()
+		seq := map[string]int{}
+		ms := int64(0)
+		for range rapid.IntRange(0, 30).Draw(t, "events") {
+			u := rapid.IntRange(0, 3).Draw(t, "user")
+			user := fmt.Sprintf("u%d", u)
+			seq[user]++
+			ms = max(0, ms+rapid.Int64Range(-200, 900).Draw(t, "event time step"))
+			e := event{User: user, Seq: seq[user], Kind: "view", Ms: ms}
+			sends = append(sends, func() { pr.Send(cfg.Topic, int32(u%2), e.User, e.String()) })
+		}
+		streamtest.RandomRun(t, pl, sends, barrierValue)
+		h := c.Ops()
+		if err := history.Validate(h); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := New(cfg)
+		if v := checker.Check(h, w.Opts()); v.Outcome != checker.Valid {
+			t.Fatalf("a correct sessionizer judged:\n%s", v.Summary())
+		}
+	})
 }

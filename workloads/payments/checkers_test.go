@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"pgregory.net/rapid"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
@@ -368,5 +369,41 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("%q parsed as %+v, which prints as %q and parses as %+v", v, c, c.String(), again)
 		}
 		branchOf(c.Acct)
+	})
+}
+
+// TestRandomSchedulesValid: a correct processor under any schedule of
+// batches, aborts, crashes and takeovers (drawn by rapid) is judged
+// valid: the checkers have no false positives on what the pipeline can
+// do.
+func TestRandomSchedulesValid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := testConfig(Defects{})
+		c := streamtest.NewCluster()
+		pl := streamtest.NewPipeline(c, streamtest.From(cfg.processor(&gen.Procs{}, &gen.Counter{})))
+		pr := c.Producer()
+		var sends []func()
+		ms := int64(0)
+		for i := range rapid.IntRange(0, 30).Draw(t, "commands") {
+			p := rapid.IntRange(0, 1).Draw(t, "partition")
+			from := rapid.IntRange(0, 3).Draw(t, "account")
+			to := (from + rapid.IntRange(1, 3).Draw(t, "to")) % 4
+			ms = max(0, ms+rapid.Int64Range(-60_000, 200_000).Draw(t, "event time step"))
+			x := cmd(fmt.Sprintf("c%d", i), rapid.SampledFrom([]string{"deposit", "withdraw", "withdraw", "transfer"}).Draw(t, "kind"),
+				account(p, from), "", rapid.Int64Range(1, 150).Draw(t, "amount"), ms)
+			if x.Kind == "transfer" {
+				x.To = account(p, to)
+			}
+			sends = append(sends, func() { pr.Send(cfg.Topic, int32(p), fmt.Sprintf("b%d", p), x.String()) })
+		}
+		streamtest.RandomRun(t, pl, sends, barrierValue)
+		h := c.Ops()
+		if err := history.Validate(h); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := New(cfg)
+		if v := checker.Check(h, w.Opts()); v.Outcome != checker.Valid {
+			t.Fatalf("a correct processor judged:\n%s", v.Summary())
+		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"pgregory.net/rapid"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
@@ -343,6 +344,40 @@ func FuzzParseReading(f *testing.F) {
 		}
 		if again, ok := parseReading(r.String()); !ok || again != r {
 			t.Fatalf("%q parsed as %+v, which prints as %q and parses as %+v", v, r, r.String(), again)
+		}
+	})
+}
+
+// TestRandomSchedulesValid: a correct monitor under any schedule of
+// batches, aborts, crashes and takeovers (drawn by rapid) is judged valid:
+// the checkers have no false positives on what the pipeline can do.
+func TestRandomSchedulesValid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := testConfig(Defects{})
+		cfg.AlertBound = 24 * time.Hour // the clock moves at random here; TestLatencyBound judges latency
+		c := streamtest.NewCluster()
+		pl := streamtest.NewPipeline(c, streamtest.From(cfg.processor(&gen.Procs{}, &gen.Counter{})))
+		pr := c.Producer()
+		var sends []func()
+		ms := int64(0)
+		for i := range rapid.IntRange(0, 30).Draw(t, "readings") {
+			p := rapid.IntRange(0, 1).Draw(t, "partition")
+			patient := fmt.Sprintf("pt%d", p+2*rapid.IntRange(0, 1).Draw(t, "patient"))
+			ms = max(0, ms+rapid.Int64Range(-30_000, 40_000).Draw(t, "event time step"))
+			r := rd(fmt.Sprintf("r%d", i), patient, HeartRate, rapid.IntRange(40, 220).Draw(t, "hr"), ms)
+			if rapid.IntRange(0, 2).Draw(t, "kind") == 0 {
+				r.Kind, r.V = SpO2, rapid.IntRange(80, 100).Draw(t, "spo2")
+			}
+			sends = append(sends, func() { pr.Send(cfg.Topic, int32(p), r.Patient, r.String()) })
+		}
+		streamtest.RandomRun(t, pl, sends, barrierValue)
+		h := c.Ops()
+		if err := history.Validate(h); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := New(cfg)
+		if v := checker.Check(h, w.Opts()); v.Outcome != checker.Valid {
+			t.Fatalf("a correct monitor judged:\n%s", v.Summary())
 		}
 	})
 }
