@@ -90,7 +90,10 @@
 // TestDefectsCaughtScripted (script_test.go) shows each one caught on a
 // scripted run of the sessionizer's code in an in-memory cluster (package
 // streamtest): the crash and the takeover sit where the defect shows, so
-// the history is the same every time. Against a real broker a defect shows
+// the history is the same every time. TestRandomSchedulesValid judges the
+// correct sessionizer valid on random schedules (rapid), and
+// TestDefectsFoundBySeededSchedules finds each defect on a seeded
+// schedule the correct sessionizer passes (SkipRestore first at seed 128). Against a real broker a defect shows
 // only when a crash or a partition move happens to land there, so
 // TestDefectsCaughtRealtime runs on request (WEIR_REALTIME_DEFECTS=1).
 // SkipRestore is the rarest: the committed offset is the first event of

@@ -106,7 +106,11 @@
 // TestDefectsCaught (checkers_test.go) shows each caught on a scripted
 // run of the processor's code in an in-memory cluster (package
 // streamtest), the same history every time; TestCheckersOnForgedOutputs
-// shows each checker naming a forged output. Against a real broker,
+// shows each checker naming a forged output; TestRandomSchedulesValid
+// judges the correct processor valid on random schedules of batches,
+// aborts, crashes and takeovers (rapid), and
+// TestDefectsFoundBySeededSchedules finds each defect within 100 seeded
+// schedules that the correct processor passes. Against a real broker,
 // TestRunAgainstWeir judges a correct pipeline valid, and
 // TestDefectsCaughtRealtime (on request: WEIR_REALTIME_DEFECTS=1) looks
 // for each defect in short runs.

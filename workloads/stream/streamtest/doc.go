@@ -21,6 +21,11 @@
 // batch (App.Committable when at-least-once); and honours every
 // stream.Defects field the same way stream does.
 //
+// RandomRun plays a random schedule (batches of random size, commits,
+// aborts, crashes at either point, takeovers, the clock moving) drawn from
+// Draws: rapid's, so that a failing schedule shrinks, or a seeded
+// generator's, so that a search over seeds is replayable.
+//
 // What it must never do: read a clock, draw a random number, or start a
 // goroutine; the same script gives the same history.
 package streamtest
