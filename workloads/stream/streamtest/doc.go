@@ -5,7 +5,7 @@
 // record for those same events (sends, txn ops, restores as assigns and
 // polls, final reads). Workload tests use it to show a checker catching a
 // planted defect on a history that comes out the same on every run; the
-// real-broker and simulated runs show the same pipelines judged valid.
+// real-broker runs show the same pipelines judged valid.
 //
 // # Model
 //
@@ -26,6 +26,7 @@
 // Draws: rapid's, so that a failing schedule shrinks, or a seeded
 // generator's, so that a search over seeds is replayable.
 //
-// What it must never do: read a clock, draw a random number, or start a
-// goroutine; the same script gives the same history.
+// What it must never do: read a clock, draw a random number other than
+// from the Draws it is given, or start a goroutine; the same script (or
+// seed) gives the same history.
 package streamtest
