@@ -180,8 +180,8 @@ func (f *fake) Run(_ context.Context, rec *history.Recorder) error {
 	return nil
 }
 func (f *fake) Finish(context.Context, *history.Recorder) error { return nil }
-func (f *fake) Opts() checker.Opts                             { return checker.Opts{} }
-func (f *fake) Hosts() []string                                { return nil }
+func (f *fake) Opts() checker.Opts                              { return checker.Opts{} }
+func (f *fake) Hosts() []string                                 { return nil }
 
 // script is a send, its ack, and a final read of topic, by the same
 // process and client ids in every workload.
