@@ -100,7 +100,7 @@ func drawQueue(rng *rand.Rand, c Cluster) QueueParams {
 		Producers:         1 + rng.IntN(3),
 		InFlight:          4 + rng.IntN(13),
 		Consumers:         1 + rng.IntN(2),
-		Rate:              pick(rng, 100.0, 200, 500, 1000),
+		Rate:              pick(rng, 100.0, 200, 300, 500),
 		DurationNs:        int64(c.Duration),
 		Keys:              4 + rng.IntN(29),
 		LingerNs:          int64(time.Duration(1+rng.IntN(5)) * time.Millisecond),
