@@ -122,6 +122,20 @@ func newWorkloadSet(p params, qcfg queue.Config, w *world.World, rng *rand.Rand,
 	return set, nil
 }
 
+// finishTimeout bounds the workloads' Finish: 60 virtual seconds for the
+// queue's final read, and 120 more for each other workload, whose drain
+// (stream.Drain) may take 60 seconds before its final reads begin.
+func finishTimeout(p params) time.Duration {
+	names, _ := registry.ParseNames(p.Workload)
+	d := 60 * time.Second
+	for _, name := range names {
+		if name != "queue" {
+			d += 120 * time.Second
+		}
+	}
+	return d
+}
+
 // workloadFlagHelp is --workload's help.
 func workloadFlagHelp() string {
 	return "workloads to run side by side, comma-separated: " + strings.Join(registry.Names(), ", ")

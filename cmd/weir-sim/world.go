@@ -226,7 +226,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	// The final read runs whatever the liveness phase said: the safety
 	// checkers judge every run, and an incomplete final read is itself a
 	// liveness failure.
-	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	fctx, cancel := context.WithTimeout(ctx, finishTimeout(p))
 	if err := set.Finish(fctx); err != nil {
 		out.Tracef("checker", "final read: %v", err)
 	}
