@@ -258,3 +258,21 @@ func TestSetMergesHistories(t *testing.T) {
 		t.Fatalf("an id past the stride merged: %v", err)
 	}
 }
+
+// FuzzOpts: a header's parameters are outside bytes; whatever they hold,
+// Opts answers with options or an error, never a panic.
+func FuzzOpts(f *testing.F) {
+	for _, e := range Entries() {
+		raw, _ := e.Draw(rand.New(rand.NewPCG(1, 1)), Cluster{ReplicationFactor: 3, MinInsync: 2, Duration: time.Second})
+		f.Add(e.Name, []byte(raw))
+	}
+	f.Add("queue", []byte(`{"acks":"leader","partitions":-1}`))
+	f.Add("clickstream", []byte(`{"users":0,"producers":0,"gap_ns":-5}`))
+	f.Add("queue", []byte(`null`))
+	f.Fuzz(func(t *testing.T, name string, params []byte) {
+		opts, err := Opts(name, params)
+		if err == nil && opts.Allowed == nil && opts.Properties == nil {
+			t.Fatalf("%s %q: options with nothing in them", name, params)
+		}
+	})
+}
