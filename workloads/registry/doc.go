@@ -30,10 +30,17 @@
 //
 // # Adding a workload
 //
-// payments and vitals have clickstream's shape (New(cfg), Run, Finish,
-// Opts, Topics): add a file like clickstream.go (its parameters: the
-// workload's Config with JSON names plus min.insync.replicas; Draw; a
-// build calling shaped) and a row in Entries.
+// payments and vitals have clickstream's shape (New(cfg) (*Workload,
+// error), Run, Finish, Opts, and Topics: the topics Run creates, with
+// their configs, so that Setup can create them before the first fault).
+// Each is a file like clickstream.go, about forty lines: its parameters
+// (the workload's Config, whose fields have JSON names and whose Client
+// and Rand are json:"-", plus min.insync.replicas), a draw function
+// (topic names end in Cluster.TopicSuffix; Simulated sizes rates for the
+// guest), and a build that fills Client and Rand from the Env
+// (env.client(host), env.rand()), calls New and wraps it with shaped;
+// then one row in Entries. Nothing else changes: weir sim --workload,
+// weir workload run and weir check find it by name.
 //
 // # Invariants
 //
