@@ -26,7 +26,8 @@
 // untouched. With several, the histories are merged in time order and each
 // workload after the first has its process ids and producer-client ids
 // shifted by a stride of its own (see History), so that no two workloads
-// share a process or a client; their topics must differ.
+// share a process or a client; their topics, and the values they send,
+// must differ (History refuses two workloads that sent the same value).
 //
 // # Adding a workload
 //

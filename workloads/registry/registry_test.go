@@ -252,6 +252,18 @@ func TestSetMergesHistories(t *testing.T) {
 	if op := s.members[1].rec.Ops()[0]; op.Process != 0 || op.Send.Client != 1 {
 		t.Fatalf("the merge changed a recorder's op: %v", op)
 	}
+	// The same value sent by two workloads is refused: the checkers name a
+	// send by its value.
+	clash := &Set{}
+	for _, f := range []*fake{{script("a", "v")}, {script("b", "v")}} {
+		clash.members = append(clash.members, &built{name: "fake", w: f, rec: history.NewRecorder(time.Unix(100, 0), clock)})
+	}
+	if err := clash.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clash.History(); err == nil || !strings.Contains(err.Error(), `both sent the value "v"`) {
+		t.Fatalf("a value sent by two workloads merged: %v", err)
+	}
 	// An id the shift would confuse is refused, never merged.
 	s.members[1].rec.Record(history.Op{Process: Stride, Type: history.Invoke, F: history.FnPoll})
 	if _, err := s.History(); err == nil || !strings.Contains(err.Error(), "process id") {

@@ -143,7 +143,8 @@ const Stride = 1 << 24
 // workload order, then recording order), indexes renumbered, and the k-th
 // workload's process ids (Op.Process, Final.Reader) and producer clients
 // (Send.Client, 0 stays unknown) shifted by k*Stride. It fails if a
-// workload used an id the shift would confuse with another's.
+// workload used an id the shift would confuse with another's, or if two
+// workloads sent the same value (the checkers tell sends apart by value).
 func (s *Set) History() ([]history.Op, error) {
 	if len(s.members) == 1 {
 		return s.members[0].rec.Ops(), nil
@@ -153,11 +154,20 @@ func (s *Set) History() ([]history.Op, error) {
 		k  int
 	}
 	var all []tagged
+	sentBy := map[string]int{} // value -> the workload that sent it
 	for k, m := range s.members {
 		for _, op := range m.rec.Ops() {
 			shifted, err := shift(op, k)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m.name, err)
+			}
+			for _, snd := range shifted.Sends() {
+				if other, ok := sentBy[snd.Value]; ok && other != k {
+					// The checkers name a send by its value: two
+					// workloads must never send the same one.
+					return nil, fmt.Errorf("workloads %s and %s both sent the value %q", s.members[other].name, m.name, snd.Value)
+				}
+				sentBy[snd.Value] = k
 			}
 			all = append(all, tagged{shifted, k})
 		}
