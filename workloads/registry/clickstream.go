@@ -39,8 +39,14 @@ func drawClickstream(rng *rand.Rand, c Cluster) ClickstreamParams {
 		Duration:          c.Duration,
 	}
 	cfg.Jitter = cfg.Gap / 4
-	// Members come and go a few times a run.
-	cfg.Lifetime = c.Duration / time.Duration(2+rng.IntN(5))
+	// Members come and go a few times a run, each living long enough to
+	// get through a rebalance (the first one of an empty group waits
+	// group.initial.rebalance.delay.ms, 3s) and process; on a third of
+	// the seeds they stay the whole run.
+	cfg.Lifetime = max(c.Duration/time.Duration(2+rng.IntN(5)), 8*time.Second)
+	if rng.IntN(3) == 0 {
+		cfg.Lifetime = 0
+	}
 	if c.Simulated {
 		cfg.Rate = pick(rng, 20.0, 50, 100)
 	}
