@@ -20,6 +20,7 @@ import (
 
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/runfolder"
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
 // Exit codes. They are the verdict codes of `weir sim`.
@@ -58,9 +59,13 @@ type params struct {
 	DurationNs int64    `json:"duration_ns"` // virtual length of the safety phase
 	BudgetNs   int64    `json:"budget_ns"`   // virtual-time budget of the whole run
 	Faults     []string `json:"faults"`
-	Workload   string   `json:"workload"`
+	Workload   string   `json:"workload"` // comma-separated, in the registry's order
 	Defect     string   `json:"defect,omitempty"`
 	GoVersion  string   `json:"go_version"`
+
+	// WorkloadParams are the parameters of each workload but the queue
+	// (whose are World's), as its registry entry drew them (workloads.go).
+	WorkloadParams map[string]json.RawMessage `json:"workload_params,omitempty"`
 
 	World    *worldParams    `json:"world,omitempty"`
 	Selftest *selftestParams `json:"selftest,omitempty"`
@@ -154,7 +159,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.DurationVar(&f.duration, "duration", 60*time.Second, "virtual length of the safety phase")
 	fs.DurationVar(&f.budget, "budget", 10*time.Minute, "virtual-time budget of the whole run; past it the run is a harness error")
 	fs.StringVar(&f.faults, "faults", "", "comma-separated fault kinds: "+strings.Join(faultKinds, ", ")+", or all, or none (empty: the seed chooses)")
-	fs.StringVar(&f.workload, "workload", "queue", "workload name: queue (clickstream, payments and vitals come later)")
+	fs.StringVar(&f.workload, "workload", "queue", workloadFlagHelp())
 	fs.StringVar(&f.defect, "defect", "", "planted defect to switch on (see --list-defects)")
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
@@ -166,9 +171,11 @@ func parseFlags(args []string) (flags, error) {
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if f.workload != "queue" {
-		return f, fmt.Errorf("unknown workload %q (known: queue)", f.workload)
+	names, err := registry.ParseNames(f.workload)
+	if err != nil {
+		return f, fmt.Errorf("--workload: %w", err)
 	}
+	f.workload = strings.Join(names, ",")
 	if f.duration <= 0 || f.budget <= 0 {
 		return f, errors.New("--duration and --budget must be positive")
 	}

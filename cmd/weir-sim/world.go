@@ -159,15 +159,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			SegmentRolls: wp.SegmentBytes < 1<<20,
 			// Each client of the workload has a host of its own, which
 			// partitions may cut off.
-			Clients: queue.Config{Producers: wp.Producers, Consumers: wp.Consumers}.ClientHosts(),
+			Clients: workloadHosts(p),
 		})
 	}
 	for _, e := range schedule.Events {
 		out.Tracef("nemesis", "scheduled %s", e)
 	}
-	// One time base: the history's times are virtual time since the run
-	// began, trace.log's first column.
-	rec := history.NewRecorder(out.start, time.Now)
 	qcfg := queue.Config{
 		Topic:             "queue",
 		Partitions:        wp.Partitions,
@@ -190,13 +187,21 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
 	}
+	// The workloads --workload names (workloads.go), the queue built from
+	// qcfg. One time base: the history's times are virtual time since the
+	// run began, trace.log's first column.
+	set, err := newWorkloadSet(p, qcfg, w, rng, out)
+	if err != nil {
+		out.Verdict(exitHarness, fmt.Sprintf("workloads: %v", err), nil)
+		return exitHarness
+	}
 	var runErr error
-	// The topic is created in the setup phase, before the first fault:
-	// a cluster that cannot create it then fails liveness.
-	err = w.Setup(ctx, func(ctx context.Context) error { return queue.CreateTopic(ctx, qcfg) })
+	// The topics are created in the setup phase, before the first fault:
+	// a cluster that cannot create them then fails liveness.
+	err = w.Setup(ctx, set.Setup)
 	if err == nil {
 		err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {
-			runErr = queue.Run(ctx, qcfg, rec)
+			runErr = set.Run(ctx)
 		})
 	}
 	var liveness error
@@ -221,22 +226,25 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	// The final read runs whatever the liveness phase said: the safety
 	// checkers judge every run, and an incomplete final read is itself a
 	// liveness failure.
-	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	if err := queue.FinalReads(fctx, qcfg, rec); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, finishTimeout(p))
+	if err := set.Finish(fctx); err != nil {
 		out.Tracef("checker", "final read: %v", err)
 	}
 	cancel()
-	ops := rec.Ops()
+	ops, err := set.History()
+	if err != nil {
+		out.Verdict(exitHarness, fmt.Sprintf("history: %v", err), nil)
+		return exitHarness
+	}
 	out.History(history.CurrentHeader())
 	for _, op := range ops {
 		out.History(op)
 	}
-	code, summary, v := checker.Judge(ops, checker.Opts{
-		Allowed: qcfg.Allowed(),
-		VisualizationPath: func(topic string, p int32) string {
-			return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
-		},
-	}, liveness,
+	opts := set.Opts()
+	opts.VisualizationPath = func(topic string, p int32) string {
+		return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
+	}
+	code, summary, v := checker.Judge(ops, opts, liveness,
 		func(v *checker.Verdict) { checkMetadata(metaHist, v) },
 		func(v *checker.Verdict) { addBreaches(v, w.Breaches()) })
 	for _, r := range v.Linearizability {
