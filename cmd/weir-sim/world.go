@@ -253,6 +253,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	out.Verdict(code, summary, v)
 	return code
 }
+
 // checkMetadata adds the metadata checker's verdict (quorum.History.Check:
 // one leader per term, every broker's images a prefix of one committed log,
 // epochs that only grow, one leader per partition leader epoch) to v: a
