@@ -30,22 +30,28 @@ func New(cfg Config) (*Workload, error) {
 // Config is the configuration the run uses, defaults filled in.
 func (w *Workload) Config() Config { return w.cfg }
 
+// Topics are the topics Run creates, with their configs. The state topic
+// is compacted, but not while the run can still see it: compaction drops
+// older balances, which the history holds as acknowledged writes the
+// final read must find.
+func (w *Workload) Topics() []gen.Topic {
+	cfg := &w.cfg
+	policy, lag := "compact", "86400000"
+	compacted := map[string]*string{"cleanup.policy": &policy, "min.compaction.lag.ms": &lag}
+	return []gen.Topic{
+		{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
+		{Name: cfg.Ledger, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
+		{Name: cfg.Balances, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Configs: compacted},
+		{Name: cfg.Alerts, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
+	}
+}
+
 // Run creates the topics, then runs the producers and the processing
 // application until cfg.Duration passes or ctx ends. The error is a
 // harness error; what the clients saw is in the history.
 func (w *Workload) Run(ctx context.Context, rec *history.Recorder) error {
 	cfg := &w.cfg
-	// The state topic is compacted, but not while the run can still see
-	// it: compaction drops older balances, which the history holds as
-	// acknowledged writes the final read must find.
-	policy, lag := "compact", "86400000"
-	compacted := map[string]*string{"cleanup.policy": &policy, "min.compaction.lag.ms": &lag}
-	if err := gen.CreateTopics(ctx, cfg.Client,
-		gen.Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
-		gen.Topic{Name: cfg.Ledger, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
-		gen.Topic{Name: cfg.Balances, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Configs: compacted},
-		gen.Topic{Name: cfg.Alerts, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
-	); err != nil {
+	if err := gen.CreateTopics(ctx, cfg.Client, w.Topics()...); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)

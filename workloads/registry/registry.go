@@ -112,6 +112,8 @@ func Entries() []Entry {
 	return []Entry{
 		queueEntry(),
 		clickstreamEntry(),
+		paymentsEntry(),
+		vitalsEntry(),
 	}
 }
 
