@@ -48,6 +48,28 @@ func DefectCatalog() []Defect {
 			"reads: a fetch that finds several batches sometimes drops the first, so a consumer skips offsets",
 			[]string{"poll-skip", "lost-write"},
 			func(d *Defects) { d.FetchSkipsBatch = true }},
+		// Replication (broker/replica).
+		{"hw-at-leader-end",
+			"replication: the leader advances the high watermark to its own log end instead of the minimum over the ISR, so acks=all is answered, and consumers read, before a follower has the records and before the leader's fsync",
+			[]string{"unsynced-high-watermark", "undurable-read", "lost-write", "nonlinearizable"},
+			func(d *Defects) { d.Replica.HighWatermarkAtLeaderEnd = true }},
+		{"skip-truncation",
+			"replication: a follower never truncates its divergent tail after a leader change, so its log keeps records the new leader does not have and appends the leader's after them at the wrong offsets",
+			[]string{"inconsistent-offsets", "lost-write", "duplicate", "phantom-value", "nonlinearizable"},
+			func(d *Defects) { d.Replica.SkipTruncation = true }},
+		{"unfenced-shrink",
+			"replication: the leader applies an ISR shrink before the controller accepted it at its partition epoch, so it counts a smaller ISR than the controller elects from and acknowledges records only it has",
+			[]string{"lost-write", "nonlinearizable", "inconsistent-offsets"},
+			func(d *Defects) { d.Replica.UnfencedShrink = true }},
+		// The controller (broker/controller).
+		{"reuse-leader-epoch",
+			"metadata: a leader change keeps the leader epoch, so after a fencing two brokers lead one partition in one leader epoch",
+			[]string{"metadata"},
+			func(d *Defects) { d.Controller.ReuseLeaderEpoch = true }},
+		{"skip-partition-epoch-check",
+			"metadata: AlterPartition accepts a stale partition epoch, so a deposed leader's ISR change overwrites the newer state",
+			[]string{"metadata", "lost-write", "nonlinearizable"},
+			func(d *Defects) { d.Controller.SkipPartitionEpochCheck = true }},
 	}
 }
 
