@@ -56,6 +56,9 @@ type worldParams struct {
 	// ReplicationFactor and MinInsync are the queue topic's.
 	ReplicationFactor int16 `json:"replication_factor"`
 	MinInsync         int   `json:"min_insync_replicas"`
+	// Txn runs the queue's producers in transactions, its consumers
+	// read_committed (txn.go; --txn, else a quarter of the seeds).
+	Txn bool `json:"txn"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -189,6 +192,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
+		Txn:          txnConfig(wp),
 	}
 	var runErr error
 	// The topic is created in the setup phase, before the first fault:
@@ -245,6 +249,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	out.Verdict(code, summary, v)
 	return code
 }
+
 // checkMetadata adds the metadata checker's verdict (quorum.History.Check:
 // one leader per term, every broker's images a prefix of one committed log,
 // epochs that only grow, one leader per partition leader epoch) to v: a
