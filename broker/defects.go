@@ -70,6 +70,16 @@ func DefectCatalog() []Defect {
 			"metadata: AlterPartition accepts a stale partition epoch, so a deposed leader's ISR change overwrites the newer state",
 			[]string{"metadata", "lost-write", "nonlinearizable"},
 			func(d *Defects) { d.Controller.SkipPartitionEpochCheck = true }},
+		// Transactions (broker/txn, broker/txncoord): observable only in
+		// the queue's transactional mode (weir sim --txn on).
+		{"no-kip890",
+			"transactions: the KIP-890 defences are off (no verification of transactional produces, no epoch bump at a transaction's end, transaction.version 0), so a late produce or a delayed EndTxn can land in the producer's next transaction",
+			[]string{"aborted-read", "torn-transaction", "precommitted-read", "lost-write", "liveness"},
+			func(d *Defects) { d.NoKIP890 = true }},
+		{"no-epoch-bump",
+			"transactions: the coordinator ends every transaction at the epoch it ran in while advertising transaction version 2 (KIP-890 part 2 off), so a delayed EndTxn of one transaction can end the producer's next one",
+			[]string{"aborted-read", "torn-transaction", "precommitted-read", "lost-write"},
+			func(d *Defects) { d.TxnCoordinator.NoEpochBump = true }},
 	}
 }
 

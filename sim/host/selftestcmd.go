@@ -91,7 +91,7 @@ func SelftestCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 	} else {
 		cases = FullSelftestCases(*seeds)
 		for i := range cases {
-			cases[i].Args = guestArgs
+			cases[i].Args = append(cases[i].Args, guestArgs...)
 		}
 	}
 	if *defects != "" {
