@@ -59,7 +59,7 @@ func DefectCatalog() []Defect {
 			func(d *Defects) { d.Replica.SkipTruncation = true }},
 		{"unfenced-shrink",
 			"replication: the leader applies an ISR shrink before the controller accepted it at its partition epoch, so it counts a smaller ISR than the controller elects from and acknowledges records only it has",
-			[]string{"lost-write", "nonlinearizable", "inconsistent-offsets"},
+			[]string{"unfenced-isr", "lost-write", "nonlinearizable", "inconsistent-offsets"},
 			func(d *Defects) { d.Replica.UnfencedShrink = true }},
 		// The controller (broker/controller).
 		{"reuse-leader-epoch",

@@ -5,6 +5,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"github.com/weir-dev/weir/broker/replica"
 	"io"
 	"log/slog"
 	"slices"
@@ -200,5 +201,26 @@ func TestInvariantsCatchDefects(t *testing.T) {
 				t.Fatalf("breaches %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// unfencedISR, the rule of the unfenced-isr invariant: at the committed
+// partition epoch the leader must count every committed ISR member.
+func TestUnfencedISR(t *testing.T) {
+	committed := replica.Assignment{PartitionEpoch: 4, ISR: []int32{1, 2, 3}}
+	for _, c := range []struct {
+		name    string
+		epoch   int32
+		maximal []int32
+		want    []int32
+	}{
+		{"the committed ISR", 4, []int32{1, 2, 3}, nil},
+		{"an expansion in flight", 4, []int32{1, 2, 3, 4}, nil},
+		{"a shrink accepted, not yet in the image", 5, []int32{1, 2}, nil},
+		{"a shrink applied before the controller accepted it", 4, []int32{1, 2}, []int32{3}},
+	} {
+		if got := unfencedISR(committed, c.epoch, c.maximal); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }

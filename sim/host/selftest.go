@@ -128,6 +128,7 @@ func ShortSelftestCases() []SelftestCase {
 	crash := []string{"--faults", "crash", "--duration", "10s"}
 	return []SelftestCase{
 		{Defect: "early-high-watermark", Args: short, Seeds: 3},
+		{Defect: "hw-at-leader-end", Args: short, Seeds: 3},
 		{Defect: "fetch-skips-batch", Args: short, Seeds: 8},
 		{Defect: "ack-before-fsync", Args: crash, Seeds: 8},
 		{Defect: "forget-producers", Args: crash, Seeds: 10},
