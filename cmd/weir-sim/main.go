@@ -215,6 +215,7 @@ func deriveParams(f flags, sc scenario) params {
 	}
 	if p.World != nil {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
+		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
 	}
 	return p
 }

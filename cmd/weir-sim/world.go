@@ -59,6 +59,9 @@ type worldParams struct {
 	// Txn runs the queue's producers in transactions, its consumers
 	// read_committed (txn.go; --txn, else a quarter of the seeds).
 	Txn bool `json:"txn"`
+	// ReplicaLagMs is the brokers' replica.lag.time.max.ms
+	// (replication.go); 0 in parameters recorded before it was drawn.
+	ReplicaLagMs int64 `json:"replica_lag_ms,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -143,6 +146,9 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Broker: func(_ string, cfg *broker.Config) {
 			if wp.SegmentBytes > 0 { // 0: parameters recorded before the field existed
 				cfg.TopicDefaults["segment.bytes"] = strconv.FormatInt(wp.SegmentBytes, 10)
+			}
+			if wp.ReplicaLagMs > 0 {
+				cfg.ReplicaLagTimeMax = time.Duration(wp.ReplicaLagMs) * time.Millisecond
 			}
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
