@@ -39,6 +39,10 @@ type testCluster struct {
 	size int
 	tune func(*Config)
 
+	// breaches collects every invariant breach of every broker (with
+	// -tags invariants).
+	breaches breaches
+
 	mu      sync.Mutex
 	disks   map[int32]*memfs.FS
 	brokers map[int32]*Broker
@@ -105,7 +109,7 @@ func (c *testCluster) start(id int32) *Broker {
 	}
 	disk := c.disks[id]
 	c.mu.Unlock()
-	b, err := Open(c.config(id), Deps{FS: disk, Net: c.net.Host(host(id)), Clock: env.RealClock{}})
+	b, err := Open(c.config(id), Deps{FS: disk, Net: c.net.Host(host(id)), Clock: env.RealClock{}, Breach: c.breaches.add})
 	if err != nil {
 		c.t.Fatalf("open broker %d: %v", id, err)
 	}

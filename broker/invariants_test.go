@@ -5,7 +5,6 @@ package broker
 import (
 	"context"
 	"fmt"
-	"github.com/weir-dev/weir/broker/replica"
 	"io"
 	"log/slog"
 	"slices"
@@ -13,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
+	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 	"github.com/weir-dev/weir/internal/invariants"
@@ -222,5 +223,41 @@ func TestUnfencedISR(t *testing.T) {
 		if got := unfencedISR(committed, c.epoch, c.maximal); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// An ISR shrink the leader applies before the controller accepted it (the
+// planted replica.Defects.UnfencedShrink) breaks unfenced-isr at once; the
+// same shrink done right, through the controller, breaks nothing.
+func TestUnfencedShrinkBreaksInvariant(t *testing.T) {
+	if !invariants.Enabled {
+		t.Skip("needs -tags invariants")
+	}
+	for _, planted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("planted=%v", planted), func(t *testing.T) {
+			c := newTestCluster(t, 3, func(cfg *Config) {
+				cfg.SessionTimeout = time.Minute // the controller never fences the stopped follower
+				cfg.Defects.Replica.UnfencedShrink = planted
+			})
+			c.createTopic("orders", 1, 3, replicated)
+			produceValues(t, c.client(), "orders", values("a", 0, 3)...)
+			leader := c.leaderOf("orders", 0)
+			follower := c.imagePartition("orders", 0).Replicas[0]
+			if follower == leader {
+				follower = c.imagePartition("orders", 0).Replicas[1]
+			}
+			c.crash(follower)
+			// The follower lags once the leader has a record it lacks.
+			if sp := c.rawProduce(leader, "orders", 1, recordtest.Batch(recordtest.Options{}, []byte("b0"))); sp.ErrorCode != 0 {
+				t.Fatalf("acks=1 produce: %v", kerr.ErrorForCode(sp.ErrorCode))
+			}
+			c.waitFor("the leader to shrink the ISR", 15*time.Second, func() bool {
+				return !slices.Contains(c.imagePartition("orders", 0).ISR, follower)
+			})
+			got := c.breaches.seen()
+			if planted != slices.Contains(got, invariants.UnfencedISR) || (!planted && len(got) > 0) {
+				t.Fatalf("planted=%v: breaches %v", planted, got)
+			}
+		})
 	}
 }
