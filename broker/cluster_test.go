@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -342,4 +343,23 @@ func (c *testCluster) converged(topic string, index int32) {
 			}
 		}
 	}
+}
+
+// breaches collects the names of the invariants brokers report broken
+// (Deps.Breach; only builds with -tags invariants report any).
+type breaches struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (bs *breaches) add(name, _ string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.names = append(bs.names, name)
+}
+
+func (bs *breaches) seen() []string {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return slices.Compact(slices.Sorted(slices.Values(bs.names)))
 }

@@ -69,23 +69,6 @@ func (h *heldSyncs) release() {
 	h.held = make(chan struct{})
 }
 
-type breaches struct {
-	mu    sync.Mutex
-	names []string
-}
-
-func (bs *breaches) add(name, _ string) {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	bs.names = append(bs.names, name)
-}
-
-func (bs *breaches) seen() []string {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	return slices.Compact(slices.Sorted(slices.Values(bs.names)))
-}
-
 // invariantBroker opens a broker with defects on a fresh memfs whose syncs
 // wait for inj (nil: instant), with topic "t" of one partition.
 func invariantBroker(t *testing.T, defects Defects, inj *heldSyncs) (*Broker, *partition, *breaches) {
@@ -230,9 +213,6 @@ func TestUnfencedISR(t *testing.T) {
 // planted replica.Defects.UnfencedShrink) breaks unfenced-isr at once; the
 // same shrink done right, through the controller, breaks nothing.
 func TestUnfencedShrinkBreaksInvariant(t *testing.T) {
-	if !invariants.Enabled {
-		t.Skip("needs -tags invariants")
-	}
 	for _, planted := range []bool{false, true} {
 		t.Run(fmt.Sprintf("planted=%v", planted), func(t *testing.T) {
 			c := newTestCluster(t, 3, func(cfg *Config) {
