@@ -83,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.listDefects {
 		for _, d := range defects {
-			fmt.Fprintf(stdout, "%-24s %s\n", d.name, d.about)
+			fmt.Fprintf(stdout, "%-28s %s\n", d.name, d.about)
 		}
 		return exitValid
 	}
