@@ -16,6 +16,7 @@ import (
 	"github.com/weir-dev/weir/broker/controller"
 	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/broker/replica"
+	"github.com/weir-dev/weir/broker/txncoord"
 	"github.com/weir-dev/weir/internal/lowprio"
 )
 
@@ -172,6 +173,9 @@ type Defects struct {
 	Controller controller.Defects
 	// Replica are the replication rules' planted bugs (broker/replica).
 	Replica replica.Defects
+	// TxnCoordinator are the transaction coordinator's planted bugs
+	// (broker/txncoord), added to Config.Txn.Coordinator.Defects.
+	TxnCoordinator txncoord.Defects
 }
 
 // DefaultDropBehindBytes is weir.log.drop.behind.bytes unless set: 64 MiB

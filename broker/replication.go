@@ -13,6 +13,7 @@ import (
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/broker/replica/epoch"
 	"github.com/weir-dev/weir/broker/replica/fetcher"
+	"github.com/weir-dev/weir/internal/invariants"
 )
 
 // Replication: the shell around broker/replica's state machines, as
@@ -47,6 +48,9 @@ type replicaState struct {
 	leader  *replica.Leader
 	acks    map[uint64]chan int16
 	nextAck uint64
+	// assigned is the assignment of the last metadata image the leader
+	// was given (checkLeaderISR compares its ISR with the leader's).
+	assigned replica.Assignment
 
 	// tp names the partition to the fetchers and the controller; log is
 	// what the fetchers write. Both are set at open and never change.
@@ -150,6 +154,7 @@ func (p *partition) lead(r role) {
 	now := p.b.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.rep.assigned = r.a
 	if l := p.rep.leader; l != nil {
 		if r.a.LeaderEpoch > l.LeaderEpoch() {
 			// Re-elected (an image in between had another leader or none):
@@ -257,6 +262,9 @@ func (p *partition) local() replica.Local {
 // the acks=all produces it completed, the ISR change it proposes. Call
 // with mu held.
 func (p *partition) applyLocked(u replica.Update) {
+	if invariants.Enabled {
+		p.checkLeaderISR()
+	}
 	p.advanceHW(u.HighWatermark)
 	for _, a := range u.Acks {
 		p.deliverAckLocked(a)

@@ -47,6 +47,7 @@ type flags struct {
 	out         string
 	listDefects bool
 	cpuProfile  string
+	txn         string // the queue's transactional mode: seed, on, off (txn.go)
 }
 
 // params is every parameter of a run. The seed decides all that the flags
@@ -87,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.listDefects {
 		for _, d := range defects {
-			fmt.Fprintf(stdout, "%-24s %s\n", d.name, d.about)
+			fmt.Fprintf(stdout, "%-28s %s\n", d.name, d.about)
 		}
 		return exitValid
 	}
@@ -164,6 +165,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
+	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here (native runs only: to see where the guest's time goes)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -176,6 +178,9 @@ func parseFlags(args []string) (flags, error) {
 		return f, fmt.Errorf("--workload: %w", err)
 	}
 	f.workload = strings.Join(names, ",")
+	if err := checkTxnMode(f.txn); err != nil {
+		return f, err
+	}
 	if f.duration <= 0 || f.budget <= 0 {
 		return f, errors.New("--duration and --budget must be positive")
 	}
@@ -214,6 +219,10 @@ func deriveParams(f flags, sc scenario) params {
 	}
 	if sc.params != nil {
 		sc.params(&p, rng)
+	}
+	if p.World != nil {
+		p.World.Txn = drawTxn(f.txn, p.Seed)
+		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
 	}
 	return p
 }

@@ -56,6 +56,12 @@ type worldParams struct {
 	// ReplicationFactor and MinInsync are the queue topic's.
 	ReplicationFactor int16 `json:"replication_factor"`
 	MinInsync         int   `json:"min_insync_replicas"`
+	// Txn runs the queue's producers in transactions, its consumers
+	// read_committed (txn.go; --txn, else a quarter of the seeds).
+	Txn bool `json:"txn"`
+	// ReplicaLagMs is the brokers' replica.lag.time.max.ms
+	// (replication.go); 0 in parameters recorded before it was drawn.
+	ReplicaLagMs int64 `json:"replica_lag_ms,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -141,6 +147,9 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			if wp.SegmentBytes > 0 { // 0: parameters recorded before the field existed
 				cfg.TopicDefaults["segment.bytes"] = strconv.FormatInt(wp.SegmentBytes, 10)
 			}
+			if wp.ReplicaLagMs > 0 {
+				cfg.ReplicaLagTimeMax = time.Duration(wp.ReplicaLagMs) * time.Millisecond
+			}
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
 		Start: out.start, // one time base: the trace's, the history's and faults.jsonl's
@@ -186,6 +195,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
+		Txn:          txnConfig(wp),
 	}
 	// The workloads --workload names (workloads.go), the queue built from
 	// qcfg. One time base: the history's times are virtual time since the

@@ -29,10 +29,18 @@ const (
 	// did not advance it by its batch's record count (offsets must be
 	// dense).
 	SparseOffsets = "sparse-offsets"
+	// UnfencedISR: a partition leader counts, for its high watermark and
+	// acks, an ISR that lacks a member of the ISR the controller committed
+	// at the same partition epoch (its metadata image): it shrank the ISR
+	// before the controller accepted the change, so the controller may
+	// elect a replica that lacks what the leader acknowledged.
+	UnfencedISR = "unfenced-isr"
 )
 
 // Names lists every breach name, in a fixed order.
-func Names() []string { return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets} }
+func Names() []string {
+	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnfencedISR}
+}
 
 // Breach is one invariant found broken.
 type Breach struct {

@@ -75,6 +75,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("workload", "", "workloads to run side by side, comma-separated: "+strings.Join(registry.Names(), ", ")+" (default: the guest's, queue)")
 	fs.String("defect", "", "switch on a planted defect (see --list-defects)")
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
+	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, commandUsage)
 		fs.PrintDefaults()
@@ -108,7 +109,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
@@ -119,7 +120,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect and --scenario")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario and --txn")
 	}
 
 	var seeds []uint64

@@ -24,5 +24,5 @@ func FinalReads(ctx context.Context, cfg Config, rec *history.Recorder) error {
 	if err != nil {
 		return err
 	}
-	return gen.FinalRead(ctx, cfg.clientConfig(finalHost), rec, 0, gen.FinalTarget{Topic: cfg.Topic, Partitions: cfg.Partitions})
+	return gen.FinalRead(ctx, cfg.clientConfig(finalHost), rec, 0, gen.FinalTarget{Topic: cfg.Topic, Partitions: cfg.Partitions, ReadCommitted: cfg.readCommitted()})
 }
