@@ -65,6 +65,7 @@ func (d *SimData) e2ePlot(m pipeline.Measure) *gplot.Plot {
 	}
 	d.addWitnesses(p)
 	d.xRange(p)
+	p.X.Max += 0.02 * p.X.Max // the last outputs are often at d.End: keep their dots whole
 	return p
 }
 
