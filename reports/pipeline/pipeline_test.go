@@ -102,3 +102,23 @@ func TestOrigin(t *testing.T) {
 		t.Errorf("real-clock origin %d", o)
 	}
 }
+
+// TestClickstream: a summary names several events; a replay's second
+// write of a session does not move its samples.
+func TestClickstream(t *testing.T) {
+	dir := t.TempDir()
+	if err := synth.Clickstream(dir, 6); err != nil {
+		t.Fatal(err)
+	}
+	ms := read(t, dir)
+	if len(ms) != 1 || ms[0].Workload != "clickstream" || ms[0].Input != "clicks" || ms[0].Output != "sessions" {
+		t.Fatalf("measures %+v", ms)
+	}
+	m := ms[0]
+	if want := []Sample{{5 * time.Second, 3 * time.Second}, {5 * time.Second, 4 * time.Second}}; !slices.Equal(m.Samples, want) {
+		t.Errorf("samples %v, want %v", m.Samples, want)
+	}
+	if m.Unprocessed != 1 || len(m.Acked) != 3 || m.Alerts != nil {
+		t.Errorf("unprocessed %d, acked %v, alerts %v", m.Unprocessed, m.Acked, m.Alerts)
+	}
+}
