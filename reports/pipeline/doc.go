@@ -34,6 +34,10 @@
 // the vitals-alert-latency checker judges against Config.AlertBound; the
 // first committed alert of each rule and reading counts.
 //
+// Times are since the run began (pipeline.Origin): virtual time in the
+// simulator, wall time for a run against a real cluster (`weir workload
+// run`), whose folders are measured the same way.
+//
 // The queue workload has no processing stage: its sends are measured by
 // plot.Sends. Records whose send was never acknowledged have no start and
 // are left out; acknowledged input records with no committed output are
