@@ -65,7 +65,7 @@ func (d *SimData) e2ePlot(m pipeline.Measure) *gplot.Plot {
 	}
 	d.addWitnesses(p)
 	d.xRange(p)
-	p.X.Max += 0.02 * p.X.Max // the last outputs are often at d.End: keep their dots whole
+	p.X.Max += 0.02 * p.X.Max   // the last outputs are often at d.End: keep their dots whole
 	p.X.Tick.Marker = siTicks{} // plain labels (0, 10, 20) on the widened axis
 	return p
 }
