@@ -167,6 +167,8 @@ type Sim struct {
 	Anomalies []Anomaly
 	Plots     []Plot
 	Faults    []plot.Fault
+	// Pipelines: the stream workloads' latencies (pipeline.go).
+	Pipelines []PipelineRow
 }
 
 // Link is a link to one of a run's files.
@@ -241,7 +243,7 @@ func Build(in Inputs, out string, opts Options) (*Report, error) {
 		if d, err := plot.ReadSim(dir); err != nil {
 			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", dir, err))
 		} else {
-			s.Faults = d.Faults
+			s.Faults, s.Pipelines = d.Faults, pipelineRows(d.Pipelines)
 			if !opts.NoPlots {
 				files, err := d.Plot(filepath.Join(out, s.ID))
 				if err != nil {
