@@ -36,6 +36,16 @@ type QueueParams struct {
 	OpTimeoutNs        int64   `json:"op_timeout_ns,omitempty"`
 	PollTimeoutNs      int64   `json:"poll_timeout_ns,omitempty"`
 	PollIntervalNs     int64   `json:"poll_interval_ns,omitempty"`
+	// Txn, when set, is the transactional mode (queue.TxnConfig).
+	Txn *QueueTxnParams `json:"txn,omitempty"`
+}
+
+// QueueTxnParams are queue.TxnConfig's parameters.
+type QueueTxnParams struct {
+	Processes   int     `json:"processes,omitempty"`
+	MaxSends    int     `json:"max_sends,omitempty"`
+	AbortChance float64 `json:"abort_chance,omitempty"`
+	TimeoutNs   int64   `json:"timeout_ns,omitempty"`
 }
 
 // The values of QueueParams.Acks.
@@ -57,8 +67,22 @@ func QueueParamsOf(cfg queue.Config) QueueParams {
 		SendsPerProducer: cfg.SendsPerProducer, Rate: cfg.Rate, DurationNs: int64(cfg.Duration), Keys: cfg.Keys,
 		UnkeyedShare: cfg.UnkeyedShare, LingerNs: int64(cfg.Linger), Acks: acks, DisableIdempotence: cfg.DisableIdempotence,
 		ReassignChance: cfg.ReassignChance, OpTimeoutNs: int64(cfg.OpTimeout), PollTimeoutNs: int64(cfg.PollTimeout),
-		PollIntervalNs: int64(cfg.PollInterval),
+		PollIntervalNs: int64(cfg.PollInterval), Txn: txnParamsOf(cfg.Txn),
 	}
+}
+
+func txnParamsOf(t *queue.TxnConfig) *QueueTxnParams {
+	if t == nil {
+		return nil
+	}
+	return &QueueTxnParams{Processes: t.Processes, MaxSends: t.MaxSends, AbortChance: t.AbortChance, TimeoutNs: int64(t.Timeout)}
+}
+
+func (t *QueueTxnParams) config() *queue.TxnConfig {
+	if t == nil {
+		return nil
+	}
+	return &queue.TxnConfig{Processes: t.Processes, MaxSends: t.MaxSends, AbortChance: t.AbortChance, Timeout: time.Duration(t.TimeoutNs)}
 }
 
 // Config is the queue.Config of p, without Env's fields.
@@ -78,7 +102,7 @@ func (p QueueParams) Config() (queue.Config, error) {
 		SendsPerProducer: p.SendsPerProducer, Rate: p.Rate, Duration: time.Duration(p.DurationNs), Keys: p.Keys,
 		UnkeyedShare: p.UnkeyedShare, Linger: time.Duration(p.LingerNs), Acks: acks, DisableIdempotence: p.DisableIdempotence,
 		ReassignChance: p.ReassignChance, OpTimeout: time.Duration(p.OpTimeoutNs), PollTimeout: time.Duration(p.PollTimeoutNs),
-		PollInterval: time.Duration(p.PollIntervalNs),
+		PollInterval: time.Duration(p.PollIntervalNs), Txn: p.Txn.config(),
 	}, nil
 }
 

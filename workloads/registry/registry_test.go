@@ -67,6 +67,11 @@ func TestQueueParamsCoverConfig(t *testing.T) {
 			fv.SetBool(true)
 		case reflect.Map:
 			fv.Set(reflect.ValueOf(map[string]string{"k": f.Name}))
+		case reflect.Pointer:
+			if f.Name != "Txn" {
+				t.Fatalf("queue.Config.%s (%s): teach QueueParams and this test about it", f.Name, f.Type)
+			}
+			fv.Set(reflect.ValueOf(&queue.TxnConfig{Processes: 3, MaxSends: 5, AbortChance: 0.25, Timeout: 7 * time.Second}))
 		default:
 			t.Fatalf("queue.Config.%s (%s): teach QueueParams and this test about it", f.Name, f.Type)
 		}

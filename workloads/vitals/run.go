@@ -73,7 +73,7 @@ func (w *Workload) Finish(ctx context.Context, rec *history.Recorder) error {
 	cfg := &w.cfg
 	return stream.Drain{
 		Processor: cfg.processor(w.procs, w.ids),
-		Barrier:   barrierValue,
+		Barrier:   topicBarrier(cfg.Topic),
 		Finals: []gen.FinalTarget{
 			{Topic: cfg.Topic, Partitions: cfg.Partitions},
 			{Topic: cfg.Processed, Partitions: cfg.Partitions, ReadCommitted: true},
