@@ -174,7 +174,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
-	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true and min.insync.replicas=1 (lost writes allowed)")
+	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
 	fs.BoolVar(&f.noFsync, "no-fsync", false, "brokers with weir.fsync.acks.all=false and a whole-cluster power loss on every seed (lost writes allowed)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here (native runs only: to see where the guest's time goes)")
 	if err := fs.Parse(args); err != nil {

@@ -96,6 +96,10 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	p.World.MinInsync = min(2, int(p.World.ReplicationFactor))
 	// The documented losses (lossAllowances), decided by flags, not drawn.
 	if p.UncleanElection {
+		// Two replicas, one of which may be left alone in the ISR: with
+		// one node down at a time (the atlas), a third replica would
+		// always be a clean choice.
+		p.World.ReplicationFactor = int16(min(2, p.World.Nodes))
 		p.World.MinInsync = 1
 	}
 	if p.NoFsync && p.World.PowerLossKeep < 0 {
@@ -110,10 +114,11 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 //
 //   - acks=1: the leader answers after its own append, and a leader crash
 //     before the followers fetched the record loses it;
-//   - unclean.leader.election.enable=true (with min.insync.replicas=1,
-//     Kafka's default, so that the in-sync replicas can shrink to the
-//     leader alone): a replica that is not in sync may become leader, and
-//     what only the old leader had is cut from every log;
+//   - unclean.leader.election.enable=true (with two replicas and
+//     min.insync.replicas=1, Kafka's default, so that the ISR can shrink
+//     to the leader alone while the other replica is cut off or paused):
+//     when that leader crashes, the replica that is not in sync becomes
+//     leader, and what only the old leader had is cut from every log;
 //   - weir.fsync.acks.all=false with a power loss of the whole cluster:
 //     acknowledgements wait for no fsync, so every replica may lose them.
 //
