@@ -118,6 +118,15 @@ type Config struct {
 	Defects Defects
 
 	Logger *slog.Logger
+	// QuorumTickInterval is the metadata quorum's Raft tick;
+	// QuorumElectionTicks and QuorumHeartbeatTicks count them (the
+	// election timeout and the leader's heartbeat interval). Zero takes
+	// quorum.Config's defaults (50ms, 20, 2). The simulator ticks less
+	// often: every tick wakes every voter, and in the single-threaded
+	// guest each wake-up costs wall time.
+	QuorumTickInterval   time.Duration
+	QuorumElectionTicks  int
+	QuorumHeartbeatTicks int
 	// QuorumObserver, if set, is told of the metadata quorum's leadership
 	// changes and applied entries (quorum.Config.Observer): the
 	// simulator's metadata checker records them.
