@@ -278,34 +278,55 @@ func (m *member) commit(ctx context.Context) bool {
 	id, generation := m.cl.GroupMetadata()
 	c := &history.Commit{Group: m.g.Name, Member: id, Generation: generation, Offsets: offs}
 	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnCommit, Commit: c})
-	req := kmsg.NewPtrOffsetCommitRequest()
-	req.Group, req.MemberID, req.Generation = m.g.Name, id, generation
-	t := kmsg.NewOffsetCommitRequestTopic()
-	t.Topic = w.cfg.Topic
+	eos := map[int32]kgo.EpochOffset{}
+	meta := map[int32]string{}
 	for _, o := range offs {
-		p := kmsg.NewOffsetCommitRequestTopicPartition()
-		p.Partition, p.Offset, p.LeaderEpoch = o.Partition, o.Offset, o.LeaderEpoch
-		meta := o.Metadata
-		p.Metadata = &meta
-		t.Partitions = append(t.Partitions, p)
+		eos[o.Partition] = kgo.EpochOffset{Epoch: o.LeaderEpoch, Offset: o.Offset}
+		meta[o.Partition] = o.Metadata
 	}
-	req.Topics = append(req.Topics, t)
+	// kgo commits with the generation it holds (the one recorded: no
+	// rebalance runs between a poll and AllowRebalance); the metadata is
+	// set on its request.
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
-	resp, err := req.RequestWith(cctx, m.cl)
+	cctx = kgo.PreCommitFnContext(cctx, func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			for j := range req.Topics[i].Partitions {
+				p := &req.Topics[i].Partitions[j]
+				if md, ok := meta[p.Partition]; ok && req.Topics[i].Topic == w.cfg.Topic {
+					p.Metadata = &md
+				}
+			}
+		}
+		return nil
+	})
+	var resp *kmsg.OffsetCommitResponse
+	var err error
+	var ids [][16]byte
+	m.cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{w.cfg.Topic: eos},
+		func(_ *kgo.Client, req *kmsg.OffsetCommitRequest, r *kmsg.OffsetCommitResponse, e error) {
+			resp, err = r, e
+			for _, t := range req.Topics {
+				if t.Topic == w.cfg.Topic && t.TopicID != ([16]byte{}) {
+					ids = append(ids, t.TopicID)
+				}
+			}
+		})
 	cancel()
 	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: c.Generation, Offsets: slices.Clone(offs)}
 	op := history.Op{Process: w.proc.ID, Type: history.OK, F: history.FnCommit, Commit: done}
-	if err != nil {
-		op.Type, op.Error = history.Info, err.Error()
+	if err != nil || resp == nil {
+		op.Type, op.Error = history.Info, fmt.Sprint(err)
 		w.rec.Record(op)
 		return false
 	}
 	answered := map[int32]int16{}
 	for _, rt := range resp.Topics {
+		// v10 names topics by id.
+		if rt.Topic != w.cfg.Topic && !slices.Contains(ids, rt.TopicID) {
+			continue
+		}
 		for _, rp := range rt.Partitions {
-			if rt.Topic == w.cfg.Topic {
-				answered[rp.Partition] = rp.ErrorCode
-			}
+			answered[rp.Partition] = rp.ErrorCode
 		}
 	}
 	m.mu.Lock()

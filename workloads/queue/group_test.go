@@ -22,17 +22,19 @@ func TestGroupMembers(t *testing.T) {
 	})
 	cfg := queue.Config{
 		Topic: "grouped", Partitions: 4, Producers: 1, InFlight: 4, Consumers: 3,
-		Rate: 200, Duration: 8 * time.Second, Seed: 3, PollTimeout: 200 * time.Millisecond,
+		Rate: 200, Duration: 5 * time.Second, Seed: 3, PollTimeout: 200 * time.Millisecond,
 		Bootstrap: []string{addr},
-		Group: queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: 2 * time.Second,
+		Group: queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: 1500 * time.Millisecond,
 			Downtime: 200 * time.Millisecond, CommitChance: 0.5, OffsetsChance: 0.2},
 	}
 	rec := history.NewRecorder(time.Now(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
+	start := time.Now()
 	if err := queue.Run(ctx, cfg, rec); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("run took %v", time.Since(start))
 	if err := queue.FinalReads(ctx, cfg, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +69,7 @@ func TestGroupMembers(t *testing.T) {
 	}
 	t.Logf("ops %v; %d generations; %d offsets committed; %d partitions with a committed offset at the end", count, len(gens), committed, fetched)
 	if count[history.FnJoin] < 4 || len(gens) < 2 || committed == 0 || fetched == 0 {
+		dumpGroupOps(t, h)
 		t.Errorf("want members joining again, several generations, commits and committed offsets read back")
 	}
 	v := checker.Check(h, checker.Opts{Allowed: cfg.Allowed()})
@@ -76,6 +79,14 @@ func TestGroupMembers(t *testing.T) {
 	for _, name := range checker.GroupAnomalies() {
 		if c := v.Check(name); c.Status != checker.StatusClean {
 			t.Errorf("%s: %s (%s)", name, c.Status, c.Note)
+		}
+	}
+}
+
+func dumpGroupOps(t *testing.T, h []history.Op) {
+	for _, op := range h {
+		if op.F == history.FnCommit || op.F == history.FnAssignment || op.F == history.FnJoin || op.F == history.FnOffsets {
+			t.Log(op.String())
 		}
 	}
 }
