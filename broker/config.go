@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/broker/controller"
+	"github.com/weir-dev/weir/broker/group"
 	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/internal/lowprio"
@@ -172,6 +173,9 @@ type Defects struct {
 	Controller controller.Defects
 	// Replica are the replication rules' planted bugs (broker/replica).
 	Replica replica.Defects
+	// Group are the group coordinator's planted bugs (broker/group); they
+	// replace Groups.Coordinator.Defects when any is set.
+	Group group.Defects
 }
 
 // DefaultDropBehindBytes is weir.log.drop.behind.bytes unless set: 64 MiB

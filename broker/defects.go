@@ -23,7 +23,7 @@ type Defect struct {
 // DefectCatalog lists every planted defect, in the order `weir selftest`
 // plants them.
 func DefectCatalog() []Defect {
-	return []Defect{
+	return append([]Defect{
 		{"ack-before-fsync",
 			"durability: acks=-1 is answered before the fsync, so a crash loses acknowledged writes, and a poll may see the high watermark below an acknowledged offset",
 			[]string{"lost-write", "nonlinearizable"},
@@ -48,7 +48,7 @@ func DefectCatalog() []Defect {
 			"reads: a fetch that finds several batches sometimes drops the first, so a consumer skips offsets",
 			[]string{"poll-skip", "lost-write"},
 			func(d *Defects) { d.FetchSkipsBatch = true }},
-	}
+	}, groupDefects()...)
 }
 
 // ParseDefect returns the Defects with the named defect planted; "" plants

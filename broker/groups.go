@@ -263,7 +263,7 @@ func (gc *groupCoordinator) stop() {
 // load rebuilds the shard from its partition's log, then serves it.
 func (cs *coordShard) load() {
 	b := cs.gc.b
-	sm := group.NewShard(b.cfg.Groups.Coordinator, newUUID)
+	sm := group.NewShard(b.groupCoordinatorConfig(), newUUID)
 	start := b.clock.Now()
 	var records, bad int
 	err := cs.p.log.Batches(cs.p.log.StartOffset(), func(batch *record.Batch) error {

@@ -56,6 +56,10 @@ type worldParams struct {
 	// ReplicationFactor and MinInsync are the queue topic's.
 	ReplicationFactor int16 `json:"replication_factor"`
 	MinInsync         int   `json:"min_insync_replicas"`
+	// GroupBalancer, when set, runs the consumers as members of one
+	// consumer group with this assignor (queue.GroupConfig): on a third of
+	// the seeds, and always with a group coordinator's defect.
+	GroupBalancer string `json:"group_balancer,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -93,6 +97,13 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	p.World.Nodes = []int{1, 2, 3, 3, 3, 3, 4, 5}[rng.IntN(8)]
 	p.World.ReplicationFactor = int16(min(3, p.World.Nodes))
 	p.World.MinInsync = min(2, int(p.World.ReplicationFactor))
+	// Consumer groups, drawn last: 2-4 members that join, leave, crash
+	// and commit.
+	if rng.IntN(3) == 0 || broker.IsGroupDefect(p.Defect) {
+		bs := queue.GroupBalancers()
+		p.World.GroupBalancer = bs[rng.IntN(len(bs))]
+		p.World.Consumers = 2 + rng.IntN(3)
+	}
 }
 
 // runWorld is the real simulation: a Weir cluster on the simulated network
@@ -187,8 +198,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		PollInterval: 20 * time.Millisecond,
 		Duration:     duration,
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
+		Group:        queue.GroupConfig{Balancer: wp.GroupBalancer},
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
+	}
+	if wp.GroupBalancer != "" {
+		qcfg.Group.Name = "queue-group"
 	}
 	var runErr error
 	// The topic is created in the setup phase, before the first fault:
@@ -245,6 +260,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	out.Verdict(code, summary, v)
 	return code
 }
+
 // checkMetadata adds the metadata checker's verdict (quorum.History.Check:
 // one leader per term, every broker's images a prefix of one committed log,
 // epochs that only grow, one leader per partition leader epoch) to v: a

@@ -174,13 +174,13 @@ func (m *member) run(ctx context.Context) {
 		m.crash()
 		return
 	}
-	// A clean leave commits what it processed first, as a consumer
-	// closing does, also when the run is ending.
-	if m.commit(context.WithoutCancel(ctx)) {
-		m.cl.CloseAllowingRebalance()
+	// A clean leave mid-run commits what it processed first, as a
+	// consumer closing does; at the run's end members just leave.
+	if ctx.Err() == nil && !m.commit(ctx) {
+		m.crash()
 		return
 	}
-	m.crash()
+	m.cl.CloseAllowingRebalance()
 }
 
 // join records a join and makes the member's client.
