@@ -33,6 +33,10 @@ func groupDefects() []Defect {
 			"group coordinator: commit records leave out the leader epoch, so a commit read back after a coordinator failover has lost it",
 			[]string{"lost-commit"},
 			func(d *Defects) { d.Group.DropLeaderEpoch = true }},
+		{"group-fetch-topic-max",
+			"group coordinator: OffsetFetch answers every partition of a topic with the highest offset committed in the topic, so a member taking over a partition starts past records the group never read",
+			[]string{"commit-past-read", "rebalance-skip", "lost-commit"},
+			func(d *Defects) { d.Group.FetchTopicMax = true }},
 	}
 }
 

@@ -51,6 +51,10 @@ type Defects struct {
 	// DropLeaderEpoch leaves the leader epoch out of commit records: it is
 	// lost on reload.
 	DropLeaderEpoch bool
+	// FetchTopicMax answers OffsetFetch for every partition of a topic with
+	// the highest offset committed in that topic: a member taking over a
+	// partition starts past what the group read of it.
+	FetchTopicMax bool
 }
 
 // DefaultConfig is Kafka's defaults.

@@ -196,7 +196,11 @@ func (s *Shard) FetchOffsets(nowMs int64, req *kmsg.OffsetFetchRequest, w Waiter
 	}
 	s.begin(nowMs)
 	for _, rg := range req.Groups {
-		resp.Groups = append(resp.Groups, s.fetchOffsets(rg, req.RequireStable))
+		fetched := s.fetchOffsets(rg, req.RequireStable)
+		if s.cfg.Defects.FetchTopicMax {
+			s.fetchTopicMax(&fetched)
+		}
+		resp.Groups = append(resp.Groups, fetched)
 	}
 	s.reply(w, resp)
 	return s.end()
