@@ -127,6 +127,8 @@ type groupIndex struct {
 	// read after each of their polls that returned records: completions
 	// in history order, with the running maximum.
 	readMarks map[gtp][]readMark
+	// bestAccepted is indexAccepted's.
+	bestAccepted map[gtp][]*commitRec
 }
 
 // readMark: after op, the group had read up to hi (first read by by).
@@ -176,6 +178,7 @@ func (ix *index) groupView() *groupIndex {
 		}
 		g.readMarks[k] = append(marks, readMark{op: p.op, hi: p.maxOffset, by: p.op})
 	}
+	g.indexAccepted()
 	g.keys = slices.SortedFunc(maps.Keys(g.commits), func(a, b gtp) int {
 		return cmp.Or(cmp.Compare(a.group, b.group), compareTP(a.tp, b.tp))
 	})
@@ -206,13 +209,34 @@ func (g *groupIndex) addCommit(ix *index, inv *history.Op, at int64) {
 // acceptedBefore returns, of k's commits, the accepted one with the
 // highest offset whose completion came before index at (nil if none).
 func (g *groupIndex) acceptedBefore(k gtp, at int64) *commitRec {
-	var best *commitRec
-	for _, c := range g.commits[k] {
-		if c.accepted() && c.op < at && (best == nil || c.off.Offset > best.off.Offset) {
-			best = c
-		}
+	best := g.bestAccepted[k]
+	i, _ := slices.BinarySearchFunc(best, at, func(c *commitRec, at int64) int { return cmp.Compare(c.op, at) })
+	if i == 0 {
+		return nil
 	}
-	return best
+	return best[i-1]
+}
+
+// indexAccepted fills bestAccepted: per partition, in completion order,
+// each accepted commit that raised the highest accepted offset so far.
+func (g *groupIndex) indexAccepted() {
+	g.bestAccepted = map[gtp][]*commitRec{}
+	for k, cs := range g.commits {
+		var acc []*commitRec
+		for _, c := range cs {
+			if c.accepted() {
+				acc = append(acc, c)
+			}
+		}
+		slices.SortStableFunc(acc, func(a, b *commitRec) int { return cmp.Compare(a.op, b.op) })
+		var best []*commitRec
+		for _, c := range acc {
+			if n := len(best); n == 0 || c.off.Offset > best[n-1].off.Offset {
+				best = append(best, c)
+			}
+		}
+		g.bestAccepted[k] = best
+	}
 }
 
 // readTo returns the highest offset of k the group's members read in polls
