@@ -89,6 +89,9 @@ type coordShard struct {
 	sm      *group.Shard
 	timer   env.Timer
 	timerAt int64
+	// owed are the requests the shard took and has not answered
+	// (invariants builds only: group_invariants.go).
+	owed map[*waiter]bool
 }
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
@@ -359,12 +362,14 @@ func (cs *coordShard) apply(out group.Output) {
 			}
 		}
 		cs.gc.deliver(out.Replies)
+		cs.paid(out.Replies)
 		if (out.Batch == nil && out.TxnBatch == nil) || cs.gc.b.cfg.FsyncAcksAll {
 			break
 		}
 		// Without fsync, the append moved the high watermark already.
 		out = cs.sm.Durable(cs.p.highWatermark())
 	}
+	cs.checkOwed()
 	cs.resetTimer()
 }
 
@@ -485,7 +490,10 @@ func (gc *groupCoordinator) callShard(groupID string, call func(sm *group.Shard,
 		return nil, code
 	}
 	w := newWaiter()
-	if code := cs.do(func(sm *group.Shard, nowMs int64) group.Output { return call(sm, nowMs, w) }); code != 0 {
+	if code := cs.do(func(sm *group.Shard, nowMs int64) group.Output {
+		cs.owe(w)
+		return call(sm, nowMs, w)
+	}); code != 0 {
 		return nil, code
 	}
 	return w, 0

@@ -29,10 +29,15 @@ const (
 	// did not advance it by its batch's record count (offsets must be
 	// dense).
 	SparseOffsets = "sparse-offsets"
+	// UnansweredGroupRequest: the group coordinator dropped a request it
+	// had taken (a parked JoinGroup or SyncGroup) without answering it.
+	UnansweredGroupRequest = "unanswered-group-request"
 )
 
 // Names lists every breach name, in a fixed order.
-func Names() []string { return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets} }
+func Names() []string {
+	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnansweredGroupRequest}
+}
 
 // Breach is one invariant found broken.
 type Breach struct {
