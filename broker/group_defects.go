@@ -19,7 +19,7 @@ func groupDefects() []Defect {
 	return []Defect{
 		{"group-answer-before-durable",
 			"group coordinator: answers (commits, joins, assignments) go out before the records behind them are durable, so a coordinator failover takes back acknowledged commits and generations",
-			[]string{"lost-commit", "committed-redelivery", "nonmonotonic-commit", "double-assignment"},
+			[]string{"undurable-group-answer", "lost-commit", "committed-redelivery", "nonmonotonic-commit", "double-assignment"},
 			func(d *Defects) { d.Group.AnswerBeforeDurable = true }},
 		{"group-one-assignment",
 			"group coordinator: every member gets the assignment the leader made for itself, so several members own the same partitions in one generation",

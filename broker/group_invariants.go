@@ -5,7 +5,17 @@ import (
 	"github.com/weir-dev/weir/internal/invariants"
 )
 
-// The group coordinator's invariant check (invariants builds only): every
+// The group coordinator's invariant checks (invariants builds only).
+//
+// Answers wait for durability (broker/group's invariant): a step of a
+// shard (a request, a timer) that releases answers must find every record
+// the shard wrote, this step's included, below the partition's high
+// watermark, since the shard holds answers while any record it wrote is
+// not durable. Answers released later by the high watermark's progress
+// (Shard.Durable) are not judged here: the shard held them for records
+// written when they were decided, which the shell does not know.
+//
+// Every
 // request a shard took is answered, now or once parked, exactly once
 // (broker/group's invariant). The shell remembers each request it gave a
 // serving shard until its answer comes; after every step, a request still
@@ -47,5 +57,25 @@ func (cs *coordShard) checkOwed() {
 			delete(cs.owed, w)
 			cs.gc.b.breach(invariants.UnansweredGroupRequest, "%s partition %d: the group coordinator dropped a request it had taken: it will never be answered", offsetsTopic, cs.index)
 		}
+	}
+}
+
+// checkAnswersDurable reports a step's answers released while records of
+// the shard's partition, this step's batch included, are not durable yet.
+// Call with cs.mu held, before apply appends the step's batches.
+func (cs *coordShard) checkAnswersDurable(out group.Output) {
+	if !invariants.Enabled || len(out.Replies) == 0 {
+		return
+	}
+	end := cs.p.log.EndOffset()
+	if out.Batch != nil {
+		end = max(end, out.Batch.BaseOffset+int64(len(out.Batch.Records)))
+	}
+	if out.TxnBatch != nil {
+		end = max(end, out.TxnBatch.BaseOffset+out.TxnBatch.Len())
+	}
+	if hw := cs.p.highWatermark(); hw < end {
+		cs.gc.b.breach(invariants.UndurableGroupAnswer, "%s partition %d: the group coordinator released %d answers with its records durable to %d of %d",
+			offsetsTopic, cs.index, len(out.Replies), hw, end)
 	}
 }

@@ -341,7 +341,9 @@ func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) i
 	if cs.state != shardServing {
 		return cs.unavailableCode()
 	}
-	cs.apply(call(cs.sm, cs.gc.nowMs()))
+	out := call(cs.sm, cs.gc.nowMs())
+	cs.checkAnswersDurable(out)
+	cs.apply(out)
 	return 0
 }
 
@@ -460,7 +462,9 @@ func (cs *coordShard) onTimer() {
 		return
 	}
 	cs.timer = nil
-	cs.apply(cs.sm.Tick(cs.gc.nowMs()))
+	out := cs.sm.Tick(cs.gc.nowMs())
+	cs.checkAnswersDurable(out)
+	cs.apply(out)
 }
 
 // waiter is where a shard's answer to one request arrives.

@@ -32,11 +32,15 @@ const (
 	// UnansweredGroupRequest: the group coordinator dropped a request it
 	// had taken (a parked JoinGroup or SyncGroup) without answering it.
 	UnansweredGroupRequest = "unanswered-group-request"
+	// UndurableGroupAnswer: the group coordinator answered a request (a
+	// commit, a join, a sync) while records it had written were not
+	// durable yet: a failover can take back what the client was told.
+	UndurableGroupAnswer = "undurable-group-answer"
 )
 
 // Names lists every breach name, in a fixed order.
 func Names() []string {
-	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnansweredGroupRequest}
+	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnansweredGroupRequest, UndurableGroupAnswer}
 }
 
 // Breach is one invariant found broken.
