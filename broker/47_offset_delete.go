@@ -32,7 +32,7 @@ func handleOffsetDelete(_ context.Context, b *Broker, req *request) (reply, erro
 		for pi, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetDeleteResponseTopicPartition()
 			sp.Partition = rp.Partition
-			if t.partition(rp.Partition) == nil {
+			if !t.hasPartition(rp.Partition) {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			} else {
 				kt.Partitions = append(kt.Partitions, rp)

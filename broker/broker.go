@@ -487,5 +487,12 @@ func (t *topic) partition(i int32) *partition {
 	return t.partitions[i]
 }
 
+// hasPartition reports whether the topic has partition i in the cluster's
+// metadata, whether or not this broker holds a replica of it: a group
+// coordinator commits offsets for partitions that live elsewhere.
+func (t *topic) hasPartition(i int32) bool {
+	return t != nil && i >= 0 && int(i) < len(t.partitions)
+}
+
 // now is the broker's clock in Kafka's unit.
 func (b *Broker) nowMs() int64 { return b.clock.Now().UnixMilli() }
