@@ -295,7 +295,9 @@ func (cs *coordShard) load() {
 		cs.state = shardFailed
 		return
 	}
-	sm.FinishLoad(cs.gc.nowMs(), cs.p.log.EndOffset())
+	// State read from records past the high watermark is not durable
+	// yet: a crash of this new leader can take them back.
+	sm.FinishLoadDurable(cs.gc.nowMs(), cs.p.log.EndOffset(), cs.p.highWatermark())
 	cs.sm, cs.state = sm, shardServing
 	if records > 0 {
 		b.log.Info("loaded groups", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "took", b.clock.Now().Sub(start).Round(time.Millisecond))
