@@ -37,6 +37,10 @@ func groupDefects() []Defect {
 			"group coordinator: OffsetFetch answers every partition of a topic with the highest offset committed in the topic, so a member taking over a partition starts past records the group never read",
 			[]string{"commit-past-read", "rebalance-skip", "lost-commit"},
 			func(d *Defects) { d.Group.FetchTopicMax = true }},
+		{"group-accept-stale-commit",
+			"group coordinator: an OffsetCommit naming an older generation is accepted, so a member fenced by a rebalance moves the committed offset back under the partition's new owner",
+			[]string{"nonmonotonic-commit", "committed-redelivery", "lost-commit"},
+			func(d *Defects) { d.Group.AcceptStaleGeneration = true }},
 	}
 }
 

@@ -55,6 +55,11 @@ type Defects struct {
 	// the highest offset committed in that topic: a member taking over a
 	// partition starts past what the group read of it.
 	FetchTopicMax bool
+	// AcceptStaleGeneration accepts an OffsetCommit of a member naming a
+	// generation older than the group's (ILLEGAL_GENERATION in Kafka): a
+	// member fenced by a rebalance overwrites what the partition's new
+	// owner committed.
+	AcceptStaleGeneration bool
 }
 
 // DefaultConfig is Kafka's defaults.

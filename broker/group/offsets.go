@@ -57,7 +57,11 @@ func (s *Shard) commit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
 			return commitResponse(req, kerr.IllegalGeneration.Code)
 		}
 	}
-	if code := g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, false); code != 0 {
+	code := g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, false)
+	if code == kerr.IllegalGeneration.Code && s.cfg.Defects.AcceptStaleGeneration {
+		code = 0 // DEFECT: a member of an older generation commits
+	}
+	if code != 0 {
 		return commitResponse(req, code)
 	}
 	if m := g.byID[req.MemberID]; m != nil && (g.is(Stable) || g.is(PreparingRebalance)) {

@@ -43,6 +43,12 @@ type GroupConfig struct {
 	// OffsetsChance is the chance after a poll that a member reads the
 	// group's committed offsets. Default 0.05; negative: never.
 	OffsetsChance float64
+	// LateCommitChance is the chance after a poll that a member sends the
+	// commit of a partition a rebalance took from it, with the generation
+	// it processed it in, as a request delayed past the rebalance would
+	// arrive: a correct coordinator refuses it. Default 0.05; negative:
+	// never.
+	LateCommitChance float64
 	// SessionTimeout is the members' session timeout (the broker's minimum
 	// is Kafka's 6s), RebalanceTimeout how long a rebalance waits for
 	// them. Defaults 6s and 10s.
@@ -90,6 +96,7 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 	deff(&g.CrashShare, 0.5)
 	deff(&g.CommitChance, 0.3)
 	deff(&g.OffsetsChance, 0.05)
+	deff(&g.LateCommitChance, 0.05)
 	return g, nil
 }
 
@@ -108,7 +115,7 @@ func (w *worker) groupConsume(ctx context.Context) error {
 			w.proc.Crash() // every incarnation is a process of its own
 		}
 		first = false
-		m := &member{w: w, g: &w.cfg.Group, closing: &closing, owned: map[int32]bool{}, next: map[int32]history.GroupOffset{}}
+		m := &member{w: w, g: &w.cfg.Group, closing: &closing, owned: map[int32]bool{}, next: map[int32]history.GroupOffset{}, gone: map[int32]lateOffset{}}
 		m.run(ctx)
 		if !gen.Sleep(ctx, gen.Exp(w.rng, w.cfg.Group.Downtime)) {
 			break
@@ -134,6 +141,15 @@ type member struct {
 	next map[int32]history.GroupOffset
 	// committed is what this member last had accepted, per partition.
 	committed map[int32]int64
+	// gone holds, per partition revoked from this member, what it had
+	// processed of it and in which generation: a late commit's.
+	gone map[int32]lateOffset
+}
+
+// lateOffset is a processed offset of a partition since revoked.
+type lateOffset struct {
+	off history.GroupOffset
+	gen int32
 }
 
 // run joins, polls (committing and reading the group's offsets now and
@@ -162,6 +178,9 @@ func (m *member) run(ctx context.Context) {
 		}
 		if ok && w.rng.Float64() < g.OffsetsChance {
 			m.fetchOffsets(ctx)
+		}
+		if ok && w.rng.Float64() < g.LateCommitChance {
+			ok = m.lateCommit(ctx)
 		}
 		m.cl.AllowRebalance()
 		if !ok { // a commit with no answer: the process is considered crashed
@@ -225,15 +244,19 @@ func (m *member) join() bool {
 func (m *member) event(cl *kgo.Client, kind string, changed []int32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	id, generation := cl.GroupMetadata()
 	for _, p := range changed {
 		if kind == history.Assigned {
 			m.owned[p] = true
+			delete(m.gone, p)
 			continue
+		}
+		if o, ok := m.next[p]; ok && kind == history.Revoked {
+			m.gone[p] = lateOffset{off: o, gen: generation}
 		}
 		delete(m.owned, p)
 		delete(m.next, p)
 	}
-	id, generation := cl.GroupMetadata()
 	var owned []int32
 	for p := range m.owned {
 		owned = append(owned, p)
@@ -276,6 +299,40 @@ func (m *member) commit(ctx context.Context) bool {
 		return true
 	}
 	id, generation := m.cl.GroupMetadata()
+	return m.send(ctx, offs, id, generation, generation)
+}
+
+// lateCommit sends, with LateCommitChance, the commit of a partition this
+// member processed before a rebalance took it away, as if the request had
+// been delayed past that rebalance: with the generation it was made in. A
+// correct coordinator refuses it (ILLEGAL_GENERATION); it reports false
+// when the commit had no answer.
+func (m *member) lateCommit(ctx context.Context) bool {
+	id, generation := m.cl.GroupMetadata()
+	m.mu.Lock()
+	var offs []history.GroupOffset
+	stale := int32(-1)
+	for _, p := range slices.Sorted(maps.Keys(m.gone)) {
+		if g := m.gone[p]; g.gen >= 0 && g.gen < generation && (stale < 0 || g.gen == stale) {
+			stale = g.gen
+			o := g.off
+			o.Metadata = fmt.Sprintf("p%d late", m.w.proc.ID)
+			offs = append(offs, o)
+			delete(m.gone, p)
+		}
+	}
+	m.mu.Unlock()
+	if len(offs) == 0 {
+		return true
+	}
+	return m.send(ctx, offs, id, stale, generation)
+}
+
+// send commits offs as member id of generation gen (kgo's current one is
+// current) and records the commit.
+func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string, gen, current int32) bool {
+	w := m.w
+	generation := gen
 	c := &history.Commit{Group: m.g.Name, Member: id, Generation: generation, Offsets: offs}
 	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnCommit, Commit: c})
 	eos := map[int32]kgo.EpochOffset{}
@@ -289,6 +346,9 @@ func (m *member) commit(ctx context.Context) bool {
 	// set on its request.
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	cctx = kgo.PreCommitFnContext(cctx, func(req *kmsg.OffsetCommitRequest) error {
+		if gen != current && req.Generation == current {
+			req.Generation = gen // the late commit's
+		}
 		for i := range req.Topics {
 			for j := range req.Topics[i].Partitions {
 				p := &req.Topics[i].Partitions[j]

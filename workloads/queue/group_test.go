@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestGroupMembers(t *testing.T) {
 		Rate: 200, Duration: 5 * time.Second, Seed: 3, PollTimeout: 200 * time.Millisecond,
 		Bootstrap: []string{addr},
 		Group: queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: 1500 * time.Millisecond,
-			Downtime: 200 * time.Millisecond, CommitChance: 0.5, OffsetsChance: 0.2},
+			Downtime: 200 * time.Millisecond, CommitChance: 0.5, OffsetsChance: 0.2, LateCommitChance: 0.3},
 	}
 	rec := history.NewRecorder(time.Now(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
@@ -44,7 +45,7 @@ func TestGroupMembers(t *testing.T) {
 	}
 	count := map[string]int{}
 	gens := map[int32]bool{}
-	committed, fetched := 0, 0
+	committed, fetched, late, refused := 0, 0, 0, 0
 	for _, op := range h {
 		if op.Type != history.OK {
 			continue
@@ -55,7 +56,13 @@ func TestGroupMembers(t *testing.T) {
 			gens[op.Assignment.Generation] = true
 		case op.Commit != nil:
 			for _, o := range op.Commit.Offsets {
-				if o.Committed() {
+				switch {
+				case strings.HasSuffix(o.Metadata, " late"):
+					late++
+					if !o.Committed() {
+						refused++
+					}
+				case o.Committed():
 					committed++
 				}
 			}
@@ -67,7 +74,10 @@ func TestGroupMembers(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("ops %v; %d generations; %d offsets committed; %d partitions with a committed offset at the end", count, len(gens), committed, fetched)
+	t.Logf("ops %v; %d generations; %d offsets committed; %d partitions with a committed offset at the end; %d late commits, %d refused", count, len(gens), committed, fetched, late, refused)
+	if late != refused {
+		t.Errorf("%d late commits (of an older generation) accepted", late-refused)
+	}
 	if count[history.FnJoin] < 4 || len(gens) < 2 || committed == 0 || fetched == 0 {
 		dumpGroupOps(t, h)
 		t.Errorf("want members joining again, several generations, commits and committed offsets read back")
