@@ -84,9 +84,11 @@ type commitRec struct {
 // accepted reports whether the coordinator said it committed.
 func (c *commitRec) accepted() bool { return c.typ == history.OK && c.off.Committed() }
 
-// mayApply reports whether the commit may have been applied: accepted, or
-// without an answer.
-func (c *commitRec) mayApply() bool { return c.accepted() || c.typ == history.Info }
+// mayApply reports whether the commit may have been applied: accepted,
+// without an answer, or answered with an error that leaves it open.
+func (c *commitRec) mayApply() bool {
+	return c.accepted() || c.typ == history.Info || (c.typ == history.OK && c.off.Indefinite)
+}
 
 // fetchRec is one ok read of a group's committed offsets.
 type fetchRec struct {

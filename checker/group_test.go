@@ -29,6 +29,7 @@ type gco struct {
 	o   int64
 	e   int32
 	err string
+	ind bool // the error leaves it open whether the offset was committed
 }
 
 func groupOffsets(proc int, cs []gco, answered bool) []history.GroupOffset {
@@ -36,7 +37,7 @@ func groupOffsets(proc int, cs []gco, answered bool) []history.GroupOffset {
 	for _, c := range cs {
 		o := history.GroupOffset{Topic: "t", Partition: c.p, Offset: c.o, LeaderEpoch: c.e, Metadata: "m"}
 		if answered {
-			o.Error = c.err
+			o.Error, o.Indefinite = c.err, c.ind
 		}
 		out = append(out, o)
 	}
@@ -76,7 +77,7 @@ func rebalanced(b *hb, mutate map[string]func(b *hb)) {
 	b.assignment(10, "m1", 1, history.Assigned, p0, p0)
 	b.poll(10, rd{0, 0, "a"}, rd{0, 1, "b"}, rd{0, 2, "c"})
 	if !do("commit") {
-		b.commit(10, 1, history.OK, gco{0, 2, 5, ""})
+		b.commit(10, 1, history.OK, gco{p: 0, o: 2, e: 5, err: ""})
 	}
 	b.assignment(10, "m1", 1, history.Revoked, nil, p0)
 	if !do("second owner") {
@@ -86,10 +87,10 @@ func rebalanced(b *hb, mutate map[string]func(b *hb)) {
 		b.poll(20, rd{0, 2, "c"})
 	}
 	if !do("second commit") {
-		b.commit(20, 2, history.OK, gco{0, 3, 5, ""})
+		b.commit(20, 2, history.OK, gco{p: 0, o: 3, e: 5, err: ""})
 	}
 	if !do("fetch") {
-		b.offsets(30, gco{0, 3, 5, ""})
+		b.offsets(30, gco{p: 0, o: 3, e: 5, err: ""})
 	}
 	b.final([]int64{3}, rd{0, 0, "a"}, rd{0, 1, "b"}, rd{0, 2, "c"})
 }
@@ -103,23 +104,28 @@ func TestGroupCheckers(t *testing.T) {
 		{name: "clean rebalance"},
 		{name: "a refused commit and one without an answer are not committed", mutate: map[string]func(*hb){
 			"second commit": func(b *hb) {
-				b.commit(20, 1, history.OK, gco{0, 1, 5, "ILLEGAL_GENERATION"})
-				b.commit(20, 2, history.Info, gco{0, 3, 5, ""})
+				b.commit(20, 1, history.OK, gco{p: 0, o: 1, e: 5, err: "ILLEGAL_GENERATION"})
+				b.commit(20, 2, history.Info, gco{p: 0, o: 3, e: 5, err: ""})
+			}}},
+		{name: "the next owner starts where a commit answered NOT_COORDINATOR may have committed", mutate: map[string]func(*hb){
+			"commit": func(b *hb) {
+				b.commit(10, 1, history.OK, gco{p: 0, o: 1, e: 5})
+				b.commit(10, 1, history.OK, gco{p: 0, o: 2, e: 5, err: "NOT_COORDINATOR", ind: true})
 			}}},
 		{name: "committed offset moves back", want: []string{NonmonotonicCommit}, mutate: map[string]func(*hb){
-			"second commit": func(b *hb) { b.commit(20, 2, history.OK, gco{0, 1, 5, ""}) },
-			"fetch":         func(b *hb) { b.offsets(30, gco{0, 1, 5, ""}) }}},
+			"second commit": func(b *hb) { b.commit(20, 2, history.OK, gco{p: 0, o: 1, e: 5, err: ""}) },
+			"fetch":         func(b *hb) { b.offsets(30, gco{p: 0, o: 1, e: 5, err: ""}) }}},
 		{name: "acknowledged commit lost", want: []string{LostCommit}, mutate: map[string]func(*hb){
 			"fetch": func(b *hb) { b.offsets(30) }}},
 		{name: "leader epoch of a commit lost", want: []string{LostCommit}, mutate: map[string]func(*hb){
-			"fetch": func(b *hb) { b.offsets(30, gco{0, 3, -1, ""}) }}},
+			"fetch": func(b *hb) { b.offsets(30, gco{p: 0, o: 3, e: -1, err: ""}) }}},
 		{name: "committed past what the group read", want: []string{CommitPastRead}, mutate: map[string]func(*hb){
 			"second commit": func(b *hb) {},
-			"fetch":         func(b *hb) { b.offsets(30, gco{0, 5, 5, ""}) }}},
+			"fetch":         func(b *hb) { b.offsets(30, gco{p: 0, o: 5, e: 5, err: ""}) }}},
 		{name: "two owners in one generation", want: []string{DoubleAssignment}, mutate: map[string]func(*hb){
 			"second owner": func(b *hb) { b.assignment(20, "m2", 1, history.Assigned, p0, p0) }}},
 		{name: "next owner skips past the committed offset", want: []string{RebalanceSkip}, mutate: map[string]func(*hb){
-			"commit":      func(b *hb) { b.commit(10, 1, history.OK, gco{0, 1, 5, ""}) },
+			"commit":      func(b *hb) { b.commit(10, 1, history.OK, gco{p: 0, o: 1, e: 5, err: ""}) },
 			"second read": func(b *hb) { b.poll(20, rd{0, 2, "c"}) }}},
 		{name: "next owner reads committed records again", want: []string{CommittedRedelivery}, mutate: map[string]func(*hb){
 			"second read": func(b *hb) { b.poll(20, rd{0, 1, "b"}, rd{0, 2, "c"}) }}},

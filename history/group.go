@@ -62,7 +62,7 @@ type Assignment struct {
 // Commit commits offsets for Group as Member of Generation (the client's
 // at the time; Unknown without one). The invoke carries the offsets asked
 // for; an ok completion the same with each partition's answer in its
-// Error ("" committed). Info: no answer, each may or may not be
+// Error ("" committed; with Indefinite, maybe committed). Info: no answer, each may or may not be
 // committed. Fail: nothing was sent.
 type Commit struct {
 	Group      string        `json:"group"`
@@ -89,6 +89,11 @@ type GroupOffset struct {
 	LeaderEpoch int32  `json:"leader_epoch"`
 	Metadata    string `json:"metadata,omitempty"`
 	Error       string `json:"error,omitempty"`
+	// Indefinite marks an error of a commit's answer that leaves open
+	// whether the offset was committed (NOT_COORDINATOR: the coordinator
+	// moved while the commit was being written); other errors mean it
+	// was not.
+	Indefinite bool `json:"indefinite,omitempty"`
 }
 
 // Committed reports whether an ok commit's answer accepted g.

@@ -397,7 +397,12 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 		case !ok:
 			o.Error = "no answer for the partition"
 		case code != 0:
-			o.Error = kerr.ErrorForCode(code).Error()
+			// kgo retries a commit answered with a retriable error
+			// (NOT_COORDINATOR, ...), and a coordinator that moves
+			// while a commit waits to be durable answers so after
+			// writing it: whatever the last answer, an earlier
+			// attempt may have committed the offset.
+			o.Error, o.Indefinite = kerr.ErrorForCode(code).Error(), true
 		default:
 			m.committed[o.Partition] = o.Offset
 		}
