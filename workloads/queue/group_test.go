@@ -23,9 +23,9 @@ func TestGroupMembers(t *testing.T) {
 	})
 	cfg := queue.Config{
 		Topic: "grouped", Partitions: 4, Producers: 1, InFlight: 4, Consumers: 3,
-		Rate: 200, Duration: 5 * time.Second, Seed: 3, PollTimeout: 200 * time.Millisecond,
+		Rate: 200, Duration: 4 * time.Second, Seed: 3, PollTimeout: 200 * time.Millisecond,
 		Bootstrap: []string{addr},
-		Group: queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: 1500 * time.Millisecond,
+		Group: queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: time.Second,
 			Downtime: 200 * time.Millisecond, CommitChance: 0.5, OffsetsChance: 0.2, LateCommitChance: 0.3},
 	}
 	rec := history.NewRecorder(time.Now(), nil)
