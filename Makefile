@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIdentity$$' -fuzztime $(FUZZTIME) ./broker
 	$(GO) test -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME) ./broker/group
 	$(GO) test -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME) ./broker/txncoord
+	$(GO) test -run '^$$' -fuzz '^FuzzOpts$$' -fuzztime $(FUZZTIME) ./workloads/registry
 	# FuzzRequest finds kmsg's unbounded tag loops (docs/ARCHITECTURE.md,
 	# Known limits) within a minute; it runs last so the others still run.
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./broker

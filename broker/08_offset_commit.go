@@ -40,7 +40,7 @@ func handleOffsetCommit(_ context.Context, b *Broker, req *request) (reply, erro
 			switch {
 			case t == nil && r.Version >= 10:
 				sp.ErrorCode = kerr.UnknownTopicID.Code
-			case !t.hasPartition(rp.Partition):
+			case !t.inCluster(rp.Partition): // the coordinator need not hold a replica
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			default:
 				kt.Partitions = append(kt.Partitions, rp)

@@ -1,9 +1,10 @@
 package broker
 
-// ListGroups v0-5. v3 is flexible, v4 filters by state, v5 by type (every
-// group here is "classic"). Every shard is asked; one still loading makes
-// the answer COORDINATOR_LOAD_IN_PROGRESS with the groups known so far, as
-// Kafka does.
+// ListGroups v0-5. v3 is flexible, v4 filters by state, v5 by type
+// ("classic", or "consumer" for groups of the KIP-848 protocol, whose
+// states are Empty, Assigning, Reconciling and Stable). Every shard is
+// asked; one still loading makes the answer COORDINATOR_LOAD_IN_PROGRESS
+// with the groups known so far, as Kafka does.
 
 import (
 	"context"

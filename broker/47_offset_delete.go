@@ -32,7 +32,7 @@ func handleOffsetDelete(_ context.Context, b *Broker, req *request) (reply, erro
 		for pi, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetDeleteResponseTopicPartition()
 			sp.Partition = rp.Partition
-			if !t.hasPartition(rp.Partition) {
+			if !t.inCluster(rp.Partition) { // the coordinator need not hold a replica
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			} else {
 				kt.Partitions = append(kt.Partitions, rp)

@@ -480,18 +480,18 @@ func (b *Broker) topicByID(id [16]byte) *topic {
 }
 
 // partition returns the partition, or nil if the topic or index is unknown.
+// inCluster reports whether the topic has partition i in the cluster's
+// metadata, whether or not this broker holds a replica of it: what a
+// request that only names partitions (a group's offset commit) checks.
+func (t *topic) inCluster(i int32) bool {
+	return t != nil && i >= 0 && int(i) < len(t.info.Partitions)
+}
+
 func (t *topic) partition(i int32) *partition {
 	if t == nil || i < 0 || int(i) >= len(t.partitions) {
 		return nil
 	}
 	return t.partitions[i]
-}
-
-// hasPartition reports whether the topic has partition i in the cluster's
-// metadata, whether or not this broker holds a replica of it: a group
-// coordinator commits offsets for partitions that live elsewhere.
-func (t *topic) hasPartition(i int32) bool {
-	return t != nil && i >= 0 && int(i) < len(t.partitions)
 }
 
 // now is the broker's clock in Kafka's unit.

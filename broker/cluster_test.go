@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,10 @@ type testCluster struct {
 	rng  *rand.Rand
 	size int
 	tune func(*Config)
+
+	// breaches collects every invariant breach of every broker (with
+	// -tags invariants).
+	breaches breaches
 
 	mu      sync.Mutex
 	disks   map[int32]*memfs.FS
@@ -105,7 +110,7 @@ func (c *testCluster) start(id int32) *Broker {
 	}
 	disk := c.disks[id]
 	c.mu.Unlock()
-	b, err := Open(c.config(id), Deps{FS: disk, Net: c.net.Host(host(id)), Clock: env.RealClock{}})
+	b, err := Open(c.config(id), Deps{FS: disk, Net: c.net.Host(host(id)), Clock: env.RealClock{}, Breach: c.breaches.add})
 	if err != nil {
 		c.t.Fatalf("open broker %d: %v", id, err)
 	}
@@ -338,4 +343,23 @@ func (c *testCluster) converged(topic string, index int32) {
 			}
 		}
 	}
+}
+
+// breaches collects the names of the invariants brokers report broken
+// (Deps.Breach; only builds with -tags invariants report any).
+type breaches struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (bs *breaches) add(name, _ string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.names = append(bs.names, name)
+}
+
+func (bs *breaches) seen() []string {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return slices.Compact(slices.Sorted(slices.Values(bs.names)))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/weir-dev/weir/broker/group"
 	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/broker/replica"
+	"github.com/weir-dev/weir/broker/txncoord"
 	"github.com/weir-dev/weir/internal/lowprio"
 )
 
@@ -176,6 +177,9 @@ type Defects struct {
 	// Group are the group coordinator's planted bugs (broker/group); they
 	// replace Groups.Coordinator.Defects when any is set.
 	Group group.Defects
+	// TxnCoordinator are the transaction coordinator's planted bugs
+	// (broker/txncoord), added to Config.Txn.Coordinator.Defects.
+	TxnCoordinator txncoord.Defects
 }
 
 // DefaultDropBehindBytes is weir.log.drop.behind.bytes unless set: 64 MiB

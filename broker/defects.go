@@ -48,6 +48,42 @@ func DefectCatalog() []Defect {
 			"reads: a fetch that finds several batches sometimes drops the first, so a consumer skips offsets",
 			[]string{"poll-skip", "lost-write"},
 			func(d *Defects) { d.FetchSkipsBatch = true }},
+		// Replication (broker/replica).
+		{"hw-at-leader-end",
+			"replication: the leader advances the high watermark to its own log end instead of the minimum over the ISR, so acks=all is answered, and consumers read, before a follower has the records and before the leader's fsync",
+			[]string{"unsynced-high-watermark", "undurable-read", "lost-write", "nonlinearizable"},
+			func(d *Defects) { d.Replica.HighWatermarkAtLeaderEnd = true }},
+		{"skip-truncation",
+			"replication: a follower never truncates its divergent tail after a leader change, so its log keeps records the new leader does not have and appends the leader's after them at the wrong offsets",
+			[]string{"inconsistent-offsets", "lost-write", "duplicate", "phantom-value", "nonlinearizable"},
+			func(d *Defects) { d.Replica.SkipTruncation = true }},
+		{"unfenced-shrink",
+			"replication: the leader applies an ISR shrink before the controller accepted it at its partition epoch, so it counts a smaller ISR than the controller elects from and acknowledges records only it has",
+			[]string{"unfenced-isr", "lost-write", "nonlinearizable", "inconsistent-offsets"},
+			func(d *Defects) { d.Replica.UnfencedShrink = true }},
+		// The controller (broker/controller).
+		{"reuse-leader-epoch",
+			"metadata: a leader change keeps the leader epoch, so after a fencing two brokers lead one partition in one leader epoch",
+			[]string{"metadata"},
+			func(d *Defects) { d.Controller.ReuseLeaderEpoch = true }},
+		{"skip-partition-epoch-check",
+			"metadata: AlterPartition accepts a stale partition epoch, so a deposed leader's ISR change overwrites the newer state",
+			[]string{"metadata", "lost-write", "nonlinearizable"},
+			func(d *Defects) { d.Controller.SkipPartitionEpochCheck = true }},
+		{"elect-outside-isr",
+			"elections: with unclean election off, a partition whose ISR is gone elects a replica from outside it, which misses acknowledged writes",
+			[]string{"lost-write", "nonlinearizable", "watermark-regression"},
+			func(d *Defects) { d.Controller.ElectOutsideISR = true }},
+		// Transactions (broker/txn, broker/txncoord): observable only in
+		// the queue's transactional mode (weir sim --txn on).
+		{"no-kip890",
+			"transactions: the KIP-890 defences are off (no verification of transactional produces, no epoch bump at a transaction's end, transaction.version 0), so a late produce or a delayed EndTxn can land in the producer's next transaction",
+			[]string{"aborted-read", "torn-transaction", "precommitted-read", "lost-write", "liveness"},
+			func(d *Defects) { d.NoKIP890 = true }},
+		{"no-epoch-bump",
+			"transactions: the coordinator ends every transaction at the epoch it ran in while advertising transaction version 2 (KIP-890 part 2 off), so a delayed EndTxn of one transaction can end the producer's next one",
+			[]string{"aborted-read", "torn-transaction", "precommitted-read", "lost-write"},
+			func(d *Defects) { d.TxnCoordinator.NoEpochBump = true }},
 	}, groupDefects()...)
 }
 

@@ -94,6 +94,8 @@
 // Builds with -tags invariants (the simulation guest) check some of these
 // as they run (invariants.go): a fetch serves only bytes durable on the
 // disk, the high watermark never passes the synced offset, appends keep
-// offsets dense; a breach goes to Deps.Breach. Defects (defects.go) plants
+// offsets dense, a leader never counts fewer than the ISR its metadata
+// image committed at its own partition epoch; a breach goes to
+// Deps.Breach. Defects (defects.go) plants
 // known bugs for the simulator's selftest; nothing else sets them.
 package broker

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/weir-dev/weir/broker/group"
 )
@@ -83,6 +84,22 @@ func applyGroupProperty(cfg *Config, key, val string) (ok bool, err error) {
 		}
 		c.OffsetsRetentionCheckIntervalMs = n
 		return true, nil
+	case "group.consumer.session.timeout.ms":
+		return true, int32In(1, math.MaxInt32, &c.ConsumerSessionTimeoutMs)
+	case "group.consumer.heartbeat.interval.ms":
+		return true, int32In(1, math.MaxInt32, &c.ConsumerHeartbeatIntervalMs)
+	case "group.consumer.max.size":
+		return true, int32In(1, math.MaxInt32, &c.ConsumerMaxSize)
+	case "group.consumer.assignors":
+		names := strings.Split(val, ",")
+		for i, n := range names {
+			names[i] = strings.TrimSpace(n)
+			if names[i] != "uniform" && names[i] != "range" {
+				return true, fmt.Errorf("assignor %q is not one of uniform, range", names[i])
+			}
+		}
+		c.ConsumerAssignors = names
+		return true, nil
 	}
 	return false, nil
 }
@@ -101,4 +118,8 @@ func (b *Broker) groupBrokerConfigs(m map[string]string) {
 	m["offset.metadata.max.bytes"] = strconv.Itoa(int(c.OffsetMetadataMaxBytes))
 	m["offsets.retention.minutes"] = strconv.FormatInt(c.OffsetsRetentionMs/60000, 10)
 	m["offsets.retention.check.interval.ms"] = strconv.FormatInt(c.OffsetsRetentionCheckIntervalMs, 10)
+	m["group.consumer.session.timeout.ms"] = strconv.Itoa(int(c.ConsumerSessionTimeoutMs))
+	m["group.consumer.heartbeat.interval.ms"] = strconv.Itoa(int(c.ConsumerHeartbeatIntervalMs))
+	m["group.consumer.max.size"] = strconv.Itoa(int(c.ConsumerMaxSize))
+	m["group.consumer.assignors"] = strings.Join(c.ConsumerAssignors, ",")
 }

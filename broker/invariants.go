@@ -2,8 +2,10 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 
 	wlog "github.com/weir-dev/weir/broker/log"
+	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/internal/invariants"
 )
 
@@ -61,4 +63,38 @@ func (p *partition) checkDenseAppend(prevEnd, base int64, delta int32) {
 		p.b.breach(invariants.SparseOffsets, "%s-%d: a batch of %d records appended at %d when the log ended at %d leaves the end at %d, want %d",
 			p.topic, p.index, int64(delta)+1, base, prevEnd, end, base+int64(delta)+1)
 	}
+}
+
+// checkLeaderISR: the ISR the leader counts (its maximal ISR) holds every
+// member of the ISR its metadata image committed at the leader's own
+// partition epoch. A leader may count more (an expansion in flight) and
+// may be ahead of its image (the controller accepted a change the image
+// has not applied yet: the partition epochs differ), but never fewer at
+// the same epoch: that is an ISR shrink applied before the controller
+// accepted it. Call with mu held, on a leader.
+func (p *partition) checkLeaderISR() {
+	l := p.rep.leader
+	if l == nil {
+		return
+	}
+	if missing := unfencedISR(p.rep.assigned, l.PartitionEpoch(), l.MaximalISR()); len(missing) > 0 {
+		p.b.breach(invariants.UnfencedISR, "%s-%d: the leader counts the ISR %v at partition epoch %d, without %v of the committed ISR %v",
+			p.topic, p.index, l.MaximalISR(), l.PartitionEpoch(), missing, p.rep.assigned.ISR)
+	}
+}
+
+// unfencedISR returns the members of the committed assignment's ISR that
+// the leader's maximal ISR lacks at the same partition epoch; nil when
+// the epochs differ.
+func unfencedISR(committed replica.Assignment, leaderPartitionEpoch int32, maximal []int32) []int32 {
+	if committed.PartitionEpoch != leaderPartitionEpoch {
+		return nil
+	}
+	var missing []int32
+	for _, id := range committed.ISR {
+		if !slices.Contains(maximal, id) {
+			missing = append(missing, id)
+		}
+	}
+	return missing
 }

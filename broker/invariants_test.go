@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
+	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 	"github.com/weir-dev/weir/internal/invariants"
@@ -65,23 +67,6 @@ func (h *heldSyncs) release() {
 	defer h.mu.Unlock()
 	close(h.held)
 	h.held = make(chan struct{})
-}
-
-type breaches struct {
-	mu    sync.Mutex
-	names []string
-}
-
-func (bs *breaches) add(name, _ string) {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	bs.names = append(bs.names, name)
-}
-
-func (bs *breaches) seen() []string {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	return slices.Compact(slices.Sorted(slices.Values(bs.names)))
 }
 
 // invariantBroker opens a broker with defects on a fresh memfs whose syncs
@@ -198,6 +183,60 @@ func TestInvariantsCatchDefects(t *testing.T) {
 			held.release()
 			if got := bs.seen(); !slices.Equal(got, tt.want) {
 				t.Fatalf("breaches %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// unfencedISR, the rule of the unfenced-isr invariant: at the committed
+// partition epoch the leader must count every committed ISR member.
+func TestUnfencedISR(t *testing.T) {
+	committed := replica.Assignment{PartitionEpoch: 4, ISR: []int32{1, 2, 3}}
+	for _, c := range []struct {
+		name    string
+		epoch   int32
+		maximal []int32
+		want    []int32
+	}{
+		{"the committed ISR", 4, []int32{1, 2, 3}, nil},
+		{"an expansion in flight", 4, []int32{1, 2, 3, 4}, nil},
+		{"a shrink accepted, not yet in the image", 5, []int32{1, 2}, nil},
+		{"a shrink applied before the controller accepted it", 4, []int32{1, 2}, []int32{3}},
+	} {
+		if got := unfencedISR(committed, c.epoch, c.maximal); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// An ISR shrink the leader applies before the controller accepted it (the
+// planted replica.Defects.UnfencedShrink) breaks unfenced-isr at once; the
+// same shrink done right, through the controller, breaks nothing.
+func TestUnfencedShrinkBreaksInvariant(t *testing.T) {
+	for _, planted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("planted=%v", planted), func(t *testing.T) {
+			c := newTestCluster(t, 3, func(cfg *Config) {
+				cfg.SessionTimeout = time.Minute // the controller never fences the stopped follower
+				cfg.Defects.Replica.UnfencedShrink = planted
+			})
+			c.createTopic("orders", 1, 3, replicated)
+			produceValues(t, c.client(), "orders", values("a", 0, 3)...)
+			leader := c.leaderOf("orders", 0)
+			follower := c.imagePartition("orders", 0).Replicas[0]
+			if follower == leader {
+				follower = c.imagePartition("orders", 0).Replicas[1]
+			}
+			c.crash(follower)
+			// The follower lags once the leader has a record it lacks.
+			if sp := c.rawProduce(leader, "orders", 1, recordtest.Batch(recordtest.Options{}, []byte("b0"))); sp.ErrorCode != 0 {
+				t.Fatalf("acks=1 produce: %v", kerr.ErrorForCode(sp.ErrorCode))
+			}
+			c.waitFor("the leader to shrink the ISR", 15*time.Second, func() bool {
+				return !slices.Contains(c.imagePartition("orders", 0).ISR, follower)
+			})
+			got := c.breaches.seen()
+			if planted != slices.Contains(got, invariants.UnfencedISR) || (!planted && len(got) > 0) {
+				t.Fatalf("planted=%v: breaches %v", planted, got)
 			}
 		})
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/reconcile"
 	"github.com/weir-dev/weir/env"
 )
 
@@ -57,69 +56,54 @@ func (b *Broker) runReconciler() {
 }
 
 // leads reports whether this incarnation of the broker may lead
-// partitions in img: it is registered under its current incarnation and
-// not fenced. A restarted broker leads nothing until the controller has
-// seen it again, so a stale image never makes it a second leader.
+// partitions in img (reconcile.Active): a restarted broker leads nothing
+// until the controller has seen it again.
 func (b *Broker) leads(img *metadata.Image) bool {
-	br, ok := img.Broker(b.cfg.NodeID)
-	return ok && br.IncarnationID == b.incarnation && !br.Fenced
+	return reconcile.Active(b.node(), img)
 }
 
-// reconcile applies img. A partition that cannot be opened (a disk fault)
-// stays unavailable and is tried again with the next image; the error
-// names it.
+// node is this broker incarnation for the reconciler.
+func (b *Broker) node() reconcile.Node {
+	return reconcile.Node{ID: b.cfg.NodeID, Incarnation: b.incarnation}
+}
+
+// reconcile applies img: reconcile.Decide plans which replicas to open,
+// reconfigure, lead, follow or remove; this shell does it. A partition
+// that cannot be opened (a disk fault) stays unavailable and is tried
+// again with the next image; the error names it.
 func (b *Broker) reconcile(img *metadata.Image) error {
 	b.mu.RLock()
 	old, prevImg := b.topics, b.img
 	b.mu.RUnlock()
-	leading := b.leads(img)
+	plan := reconcile.Decide(b.node(), heldReplicas(old), img)
 	topics := make(map[string]*topic, len(img.Topics()))
 	byID := make(map[[16]byte]*topic, len(img.Topics()))
-	var errs []error
 	for _, ti := range img.Topics() {
 		t := &topic{info: ti, partitions: make([]*partition, len(ti.Partitions))}
-		prev := old[ti.Name]
-		if prev != nil && prev.id() != [16]byte(ti.ID) {
-			prev = nil // deleted and created again: new partitions
+		topics[ti.Name], byID[t.id()] = t, t
+	}
+	var errs []error
+	for _, st := range plan.Steps {
+		p, err := b.applyStep(old, st)
+		if err != nil {
+			errs = append(errs, err)
 		}
-		configChanged := prev != nil && !maps.Equal(prev.info.Overrides, ti.Overrides)
-		for i, pi := range ti.Partitions {
-			if !slices.Contains(pi.Replicas, b.cfg.NodeID) {
-				continue
-			}
-			p := prev.partition(int32(i))
-			if p == nil {
-				var err error
-				if p, err = b.openPartition(ti, int32(i)); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-			} else if configChanged {
-				if err := p.log.SetConfig(b.logConfig(ti.Overrides)); err != nil {
-					errs = append(errs, fmt.Errorf("partition %s-%d: new config: %w", ti.Name, i, err))
-				}
-			}
-			p.setRole(b.roleOf(img, ti, pi, leading)) // replication.go
-			t.partitions[i] = p
+		if p == nil {
+			continue
 		}
-		topics[ti.Name] = t
-		byID[t.id()] = t
+		p.setRole(st.Role, b.roleOf(img, st, plan.Active)) // replication.go
+		topics[st.Topic.Name].partitions[st.Index] = p
 	}
 	var removed []*partition
-	for name, ot := range old {
-		nt := topics[name]
-		for i, p := range ot.partitions {
-			if p != nil && (nt == nil || nt.partition(int32(i)) != p) {
-				removed = append(removed, p)
-			}
-		}
+	for _, r := range plan.Remove {
+		removed = append(removed, old[r.Topic].partition(r.Partition))
 	}
 	b.mu.Lock()
 	b.img, b.topics, b.byID = img, topics, byID
 	close(b.applied)
 	b.applied = make(chan struct{})
-	checkStrays := leading && !b.strayChecked
-	b.strayChecked = b.strayChecked || leading
+	checkStrays := plan.Active && !b.strayChecked
+	b.strayChecked = b.strayChecked || plan.Active
 	b.mu.Unlock()
 	for _, p := range removed {
 		p.stopReplicating()
@@ -145,6 +129,34 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// applyStep opens or reconfigures the replica of one step, or returns the
+// one held. A replica that cannot be opened is nil, with the error.
+func (b *Broker) applyStep(old map[string]*topic, st reconcile.Step) (*partition, error) {
+	if st.Open {
+		return b.openPartition(st.Topic, st.Index)
+	}
+	p := old[st.Topic.Name].partition(st.Index)
+	if st.Reconfigure {
+		if err := p.log.SetConfig(b.logConfig(st.Topic.Overrides)); err != nil {
+			return p, fmt.Errorf("partition %s-%d: new config: %w", st.Topic.Name, st.Index, err)
+		}
+	}
+	return p, nil
+}
+
+// heldReplicas lists the replicas topics hold, for reconcile.Decide.
+func heldReplicas(topics map[string]*topic) []reconcile.Replica {
+	var held []reconcile.Replica
+	for name, t := range topics {
+		for i, p := range t.partitions {
+			if p != nil {
+				held = append(held, reconcile.Replica{Topic: name, TopicID: t.info.ID, Partition: int32(i), Overrides: t.overrides()})
+			}
+		}
+	}
+	return held
 }
 
 // noteClusterID records the cluster id in meta.properties once the quorum

@@ -2,18 +2,18 @@ package broker
 
 import (
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/reconcile"
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/broker/replica/epoch"
 	"github.com/weir-dev/weir/broker/replica/fetcher"
+	"github.com/weir-dev/weir/internal/invariants"
 )
 
 // Replication: the shell around broker/replica's state machines, as
@@ -48,6 +48,9 @@ type replicaState struct {
 	leader  *replica.Leader
 	acks    map[uint64]chan int16
 	nextAck uint64
+	// assigned is the assignment of the last metadata image the leader
+	// was given (checkLeaderISR compares its ISR with the leader's).
+	assigned replica.Assignment
 
 	// tp names the partition to the fetchers and the controller; log is
 	// what the fetchers write. Both are set at open and never change.
@@ -96,14 +99,16 @@ type role struct {
 	minInsync  int
 }
 
-// roleOf reads partition pi of topic t in img as a replica.Assignment.
+// roleOf reads a step of the reconciler's plan as a replica.Assignment.
 // Replicas on brokers that are fenced, shutting down or not registered
 // are ineligible: they may not join the ISR, nor hold back the high
 // watermark unless already in it.
-func (b *Broker) roleOf(img *metadata.Image, t *metadata.Topic, pi *metadata.Partition, active bool) role {
+func (b *Broker) roleOf(img *metadata.Image, st reconcile.Step, active bool) role {
+	pi := st.Partition
 	r := role{
-		active:    active,
-		minInsync: max(int(t.Config.MinInsyncReplicas), 1),
+		active:     active,
+		minInsync:  max(int(st.Topic.Config.MinInsyncReplicas), 1),
+		leaderAddr: st.LeaderAddr,
 		a: replica.Assignment{
 			Leader: pi.Leader, LeaderEpoch: pi.LeaderEpoch, PartitionEpoch: pi.PartitionEpoch,
 			Replicas: pi.Replicas, ISR: pi.ISR,
@@ -114,27 +119,23 @@ func (b *Broker) roleOf(img *metadata.Image, t *metadata.Topic, pi *metadata.Par
 			r.a.Ineligible = append(r.a.Ineligible, id)
 		}
 	}
-	if pi.Leader >= 0 && pi.Leader != b.cfg.NodeID {
-		if br, ok := img.Broker(pi.Leader); ok && len(br.Listeners) > 0 {
-			l := br.Listeners[0]
-			r.leaderAddr = net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port)))
-		}
-	}
 	return r
 }
 
-// setRole makes the replica lead, follow or do neither, as r says. Only
-// the reconciler calls it (and Open, before the reconciler runs).
-func (p *partition) setRole(r role) {
+// setRole makes the replica lead, follow or do neither, as the
+// reconciler's plan says (kind; r has what leading or following needs). A
+// replica whose disk failed does neither. Only the reconciler calls it.
+func (p *partition) setRole(kind reconcile.Role, r role) {
 	switch {
-	case !r.active || p.failure.Load() != nil:
+	case p.failure.Load() != nil:
 		p.stopReplicating()
-	case r.a.Leader == p.b.cfg.NodeID:
+	case kind == reconcile.Lead:
 		p.lead(r)
-	case r.a.Leader >= 0 && r.leaderAddr != "":
+	case kind == reconcile.Follow:
 		p.follow(r)
 	default:
-		// No leader: keep the log as it is until one is elected.
+		// Not active, or no leader to follow: keep the log as it is
+		// until one is elected.
 		p.stopReplicating()
 	}
 }
@@ -153,6 +154,7 @@ func (p *partition) lead(r role) {
 	now := p.b.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.rep.assigned = r.a
 	if l := p.rep.leader; l != nil {
 		if r.a.LeaderEpoch > l.LeaderEpoch() {
 			// Re-elected (an image in between had another leader or none):
@@ -260,6 +262,9 @@ func (p *partition) local() replica.Local {
 // the acks=all produces it completed, the ISR change it proposes. Call
 // with mu held.
 func (p *partition) applyLocked(u replica.Update) {
+	if invariants.Enabled {
+		p.checkLeaderISR()
+	}
 	p.advanceHW(u.HighWatermark)
 	for _, a := range u.Acks {
 		p.deliverAckLocked(a)

@@ -75,7 +75,7 @@ func (b *Broker) txnVerification() bool {
 func (b *Broker) coordinatorConfig() txncoord.Config {
 	c := b.cfg.Txn.Coordinator
 	c.TV2 = b.txnVersion() >= 2
-	c.Defects.NoEpochBump = c.Defects.NoEpochBump || !b.txnDefences()
+	c.Defects.NoEpochBump = c.Defects.NoEpochBump || b.cfg.Defects.TxnCoordinator.NoEpochBump || !b.txnDefences()
 	return c
 }
 

@@ -54,7 +54,11 @@ Consumer settings (--consumer-property k=v), with Kafka's names, for --group:
   max.poll.interval.ms             the rebalance timeout, default 300000
   auto.commit.interval.ms          default 5000
   partition.assignment.strategy    range, roundrobin, sticky or cooperative-sticky
-                                   (default: cooperative-sticky, then range)`
+                                   (default: cooperative-sticky, then range)
+  group.protocol                   classic (default) or consumer: the KIP-848
+                                   protocol, the broker assigns
+  group.remote.assignor            with group.protocol=consumer: uniform
+                                   (default) or range`
 
 func consumeDefaults() map[string]string {
 	return map[string]string{
@@ -275,6 +279,22 @@ func consumerSettings(c *command, o *consumeOpts) ([]kgo.Opt, string, error) {
 			opts = append(opts, kgo.RebalanceTimeout(d))
 		case "auto.commit.interval.ms":
 			opts = append(opts, kgo.AutoCommitInterval(d))
+		case "group.protocol":
+			switch v {
+			case "classic":
+			case "consumer":
+				opts = append(opts, kgo.ServerSideBalancer())
+			default:
+				return nil, "", usagef("--consumer-property %s=%s: want classic or consumer", k, v)
+			}
+		case "group.remote.assignor":
+			// franz-go asks the broker for uniform with its sticky
+			// balancer first, for range with its range balancer first.
+			b, ok := map[string]kgo.GroupBalancer{"uniform": kgo.CooperativeStickyBalancer(), "range": kgo.RangeBalancer()}[v]
+			if !ok {
+				return nil, "", usagef("--consumer-property %s=%s: want uniform or range", k, v)
+			}
+			opts = append(opts, kgo.Balancers(b))
 		case "partition.assignment.strategy":
 			b, ok := map[string]kgo.GroupBalancer{
 				"range": kgo.RangeBalancer(), "roundrobin": kgo.RoundRobinBalancer(),

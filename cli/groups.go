@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func groupActions() []string {
@@ -323,6 +324,8 @@ func groupsList(ctx context.Context, adm *kadm.Client, c *command, o *groupsOpts
 var groupStateNames = map[string]string{
 	"empty": "Empty", "preparingrebalance": "PreparingRebalance", "completingrebalance": "CompletingRebalance",
 	"stable": "Stable", "dead": "Dead",
+	// Groups of the consumer protocol (KIP-848).
+	"assigning": "Assigning", "reconciling": "Reconciling",
 }
 
 func sortedStateNames() []string {
@@ -334,31 +337,91 @@ func sortedStateNames() []string {
 	return out
 }
 
-// describeGroup fetches a group's description, failing for one that does
-// not exist (Dead) the way kafka-consumer-groups says it.
-func describeGroups(ctx context.Context, adm *kadm.Client, groups []string) (kadm.DescribedGroups, error) {
+// groupView is a described group of either protocol: a classic group as
+// DescribeGroups tells it; a group of the consumer protocol (KIP-848,
+// which DescribeGroups does not know) as ConsumerGroupDescribe tells it,
+// its members' assignments in consumerAssigned, by member id.
+type groupView struct {
+	kadm.DescribedGroup
+	consumerAssigned map[string][]kmsg.ConsumerMemberAssignmentTopic
+}
+
+// memberTopics is what a member is assigned, if known.
+func (v groupView) memberTopics(m kadm.DescribedGroupMember) ([]kmsg.ConsumerMemberAssignmentTopic, bool) {
+	if v.consumerAssigned != nil {
+		t, ok := v.consumerAssigned[m.MemberID]
+		return t, ok
+	}
+	if a, ok := m.Assigned.AsConsumer(); ok {
+		return a.Topics, true
+	}
+	return nil, false
+}
+
+// describeGroups fetches the groups' descriptions, failing for one that
+// does not exist (Dead) the way kafka-consumer-groups says it. A group
+// DescribeGroups does not find is asked of ConsumerGroupDescribe, as
+// Kafka 4's kafka-consumer-groups does.
+func describeGroups(ctx context.Context, adm *kadm.Client, groups []string) (map[string]groupView, error) {
 	described, err := adm.DescribeGroups(ctx, groups...)
 	if err != nil {
 		return nil, fmt.Errorf("describing groups: %w", err)
 	}
+	out := map[string]groupView{}
+	var missing []string
 	for _, g := range groups {
 		d := described[g]
 		if d.Err != nil && !errors.Is(d.Err, kerr.GroupIDNotFound) {
 			return nil, fmt.Errorf("group %q: %w", g, brokerErr(d.Err, d.ErrMessage))
 		}
+		if d.Err != nil || d.State == "Dead" || d.State == "" {
+			missing = append(missing, g)
+		}
+		out[g] = groupView{DescribedGroup: d}
 	}
-	return described, nil
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// A broker without the consumer protocol fails this request: its
+	// groups are all classic, and the missing ones stay missing.
+	consumers, err := adm.DescribeConsumerGroups(ctx, missing...)
+	if err != nil {
+		return out, nil
+	}
+	for _, g := range missing {
+		if cg, ok := consumers[g]; ok && cg.Err == nil {
+			out[g] = consumerGroupView(cg)
+		}
+	}
+	return out, nil
+}
+
+// consumerGroupView shows a consumer-protocol group as describe prints
+// groups: its assignor stands for the classic protocol name.
+func consumerGroupView(cg kadm.DescribedConsumerGroup) groupView {
+	v := groupView{consumerAssigned: map[string][]kmsg.ConsumerMemberAssignmentTopic{}}
+	v.Group, v.Coordinator, v.State = cg.Group, cg.Coordinator, cg.State
+	v.ProtocolType, v.Protocol = "consumer", cg.AssignorName
+	for _, m := range cg.Members {
+		v.Members = append(v.Members, kadm.DescribedGroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost})
+		var topics []kmsg.ConsumerMemberAssignmentTopic
+		for _, t := range m.Assignment.Sorted() {
+			topics = append(topics, kmsg.ConsumerMemberAssignmentTopic{Topic: t.Topic, Partitions: t.Partitions})
+		}
+		v.consumerAssigned[m.MemberID] = topics
+	}
+	return v
 }
 
 // groupExists reports whether a described group exists, and prints
 // Kafka's notes (no members, rebalancing) on stderr.
-func groupNotes(c *command, d kadm.DescribedGroup) (exists bool) {
+func groupNotes(c *command, d groupView) (exists bool) {
 	switch d.State {
 	case "Dead", "":
 		return false
 	case "Empty":
 		fmt.Fprintf(c.stderr, "\nConsumer group '%s' has no active members.\n", d.Group)
-	case "PreparingRebalance", "CompletingRebalance":
+	case "PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling":
 		fmt.Fprintf(c.stderr, "\nWarning: Consumer group '%s' is rebalancing.\n", d.Group)
 	}
 	return true
@@ -420,7 +483,7 @@ type offsetRow struct {
 // offsetRows collects what kafka-consumer-groups --describe shows: each
 // member's assigned partitions (members with most partitions first), then
 // the partitions the group has offsets for that nobody is assigned.
-func offsetRows(ctx context.Context, adm *kadm.Client, d kadm.DescribedGroup) ([]offsetRow, error) {
+func offsetRows(ctx context.Context, adm *kadm.Client, d groupView) ([]offsetRow, error) {
 	committed, err := adm.FetchOffsets(ctx, d.Group)
 	if err != nil {
 		return nil, fmt.Errorf("fetching offsets of group %q: %w", d.Group, err)
@@ -438,8 +501,8 @@ func offsetRows(ctx context.Context, adm *kadm.Client, d kadm.DescribedGroup) ([
 	topics := map[string]bool{}
 	for _, m := range d.Members {
 		mm := member{m: m}
-		if a, ok := m.Assigned.AsConsumer(); ok {
-			for _, t := range a.Topics {
+		if assignedTopics, ok := d.memberTopics(m); ok {
+			for _, t := range assignedTopics {
 				tp := kadm.TopicPartitions{Topic: t.Topic, Partitions: append([]int32(nil), t.Partitions...)}
 				sort.Slice(tp.Partitions, func(i, j int) bool { return tp.Partitions[i] < tp.Partitions[j] })
 				mm.parts = append(mm.parts, tp)
@@ -537,7 +600,7 @@ func printOffsetRows(w io.Writer, rows []offsetRow) {
 }
 
 // printMembers is describe --members [--verbose].
-func printMembers(w io.Writer, d kadm.DescribedGroup, verbose bool) {
+func printMembers(w io.Writer, d groupView, verbose bool) {
 	gw, cw, iw, hw, clw := 15, 15, 17, 15, 15
 	static := false
 	for _, m := range d.Members {
@@ -563,8 +626,8 @@ func printMembers(w io.Writer, d kadm.DescribedGroup, verbose bool) {
 	for _, m := range d.Members {
 		var parts []string
 		n := 0
-		if a, ok := m.Assigned.AsConsumer(); ok {
-			for _, t := range a.Topics {
+		if topics, ok := d.memberTopics(m); ok {
+			for _, t := range topics {
 				ps := append([]int32(nil), t.Partitions...)
 				sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
 				n += len(ps)
@@ -594,7 +657,7 @@ func printMembers(w io.Writer, d kadm.DescribedGroup, verbose bool) {
 }
 
 // printGroupState is describe --state.
-func printGroupState(w io.Writer, d kadm.DescribedGroup) {
+func printGroupState(w io.Writer, d groupView) {
 	coord := fmt.Sprintf("%s:%d  (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.NodeID)
 	format := fmt.Sprintf("\n%%-%ds %%-25s %%-20s %%-15s %%s", max(25, len(coord)))
 	fmt.Fprintf(w, format, "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")

@@ -128,6 +128,12 @@ func electFrom(b *batch, p *metadata.Partition, isr []int32, exclude int32, uncl
 	return metadata.NoLeader, isr
 }
 
+// unclean reports whether t's partitions may elect from outside the ISR:
+// its unclean.leader.election.enable, or the ElectOutsideISR defect.
+func (c *Controller) unclean(t *metadata.Topic) bool {
+	return t.Config.UncleanLeaderElectionEnable || c.cfg.Defects.ElectOutsideISR // DEFECT when only the latter
+}
+
 // removeFromPartitions takes a broker that is being fenced or shut down out
 // of leadership and ISRs: it leaves every ISR it is not the last member
 // of, and every partition it leads gets the next ISR member as leader, or
@@ -144,7 +150,7 @@ func (c *Controller) removeFromPartitions(b *batch, id int32) {
 		}
 		leader := p.Leader
 		if leader == id {
-			leader, isr = electFrom(b, p, isr, id, t.Config.UncleanLeaderElectionEnable)
+			leader, isr = electFrom(b, p, isr, id, c.unclean(t))
 		}
 		c.change(b, t.ID, index, leader, isr)
 	})
@@ -157,7 +163,7 @@ func (c *Controller) electOffline(b *batch) {
 		if p.HasLeader() {
 			return
 		}
-		leader, isr := electFrom(b, p, p.ISR, metadata.NoLeader, t.Config.UncleanLeaderElectionEnable)
+		leader, isr := electFrom(b, p, p.ISR, metadata.NoLeader, c.unclean(t))
 		if leader != metadata.NoLeader {
 			c.change(b, t.ID, index, leader, isr)
 		}

@@ -39,6 +39,11 @@ type Defects struct {
 	// SkipPartitionEpochCheck makes AlterPartition accept a stale
 	// partition epoch, so a deposed leader's ISR change wins.
 	SkipPartitionEpochCheck bool
+	// ElectOutsideISR elects a leader from outside the ISR when no ISR
+	// member is available, as if unclean.leader.election.enable were on
+	// for every topic: a replica that missed acknowledged writes leads,
+	// and they are lost.
+	ElectOutsideISR bool
 }
 
 // DefaultConfig is Kafka's defaults, with Weir's partition bound.

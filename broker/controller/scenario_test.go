@@ -95,7 +95,10 @@ func (s *scenario) decide(req kmsg.Request) Result {
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		cfg := DefaultConfig()
-		if strings.Contains(filepath.Base(path), "defect") {
+		switch name := filepath.Base(path); {
+		case strings.Contains(name, "defect-elect-outside-isr"):
+			cfg.Defects.ElectOutsideISR = true
+		case strings.Contains(name, "defect"):
 			cfg.Defects.SkipPartitionEpochCheck = true
 		}
 		s := newScenario(t, cfg)

@@ -36,11 +36,16 @@ func (s *Shard) describe(id string, version int16) kmsg.DescribeGroupsResponseGr
 	case id == "":
 		dg.ErrorCode = kerr.InvalidGroupID.Code
 		return dg
-	case g == nil:
+	case g == nil || g.cg != nil:
+		// A consumer-protocol group is described by
+		// ConsumerGroupDescribe; here it is not found, as in Kafka.
 		dg.State = Dead.String()
 		if version >= 6 {
 			dg.ErrorCode = kerr.GroupIDNotFound.Code
 			msg := "Group " + id + " not found."
+			if g != nil {
+				msg = "Group " + id + " is not a classic group."
+			}
 			dg.ErrorMessage = &msg
 		}
 		return dg
@@ -66,7 +71,7 @@ func (s *Shard) describe(id string, version int16) kmsg.DescribeGroupsResponseGr
 }
 
 // List handles a ListGroups request (v0-5) for this shard's groups, sorted
-// by id, filtered by state (v4+) and type (v5+; classic groups only here).
+// by id, filtered by state (v4+) and type (v5+: "classic" or "consumer").
 func (s *Shard) List(nowMs int64, req *kmsg.ListGroupsRequest, w Waiter) Output {
 	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
 	if code := s.unavailable(); code != 0 {
@@ -76,11 +81,15 @@ func (s *Shard) List(nowMs int64, req *kmsg.ListGroupsRequest, w Waiter) Output 
 	s.begin(nowMs)
 	for _, id := range s.sortedGroupIDs() {
 		g := s.groups[id]
-		if !matchesFilter(req.StatesFilter, g.state.String()) || !matchesFilter(req.TypesFilter, "classic") {
+		typ, state := "classic", g.state.String()
+		if g.cg != nil {
+			typ, state = "consumer", string(g.cg.state())
+		}
+		if !matchesFilter(req.StatesFilter, state) || !matchesFilter(req.TypesFilter, typ) {
 			continue
 		}
 		lg := kmsg.NewListGroupsResponseGroup()
-		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, g.protocolType, g.state.String(), "classic"
+		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, g.protocolType, state, typ
 		resp.Groups = append(resp.Groups, lg)
 	}
 	s.reply(w, resp)
@@ -121,7 +130,7 @@ func (s *Shard) DeleteGroups(nowMs int64, req *kmsg.DeleteGroupsRequest, w Waite
 			dg.ErrorCode = kerr.InvalidGroupID.Code
 		case g == nil:
 			dg.ErrorCode = kerr.GroupIDNotFound.Code
-		case !g.is(Empty) || s.hasPendingTxn(id):
+		case !g.isEmpty() || s.hasPendingTxn(id):
 			// Offsets committed in an open transaction keep the group.
 			dg.ErrorCode = kerr.NonEmptyGroup.Code
 		default:
@@ -140,7 +149,13 @@ func (s *Shard) deleteGroup(g *group) {
 			s.emit(offsetTombstone(g.id, t, p))
 		}
 	}
-	s.emit(groupTombstone(g.id))
+	if g.cg != nil {
+		for _, r := range consumerGroupTombstones(g.id, g.cg) {
+			s.emit(r)
+		}
+	} else {
+		s.emit(groupTombstone(g.id))
+	}
 	g.transition(Dead, s.now)
 	delete(s.groups, g.id)
 }

@@ -113,3 +113,74 @@ func BenchmarkRebalance(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConsumerRebalance: the coordinator's work for one rebalance of
+// a stable consumer-protocol group of n members on a 2n-partition topic,
+// from a member leaving to every member holding its target (each member
+// heartbeating with what it owns until none has anything to change;
+// records made durable at once). The state machine only.
+func BenchmarkConsumerRebalance(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			topics := harnessTopics{"t": int32(2 * n)}
+			s := NewShard(DefaultConfig(), func() string { return "x" })
+			s.FinishLoad(0, 0)
+			var log int64
+			epochs, owned := map[string]int32{}, map[string]partitions{}
+			beat := func(id string, join bool) {
+				req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+				req.Group, req.MemberID, req.MemberEpoch = "g", id, epochs[id]
+				req.RebalanceTimeoutMillis, req.SubscribedTopicNames = -1, nil
+				req.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+				if join {
+					req.MemberEpoch, req.RebalanceTimeoutMillis, req.SubscribedTopicNames = 0, 60000, []string{"t"}
+				}
+				for t, ps := range owned[id] {
+					req.Topics = append(req.Topics, kmsg.ConsumerGroupHeartbeatRequestTopic{TopicID: t, Partitions: ps})
+				}
+				out := s.ConsumerHeartbeat(0, req, Client{}, topics, "hb")
+				if out.Batch != nil {
+					log += int64(len(out.Batch.Records))
+					out.Replies = append(out.Replies, s.Durable(log).Replies...)
+				}
+				resp := out.Replies[0].Resp.(*kmsg.ConsumerGroupHeartbeatResponse)
+				if resp.ErrorCode != 0 {
+					b.Fatalf("heartbeat: error %d", resp.ErrorCode)
+				}
+				epochs[id] = resp.MemberEpoch
+				if resp.Assignment != nil {
+					owned[id] = responsePartitions(resp.Assignment)
+				}
+			}
+			settle := func(ids []string) {
+				for round := 0; s.groups["g"].cg.state() != CGStable; round++ {
+					if round > 10 {
+						b.Fatal("the group did not settle")
+					}
+					for _, id := range ids {
+						beat(id, false)
+					}
+				}
+			}
+			var ids []string
+			for i := 0; i < n; i++ {
+				ids = append(ids, fmt.Sprintf("m%d", i))
+				beat(ids[i], true)
+			}
+			settle(ids)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				// The first member leaves and joins again: two rebalances.
+				leave := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+				leave.Group, leave.MemberID, leave.MemberEpoch = "g", ids[0], leaveEpoch
+				out := s.ConsumerHeartbeat(0, leave, Client{}, topics, "leave")
+				log += int64(len(out.Batch.Records))
+				s.Durable(log)
+				epochs[ids[0]], owned[ids[0]] = 0, nil
+				settle(ids[1:])
+				beat(ids[0], true)
+				settle(ids)
+			}
+		})
+	}
+}

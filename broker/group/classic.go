@@ -143,6 +143,10 @@ type group struct {
 	syncTimerSeq   uint64
 
 	offsets map[string]map[int32]*offsetCommit // topic -> partition
+
+	// cg is set for a group of the consumer protocol (KIP-848,
+	// consumer.go): its classic fields then stay those of an empty group.
+	cg *consumerGroup
 }
 
 func newGroup(id string, nowMs int64) *group {
@@ -155,6 +159,9 @@ func newGroup(id string, nowMs int64) *group {
 }
 
 func (g *group) is(s State) bool { return g.state == s }
+
+// isEmpty: the group has no members, of either protocol.
+func (g *group) isEmpty() bool { return g.is(Empty) && (g.cg == nil || len(g.cg.members) == 0) }
 
 func (g *group) transition(to State, nowMs int64) {
 	ok := false
@@ -407,6 +414,9 @@ func subscribedTopics(metadata []byte) ([]string, bool) {
 // isSubscribedTo: whether the group reads topic; unknown subscriptions
 // count as subscribed for consumer groups only (Kafka's ClassicGroup).
 func (g *group) isSubscribedTo(topic string) bool {
+	if g.cg != nil {
+		return g.cg.subscribedTo(topic)
+	}
 	if g.subscribedKnown {
 		return g.subscribed[topic]
 	}

@@ -32,6 +32,21 @@ type Config struct {
 	// is how often expired offsets are removed.
 	OffsetsRetentionCheckIntervalMs int64
 
+	// ConsumerSessionTimeoutMs (group.consumer.session.timeout.ms) is how
+	// long a member of a consumer-protocol group stays without a
+	// heartbeat; ConsumerHeartbeatIntervalMs
+	// (group.consumer.heartbeat.interval.ms) is how often members are
+	// told to heartbeat.
+	ConsumerSessionTimeoutMs    int32
+	ConsumerHeartbeatIntervalMs int32
+	// ConsumerMaxSize (group.consumer.max.size) bounds a consumer group's
+	// members; more are refused with GROUP_MAX_SIZE_REACHED.
+	ConsumerMaxSize int32
+	// ConsumerAssignors (group.consumer.assignors) are the server-side
+	// assignors members may ask for; the first is used when none does.
+	// Only "uniform" and "range" exist.
+	ConsumerAssignors []string
+
 	// Defects plants known bugs, for tests and the simulator to show that
 	// their checks catch them. Never set otherwise.
 	Defects Defects
@@ -51,6 +66,10 @@ type Defects struct {
 	// DropLeaderEpoch leaves the leader epoch out of commit records: it is
 	// lost on reload.
 	DropLeaderEpoch bool
+	// AssignUnreleased gives a consumer group member the partitions of its
+	// target at once, before their previous owner revoked them: two
+	// members own a partition at the same time.
+	AssignUnreleased bool
 	// FetchTopicMax answers OffsetFetch for every partition of a topic with
 	// the highest offset committed in that topic: a member taking over a
 	// partition starts past what the group read of it.
@@ -73,5 +92,18 @@ func DefaultConfig() Config {
 		OffsetMetadataMaxBytes:          4096,
 		OffsetsRetentionMs:              7 * 24 * 60 * 60 * 1000,
 		OffsetsRetentionCheckIntervalMs: 600000,
+		ConsumerSessionTimeoutMs:        45000,
+		ConsumerHeartbeatIntervalMs:     5000,
+		ConsumerMaxSize:                 math.MaxInt32,
+		ConsumerAssignors:               []string{uniformAssignor, rangeAssignor},
 	}
+}
+
+// defaultAssignor is the assignor of a consumer group whose members name
+// none.
+func (c *Config) defaultAssignor() string {
+	if len(c.ConsumerAssignors) > 0 && knownAssignor(c.ConsumerAssignors[0]) {
+		return c.ConsumerAssignors[0]
+	}
+	return uniformAssignor
 }

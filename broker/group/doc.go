@@ -1,8 +1,9 @@
 // Package group is Kafka's group coordinator for the classic group protocol
-// (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) and committed offsets
-// (OffsetCommit, OffsetFetch, OffsetDelete), with DescribeGroups, ListGroups
-// and DeleteGroups, as a state machine without I/O: etcd-raft's RawNode is
-// the model. A [Shard] holds the groups of one __consumer_offsets partition;
+// (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), the consumer group
+// protocol of KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe) and
+// committed offsets (OffsetCommit, OffsetFetch, OffsetDelete), with
+// DescribeGroups, ListGroups and DeleteGroups, as a state machine without
+// I/O: etcd-raft's RawNode is the model. A [Shard] holds the groups of one __consumer_offsets partition;
 // the broker (the shell) feeds it requests, the time, and how far that
 // partition's log is durable, and carries out what it decides:
 //
@@ -28,6 +29,36 @@
 // OffsetDelete; REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
 // and INCONSISTENT_GROUP_PROTOCOL where Kafka returns them.
 //
+// The consumer protocol (consumer*.go; Kafka 4.0's GroupMetadataManager,
+// ConsumerGroup and CurrentAssignmentBuilder, whose rules it follows) lives
+// in the same shard: a group is of one protocol at a time. The coordinator
+// assigns: a member's heartbeat updates its subscription (topic names or a
+// regular expression, matched against whole names), and the group epoch
+// moves on when a subscription changes, a member joins or leaves, or the
+// subscribed topics change (the shell passes its metadata image, [Topics],
+// with every heartbeat). When the group epoch is past the target
+// assignment's, the group's server-side assignor ("uniform", sticky and
+// balanced, the default; or "range"; the one most members ask for with
+// ServerAssignor) computes a new target. Each member then reconciles
+// towards its target through its heartbeats: partitions it must give up
+// are revoked first, at its current epoch, and it reaches the target
+// epoch only once it no longer reports them; a partition of its target
+// that another member still owns (assigned or pending revocation) is held
+// back until released. Session timeouts (group.consumer.session.timeout.ms)
+// and rebalance timeouts (a member revoking for longer than its rebalance
+// timeout) fence members, as do leaves (epoch -1; -2 keeps a static
+// member's partitions for its return under a new member id). Fencing errors
+// are Kafka's: FENCED_MEMBER_EPOCH (an epoch other than the member's, or
+// its previous one with partitions it no longer has; epoch 0 rejoins, as
+// KAFKA-19233 made it), UNKNOWN_MEMBER_ID, UNRELEASED_INSTANCE_ID,
+// FENCED_INSTANCE_ID; offsets are committed with the member epoch as
+// generation (OffsetCommit v9+; STALE_MEMBER_EPOCH otherwise) and fetched
+// with it (OffsetFetch v9+). A classic group with members refuses consumer
+// members (GROUP_ID_NOT_FOUND), a consumer group with members refuses
+// classic joins (INCONSISTENT_GROUP_PROTOCOL): this coordinator has no
+// classic members inside consumer groups, nor online migration; an empty
+// group of either protocol gives way to the other, offsets kept.
+//
 // Offsets committed inside a transaction (TxnOffsetCommit, [Shard.TxnCommit])
 // are written in a transactional batch of the producer ([Output.TxnBatch])
 // and stay pending until the transaction's marker lands in the partition
@@ -38,7 +69,13 @@
 //
 // Persistence uses Kafka's __consumer_offsets record formats (kmsg's
 // OffsetCommitKey/Value and GroupMetadataKey/Value): a commit, a completed
-// assignment, a group becoming empty or deleted, an expired offset. A new
+// assignment, a group becoming empty or deleted, an expired offset; and for
+// consumer groups Kafka 4.0's ConsumerGroupMetadata,
+// ConsumerGroupPartitionMetadata, ConsumerGroupMemberMetadata,
+// ConsumerGroupTargetAssignmentMetadata/Member and
+// ConsumerGroupCurrentMemberAssignment records (key types 3-8, value
+// version 0), which kmsg lacks: consumer_records.go encodes them with
+// kbin from Kafka's schemas. A new
 // shard rebuilds its state from those records ([Shard.Replay],
 // [Shard.ReplayTxnOffset] and [Shard.ReplayMarker], then
 // [Shard.FinishLoad]), which is how a coordinator takes over a partition
@@ -57,14 +94,17 @@
 //     taken as the latest one seen.
 //   - The shard copies every byte it keeps: callers may reuse request
 //     buffers once the call returns.
+//   - No partition is owned by two members of a consumer group at once
+//     (assigned to one and assigned or pending revocation at another).
 //   - No I/O, no goroutines, no clock and no randomness of its own: member
 //     ids come from the IDSource it is given. The same inputs give the same
 //     outputs, so scenario tests and the simulator replay exactly.
 //
 // Config.Defects plants known bugs (a reply before its records are
 // durable, one assignment for every member, a parked SyncGroup never
-// answered, a leader epoch not persisted, an OffsetFetch answering a
-// topic's highest offset for each of its partitions, a commit of an older
+// answered, a leader epoch not persisted, a consumer-protocol partition
+// given before its owner released it, an OffsetFetch answering a topic's
+// highest offset for each of its partitions, a commit of an older
 // generation accepted) so that the properties of this
 // package, and later the simulator's checkers, can show they catch them.
 //

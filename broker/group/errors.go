@@ -66,6 +66,16 @@ func ErrorResponse(req kmsg.Request, code int16) kmsg.Response {
 		return resp
 	case *kmsg.TxnOffsetCommitRequest:
 		return txnCommitResponse(r, code)
+	case *kmsg.ConsumerGroupHeartbeatRequest:
+		return heartbeatError(r.Version, &hbError{code: code})
+	case *kmsg.ConsumerGroupDescribeRequest:
+		resp := r.ResponseKind().(*kmsg.ConsumerGroupDescribeResponse)
+		for _, id := range r.Groups {
+			g := kmsg.NewConsumerGroupDescribeResponseGroup()
+			g.Group, g.ErrorCode = strings.Clone(id), code
+			resp.Groups = append(resp.Groups, g)
+		}
+		return resp
 	}
 	return nil
 }
@@ -112,6 +122,14 @@ func withError(resp kmsg.Response, code int16) kmsg.Response {
 			for j := range r.Topics[i].Partitions {
 				r.Topics[i].Partitions[j].ErrorCode = code
 			}
+		}
+	case *kmsg.ConsumerGroupHeartbeatResponse:
+		return heartbeatError(r.Version, &hbError{code: code})
+	case *kmsg.ConsumerGroupDescribeResponse:
+		for i := range r.Groups {
+			g := kmsg.NewConsumerGroupDescribeResponseGroup()
+			g.Group, g.ErrorCode = r.Groups[i].Group, code
+			r.Groups[i] = g
 		}
 	case *kmsg.WriteTxnMarkersResponse:
 		for i := range r.Markers {

@@ -20,6 +20,16 @@ func FuzzReplay(f *testing.F) {
 	f.Add(r.Key, r.Value)
 	f.Add(r.Key, []byte(nil))
 	f.Add([]byte{0, 9}, []byte{1})
+	// Consumer group records (KIP-848).
+	m := &consumerMember{id: "m", topicNames: []string{"t"}, rebalanceMs: 100, epoch: 2, previousEpoch: 1, state: memberUnrevoked,
+		assigned: partitions{testTopicID("t"): {0, 1}}, revoking: partitions{testTopicID("t"): {2}}}
+	for _, r := range []Record{
+		groupEpochRecord("g", 3), targetEpochRecord("g", 3), memberMetadataRecord("g", m), currentAssignmentRecord("g", m),
+		targetMemberRecord("g", "m", m.assigned), partitionMetadataRecord("g", map[string]subscribedTopic{"t": {id: testTopicID("t"), partitions: 3}}),
+		currentAssignmentTombstone("g", "m"),
+	} {
+		f.Add(r.Key, r.Value)
+	}
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		s := NewShard(DefaultConfig(), func() string { return "x" })
 		_ = s.Replay(key, value)
@@ -37,5 +47,14 @@ func FuzzReplay(f *testing.F) {
 		d := kmsg.NewPtrDescribeGroupsRequest()
 		d.Groups = s.sortedGroupIDs()
 		s.Describe(2, d, "d")
+		cd := kmsg.NewPtrConsumerGroupDescribeRequest()
+		cd.Groups = d.Groups
+		s.ConsumerDescribe(2, cd, harnessTopics{}, "cd")
+		for _, id := range d.Groups {
+			hb := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+			hb.Group, hb.MemberID, hb.RebalanceTimeoutMillis = id, "m", 1000
+			hb.SubscribedTopicNames, hb.Topics = []string{"t"}, []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+			s.ConsumerHeartbeat(3, hb, Client{}, harnessTopics{"t": 3}, "hb")
+		}
 	})
 }

@@ -68,6 +68,20 @@ func (s *Shard) join(req *kmsg.JoinGroupRequest, c Client, w Waiter) {
 	}
 	j := copyJoin(req, c)
 	g := s.groups[j.groupID]
+	if g != nil && g.cg != nil {
+		if len(g.cg.members) > 0 {
+			// This coordinator has no classic members in consumer groups
+			// (Kafka 4.0's upgrade path): the protocols do not mix.
+			s.reply(w, joinError(j.version, j.memberID, kerr.InconsistentGroupProtocol.Code))
+			return
+		}
+		// An empty consumer group gives way to a classic one, offsets
+		// kept, as in Kafka.
+		for _, r := range consumerGroupTombstones(g.id, g.cg) {
+			s.emit(r)
+		}
+		g.cg, g.protocolType = nil, ""
+	}
 	isNewGroup := g == nil
 	if g == nil {
 		if j.memberID != "" {

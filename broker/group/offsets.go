@@ -57,7 +57,12 @@ func (s *Shard) commit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
 			return commitResponse(req, kerr.IllegalGeneration.Code)
 		}
 	}
-	code := g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, false)
+	code := int16(0)
+	if g.cg != nil {
+		code = g.cg.validateCommit(req.MemberID, req.Generation, req.Version, false)
+	} else {
+		code = g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, false)
+	}
 	if code == kerr.IllegalGeneration.Code && s.cfg.Defects.AcceptStaleGeneration {
 		code = 0 // DEFECT: a member of an older generation commits
 	}
@@ -221,6 +226,11 @@ func (s *Shard) fetchOffsets(rg kmsg.OffsetFetchRequestGroup, requireStable bool
 		return out
 	}
 	g := s.groups[rg.Group]
+	if g != nil && g.cg != nil {
+		if out.ErrorCode = g.cg.validateFetch(rg.MemberID, rg.MemberEpoch); out.ErrorCode != 0 {
+			return out
+		}
+	}
 	unstable := func(topic string, p int32) bool { return false }
 	if requireStable {
 		unstable = func(topic string, p int32) bool { return s.hasPendingTxnOffset(rg.Group, topic, p) }
@@ -345,7 +355,7 @@ func (s *Shard) deleteOffsets(req *kmsg.OffsetDeleteRequest, resp *kmsg.OffsetDe
 func (s *Shard) expireOffsets() {
 	for _, id := range s.sortedGroupIDs() {
 		g := s.groups[id]
-		if s.expireGroupOffsets(g) && g.is(Empty) && !s.hasPendingTxn(id) {
+		if s.expireGroupOffsets(g) && g.isEmpty() && !s.hasPendingTxn(id) {
 			s.deleteGroup(g)
 		}
 	}
@@ -362,6 +372,10 @@ func (s *Shard) expireGroupOffsets(g *group) bool {
 	// stable consumer group no longer reads. Otherwise nothing expires.
 	var since func(oc *offsetCommit) int64
 	switch {
+	case g.cg != nil:
+		// Kafka's consumer groups count from the commit, for the topics
+		// no member subscribes to.
+		since = func(oc *offsetCommit) int64 { return oc.commitMs }
 	case g.protocolType == "":
 		since = func(oc *offsetCommit) int64 { return oc.commitMs }
 	case g.is(Empty):

@@ -567,6 +567,7 @@ func TestPropertiesCatchPlantedDefects(t *testing.T) {
 		{"one assignment for all", Defects{OneAssignmentForAll: true}, membershipProperty, "owned by|was given"},
 		{"forget parked sync", Defects{ForgetParkedSync: true}, membershipProperty, "never answered"},
 		{"drop leader epoch", Defects{DropLeaderEpoch: true}, offsetsProperty, "loads back as"},
+		{"assign unreleased", Defects{AssignUnreleased: true}, consumerProperty, "owned by .* at once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()

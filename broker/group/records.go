@@ -120,6 +120,8 @@ func (s *Shard) Replay(key, value []byte) error {
 		return s.replayOffset(key, value)
 	case 2:
 		return s.replayGroup(key, value)
+	case cgMetadataKey, cgPartitionMetadataKey, cgMemberMetadataKey, cgTargetMetadataKey, cgTargetMemberKey, cgCurrentMemberKey:
+		return s.replayConsumer(version, key, value)
 	}
 	s.skipped++
 	return nil
@@ -257,6 +259,10 @@ func (s *Shard) FinishLoadDurable(nowMs int64, endOffset, durable int64) Output 
 		if g.stateSinceMs < 0 {
 			g.stateSinceMs = s.now
 		}
+		if g.cg != nil {
+			s.finishConsumerLoad(g)
+			continue
+		}
 		g.computeSubscribed()
 		for _, m := range g.members {
 			s.rescheduleSession(g, m, int64(m.sessionTimeoutMs))
@@ -275,8 +281,13 @@ func (s *Shard) Dump() string {
 	var b strings.Builder
 	for _, id := range s.sortedGroupIDs() {
 		g := s.groups[id]
-		b.WriteString(g.String())
-		b.WriteByte('\n')
+		if g.cg != nil {
+			b.WriteString(g.id + " consumer\n")
+			g.cg.dump(&b, g.cg.topicName)
+		} else {
+			b.WriteString(g.String())
+			b.WriteByte('\n')
+		}
 		for _, m := range g.members {
 			fmt.Fprintf(&b, "  member %s client=%s session=%d rebalance=%d", m.id, m.clientID, m.sessionTimeoutMs, m.rebalanceTimeoutMs)
 			if m.instanceID != nil {

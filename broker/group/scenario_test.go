@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -33,6 +34,12 @@ import (
 //	           [instance=I] [version=V]
 //	marker producer=P commit=true|false [epoch=E]
 //	fetch-stable group=G partitions=t/p,...   (OffsetFetch with require_stable)
+//	topics t=N,u=M,...          (the topics heartbeats see: name=partitions)
+//	cg-heartbeat group=G member=ID epoch=E [instance=I] [subscribe=t,u | regex=R]
+//	             [assignor=A] [owned=t:0,1;u:2 | owned=none] [rebalance=MS]
+//	             [rack=R] [version=V]    (ConsumerGroupHeartbeat; owned
+//	             defaults to none, and to empty when joining)
+//	cg-describe groups=G,...
 //	tick advance=MS
 //	set auto-durable=true|false
 //	durable [offset=O]          (default: everything appended)
@@ -53,6 +60,7 @@ func TestScenarios(t *testing.T) {
 
 // harness is a shard with a log and a clock, as the broker would drive it.
 type harness struct {
+	topics      harnessTopics
 	cfg         Config
 	s           *Shard
 	nowMs       int64
@@ -119,6 +127,9 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		req.Version = 8
 		g := kmsg.NewOffsetFetchRequestGroup()
 		g.Group = a.str("group", "")
+		g.MemberID = a.optStr("member")
+		g.MemberEpoch = int32(a.int("member-epoch", -1))
+		req.Version = int16(a.int("version", 8))
 		if a.has("partitions") {
 			byTopic := map[string][]int32{}
 			var order []string
@@ -185,6 +196,22 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		}
 		req.Groups = append(req.Groups, g)
 		h.apply(h.s.FetchOffsets(h.nowMs, req, "fetch"))
+	case "topics":
+		h.topics = harnessTopics{}
+		for _, arg := range td.CmdArgs {
+			n, err := strconv.Atoi(arg.SingleVal(t))
+			if err != nil {
+				t.Fatalf("topics: %s: %v", arg.Key, err)
+			}
+			h.topics[arg.Key] = int32(n)
+		}
+		return "ok"
+	case "cg-heartbeat":
+		h.apply(h.s.ConsumerHeartbeat(h.nowMs, a.consumerHeartbeat(), Client{ID: a.str("client", "c"), Host: "/10.0.0.1"}, h.topics, "hb"))
+	case "cg-describe":
+		req := kmsg.NewPtrConsumerGroupDescribeRequest()
+		req.Groups = a.list("groups")
+		h.apply(h.s.ConsumerDescribe(h.nowMs, req, h.topics, "describe"))
 	case "tick":
 		h.nowMs += a.int("advance", 0)
 		h.apply(h.s.Tick(h.nowMs))
@@ -544,6 +571,29 @@ func describeResponse(resp kmsg.Response) string {
 				}
 			}
 		}
+	case *kmsg.ConsumerGroupHeartbeatResponse:
+		fmt.Fprintf(&b, "ConsumerGroupHeartbeat %s", errName(r.ErrorCode))
+		if r.ErrorCode != 0 {
+			fmt.Fprintf(&b, " %q", deref(r.ErrorMessage))
+			break
+		}
+		fmt.Fprintf(&b, " member=%s epoch=%d", deref(r.MemberID), r.MemberEpoch)
+		if r.Assignment != nil {
+			fmt.Fprintf(&b, " assignment=%s", formatPartitions(responsePartitions(r.Assignment), testTopicName))
+		}
+	case *kmsg.ConsumerGroupDescribeResponse:
+		b.WriteString("ConsumerGroupDescribe")
+		for _, g := range r.Groups {
+			if g.ErrorCode != 0 {
+				fmt.Fprintf(&b, "\n  %s %s %q", g.Group, errName(g.ErrorCode), deref(g.ErrorMessage))
+				continue
+			}
+			fmt.Fprintf(&b, "\n  %s state=%s epoch=%d assignment-epoch=%d assignor=%s", g.Group, g.State, g.Epoch, g.AssignmentEpoch, g.AssignorName)
+			for _, m := range g.Members {
+				fmt.Fprintf(&b, "\n    %s%s epoch=%d client=%s subscribed=%s assigned=%s target=%s", m.MemberID, instanceSuffix(m.InstanceID), m.MemberEpoch, m.ClientID,
+					strings.Join(m.SubscribedTopics, ","), describedPartitions(m.Assignment), describedPartitions(m.TargetAssignment))
+			}
+		}
 	case *kmsg.OffsetDeleteResponse:
 		fmt.Fprintf(&b, "OffsetDelete %s", errName(r.ErrorCode))
 		for _, t := range r.Topics {
@@ -555,6 +605,115 @@ func describeResponse(resp kmsg.Response) string {
 		fmt.Fprintf(&b, "%T", resp)
 	}
 	return b.String()
+}
+
+// harnessTopics is the scenarios' topic image: name -> partitions, each
+// topic's id its name's bytes.
+type harnessTopics map[string]int32
+
+func testTopicID(name string) TopicID {
+	var id TopicID
+	copy(id[:], name)
+	return id
+}
+
+func testTopicName(id TopicID) string { return strings.TrimRight(string(id[:]), "\x00") }
+
+func (ht harnessTopics) Topic(name string) (TopicID, int32, bool) {
+	n, ok := ht[name]
+	return testTopicID(name), n, ok
+}
+
+func (ht harnessTopics) Name(id TopicID) (string, bool) {
+	name := testTopicName(id)
+	_, ok := ht[name]
+	return name, ok
+}
+
+func (ht harnessTopics) Names() []string {
+	var out []string
+	for n := range ht {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func responsePartitions(a *kmsg.ConsumerGroupHeartbeatResponseAssignment) partitions {
+	p := partitions{}
+	for _, t := range a.Topics {
+		for _, x := range t.Partitions {
+			p.add(t.TopicID, x)
+		}
+	}
+	return p
+}
+
+// count is how many partitions a set holds.
+func (p partitions) count() int {
+	n := 0
+	for _, ps := range p {
+		n += len(ps)
+	}
+	return n
+}
+
+func describedPartitions(a kmsg.Assignment) string {
+	var parts []string
+	for _, t := range a.TopicPartitions {
+		var ps []string
+		for _, p := range t.Partitions {
+			ps = append(ps, strconv.Itoa(int(p)))
+		}
+		parts = append(parts, t.Topic+":"+strings.Join(ps, ","))
+	}
+	if len(parts) == 0 {
+		return "[]"
+	}
+	return strings.Join(parts, ";")
+}
+
+// consumerHeartbeat builds a ConsumerGroupHeartbeat from the arguments.
+func (a args) consumerHeartbeat() *kmsg.ConsumerGroupHeartbeatRequest {
+	req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	req.Version = int16(a.int("version", 1))
+	req.Group, req.MemberID = a.str("group", ""), a.str("member", "")
+	req.MemberEpoch = int32(a.int("epoch", 0))
+	req.InstanceID, req.RackID = a.optStr("instance"), a.optStr("rack")
+	req.RebalanceTimeoutMillis = -1
+	if req.MemberEpoch == 0 {
+		req.RebalanceTimeoutMillis = 30000
+	}
+	req.RebalanceTimeoutMillis = int32(a.int("rebalance", int64(req.RebalanceTimeoutMillis)))
+	if a.has("subscribe") {
+		req.SubscribedTopicNames = a.list("subscribe")
+	}
+	req.SubscribedTopicRegex = a.optStr("regex")
+	req.ServerAssignor = a.optStr("assignor")
+	owned := a.str("owned", "none")
+	if req.MemberEpoch == 0 && !a.has("owned") {
+		owned = ""
+	}
+	if owned != "none" {
+		req.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+		for _, item := range strings.Split(owned, ";") {
+			if item == "" {
+				continue
+			}
+			name, ps, _ := strings.Cut(item, ":")
+			rt := kmsg.NewConsumerGroupHeartbeatRequestTopic()
+			rt.TopicID = testTopicID(name)
+			for _, p := range strings.Split(ps, ",") {
+				n, err := strconv.Atoi(p)
+				if err != nil {
+					a.t.Fatalf("owned %q: %v", item, err)
+				}
+				rt.Partitions = append(rt.Partitions, int32(n))
+			}
+			req.Topics = append(req.Topics, rt)
+		}
+	}
+	return req
 }
 
 func deref(s *string) string {
@@ -636,5 +795,43 @@ func describeRecord(r Record) string {
 		}
 		return fmt.Sprintf("group %s gen=%d type=%s protocol=%s leader=%s members=[%s]", gk.Group, v.Generation, v.ProtocolType, deref(v.Protocol), deref(v.Leader), strings.Join(ms, " "))
 	}
+	if d, ok := describeConsumerRecord(r); ok {
+		return d
+	}
 	return fmt.Sprintf("unknown record key %x", r.Key)
+}
+
+// describeConsumerRecord names a consumer group record and its key, with
+// the epoch of the epoch records.
+func describeConsumerRecord(r Record) (string, bool) {
+	kr := cgReader{kbin.Reader{Src: r.Key}}
+	typ := kr.Int16()
+	names := map[int16]string{cgMetadataKey: "cg-epoch", cgPartitionMetadataKey: "cg-topics", cgMemberMetadataKey: "cg-member",
+		cgTargetMetadataKey: "cg-target-epoch", cgTargetMemberKey: "cg-target", cgCurrentMemberKey: "cg-current"}
+	name, ok := names[typ]
+	if !ok || !kr.Ok() {
+		return "", false
+	}
+	d := name + " " + kr.String()
+	if typ == cgMemberMetadataKey || typ == cgTargetMemberKey || typ == cgCurrentMemberKey {
+		d += "/" + kr.String()
+	}
+	if r.Value == nil {
+		return d + " tombstone", true
+	}
+	vr := cgReader{kbin.Reader{Src: r.Value}}
+	vr.Int16()
+	switch typ {
+	case cgMetadataKey, cgTargetMetadataKey:
+		d += fmt.Sprintf("=%d", vr.Int32())
+	case cgTargetMemberKey:
+		d += "=" + formatPartitions(vr.topicPartitions(), testTopicName)
+	case cgCurrentMemberKey:
+		epoch, prev, state := vr.Int32(), vr.Int32(), memberState(vr.Int8())
+		d += fmt.Sprintf(" epoch=%d prev=%d %s assigned=%s", epoch, prev, state, formatPartitions(vr.topicPartitions(), testTopicName))
+		if rev := vr.topicPartitions(); len(rev) > 0 {
+			d += " revoking=" + formatPartitions(rev, testTopicName)
+		}
+	}
+	return d, true
 }

@@ -127,8 +127,8 @@ type Shard struct {
 	expirySeq uint64
 
 	// skipped counts records Replay did not understand (other record
-	// types, such as KIP-848 ones), which it ignores as Kafka's older
-	// coordinators do.
+	// types: consumer group regular expressions, share and streams
+	// groups), which it ignores as Kafka's older coordinators do.
 	skipped int
 }
 
@@ -296,12 +296,14 @@ func (s *Shard) sortedGroupIDs() []string {
 type timerKind uint8
 
 const (
-	timerSession       timerKind = iota // a member's session (or new-member join) timeout
-	timerPending                        // a member id handed out with MEMBER_ID_REQUIRED, not yet used
-	timerJoin                           // the join phase's rebalance timeout
-	timerInitialJoin                    // the initial rebalance delay of a group that was empty
-	timerSync                           // members that got their join answer must sync by then
-	timerExpireOffsets                  // periodic offset expiration
+	timerSession           timerKind = iota // a member's session (or new-member join) timeout
+	timerPending                            // a member id handed out with MEMBER_ID_REQUIRED, not yet used
+	timerJoin                               // the join phase's rebalance timeout
+	timerInitialJoin                        // the initial rebalance delay of a group that was empty
+	timerSync                               // members that got their join answer must sync by then
+	timerExpireOffsets                      // periodic offset expiration
+	timerConsumerSession                    // a consumer-protocol member's session
+	timerConsumerRebalance                  // a consumer-protocol member revoking too long
 )
 
 type timer struct {
@@ -362,6 +364,12 @@ func (s *Shard) timerValid(t timer) bool {
 		return g.joinTimerSeq == t.seq
 	case timerSync:
 		return g.syncTimerSeq == t.seq
+	case timerConsumerSession, timerConsumerRebalance:
+		if g.cg == nil {
+			return false
+		}
+		m := g.cg.members[t.member]
+		return m != nil && (m.sessionSeq == t.seq && t.kind == timerConsumerSession || m.rebalanceSeq == t.seq && t.kind == timerConsumerRebalance)
 	}
 	return false
 }
@@ -390,6 +398,8 @@ func (s *Shard) runDue(nowMs int64) {
 		case timerSync:
 			s.groups[t.group].syncTimerSeq = 0
 			s.expirePendingSync(s.groups[t.group], t.generation)
+		case timerConsumerSession, timerConsumerRebalance:
+			s.consumerTimeout(s.groups[t.group], t.member, t.kind == timerConsumerRebalance, t.generation)
 		case timerExpireOffsets:
 			s.expirySeq = 0
 			s.expireOffsets()

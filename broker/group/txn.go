@@ -96,7 +96,13 @@ func (s *Shard) txnCommit(req *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommi
 		g = newGroup(strings.Clone(req.Group), s.now)
 		s.groups[g.id] = g
 	}
-	if code := g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, true); code != 0 {
+	code := int16(0)
+	if g.cg != nil {
+		code = g.cg.validateCommit(req.MemberID, req.Generation, req.Version, true)
+	} else {
+		code = g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, true)
+	}
+	if code != 0 {
 		return txnCommitResponse(req, code)
 	}
 	resp := txnCommitResponse(req, 0)

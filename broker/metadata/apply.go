@@ -24,8 +24,8 @@ func applyErr(format string, args ...any) error {
 // Apply checks that records fit the image (references, dense partitions,
 // one cluster id) but not the rules the controller keeps (epochs that only
 // grow, the leader in the ISR): those are history properties, checked by
-// CheckTransition, by the invariants build tag after every Apply, and by
-// the metadata checker over a whole run.
+// CheckTransition and CheckImage, which the metadata checker runs over a
+// whole run (quorum.History.Check) and tests after each decision.
 func (img *Image) Apply(offset Offset, records []Record) (*Image, error) {
 	if offset.Index <= img.offset.Index {
 		return nil, applyErr("offset %d is not past the image's %d", offset.Index, img.offset.Index)
@@ -39,9 +39,7 @@ func (img *Image) Apply(offset Offset, records []Record) (*Image, error) {
 			return nil, fmt.Errorf("record %d (%v): %w", i, r, err)
 		}
 	}
-	next := b.finish(offset)
-	checkInvariants(img, next)
-	return next, nil
+	return b.finish(offset), nil
 }
 
 // builder applies a batch copy-on-write: maps and topics are copied the

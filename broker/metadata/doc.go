@@ -26,11 +26,13 @@
 //   - The controller's rules (epochs only grow, a leader change raises the
 //     leader epoch and any change the partition epoch, the leader is in
 //     the ISR, the ISR is within the replicas) are checked by CheckImage
-//     and CheckTransition: after every Apply with the invariants build tag
-//     (a panic names the offset), and by the metadata checker over a run.
-//     Apply itself checks only that records fit the image, so a buggy
-//     controller's records still apply identically on every node and the
-//     checker, not a crash, reports them.
+//     and CheckTransition: by the metadata checker over every node's
+//     images of a run (quorum.History.Check; in the simulator, the
+//     "metadata" anomaly) and by the controller's tests after each
+//     decision. Apply itself checks only that records fit the image, so a
+//     buggy controller's records still apply identically on every node and
+//     the checker, not a crash, reports them (a panic would end a simulated
+//     run as a harness error, never as the invalid verdict it is).
 //
 // It must never do I/O, read a clock, or keep package-level mutable state.
 package metadata

@@ -520,9 +520,6 @@ func b2i(b bool) int {
 func TestCheckerCatchesReusedLeaderEpoch(t *testing.T) {
 	for _, planted := range []bool{false, true} {
 		t.Run(fmt.Sprintf("planted=%t", planted), func(t *testing.T) {
-			if planted && metadata.Invariants {
-				t.Skip("with -tags invariants the planted defect panics in Apply, before the checker sees it")
-			}
 			c := newCluster(t, 3, func(cfg *Config) {
 				cfg.Controller.SessionTimeout = 300 * time.Millisecond
 				cfg.Controller.Defects.ReuseLeaderEpoch = planted

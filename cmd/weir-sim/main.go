@@ -20,6 +20,7 @@ import (
 
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/runfolder"
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
 // Exit codes. They are the verdict codes of `weir sim`.
@@ -46,6 +47,7 @@ type flags struct {
 	out         string
 	listDefects bool
 	cpuProfile  string
+	txn         string // the queue's transactional mode: seed, on, off (txn.go)
 }
 
 // params is every parameter of a run. The seed decides all that the flags
@@ -58,9 +60,13 @@ type params struct {
 	DurationNs int64    `json:"duration_ns"` // virtual length of the safety phase
 	BudgetNs   int64    `json:"budget_ns"`   // virtual-time budget of the whole run
 	Faults     []string `json:"faults"`
-	Workload   string   `json:"workload"`
+	Workload   string   `json:"workload"` // comma-separated, in the registry's order
 	Defect     string   `json:"defect,omitempty"`
 	GoVersion  string   `json:"go_version"`
+
+	// WorkloadParams are the parameters of each workload but the queue
+	// (whose are World's), as its registry entry drew them (workloads.go).
+	WorkloadParams map[string]json.RawMessage `json:"workload_params,omitempty"`
 
 	World    *worldParams    `json:"world,omitempty"`
 	Selftest *selftestParams `json:"selftest,omitempty"`
@@ -82,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.listDefects {
 		for _, d := range defects {
-			fmt.Fprintf(stdout, "%-24s %s\n", d.name, d.about)
+			fmt.Fprintf(stdout, "%-28s %s\n", d.name, d.about)
 		}
 		return exitValid
 	}
@@ -154,11 +160,12 @@ func parseFlags(args []string) (flags, error) {
 	fs.DurationVar(&f.duration, "duration", 60*time.Second, "virtual length of the safety phase")
 	fs.DurationVar(&f.budget, "budget", 10*time.Minute, "virtual-time budget of the whole run; past it the run is a harness error")
 	fs.StringVar(&f.faults, "faults", "", "comma-separated fault kinds: "+strings.Join(faultKinds, ", ")+", or all, or none (empty: the seed chooses)")
-	fs.StringVar(&f.workload, "workload", "queue", "workload name: queue (clickstream, payments and vitals come later)")
+	fs.StringVar(&f.workload, "workload", "queue", workloadFlagHelp())
 	fs.StringVar(&f.defect, "defect", "", "planted defect to switch on (see --list-defects)")
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
+	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here (native runs only: to see where the guest's time goes)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -166,8 +173,13 @@ func parseFlags(args []string) (flags, error) {
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if f.workload != "queue" {
-		return f, fmt.Errorf("unknown workload %q (known: queue)", f.workload)
+	names, err := registry.ParseNames(f.workload)
+	if err != nil {
+		return f, fmt.Errorf("--workload: %w", err)
+	}
+	f.workload = strings.Join(names, ",")
+	if err := checkTxnMode(f.txn); err != nil {
+		return f, err
 	}
 	if f.duration <= 0 || f.budget <= 0 {
 		return f, errors.New("--duration and --budget must be positive")
@@ -207,6 +219,10 @@ func deriveParams(f flags, sc scenario) params {
 	}
 	if sc.params != nil {
 		sc.params(&p, rng)
+	}
+	if p.World != nil {
+		p.World.Txn = drawTxn(f.txn, p.Seed)
+		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
 	}
 	return p
 }

@@ -37,7 +37,7 @@ type scenario struct {
 
 // scenarios are the values of --scenario.
 var scenarios = map[string]scenario{
-	"world":    {params: worldParamsFromSeed, run: runWorld},
+	"world":    {params: worldAndWorkloadParams, run: runWorld},
 	"selftest": {params: selftestParamsFromSeed, run: runSelftest},
 	// Harness tests of sim/host: a broken guest must be reported as a
 	// harness error (exit 3) with a clear message.

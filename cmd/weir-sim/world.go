@@ -56,6 +56,12 @@ type worldParams struct {
 	// ReplicationFactor and MinInsync are the queue topic's.
 	ReplicationFactor int16 `json:"replication_factor"`
 	MinInsync         int   `json:"min_insync_replicas"`
+	// Txn runs the queue's producers in transactions, its consumers
+	// read_committed (txn.go; --txn, else a quarter of the seeds).
+	Txn bool `json:"txn"`
+	// ReplicaLagMs is the brokers' replica.lag.time.max.ms
+	// (replication.go); 0 in parameters recorded before it was drawn.
+	ReplicaLagMs int64 `json:"replica_lag_ms,omitempty"`
 	// GroupBalancer, when set, runs the consumers as members of one
 	// consumer group with this assignor (queue.GroupConfig): on a third of
 	// the seeds, and always with a group coordinator's defect.
@@ -152,6 +158,9 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			if wp.SegmentBytes > 0 { // 0: parameters recorded before the field existed
 				cfg.TopicDefaults["segment.bytes"] = strconv.FormatInt(wp.SegmentBytes, 10)
 			}
+			if wp.ReplicaLagMs > 0 {
+				cfg.ReplicaLagTimeMax = time.Duration(wp.ReplicaLagMs) * time.Millisecond
+			}
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
 		Start: out.start, // one time base: the trace's, the history's and faults.jsonl's
@@ -170,15 +179,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			SegmentRolls: wp.SegmentBytes < 1<<20,
 			// Each client of the workload has a host of its own, which
 			// partitions may cut off.
-			Clients: queue.Config{Producers: wp.Producers, Consumers: wp.Consumers}.ClientHosts(),
+			Clients: workloadHosts(p),
 		})
 	}
 	for _, e := range schedule.Events {
 		out.Tracef("nemesis", "scheduled %s", e)
 	}
-	// One time base: the history's times are virtual time since the run
-	// began, trace.log's first column.
-	rec := history.NewRecorder(out.start, time.Now)
 	qcfg := queue.Config{
 		Topic:             "queue",
 		Partitions:        wp.Partitions,
@@ -201,17 +207,26 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Group:        queue.GroupConfig{Balancer: wp.GroupBalancer},
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
+		Txn:          txnConfig(wp),
+	}
+	// The workloads --workload names (workloads.go), the queue built from
+	// qcfg. One time base: the history's times are virtual time since the
+	// run began, trace.log's first column.
+	set, err := newWorkloadSet(p, qcfg, w, rng, out)
+	if err != nil {
+		out.Verdict(exitHarness, fmt.Sprintf("workloads: %v", err), nil)
+		return exitHarness
 	}
 	if wp.GroupBalancer != "" {
 		qcfg.Group.Name = "queue-group"
 	}
 	var runErr error
-	// The topic is created in the setup phase, before the first fault:
-	// a cluster that cannot create it then fails liveness.
-	err = w.Setup(ctx, func(ctx context.Context) error { return queue.CreateTopic(ctx, qcfg) })
+	// The topics are created in the setup phase, before the first fault:
+	// a cluster that cannot create them then fails liveness.
+	err = w.Setup(ctx, set.Setup)
 	if err == nil {
 		err = w.Run(ctx, schedule, func(ctx context.Context, _ *world.World) {
-			runErr = queue.Run(ctx, qcfg, rec)
+			runErr = set.Run(ctx)
 		})
 	}
 	var liveness error
@@ -236,22 +251,25 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	// The final read runs whatever the liveness phase said: the safety
 	// checkers judge every run, and an incomplete final read is itself a
 	// liveness failure.
-	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	if err := queue.FinalReads(fctx, qcfg, rec); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, finishTimeout(p))
+	if err := set.Finish(fctx); err != nil {
 		out.Tracef("checker", "final read: %v", err)
 	}
 	cancel()
-	ops := rec.Ops()
+	ops, err := set.History()
+	if err != nil {
+		out.Verdict(exitHarness, fmt.Sprintf("history: %v", err), nil)
+		return exitHarness
+	}
 	out.History(history.CurrentHeader())
 	for _, op := range ops {
 		out.History(op)
 	}
-	code, summary, v := checker.Judge(ops, checker.Opts{
-		Allowed: qcfg.Allowed(),
-		VisualizationPath: func(topic string, p int32) string {
-			return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
-		},
-	}, liveness,
+	opts := set.Opts()
+	opts.VisualizationPath = func(topic string, p int32) string {
+		return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
+	}
+	code, summary, v := checker.Judge(ops, opts, liveness,
 		func(v *checker.Verdict) { checkMetadata(metaHist, v) },
 		func(v *checker.Verdict) { addBreaches(v, w.Breaches()) })
 	for _, r := range v.Linearizability {

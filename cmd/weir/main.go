@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/weir-dev/weir/cli"
+	"github.com/weir-dev/weir/runfolder/rejudge"
+	"github.com/weir-dev/weir/workloads/realrun"
 )
 
 // command is one row of the dispatch table.
@@ -33,6 +35,8 @@ func commands() []command {
 		{"transactions", "list and describe transactions and a partition's producers", cli.Transactions},
 		{"sim", "run the deterministic simulation for one seed or a sweep", sim},
 		{"selftest", "plant each known defect in the simulated broker and show which checker catches it", selftest},
+		{"workload", "run a workload against a real cluster, writing a run folder", realrun.Command},
+		{"check", "judge a run folder again (simulated or not)", rejudge.Command},
 		{"bench", "run a benchmark spec against targets; compare results", bench},
 		{"report", "write an HTML report of benchmark results and simulation runs", report},
 		{"version", "print the version", cli.Version},

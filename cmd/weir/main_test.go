@@ -54,7 +54,7 @@ func TestDispatch(t *testing.T) {
 	if code != 2 || out != "" || errs != "weir: unknown command \"frob\" (run \"weir help\" for the list)\n" {
 		t.Fatalf("unknown: exit %d stdout %q stderr %q", code, out, errs)
 	}
-	for _, name := range []string{"topics", "produce", "consume", "groups", "version"} {
+	for _, name := range []string{"topics", "produce", "consume", "groups", "version", "workload", "check"} {
 		for _, args := range [][]string{{"help", name}, {name, "--help"}, {name, "-h"}} {
 			code, out, errs = runWeir(t, "", args...)
 			if code != 0 || errs != "" || !strings.HasPrefix(out, "usage: weir "+name) {

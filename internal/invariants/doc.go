@@ -29,6 +29,12 @@ const (
 	// did not advance it by its batch's record count (offsets must be
 	// dense).
 	SparseOffsets = "sparse-offsets"
+	// UnfencedISR: a partition leader counts, for its high watermark and
+	// acks, an ISR that lacks a member of the ISR the controller committed
+	// at the same partition epoch (its metadata image): it shrank the ISR
+	// before the controller accepted the change, so the controller may
+	// elect a replica that lacks what the leader acknowledged.
+	UnfencedISR = "unfenced-isr"
 	// UnansweredGroupRequest: the group coordinator dropped a request it
 	// had taken (a parked JoinGroup or SyncGroup) without answering it.
 	UnansweredGroupRequest = "unanswered-group-request"
@@ -40,7 +46,7 @@ const (
 
 // Names lists every breach name, in a fixed order.
 func Names() []string {
-	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnansweredGroupRequest, UndurableGroupAnswer}
+	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnfencedISR, UnansweredGroupRequest, UndurableGroupAnswer}
 }
 
 // Breach is one invariant found broken.

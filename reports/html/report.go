@@ -31,6 +31,7 @@ import (
 	"github.com/weir-dev/weir/bench/results"
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/reports/plot"
+	"github.com/weir-dev/weir/reports/recovery"
 	"github.com/weir-dev/weir/runfolder"
 )
 
@@ -108,7 +109,16 @@ type Report struct {
 	Generated time.Time
 	Benches   []Bench
 	Sims      []Sim
-	Errors    []string // inputs that could not be read or drawn
+	// Recovery: how long the simulated clusters took to recover from
+	// crashes, over every run (package recovery), with its plots.
+	Recovery      []RecoveryRow
+	RecoveryPlots []Plot
+	Errors        []string // inputs that could not be read or drawn
+}
+
+// RecoveryRow is one recovery measure over the runs.
+type RecoveryRow struct {
+	Name, Samples, Unfinished, P50, P90, P99, Max string
 }
 
 // Bench is one results.json.
@@ -157,6 +167,8 @@ type Sim struct {
 	Anomalies []Anomaly
 	Plots     []Plot
 	Faults    []plot.Fault
+	// Pipelines: the stream workloads' latencies (pipeline.go).
+	Pipelines []PipelineRow
 }
 
 // Link is a link to one of a run's files.
@@ -231,7 +243,7 @@ func Build(in Inputs, out string, opts Options) (*Report, error) {
 		if d, err := plot.ReadSim(dir); err != nil {
 			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", dir, err))
 		} else {
-			s.Faults = d.Faults
+			s.Faults, s.Pipelines = d.Faults, pipelineRows(d.Pipelines)
 			if !opts.NoPlots {
 				files, err := d.Plot(filepath.Join(out, s.ID))
 				if err != nil {
@@ -242,7 +254,48 @@ func Build(in Inputs, out string, opts Options) (*Report, error) {
 		}
 		r.Sims = append(r.Sims, s)
 	}
+	if len(in.Sims) > 0 {
+		r.addRecovery(in.Sims, out, opts)
+	}
 	return r, nil
+}
+
+// addRecovery measures every run's recoveries and merges them into the
+// report's table and CDF plot.
+func (r *Report) addRecovery(dirs []string, out string, opts Options) {
+	all := recovery.New()
+	for _, dir := range dirs {
+		m, err := recovery.Read(dir)
+		if err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("%s: recovery: %v", dir, err))
+			continue
+		}
+		all.Merge(m)
+	}
+	for _, name := range recovery.Names() {
+		s := all.Samples[name]
+		if len(s) == 0 && all.Unfinished[name] == 0 {
+			continue
+		}
+		ms := func(p float64) string { return fmtMillis(recovery.Percentile(s, p)) }
+		r.Recovery = append(r.Recovery, RecoveryRow{
+			Name: name, Samples: strconv.Itoa(len(s)), Unfinished: strconv.Itoa(all.Unfinished[name]),
+			P50: ms(50), P90: ms(90), P99: ms(99), Max: ms(100),
+		})
+	}
+	if opts.NoPlots || len(r.Recovery) == 0 {
+		return
+	}
+	files, err := plot.Recovery(all.Samples, recovery.Names(), filepath.Join(out, "recovery"))
+	if err != nil {
+		r.Errors = append(r.Errors, fmt.Sprintf("recovery plots: %v", err))
+	}
+	r.RecoveryPlots = plotLinks(out, files)
+}
+
+// fmtMillis shows a duration in milliseconds.
+func fmtMillis(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms"
 }
 
 func readSim(dir, out string) (Sim, error) {
@@ -287,10 +340,17 @@ func readSim(dir, out string) (Sim, error) {
 			}
 		}
 	}
-	for _, name := range []string{"summary.txt", "trace.log", "history.jsonl", "verdict.json", "header.json", "stdout.log", "stderr.log"} {
+	for _, name := range []string{"summary.txt", "trace.log", "history.jsonl", "faults.jsonl", "verdict.json", "header.json", "stdout.log", "stderr.log"} {
 		if isFile(filepath.Join(dir, name)) {
 			s.Links = append(s.Links, Link{Name: name, Href: href(out, filepath.Join(dir, name))})
 		}
+	}
+	// porcupine's visualisations of the partitions that were not
+	// linearizable (or ran out of their budget), as the guest wrote them.
+	vis, _ := filepath.Glob(filepath.Join(dir, "linearizability-*.html"))
+	slices.Sort(vis)
+	for _, path := range vis {
+		s.Links = append(s.Links, Link{Name: filepath.Base(path), Href: href(out, path)})
 	}
 	return s, nil
 }

@@ -90,13 +90,18 @@ func TestReport(t *testing.T) {
 		"0.69×", "1.46×",
 		"610,000", "the null sink does not serve Fetch",
 		`href="../runs/seed-42/trace.log"`, `href="../runs/seed-42/history.jsonl"`, `href="../runs/seed-42/verdict.json"`,
-		`href="../runs/seed-3/trace.log"`,
+		`href="../runs/seed-3/trace.log"`, `href="../runs/seed-42/linearizability-queue-0.html"`,
 		`<span class="badge invalid">invalid</span>`, `<span class="badge valid">valid</span>`,
 		"lost-write", "ops 12, 13", "crash n1", "partition [n1] [n2 n3]",
 		"31s", "2.5s",
 		`src="bench-1-synthetic-100b/throughput.svg"`, `src="sim-2-seed-42/sim-latency.svg"`,
 		"Synthetic CPU &lt;b&gt;9000&lt;/b&gt;", "synthetic &lt;spec&gt; &amp; co", `&#34;description&#34;: &#34;synthetic &lt;spec&gt; &amp; co&#34;`,
 		"INVALID: lost-write ×1 &lt;script&gt;alert(1)&lt;/script&gt;",
+		// Recovery over both runs (the same trace): two failovers of 1.5 s.
+		"Recovery after crashes", `<td>leader-failover</td><td class="num">2</td><td class="num">0</td><td class="num">1500.0 ms</td>`,
+		`<td>unfenced-after-restart</td><td class="num">2</td><td class="num">0</td><td class="num">300.0 ms</td>`,
+		`<td>isr-rejoin</td><td class="num">2</td><td class="num">0</td><td class="num">500.0 ms</td>`,
+		`src="recovery/recovery-cdf.svg"`,
 		`never read &lt;img src=x onerror=&#34;alert(1)&#34;&gt;`,
 	} {
 		if !strings.Contains(page, want) {

@@ -20,5 +20,24 @@
 //
 // Both simulation plots carry the fault intervals read from trace.log
 // (ParseFaults) as shaded, labelled bands, as Jepsen draws its nemesis
-// activity, so that unavailability lines up with the fault that caused it.
+// activity, so that unavailability lines up with the fault that caused it,
+// and the witnesses of the anomalies the verdict did not allow as dashed
+// red lines at the time of each witness's last operation (ReadWitnesses),
+// so that a lost write lines up with the crash before it.
+//
+// Per stream workload of a run (package reports/pipeline, from
+// header.json's params and history.jsonl), over the same virtual time,
+// with the same fault bands and witness marks:
+//   - wl-<workload>-e2e: each input record's end-to-end latency (its
+//     send's acknowledgement to the acknowledgement of the write that
+//     carried its first committed output read back by the final read) at
+//     the time that output was acknowledged, on a log axis;
+//   - wl-<workload>-throughput: input sends acknowledged, and records
+//     processed (first committed output acknowledged), per virtual second;
+//   - wl-vitals-alert-delay: the CDF of vitals' alert delays (reading
+//     acknowledged to the alert's commit request) with the configured
+//     bound as a dashed line.
+//
+// Recovery draws the distributions of recovery times over many runs
+// (package reports/recovery) as CDFs.
 package plot

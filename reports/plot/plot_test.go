@@ -113,13 +113,17 @@ func TestSimPlots(t *testing.T) {
 	if info != 80 {
 		t.Errorf("%d info sends, want 80", info)
 	}
+	// The lost write's witness is marked at its last op's time.
+	if len(d.Witnesses) != 1 || d.Witnesses[0] != (Witness{Anomaly: "lost-write", At: 15250 * time.Millisecond}) {
+		t.Errorf("witnesses %+v", d.Witnesses)
+	}
 	files, err := d.Plot(filepath.Join(dir, "plots"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkFiles(t, files, "sim-throughput", "sim-latency")
 	svg, _ := os.ReadFile(files[0].Paths["svg"])
-	for _, label := range []string{"crash n1", "partition [n1] [n2 n3]", "pause n2"} {
+	for _, label := range []string{"crash n1", "partition [n1] [n2 n3]", "pause n2", "lost-write", "witness of an anomaly"} {
 		if !bytes.Contains(svg, []byte(label)) {
 			t.Errorf("throughput SVG lacks the band label %q", label)
 		}

@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/reports/pipeline"
 	"github.com/weir-dev/weir/runfolder"
 )
 
@@ -35,9 +36,13 @@ type Send struct {
 
 // SimData is what the simulation plots draw.
 type SimData struct {
-	Sends  []Send // by completion
-	Faults []Fault
-	End    time.Duration // the last op or trace event
+	Sends     []Send // by completion
+	Faults    []Fault
+	Witnesses []Witness     // of the anomalies the verdict did not allow, by time
+	End       time.Duration // the last op or trace event
+	// Pipelines are the stream workloads' measures (package
+	// reports/pipeline), from header.json's params and history.jsonl.
+	Pipelines []pipeline.Measure
 }
 
 // ReadSim reads a run folder's history.jsonl and trace.log. A missing file
@@ -63,6 +68,14 @@ func ReadSim(dir string) (*SimData, error) {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "history.jsonl"), err)
 		}
 		d.Sends = Sends(ops)
+		if h, err := runfolder.ReadHeader(dir); err == nil {
+			if d.Pipelines, err = pipeline.Read(h.Params, ops); err != nil {
+				return nil, fmt.Errorf("%s: %w", dir, err)
+			}
+		}
+	}
+	if d.Witnesses, err = ReadWitnesses(dir); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, runfolder.VerdictFile), err)
 	}
 	for _, s := range d.Sends {
 		d.End = max(d.End, s.At)
@@ -70,24 +83,20 @@ func ReadSim(dir string) (*SimData, error) {
 	for _, f := range d.Faults {
 		d.End = max(d.End, f.End)
 	}
+	for _, m := range d.Pipelines {
+		for _, s := range m.Samples {
+			d.End = max(d.End, s.At)
+		}
+	}
 	return d, nil
 }
 
 // Sends pairs each completed send with its invoke (a process has at most
 // one open operation) and returns them ordered by completion time.
 func Sends(ops []history.Op) []Send {
-	// A history time minus the guest's time origin is the virtual time
-	// since the run began, the time base of trace.log's first column.
-	base := runfolder.GuestTimeOrigin().UnixNano()
-	if len(ops) > 0 && ops[0].Time >= 0 && ops[0].Time < int64(1e6*float64(time.Second)) {
-		base = 0 // history format 2: times are already since the run began
-	} else if len(ops) > 0 {
-		// Not a simulation's clock (a history from real time, say): use
-		// the first op as the origin.
-		if first := ops[0].Time - base; first < 0 || first > int64(1e6*float64(time.Second)) {
-			base = ops[0].Time
-		}
-	}
+	// A history time minus the run's origin is the virtual time since
+	// the run began, the time base of trace.log's first column.
+	base := pipeline.Origin(ops)
 	invoked := map[int]int64{} // process -> invoke time of its open send
 	var out []Send
 	for _, op := range ops {
@@ -130,7 +139,8 @@ func (d *SimData) Plot(outDir string) ([]File, error) {
 		}
 		out = append(out, f)
 	}
-	return out, nil
+	files, err := d.pipelinePlots(outDir)
+	return append(out, files...), err
 }
 
 // addFaults adds d's fault bands to p, with one legend entry per kind.
@@ -187,6 +197,7 @@ func (d *SimData) throughputPlot() (*gplot.Plot, string) {
 	}
 	line(ok, palette[0], "acknowledged")
 	line(bad, palette[1], "failed or unknown")
+	d.addWitnesses(p)
 	d.xRange(p)
 	p.Y.Min = 0
 	return p, "sim-throughput"
@@ -246,6 +257,7 @@ func (d *SimData) latencyPlot() (*gplot.Plot, string) {
 	if len(byType) == 0 {
 		p.Y.Min, p.Y.Max = 1, 1000 // an empty log axis still needs a range
 	}
+	d.addWitnesses(p)
 	d.xRange(p)
 	return p, "sim-latency"
 }

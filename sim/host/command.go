@@ -17,6 +17,7 @@ import (
 
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/runfolder"
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
 const commandUsage = `usage: weir sim [--seed N | --seeds RANGE | --replay DIR] [flags]
@@ -30,6 +31,7 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-500 --parallel 2     a sweep; a table of failing seeds at the end
   weir sim --replay runs/seed-42          rerun from the header; does the trace match?
   weir sim --seeds 1-300 --defect NAME    a planted defect (see --list-defects)
+  weir sim --seed 7 --workload clickstream,queue   workloads side by side (default: queue)
   weir sim --seeds 1-100000 --shard 3/8   the 3rd of 8 disjoint slices (one CI job each)
   weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
 
@@ -70,9 +72,10 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	// defaults and the seed decide the rest.
 	fs.String("faults", "", "comma-separated fault kinds: "+faults.All.String()+"; or all, or none (default: the seed chooses)")
 	fs.Duration("duration", 0, "virtual length of the safety phase (default: the guest's, 60s)")
-	fs.String("workload", "", "workload (default: the guest's, queue)")
+	fs.String("workload", "", "workloads to run side by side, comma-separated: "+strings.Join(registry.Names(), ", ")+" (default: the guest's, queue)")
 	fs.String("defect", "", "switch on a planted defect (see --list-defects)")
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
+	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, commandUsage)
 		fs.PrintDefaults()
@@ -106,13 +109,18 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
 	}
+	if set["workload"] {
+		if _, err := registry.ParseNames(fs.Lookup("workload").Value.String()); err != nil {
+			return usageErr("--workload: %v", err)
+		}
+	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect and --scenario")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario and --txn")
 	}
 
 	var seeds []uint64

@@ -24,7 +24,7 @@ many seeds that took, wall time, and whether it replays.
 
   weir selftest                       every defect, the default fault mix, up to 100 seeds each
   weir selftest --full --markdown     every seed of the budget: catch rates, as a Markdown table
-  weir selftest --short               the short form make test runs (four defects, a few seeds each)
+  weir selftest --short               the short form make test runs (five defects, a few seeds each)
   weir selftest --defect ack-before-fsync --faults crash
 
 Runs that caught a defect are kept in --out/<defect>/seed-N (with the
@@ -91,7 +91,7 @@ func SelftestCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 	} else {
 		cases = FullSelftestCases(*seeds)
 		for i := range cases {
-			cases[i].Args = guestArgs
+			cases[i].Args = append(cases[i].Args, guestArgs...)
 		}
 	}
 	if *defects != "" {

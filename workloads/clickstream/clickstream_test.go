@@ -59,25 +59,25 @@ func TestRunAgainstWeir(t *testing.T) {
 		}
 	}
 	t.Logf("%d events, %d summaries written, %d restores", events, sessions, restores)
-	if events < 100 || sessions < 10 || restores == 0 {
+	// Restores happen only when a member takes a partition over, which
+	// real timing may not bring in a short run (seen: 0 to 5); the
+	// scripted tests cover restores deterministically.
+	if events < 100 || sessions < 10 {
 		t.Errorf("too little happened: %d events, %d summaries, %d restores", events, sessions, restores)
 	}
 }
 
-// TestDefectsCaught plants each defect of the processing application and
-// requires the checker named for it to fire within a few short runs (the
-// crashes and rebalances that expose a defect come at random times).
-func TestDefectsCaught(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a broker per defect")
-	}
-	if os.Getenv("WEIR_REALTIME_DEFECTS") == "" {
-		// Whether a crash lands where a defect shows depends on real
-		// time on a real broker: caught at seed 1 on one run, in none of
-		// 8 on another of the same commit. The replayable proof belongs
-		// in the simulator (weir selftest); until it is there, this runs
-		// on request.
-		t.Skip("set WEIR_REALTIME_DEFECTS=1 to run (timing-dependent on a loaded machine)")
+// TestDefectsCaughtRealtime plants each defect of the processing
+// application against a real broker and requires the checker named for it
+// to fire within a few short runs. Whether a crash or a partition move
+// lands where a defect shows depends on real time (SkipRestore was caught
+// at seed 1 on one run and in none of 8 on another of the same commit), so
+// this runs on request only; the deterministic proof is
+// TestDefectsCaughtScripted (script_test.go), which puts the crash and the
+// takeover where each defect shows.
+func TestDefectsCaughtRealtime(t *testing.T) {
+	if testing.Short() || os.Getenv("WEIR_REALTIME_DEFECTS") == "" {
+		t.Skip("set WEIR_REALTIME_DEFECTS=1 to run (timing-dependent)")
 	}
 	for _, c := range []struct {
 		defect  clickstream.Defects

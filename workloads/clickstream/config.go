@@ -28,7 +28,8 @@ type Config struct {
 	Rate      float64 `json:"rate"`
 	// Users is the number of users (keys), default 40, each produced
 	// through one client; Skew is the Zipf exponent of how often a user is
-	// picked (0: uniform), default 0.8.
+	// picked, default 0.8 (0 takes the default; a negative value means
+	// uniform).
 	Users int     `json:"users"`
 	Skew  float64 `json:"skew"`
 	// Gap is the inactivity window: a user's session is closed once an

@@ -40,6 +40,13 @@ func parseEvent(v string) (event, bool) {
 // barrierValue is the value of the attempt-th barrier of partition p.
 func barrierValue(p int32, attempt int) string { return fmt.Sprintf("barrier|%d|%d", p, attempt) }
 
+// topicBarrier names the barriers of the run's input topic: workloads
+// that run together on one cluster send barriers of their own, and the
+// checkers name a send by its value.
+func topicBarrier(topic string) func(p int32, attempt int) string {
+	return func(p int32, attempt int) string { return barrierValue(p, attempt) + "|" + topic }
+}
+
 func isBarrier(v string) bool { return strings.HasPrefix(v, "barrier|") }
 
 // summary is one output record: a closed session (User set) or the answer

@@ -29,7 +29,7 @@ func newUsers(cfg *Config, i int) *users {
 	total := 0.0
 	for u := i; u < cfg.Users; u += cfg.Producers {
 		us.names = append(us.names, fmt.Sprintf("u%d", u))
-		total += 1 / math.Pow(float64(len(us.names)), cfg.Skew)
+		total += 1 / math.Pow(float64(len(us.names)), max(cfg.Skew, 0))
 		us.cum = append(us.cum, total)
 	}
 	return us

@@ -30,15 +30,23 @@ func New(cfg Config) (*Workload, error) {
 // Config is the configuration the run uses, defaults filled in.
 func (w *Workload) Config() Config { return w.cfg }
 
+// Topics are the topics Run creates (when they do not exist yet): the
+// input and the session summaries. A harness may create them first, before
+// any fault, with configs of its own (min.insync.replicas).
+func (w *Workload) Topics() []gen.Topic {
+	cfg := &w.cfg
+	return []gen.Topic{
+		{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
+		{Name: cfg.Output, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
+	}
+}
+
 // Run creates the topics, then runs the producers and the processing
 // application until cfg.Duration passes or ctx ends. The error is a
 // harness error; what the clients saw is in the history.
 func (w *Workload) Run(ctx context.Context, rec *history.Recorder) error {
 	cfg := &w.cfg
-	if err := gen.CreateTopics(ctx, cfg.Client,
-		gen.Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
-		gen.Topic{Name: cfg.Output, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
-	); err != nil {
+	if err := gen.CreateTopics(ctx, cfg.Client, w.Topics()...); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -66,7 +74,7 @@ func (w *Workload) Finish(ctx context.Context, rec *history.Recorder) error {
 	cfg := &w.cfg
 	return stream.Drain{
 		Processor: cfg.processor(w.procs, w.ids),
-		Barrier:   barrierValue,
+		Barrier:   topicBarrier(cfg.Topic),
 		Finals: []gen.FinalTarget{
 			{Topic: cfg.Topic, Partitions: cfg.Partitions},
 			{Topic: cfg.Output, Partitions: cfg.Partitions},

@@ -94,6 +94,10 @@ type Config struct {
 	// ClientHosts, "admin" or "final". It takes the place of Dialer.
 	HostDialer func(host string) func(ctx context.Context, network, addr string) (net.Conn, error)
 	ClientOpts []kgo.Opt // applied last, so they override the workload's
+
+	// Txn, if set, makes the producers transactional (txn.go) and the
+	// consumers and the final read read_committed.
+	Txn *TxnConfig
 }
 
 // Allowed is what this configuration does not promise, as anomaly names
@@ -164,6 +168,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Rand == nil {
 		c.Rand = gen.NewRand(c.Seed)
+	}
+	if c.Txn != nil {
+		t := *c.Txn
+		if err := t.withDefaults(); err != nil {
+			return c, err
+		}
+		c.Txn = &t
 	}
 	var err error
 	c.Group, err = c.Group.withDefaults()

@@ -43,7 +43,7 @@ func (w *worker) start(subscribe bool) (*kgo.Client, error) {
 	var op history.Op
 	var opt kgo.Opt
 	if subscribe {
-		op = history.Op{F: history.FnSubscribe, Subscribe: &history.Subscribe{Topics: []string{w.cfg.Topic}}}
+		op = history.Op{F: history.FnSubscribe, Subscribe: &history.Subscribe{Topics: []string{w.cfg.Topic}, ReadCommitted: w.cfg.readCommitted()}}
 		opt = kgo.ConsumeTopics(w.cfg.Topic)
 	} else {
 		// A random non-empty subset of the partitions.
@@ -55,13 +55,13 @@ func (w *worker) start(subscribe bool) (*kgo.Client, error) {
 				}
 			}
 		}
-		op = history.Op{F: history.FnAssign, Assign: &history.Assign{Topic: w.cfg.Topic, Partitions: ps}}
+		op = history.Op{F: history.FnAssign, Assign: &history.Assign{Topic: w.cfg.Topic, Partitions: ps, ReadCommitted: w.cfg.readCommitted()}}
 		opt = assignOpt(w.cfg.Topic, ps)
 	}
 	inv := op
 	inv.Process, inv.Type = w.proc.ID, history.Invoke
 	w.rec.Record(inv)
-	cl, err := w.cfg.client(w.host, opt, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := w.cfg.client(w.host, append(w.cfg.isolation(), opt, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	op.Process, op.Type = w.proc.ID, history.OK
 	if err != nil {
 		op.Type, op.Error = history.Fail, err.Error()

@@ -49,6 +49,17 @@
 //     end info too. Config.Acks (acks=1) and Config.DisableIdempotence
 //     weaken the producers; Config.Allowed lists what they no longer
 //     promise.
+//   - txn {sends} (Config.Txn, txn.go; Jepsen's txn mode): each producer
+//     client host runs TxnConfig.Processes transactional kgo clients, each
+//     with a transactional id of its own, one transaction at a time: 1 to
+//     TxnConfig.MaxSends sends in one Kafka transaction, then commit, or
+//     abort on TxnConfig.AbortChance of them. ok is committed (CommitTime:
+//     when the commit was asked), fail aborted (on purpose, or after a send
+//     failed, and the abort confirmed), info unknown (a flush, commit or
+//     abort that did not answer): the process crashes and the next
+//     incarnation's InitProducerId fences the old one. Consumers and the
+//     final read then read read_committed (Assign/Subscribe.ReadCommitted),
+//     so aborted-read, precommitted-read and torn-transaction judge them.
 //   - assign {topic, partitions}: a consumer replaces its client with one
 //     that consumes exactly these partitions from their start
 //     (kgo.ConsumePartitions).
@@ -87,10 +98,10 @@
 // lost-write (judged against the complete final read), unseen
 // (informational), duplicate, inconsistent-offsets, nonmonotonic-send (per
 // client and partition), nonmonotonic-poll, poll-skip, int-poll-skip,
-// int-nonmonotonic-poll, int-send-skip and int-nonmonotonic-send (txn ops;
-// this workload sends none yet), phantom-value, watermark-regression,
-// aborted-read, nonlinearizable (porcupine, per partition), and
-// precommitted-read and torn-transaction once transactions land. A final
+// int-nonmonotonic-poll, int-send-skip and int-nonmonotonic-send (txn ops),
+// phantom-value, watermark-regression, aborted-read, nonlinearizable
+// (porcupine, per partition), and, in the transactional mode,
+// precommitted-read and torn-transaction. A final
 // read that is not ok leaves lost writes unjudged: the verdict is unknown,
 // a liveness failure, never valid.
 //

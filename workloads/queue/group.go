@@ -205,12 +205,12 @@ func (m *member) run(ctx context.Context) {
 // join records a join and makes the member's client.
 func (m *member) join() bool {
 	w, g := m.w, m.g
-	j := &history.Join{Group: g.Name, Topics: []string{w.cfg.Topic}, Balancer: g.Balancer, Events: m.events}
+	j := &history.Join{Group: g.Name, Topics: []string{w.cfg.Topic}, Balancer: g.Balancer, ReadCommitted: w.cfg.readCommitted(), Events: m.events}
 	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnJoin, Join: j})
 	cc := w.cfg.clientConfig(w.host)
 	m.kill = gen.NewKillable(cc.Dialer)
 	cc.Dialer = m.kill.Dial
-	cl, err := cc.New(
+	cl, err := cc.New(append(w.cfg.isolation(),
 		kgo.ConsumerGroup(g.Name),
 		kgo.ConsumeTopics(w.cfg.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -229,7 +229,7 @@ func (m *member) join() bool {
 		kgo.OnPartitionsLost(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
 			m.event(cl, history.Lost, ps[w.cfg.Topic])
 		}),
-	)
+	)...)
 	op := history.Op{Process: w.proc.ID, Type: history.OK, F: history.FnJoin, Join: j}
 	if err != nil {
 		op.Type, op.Error = history.Fail, err.Error()

@@ -37,7 +37,8 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 
 	// Split the randomness, and number the processes, before anything
 	// runs concurrently.
-	lanes := cfg.Producers * cfg.InFlight
+	per := cfg.lanesPerProducer()
+	lanes := cfg.Producers * per
 	procs := &gen.Procs{}
 	workers := make([]*worker, lanes+cfg.Consumers)
 	for i := range workers {
@@ -61,6 +62,20 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 	producersDone := make(chan struct{})
 	var pwg sync.WaitGroup
 	for i := range cfg.Producers {
+		if cfg.Txn != nil {
+			h := newTxnHost(&cfg, producerHost(i), ids)
+			for j := range per {
+				w := workers[i*per+j]
+				pwg.Add(1)
+				go func() {
+					defer pwg.Done()
+					if err := w.produceTxns(ctx, h, fmt.Sprintf("%s-txn-%d-%d", cfg.Topic, i, j)); err != nil {
+						fail(err)
+					}
+				}()
+			}
+			continue
+		}
 		s := gen.NewSender(cfg.clientConfig(producerHost(i)), ids, cfg.SendsPerProducer, cfg.Rate, cfg.producerOpts()...)
 		var lwg sync.WaitGroup
 		for j := range cfg.InFlight {

@@ -52,7 +52,9 @@
 // incarnation is a new history process; a transactional slot keeps its
 // transactional id, so a new incarnation fences the old one.
 // Config.AbortChance makes a transactional member abort a batch on
-// purpose, so aborts and their rewinds happen in every run.
+// purpose, after flushing its outputs (kgo drops records still buffered
+// when it aborts, which would leave nothing aborted in the log), so
+// aborted records, aborts and their rewinds happen in every run.
 //
 // # Planted defects (Defects; never on by default)
 //

@@ -208,6 +208,10 @@ func (m *member) leave() {
 // finishes in the background (the slot waits for it before it returns).
 func (m *member) crash() {
 	m.kill.Kill()
+	// A crash can come between a poll and its batch (a restore that
+	// failed): a client that still blocks rebalances would wait in Close
+	// for an AllowRebalance that never comes, and the slot with it.
+	m.allowRebalance()
 	cl := m.cl
 	m.closing.Add(1)
 	go func() {
@@ -366,6 +370,13 @@ func (m *member) txnBatch(rs []*kgo.Record) bool {
 			m.complete(t, history.Info, "crashed before committing")
 		}
 		return false
+	}
+	if abort {
+		// Abort after the outputs reached the cluster, not before (kgo
+		// drops what is still buffered when it aborts): an abort on
+		// purpose must leave aborted records in the log for
+		// read_committed readers to skip.
+		_ = m.cl.Flush(wctx)
 	}
 	if t != nil && !abort {
 		t.CommitTime = m.p.rec.Now()

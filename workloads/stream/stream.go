@@ -46,6 +46,13 @@ func (b *Batch) Unique() string {
 	return fmt.Sprintf("%s.%d", b.tag, b.n)
 }
 
+// NewBatch returns an empty batch whose Unique values start with tag, for
+// a harness that runs an App outside a Processor (package streamtest).
+func NewBatch(tag string) *Batch { return &Batch{tag: tag} }
+
+// Outputs returns the records emitted so far, in the order emitted.
+func (b *Batch) Outputs() []*kgo.Record { return b.outputs }
+
 // Emit writes value with key to partition p of topic.
 func (b *Batch) Emit(topic string, p int32, key, value string) {
 	b.outputs = append(b.outputs, &kgo.Record{Topic: topic, Partition: p, Key: []byte(key), Value: []byte(value)})

@@ -83,13 +83,21 @@ func Bench(dir string) (*results.File, error) {
 	return f, nil
 }
 
-// SimTrace is the trace.log of Sim: a crash of n1 from 10 s to 14 s, a
-// partition from 20 s to 25 s and a pause of n2 left open until the
-// liveness phase at 30 s.
+// SimTrace is the trace.log of Sim: a crash of n1 from 10 s to 14 s
+// (its partition fails over to n2 in 1.5 s; after its restart it is
+// unfenced in 0.3 s and back in the ISR in 0.5 s), a partition from 20 s
+// to 25 s and a pause of n2 left open until the liveness phase at 30 s.
 const SimTrace = `       1989000 world        0.001982s safety phase: 3 fault events over 30s
+    1000000000 metadata 10: partition f7cb4cdb/0 replicas=[1 2 3] isr=[1 2 3] leader=1 epoch=0 pepoch=0
    10000000000 world       10.000000s apply +10.000000s crash n1 keep=0.60
    10000100000 world       10.000100s crash n1 (incarnation 1) keep=0.60
+   11500100000 metadata 12: fence broker=1 epoch=6
+   11500100001 metadata 12: change f7cb4cdb/0 leader=2 isr=[2 3] epoch=1 pepoch=1
    14000000000 world       14.000000s apply +14.000000s restart n1
+   14000100000 world       14.000100s restart n1 (incarnation 2) listening on n1:9092
+   14200100000 metadata 13: register broker=1 epoch=13 rack="" PLAINTEXT://n1:9092
+   14300100000 metadata 14: unfence broker=1 epoch=13
+   14500100000 metadata 15: change f7cb4cdb/0 isr=[2 3 1] epoch=1 pepoch=2
    20000000000 world       20.000000s apply +20.000000s partition [n1] [n2 n3]
    25000000000 world       25.000000s apply +25.000000s heal-partition
    27000000000 world       27.000000s apply +27.000000s pause n2
@@ -150,13 +158,17 @@ func Sim(dir string, seed uint64, invalid bool) error {
 	code, verdict, summary := 0, "valid", "valid: 1200 ops; sends 580 ok"
 	var details any = map[string]any{"valid": true, "anomalies": map[string]any{}, "counts": map[string]int{}}
 	if invalid {
+		// porcupine's visualisation of the failing partition.
+		if err := os.WriteFile(filepath.Join(dir, "linearizability-queue-0.html"), []byte("<html></html>"), 0o644); err != nil {
+			return err
+		}
 		code, verdict, summary = 1, "invalid", "INVALID: lost-write ×1 <script>alert(1)</script>"
 		details = map[string]any{
 			"valid":  false,
 			"counts": map[string]int{"lost-write": 1},
 			"anomalies": map[string]any{
 				"lost-write": []map[string]any{{
-					"values": []string{"v7"}, "ops": []int64{12, 13},
+					"values": []string{"v7"}, "ops": []int64{12, 13}, "times": []float64{12.5, 15.25},
 					"detail": `acked send v7 at queue/0@7 never read <img src=x onerror="alert(1)">`,
 				}},
 			},

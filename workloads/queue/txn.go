@@ -1,0 +1,246 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/workloads/gen"
+)
+
+// TxnConfig is the queue's transactional mode, Jepsen's txn mode: each
+// producer process sends a few records in one Kafka transaction and
+// commits or aborts it, and every consumer (and the final read) reads
+// read_committed. Zero fields take the defaults noted.
+type TxnConfig struct {
+	// Processes is the transactional producers per producer client host,
+	// each a kgo client with a transactional id of its own (a
+	// transactional client runs one transaction at a time). Default 2.
+	Processes int
+	// MaxSends bounds the sends of one transaction: 1..MaxSends, drawn
+	// uniformly. Default 4.
+	MaxSends int
+	// AbortChance is the share of transactions aborted on purpose.
+	// Default 0.2.
+	AbortChance float64
+	// Timeout is the producers' transaction.timeout.ms: a transaction
+	// left open this long (its client crashed) is aborted by the
+	// coordinator. Default 10s.
+	Timeout time.Duration
+}
+
+func (t *TxnConfig) withDefaults() error {
+	if t.Processes == 0 {
+		t.Processes = 2
+	}
+	if t.MaxSends == 0 {
+		t.MaxSends = 4
+	}
+	if t.AbortChance == 0 {
+		t.AbortChance = 0.2
+	}
+	if t.Timeout == 0 {
+		t.Timeout = 10 * time.Second
+	}
+	if t.Processes < 0 || t.MaxSends < 0 || t.AbortChance < 0 || t.AbortChance > 1 || t.Timeout < 0 {
+		return errors.New("queue: bad transactional mode")
+	}
+	return nil
+}
+
+// lanesPerProducer is the number of processes of one producer client
+// host: its sharing processes, or its transactional producers.
+func (c *Config) lanesPerProducer() int {
+	if c.Txn != nil {
+		return c.Txn.Processes
+	}
+	return c.InFlight
+}
+
+// readCommitted reports whether consumers and the final read use
+// isolation level read_committed: in the transactional mode.
+func (c *Config) readCommitted() bool { return c.Txn != nil }
+
+// isolation is the consumers' kgo options for c's isolation level.
+func (c *Config) isolation() []kgo.Opt {
+	if c.readCommitted() {
+		return []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted())}
+	}
+	return nil
+}
+
+// txnHost is what the transactional producers of one producer client host
+// share: the pace of their transactions and the quota of their sends.
+type txnHost struct {
+	host  string
+	ids   *gen.Counter
+	pacer gen.Pacer
+
+	mu   sync.Mutex
+	left int // sends left when positive; -1: no quota
+}
+
+func newTxnHost(cfg *Config, host string, ids *gen.Counter) *txnHost {
+	left := -1
+	if cfg.SendsPerProducer > 0 {
+		left = cfg.SendsPerProducer
+	}
+	// Rate counts sends: a transaction carries (1+MaxSends)/2 on average.
+	rate := cfg.Rate / (float64(1+cfg.Txn.MaxSends) / 2)
+	return &txnHost{host: host, ids: ids, pacer: gen.Pacer{Rate: rate}, left: left}
+}
+
+// take draws up to n sends of the host's quota; 0 when it is spent.
+func (h *txnHost) take(n int) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.left < 0 {
+		return n
+	}
+	n = min(n, h.left)
+	h.left -= n
+	return n
+}
+
+// txnClient is one transactional producer's kgo client incarnation; nil
+// cl: none live (the next transaction makes one, whose InitProducerId
+// fences the last).
+type txnClient struct {
+	id string // the transactional id, the same for every incarnation
+	cl *kgo.Client
+	n  int // the incarnation's client id in the history
+}
+
+func (c *txnClient) crash() {
+	if c.cl != nil {
+		c.cl.Close()
+		c.cl = nil
+	}
+}
+
+// produceTxns runs transactions, one at a time, until ctx ends or the
+// host's quota is spent. Values are "p<process>-<n>" as in produce.
+func (w *worker) produceTxns(ctx context.Context, h *txnHost, txnID string) error {
+	c := &txnClient{id: txnID}
+	defer c.crash()
+	n := 0
+	for ctx.Err() == nil {
+		if !h.pacer.Wait(ctx, w.rng) {
+			return nil
+		}
+		k := h.take(1 + w.rng.IntN(w.cfg.Txn.MaxSends))
+		if k == 0 {
+			return nil
+		}
+		if c.cl == nil {
+			cl, err := w.cfg.clientConfig(h.host).New(append(w.cfg.producerOpts(),
+				kgo.TransactionalID(c.id), kgo.TransactionTimeout(w.cfg.Txn.Timeout))...)
+			if err != nil {
+				return err
+			}
+			c.cl, c.n = cl, h.ids.Next()
+		}
+		before := w.proc.ID
+		w.txn(c, k, &n)
+		if w.proc.ID != before {
+			n = 0
+		}
+	}
+	return nil
+}
+
+// txn runs one transaction of k sends through c and records it: ok when
+// committed, fail when aborted (on purpose, or after a send failed), info
+// when its end is unknown; then c's client is closed (crashed) and the
+// process gets a new id.
+func (w *worker) txn(c *txnClient, k int, n *int) {
+	inv := &history.Txn{Transactional: true}
+	done := &history.Txn{Transactional: true}
+	recs := make([]*kgo.Record, k)
+	for i := range recs {
+		s := history.Send{Client: c.n, Topic: w.cfg.Topic, Value: fmt.Sprintf("p%d-%d", w.proc.ID, *n), Partition: history.Unknown, Offset: history.Unknown}
+		*n++
+		r := &kgo.Record{Topic: s.Topic, Value: []byte(s.Value)}
+		if w.rng.Float64() >= w.cfg.UnkeyedShare {
+			s.Key = "k" + strconv.Itoa(w.rng.IntN(w.cfg.Keys))
+			r.Key = []byte(s.Key)
+		}
+		si, sd := s, s
+		inv.Mops = append(inv.Mops, history.Mop{F: history.FnSend, Send: &si})
+		done.Mops = append(done.Mops, history.Mop{F: history.FnSend, Send: &sd})
+		recs[i] = r
+	}
+	abort := w.rng.Float64() < w.cfg.Txn.AbortChance
+	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnTxn, Txn: inv})
+	typ, why := runTxn(c, recs, done, abort, w.cfg.OpTimeout, w.rec)
+	op := history.Op{Process: w.proc.ID, Type: typ, F: history.FnTxn, Txn: done, Error: why}
+	w.rec.Record(op)
+	if typ == history.Info {
+		c.crash()
+		w.proc.Crash()
+	}
+}
+
+// runTxn begins a transaction on c, produces recs, flushes, and ends it:
+// abort when asked or when a send failed, else commit, noting in done
+// when the commit was asked for and each acknowledged position. It is
+// bounded by three op timeouts of its own, not by the run's context, so
+// that a transaction under way when the run ends completes and is
+// recorded.
+func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, opTimeout time.Duration, rec *history.Recorder) (history.Type, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*opTimeout)
+	defer cancel()
+	if err := c.cl.BeginTransaction(); err != nil {
+		return history.Info, "begin: " + err.Error()
+	}
+	var wg sync.WaitGroup
+	type result struct {
+		p   int32
+		o   int64
+		err error
+	}
+	res := make([]result, len(recs))
+	for i, r := range recs {
+		wg.Add(1)
+		c.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			res[i] = result{r.Partition, r.Offset, err}
+		})
+	}
+	ferr := c.cl.Flush(ctx)
+	if ferr != nil {
+		c.crash() // fails what is still buffered or in flight: every promise runs
+	}
+	wg.Wait()
+	var serr error
+	for i, r := range res {
+		if r.err != nil {
+			serr = errors.Join(serr, r.err)
+			continue
+		}
+		done.Mops[i].Send.Partition, done.Mops[i].Send.Offset = r.p, r.o
+	}
+	if ferr != nil {
+		return history.Info, "flush: " + ferr.Error()
+	}
+	if serr != nil || abort {
+		if err := c.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
+			return history.Info, "abort: " + err.Error()
+		}
+		if serr != nil {
+			return history.Fail, "aborted after a failed send: " + serr.Error()
+		}
+		return history.Fail, "aborted on purpose"
+	}
+	done.CommitTime = rec.Now()
+	if err := c.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return history.Info, "commit: " + err.Error()
+	}
+	return history.OK, ""
+}
