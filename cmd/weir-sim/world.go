@@ -204,7 +204,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		PollInterval: 20 * time.Millisecond,
 		Duration:     duration,
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
-		Group:        queue.GroupConfig{Balancer: wp.GroupBalancer},
+		Group:        groupConfig(wp),
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
 		Txn:          txnConfig(wp),
@@ -216,9 +216,6 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	if err != nil {
 		out.Verdict(exitHarness, fmt.Sprintf("workloads: %v", err), nil)
 		return exitHarness
-	}
-	if wp.GroupBalancer != "" {
-		qcfg.Group.Name = "queue-group"
 	}
 	var runErr error
 	// The topics are created in the setup phase, before the first fault:
@@ -294,3 +291,11 @@ func checkMetadata(h *quorum.History, v *checker.Verdict) {
 
 // metadataAnomaly names the metadata checker's findings in the verdict.
 const metadataAnomaly = "metadata"
+
+// groupConfig is the queue's consumer group on the seeds that draw one.
+func groupConfig(wp *worldParams) queue.GroupConfig {
+	if wp.GroupBalancer == "" {
+		return queue.GroupConfig{}
+	}
+	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer}
+}
