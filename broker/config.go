@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/broker/controller"
+	"github.com/weir-dev/weir/broker/group"
 	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/broker/txncoord"
@@ -182,6 +183,9 @@ type Defects struct {
 	Controller controller.Defects
 	// Replica are the replication rules' planted bugs (broker/replica).
 	Replica replica.Defects
+	// Group are the group coordinator's planted bugs (broker/group); they
+	// replace Groups.Coordinator.Defects when any is set.
+	Group group.Defects
 	// TxnCoordinator are the transaction coordinator's planted bugs
 	// (broker/txncoord), added to Config.Txn.Coordinator.Defects.
 	TxnCoordinator txncoord.Defects

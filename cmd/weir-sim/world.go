@@ -63,6 +63,10 @@ type worldParams struct {
 	// ReplicaLagMs is the brokers' replica.lag.time.max.ms
 	// (replication.go); 0 in parameters recorded before it was drawn.
 	ReplicaLagMs int64 `json:"replica_lag_ms,omitempty"`
+	// GroupBalancer, when set, runs the consumers as members of one
+	// consumer group with this assignor (queue.GroupConfig): on a third of
+	// the seeds, and always with a group coordinator's defect.
+	GroupBalancer string `json:"group_balancer,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -110,6 +114,13 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	}
 	if p.NoFsync && p.World.PowerLossKeep < 0 {
 		p.World.PowerLossKeep = 0
+	}
+	// Consumer groups, drawn last: 2-4 members that join, leave, crash
+	// and commit.
+	if rng.IntN(3) == 0 || broker.IsGroupDefect(p.Defect) {
+		bs := queue.GroupBalancers()
+		p.World.GroupBalancer = bs[rng.IntN(len(bs))]
+		p.World.Consumers = 2 + rng.IntN(3)
 	}
 }
 
@@ -238,6 +249,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		PollInterval: 100 * time.Millisecond,
 		Duration:     duration,
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
+		Group:        groupConfig(wp),
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
 		Txn:          txnConfig(wp),
@@ -331,3 +343,11 @@ func checkMetadata(h *quorum.History, v *checker.Verdict) {
 
 // metadataAnomaly names the metadata checker's findings in the verdict.
 const metadataAnomaly = "metadata"
+
+// groupConfig is the queue's consumer group on the seeds that draw one.
+func groupConfig(wp *worldParams) queue.GroupConfig {
+	if wp.GroupBalancer == "" {
+		return queue.GroupConfig{}
+	}
+	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer}
+}
