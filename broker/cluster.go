@@ -74,6 +74,11 @@ func quorumConfig(cfg Config, deps Deps) (quorum.Config, error) {
 		Controller: ctl,
 		Logger:     cfg.Logger.With("component", "quorum"),
 		Observer:   cfg.QuorumObserver,
+		// Zero: the quorum's defaults (50ms ticks, a 1s election timeout,
+		// 100ms heartbeats).
+		TickInterval:   cfg.QuorumTickInterval,
+		ElectionTicks:  cfg.QuorumElectionTicks,
+		HeartbeatTicks: cfg.QuorumHeartbeatTicks,
 	}, nil
 }
 

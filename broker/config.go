@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/broker/controller"
+	"github.com/weir-dev/weir/broker/group"
 	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/broker/txncoord"
@@ -118,6 +119,15 @@ type Config struct {
 	Defects Defects
 
 	Logger *slog.Logger
+	// QuorumTickInterval is the metadata quorum's Raft tick;
+	// QuorumElectionTicks and QuorumHeartbeatTicks count them (the
+	// election timeout and the leader's heartbeat interval). Zero takes
+	// quorum.Config's defaults (50ms, 20, 2). The simulator ticks less
+	// often: every tick wakes every voter, and in the single-threaded
+	// guest each wake-up costs wall time.
+	QuorumTickInterval   time.Duration
+	QuorumElectionTicks  int
+	QuorumHeartbeatTicks int
 	// QuorumObserver, if set, is told of the metadata quorum's leadership
 	// changes and applied entries (quorum.Config.Observer): the
 	// simulator's metadata checker records them.
@@ -173,6 +183,9 @@ type Defects struct {
 	Controller controller.Defects
 	// Replica are the replication rules' planted bugs (broker/replica).
 	Replica replica.Defects
+	// Group are the group coordinator's planted bugs (broker/group); they
+	// replace Groups.Coordinator.Defects when any is set.
+	Group group.Defects
 	// TxnCoordinator are the transaction coordinator's planted bugs
 	// (broker/txncoord), added to Config.Txn.Coordinator.Defects.
 	TxnCoordinator txncoord.Defects

@@ -23,7 +23,7 @@ type Defect struct {
 // DefectCatalog lists every planted defect, in the order `weir selftest`
 // plants them.
 func DefectCatalog() []Defect {
-	return []Defect{
+	return append([]Defect{
 		{"ack-before-fsync",
 			"durability: acks=-1 is answered before the fsync, so a crash loses acknowledged writes, and a poll may see the high watermark below an acknowledged offset",
 			[]string{"lost-write", "nonlinearizable"},
@@ -84,7 +84,7 @@ func DefectCatalog() []Defect {
 			"transactions: the coordinator ends every transaction at the epoch it ran in while advertising transaction version 2 (KIP-890 part 2 off), so a delayed EndTxn of one transaction can end the producer's next one",
 			[]string{"aborted-read", "torn-transaction", "precommitted-read", "lost-write"},
 			func(d *Defects) { d.TxnCoordinator.NoEpochBump = true }},
-	}
+	}, groupDefects()...)
 }
 
 // ParseDefect returns the Defects with the named defect planted; "" plants

@@ -89,6 +89,9 @@ type coordShard struct {
 	sm      *group.Shard
 	timer   env.Timer
 	timerAt int64
+	// owed are the requests the shard took and has not answered
+	// (invariants builds only: group_invariants.go).
+	owed map[*waiter]bool
 }
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
@@ -263,7 +266,7 @@ func (gc *groupCoordinator) stop() {
 // load rebuilds the shard from its partition's log, then serves it.
 func (cs *coordShard) load() {
 	b := cs.gc.b
-	sm := group.NewShard(b.cfg.Groups.Coordinator, newUUID)
+	sm := group.NewShard(b.groupCoordinatorConfig(), newUUID)
 	start := b.clock.Now()
 	var records, bad int
 	err := cs.p.log.Batches(cs.p.log.StartOffset(), func(batch *record.Batch) error {
@@ -292,7 +295,9 @@ func (cs *coordShard) load() {
 		cs.state = shardFailed
 		return
 	}
-	sm.FinishLoad(cs.gc.nowMs(), cs.p.log.EndOffset())
+	// State read from records past the high watermark is not durable
+	// yet: a crash of this new leader can take them back.
+	sm.FinishLoadDurable(cs.gc.nowMs(), cs.p.log.EndOffset(), cs.p.highWatermark())
 	cs.sm, cs.state = sm, shardServing
 	if records > 0 {
 		b.log.Info("loaded groups", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "took", b.clock.Now().Sub(start).Round(time.Millisecond))
@@ -338,7 +343,9 @@ func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) i
 	if cs.state != shardServing {
 		return cs.unavailableCode()
 	}
-	cs.apply(call(cs.sm, cs.gc.nowMs()))
+	out := call(cs.sm, cs.gc.nowMs())
+	cs.checkAnswersDurable(out)
+	cs.apply(out)
 	return 0
 }
 
@@ -359,12 +366,14 @@ func (cs *coordShard) apply(out group.Output) {
 			}
 		}
 		cs.gc.deliver(out.Replies)
+		cs.paid(out.Replies)
 		if (out.Batch == nil && out.TxnBatch == nil) || cs.gc.b.cfg.FsyncAcksAll {
 			break
 		}
 		// Without fsync, the append moved the high watermark already.
 		out = cs.sm.Durable(cs.p.highWatermark())
 	}
+	cs.checkOwed()
 	cs.resetTimer()
 }
 
@@ -455,7 +464,9 @@ func (cs *coordShard) onTimer() {
 		return
 	}
 	cs.timer = nil
-	cs.apply(cs.sm.Tick(cs.gc.nowMs()))
+	out := cs.sm.Tick(cs.gc.nowMs())
+	cs.checkAnswersDurable(out)
+	cs.apply(out)
 }
 
 // waiter is where a shard's answer to one request arrives.
@@ -485,7 +496,10 @@ func (gc *groupCoordinator) callShard(groupID string, call func(sm *group.Shard,
 		return nil, code
 	}
 	w := newWaiter()
-	if code := cs.do(func(sm *group.Shard, nowMs int64) group.Output { return call(sm, nowMs, w) }); code != 0 {
+	if code := cs.do(func(sm *group.Shard, nowMs int64) group.Output {
+		cs.owe(w)
+		return call(sm, nowMs, w)
+	}); code != 0 {
 		return nil, code
 	}
 	return w, 0

@@ -381,8 +381,24 @@ func TestLateTransactionalProduceRefused(t *testing.T) {
 			tb.createTopic("t", 1, nil)
 			cl := tb.txnProducer("late")
 			produceTxn(t, cl, "t", 0, "c", 1, true)
-			// The producer's id and epoch, from its coordinator.
 			adm := kadm.NewClient(tb.client())
+			// The commit's marker is written after EndTxn returns: wait
+			// for it (the LSO past it), so that the late batch comes
+			// after the transaction ended in the partition, not inside
+			// its window, where a batch of the producer's epoch is still
+			// part of the open transaction (as in Kafka).
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				c, err := adm.ListCommittedOffsets(ctxT(t), "t")
+				if o, _ := c.Lookup("t", 0); err == nil && o.Offset == 2 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the commit marker was not written within 10s: %v", err)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			// The producer's id and epoch, from its coordinator.
 			desc, err := adm.DescribeTransactions(ctxT(t), "late")
 			if err != nil {
 				t.Fatal(err)

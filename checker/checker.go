@@ -55,9 +55,10 @@ type finding struct {
 	note       string
 }
 
-// checks is every checker, in the order of Anomalies.
+// checks is every checker, in the order of Anomalies: the queue's, then
+// the consumer groups' (group_index.go).
 func checks() []check {
-	return []check{
+	return append([]check{
 		{name: LostWrite, find: lostWrites},
 		{name: Unseen, informational: true, find: unseen},
 		{name: Duplicate, find: duplicates},
@@ -75,7 +76,7 @@ func checks() []check {
 		{name: PrecommittedRead, find: precommittedReads},
 		{name: TornTransaction, find: tornTransactions},
 		{name: Nonlinearizable, find: nonlinearizable},
-	}
+	}, groupChecks()...)
 }
 
 // Anomalies lists every anomaly Check looks for, in a fixed order.

@@ -66,6 +66,32 @@
 //     random logs that porcupine on whole partitions, on windows and the
 //     earliest-schedule argument the cut rests on agree.
 //
+// Consumer groups (history version 4; group_index.go): a member's join
+// starts a consumer session, and so does every assignment that adds
+// partitions to it (a member resumes a partition at the group's committed
+// offset, not where it left it), so the queue checkers above judge a
+// member's reads between rebalances. Each group checker is not-checked on
+// a history without groups.
+//   - nonmonotonic-commit (nonmonotonic_commit.go): the coordinator
+//     accepted an offset for a group and partition below one it had
+//     accepted in a commit completed before this one began.
+//   - lost-commit (lost_commit.go): a read of the committed offsets misses
+//     a commit acknowledged before it began: no offset, a lower one (not
+//     explained by a later commit of it), or the same offset with another
+//     leader epoch or metadata than every commit of that offset.
+//   - commit-past-read (commit_past_read.go): an offset accepted or read
+//     back beyond one past the highest offset the group's members had read.
+//   - double-assignment (double_assignment.go): two members own the same
+//     partition in one generation, as their clients reported after each
+//     assignment, revoke or loss.
+//   - rebalance-skip (rebalance_skip.go): a member given a partition first
+//     read it past the committed offset (taken as high as any commit that
+//     may have applied by then asked for; the log start if none), over a
+//     known record.
+//   - committed-redelivery (committed_redelivery.go): a member given a
+//     partition after a commit of it was acknowledged read a record below
+//     that committed offset.
+//
 // Unknown outcomes: an info send, or an invoke never completed, may or may
 // not have happened. Its value may be read (not an anomaly) and it is never
 // counted lost. A fail send definitely did not happen, so reading its value

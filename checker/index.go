@@ -108,6 +108,8 @@ type index struct {
 	readCommitted map[int]bool
 	txns          int // transactional txn ops
 	polls  int // ok polls
+	// groups is the consumer-group view, built by the first group checker.
+	groups *groupIndex
 
 	// linearizability is filled by the linearizability checker.
 	linearizability []PartitionResult
@@ -175,6 +177,7 @@ func newIndex(h []history.Op) *index {
 	sessionStart := map[int]int64{}    // session id -> its start time
 	lastCall := map[int]map[tp]int64{} // session -> tp -> invoke time of the last poll that returned tp
 	nextSession := 1
+	memberOf := map[int]int{} // a group member's events process -> its process
 	for i := range h {
 		op := &h[i]
 		ix.invokeOf[i] = -1
@@ -187,6 +190,28 @@ func newIndex(h []history.Op) *index {
 				sessionStart[nextSession] = op.Time
 				ix.readCommitted[nextSession] = (op.Assign != nil && op.Assign.ReadCommitted) || (op.Subscribe != nil && op.Subscribe.ReadCommitted)
 				nextSession++
+			case history.FnJoin:
+				// A member's client: a session of its own, like a subscribe.
+				session[op.Process] = nextSession
+				sessionStart[nextSession] = op.Time
+				ix.readCommitted[nextSession] = op.Join != nil && op.Join.ReadCommitted
+				if op.Join != nil {
+					memberOf[op.Join.Events] = op.Process
+				}
+				nextSession++
+			case history.FnAssignment:
+				// Partitions added to a member are read from the group's
+				// committed offset, not where the member left them: a new
+				// session of the member's process. Fetches it kept go on,
+				// so it inherits what is known of when they were made.
+				if m, ok := memberOf[op.Process]; ok && op.Assignment != nil && op.Assignment.Event == history.Assigned && len(op.Assignment.Changed) > 0 {
+					old := session[m]
+					session[m] = nextSession
+					sessionStart[nextSession] = op.Time
+					ix.readCommitted[nextSession] = ix.readCommitted[old]
+					lastCall[nextSession] = maps.Clone(lastCall[old])
+					nextSession++
+				}
 			case history.FnFinal:
 				if op.Final != nil {
 					ix.finals[op.Final.Topic] = &finalRec{topic: op.Final.Topic, invoke: int64(i), op: -1, typ: history.Invoke, final: op.Final, reader: op.Final.Reader}

@@ -28,14 +28,23 @@
 // assign or subscribe says whether its client reads read_committed. The final op wraps the final reader's polls and ends with a
 // mark per partition saying how far it read.
 //
+// Consumer-group members (version 4): a join starts a member (a client in
+// a group; a consumer session of its process, like a subscribe) and names
+// the member's events process, on which every change of its partitions is
+// an assignment op (member id, generation, event, every partition owned
+// after it) recorded when the client reported it, while the member's own
+// process may have a poll open. Commit ops carry the offsets (with leader
+// epoch and metadata) and each partition's answer; offsets ops carry what
+// an OffsetFetch of the group returned.
+//
 // Time: Op.Time is nanoseconds since the run's start (the Recorder is given
 // the start), virtual time in the simulation, so a history, its verdict and
 // trace.log use one time base; people read it as seconds (Seconds).
 //
 // history.jsonl starts with a header line {"format":"weir-history",
-// "version":3} and then holds one JSON object per op in the field order of
+// "version":4} and then holds one JSON object per op in the field order of
 // Op, so the same history always encodes to the same bytes. Decode reads
-// versions 2 and 3 (3 added optional fields) and rejects a missing or
+// versions 2 to 4 (3 added optional fields, 4 new functions) and rejects a missing or
 // other header, unknown fields and malformed operations;
 // Validate checks the invoke/complete pairing. Decode is fuzzed
 // (FuzzDecode): whatever it accepts re-encodes to a history it decodes the

@@ -34,6 +34,18 @@ func sample() []Op {
 		{F: FnSend, Send: &Send{Client: 2, Topic: "q", Key: "k", Value: "p3-0", Partition: 0, Offset: 0}},
 		{F: FnSend, Send: &Send{Client: 2, Topic: "q", Key: "k", Value: "p3-1", Partition: 0, Offset: 1}},
 	}}})
+	// A group member: its join, an assignment on its events process, a
+	// commit and a read of the committed offsets.
+	join := &Join{Group: "g", Topics: []string{"q"}, Balancer: "range", Events: 5}
+	r.Record(Op{Process: 4, Type: Invoke, F: FnJoin, Join: join})
+	r.Record(Op{Process: 4, Type: OK, F: FnJoin, Join: join})
+	as := &Assignment{Group: "g", Member: "m-1", Generation: 3, Event: Assigned, Topic: "q", Owned: []int32{0, 1}, Changed: []int32{1}}
+	r.Record(Op{Process: 5, Type: Invoke, F: FnAssignment, Assignment: as})
+	r.Record(Op{Process: 5, Type: OK, F: FnAssignment, Assignment: as})
+	r.Record(Op{Process: 4, Type: Invoke, F: FnCommit, Commit: &Commit{Group: "g", Member: "m-1", Generation: 3, Offsets: []GroupOffset{{Topic: "q", Partition: 1, Offset: 1, LeaderEpoch: 2, Metadata: "p4"}}}})
+	r.Record(Op{Process: 4, Type: OK, F: FnCommit, Commit: &Commit{Group: "g", Member: "m-1", Generation: 3, Offsets: []GroupOffset{{Topic: "q", Partition: 1, Offset: 1, LeaderEpoch: 2, Metadata: "p4", Error: "REBALANCE_IN_PROGRESS"}}}})
+	r.Record(Op{Process: 4, Type: Invoke, F: FnOffsets, Offsets: &Offsets{Group: "g"}})
+	r.Record(Op{Process: 4, Type: OK, F: FnOffsets, Offsets: &Offsets{Group: "g", Offsets: []GroupOffset{{Topic: "q", Partition: 0, Offset: Unknown, LeaderEpoch: Unknown}, {Topic: "q", Partition: 1, Offset: 1, LeaderEpoch: 2, Metadata: "p4"}}}})
 	r.Record(Op{Process: 9, Type: Invoke, F: FnFinal, Final: &Final{Topic: "q", Partitions: 2, Reader: 10}})
 	r.Record(Op{Process: 10, Type: Invoke, F: FnPoll})
 	r.Record(Op{Process: 10, Type: OK, F: FnPoll, Poll: &Poll{Reads: []PartitionRead{
@@ -71,7 +83,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("%d lines for a header and %d ops", n, len(h))
 	}
 	lines := strings.SplitN(buf.String(), "\n", 3)
-	if want := `{"format":"weir-history","version":3}`; lines[0] != want {
+	if want := `{"format":"weir-history","version":4}`; lines[0] != want {
 		t.Fatalf("header\n got %s\nwant %s", lines[0], want)
 	}
 	// Times are nanoseconds since the recorder's start.
@@ -101,7 +113,7 @@ func TestDecodeRejects(t *testing.T) {
 		"no header":          `{"index":0,"process":0,"type":"invoke","f":"poll","time":1}`,
 		"empty":              "",
 		"old version":        `{"format":"weir-history","version":1}`,
-		"newer version":      `{"format":"weir-history","version":4}`,
+		"newer version":      `{"format":"weir-history","version":5}`,
 		"negative commit":    hd + `{"index":0,"process":0,"type":"invoke","f":"txn","time":1,"txn":{"transactional":true,"mops":[],"commit_time":-5}}`,
 		"other format":       `{"format":"jepsen","version":2}`,
 		"unknown field":      hd + `{"index":0,"process":0,"type":"invoke","f":"poll","time":1,"bogus":1}`,
@@ -120,6 +132,11 @@ func TestDecodeRejects(t *testing.T) {
 		"mark contradicts":   hd + `{"index":0,"process":0,"type":"info","f":"final","time":1,"final":{"topic":"q","partitions":1,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":3,"complete":true}]}}`,
 		"ok final short":     hd + `{"index":0,"process":0,"type":"ok","f":"final","time":1,"final":{"topic":"q","partitions":2,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":5,"complete":true}]}}`,
 		"final partitions":   hd + `{"index":0,"process":0,"type":"invoke","f":"final","time":1,"final":{"topic":"q","partitions":2147483647,"reader":1}}`,
+		"join no group":      hd + `{"index":0,"process":0,"type":"invoke","f":"join","time":1,"join":{"group":"","topics":["q"],"events":1}}`,
+		"commit no payload":  hd + `{"index":0,"process":0,"type":"invoke","f":"commit","time":1}`,
+		"bad event":          hd + `{"index":0,"process":0,"type":"invoke","f":"assignment","time":1,"assignment":{"group":"g","member":"m","generation":1,"event":"stolen","topic":"q","owned":[],"changed":[]}}`,
+		"owned unsorted":     hd + `{"index":0,"process":0,"type":"invoke","f":"assignment","time":1,"assignment":{"group":"g","member":"m","generation":1,"event":"assigned","topic":"q","owned":[1,0],"changed":[]}}`,
+		"offset -2":          hd + `{"index":0,"process":0,"type":"ok","f":"offsets","time":1,"offsets":{"group":"g","offsets":[{"topic":"q","partition":0,"offset":-2,"leader_epoch":0}]}}`,
 		"ok final, one part": hd + `{"index":0,"process":0,"type":"ok","f":"final","time":1,"final":{"topic":"q","partitions":1,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":3,"complete":false}]}}`,
 	} {
 		if _, err := Decode(strings.NewReader(in)); err == nil {

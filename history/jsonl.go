@@ -15,8 +15,10 @@ import (
 // producer client of every send, txn ops and per-partition final marks;
 // version 3 adds the isolation level of assigns and subscribes and the
 // commit time of transactions (optional fields: a version 2 history reads
-// as version 3 without them).
-const Version = 3
+// as version 3 without them); version 4 adds consumer-group members' ops
+// (join, assignment, commit, offsets: new functions, so a version 3
+// history reads as version 4).
+const Version = 4
 
 // MinVersion is the oldest version Decode reads.
 const MinVersion = 2

@@ -47,6 +47,11 @@ type Op struct {
 	Assign    *Assign    `json:"assign,omitempty"`
 	Subscribe *Subscribe `json:"subscribe,omitempty"`
 	Final     *Final     `json:"final,omitempty"`
+	// Group members' ops (version 4).
+	Join       *Join       `json:"join,omitempty"`
+	Assignment *Assignment `json:"assignment,omitempty"`
+	Commit     *Commit     `json:"commit,omitempty"`
+	Offsets    *Offsets    `json:"offsets,omitempty"`
 
 	Error string `json:"error,omitempty"` // why an operation failed or is unknown
 }
@@ -251,6 +256,8 @@ func (o Op) String() string {
 		for _, m := range o.Final.Marks {
 			fmt.Fprintf(&b, " %d:[%d,%d) read to %d", m.Partition, m.LogStartOffset, m.HighWatermark, m.ReadTo)
 		}
+	default:
+		o.groupString(&b)
 	}
 	if o.Error != "" {
 		b.WriteString(" (" + o.Error + ")")
@@ -300,6 +307,7 @@ func (o *Op) check() error {
 	}{
 		{o.Send != nil, FnSend}, {o.Poll != nil, FnPoll}, {o.Txn != nil, FnTxn},
 		{o.Assign != nil, FnAssign}, {o.Subscribe != nil, FnSubscribe}, {o.Final != nil, FnFinal},
+		{o.Join != nil, FnJoin}, {o.Assignment != nil, FnAssignment}, {o.Commit != nil, FnCommit}, {o.Offsets != nil, FnOffsets},
 	} {
 		if v.set {
 			set++
@@ -341,6 +349,8 @@ func (o *Op) check() error {
 			return fmt.Errorf("op %d: %w", o.Index, err)
 		}
 	case FnAssign, FnSubscribe:
+	case FnJoin, FnAssignment, FnCommit, FnOffsets:
+		return o.checkGroup()
 	default:
 		return fmt.Errorf("op %d: unknown function %q", o.Index, o.F)
 	}

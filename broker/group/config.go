@@ -70,6 +70,15 @@ type Defects struct {
 	// target at once, before their previous owner revoked them: two
 	// members own a partition at the same time.
 	AssignUnreleased bool
+	// FetchTopicMax answers OffsetFetch for every partition of a topic with
+	// the highest offset committed in that topic: a member taking over a
+	// partition starts past what the group read of it.
+	FetchTopicMax bool
+	// AcceptStaleGeneration accepts an OffsetCommit of a member naming a
+	// generation older than the group's (ILLEGAL_GENERATION in Kafka): a
+	// member fenced by a rebalance overwrites what the partition's new
+	// owner committed.
+	AcceptStaleGeneration bool
 }
 
 // DefaultConfig is Kafka's defaults.

@@ -103,7 +103,9 @@
 // Config.Defects plants known bugs (a reply before its records are
 // durable, one assignment for every member, a parked SyncGroup never
 // answered, a leader epoch not persisted, a consumer-protocol partition
-// given before its owner released it) so that the properties of this
+// given before its owner released it, an OffsetFetch answering a topic's
+// highest offset for each of its partitions, a commit of an older
+// generation accepted) so that the properties of this
 // package, and later the simulator's checkers, can show they catch them.
 //
 // A Shard is not safe for concurrent use; the shell serializes calls.

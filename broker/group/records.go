@@ -240,11 +240,20 @@ func (s *Shard) replayGroup(key, value []byte) error {
 // Empty or Stable, as the last record left them; every member's session
 // restarts now, so members that died with the old coordinator expire.
 func (s *Shard) FinishLoad(nowMs int64, endOffset int64) Output {
+	return s.FinishLoadDurable(nowMs, endOffset, endOffset)
+}
+
+// FinishLoadDurable is FinishLoad for a log durable only up to durable
+// (its high watermark, below endOffset on a leader whose followers have
+// not caught up): the state loaded from the records beyond it is not
+// durable yet, so answers wait, as for the shard's own records, until
+// Durable reports endOffset.
+func (s *Shard) FinishLoadDurable(nowMs int64, endOffset, durable int64) Output {
 	if nowMs > s.now {
 		s.now = nowMs
 	}
 	s.loading = false
-	s.nextOffset, s.durable = endOffset, endOffset
+	s.nextOffset, s.durable = endOffset, min(durable, endOffset)
 	for _, id := range s.sortedGroupIDs() {
 		g := s.groups[id]
 		if g.stateSinceMs < 0 {

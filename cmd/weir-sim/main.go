@@ -48,6 +48,10 @@ type flags struct {
 	listDefects bool
 	cpuProfile  string
 	txn         string // the queue's transactional mode: seed, on, off (txn.go)
+	// The configurations whose losses Kafka documents (worldLosses).
+	acks            string
+	uncleanElection bool
+	noFsync         bool
 }
 
 // params is every parameter of a run. The seed decides all that the flags
@@ -62,7 +66,12 @@ type params struct {
 	Faults     []string `json:"faults"`
 	Workload   string   `json:"workload"` // comma-separated, in the registry's order
 	Defect     string   `json:"defect,omitempty"`
-	GoVersion  string   `json:"go_version"`
+	// Acks, UncleanElection and NoFsync choose a configuration that is
+	// documented to lose acknowledged writes (world.go: lossAllowances).
+	Acks            string `json:"acks,omitempty"`
+	UncleanElection bool   `json:"unclean_election,omitempty"`
+	NoFsync         bool   `json:"no_fsync,omitempty"`
+	GoVersion       string `json:"go_version"`
 
 	// WorkloadParams are the parameters of each workload but the queue
 	// (whose are World's), as its registry entry drew them (workloads.go).
@@ -127,6 +136,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// run on the host's virtual clock.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(p.BudgetNs))
 	defer cancel()
+	// A scenario still running well past its budget is stuck where its
+	// context does not reach: say where, before the host stops the guest
+	// (at the budget plus its own margin) with nothing in the run folder.
+	watchdog := time.AfterFunc(time.Duration(p.BudgetNs)+watchdogMargin, func() { dumpStuck(stderr, out) })
+	defer watchdog.Stop()
 	code := runScenario(ctx, p, out)
 	if ctx.Err() != nil && code != exitInvalid {
 		// Whatever the scenario concluded, it ran out of budget: a stuck
@@ -166,6 +180,9 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
+	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
+	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
+	fs.BoolVar(&f.noFsync, "no-fsync", false, "brokers with weir.fsync.acks.all=false and a whole-cluster power loss on every seed (lost writes allowed)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here (native runs only: to see where the guest's time goes)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -180,6 +197,9 @@ func parseFlags(args []string) (flags, error) {
 	f.workload = strings.Join(names, ",")
 	if err := checkTxnMode(f.txn); err != nil {
 		return f, err
+	}
+	if f.acks != "all" && f.acks != "1" {
+		return f, fmt.Errorf("--acks %q: want all or 1", f.acks)
 	}
 	if f.duration <= 0 || f.budget <= 0 {
 		return f, errors.New("--duration and --budget must be positive")
@@ -200,6 +220,12 @@ func deriveParams(f flags, sc scenario) params {
 		Workload:   f.workload,
 		Defect:     f.defect,
 		GoVersion:  runtime.Version(),
+
+		UncleanElection: f.uncleanElection,
+		NoFsync:         f.noFsync,
+	}
+	if f.acks != "all" {
+		p.Acks = f.acks
 	}
 	if f.faults != "" {
 		set, _ := faults.Parse(f.faults) // run checked it
@@ -328,4 +354,20 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// watchdogMargin is how long past its budget a scenario may take to wind
+// down before the watchdog dumps it; below the host's own margin (the
+// host stops a guest 70 virtual seconds past its budget).
+const watchdogMargin = 30 * time.Second
+
+// dumpStuck writes every goroutine's stack and the trace so far to w.
+func dumpStuck(w io.Writer, out *output) {
+	buf := make([]byte, 64<<20)
+	n := runtime.Stack(buf, true)
+	fmt.Fprintf(w, "weir-sim: still running %v past the virtual-time budget; goroutines:\n%s\n", watchdogMargin, buf[:n])
+	out.mu.Lock()
+	trace := out.trace.String()
+	out.mu.Unlock()
+	fmt.Fprintf(w, "weir-sim: the trace so far:\n%s", trace)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,10 @@ type worldParams struct {
 	// ReplicaLagMs is the brokers' replica.lag.time.max.ms
 	// (replication.go); 0 in parameters recorded before it was drawn.
 	ReplicaLagMs int64 `json:"replica_lag_ms,omitempty"`
+	// GroupBalancer, when set, runs the consumers as members of one
+	// consumer group with this assignor (queue.GroupConfig): on a third of
+	// the seeds, and always with a group coordinator's defect.
+	GroupBalancer string `json:"group_balancer,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -74,7 +79,7 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		Partitions:     1 + rng.Int32N(4),
 		Producers:      1 + rng.IntN(3),
 		Consumers:      1 + rng.IntN(2),
-		RatePerSec:     []float64{50, 100, 200, 400}[rng.IntN(4)],
+		RatePerSec:     []float64{5, 10, 20, 40}[rng.IntN(4)],
 		Keys:           2 + rng.IntN(10),
 		LatencyMinUs:   minLat,
 		LatencyMaxUs:   minLat + rng.Int64N(2000),
@@ -99,6 +104,54 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	p.World.Nodes = []int{1, 2, 3, 3, 3, 3, 4, 5}[rng.IntN(8)]
 	p.World.ReplicationFactor = int16(min(3, p.World.Nodes))
 	p.World.MinInsync = min(2, int(p.World.ReplicationFactor))
+	// The documented losses (lossAllowances), decided by flags, not drawn.
+	if p.UncleanElection {
+		// Two replicas, one of which may be left alone in the ISR: with
+		// one node down at a time (the atlas), a third replica would
+		// always be a clean choice.
+		p.World.ReplicationFactor = int16(min(2, p.World.Nodes))
+		p.World.MinInsync = 1
+	}
+	if p.NoFsync && p.World.PowerLossKeep < 0 {
+		p.World.PowerLossKeep = 0
+	}
+	// Consumer groups, drawn last: 2-4 members that join, leave, crash
+	// and commit.
+	if rng.IntN(3) == 0 || broker.IsGroupDefect(p.Defect) {
+		bs := queue.GroupBalancers()
+		p.World.GroupBalancer = bs[rng.IntN(len(bs))]
+		p.World.Consumers = 2 + rng.IntN(3)
+	}
+}
+
+// lossAllowances are the anomalies that a configuration Kafka documents as
+// losing acknowledged writes may show, on top of the workload's own
+// (queue.Config.Allowed, which already allows acks=1 its lost writes,
+// their offsets taken again and the reads that saw them):
+//
+//   - acks=1: the leader answers after its own append, and a leader crash
+//     before the followers fetched the record loses it;
+//   - unclean.leader.election.enable=true (with two replicas and
+//     min.insync.replicas=1, Kafka's default, so that the ISR can shrink
+//     to the leader alone while the other replica is cut off or paused):
+//     when that leader crashes, the replica that is not in sync becomes
+//     leader, and what only the old leader had is cut from every log;
+//   - weir.fsync.acks.all=false with a power loss of the whole cluster:
+//     acknowledgements wait for no fsync, so every replica may lose them.
+//
+// A lost record's offset is then taken by another (inconsistent-offsets),
+// so a producer's later send may be acknowledged at the lost one's offset
+// (nonmonotonic-send); a read may have seen what is lost
+// (nonlinearizable), a high watermark may go back (watermark-regression)
+// and a consumer read offsets again below those it had read, once the log
+// was cut under it (nonmonotonic-poll). These runs are valid when they find such
+// losses, which the verdict lists as allowed: the losses are the
+// configuration's, not a bug.
+func lossAllowances(p params) []string {
+	if p.Acks != "1" && !p.UncleanElection && !p.NoFsync {
+		return nil
+	}
+	return []string{checker.LostWrite, checker.InconsistentOffsets, checker.NonmonotonicSend, checker.NonmonotonicPoll, checker.Nonlinearizable, checker.WatermarkRegression}
 }
 
 // runWorld is the real simulation: a Weir cluster on the simulated network
@@ -144,6 +197,9 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		SyncLatency:     time.Duration(wp.SyncLatencyUs) * time.Microsecond,
 		LivenessTimeout: 60 * time.Second,
 		Broker: func(_ string, cfg *broker.Config) {
+			if p.NoFsync {
+				cfg.FsyncAcksAll = false
+			}
 			if wp.SegmentBytes > 0 { // 0: parameters recorded before the field existed
 				cfg.TopicDefaults["segment.bytes"] = strconv.FormatInt(wp.SegmentBytes, 10)
 			}
@@ -190,12 +246,19 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		ReassignChance: 0.0002,
 		// Fetches that carry many records: a fetch per record costs the
 		// guest more than the records do.
-		PollInterval: 20 * time.Millisecond,
+		PollInterval: 100 * time.Millisecond,
 		Duration:     duration,
 		Rand:         rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
+		Group:        groupConfig(wp),
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
 		Txn:          txnConfig(wp),
+	}
+	if p.UncleanElection {
+		qcfg.TopicConfigs["unclean.leader.election.enable"] = "true"
+	}
+	if p.Acks == "1" {
+		qcfg.Acks = queue.AcksLeader
 	}
 	// The workloads --workload names (workloads.go), the queue built from
 	// qcfg. One time base: the history's times are virtual time since the
@@ -227,7 +290,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	}
 	// On half the seeds, a power loss of every node before the final read
 	// tests every acknowledgement for durability once more.
-	if liveness == nil && wp.PowerLossKeep >= 0 && kinds != 0 {
+	if liveness == nil && wp.PowerLossKeep >= 0 && (kinds != 0 || p.NoFsync) {
 		w.PowerLoss(wp.PowerLossKeep)
 		if err := w.Liveness(ctx); err != nil {
 			liveness = err
@@ -251,6 +314,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.History(op)
 	}
 	opts := set.Opts()
+	opts.Allowed = slices.Compact(slices.Sorted(slices.Values(append(opts.Allowed, lossAllowances(p)...))))
 	opts.VisualizationPath = func(topic string, p int32) string {
 		return filepath.Join(out.dir, fmt.Sprintf("linearizability-%s-%d.html", topic, p))
 	}
@@ -279,3 +343,11 @@ func checkMetadata(h *quorum.History, v *checker.Verdict) {
 
 // metadataAnomaly names the metadata checker's findings in the verdict.
 const metadataAnomaly = "metadata"
+
+// groupConfig is the queue's consumer group on the seeds that draw one.
+func groupConfig(wp *worldParams) queue.GroupConfig {
+	if wp.GroupBalancer == "" {
+		return queue.GroupConfig{}
+	}
+	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer}
+}

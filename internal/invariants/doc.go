@@ -35,11 +35,18 @@ const (
 	// before the controller accepted the change, so the controller may
 	// elect a replica that lacks what the leader acknowledged.
 	UnfencedISR = "unfenced-isr"
+	// UnansweredGroupRequest: the group coordinator dropped a request it
+	// had taken (a parked JoinGroup or SyncGroup) without answering it.
+	UnansweredGroupRequest = "unanswered-group-request"
+	// UndurableGroupAnswer: the group coordinator answered a request (a
+	// commit, a join, a sync) while records it had written were not
+	// durable yet: a failover can take back what the client was told.
+	UndurableGroupAnswer = "undurable-group-answer"
 )
 
 // Names lists every breach name, in a fixed order.
 func Names() []string {
-	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnfencedISR}
+	return []string{UndurableRead, UnsyncedHighWatermark, SparseOffsets, UnfencedISR, UnansweredGroupRequest, UndurableGroupAnswer}
 }
 
 // Breach is one invariant found broken.

@@ -34,6 +34,9 @@ guest build: the same seed replays the same trace.
   weir sim --seed 7 --workload clickstream,queue   workloads side by side (default: queue)
   weir sim --seeds 1-100000 --shard 3/8   the 3rd of 8 disjoint slices (one CI job each)
   weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
+  weir sim --seeds 1-20 --faults crash --acks 1   a configuration documented to lose
+                                          writes (also --unclean-election, --no-fsync):
+                                          lost writes are allowed, and counted
 
 Each run writes a folder (--out, default runs/seed-N): header.json,
 summary.txt, trace.log, history.jsonl, faults.jsonl (each fault applied,
@@ -76,6 +79,11 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("defect", "", "switch on a planted defect (see --list-defects)")
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
+	// Configurations documented to lose acknowledged writes: their runs
+	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
+	fs.String("acks", "", "the producers' acks: all (the default) or 1; with 1 a leader crash may lose acknowledged writes, which the run allows")
+	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1; lost writes allowed")
+	fs.Bool("no-fsync", false, "brokers with weir.fsync.acks.all=false (Kafka's page-cache durability) and a whole-cluster power loss before the final read on every seed; lost writes allowed")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, commandUsage)
 		fs.PrintDefaults()
@@ -119,8 +127,13 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			return usageErr("--workload: %v", err)
 		}
 	}
+	for _, name := range []string{"acks", "unclean-election", "no-fsync"} {
+		if set[name] {
+			guestArgs = append(guestArgs, "--"+name+"="+fs.Lookup(name).Value.String())
+		}
+	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario and --txn")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --acks, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64

@@ -219,7 +219,14 @@ func (c *Conn) Write(b []byte) (int, error) {
 			p.chunks = append(p.chunks, chunk{data: append([]byte(nil), b[written:written+k]...), due: due})
 			p.bytes += k
 			written += k
-			p.wakeLocked()
+			// A reader waits for the first chunk's due time, and chunks
+			// never overtake each other: only a first chunk changes what
+			// it waits for. (Waking it for every chunk cost a wake-up and
+			// a new timer per write, in a guest where each is dear.)
+			// Writers wait for room, which a write never makes.
+			if len(p.chunks) == 1 {
+				p.wakeLocked()
+			}
 			p.mu.Unlock()
 			if n.opts.TraceWrites {
 				n.mu.Lock()

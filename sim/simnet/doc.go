@@ -50,7 +50,9 @@
 //   - No goroutine of its own and no spin loop: Read, Write, Accept and Dial
 //     block on channels and timers and wake on every state change that
 //     concerns them, so every blocked call ends when its connection is closed
-//     or reset, its deadline passes, or its context ends.
+//     or reset, its deadline passes, or its context ends. (A Read waiting
+//     for the due time of a chunk is not woken by later chunks, which are
+//     due no earlier: each wake-up costs the single-threaded guest.)
 //   - Connections and hosts are visited in sorted order (connection id, host
 //     name) wherever the order reaches the trace or the rng, so a run of the
 //     guest is a pure function of its seed.

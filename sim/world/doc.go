@@ -56,7 +56,10 @@
 // memfs.ReadCorrupter), with a probability, at most a bounded count per
 // window: a transient fault on the way from the disk, the stored bytes stay
 // right. The fault state belongs to the node, so it survives the node's
-// crashes until healed; the liveness phase clears it.
+// crashes until healed; the liveness phase clears it. A heal reboots a
+// node whose disk failed a write (a clean stop and a start, as an operator
+// would); a paused node is rebooted at its resume instead, since its clean
+// stop would wait on timers that fire only then.
 //
 // Invariants:
 //   - All randomness comes from the rng given to New (split into one stream

@@ -225,6 +225,13 @@ func (c *nodeClock) Pause() {
 	}
 }
 
+// Paused reports whether the node is paused.
+func (c *nodeClock) Paused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paused
+}
+
 // Resume fires, in due order, the timers that fell due during the pause.
 func (c *nodeClock) Resume() {
 	c.mu.Lock()

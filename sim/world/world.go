@@ -322,6 +322,14 @@ func (w *World) StartAll() error {
 	return nil
 }
 
+// The simulated brokers' metadata quorum timing (see startLocked).
+const (
+	simQuorumTick           = 200 * time.Millisecond
+	simQuorumElectionTicks  = 5 // 1s, as the quorum's default
+	simQuorumHeartbeatTicks = 1
+	simReplicaLagTimeMax    = 5 * time.Second
+)
+
 // startLocked opens a broker on the node's disk and serves it.
 func (n *machine) startLocked(why string) error {
 	w := n.w
@@ -341,6 +349,18 @@ func (n *machine) startLocked(why string) error {
 	cfg.ControllerListenAddr = n.controllerAddr()
 	cfg.ControllerQuorumVoters = w.voters()
 	cfg.QuorumObserver = w.cfg.QuorumObserver
+	// The quorum ticks every 200ms instead of 50ms: the same 1s election
+	// timeout and 200ms heartbeats, a quarter of the wake-ups (each voter's
+	// ticker wakes its loop at every tick, and the guest pays for every
+	// wake-up).
+	cfg.QuorumTickInterval = simQuorumTick
+	cfg.QuorumElectionTicks = simQuorumElectionTicks
+	cfg.QuorumHeartbeatTicks = simQuorumHeartbeatTicks
+	// A follower leaves the ISR after 5s of lag, not Kafka's 30s: faults
+	// last seconds and a run a minute, and at 30s the ISR would rarely
+	// shrink, expand or meet a crash while shrunk (an unclean election
+	// needs a shrunk ISR: --unclean-election).
+	cfg.ReplicaLagTimeMax = simReplicaLagTimeMax
 	cfg.Logger = slog.New(slog.NewTextHandler(&traceWriter{w: w, node: n.name, mute: mute}, &slog.HandlerOptions{
 		Level: w.cfg.LogLevel,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -591,6 +611,31 @@ func (w *World) Reboot(name string) error {
 		n.b, n.cancel, n.served, n.up = nil, nil, nil, false
 	}
 	return n.startLocked("reboot")
+}
+
+// rebootIfInjected reboots the node if it is up and a disk fault was
+// injected into it since the last reboot or heal, as an operator restarts a
+// broker whose log directory a disk error took offline.
+func (w *World) rebootIfInjected(name string) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.diskMu.Lock()
+	injected := n.diskInjected
+	n.diskInjected = 0
+	n.diskMu.Unlock()
+	if injected > 0 && w.Up(name) {
+		return w.Reboot(name)
+	}
+	return nil
+}
+
+// diskHealed reports whether no disk fault is active on the node.
+func (n *machine) diskHealed() bool {
+	n.diskMu.Lock()
+	defer n.diskMu.Unlock()
+	return n.diskProb == 0 && n.diskLeft == 0
 }
 
 // Pause freezes the node until Resume, as SIGSTOP would: its connections
@@ -902,7 +947,13 @@ func (w *World) apply(e faults.Event, status, note *string) error {
 	case faults.OpPause:
 		return w.Pause(e.Node)
 	case faults.OpResume:
-		return w.Resume(e.Node)
+		if err := w.Resume(e.Node); err != nil {
+			return err
+		}
+		if n, _ := w.mustNode(e.Node); n.diskHealed() {
+			return w.rebootIfInjected(e.Node) // a reboot deferred by OpDiskHeal
+		}
+		return nil
 	case faults.OpDiskFaults:
 		if e.Flips > 0 {
 			if err := w.SetReadFlips(e.Node, e.FlipProb, e.Flips); err != nil {
@@ -921,15 +972,21 @@ func (w *World) apply(e faults.Event, status, note *string) error {
 		// a log directory offline; an operator restarts such a broker once
 		// the disk is healthy, and so does the world, so the rest of the
 		// safety phase still exercises the node.
+		// A paused node cannot stop cleanly (its controlled shutdown waits
+		// on timers that fire only at its resume, which this very event
+		// loop would apply: seed 1002 of --faults all hung so): it keeps
+		// its count of injected faults, and its resume reboots it.
 		n, _ := w.mustNode(e.Node)
-		n.diskMu.Lock()
-		injected := n.diskInjected
-		n.diskInjected = 0
-		n.diskMu.Unlock()
-		if injected > 0 && w.Up(e.Node) {
-			return w.Reboot(e.Node)
+		if n.clock.Paused() {
+			n.diskMu.Lock()
+			deferred := n.diskInjected > 0
+			n.diskMu.Unlock()
+			if deferred {
+				*note = "paused: the reboot waits for the resume"
+			}
+			return nil
 		}
-		return nil
+		return w.rebootIfInjected(e.Node)
 	case faults.OpClockJump:
 		return w.clockFault(e)
 	case faults.OpClockReset:

@@ -402,3 +402,40 @@ func TestGeneratedScheduleRuns(t *testing.T) {
 		}
 	}
 }
+
+// A disk heal that finds its node paused must not reboot it then: a clean
+// stop waits on the node's timers, which fire only at the resume that the
+// same event loop applies next (seed 1002 of --faults all hung for its
+// whole budget so). The reboot waits for the resume.
+func TestDiskHealWhilePausedRebootsAtResume(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	s := faults.Schedule{Duration: ms(700), Events: []faults.Event{
+		{At: ms(50), Op: faults.OpDiskFaults, Node: "n1", Prob: 1, Count: 3},
+		{At: ms(300), Op: faults.OpPause, Node: "n1"},
+		{At: ms(350), Op: faults.OpDiskHeal, Node: "n1"},
+		{At: ms(450), Op: faults.OpResume, Node: "n1"},
+	}}
+	w := newWorld(t, 3, world.Config{LivenessTimeout: 30 * time.Second})
+	createTopic(t, w, "t")
+	var p producer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.Run(ctx, s, func(ctx context.Context, w *world.World) {
+		p.run(ctx, newClient(t, w, "producer", kgo.DefaultProduceTopic("t")))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	trace := strings.Join(w.Trace(), "\n")
+	heal := strings.Index(trace, "apply "+s.Events[2].String())
+	resume := strings.Index(trace, "apply "+s.Events[3].String())
+	stop := strings.Index(trace, "stop n1 (incarnation 1) cleanly")
+	if !strings.Contains(trace, "EIO injected") {
+		t.Fatalf("no disk fault was injected, so nothing needed a reboot:\n%s", trace)
+	}
+	if heal < 0 || resume < 0 || stop < 0 || stop < resume {
+		t.Fatalf("want the clean stop of n1 after its resume (heal at %d, resume at %d, stop at %d):\n%s", heal, resume, stop, trace)
+	}
+	if p.count() == 0 {
+		t.Fatal("the workload acknowledged nothing: the test would prove nothing")
+	}
+}

@@ -44,6 +44,9 @@ type Config struct {
 	Producers int
 	InFlight  int
 	Consumers int // default 2; even workers subscribe first, odd ones assign
+	// Group, when named, makes the consumers members of a consumer group
+	// instead (group.go).
+	Group GroupConfig
 
 	// SendsPerProducer ends a producer client after this many sends; 0
 	// sends until Duration. Rate is sends per second per producer client,
@@ -173,7 +176,9 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.Txn = &t
 	}
-	return c, nil
+	var err error
+	c.Group, err = c.Group.withDefaults()
+	return c, err
 }
 
 // clientConfig is how the workload's client on host reaches the cluster

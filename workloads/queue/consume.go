@@ -12,6 +12,9 @@ import (
 // consume polls until ctx ends. It starts with subscribe if subscribe is
 // set, else with assign, and before each poll may re-assign or re-subscribe.
 func (w *worker) consume(ctx context.Context, subscribe bool) error {
+	if w.cfg.Group.Name != "" {
+		return w.groupConsume(ctx)
+	}
 	var cl *kgo.Client
 	defer func() {
 		if cl != nil {

@@ -65,7 +65,15 @@
 //     (kgo.ConsumePartitions).
 //   - subscribe {topics}: a consumer replaces its client with one that
 //     consumes every partition of the topics from their start
-//     (kgo.ConsumeTopics, no group: Weir has no group coordinator yet).
+//     (kgo.ConsumeTopics, no group).
+//   - With Config.Group (group.go) the consumers are instead members of
+//     one consumer group: join (a new kgo.ConsumerGroup client; its
+//     partition changes are assignment ops of an events process, with
+//     member id and generation), polls, commit (what the member processed,
+//     with leader epoch and metadata, at the generation it holds; no
+//     rebalance runs between a poll and its commit) and offsets (an
+//     OffsetFetch of the group); members leave or crash after a drawn
+//     lifetime, and FinalReads reads the group's committed offsets last.
 //   - poll -> ok {per partition its fetches answered: high watermark, log
 //     start, (offset, key, value)...}: one kgo PollFetches bounded by
 //     Config.PollTimeout. Every partition of the fetches is recorded, with

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 
 	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/gen"
@@ -24,5 +25,10 @@ func FinalReads(ctx context.Context, cfg Config, rec *history.Recorder) error {
 	if err != nil {
 		return err
 	}
-	return gen.FinalRead(ctx, cfg.clientConfig(finalHost), rec, 0, gen.FinalTarget{Topic: cfg.Topic, Partitions: cfg.Partitions, ReadCommitted: cfg.readCommitted()})
+	err = gen.FinalRead(ctx, cfg.clientConfig(finalHost), rec, 0, gen.FinalTarget{Topic: cfg.Topic, Partitions: cfg.Partitions, ReadCommitted: cfg.readCommitted()})
+	if cfg.Group.Name != "" {
+		// What the group committed, read back once everything healed.
+		err = errors.Join(err, groupFinalOffsets(ctx, cfg, rec))
+	}
+	return err
 }

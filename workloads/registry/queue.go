@@ -38,6 +38,9 @@ type QueueParams struct {
 	PollIntervalNs     int64   `json:"poll_interval_ns,omitempty"`
 	// Txn, when set, is the transactional mode (queue.TxnConfig).
 	Txn *QueueTxnParams `json:"txn,omitempty"`
+	// Group, when set, runs the consumers as members of one consumer
+	// group (queue.GroupConfig).
+	Group *QueueGroupParams `json:"group,omitempty"`
 }
 
 // QueueTxnParams are queue.TxnConfig's parameters.
@@ -67,7 +70,7 @@ func QueueParamsOf(cfg queue.Config) QueueParams {
 		SendsPerProducer: cfg.SendsPerProducer, Rate: cfg.Rate, DurationNs: int64(cfg.Duration), Keys: cfg.Keys,
 		UnkeyedShare: cfg.UnkeyedShare, LingerNs: int64(cfg.Linger), Acks: acks, DisableIdempotence: cfg.DisableIdempotence,
 		ReassignChance: cfg.ReassignChance, OpTimeoutNs: int64(cfg.OpTimeout), PollTimeoutNs: int64(cfg.PollTimeout),
-		PollIntervalNs: int64(cfg.PollInterval), Txn: txnParamsOf(cfg.Txn),
+		PollIntervalNs: int64(cfg.PollInterval), Txn: txnParamsOf(cfg.Txn), Group: groupParamsOf(cfg.Group),
 	}
 }
 
@@ -102,7 +105,7 @@ func (p QueueParams) Config() (queue.Config, error) {
 		SendsPerProducer: p.SendsPerProducer, Rate: p.Rate, Duration: time.Duration(p.DurationNs), Keys: p.Keys,
 		UnkeyedShare: p.UnkeyedShare, Linger: time.Duration(p.LingerNs), Acks: acks, DisableIdempotence: p.DisableIdempotence,
 		ReassignChance: p.ReassignChance, OpTimeout: time.Duration(p.OpTimeoutNs), PollTimeout: time.Duration(p.PollTimeoutNs),
-		PollInterval: time.Duration(p.PollIntervalNs), Txn: p.Txn.config(),
+		PollInterval: time.Duration(p.PollIntervalNs), Txn: p.Txn.config(), Group: p.Group.config(),
 	}, nil
 }
 

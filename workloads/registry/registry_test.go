@@ -72,6 +72,13 @@ func TestQueueParamsCoverConfig(t *testing.T) {
 				t.Fatalf("queue.Config.%s (%s): teach QueueParams and this test about it", f.Name, f.Type)
 			}
 			fv.Set(reflect.ValueOf(&queue.TxnConfig{Processes: 3, MaxSends: 5, AbortChance: 0.25, Timeout: 7 * time.Second}))
+		case reflect.Struct:
+			if f.Name != "Group" {
+				t.Fatalf("queue.Config.%s (%s): teach QueueParams and this test about it", f.Name, f.Type)
+			}
+			fv.Set(reflect.ValueOf(queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: time.Second, CrashShare: 0.5,
+				Downtime: 2 * time.Second, CommitChance: 0.25, OffsetsChance: 0.125, LateCommitChance: 0.0625,
+				SessionTimeout: 3 * time.Second, RebalanceTimeout: 4 * time.Second}))
 		default:
 			t.Fatalf("queue.Config.%s (%s): teach QueueParams and this test about it", f.Name, f.Type)
 		}

@@ -1,0 +1,120 @@
+package group
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestFetchTopicMax: with the defect, OffsetFetch answers each partition
+// with the topic's highest committed offset; without it, with its own.
+func TestFetchTopicMax(t *testing.T) {
+	for _, defect := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.Defects.FetchTopicMax = defect
+		s := NewShard(cfg, func() string { return "m" })
+		s.FinishLoad(0, 0)
+		durable := func(out Output) []Reply {
+			replies := out.Replies
+			if out.Batch != nil {
+				replies = append(replies, s.Durable(out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
+			}
+			return replies
+		}
+		// An admin commit (no generation) to an empty group: 5 and 9.
+		c := kmsg.NewPtrOffsetCommitRequest()
+		c.Version, c.Group, c.Generation = 8, "g", -1
+		ct := kmsg.NewOffsetCommitRequestTopic()
+		ct.Topic = "t"
+		for p, o := range []int64{5, 9} {
+			cp := kmsg.NewOffsetCommitRequestTopicPartition()
+			cp.Partition, cp.Offset = int32(p), o
+			ct.Partitions = append(ct.Partitions, cp)
+		}
+		c.Topics = append(c.Topics, ct)
+		if rs := durable(s.Commit(1, c, 1)); len(rs) != 1 {
+			t.Fatalf("%d answers to a commit", len(rs))
+		}
+		f := kmsg.NewPtrOffsetFetchRequest()
+		f.Version = 8
+		rg := kmsg.NewOffsetFetchRequestGroup()
+		rg.Group = "g"
+		f.Groups = append(f.Groups, rg)
+		rs := durable(s.FetchOffsets(2, f, 2))
+		if len(rs) != 1 {
+			t.Fatalf("%d answers to a fetch", len(rs))
+		}
+		resp := rs[0].Resp.(*kmsg.OffsetFetchResponse)
+		got := map[int32]int64{}
+		for _, tp := range resp.Groups[0].Topics {
+			for _, p := range tp.Partitions {
+				got[p.Partition] = p.Offset
+			}
+		}
+		want := map[int32]int64{0: 5, 1: 9}
+		if defect {
+			want[0] = 9
+		}
+		if got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("defect %v: fetched %v, want %v", defect, got, want)
+		}
+	}
+}
+
+// TestAcceptStaleGeneration: a member's commit naming an older generation
+// is ILLEGAL_GENERATION, unless the defect accepts it.
+func TestAcceptStaleGeneration(t *testing.T) {
+	for _, defect := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.InitialRebalanceDelayMs = 0
+		cfg.Defects.AcceptStaleGeneration = defect
+		s := NewShard(cfg, func() string { return "m1" })
+		s.FinishLoad(0, 0)
+		var last []Reply
+		run := func(out Output) {
+			last = out.Replies
+			if out.Batch != nil {
+				last = append(last, s.Durable(out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
+			}
+		}
+		join := func(member string) {
+			req := kmsg.NewPtrJoinGroupRequest()
+			req.Version, req.Group, req.MemberID, req.ProtocolType = 3, "g", member, "consumer"
+			req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 30000, 60000
+			req.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte("s")}}
+			run(s.Join(1, req, Client{ID: "c"}, "join"))
+		}
+		var id string
+		sync := func(gen int32) {
+			req := kmsg.NewPtrSyncGroupRequest()
+			req.Group, req.MemberID, req.Generation = "g", id, gen
+			req.GroupAssignment = []kmsg.SyncGroupRequestGroupAssignment{{MemberID: id, MemberAssignment: []byte("a")}}
+			run(s.Sync(1, req, "sync"))
+		}
+		join("")
+		id = s.groups["g"].members[0].id
+		sync(1)
+		join(id) // a rejoin: generation 2
+		sync(2)
+		if g := s.groups["g"]; g.generation != 2 || !g.is(Stable) {
+			t.Fatalf("generation %d, state %v", g.generation, g.state)
+		}
+		c := kmsg.NewPtrOffsetCommitRequest()
+		c.Version, c.Group, c.MemberID, c.Generation = 8, "g", id, 1
+		ct := kmsg.NewOffsetCommitRequestTopic()
+		ct.Topic = "t"
+		cp := kmsg.NewOffsetCommitRequestTopicPartition()
+		cp.Offset = 5
+		ct.Partitions = append(ct.Partitions, cp)
+		c.Topics = append(c.Topics, ct)
+		run(s.Commit(1, c, "commit"))
+		if len(last) != 1 {
+			t.Fatalf("%d answers", len(last))
+		}
+		code := last[0].Resp.(*kmsg.OffsetCommitResponse).Topics[0].Partitions[0].ErrorCode
+		if want := map[bool]int16{false: kerr.IllegalGeneration.Code, true: 0}[defect]; code != want {
+			t.Errorf("defect %v: code %d, want %d", defect, code, want)
+		}
+	}
+}

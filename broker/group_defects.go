@@ -1,0 +1,52 @@
+package broker
+
+import "github.com/weir-dev/weir/broker/group"
+
+// groupCoordinatorConfig is the group coordinator's config, with the planted
+// defects of Defects.Group when any is set (weir sim --defect).
+func (b *Broker) groupCoordinatorConfig() group.Config {
+	c := b.cfg.Groups.Coordinator
+	if b.cfg.Defects.Group != (group.Defects{}) {
+		c.Defects = b.cfg.Defects.Group
+	}
+	return c
+}
+
+// groupDefects are the group coordinator's entries of DefectCatalog, kept
+// together. Each needs the simulator's consumer-group mode, which a seed
+// turns on for a share of runs and IsGroupDefect forces.
+func groupDefects() []Defect {
+	return []Defect{
+		{"group-answer-before-durable",
+			"group coordinator: answers (commits, joins, assignments) go out before the records behind them are durable, so a coordinator failover takes back acknowledged commits and generations",
+			[]string{"undurable-group-answer", "lost-commit", "committed-redelivery", "nonmonotonic-commit", "double-assignment"},
+			func(d *Defects) { d.Group.AnswerBeforeDurable = true }},
+		{"group-one-assignment",
+			"group coordinator: every member gets the assignment the leader made for itself, so several members own the same partitions in one generation",
+			[]string{"double-assignment", "nonmonotonic-commit", "committed-redelivery"},
+			func(d *Defects) { d.Group.OneAssignmentForAll = true }},
+		{"group-forget-parked-sync",
+			"group coordinator: the parked SyncGroup of a member that is removed (it leaves, or its session ends) is never answered, so its client waits until its request times out",
+			[]string{"unanswered-group-request"},
+			func(d *Defects) { d.Group.ForgetParkedSync = true }},
+		{"group-drop-leader-epoch",
+			"group coordinator: commit records leave out the leader epoch, so a commit read back after a coordinator failover has lost it",
+			[]string{"lost-commit"},
+			func(d *Defects) { d.Group.DropLeaderEpoch = true }},
+		{"group-fetch-topic-max",
+			"group coordinator: OffsetFetch answers every partition of a topic with the highest offset committed in the topic, so a member taking over a partition starts past records the group never read",
+			[]string{"commit-past-read", "rebalance-skip", "lost-commit"},
+			func(d *Defects) { d.Group.FetchTopicMax = true }},
+		{"group-accept-stale-commit",
+			"group coordinator: an OffsetCommit naming an older generation is accepted, so a member fenced by a rebalance moves the committed offset back under the partition's new owner",
+			[]string{"nonmonotonic-commit", "committed-redelivery", "lost-commit"},
+			func(d *Defects) { d.Group.AcceptStaleGeneration = true }},
+	}
+}
+
+// IsGroupDefect reports whether the named defect is the group
+// coordinator's: the simulator runs its consumers as a group for it.
+func IsGroupDefect(name string) bool {
+	d, err := ParseDefect(name)
+	return err == nil && d.Group != (group.Defects{})
+}

@@ -1,0 +1,179 @@
+package checker
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/weir-dev/weir/history"
+)
+
+// Group builders: member processes 10, 20, ... with their events processes
+// 11, 21, ...; topic "t", group "g".
+
+func (b *hb) join(proc int) {
+	j := &history.Join{Group: "g", Topics: []string{"t"}, Balancer: "range", Events: proc + 1}
+	b.add(history.Op{Process: proc, Type: history.Invoke, F: history.FnJoin, Join: j})
+	b.add(history.Op{Process: proc, Type: history.OK, F: history.FnJoin, Join: j})
+}
+
+func (b *hb) assignment(proc int, member string, gen int32, event string, owned, changed []int32) int64 {
+	a := &history.Assignment{Group: "g", Member: member, Generation: gen, Event: event, Topic: "t", Owned: owned, Changed: changed}
+	b.add(history.Op{Process: proc + 1, Type: history.Invoke, F: history.FnAssignment, Assignment: a})
+	return b.add(history.Op{Process: proc + 1, Type: history.OK, F: history.FnAssignment, Assignment: a})
+}
+
+// gco is a group offset of partition p: offset o, leader epoch e, and the
+// partition's answer err ("" committed).
+type gco struct {
+	p   int32
+	o   int64
+	e   int32
+	err string
+	ind bool // the error leaves it open whether the offset was committed
+}
+
+func groupOffsets(proc int, cs []gco, answered bool) []history.GroupOffset {
+	var out []history.GroupOffset
+	for _, c := range cs {
+		o := history.GroupOffset{Topic: "t", Partition: c.p, Offset: c.o, LeaderEpoch: c.e, Metadata: "m"}
+		if answered {
+			o.Error, o.Indefinite = c.err, c.ind
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// commit records a commit by proc completing typ.
+func (b *hb) commit(proc int, gen int32, typ history.Type, cs ...gco) int64 {
+	b.add(history.Op{Process: proc, Type: history.Invoke, F: history.FnCommit, Commit: &history.Commit{Group: "g", Member: "m", Generation: gen, Offsets: groupOffsets(proc, cs, false)}})
+	return b.add(history.Op{Process: proc, Type: typ, F: history.FnCommit, Commit: &history.Commit{Group: "g", Member: "m", Generation: gen, Offsets: groupOffsets(proc, cs, typ == history.OK)}})
+}
+
+// offsets records an ok read of the committed offsets returning cs.
+func (b *hb) offsets(proc int, cs ...gco) int64 {
+	b.add(history.Op{Process: proc, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: "g"}})
+	return b.add(history.Op{Process: proc, Type: history.OK, F: history.FnOffsets, Offsets: &history.Offsets{Group: "g", Offsets: groupOffsets(proc, cs, true)}})
+}
+
+var p0 = []int32{0}
+
+// rebalanced is a clean group history to vary: member 10 owns partition 0
+// in generation 1, reads a, b, c, commits 2 and leaves it; member 20 gets it
+// in generation 2, reads c from the committed offset, commits 3.
+func rebalanced(b *hb, mutate map[string]func(b *hb)) {
+	do := func(step string) bool {
+		if f := mutate[step]; f != nil {
+			f(b)
+			return true
+		}
+		return false
+	}
+	b.send(0, "a", history.OK, 0, 0)
+	b.send(0, "b", history.OK, 0, 1)
+	b.send(0, "c", history.OK, 0, 2)
+	b.join(10)
+	b.join(20)
+	b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+	b.poll(10, rd{0, 0, "a"}, rd{0, 1, "b"}, rd{0, 2, "c"})
+	if !do("commit") {
+		b.commit(10, 1, history.OK, gco{p: 0, o: 2, e: 5, err: ""})
+	}
+	b.assignment(10, "m1", 1, history.Revoked, nil, p0)
+	if !do("second owner") {
+		b.assignment(20, "m2", 2, history.Assigned, p0, p0)
+	}
+	if !do("second read") {
+		b.poll(20, rd{0, 2, "c"})
+	}
+	if !do("second commit") {
+		b.commit(20, 2, history.OK, gco{p: 0, o: 3, e: 5, err: ""})
+	}
+	if !do("fetch") {
+		b.offsets(30, gco{p: 0, o: 3, e: 5, err: ""})
+	}
+	b.final([]int64{3}, rd{0, 0, "a"}, rd{0, 1, "b"}, rd{0, 2, "c"})
+}
+
+func TestGroupCheckers(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		mutate map[string]func(b *hb)
+		want   []string
+	}{
+		{name: "clean rebalance"},
+		{name: "a refused commit and one without an answer are not committed", mutate: map[string]func(*hb){
+			"second commit": func(b *hb) {
+				b.commit(20, 1, history.OK, gco{p: 0, o: 1, e: 5, err: "ILLEGAL_GENERATION"})
+				b.commit(20, 2, history.Info, gco{p: 0, o: 3, e: 5, err: ""})
+			}}},
+		{name: "the next owner starts where a commit answered NOT_COORDINATOR may have committed", mutate: map[string]func(*hb){
+			"commit": func(b *hb) {
+				b.commit(10, 1, history.OK, gco{p: 0, o: 1, e: 5})
+				b.commit(10, 1, history.OK, gco{p: 0, o: 2, e: 5, err: "NOT_COORDINATOR", ind: true})
+			}}},
+		{name: "committed offset moves back", want: []string{NonmonotonicCommit}, mutate: map[string]func(*hb){
+			"second commit": func(b *hb) { b.commit(20, 2, history.OK, gco{p: 0, o: 1, e: 5, err: ""}) },
+			"fetch":         func(b *hb) { b.offsets(30, gco{p: 0, o: 1, e: 5, err: ""}) }}},
+		{name: "acknowledged commit lost", want: []string{LostCommit}, mutate: map[string]func(*hb){
+			"fetch": func(b *hb) { b.offsets(30) }}},
+		{name: "leader epoch of a commit lost", want: []string{LostCommit}, mutate: map[string]func(*hb){
+			"fetch": func(b *hb) { b.offsets(30, gco{p: 0, o: 3, e: -1, err: ""}) }}},
+		{name: "committed past what the group read", want: []string{CommitPastRead}, mutate: map[string]func(*hb){
+			"second commit": func(b *hb) {},
+			"fetch":         func(b *hb) { b.offsets(30, gco{p: 0, o: 5, e: 5, err: ""}) }}},
+		{name: "two owners in one generation", want: []string{DoubleAssignment}, mutate: map[string]func(*hb){
+			"second owner": func(b *hb) { b.assignment(20, "m2", 1, history.Assigned, p0, p0) }}},
+		{name: "next owner skips past the committed offset", want: []string{RebalanceSkip}, mutate: map[string]func(*hb){
+			"commit":      func(b *hb) { b.commit(10, 1, history.OK, gco{p: 0, o: 1, e: 5, err: ""}) },
+			"second read": func(b *hb) { b.poll(20, rd{0, 2, "c"}) }}},
+		{name: "next owner reads committed records again", want: []string{CommittedRedelivery}, mutate: map[string]func(*hb){
+			"second read": func(b *hb) { b.poll(20, rd{0, 1, "b"}, rd{0, 2, "c"}) }}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := &hb{}
+			rebalanced(b, c.mutate)
+			if err := history.Validate(b.ops); err != nil {
+				t.Fatal(err)
+			}
+			v := Check(b.ops, Opts{})
+			var found []string
+			for _, name := range GroupAnomalies() {
+				r := v.Check(name)
+				if r.Status == StatusFound {
+					found = append(found, name)
+					t.Logf("%s: %s", name, v.Anomalies[name][0].Detail)
+				} else if r.Status != StatusClean {
+					t.Errorf("%s: %s (%s)", name, r.Status, r.Note)
+				}
+			}
+			if !slices.Equal(found, c.want) {
+				t.Errorf("found %v, want %v\n%s", found, c.want, v.Summary())
+			}
+			// The queue's checkers see nothing wrong in a member's reads
+			// across a rebalance.
+			for _, name := range []string{NonmonotonicPoll, PollSkip} {
+				if v.Counts[name] > 0 {
+					t.Errorf("%s: %s", name, v.Anomalies[name][0].Detail)
+				}
+			}
+		})
+	}
+}
+
+// TestGroupCheckersWithoutGroups: a history without group ops is not
+// judged by them, and says so.
+func TestGroupCheckersWithoutGroups(t *testing.T) {
+	b := &hb{}
+	b.send(0, "a", history.OK, 0, 0)
+	b.final([]int64{1}, rd{0, 0, "a"})
+	v := Check(b.ops, Opts{})
+	for _, name := range GroupAnomalies() {
+		if r := v.Check(name); r.Status != StatusNotChecked || r.Note == "" {
+			t.Errorf("%s: %s", name, r.Status)
+		}
+	}
+	if !v.Valid() {
+		t.Fatal(v.Summary())
+	}
+}

@@ -1,0 +1,483 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/history"
+	"github.com/weir-dev/weir/workloads/gen"
+)
+
+// GroupConfig makes the workload's consumers members of one consumer group
+// (Kafka's classic protocol, through kgo.ConsumerGroup) instead of readers
+// that assign or subscribe without a group. Zero fields take the defaults
+// noted.
+type GroupConfig struct {
+	// Name is the group id; empty: no group (the consumers assign and
+	// subscribe).
+	Name string
+	// Balancer is the members' assignor: range, roundrobin, sticky or
+	// cooperative-sticky (the default). One per run: members of one group
+	// must share a protocol.
+	Balancer string
+	// Lifetime is the mean life of a member incarnation (exponential);
+	// then it leaves cleanly or, with CrashShare, crashes: its connections
+	// are cut and its client closed with nothing more sent. Default 15s;
+	// negative: members live until the run ends.
+	Lifetime   time.Duration
+	CrashShare float64 // default 0.5; negative: never crash
+	// Downtime is the mean pause before a slot joins again. Default 1s.
+	Downtime time.Duration
+	// CommitChance is the chance after a poll that a member commits what
+	// it processed. Default 0.3; negative: never.
+	CommitChance float64
+	// OffsetsChance is the chance after a poll that a member reads the
+	// group's committed offsets. Default 0.05; negative: never.
+	OffsetsChance float64
+	// LateCommitChance is the chance after a poll that a member sends the
+	// commit of a partition a rebalance took from it, with the generation
+	// it processed it in, as a request delayed past the rebalance would
+	// arrive: a correct coordinator refuses it. Default 0.05; negative:
+	// never.
+	LateCommitChance float64
+	// SessionTimeout is the members' session timeout (the broker's minimum
+	// is Kafka's 6s), RebalanceTimeout how long a rebalance waits for
+	// them. Defaults 6s and 10s.
+	SessionTimeout   time.Duration
+	RebalanceTimeout time.Duration
+}
+
+// Balancers are the assignors GroupConfig.Balancer accepts.
+var balancers = map[string]func() kgo.GroupBalancer{
+	"range":              kgo.RangeBalancer,
+	"roundrobin":         kgo.RoundRobinBalancer,
+	"sticky":             kgo.StickyBalancer,
+	"cooperative-sticky": kgo.CooperativeStickyBalancer,
+}
+
+// GroupBalancers lists the assignors GroupConfig.Balancer accepts, sorted.
+func GroupBalancers() []string {
+	return []string{"cooperative-sticky", "range", "roundrobin", "sticky"}
+}
+
+func (g GroupConfig) withDefaults() (GroupConfig, error) {
+	if g.Name == "" {
+		return g, nil
+	}
+	if g.Balancer == "" {
+		g.Balancer = "cooperative-sticky"
+	}
+	if balancers[g.Balancer] == nil {
+		return g, fmt.Errorf("queue: unknown group balancer %q (known: %v)", g.Balancer, GroupBalancers())
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&g.Lifetime, 15*time.Second)
+	def(&g.Downtime, time.Second)
+	def(&g.SessionTimeout, 6*time.Second)
+	def(&g.RebalanceTimeout, 10*time.Second)
+	deff := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	deff(&g.CrashShare, 0.5)
+	deff(&g.CommitChance, 0.3)
+	deff(&g.OffsetsChance, 0.05)
+	deff(&g.LateCommitChance, 0.05)
+	return g, nil
+}
+
+// GroupOffsetsProcess is the process of the group's committed offsets read
+// after the final read (FinalReads), below the final reads' ids.
+const GroupOffsetsProcess = FinalProcess - 1
+
+// groupConsume runs member incarnations of the group in this consumer's
+// slot, one at a time, until ctx ends.
+func (w *worker) groupConsume(ctx context.Context) error {
+	var closing sync.WaitGroup // crashed clients closing in the background
+	defer closing.Wait()
+	first := true
+	for ctx.Err() == nil {
+		if !first {
+			w.proc.Crash() // every incarnation is a process of its own
+		}
+		first = false
+		m := &member{w: w, g: &w.cfg.Group, closing: &closing, owned: map[int32]bool{}, next: map[int32]history.GroupOffset{}, gone: map[int32]lateOffset{}}
+		m.run(ctx)
+		if !gen.Sleep(ctx, gen.Exp(w.rng, w.cfg.Group.Downtime)) {
+			break
+		}
+	}
+	return nil
+}
+
+// member is one incarnation of a group member: one client, one process
+// for its polls, commits and offset reads, one for its assignment events.
+type member struct {
+	w       *worker
+	g       *GroupConfig
+	events  int // the events process
+	kill    *gen.Killable
+	cl      *kgo.Client
+	closing *sync.WaitGroup
+
+	mu    sync.Mutex // owned and next: kgo's callbacks run on its goroutines
+	owned map[int32]bool
+	// next is, per owned partition, one past the last record processed
+	// and that record's leader epoch: what a commit would say.
+	next map[int32]history.GroupOffset
+	// committed is what this member last had accepted, per partition.
+	committed map[int32]int64
+	// gone holds, per partition revoked from this member, what it had
+	// processed of it and in which generation: a late commit's.
+	gone map[int32]lateOffset
+}
+
+// lateOffset is a processed offset of a partition since revoked.
+type lateOffset struct {
+	off history.GroupOffset
+	gen int32
+}
+
+// run joins, polls (committing and reading the group's offsets now and
+// then) until ctx or the incarnation's life ends, then leaves or crashes.
+func (m *member) run(ctx context.Context) {
+	w, g := m.w, m.g
+	ev := *w.proc
+	ev.Crash() // a fresh id for the events process
+	m.events = ev.ID
+	life, cancel := ctx, context.CancelFunc(func() {})
+	if g.Lifetime > 0 {
+		life, cancel = context.WithTimeout(ctx, gen.Exp(w.rng, g.Lifetime))
+	}
+	defer cancel()
+	crash := w.rng.Float64() < g.CrashShare
+	if !m.join() {
+		return
+	}
+	m.committed = map[int32]int64{}
+	for life.Err() == nil {
+		fs, _ := gen.Poll(life, w.rec, w.proc.ID, m.cl, w.cfg.PollTimeout)
+		m.processed(fs)
+		ok := true
+		if w.rng.Float64() < g.CommitChance {
+			ok = m.commit(ctx)
+		}
+		if ok && w.rng.Float64() < g.OffsetsChance {
+			m.fetchOffsets(ctx)
+		}
+		if ok && w.rng.Float64() < g.LateCommitChance {
+			ok = m.lateCommit(ctx)
+		}
+		m.cl.AllowRebalance()
+		if !ok { // a commit with no answer: the process is considered crashed
+			crash = true
+			break
+		}
+		gen.Sleep(life, w.cfg.PollInterval)
+	}
+	if crash && ctx.Err() == nil {
+		m.crash()
+		return
+	}
+	// A clean leave mid-run commits what it processed first, as a
+	// consumer closing does; at the run's end members just leave.
+	if ctx.Err() == nil && !m.commit(ctx) {
+		m.crash()
+		return
+	}
+	m.cl.CloseAllowingRebalance()
+}
+
+// join records a join and makes the member's client.
+func (m *member) join() bool {
+	w, g := m.w, m.g
+	j := &history.Join{Group: g.Name, Topics: []string{w.cfg.Topic}, Balancer: g.Balancer, ReadCommitted: w.cfg.readCommitted(), Events: m.events}
+	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnJoin, Join: j})
+	cc := w.cfg.clientConfig(w.host)
+	m.kill = gen.NewKillable(cc.Dialer)
+	cc.Dialer = m.kill.Dial
+	cl, err := cc.New(append(w.cfg.isolation(),
+		kgo.ConsumerGroup(g.Name),
+		kgo.ConsumeTopics(w.cfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.Balancers(balancers[g.Balancer]()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.SessionTimeout(g.SessionTimeout),
+		kgo.RebalanceTimeout(g.RebalanceTimeout),
+		kgo.HeartbeatInterval(500*time.Millisecond),
+		kgo.OnPartitionsAssigned(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+			m.event(cl, history.Assigned, ps[w.cfg.Topic])
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+			m.event(cl, history.Revoked, ps[w.cfg.Topic])
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+			m.event(cl, history.Lost, ps[w.cfg.Topic])
+		}),
+	)...)
+	op := history.Op{Process: w.proc.ID, Type: history.OK, F: history.FnJoin, Join: j}
+	if err != nil {
+		op.Type, op.Error = history.Fail, err.Error()
+	}
+	w.rec.Record(op)
+	m.cl = cl
+	return err == nil
+}
+
+// event records a change of the member's partitions, with the member id
+// and generation the client holds as it reports it.
+func (m *member) event(cl *kgo.Client, kind string, changed []int32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, generation := cl.GroupMetadata()
+	for _, p := range changed {
+		if kind == history.Assigned {
+			m.owned[p] = true
+			delete(m.gone, p)
+			continue
+		}
+		if o, ok := m.next[p]; ok && kind == history.Revoked {
+			m.gone[p] = lateOffset{off: o, gen: generation}
+		}
+		delete(m.owned, p)
+		delete(m.next, p)
+	}
+	var owned []int32
+	for p := range m.owned {
+		owned = append(owned, p)
+	}
+	slices.Sort(owned)
+	changed = slices.Sorted(slices.Values(changed))
+	a := &history.Assignment{Group: m.g.Name, Member: id, Generation: generation, Event: kind, Topic: m.w.cfg.Topic, Owned: owned, Changed: slices.Compact(changed)}
+	m.w.rec.Record(history.Op{Process: m.events, Type: history.Invoke, F: history.FnAssignment, Assignment: a})
+	m.w.rec.Record(history.Op{Process: m.events, Type: history.OK, F: history.FnAssignment, Assignment: a})
+}
+
+// processed notes the last record of each owned partition a poll returned.
+func (m *member) processed(fs kgo.Fetches) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fs.EachRecord(func(r *kgo.Record) {
+		if r.Topic == m.w.cfg.Topic && m.owned[r.Partition] {
+			m.next[r.Partition] = history.GroupOffset{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset + 1, LeaderEpoch: r.LeaderEpoch}
+		}
+	})
+}
+
+// commit commits what the member processed since its last commit, with
+// the generation it holds, and records it. It reports false when the
+// commit had no answer (the process is then considered crashed).
+func (m *member) commit(ctx context.Context) bool {
+	w := m.w
+	m.mu.Lock()
+	var offs []history.GroupOffset
+	for _, p := range slices.Sorted(maps.Keys(m.next)) {
+		o := m.next[p]
+		if c, ok := m.committed[p]; ok && c >= o.Offset {
+			continue
+		}
+		o.Metadata = fmt.Sprintf("p%d", w.proc.ID)
+		offs = append(offs, o)
+	}
+	m.mu.Unlock()
+	if len(offs) == 0 {
+		return true
+	}
+	id, generation := m.cl.GroupMetadata()
+	return m.send(ctx, offs, id, generation, generation)
+}
+
+// lateCommit sends, with LateCommitChance, the commit of a partition this
+// member processed before a rebalance took it away, as if the request had
+// been delayed past that rebalance: with the generation it was made in. A
+// correct coordinator refuses it (ILLEGAL_GENERATION); it reports false
+// when the commit had no answer.
+func (m *member) lateCommit(ctx context.Context) bool {
+	id, generation := m.cl.GroupMetadata()
+	m.mu.Lock()
+	var offs []history.GroupOffset
+	stale := int32(-1)
+	for _, p := range slices.Sorted(maps.Keys(m.gone)) {
+		if g := m.gone[p]; g.gen >= 0 && g.gen < generation && (stale < 0 || g.gen == stale) {
+			stale = g.gen
+			o := g.off
+			o.Metadata = fmt.Sprintf("p%d late", m.w.proc.ID)
+			offs = append(offs, o)
+			delete(m.gone, p)
+		}
+	}
+	m.mu.Unlock()
+	if len(offs) == 0 {
+		return true
+	}
+	return m.send(ctx, offs, id, stale, generation)
+}
+
+// send commits offs as member id of generation gen (kgo's current one is
+// current) and records the commit.
+func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string, gen, current int32) bool {
+	w := m.w
+	generation := gen
+	c := &history.Commit{Group: m.g.Name, Member: id, Generation: generation, Offsets: offs}
+	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnCommit, Commit: c})
+	eos := map[int32]kgo.EpochOffset{}
+	meta := map[int32]string{}
+	for _, o := range offs {
+		eos[o.Partition] = kgo.EpochOffset{Epoch: o.LeaderEpoch, Offset: o.Offset}
+		meta[o.Partition] = o.Metadata
+	}
+	// kgo commits with the generation it holds (the one recorded: no
+	// rebalance runs between a poll and AllowRebalance); the metadata is
+	// set on its request.
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
+	cctx = kgo.PreCommitFnContext(cctx, func(req *kmsg.OffsetCommitRequest) error {
+		if gen != current && req.Generation == current {
+			req.Generation = gen // the late commit's
+		}
+		for i := range req.Topics {
+			for j := range req.Topics[i].Partitions {
+				p := &req.Topics[i].Partitions[j]
+				if md, ok := meta[p.Partition]; ok && req.Topics[i].Topic == w.cfg.Topic {
+					p.Metadata = &md
+				}
+			}
+		}
+		return nil
+	})
+	var resp *kmsg.OffsetCommitResponse
+	var err error
+	var ids [][16]byte
+	m.cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{w.cfg.Topic: eos},
+		func(_ *kgo.Client, req *kmsg.OffsetCommitRequest, r *kmsg.OffsetCommitResponse, e error) {
+			resp, err = r, e
+			for _, t := range req.Topics {
+				if t.Topic == w.cfg.Topic && t.TopicID != ([16]byte{}) {
+					ids = append(ids, t.TopicID)
+				}
+			}
+		})
+	cancel()
+	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: c.Generation, Offsets: slices.Clone(offs)}
+	op := history.Op{Process: w.proc.ID, Type: history.OK, F: history.FnCommit, Commit: done}
+	if err != nil || resp == nil {
+		op.Type, op.Error = history.Info, fmt.Sprint(err)
+		w.rec.Record(op)
+		return false
+	}
+	answered := map[int32]int16{}
+	for _, rt := range resp.Topics {
+		// v10 names topics by id.
+		if rt.Topic != w.cfg.Topic && !slices.Contains(ids, rt.TopicID) {
+			continue
+		}
+		for _, rp := range rt.Partitions {
+			answered[rp.Partition] = rp.ErrorCode
+		}
+	}
+	m.mu.Lock()
+	for i := range done.Offsets {
+		o := &done.Offsets[i]
+		code, ok := answered[o.Partition]
+		switch {
+		case !ok:
+			o.Error = "no answer for the partition"
+		case code != 0:
+			// kgo retries a commit answered with a retriable error
+			// (NOT_COORDINATOR, ...), and a coordinator that moves
+			// while a commit waits to be durable answers so after
+			// writing it: whatever the last answer, an earlier
+			// attempt may have committed the offset.
+			o.Error, o.Indefinite = kerr.ErrorForCode(code).Error(), true
+		default:
+			m.committed[o.Partition] = o.Offset
+		}
+	}
+	m.mu.Unlock()
+	w.rec.Record(op)
+	return true
+}
+
+// fetchOffsets reads the group's committed offsets of the topic and
+// records them. A read has no effect: an error is a fail.
+func (m *member) fetchOffsets(ctx context.Context) {
+	w := m.w
+	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: m.g.Name}})
+	fctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
+	defer cancel()
+	w.rec.Record(offsetsOp(fctx, kadm.NewClient(m.cl), w.proc.ID, m.g.Name, w.cfg.Topic))
+}
+
+// offsetsOp fetches group's committed offsets of topic and returns the
+// completion to record.
+func offsetsOp(ctx context.Context, adm *kadm.Client, process int, group, topic string) history.Op {
+	op := history.Op{Process: process, Type: history.OK, F: history.FnOffsets, Offsets: &history.Offsets{Group: group}}
+	rs, err := adm.FetchOffsets(ctx, group)
+	if err == nil {
+		err = rs.Error()
+	}
+	if err != nil {
+		op.Type, op.Error = history.Fail, err.Error()
+		return op
+	}
+	ps := rs[topic]
+	for _, p := range slices.Sorted(maps.Keys(ps)) {
+		r := ps[p]
+		op.Offsets.Offsets = append(op.Offsets.Offsets, history.GroupOffset{
+			Topic: topic, Partition: p, Offset: max(r.At, history.Unknown), LeaderEpoch: max(r.LeaderEpoch, history.Unknown), Metadata: r.Metadata,
+		})
+	}
+	return op
+}
+
+// crash cuts the member's connections and closes its client with nothing
+// more reaching the cluster, like a killed process.
+func (m *member) crash() {
+	m.kill.Kill()
+	cl := m.cl
+	cl.AllowRebalance()
+	m.closing.Add(1)
+	go func() {
+		defer m.closing.Done()
+		cl.Close()
+	}()
+}
+
+// groupFinalOffsets reads the group's committed offsets once the cluster
+// healed, retrying until ctx ends (a coordinator may still be loading),
+// as one offsets op of GroupOffsetsProcess.
+func groupFinalOffsets(ctx context.Context, cfg Config, rec *history.Recorder) error {
+	cl, err := cfg.clientConfig(finalHost).New()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	rec.Record(history.Op{Process: GroupOffsetsProcess, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: cfg.Group.Name}})
+	for {
+		actx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
+		op := offsetsOp(actx, adm, GroupOffsetsProcess, cfg.Group.Name, cfg.Topic)
+		cancel()
+		if op.Type == history.OK || !gen.Sleep(ctx, 500*time.Millisecond) {
+			rec.Record(op)
+			if op.Type != history.OK {
+				return fmt.Errorf("queue: committed offsets of group %s: %s", cfg.Group.Name, op.Error)
+			}
+			return nil
+		}
+	}
+}
