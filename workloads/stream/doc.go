@@ -42,8 +42,18 @@
 // # Membership: the workload decides
 //
 // Config.Members slots each run one member incarnation at a time. An
-// incarnation lives Exp(Config.Lifetime) (never ends on its own when 0),
-// then leaves the group cleanly or, with Config.CrashShare, crashes: its
+// incarnation lives Exp(Config.Lifetime) counted from its first
+// assignment (at the latest from 12s after it started; never ends on its
+// own when 0), then leaves the group cleanly or, with Config.CrashShare,
+// crashes. Counting from the assignment matters: a classic-protocol
+// rebalance takes seconds (group.initial.rebalance.delay.ms, 3s, extended
+// while members keep arriving; a crashed member holds the next rebalance
+// for its 6s session timeout), and kgo's GroupTransactSession cannot
+// commit while one is in progress, so incarnations that lived a few
+// seconds from their start left mostly before they got partitions and
+// the pipelines processed almost only during the final drain. Slots after
+// the first start Config.Stagger (3.5s) late, so the group's first
+// generation forms after the initial delay alone. A crash: its
 // connections are cut (gen.Killable) and its client closed with nothing
 // more sent, like a killed process; its slot starts a new incarnation
 // after Exp(Config.Downtime). Inside a batch a member crashes with

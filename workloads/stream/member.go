@@ -28,6 +28,11 @@ const (
 	crashAfterCommit
 )
 
+// assignWait is how long an incarnation waits for an assignment before its
+// lifetime starts all the same: a join's longest wait (the 10s rebalance
+// timeout) and a little more.
+const assignWait = 12 * time.Second
+
 // member is one incarnation of a member slot: one history process, one
 // client, one App.
 type member struct {
@@ -89,10 +94,28 @@ func (m *member) applyEvents() {
 	}
 }
 
-// run runs the incarnation until life ends (or it crashes); when life
-// ended with the run (ctx), it leaves the group; when its lifetime ran
-// out, it leaves or crashes as drawn.
-func (m *member) run(ctx, life context.Context) {
+// run runs the incarnation until the run (ctx) ends, its lifetime runs
+// out or it crashes; when the run ended, it leaves the group; when its
+// lifetime ran out, it leaves or crashes as drawn. The lifetime (0: the
+// whole run) counts from the incarnation's first assignment, or from
+// assignWait after it started if it gets none by then (more members than
+// partitions), so that every incarnation that gets partitions processes
+// some input before it ends.
+func (m *member) run(ctx context.Context, lifetime time.Duration) {
+	life, endLife := ctx, context.CancelFunc(func() {})
+	clockStarted := lifetime <= 0
+	if lifetime > 0 {
+		life, endLife = context.WithTimeout(ctx, assignWait+lifetime)
+	}
+	defer func() { endLife() }()
+	startClock := func() {
+		if clockStarted {
+			return
+		}
+		clockStarted = true
+		endLife()
+		life, endLife = context.WithTimeout(ctx, lifetime)
+	}
 	cfg := &m.p.cfg
 	m.kill = gen.NewKillable(cfg.Client.Dialer)
 	m.cc = cfg.Client
@@ -109,6 +132,9 @@ func (m *member) run(ctx, life context.Context) {
 		fs := m.pollRecords(pctx)
 		cancel()
 		m.applyEvents()
+		if len(m.owned) > 0 {
+			startClock()
+		}
 		var rs []*kgo.Record
 		fs.EachRecord(func(r *kgo.Record) {
 			if r.Topic == cfg.Input && m.owned[r.Partition] {

@@ -79,8 +79,18 @@ type Config struct {
 	Transactional bool
 	NewApp        func() App
 
-	Members     int           // member slots, default 2
-	Lifetime    time.Duration // mean life of an incarnation; 0: until the run ends
+	Members int // member slots, default 2
+	// Lifetime is the mean life of an incarnation, counted from its first
+	// assignment (0: until the run ends): a rebalance of the classic
+	// protocol can take seconds (see doc.go), and an incarnation that
+	// ended before it got partitions would only cause rebalances.
+	Lifetime time.Duration
+	// Stagger delays the first incarnation of every slot but the first,
+	// default 3.5s (just over group.initial.rebalance.delay.ms, 3s): the
+	// first member then forms the group after the initial delay alone,
+	// where members joining together make the coordinator extend it
+	// (6s). Negative: every slot starts at once.
+	Stagger     time.Duration
 	Downtime    time.Duration // mean time before a slot starts again, default 500ms
 	CrashShare  float64       // share of departures that are crashes
 	CrashChance float64       // chance per batch of a crash inside it
@@ -109,6 +119,9 @@ func (c *Config) withDefaults() error {
 	}
 	if c.Members <= 0 {
 		c.Members = 2
+	}
+	if c.Stagger == 0 {
+		c.Stagger = 3500 * time.Millisecond
 	}
 	if c.Downtime <= 0 {
 		c.Downtime = 500 * time.Millisecond
@@ -165,16 +178,17 @@ func (p *Processor) Run(ctx context.Context) {
 func (p *Processor) runSlot(ctx context.Context, slot int, rng *rand.Rand) {
 	var closing sync.WaitGroup
 	defer closing.Wait()
+	if slot > 0 && p.cfg.Stagger > 0 && !gen.Sleep(ctx, p.cfg.Stagger) {
+		return
+	}
 	for incarnation := 0; ctx.Err() == nil; incarnation++ {
-		life := ctx
-		var cancel context.CancelFunc = func() {}
+		var life time.Duration
 		if p.cfg.Lifetime > 0 {
-			life, cancel = context.WithTimeout(ctx, gen.Exp(rng, p.cfg.Lifetime))
+			life = gen.Exp(rng, p.cfg.Lifetime)
 		}
 		m := &member{p: p, slot: slot, rng: rng, proc: p.cfg.Procs.New(), closing: &closing,
 			crashAtEnd: p.cfg.Lifetime > 0 && rng.Float64() < p.cfg.CrashShare}
 		m.run(ctx, life)
-		cancel()
 		if !gen.Sleep(ctx, gen.Exp(rng, p.cfg.Downtime)) {
 			return
 		}
