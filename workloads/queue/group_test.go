@@ -18,12 +18,28 @@ import (
 // assignments with generations, accepted commits and a final read of the
 // committed offsets, and a correct broker's history is valid.
 func TestGroupMembers(t *testing.T) {
+	// How much happens in a few real seconds depends on the machine's
+	// load: every attempt must be correct, and one of up to three must
+	// show the churn (members joining again, generations, commits read
+	// back) the checkers need.
+	for attempt, seed := range []uint64{3, 4, 5} {
+		if groupMembersRun(t, seed, attempt == 2) {
+			return
+		}
+		t.Logf("seed %d: too little churn on this machine, trying another", seed)
+	}
+}
+
+// groupMembersRun runs a group-mode queue against a broker, checks that
+// it is correct, and reports whether enough churn happened; with last, too
+// little is an error.
+func groupMembersRun(t *testing.T, seed uint64, last bool) bool {
 	addr := brokertest.StartConfig(t, func(c *broker.Config) {
 		c.Groups.Coordinator.InitialRebalanceDelayMs = 0
 	})
 	cfg := queue.Config{
 		Topic: "grouped", Partitions: 4, Producers: 1, InFlight: 4, Consumers: 3,
-		Rate: 200, Duration: 4 * time.Second, Seed: 3, PollTimeout: 200 * time.Millisecond,
+		Rate: 200, Duration: 4 * time.Second, Seed: seed, PollTimeout: 200 * time.Millisecond,
 		Bootstrap: []string{addr},
 		Group: queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: time.Second,
 			Downtime: 200 * time.Millisecond, CommitChance: 0.5, OffsetsChance: 0.2, LateCommitChance: 0.3},
@@ -78,10 +94,6 @@ func TestGroupMembers(t *testing.T) {
 	if late != refused {
 		t.Errorf("%d late commits (of an older generation) accepted", late-refused)
 	}
-	if count[history.FnJoin] < 4 || len(gens) < 2 || committed == 0 || fetched == 0 {
-		dumpGroupOps(t, h)
-		t.Errorf("want members joining again, several generations, commits and committed offsets read back")
-	}
 	v := checker.Check(h, checker.Opts{Allowed: cfg.Allowed()})
 	if !v.Valid() {
 		t.Fatalf("group history judged:\n%s", v.Summary())
@@ -91,6 +103,12 @@ func TestGroupMembers(t *testing.T) {
 			t.Errorf("%s: %s (%s)", name, c.Status, c.Note)
 		}
 	}
+	enough := count[history.FnJoin] >= 4 && len(gens) >= 2 && committed > 0 && fetched > 0
+	if !enough && last {
+		dumpGroupOps(t, h)
+		t.Errorf("want members joining again, several generations, commits and committed offsets read back")
+	}
+	return enough
 }
 
 func dumpGroupOps(t *testing.T, h []history.Op) {
