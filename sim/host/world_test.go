@@ -98,7 +98,13 @@ func TestSelftestShort(t *testing.T) {
 				t.Fatal(err)
 			}
 			p, err := registry.ReadRunParams(h.Params)
-			if err != nil || !strings.Contains(string(p.WorkloadParams["payments"]), `"defects":{"no_transaction":true}`) {
+			var pp struct {
+				Defects map[string]bool `json:"defects"`
+			}
+			if err == nil {
+				err = json.Unmarshal(p.WorkloadParams["payments"], &pp)
+			}
+			if err != nil || !pp.Defects["no_transaction"] {
 				t.Errorf("seed %d: the header does not record the planted defect: %s, %v", row.Seed, p.WorkloadParams["payments"], err)
 			}
 		}
