@@ -31,3 +31,13 @@ func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
 		}
 	}
 }
+
+func TestOverrideFlags(t *testing.T) {
+	got := overrideFlags([]string{"--workload", "payments", "--duration", "20s"}, []string{"--duration", "10s", "--faults", "crash"})
+	if want := []string{"--workload", "payments", "--duration", "10s", "--faults", "crash"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := overrideFlags(nil, nil); len(got) != 0 {
+		t.Errorf("got %v", got)
+	}
+}

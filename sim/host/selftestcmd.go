@@ -16,7 +16,7 @@ const selftestUsage = `usage: weir selftest [--short | --seeds N] [--defect NAME
 Proves that the simulator's checkers catch a broken broker or processing
 application: plants each defect of the broker, then each of the workloads'
 processing applications (payments/no-transaction, ...: their workload runs
-instead of the queue, 15 virtual seconds) in turn (weir sim --list-defects)
+instead of the queue, 15 virtual seconds, payments 20) in turn (weir sim --list-defects)
 and runs seeds of the simulated cluster, 1, 2, ..., until a run is not
 valid; replays that seed
 to the same trace; then runs the same seeds without a defect, which must
@@ -94,7 +94,7 @@ func SelftestCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 	} else {
 		cases = FullSelftestCases(*seeds)
 		for i := range cases {
-			cases[i].Args = append(cases[i].Args, guestArgs...)
+			cases[i].Args = overrideFlags(cases[i].Args, guestArgs)
 		}
 	}
 	if *defects != "" {
@@ -149,4 +149,17 @@ func SelftestCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 		return 1
 	}
 	return 0
+}
+
+// overrideFlags is args (flag-value pairs) with over's flags in place of
+// the same flags in args: --duration 20s given to the selftest replaces a
+// workload defect's own --duration 15s, rather than following it.
+func overrideFlags(args, over []string) []string {
+	var out []string
+	for i := 0; i+1 < len(args); i += 2 {
+		if !slices.Contains(over, args[i]) {
+			out = append(out, args[i], args[i+1])
+		}
+	}
+	return append(out, over...)
 }
