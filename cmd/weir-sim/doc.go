@@ -8,7 +8,9 @@
 // What main does, in order:
 //
 //  1. Parse the flags (--seed, --duration, --budget, --faults, --workload,
-//     --defect, --scenario, --out).
+//     --defect, --scenario, --out). --defect is a broker defect, or a
+//     workload's processing application's as <workload>/<defect>
+//     (workloaddefects.go), planted in that workload's parameters.
 //  2. Derive every parameter of the run from the seed (math/rand/v2 seeded
 //     from --seed; nothing else decides them), print "SEED=<n>" and then the
 //     parameters as one line "PARAMS=<json>" on stdout. The host copies that

@@ -106,7 +106,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "weir-sim: unknown scenario %q (known: %s)\n", f.scenario, strings.Join(scenarioNames(), ", "))
 		return exitHarness
 	}
-	if f.defect != "" && !slices.ContainsFunc(defects, func(d defect) bool { return d.name == f.defect }) {
+	if registry.IsWorkloadDefect(f.defect) {
+		if err := checkWorkloadDefect(f.defect, f.workload, f.scenario); err != nil {
+			fmt.Fprintf(stderr, "weir-sim: %v\n", err)
+			return exitHarness
+		}
+	} else if f.defect != "" && !slices.ContainsFunc(defects, func(d defect) bool { return d.name == f.defect }) {
 		fmt.Fprintf(stderr, "weir-sim: unknown defect %q (see --list-defects)\n", f.defect)
 		return exitHarness
 	}
@@ -175,7 +180,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.DurationVar(&f.budget, "budget", 10*time.Minute, "virtual-time budget of the whole run; past it the run is a harness error")
 	fs.StringVar(&f.faults, "faults", "", "comma-separated fault kinds: "+strings.Join(faultKinds, ", ")+", or all, or none (empty: the seed chooses)")
 	fs.StringVar(&f.workload, "workload", "queue", workloadFlagHelp())
-	fs.StringVar(&f.defect, "defect", "", "planted defect to switch on (see --list-defects)")
+	fs.StringVar(&f.defect, "defect", "", "planted defect to switch on: the broker's, or a workload's as <workload>/<defect> (see --list-defects)")
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
@@ -246,6 +251,7 @@ func deriveParams(f flags, sc scenario) params {
 	if sc.params != nil {
 		sc.params(&p, rng)
 	}
+	plantWorkloadDefect(&p)
 	if p.World != nil {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
 		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()

@@ -81,13 +81,15 @@ type defect struct {
 }
 
 // defects is what --list-defects prints: the broker's planted defects
-// (broker.DefectCatalog, for the world scenario) and the selftest
+// (broker.DefectCatalog, for the world scenario), the workloads'
+// (registry.DefectCatalog, workloaddefects.go) and the selftest
 // scenario's own.
 var defects = func() []defect {
 	var ds []defect
 	for _, d := range broker.DefectCatalog() {
 		ds = append(ds, defect{d.Name, fmt.Sprintf("world scenario: %s (caught by %s)", d.Breaks, strings.Join(d.CaughtBy, ", "))})
 	}
+	ds = append(ds, workloadDefectLines()...)
 	return append(ds,
 		defect{"selftest-lose-message", "selftest scenario: a worker drops one message on about half of the seeds (found as invalid, exit 1)"},
 		defect{"selftest-stall", "selftest scenario: a worker stops reading on about half of the seeds (found as liveness, exit 2)"},

@@ -165,7 +165,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, err.Error(), nil)
 		return exitHarness
 	}
-	defects, err := broker.ParseDefect(p.Defect)
+	defects, err := broker.ParseDefect(brokerDefect(p))
 	if err != nil {
 		out.Verdict(exitHarness, err.Error(), nil)
 		return exitHarness

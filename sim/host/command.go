@@ -31,6 +31,8 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-500 --parallel 2     a sweep; a table of failing seeds at the end
   weir sim --replay runs/seed-42          rerun from the header; does the trace match?
   weir sim --seeds 1-300 --defect NAME    a planted defect (see --list-defects)
+  weir sim --seed 3 --workload payments --defect payments/no-transaction
+                                          a processing application's defect
   weir sim --seed 7 --workload clickstream,queue   workloads side by side (default: queue)
   weir sim --seeds 1-100000 --shard 3/8   the 3rd of 8 disjoint slices (one CI job each)
   weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
@@ -76,7 +78,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("faults", "", "comma-separated fault kinds: "+faults.All.String()+"; or all, or none (default: the seed chooses)")
 	fs.Duration("duration", 0, "virtual length of the safety phase (default: the guest's, 60s)")
 	fs.String("workload", "", "workloads to run side by side, comma-separated: "+strings.Join(registry.Names(), ", ")+" (default: the guest's, queue)")
-	fs.String("defect", "", "switch on a planted defect (see --list-defects)")
+	fs.String("defect", "", "switch on a planted defect: the broker's, or a workload's as <workload>/<defect> (see --list-defects)")
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
 	// Configurations documented to lose acknowledged writes: their runs

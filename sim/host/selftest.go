@@ -15,11 +15,14 @@ import (
 
 	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/checker"
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
-// A selftest plants each defect of broker.DefectCatalog in turn and sweeps
-// seeds of the world scenario until a run is not valid: the proof, with a
-// replayable seed, that the checkers catch that broken broker. The same
+// A selftest plants each defect of broker.DefectCatalog and of
+// registry.DefectCatalog (the workloads' processing applications) in turn
+// and sweeps seeds of the world scenario until a run is not valid: the
+// proof, with a replayable seed, that the checkers catch that broken
+// broker or application. The same
 // seeds without any defect must all be valid (no false alarms), and each
 // catching seed must replay to the same trace.
 
@@ -97,20 +100,50 @@ const DefaultSelftestSeeds = 100
 
 // FullSelftestCases plants every defect with the default scenario (the
 // seed chooses the faults), seeds 1..seeds each, with the guest flags the
-// defect needs to be observable at all (DefectArgs).
+// defect needs to be observable at all (DefectArgs): the broker's defects
+// (broker.DefectCatalog), then the workloads' processing applications'
+// (registry.DefectCatalog).
 func FullSelftestCases(seeds int) []SelftestCase {
 	var cases []SelftestCase
-	for _, d := range broker.DefectCatalog() {
-		cases = append(cases, SelftestCase{Defect: d.Name, Args: DefectArgs(d.Name), Seeds: seeds})
+	for _, name := range AllDefectNames() {
+		cases = append(cases, SelftestCase{Defect: name, Args: DefectArgs(name), Seeds: seeds})
 	}
 	return cases
 }
 
+// AllDefectNames are the defects a selftest knows: the broker's, then the
+// workloads'.
+func AllDefectNames() []string {
+	var names []string
+	for _, d := range broker.DefectCatalog() {
+		names = append(names, d.Name)
+	}
+	return append(names, registry.DefectNames()...)
+}
+
+// WorkloadDefectDuration is the safety phase of a workload defect's runs:
+// a processing application's defect shows within seconds of traffic, and
+// each simulated second of a workload's clients costs wall time. Payments
+// gets more: its abort defects need an aborted batch, and its processor
+// commits only about a dozen transactions in 15 virtual seconds (5% of
+// them aborted on purpose); at 15 s seeds 1-3 missed both, at 20 s seed
+// 3 caught each (docs/SIMULATION.md).
+func WorkloadDefectDuration(workload string) string {
+	if workload == "payments" {
+		return "20s"
+	}
+	return "15s"
+}
+
 // DefectArgs are the guest flags without which a defect cannot show: the
 // transaction defects need the queue's transactional mode, which the
-// seed otherwise chooses on a quarter of the runs only. The runs without
-// a defect then use the same flags.
+// seed otherwise chooses on a quarter of the runs only; a workload's
+// defect needs its workload, which runs instead of the queue. The runs
+// without a defect then use the same flags.
 func DefectArgs(defect string) []string {
+	if d, ok := registry.LookupDefect(defect); ok {
+		return []string{"--workload", d.Workload, "--duration", WorkloadDefectDuration(d.Workload)}
+	}
 	switch defect {
 	case "no-kip890", "no-epoch-bump":
 		return []string{"--txn", "on"}
@@ -119,7 +152,7 @@ func DefectArgs(defect string) []string {
 }
 
 // ShortSelftestCases is the short form `make test` runs: the defects that
-// the first few seeds catch, with crashes forced where a crash is what
+// the first few seeds catch (one of them a workload's), with crashes forced where a crash is what
 // exposes them, so that the whole form costs well under a minute of two
 // cores. Its budgets have room for a change of the workload or the
 // schedules to shift which seed catches each.
@@ -132,6 +165,9 @@ func ShortSelftestCases() []SelftestCase {
 		{Defect: "fetch-skips-batch", Args: short, Seeds: 8},
 		{Defect: "ack-before-fsync", Args: crash, Seeds: 8},
 		{Defect: "forget-producers", Args: crash, Seeds: 10},
+		// A processing application's defect: payments runs instead of the
+		// queue; seed 1 catches it (16 s of wall on a loaded machine).
+		{Defect: "payments/no-transaction", Args: []string{"--workload", "payments", "--duration", "15s"}, Seeds: 3},
 	}
 }
 
@@ -139,15 +175,11 @@ func ShortSelftestCases() []SelftestCase {
 func RunSelftest(ctx context.Context, r *Runner, cfg SelftestConfig) SelftestReport {
 	start := time.Now()
 	rep := SelftestReport{OK: true, GuestSHA256: r.Guest().SHA256}
-	catalog := broker.DefectCatalog()
 	controlSeeds := map[string]int{}
 	var controlArgs [][]string
 	for _, c := range cfg.Cases {
 		row := runCase(ctx, r, cfg, c)
-		if i := slices.IndexFunc(catalog, func(d broker.Defect) bool { return d.Name == c.Defect }); i >= 0 {
-			row.Breaks = catalog[i].Breaks
-		}
-		row.Expected = expectedCheckers(c.Defect)
+		row.Breaks, row.Expected = defectInfo(c.Defect)
 		if row.Err != "" {
 			rep.OK = false
 		}
@@ -215,7 +247,7 @@ func runCase(ctx context.Context, r *Runner, cfg SelftestConfig, c SelftestCase)
 	}
 	row.Seed, row.Dir = first.Seed, first.OutDir
 	row.CaughtBy = caughtBy(*first)
-	row.Expected = expectedCheckers(c.Defect)
+	_, row.Expected = defectInfo(c.Defect)
 	if first.ExitCode == ExitHarness {
 		row.Err = fmt.Sprintf("seed %d is a harness error, not a verdict: %s", first.Seed, first.Message)
 		return row
@@ -266,15 +298,19 @@ func runControl(ctx context.Context, r *Runner, cfg SelftestConfig, args []strin
 	return cs
 }
 
-// expectedCheckers are the anomalies (or verdicts) that should catch the
-// defect, from broker.DefectCatalog.
-func expectedCheckers(defect string) []string {
+// defectInfo is what the defect breaks and the anomalies (or verdicts)
+// that should catch it, from broker.DefectCatalog or
+// registry.DefectCatalog.
+func defectInfo(defect string) (breaks string, expected []string) {
 	for _, d := range broker.DefectCatalog() {
 		if d.Name == defect {
-			return d.CaughtBy
+			return d.Breaks, d.CaughtBy
 		}
 	}
-	return nil
+	if d, ok := registry.LookupDefect(defect); ok {
+		return d.Breaks, d.CaughtBy
+	}
+	return "", nil
 }
 
 func defaultParallel() int { return max(1, min(2, runtime.NumCPU())) }

@@ -7,16 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
-
-	"github.com/weir-dev/weir/broker"
 )
 
 const selftestUsage = `usage: weir selftest [--short | --seeds N] [--defect NAME,...] [flags]
 
-Proves that the simulator's checkers catch a broken broker: plants each
-defect of the broker in turn (weir sim --list-defects) and runs seeds of the
-simulated cluster, 1, 2, ..., until a run is not valid; replays that seed
+Proves that the simulator's checkers catch a broken broker or processing
+application: plants each defect of the broker, then each of the workloads'
+processing applications (payments/no-transaction, ...: their workload runs
+instead of the queue, 15 virtual seconds, payments 20) in turn (weir sim --list-defects)
+and runs seeds of the simulated cluster, 1, 2, ..., until a run is not
+valid; replays that seed
 to the same trace; then runs the same seeds without a defect, which must
 all be valid. Prints a table: the defect, what it breaks, the checker that
 should catch it and the one that did, the first seed that caught it, how
@@ -26,6 +28,7 @@ many seeds that took, wall time, and whether it replays.
   weir selftest --full --markdown     every seed of the budget: catch rates, as a Markdown table
   weir selftest --short               the short form make test runs (five defects, a few seeds each)
   weir selftest --defect ack-before-fsync --faults crash
+  weir selftest --defect payments/no-transaction,vitals/hold-alerts --parallel 1
 
 Runs that caught a defect are kept in --out/<defect>/seed-N (with the
 replay in replay/). Exit code: 0 when every defect was caught within its
@@ -91,14 +94,14 @@ func SelftestCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 	} else {
 		cases = FullSelftestCases(*seeds)
 		for i := range cases {
-			cases[i].Args = append(cases[i].Args, guestArgs...)
+			cases[i].Args = overrideFlags(cases[i].Args, guestArgs)
 		}
 	}
 	if *defects != "" {
 		want := strings.Split(*defects, ",")
 		for _, d := range want {
-			if _, err := broker.ParseDefect(strings.TrimSpace(d)); err != nil {
-				return usageErr("%v", err)
+			if !slices.Contains(AllDefectNames(), strings.TrimSpace(d)) {
+				return usageErr("unknown defect %q (known: %s)", strings.TrimSpace(d), strings.Join(AllDefectNames(), ", "))
 			}
 		}
 		var kept []SelftestCase
@@ -146,4 +149,17 @@ func SelftestCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 		return 1
 	}
 	return 0
+}
+
+// overrideFlags is args (flag-value pairs) with over's flags in place of
+// the same flags in args: --duration 20s given to the selftest replaces a
+// workload defect's own --duration 15s, rather than following it.
+func overrideFlags(args, over []string) []string {
+	var out []string
+	for i := 0; i+1 < len(args); i += 2 {
+		if !slices.Contains(over, args[i]) {
+			out = append(out, args[i], args[i+1])
+		}
+	}
+	return append(out, over...)
 }

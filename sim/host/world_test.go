@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weir-dev/weir/runfolder"
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
 // The tests below run the real world scenario: Weir brokers on the
@@ -89,6 +90,23 @@ func TestSelftestShort(t *testing.T) {
 	for _, row := range rep.Rows {
 		if row.Seed == 0 || !row.Replays || len(row.CaughtBy) == 0 {
 			t.Errorf("%s: seed %d, replays %v, caught by %v", row.Case.Defect, row.Seed, row.Replays, row.CaughtBy)
+		}
+		if row.Case.Defect == "payments/no-transaction" {
+			// Planted in the application, recorded where it reads it.
+			h, err := ReadHeader(row.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := registry.ReadRunParams(h.Params)
+			var pp struct {
+				Defects map[string]bool `json:"defects"`
+			}
+			if err == nil {
+				err = json.Unmarshal(p.WorkloadParams["payments"], &pp)
+			}
+			if err != nil || !pp.Defects["no_transaction"] {
+				t.Errorf("seed %d: the header does not record the planted defect: %s, %v", row.Seed, p.WorkloadParams["payments"], err)
+			}
 		}
 		if row.Case.Defect == "ack-before-fsync" {
 			if tr := readFile(t, filepath.Join(row.Dir, "trace.log")); !strings.Contains(tr, "crash n1") {

@@ -14,6 +14,14 @@
 // builds the same workload from it, without connecting, to get its checker
 // options.
 //
+// The processing applications' planted defects (each workload's
+// Config.Defects, off by default) are named here too, "<workload>/<defect>"
+// (DefectCatalog, defects.go), with what each breaks and the checkers that
+// should catch it. PlantDefect switches one on in a workload's drawn
+// parameters, so a run that plants it records it where the application
+// reads it, and a replay or `weir check` of the folder builds the same
+// broken application.
+//
 // A Workload has four phases: Setup creates its topics (the simulator calls
 // it in World.Setup, before the first fault), Run is the safety phase, Finish
 // the final reads once the cluster healed, and Opts the checker options

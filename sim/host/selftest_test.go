@@ -1,0 +1,43 @@
+package host
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/weir-dev/weir/broker"
+	"github.com/weir-dev/weir/workloads/registry"
+)
+
+// The full selftest plants every defect the guest knows, the broker's and
+// the workloads', each with what it should be caught by; a workload's
+// defect runs its workload (instead of the queue).
+func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
+	cases := FullSelftestCases(7)
+	if len(cases) != len(broker.DefectCatalog())+len(registry.DefectCatalog()) {
+		t.Fatalf("%d cases for %d broker and %d workload defects", len(cases), len(broker.DefectCatalog()), len(registry.DefectCatalog()))
+	}
+	for _, c := range cases {
+		breaks, expected := defectInfo(c.Defect)
+		if breaks == "" || len(expected) == 0 || c.Seeds != 7 {
+			t.Errorf("%s: breaks %q, expected %v, seeds %d", c.Defect, breaks, expected, c.Seeds)
+		}
+		d, isWorkload := registry.LookupDefect(c.Defect)
+		i := slices.Index(c.Args, "--workload")
+		switch {
+		case isWorkload && (i < 0 || c.Args[i+1] != d.Workload):
+			t.Errorf("%s runs with %v, not its workload %s", c.Defect, c.Args, d.Workload)
+		case !isWorkload && i >= 0:
+			t.Errorf("broker defect %s runs with %v", c.Defect, c.Args)
+		}
+	}
+}
+
+func TestOverrideFlags(t *testing.T) {
+	got := overrideFlags([]string{"--workload", "payments", "--duration", "20s"}, []string{"--duration", "10s", "--faults", "crash"})
+	if want := []string{"--workload", "payments", "--duration", "10s", "--faults", "crash"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := overrideFlags(nil, nil); len(got) != 0 {
+		t.Errorf("got %v", got)
+	}
+}
