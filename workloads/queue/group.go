@@ -346,8 +346,13 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 	// set on its request.
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	cctx = kgo.PreCommitFnContext(cctx, func(req *kmsg.OffsetCommitRequest) error {
-		if gen != current && req.Generation == current {
-			req.Generation = gen // the late commit's
+		if gen != current {
+			// The late commit's generation, whatever kgo holds now: kgo
+			// may hold this commit until a rebalance it is in completes
+			// and send it with the new generation, which the history
+			// would then record as an old generation's commit accepted
+			// (a false nonmonotonic-commit, seed 3004).
+			req.Generation = gen
 		}
 		for i := range req.Topics {
 			for j := range req.Topics[i].Partitions {
