@@ -454,9 +454,19 @@ func TestGroupOffsetsSurviveCoordinatorCrash(t *testing.T) {
 	var offsets kadm.Offsets
 	offsets.Add(kadm.Offset{Topic: "events", Partition: 0, At: 17, LeaderEpoch: -1})
 	offsets.Add(kadm.Offset{Topic: "events", Partition: 1, At: 42, LeaderEpoch: -1})
-	rs, err := adm.CommitOffsets(ctx, "audit", offsets)
-	if err == nil {
-		err = rs.Error()
+	// UNKNOWN_TOPIC_OR_PARTITION is retriable (a coordinator that has
+	// not applied the image with the new topic yet): a client retries it.
+	var err error
+	for attempt := 0; ; attempt++ {
+		var rs kadm.OffsetResponses
+		rs, err = adm.CommitOffsets(ctx, "audit", offsets)
+		if err == nil {
+			err = rs.Error()
+		}
+		if !errors.Is(err, kerr.UnknownTopicOrPartition) || attempt == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
 		t.Fatalf("commit: %v", err)
