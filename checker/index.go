@@ -107,7 +107,7 @@ type index struct {
 	// readCommitted holds the sessions whose client reads read_committed.
 	readCommitted map[int]bool
 	txns          int // transactional txn ops
-	polls  int // ok polls
+	polls         int // ok polls
 	// groups is the consumer-group view, built by the first group checker.
 	groups *groupIndex
 

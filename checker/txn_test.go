@@ -72,7 +72,7 @@ func TestTransactionalAnomalies(t *testing.T) {
 				b.final([]int64{1}, rd{0, 0, "a"})
 			}},
 		{name: "read of a transaction that never asked to commit", want: map[string]int{PrecommittedRead: 1},
-			detail: map[string]string{PrecommittedRead: "ended info without asking to commit"},
+			detail:  map[string]string{PrecommittedRead: "ended info without asking to commit"},
 			outcome: Invalid,
 			build: func(b *hb) {
 				b.ktxn(0, history.Info, -1, ab, nil)
