@@ -20,6 +20,7 @@ import (
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
 	"github.com/weir-dev/weir/broker/replica"
+	"github.com/weir-dev/weir/env/memfs"
 )
 
 // Replication across three in-process brokers (cluster_test.go): what a
@@ -264,6 +265,59 @@ func TestLeaderFailoverKeepsAckedRecords(t *testing.T) {
 // leader's records and rejoins the ISR: acks=1 writes to a deposed leader
 // are lost, as Kafka documents; no acks=all write is.
 func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
+	oldLeaderTruncates(t, nil)
+}
+
+// TestTruncationSurvivesAReadFlip: the old leader's truncation of its
+// divergent tail rescans the segment it cuts, and one read of it returns a
+// flipped bit (the stored bytes are intact). The truncation must read again
+// rather than take the partition offline: believing the one read left the
+// replica out of the ISR for good (seeds 3096 and 3108 of --faults all).
+func TestTruncationSurvivesAReadFlip(t *testing.T) {
+	var flip *flipOnce
+	oldLeaderTruncates(t, func(c *testCluster, old int32) {
+		// Byte 70 is inside the first batch's records (its header is 61
+		// bytes), under its CRC: only a read of the whole batch meets it,
+		// not the header walk that finds where to cut.
+		flip = &flipOnce{path: "/data/clicks-0/00000000000000000000.log", at: 70}
+		c.disks[old].SetInjector(flip)
+	})
+	if !flip.done() {
+		t.Fatal("no read met the flip: the test proved nothing")
+	}
+}
+
+// flipOnce is a memfs.ReadCorrupter that flips a bit of the byte at file
+// offset at of path in the first read that covers it, and in no other.
+type flipOnce struct {
+	path string
+	at   int64
+	mu   sync.Mutex
+	hit  bool
+}
+
+func (f *flipOnce) MaybeError(memfs.Op, string) error { return nil }
+
+func (f *flipOnce) CorruptRead(_ memfs.Op, path string, off int64, p []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hit || path != f.path || f.at < off || f.at >= off+int64(len(p)) {
+		return
+	}
+	p[f.at-off] ^= 0x10
+	f.hit = true
+}
+
+func (f *flipOnce) done() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hit
+}
+
+// oldLeaderTruncates runs TestOldLeaderTruncatesDivergentTail; beforeHeal,
+// if set, runs once the old leader holds its divergent tail, before the
+// network heals. The old leader's partition must never go offline.
+func oldLeaderTruncates(t *testing.T, beforeHeal func(c *testCluster, old int32)) {
 	c := newTestCluster(t, 3, nil)
 	c.createTopic("clicks", 1, 3, replicated)
 	acksAll := c.client()
@@ -304,6 +358,9 @@ func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
 	})
 	// New writes reach the new leader only after the heal: the client is
 	// on the old leader's side. Heal, then write with acks=all.
+	if beforeHeal != nil {
+		beforeHeal(c, old)
+	}
 	c.net.Partition()
 	c.waitFor("the old leader to follow", 20*time.Second, func() bool {
 		return c.leaderOf("clicks", 0) == newLeader && !c.partitionOn(old, "clicks", 0).leading.Load()
@@ -322,6 +379,9 @@ func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
 	want := append(values("shared", 0, 10), values("after", 0, 10)...)
 	if got := c.readAll("clicks"); !slices.Equal(got, want) {
 		t.Fatalf("read %v, want %v", got, want)
+	}
+	if err := c.partitionOn(old, "clicks", 0).failure.Load(); err != nil {
+		t.Fatalf("the old leader's partition went offline: %v", *err)
 	}
 }
 
