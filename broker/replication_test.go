@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -832,6 +833,101 @@ func TestFollowerFetchWakesOnAppend(t *testing.T) {
 		err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "quiet", Partition: 0, Value: []byte{byte(i)}}).FirstErr()
 		if took := time.Since(start); err != nil || took > 20*time.Second {
 			t.Fatalf("acks=all produce %d: %v after %v", i, err, took)
+		}
+	}
+}
+
+// TestFollowerCopiesCompactionGaps: a follower that was down while its
+// leader compacted the log (cleanup.policy=compact: the cleaner removes
+// whole batches and keeps offsets, so the log has gaps) comes back with a
+// fetch offset inside a range the cleaner removed, copies the leader's
+// batches across every gap at the leader's offsets, and rejoins the ISR.
+// Without gap support its fetches never continue its log and it stays out
+// of the ISR. The cleaner runs only when the test says (it is off in the
+// brokers), so the leader's batches past the follower's old end are
+// compared byte for byte.
+func TestFollowerCopiesCompactionGaps(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.LogCleanerEnable = false })
+	c.createTopic("kv", 1, 3, map[string]string{
+		"min.insync.replicas": "2", "cleanup.policy": "compact",
+		"segment.bytes": "2048", "min.cleanable.dirty.ratio": "0.01",
+	})
+	cl := c.client(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	produceKeyed := func(from, n int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for i := from; i < from+n; i++ {
+			r := &kgo.Record{Topic: "kv", Partition: 0, Key: []byte("k" + strconv.Itoa(i%3)), Value: []byte("v" + strconv.Itoa(i))}
+			if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatalf("produce v%d: %v", i, err)
+			}
+		}
+	}
+	produceKeyed(0, 20)
+	c.converged("kv", 0)
+	leader := c.leaderOf("kv", 0)
+	follower := leader%3 + 1
+	c.stop(follower)
+	oldEnd := c.partitionOn(leader, "kv", 0).log.EndOffset()
+	produceKeyed(20, 150)
+
+	lp := c.partitionOn(leader, "kv", 0)
+	lp.clean(context.Background(), c.broker(leader).cleanConfig(c.broker(leader).topicByName("kv"), lp))
+	gaps, next := 0, lp.log.StartOffset()
+	for _, raw := range lp.batches(t) {
+		b, err := record.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.FirstOffset > next {
+			gaps++
+		}
+		next = b.LastOffset() + 1
+	}
+	if gaps < 3 {
+		t.Fatalf("the leader's cleaned log has %d gaps; the test wants many", gaps)
+	}
+	if data, err := lp.log.Read(oldEnd, 1); err != nil {
+		t.Fatal(err)
+	} else if b, err := record.Parse(data); err != nil || b.FirstOffset <= oldEnd {
+		t.Fatalf("the follower's end %d is not inside a range the cleaner removed (next batch %d, %v)", oldEnd, b.FirstOffset, err)
+	}
+
+	c.start(follower)
+	c.waitFor("the follower back in the ISR", 20*time.Second, func() bool {
+		return slices.Contains(c.imagePartition("kv", 0).ISR, follower)
+	})
+	if now := c.leaderOf("kv", 0); now != leader {
+		t.Fatalf("leadership moved from %d to %d: the test compares with the cleaned leader's log", leader, now)
+	}
+	fp := c.partitionOn(follower, "kv", 0)
+	if fp.failure.Load() != nil {
+		t.Fatalf("the follower's partition went offline: %v", *fp.failure.Load())
+	}
+	if fe, le := fp.log.EndOffset(), lp.log.EndOffset(); fe != le {
+		t.Fatalf("follower ends at %d, leader at %d", fe, le)
+	}
+	var want, got [][]byte
+	for _, x := range []struct {
+		p   *partition
+		out *[][]byte
+	}{{lp, &want}, {fp, &got}} {
+		if err := x.p.log.Batches(oldEnd, func(b *record.Batch) error {
+			if b.FirstOffset >= oldEnd {
+				*x.out = append(*x.out, bytes.Clone(b.Raw))
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the follower has %d batches from offset %d, the leader %d", len(got), oldEnd, len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("batch %d from offset %d differs from the leader's", i, oldEnd)
 		}
 	}
 }

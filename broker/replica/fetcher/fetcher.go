@@ -63,8 +63,9 @@ type Partition interface {
 	// TruncateFullyAndStartAt empties the log and restarts it at offset,
 	// clears the epoch cache and the producer state.
 	TruncateFullyAndStartAt(offset int64) error
-	// AppendReplicated appends, in order, batches that continue the log:
-	// for each, epoch cache Assign(PartitionLeaderEpoch, FirstOffset), then
+	// AppendReplicated appends, in order, batches that continue the log
+	// (gaps a compacted leader log has included, kept as they are): for
+	// each, epoch cache Assign(PartitionLeaderEpoch, FirstOffset), then
 	// log.AppendReplicated(Raw), then the producer state's Replay. The
 	// batches alias the response buffer: copy nothing, keep nothing.
 	AppendReplicated(batches []record.Batch) error
