@@ -154,6 +154,14 @@ func lossAllowances(p params) []string {
 	return []string{checker.LostWrite, checker.InconsistentOffsets, checker.NonmonotonicSend, checker.NonmonotonicPoll, checker.Nonlinearizable, checker.WatermarkRegression}
 }
 
+// replicaLag is the brokers' replica.lag.time.max.ms in a run of wp.
+func replicaLag(wp *worldParams) time.Duration {
+	if wp.ReplicaLagMs > 0 {
+		return time.Duration(wp.ReplicaLagMs) * time.Millisecond
+	}
+	return world.DefaultReplicaLagTimeMax
+}
+
 // runWorld is the real simulation: a Weir cluster on the simulated network
 // and disks, the queue workload's franz-go clients, a fault schedule drawn
 // from the seed, a liveness phase, final reads and the checkers.
@@ -222,6 +230,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			SyncLatency:  time.Duration(wp.SyncLatencyUs) * time.Microsecond,
 			NetLatency:   time.Duration(wp.LatencyMaxUs+wp.JitterUs) * time.Microsecond,
 			SegmentRolls: wp.SegmentBytes < 1<<20,
+			// With unclean elections allowed, half the crash windows aim
+			// at a leader that leads alone (faults.OpLoneLeader), the only
+			// way such an election loses acknowledged writes.
+			LoneLeader: p.UncleanElection,
+			ReplicaLag: replicaLag(wp),
+			LeaderDown: broker.DefaultConfig().SessionTimeout + 3*time.Second,
 			// Each client of the workload has a host of its own, which
 			// partitions may cut off.
 			Clients: workloadHosts(p),

@@ -95,6 +95,9 @@ type World struct {
 	breachMu sync.Mutex // leaf; also guards faultLog
 	breaches []invariants.Breach
 	faultLog []runfolder.Fault
+
+	loneMu sync.Mutex // taken before a node's mu; guards lone
+	lone   *loneLeader
 }
 
 // machine is one node: a disk, a host, a clock and, while up, a broker.
@@ -327,8 +330,12 @@ const (
 	simQuorumTick           = 200 * time.Millisecond
 	simQuorumElectionTicks  = 5 // 1s, as the quorum's default
 	simQuorumHeartbeatTicks = 1
-	simReplicaLagTimeMax    = 5 * time.Second
+	simReplicaLagTimeMax    = DefaultReplicaLagTimeMax
 )
+
+// DefaultReplicaLagTimeMax is the simulated brokers' replica.lag.time.max
+// unless Config.Broker sets another.
+const DefaultReplicaLagTimeMax = 5 * time.Second
 
 // startLocked opens a broker on the node's disk and serves it.
 func (n *machine) startLocked(why string) error {
@@ -995,6 +1002,16 @@ func (w *World) apply(e faults.Event, status, note *string) error {
 		w.net.Flaky(e.Node, e.Prob)
 	case faults.OpFlakyHeal:
 		w.net.Flaky(e.Node, 0)
+	case faults.OpLoneLeader:
+		why, err := w.startLoneLeader(e)
+		if why != "" {
+			*status, *note = runfolder.FaultDropped, why
+		}
+		return err
+	case faults.OpLoneLeaderHeal:
+		why, err := w.endLoneLeader(true)
+		*note = why
+		return err
 	default:
 		return fmt.Errorf("world: unknown fault op %v", e.Op)
 	}
@@ -1069,6 +1086,7 @@ func (w *World) Run(ctx context.Context, s faults.Schedule, workload func(ctx co
 func (w *World) Liveness(ctx context.Context) error {
 	w.Tracef("liveness phase: heal everything, restart every node")
 	w.recordFault(runfolder.Fault{Kind: "all", Op: "heal-all", Heals: true, Detail: "the liveness phase heals every fault"})
+	w.endLoneLeader(false)
 	w.net.Heal()
 	for _, n := range w.nodes {
 		if t := n.disarm(); t != nil {
