@@ -58,7 +58,10 @@ func (w *World) startLoneLeader(e faults.Event) (dropped string, err error) {
 
 // loneLeaderTarget picks the nth (modulo) partition, in topic name and
 // partition order, of the topics without a "__" prefix whose leader and
-// an in-sync follower are up, as the image of the first node up says.
+// an in-sync follower are up, as the image of the first node up says. The
+// follower must not be the metadata quorum's leader (the active
+// controller): cut off from it, the leader would be fenced and the
+// follower elected cleanly, which loses nothing.
 func (w *World) loneLeaderTarget(nth int) *loneLeader {
 	var candidates []*loneLeader
 	for _, n := range w.nodes {
@@ -66,7 +69,8 @@ func (w *World) loneLeaderTarget(nth int) *loneLeader {
 		if b == nil {
 			continue
 		}
-		_, img := b.MetadataState()
+		st, img := b.MetadataState()
+		controller := w.nodeName(st.Leader)
 		for _, t := range img.Topics() {
 			if strings.HasPrefix(t.Name, "__") {
 				continue
@@ -77,7 +81,7 @@ func (w *World) loneLeaderTarget(nth int) *loneLeader {
 					continue
 				}
 				for _, r := range p.ISR {
-					if f := w.nodeName(r); r != p.Leader && f != "" && w.Up(f) {
+					if f := w.nodeName(r); r != p.Leader && f != "" && f != controller && w.Up(f) {
 						candidates = append(candidates, &loneLeader{topic: t.Name, partition: i, leader: leader, follower: f})
 						break
 					}
@@ -155,6 +159,7 @@ func (w *World) watchLoneLeader(l *loneLeader, e faults.Event) {
 		return
 	}
 	l.crashed = true
+	w.Tracef("lone leader: %v: crashed the leader, its follower up and out of the ISR", l)
 	w.recordCrash(l.leader, faults.OpCrash.String(), false, fmt.Sprintf("keep=%.2f: the lone leader of %s/%d, follower %s up and out of the ISR", e.Keep, l.topic, l.partition, l.follower))
 }
 
