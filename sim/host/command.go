@@ -87,7 +87,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
 	fs.String("acks", "", "the producers' acks: all (the default) or 1; with 1 a leader crash may lose acknowledged writes, which the run allows")
-	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1; lost writes allowed")
+	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1, and half the crash windows aimed at a leader whose ISR is itself alone (lone-leader); lost writes allowed")
 	fs.Bool("no-fsync", false, "brokers with weir.fsync.acks.all=false (Kafka's page-cache durability) and a whole-cluster power loss before the final read on every seed; lost writes allowed")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, commandUsage)

@@ -12,8 +12,8 @@ import (
 // A lone-leader window (faults.OpLoneLeader) aims a crash at the one moment
 // an unclean election can lose acknowledged writes: the leader is the
 // ISR's only member and an out-of-sync replica is up to be elected. The
-// world picks the partition when the window opens (it depends on where
-// leadership went), cuts the leader and one in-sync follower off from
+// world picks the partition when the window opens, or as soon after as
+// one qualifies (it depends on where leadership went), cuts the leader and one in-sync follower off from
 // each other so that the follower falls out of the ISR, watches the
 // leader's metadata image every loneLeaderPoll until the ISR is the leader
 // alone, lets it acknowledge writes alone for the event's Lag, and crashes
@@ -33,27 +33,44 @@ type loneLeader struct {
 }
 
 func (l *loneLeader) String() string {
+	if l.leader == "" {
+		return "(no partition picked)"
+	}
 	return fmt.Sprintf("%s/%d (leader %s, follower %s)", l.topic, l.partition, l.leader, l.follower)
 }
 
-// startLoneLeader opens the window of e. It returns why nothing happened
-// when no partition qualifies.
-func (w *World) startLoneLeader(e faults.Event) (dropped string, err error) {
+// startLoneLeader opens the window of e and starts its watcher, which
+// picks the partition (at once if one qualifies, else as soon as one does:
+// another fault may hold every ISR short, or every follower may be the
+// active controller's node), cuts it and crashes its leader.
+func (w *World) startLoneLeader(e faults.Event) error {
 	w.loneMu.Lock()
 	defer w.loneMu.Unlock()
 	if w.lone != nil {
-		return "", fmt.Errorf("world: a lone-leader window is open already: %v", w.lone)
+		return fmt.Errorf("world: a lone-leader window is open already: %v", w.lone)
 	}
-	l := w.loneLeaderTarget(e.Nth)
-	if l == nil {
-		return "no partition of a workload topic has a leader and an in-sync follower up", nil
-	}
+	l := &loneLeader{closed: make(chan struct{})}
 	w.lone = l
+	if !w.pickLoneLeader(l, e.Nth) {
+		w.Tracef("lone leader: no partition of a workload topic has a leader and an in-sync follower up (the follower not the active controller); looking again every %v", loneLeaderPoll)
+	}
+	go w.watchLoneLeader(l, e, w.Elapsed()+e.Until-e.At-e.Down)
+	return nil
+}
+
+// pickLoneLeader picks l's partition (loneLeaderTarget) and cuts its leader
+// and follower off from each other; false if none qualifies. Call with
+// loneMu held, l open.
+func (w *World) pickLoneLeader(l *loneLeader, nth int) bool {
+	t := w.loneLeaderTarget(nth)
+	if t == nil {
+		return false
+	}
+	l.topic, l.partition, l.leader, l.follower = t.topic, t.partition, t.leader, t.follower
 	w.net.CutOneWay(l.leader, l.follower)
 	w.net.CutOneWay(l.follower, l.leader)
 	w.Tracef("lone leader: %v: cut the leader and the follower off from each other", l)
-	go w.watchLoneLeader(l, e)
-	return "", nil
+	return true
 }
 
 // loneLeaderTarget picks the nth (modulo) partition, in topic name and
@@ -99,9 +116,7 @@ func (w *World) loneLeaderTarget(nth int) *loneLeader {
 		}
 		return a.partition - b.partition
 	})
-	l := candidates[nth%len(candidates)]
-	l.closed = make(chan struct{})
-	return l
+	return candidates[nth%len(candidates)]
 }
 
 // nodeName is the name of the node with broker id id, "" if none.
@@ -130,12 +145,24 @@ func (w *World) leadsAlone(l *loneLeader) bool {
 	return w.nodeName(p.Leader) == l.leader && len(p.ISR) == 1 && p.ISR[0] == p.Leader
 }
 
-// watchLoneLeader waits until l's leader leads alone, then e.Lag more,
-// and crashes it, unless the window closes first or the leader could not
-// stay down e.Down before the window's heal (e.Until): restarted sooner,
-// it would be back before the controller elects without it.
-func (w *World) watchLoneLeader(l *loneLeader, e faults.Event) {
-	last := w.Elapsed() + e.Until - e.At - e.Down // the latest crash
+// watchLoneLeader picks l's partition if it has none yet, waits until its
+// leader leads alone, then e.Lag more, and crashes it, unless the window
+// closes first or the crash would come after last: the leader could not
+// stay down e.Down before the window's heal (e.Until), and restarted
+// sooner it would be back before the controller elects without it.
+func (w *World) watchLoneLeader(l *loneLeader, e faults.Event, last time.Duration) {
+	for {
+		w.loneMu.Lock()
+		picked := l.leader != "" || (w.lone == l && w.pickLoneLeader(l, e.Nth))
+		w.loneMu.Unlock()
+		if picked {
+			break
+		}
+		if w.Elapsed() > last || !w.sleepOrClose(l, loneLeaderPoll) {
+			w.noLoneCrash(l, "no partition qualified in time")
+			return
+		}
+	}
 	for !w.leadsAlone(l) {
 		if w.Elapsed() > last || !w.sleepOrClose(l, loneLeaderPoll) {
 			w.noLoneCrash(l, "the ISR did not shrink to the leader alone in time")
@@ -201,6 +228,9 @@ func (w *World) endLoneLeader(restart bool) (string, error) {
 	close(l.closed)
 	if !restart {
 		return "", nil
+	}
+	if l.leader == "" {
+		return "no partition qualified: nothing cut or crashed", nil
 	}
 	w.net.Uncut(l.leader, l.follower)
 	w.net.Uncut(l.follower, l.leader)

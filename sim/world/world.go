@@ -1003,11 +1003,7 @@ func (w *World) apply(e faults.Event, status, note *string) error {
 	case faults.OpFlakyHeal:
 		w.net.Flaky(e.Node, 0)
 	case faults.OpLoneLeader:
-		why, err := w.startLoneLeader(e)
-		if why != "" {
-			*status, *note = runfolder.FaultDropped, why
-		}
-		return err
+		return w.startLoneLeader(e)
 	case faults.OpLoneLeaderHeal:
 		why, err := w.endLoneLeader(true)
 		*note = why
