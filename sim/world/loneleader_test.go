@@ -80,13 +80,14 @@ func TestLoneLeaderLosesWritesUnderUncleanElection(t *testing.T) {
 		t.Fatalf("%d of 12 writes acknowledged before the fault", len(acked))
 	}
 	apply(t, w, faults.Event{Op: faults.OpLoneLeader, Keep: 0, Lag: 500 * time.Millisecond, Down: 4 * time.Second, Until: 25 * time.Second})
-	var target int32 = -1
+	var target, follower int32 = -1, -1
 	for _, line := range w.Trace() {
-		if _, rest, ok := strings.Cut(line, "lone leader: u/"); ok {
-			fmt.Sscanf(rest, "%d", &target)
+		if _, rest, ok := strings.Cut(line, "lone leader: u/"); ok && target < 0 {
+			var leader int32
+			fmt.Sscanf(rest, "%d (leader n%d, follower n%d)", &target, &leader, &follower)
 		}
 	}
-	if target < 0 {
+	if target < 0 || follower < 0 {
 		t.Fatal("the fault picked no partition of u")
 	}
 	crashed := func() bool { return strings.Contains(strings.Join(w.Trace(), "\n"), "crashed the leader") }
@@ -97,15 +98,9 @@ func TestLoneLeaderLosesWritesUnderUncleanElection(t *testing.T) {
 		produce(target, fmt.Sprintf("during%d", i))
 		time.Sleep(20 * time.Millisecond)
 	}
-	md, err := adm.Metadata(ctx, "u")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := md.Topics["u"].Partitions[target].Leader
-	waitFor(t, "an election from outside the ISR", func() bool {
+	waitFor(t, "the follower elected from outside the ISR", func() bool {
 		md, err := adm.Metadata(ctx, "u")
-		p := md.Topics["u"].Partitions[target]
-		return err == nil && p.Leader >= 0 && p.Leader != old
+		return err == nil && md.Topics["u"].Partitions[target].Leader == follower
 	})
 	apply(t, w, faults.Event{Op: faults.OpLoneLeaderHeal})
 	ready(t, w)
