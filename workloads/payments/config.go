@@ -95,7 +95,7 @@ func Draw(rng *rand.Rand) Config {
 		MaxWithdrawals: 1 + rng.IntN(5),
 		Window:         []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}[rng.IntN(3)],
 		TimeScale:      5 + rng.Int64N(56),
-		Members:        1 + rng.IntN(3),
+		Members:        2 + rng.IntN(2), // at least two: a rebalance moves partitions between live members
 		Lifetime:       time.Duration(2+rng.IntN(7)) * time.Second,
 		CrashShare:     rng.Float64(),
 		CrashChance:    0.1 * rng.Float64(),

@@ -104,7 +104,7 @@ func Draw(rng *rand.Rand) Config {
 		// (6s) and their restore for the transaction timeout (10s): the
 		// bound leaves room for several in a row.
 		AlertBound:  2 * time.Minute,
-		Members:     1 + rng.IntN(3),
+		Members:     2 + rng.IntN(2), // at least two: a rebalance moves partitions between live members
 		Lifetime:    time.Duration(2+rng.IntN(7)) * time.Second,
 		CrashShare:  rng.Float64(),
 		CrashChance: 0.1 * rng.Float64(),
