@@ -74,21 +74,7 @@ duration: 1200ms
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	path, err := f.Write(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := results.Read(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := back.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	back.PrintSummary(&out)
-	t.Log("\n" + out.String())
+	back := writeAndRead(t, f)
 	if samples == 0 {
 		t.Error("no progress samples")
 	}
@@ -150,20 +136,7 @@ func TestRunWorkloadEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, err := f.Write(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := results.Read(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := back.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	back.PrintSummary(&out)
-	t.Log("\n" + out.String())
+	back := writeAndRead(t, f)
 	r := back.Targets[0].Runs[0]
 	w := r.Workload
 	if w == nil || w.Name != "payments" || !strings.HasPrefix(w.InputTopic, "payments-weir-bench-payments-") {
@@ -230,4 +203,25 @@ func TestWorkloadSpecRefusals(t *testing.T) {
 	if _, err := Run(ctx, Options{Spec: s, Targets: []Target{{Kind: Embedded}}}); err == nil || !strings.Contains(err.Error(), "no processing stage") {
 		t.Errorf("queue: %v", err)
 	}
+}
+
+// writeAndRead writes f as results.json, reads it back, validates it and
+// logs its summary.
+func writeAndRead(t *testing.T, f *results.File) *results.File {
+	t.Helper()
+	path, err := f.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := results.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	back.PrintSummary(&out)
+	t.Log("\n" + out.String())
+	return back
 }
