@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/weir-dev/weir/bench/driver"
 	"github.com/weir-dev/weir/bench/results"
 	"github.com/weir-dev/weir/bench/spec"
@@ -111,12 +114,14 @@ duration: 1200ms
 	}
 }
 
-// TestRunWorkloadEmbedded runs the shipped payments spec, shortened, as a
-// workload benchmark against the embedded target: the workload's
-// traffic is measured from its history (sends, processed commands,
-// end-to-end latency to the committed ledger entry) into a valid
-// results.json, with the parameters the spec gave.
-func TestRunWorkloadEmbedded(t *testing.T) {
+// TestRunWorkloadEmbeddedAndExternal runs the shipped payments spec,
+// shortened, as a workload benchmark against the embedded target and an
+// external one (another in-process broker): the workload's traffic is
+// measured from its history (sends, processed commands, end-to-end
+// latency to the committed ledger entry) into a valid results.json, with
+// the parameters the spec gave, and the external cluster keeps none of
+// the run's topics.
+func TestRunWorkloadEmbeddedAndExternal(t *testing.T) {
 	s, err := spec.Load("../specs/payments.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -124,20 +129,52 @@ func TestRunWorkloadEmbedded(t *testing.T) {
 	s.Warmup, s.Duration, s.Workload.Cooldown = spec.Duration(time.Second), spec.Duration(2*time.Second), spec.Duration(time.Second)
 	// One member and no initial rebalance delay: the group forms at once.
 	s.Workload.Params["members"], s.Workload.Params["rate"] = 1, 100
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	noDelay := func(c *broker.Config) { c.Groups.Coordinator.InitialRebalanceDelayMs = 0 }
+	ext, stopExt, err := startEmbedded(ctx, noDelay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopExt()
 	var samples int
 	f, err := Run(ctx, Options{
-		Spec: s, Targets: []Target{{Kind: Embedded}}, Command: "test",
+		Spec: s, Targets: []Target{{Kind: Embedded}, {Kind: External, Addr: ext}}, Command: "test",
 		Progress: func(string, int, int, driver.Sample) { samples++ },
 		Logf:     t.Logf,
-		Embedded: func(c *broker.Config) { c.Groups.Coordinator.InitialRebalanceDelayMs = 0 },
+		Embedded: noDelay,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	back := writeAndRead(t, f)
-	r := back.Targets[0].Runs[0]
+	for _, tg := range back.Targets {
+		t.Run(tg.Name, func(t *testing.T) { checkWorkloadRun(t, tg.Runs[0]) })
+	}
+	if samples == 0 {
+		t.Error("no progress samples")
+	}
+	if c := results.Compare(back, back, 0.05); c.Regressed() || len(c.Rows) == 0 {
+		t.Errorf("self-comparison: %d rows, regressed %v", len(c.Rows), c.Regressed())
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(ext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	topics, err := kadm.NewClient(cl).ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range topics.Names() {
+		if strings.Contains(name, "weir-bench-") {
+			t.Errorf("the external cluster kept the run's topic %s", name)
+		}
+	}
+}
+
+// checkWorkloadRun checks one run of the shortened payments spec.
+func checkWorkloadRun(t *testing.T, r results.Run) {
 	w := r.Workload
 	if w == nil || w.Name != "payments" || !strings.HasPrefix(w.InputTopic, "payments-weir-bench-payments-") {
 		t.Fatalf("workload %+v", w)
@@ -174,12 +211,6 @@ func TestRunWorkloadEmbedded(t *testing.T) {
 	}
 	if phases[driver.PhaseWarmup] != 1 || phases[driver.PhaseMeasure] != 2 || phases[driver.PhaseDrain] == 0 {
 		t.Errorf("series phases %v, want 1 s warm-up, 2 s measured, then drain", phases)
-	}
-	if samples == 0 {
-		t.Error("no progress samples")
-	}
-	if c := results.Compare(back, back, 0.05); c.Regressed() || len(c.Rows) == 0 {
-		t.Errorf("self-comparison: %d rows, regressed %v", len(c.Rows), c.Regressed())
 	}
 }
 
