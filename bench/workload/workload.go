@@ -209,14 +209,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	ms, err := measureAll(s.Workload.Name, params, rec.Ops())
+	ops := rec.Ops()
+	ms, err := measureAll(s.Workload.Name, params, ops)
 	if err != nil {
 		return nil, fmt.Errorf("workload %s: measuring the history: %w", s.Workload.Name, err)
 	}
 	if len(ms) != 1 {
 		return nil, fmt.Errorf("workload %s: the history measured as %d pipelines, want 1", s.Workload.Name, len(ms))
 	}
-	res := measure(rec.Ops(), ms[0], window{from: s.Warmup.D(), to: s.Warmup.D() + s.Duration.D()}, Length(s))
+	res := measure(ops, ms[0], window{from: s.Warmup.D(), to: s.Warmup.D() + s.Duration.D()}, Length(s))
 	res.Bench.Start = start
 	res.Params = params
 	return res, nil
