@@ -21,9 +21,9 @@
 // (the null target serves neither groups nor transactions): topics get
 // min(3, brokers) replicas (the spec's replication_factor if set) and
 // min.insync.replicas min(2, replicas), as `weir workload run` makes them,
-// under names ending in a suffix unique to the run; on an external cluster
-// the topics and groups with that suffix are deleted afterwards (best
-// effort).
+// under names carrying a suffix unique to the run; on an external cluster
+// the topics and groups whose names contain it are deleted afterwards
+// (best effort).
 package harness
 
 import (
