@@ -67,6 +67,11 @@ type worldParams struct {
 	// consumer group with this assignor (queue.GroupConfig): on a third of
 	// the seeds, and always with a group coordinator's defect.
 	GroupBalancer string `json:"group_balancer,omitempty"`
+	// GroupAssignDelayNs is the mean time the group's leader takes to
+	// assign (queue.GroupConfig.AssignDelay): 0 on a quarter of the group
+	// seeds, else 0.5, 1 or 2 s, so that members leave and crash while
+	// the others' SyncGroups wait at the coordinator.
+	GroupAssignDelayNs int64 `json:"group_assign_delay_ns,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -121,6 +126,7 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		bs := queue.GroupBalancers()
 		p.World.GroupBalancer = bs[rng.IntN(len(bs))]
 		p.World.Consumers = 2 + rng.IntN(3)
+		p.World.GroupAssignDelayNs = int64([]time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second}[rng.IntN(4)])
 	}
 }
 
@@ -349,5 +355,5 @@ func groupConfig(wp *worldParams) queue.GroupConfig {
 	if wp.GroupBalancer == "" {
 		return queue.GroupConfig{}
 	}
-	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer}
+	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer, AssignDelay: time.Duration(wp.GroupAssignDelayNs)}
 }
