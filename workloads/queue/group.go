@@ -50,7 +50,7 @@ type GroupConfig struct {
 	// ends (leaving or crashing as a lifetime's end does), RestartGap
 	// (mean, exponential) after the previous one, so that members go
 	// while the rebalance the previous one caused is under way. Defaults
-	// 20s and 1s; negative RestartEvery: no rolling restarts.
+	// 10s and 1s; negative RestartEvery: no rolling restarts.
 	RestartEvery time.Duration
 	RestartGap   time.Duration
 	// CommitChance is the chance after a poll that a member commits what
@@ -112,7 +112,7 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 	}
 	def(&g.Lifetime, 15*time.Second)
 	def(&g.Downtime, time.Second)
-	def(&g.RestartEvery, 20*time.Second)
+	def(&g.RestartEvery, 10*time.Second)
 	def(&g.RestartGap, time.Second)
 	def(&g.SessionTimeout, 6*time.Second)
 	def(&g.RebalanceTimeout, 10*time.Second)
