@@ -1,6 +1,7 @@
 // Package redelivery measures, from a run's history, how many records a
 // consumer group read again after one of its members failed: for each
-// member incarnation whose last partition change is "lost" (its client
+// member incarnation that was given partitions and whose last partition
+// change is "lost" (its client
 // dropped without a clean leave: the workload crashed it, or it left
 // without its final commit; kgo reports either as lost partitions), the
 // records that incarnation had read which another member of the group

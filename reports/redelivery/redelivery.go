@@ -41,11 +41,12 @@ type incarnation struct {
 	reads  map[position]bool
 	last   *history.Assignment // its latest partition change
 	lastAt int64
+	owned  bool // it was given a partition at some point
 }
 
-// Measure finds the failed member incarnations of ops and counts, for
-// each, the records it had read that another incarnation of its group
-// read again in a poll invoked after the failure.
+// Measure finds the failed member incarnations of ops that had been given
+// partitions and counts, for each, the records it had read that another
+// incarnation of its group read again in a poll invoked after the failure.
 func Measure(ops []history.Op) []Failure {
 	members := map[int]*incarnation{} // by poll process
 	byEvents := map[int]*incarnation{}
@@ -65,6 +66,7 @@ func Measure(ops []history.Op) []Failure {
 		case op.F == history.FnAssignment && op.Type == history.OK && op.Assignment != nil:
 			if inc := byEvents[op.Process]; inc != nil {
 				inc.last, inc.lastAt = op.Assignment, op.Time
+				inc.owned = inc.owned || len(op.Assignment.Owned) > 0
 			}
 		case op.F == history.FnPoll && op.Type == history.Invoke:
 			invoked[op.Process] = op.Time
@@ -85,8 +87,8 @@ func Measure(ops []history.Op) []Failure {
 	var out []Failure
 	for _, process := range slices.Sorted(maps.Keys(members)) {
 		inc := members[process]
-		if inc.last == nil || inc.last.Event != history.Lost {
-			continue
+		if inc.last == nil || inc.last.Event != history.Lost || !inc.owned {
+			continue // not failed, or failed before it owned anything
 		}
 		again := map[position]bool{}
 		for _, r := range reads {

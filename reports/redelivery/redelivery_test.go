@@ -40,12 +40,15 @@ func (b *builder) poll(process int, from, to int64, at float64) {
 // TestMeasure: a member that read 0-9 and failed at 10 s; another read
 // 0-4 before the failure (not counted) and 6-12 after it (6-9 again); a
 // member of another group reread everything (not counted); a member that
-// left cleanly is no failure.
+// left cleanly is no failure, nor one that failed before it owned a
+// partition.
 func TestMeasure(t *testing.T) {
 	var b builder
 	b.join(1, 2, "g", 0)
 	b.join(3, 4, "g", 0)
 	b.join(5, 6, "other", 0)
+	b.join(7, 8, "g", 0)
+	b.event(8, "m7", history.Lost, nil, 0.5)
 	b.event(2, "m1", history.Assigned, []int32{0}, 1)
 	b.event(4, "m3", history.Assigned, []int32{0}, 1)
 	b.poll(1, 0, 9, 2)
