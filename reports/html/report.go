@@ -117,7 +117,7 @@ type Report struct {
 	// Redelivery: the records consumer groups read again after a member
 	// failed, over every run (package redelivery); nil without one.
 	Redelivery *RedeliveryRow
-	Errors        []string // inputs that could not be read or drawn
+	Errors     []string // inputs that could not be read or drawn
 }
 
 // RecoveryRow is one recovery measure over the runs.
