@@ -47,7 +47,8 @@ type GroupConfig struct {
 	Downtime time.Duration
 	// RestartEvery is the mean time between rolling restarts (exponential),
 	// as a deployment does them: the incarnation of each slot in turn
-	// ends (leaving or crashing as a lifetime's end does), RestartGap
+	// ends (it leaves as a lifetime's end does, but never crashes: a
+	// deployment stops its processes), RestartGap
 	// (mean, exponential) after the previous one, so that members go
 	// while the rebalance the previous one caused is under way. Defaults
 	// 10s and 1s; negative RestartEvery: no rolling restarts.
