@@ -67,6 +67,11 @@ type worldParams struct {
 	// consumer group with this assignor (queue.GroupConfig): on a third of
 	// the seeds, and always with a group coordinator's defect.
 	GroupBalancer string `json:"group_balancer,omitempty"`
+	// GroupAssignDelayNs is the mean time the group's leader takes to
+	// assign (queue.GroupConfig.AssignDelay): 0 on a quarter of the group
+	// seeds, else 1, 2 or 3 s, so that members leave while their
+	// SyncGroups wait at the coordinator for the leader's.
+	GroupAssignDelayNs int64 `json:"group_assign_delay_ns,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -117,10 +122,13 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	}
 	// Consumer groups, drawn last: 2-4 members that join, leave, crash
 	// and commit.
-	if rng.IntN(3) == 0 || broker.IsGroupDefect(p.Defect) {
+	// The draw is made whatever --group says, so that the draws after it
+	// stay the seed's.
+	if drawn := rng.IntN(3) == 0; (drawn && p.Group != "off") || p.Group == "on" || broker.IsGroupDefect(p.Defect) {
 		bs := queue.GroupBalancers()
 		p.World.GroupBalancer = bs[rng.IntN(len(bs))]
 		p.World.Consumers = 2 + rng.IntN(3)
+		p.World.GroupAssignDelayNs = int64([]time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second}[rng.IntN(4)])
 	}
 }
 
@@ -369,5 +377,5 @@ func groupConfig(wp *worldParams) queue.GroupConfig {
 	if wp.GroupBalancer == "" {
 		return queue.GroupConfig{}
 	}
-	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer}
+	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer, AssignDelay: time.Duration(wp.GroupAssignDelayNs)}
 }

@@ -72,8 +72,12 @@
 //     member id and generation), polls, commit (what the member processed,
 //     with leader epoch and metadata, at the generation it holds; no
 //     rebalance runs between a poll and its commit) and offsets (an
-//     OffsetFetch of the group); members leave or crash after a drawn
-//     lifetime, and FinalReads reads the group's committed offsets last.
+//     OffsetFetch of the group); members crash or leave after a drawn
+//     lifetime (through kgo, or abruptly: a LeaveGroup at once, whatever
+//     the client waits for, and no final commit, as the Java consumer's
+//     close does), rolling restarts end every slot's incarnation in turn,
+//     a leader may be slow to assign (GroupConfig.AssignDelay), and
+//     FinalReads reads the group's committed offsets last.
 //   - poll -> ok {per partition its fetches answered: high watermark, log
 //     start, (offset, key, value)...}: one kgo PollFetches bounded by
 //     Config.PollTimeout. Every partition of the fetches is recorded, with
