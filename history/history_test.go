@@ -83,7 +83,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("%d lines for a header and %d ops", n, len(h))
 	}
 	lines := strings.SplitN(buf.String(), "\n", 3)
-	if want := `{"format":"weir-history","version":4}`; lines[0] != want {
+	if want := `{"format":"weir-history","version":5}`; lines[0] != want {
 		t.Fatalf("header\n got %s\nwant %s", lines[0], want)
 	}
 	// Times are nanoseconds since the recorder's start.

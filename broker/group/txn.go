@@ -188,7 +188,7 @@ func markerResponse(resp *kmsg.WriteTxnMarkersResponse, code int16) *kmsg.WriteT
 func (s *Shard) completeTxn(pid int64, commit bool) {
 	t := s.pendingTxn[pid]
 	delete(s.pendingTxn, pid)
-	if t == nil || !commit {
+	if t == nil || (!commit && !s.cfg.Defects.ApplyAbortedTxnOffsets) {
 		return
 	}
 	groups := make([]string, 0, len(t.offsets))

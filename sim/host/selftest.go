@@ -145,7 +145,7 @@ func DefectArgs(defect string) []string {
 		return []string{"--workload", d.Workload, "--duration", WorkloadDefectDuration(d.Workload)}
 	}
 	switch defect {
-	case "no-kip890", "no-epoch-bump":
+	case "no-kip890", "no-epoch-bump", broker.TxnApplyAbortedOffsets:
 		return []string{"--txn", "on"}
 	}
 	return nil

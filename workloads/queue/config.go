@@ -174,6 +174,9 @@ func (c Config) withDefaults() (Config, error) {
 		if err := t.withDefaults(); err != nil {
 			return c, err
 		}
+		if t.Group == "" {
+			t.Group = c.Topic + "-txn"
+		}
 		c.Txn = &t
 	}
 	var err error

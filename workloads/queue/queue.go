@@ -161,4 +161,5 @@ type worker struct {
 	rng  *rand.Rand
 	proc *gen.Process
 	host string // a consumer's, for Config.HostDialer
+	txns int    // a transactional producer's transactions so far (txn.go)
 }
