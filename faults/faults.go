@@ -1,6 +1,8 @@
 package faults
 
 import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"cmp"
 	"fmt"
 	"maps"
@@ -97,22 +99,24 @@ func Parse(list string) (Set, error) {
 type Op uint8
 
 const (
-	OpIsolate    Op = iota + 1 // Node can reach no one (for one node: a client-side partition)
-	OpRejoin                   // undo OpIsolate of Node
-	OpPartition                // split into Groups (overlapping groups: a bridge)
-	OpHealSplit                // remove the split
-	OpCut                      // one-way cut From -> To
-	OpUncut                    // remove the cut From -> To
-	OpCrash                    // crash Node, keeping Keep of each file's unsynced tail
-	OpRestart                  // restart Node from its disk
-	OpPause                    // Node stops answering
-	OpResume                   // Node answers again
-	OpDiskFaults               // Node's disk fails writes and fsyncs with Prob, at most Count times, and flips a bit of a read with FlipProb, at most Flips times
-	OpDiskHeal                 // Node's disk stops failing
-	OpClockJump                // Node's clock moves by Offset, drifts by Drift, its timers jump by TimerJump
-	OpClockReset               // Node's clock is right again
-	OpFlaky                    // Node's connections reset with Prob per write
-	OpFlakyHeal                // Node's connections are reliable again
+	OpIsolate         Op = iota + 1 // Node can reach no one (for one node: a client-side partition)
+	OpRejoin                        // undo OpIsolate of Node
+	OpPartition                     // split into Groups (overlapping groups: a bridge)
+	OpHealSplit                     // remove the split
+	OpCut                           // one-way cut From -> To
+	OpUncut                         // remove the cut From -> To
+	OpCrash                         // crash Node, keeping Keep of each file's unsynced tail
+	OpRestart                       // restart Node from its disk
+	OpPause                         // Node stops answering
+	OpResume                        // Node answers again
+	OpDiskFaults                    // Node's disk fails writes and fsyncs with Prob, at most Count times, and flips a bit of a read with FlipProb, at most Flips times
+	OpDiskHeal                      // Node's disk stops failing
+	OpClockJump                     // Node's clock moves by Offset, drifts by Drift, its timers jump by TimerJump
+	OpClockReset                    // Node's clock is right again
+	OpFlaky                         // Node's connections reset with Prob per write
+	OpFlakyHeal                     // Node's connections are reliable again
+	OpLateRequest                   // the next request of kind Request that client Node writes, and what follows it on its connection, arrives Hold late
+	OpLateRequestHeal               // disarm OpLateRequest of Node if no request came
 )
 
 var opNames = [...]string{
@@ -120,6 +124,7 @@ var opNames = [...]string{
 	OpCut: "cut", OpUncut: "uncut", OpCrash: "crash", OpRestart: "restart", OpPause: "pause",
 	OpResume: "resume", OpDiskFaults: "disk-faults", OpDiskHeal: "disk-heal", OpClockJump: "clock-jump",
 	OpClockReset: "clock-reset", OpFlaky: "flaky", OpFlakyHeal: "flaky-heal",
+	OpLateRequest: "late-request", OpLateRequestHeal: "late-request-heal",
 }
 
 func (o Op) String() string {
@@ -132,7 +137,7 @@ func (o Op) String() string {
 // Kind is the family of o.
 func (o Op) Kind() Kind {
 	switch o {
-	case OpIsolate, OpRejoin, OpPartition, OpHealSplit, OpCut, OpUncut:
+	case OpIsolate, OpRejoin, OpPartition, OpHealSplit, OpCut, OpUncut, OpLateRequest, OpLateRequestHeal:
 		return Partition
 	case OpCrash, OpRestart:
 		return Crash
@@ -151,7 +156,7 @@ func (o Op) Kind() Kind {
 // Heals reports whether o ends a fault rather than starting one.
 func (o Op) Heals() bool {
 	switch o {
-	case OpRejoin, OpHealSplit, OpUncut, OpRestart, OpResume, OpDiskHeal, OpClockReset, OpFlakyHeal:
+	case OpRejoin, OpHealSplit, OpUncut, OpRestart, OpResume, OpDiskHeal, OpClockReset, OpFlakyHeal, OpLateRequestHeal:
 		return true
 	}
 	return false
@@ -225,6 +230,10 @@ type Event struct {
 	// recovery when recovery takes that many, else one shortly after it.
 	// The node is then down until the next OpRestart of it.
 	Ops int
+	// Request and Hold (OpLateRequest): the Kafka API key of the request
+	// held back, and how long.
+	Request int16
+	Hold    time.Duration
 }
 
 // String is the event's trace line, e.g. "+12.500000s crash n1 keep=0.42".
@@ -254,6 +263,8 @@ func (e Event) String() string {
 		if e.Down > 0 {
 			fmt.Fprintf(&b, " down=%v", e.Down)
 		}
+	case OpLateRequest:
+		fmt.Fprintf(&b, " request=%s hold=%v", kmsg.NameForKey(e.Request), e.Hold)
 	case OpRestart:
 		if e.Ops > 0 {
 			fmt.Fprintf(&b, " crash-after=%dops keep=%.2f", e.Ops, e.Keep)
@@ -424,9 +435,15 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 	if cfg.Kinds.Has(Flaky) && cfg.Atlas.MaxFlakyProb > 0 {
 		g.track(g.flaky)
 	}
-	// Stable: same-time events keep generation order, with heals first so
-	// a heal and the next fault at one instant apply in that order.
-	slices.SortStableFunc(g.events, func(a, b Event) int {
+	sortEvents(g.events)
+	return Schedule{Duration: cfg.Duration, Events: g.events}
+}
+
+// sortEvents sorts events by time. Stable: same-time events keep
+// generation order, with heals first so a heal and the next fault at one
+// instant apply in that order.
+func sortEvents(events []Event) {
+	slices.SortStableFunc(events, func(a, b Event) int {
 		if a.At != b.At {
 			return cmp.Compare(a.At, b.At)
 		}
@@ -438,7 +455,6 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 		}
 		return 0
 	})
-	return Schedule{Duration: cfg.Duration, Events: g.events}
 }
 
 func abs(d time.Duration) time.Duration {
@@ -746,8 +762,11 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			}
 		}
 		key := e.Op.Kind().String() + "/" + e.Node + "/" + e.From + "/" + e.To
-		if e.Op == OpPartition || e.Op == OpHealSplit {
+		switch e.Op {
+		case OpPartition, OpHealSplit:
 			key = "split"
+		case OpLateRequest, OpLateRequestHeal:
+			key = "late/" + e.Node
 		}
 		if e.Op.Heals() {
 			if !open[key] {
@@ -797,6 +816,10 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			}
 			if math.Abs(e.Drift) > atlas.MaxClockDrift || e.TimerJump < 0 || e.TimerJump > atlas.MaxTimerJump {
 				return fmt.Errorf("event %d (%v): drift beyond %.4f or timer jump outside [0, %v]", i, e, atlas.MaxClockDrift, atlas.MaxTimerJump)
+			}
+		case OpLateRequest:
+			if e.Hold <= 0 || e.Hold > MaxHold {
+				return fmt.Errorf("event %d (%v): hold outside (0, %v]", i, e, MaxHold)
 			}
 		case OpFlaky:
 			if e.Prob <= 0 || e.Prob > atlas.MaxFlakyProb {

@@ -209,6 +209,16 @@ func (c Config) ClientHosts() []string {
 	return hosts
 }
 
+// ProducerHosts names the hosts of the producer clients (in the
+// transactional mode, of the transactional producers).
+func (c Config) ProducerHosts() []string {
+	var hosts []string
+	for i := range c.Producers {
+		hosts = append(hosts, producerHost(i))
+	}
+	return hosts
+}
+
 const (
 	adminHost = "admin"
 	finalHost = "final"

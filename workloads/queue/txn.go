@@ -164,8 +164,16 @@ func (w *worker) produceTxns(ctx context.Context, h *txnHost, txnID string) erro
 			return nil
 		}
 		if c.cl == nil {
+			// kgo retries a request whose answer did not come within
+			// its request timeout (5 s) over a new connection, within
+			// its retry timeout: kgo's default is 30 s, the workload's
+			// clients have 5 s (no retry of a request that timed out);
+			// a transactional client gets half its transaction's
+			// budget, so that an EndTxn whose answer is late is sent
+			// again at the same epoch, as Kafka clients do.
 			cl, err := w.cfg.clientConfig(h.host).New(append(w.cfg.producerOpts(),
-				kgo.TransactionalID(c.id), kgo.TransactionTimeout(w.cfg.Txn.Timeout))...)
+				kgo.TransactionalID(c.id), kgo.TransactionTimeout(w.cfg.Txn.Timeout),
+				kgo.RetryTimeout(3*w.cfg.OpTimeout/2))...)
 			if err != nil {
 				return err
 			}
