@@ -102,7 +102,7 @@ func (n *Network) HoldNextWrite(host string, match func([]byte) bool, hold time.
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.lateArms[host] = &lateArm{match: match, hold: max(hold, 0), why: why}
-	n.traceLocked("arm late delivery of the next write by %s matching %s: held %v", host, why, hold)
+	n.traceLocked("fault late delivery armed: the next write by %s matching %s: held %v", host, why, hold)
 }
 
 // CancelHold disarms host's late delivery and reports whether it was still
@@ -123,7 +123,7 @@ func (n *Network) holdLocked(c *Conn, b []byte) time.Duration {
 		return 0
 	}
 	delete(n.lateArms, c.local.Host)
-	n.traceLocked("late delivery: conn %d %s->%s: a write of %dB (%s) and what follows it held %v", c.conn.id, c.local, c.remote, len(b), a.why, a.hold)
+	n.traceLocked("fault late delivery: conn %d %s->%s: a write of %dB (%s) and what follows it held %v", c.conn.id, c.local, c.remote, len(b), a.why, a.hold)
 	return a.hold
 }
 

@@ -47,6 +47,13 @@ type TxnConfig struct {
 	// the process reads Group's committed offsets (OffsetFetch).
 	// Default 0.5.
 	ReadOffsetsChance float64
+	// Think is the longest pause of a transaction before each of its
+	// sends but the first, and before it ends (uniform from 0): the work
+	// a consume-transform-produce loop does inside its transaction, so
+	// that transactions last long enough for what happens during one
+	// (a late EndTxn of the one before, a reader polling) to happen.
+	// Default 100ms; negative: none.
+	Think time.Duration
 	// Group is the consumer group the offsets are committed for: a
 	// group without members, as a producer that stores its progress in
 	// Kafka uses. Default "<topic>-txn".
@@ -65,6 +72,9 @@ func (t *TxnConfig) withDefaults() error {
 	}
 	if t.Timeout == 0 {
 		t.Timeout = 10 * time.Second
+	}
+	if t.Think == 0 {
+		t.Think = 100 * time.Millisecond
 	}
 	if t.OffsetsChance == 0 {
 		t.OffsetsChance = 0.5
@@ -217,8 +227,14 @@ func (w *worker) txn(c *txnClient, k int, n *int) {
 	}
 	w.txns++
 	readOffsets := w.rng.Float64() < w.cfg.Txn.ReadOffsetsChance
+	pauses := make([]time.Duration, k) // before sends 2..k, and before the end
+	for i := range pauses {
+		if w.cfg.Txn.Think > 0 {
+			pauses[i] = time.Duration(w.rng.Int64N(int64(w.cfg.Txn.Think) + 1))
+		}
+	}
 	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnTxn, Txn: inv})
-	typ, why := runTxn(c, recs, done, abort, offsets, w.cfg.OpTimeout, w.rec)
+	typ, why := runTxn(c, recs, done, abort, offsets, pauses, w.cfg.OpTimeout, w.rec)
 	op := history.Op{Process: w.proc.ID, Type: typ, F: history.FnTxn, Txn: done, Error: why}
 	w.rec.Record(op)
 	if typ == history.Info {
@@ -299,13 +315,14 @@ func (o *txnOffsets) commit(ctx context.Context, c *txnClient, done *history.Txn
 	return nil
 }
 
-// runTxn begins a transaction on c, produces recs, flushes, and ends it:
+// runTxn begins a transaction on c, produces recs (pausing before each
+// but the first as pauses say, and before the end), flushes, and ends it:
 // abort when asked or when a send failed, else commit, noting in done
 // when the commit was asked for and each acknowledged position. It is
 // bounded by three op timeouts of its own, not by the run's context, so
 // that a transaction under way when the run ends completes and is
 // recorded.
-func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, offsets *txnOffsets, opTimeout time.Duration, rec *history.Recorder) (history.Type, string) {
+func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, offsets *txnOffsets, pauses []time.Duration, opTimeout time.Duration, rec *history.Recorder) (history.Type, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*opTimeout)
 	defer cancel()
 	if err := c.cl.BeginTransaction(); err != nil {
@@ -319,12 +336,16 @@ func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, off
 	}
 	res := make([]result, len(recs))
 	for i, r := range recs {
+		if i > 0 {
+			gen.Sleep(ctx, pauses[i-1])
+		}
 		wg.Add(1)
 		c.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
 			defer wg.Done()
 			res[i] = result{r.Partition, r.Offset, err}
 		})
 	}
+	gen.Sleep(ctx, pauses[len(pauses)-1])
 	ferr := c.cl.Flush(ctx)
 	if ferr != nil {
 		c.crash() // fails what is still buffered or in flight: every promise runs
