@@ -49,8 +49,14 @@ func groupDefects() []Defect {
 }
 
 // IsGroupDefect reports whether the named defect is the group
-// coordinator's: the simulator runs its consumers as a group for it.
+// coordinator's and needs consumers in a group: the simulator runs its
+// consumers as a group for it. TxnApplyAbortedOffsets is the group
+// coordinator's too, but it needs the transactional mode instead.
 func IsGroupDefect(name string) bool {
 	d, err := ParseDefect(name)
-	return err == nil && d.Group != (group.Defects{})
+	return err == nil && d.Group != (group.Defects{}) && name != TxnApplyAbortedOffsets
 }
+
+// TxnApplyAbortedOffsets is the --defect name of
+// group.Defects.ApplyAbortedTxnOffsets.
+const TxnApplyAbortedOffsets = "txn-apply-aborted-offsets"

@@ -1,6 +1,8 @@
 package faults
 
 import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"cmp"
 	"fmt"
 	"maps"
@@ -127,6 +129,8 @@ const (
 	// OpLoneLeaderHeal ends an OpLoneLeader window: the cut goes and the
 	// crashed leader restarts.
 	OpLoneLeaderHeal
+	OpLateRequest     // the next request of kind Request that client Node writes, and what follows it on its connection, arrives Hold late
+	OpLateRequestHeal // disarm OpLateRequest of Node if no request came
 )
 
 var opNames = [...]string{
@@ -135,6 +139,7 @@ var opNames = [...]string{
 	OpResume: "resume", OpDiskFaults: "disk-faults", OpDiskHeal: "disk-heal", OpClockJump: "clock-jump",
 	OpClockReset: "clock-reset", OpFlaky: "flaky", OpFlakyHeal: "flaky-heal",
 	OpLoneLeader: "lone-leader", OpLoneLeaderHeal: "lone-leader-heal",
+	OpLateRequest: "late-request", OpLateRequestHeal: "late-request-heal",
 }
 
 func (o Op) String() string {
@@ -147,7 +152,7 @@ func (o Op) String() string {
 // Kind is the family of o.
 func (o Op) Kind() Kind {
 	switch o {
-	case OpIsolate, OpRejoin, OpPartition, OpHealSplit, OpCut, OpUncut:
+	case OpIsolate, OpRejoin, OpPartition, OpHealSplit, OpCut, OpUncut, OpLateRequest, OpLateRequestHeal:
 		return Partition
 	case OpCrash, OpRestart, OpLoneLeader, OpLoneLeaderHeal:
 		return Crash
@@ -166,7 +171,7 @@ func (o Op) Kind() Kind {
 // Heals reports whether o ends a fault rather than starting one.
 func (o Op) Heals() bool {
 	switch o {
-	case OpRejoin, OpHealSplit, OpUncut, OpRestart, OpResume, OpDiskHeal, OpClockReset, OpFlakyHeal, OpLoneLeaderHeal:
+	case OpRejoin, OpHealSplit, OpUncut, OpRestart, OpResume, OpDiskHeal, OpClockReset, OpFlakyHeal, OpLoneLeaderHeal, OpLateRequestHeal:
 		return true
 	}
 	return false
@@ -244,6 +249,10 @@ type Event struct {
 	// recovery when recovery takes that many, else one shortly after it.
 	// The node is then down until the next OpRestart of it.
 	Ops int
+	// Request and Hold (OpLateRequest): the Kafka API key of the request
+	// held back, and how long.
+	Request int16
+	Hold    time.Duration
 }
 
 // String is the event's trace line, e.g. "+12.500000s crash n1 keep=0.42".
@@ -275,6 +284,8 @@ func (e Event) String() string {
 		if e.Down > 0 {
 			fmt.Fprintf(&b, " down=%v", e.Down)
 		}
+	case OpLateRequest:
+		fmt.Fprintf(&b, " request=%s hold=%v", kmsg.NameForKey(e.Request), e.Hold)
 	case OpRestart:
 		if e.Ops > 0 {
 			fmt.Fprintf(&b, " crash-after=%dops keep=%.2f", e.Ops, e.Keep)
@@ -459,9 +470,15 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 	if cfg.Kinds.Has(Flaky) && cfg.Atlas.MaxFlakyProb > 0 {
 		g.track(g.flaky)
 	}
-	// Stable: same-time events keep generation order, with heals first so
-	// a heal and the next fault at one instant apply in that order.
-	slices.SortStableFunc(g.events, func(a, b Event) int {
+	sortEvents(g.events)
+	return Schedule{Duration: cfg.Duration, Events: g.events}
+}
+
+// sortEvents sorts events by time. Stable: same-time events keep
+// generation order, with heals first so a heal and the next fault at one
+// instant apply in that order.
+func sortEvents(events []Event) {
+	slices.SortStableFunc(events, func(a, b Event) int {
 		if a.At != b.At {
 			return cmp.Compare(a.At, b.At)
 		}
@@ -473,7 +490,6 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 		}
 		return 0
 	})
-	return Schedule{Duration: cfg.Duration, Events: g.events}
 }
 
 func abs(d time.Duration) time.Duration {
@@ -816,6 +832,8 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			key = "split"
 		case OpLoneLeader, OpLoneLeaderHeal:
 			key = "lone-leader"
+		case OpLateRequest, OpLateRequestHeal:
+			key = "late/" + e.Node
 		}
 		if e.Op.Heals() {
 			if !open[key] {
@@ -873,6 +891,10 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			}
 			if math.Abs(e.Drift) > atlas.MaxClockDrift || e.TimerJump < 0 || e.TimerJump > atlas.MaxTimerJump {
 				return fmt.Errorf("event %d (%v): drift beyond %.4f or timer jump outside [0, %v]", i, e, atlas.MaxClockDrift, atlas.MaxTimerJump)
+			}
+		case OpLateRequest:
+			if e.Hold <= 0 || e.Hold > MaxHold {
+				return fmt.Errorf("event %d (%v): hold outside (0, %v]", i, e, MaxHold)
 			}
 		case OpFlaky:
 			if e.Prob <= 0 || e.Prob > atlas.MaxFlakyProb {

@@ -85,6 +85,11 @@ type Defects struct {
 	// member fenced by a rebalance overwrites what the partition's new
 	// owner committed.
 	AcceptStaleGeneration bool
+	// ApplyAbortedTxnOffsets makes an abort marker apply the offsets the
+	// producer committed inside its transaction (TxnOffsetCommit), as a
+	// commit marker does: an aborted transaction's offsets become the
+	// group's.
+	ApplyAbortedTxnOffsets bool
 }
 
 // DefaultConfig is Kafka's defaults.

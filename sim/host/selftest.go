@@ -150,7 +150,7 @@ func DefectArgs(defect string) []string {
 		return []string{"--group", "on"}
 	}
 	switch defect {
-	case "no-kip890", "no-epoch-bump":
+	case "no-kip890", "no-epoch-bump", broker.TxnApplyAbortedOffsets:
 		return []string{"--txn", "on"}
 	}
 	return nil

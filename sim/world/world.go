@@ -3,8 +3,10 @@ package world
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -912,6 +914,15 @@ func (w *World) clockFault(e faults.Event) error {
 	return nil
 }
 
+// requestOfKey matches a write that begins a Kafka request of API key key:
+// the request's size (int32), then its header's api_key (int16). A client
+// writes each request whole, so the first write of a request starts there.
+func requestOfKey(key int16) func([]byte) bool {
+	return func(b []byte) bool {
+		return len(b) >= 6 && int16(binary.BigEndian.Uint16(b[4:6])) == key
+	}
+}
+
 // Apply performs one schedule event now.
 //
 // Each event applied (armed, for a triggered crash; dropped, for a restart
@@ -1008,6 +1019,13 @@ func (w *World) apply(e faults.Event, status, note *string) error {
 		why, err := w.endLoneLeader(true)
 		*note = why
 		return err
+	case faults.OpLateRequest:
+		*status = runfolder.FaultArmed
+		w.net.HoldNextWrite(e.Node, requestOfKey(e.Request), e.Hold, kmsg.NameForKey(e.Request))
+	case faults.OpLateRequestHeal:
+		if w.net.CancelHold(e.Node) {
+			*status, *note = runfolder.FaultDropped, "no such request came"
+		}
 	default:
 		return fmt.Errorf("world: unknown fault op %v", e.Op)
 	}

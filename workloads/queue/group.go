@@ -134,6 +134,11 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 // after the final read (FinalReads), below the final reads' ids.
 const GroupOffsetsProcess = FinalProcess - 1
 
+// TxnOffsetsProcess is the process of the read of the offsets the
+// transactional mode's transactions committed (TxnConfig.Group), after
+// the final read.
+const TxnOffsetsProcess = FinalProcess - 2
+
 // groupConsume runs member incarnations of the group in this consumer's
 // slot, one at a time, until ctx ends.
 func (w *worker) groupConsume(ctx context.Context) error {
@@ -577,25 +582,25 @@ func (m *member) leaveAbruptly(ctx context.Context) {
 	m.crash()
 }
 
-// groupFinalOffsets reads the group's committed offsets once the cluster
+// groupFinalOffsets reads group's committed offsets once the cluster
 // healed, retrying until ctx ends (a coordinator may still be loading),
-// as one offsets op of GroupOffsetsProcess.
-func groupFinalOffsets(ctx context.Context, cfg Config, rec *history.Recorder) error {
+// as one offsets op of process.
+func groupFinalOffsets(ctx context.Context, cfg Config, rec *history.Recorder, process int, group string) error {
 	cl, err := cfg.clientConfig(finalHost).New()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	rec.Record(history.Op{Process: GroupOffsetsProcess, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: cfg.Group.Name}})
+	rec.Record(history.Op{Process: process, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: group}})
 	for {
 		actx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
-		op := offsetsOp(actx, adm, GroupOffsetsProcess, cfg.Group.Name, cfg.Topic)
+		op := offsetsOp(actx, adm, process, group, cfg.Topic)
 		cancel()
 		if op.Type == history.OK || !gen.Sleep(ctx, 500*time.Millisecond) {
 			rec.Record(op)
 			if op.Type != history.OK {
-				return fmt.Errorf("queue: committed offsets of group %s: %s", cfg.Group.Name, op.Error)
+				return fmt.Errorf("queue: committed offsets of group %s: %s", group, op.Error)
 			}
 			return nil
 		}

@@ -179,4 +179,5 @@ type worker struct {
 	// restart, for a group member's slot, receives the rolling restarts
 	// (GroupConfig.RestartEvery) that end its incarnation.
 	restart chan struct{}
+	txns    int // a transactional producer's transactions so far (txn.go)
 }
