@@ -24,12 +24,12 @@ type trigger struct {
 	// TriggerRoll waits for a snapshot (the WAL's rotation and compaction
 	// follow it) instead of a segment roll.
 	controller bool
-	syncs   int  // TriggerSync: segment fsyncs still to begin
-	lag     time.Duration
-	rolling bool // TriggerRoll: a roll began; ops counts from there
-	ops     int
-	keep    float64
-	down    time.Duration // restart this long after the crash (faults.Event.Down)
+	syncs      int // TriggerSync: segment fsyncs still to begin
+	lag        time.Duration
+	rolling    bool // TriggerRoll: a roll began; ops counts from there
+	ops        int
+	keep       float64
+	down       time.Duration // restart this long after the crash (faults.Event.Down)
 }
 
 // advance shows t one disk operation and reports whether t fires now,
