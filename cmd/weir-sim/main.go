@@ -48,6 +48,7 @@ type flags struct {
 	listDefects bool
 	cpuProfile  string
 	txn         string // the queue's transactional mode: seed, on, off (txn.go)
+	controllers string // the metadata quorum's mode: seed, combined, dedicated (controllers.go)
 	// The configurations whose losses Kafka documents (worldLosses).
 	acks            string
 	uncleanElection bool
@@ -127,6 +128,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitHarness
 	}
 	fmt.Fprintf(stdout, "SEED=%d\nPARAMS=%s\n", p.Seed, pj)
+	if p.World != nil {
+		fmt.Fprintf(stdout, "CLUSTER=%s\n", clusterLine(p.World))
+	}
 
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
@@ -185,6 +189,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
+	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
 	fs.BoolVar(&f.noFsync, "no-fsync", false, "brokers with weir.fsync.acks.all=false and a whole-cluster power loss on every seed (lost writes allowed)")
@@ -201,6 +206,9 @@ func parseFlags(args []string) (flags, error) {
 	}
 	f.workload = strings.Join(names, ",")
 	if err := checkTxnMode(f.txn); err != nil {
+		return f, err
+	}
+	if err := checkControllersMode(f.controllers); err != nil {
 		return f, err
 	}
 	if f.acks != "all" && f.acks != "1" {
@@ -255,6 +263,7 @@ func deriveParams(f flags, sc scenario) params {
 	if p.World != nil {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
 		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
+		drawControllers(f.controllers, p.Seed, p.World)
 	}
 	return p
 }
