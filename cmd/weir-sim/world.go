@@ -32,8 +32,8 @@ type worldParams struct {
 	// broker a voter) or "dedicated" (Controllers nodes with
 	// process.roles=controller); controllers.go, --controllers. Empty in
 	// parameters recorded before it was drawn: combined.
-	ControllerMode string `json:"controller_mode,omitempty"`
-	Controllers    int    `json:"controllers,omitempty"`
+	ControllerMode string  `json:"controller_mode,omitempty"`
+	Controllers    int     `json:"controllers,omitempty"`
 	Partitions     int32   `json:"partitions"`
 	Producers      int     `json:"producers"` // producer clients
 	Consumers      int     `json:"consumers"`
