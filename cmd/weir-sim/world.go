@@ -233,8 +233,11 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			NetLatency:   time.Duration(wp.LatencyMaxUs+wp.JitterUs) * time.Microsecond,
 			SegmentRolls: wp.SegmentBytes < 1<<20,
 			// Each client of the workload has a host of its own, which
-			// partitions may cut off.
-			Clients: workloadHosts(p),
+			// partitions may cut off; a cut between one client and one
+			// node aims at a broker (a dedicated controller has no
+			// clients to lose).
+			Clients:       workloadHosts(p),
+			ClientTargets: w.Brokers(),
 		})
 	}
 	for _, e := range schedule.Events {
