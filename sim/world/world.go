@@ -475,18 +475,16 @@ func (n *machine) startLocked(why string) error {
 		w.Tracef("%s %s failed: open: %v", why, n.name, err)
 		return fmt.Errorf("world: %s %s: %w", why, n.name, err)
 	}
-	served := ctl.Done
-	if b != nil {
-		ch, err := n.serve(ctx, b)
-		if err != nil {
-			cancel()
-			b.Close()
-			w.Tracef("%s %s failed: listen: %v", why, n.name, err)
-			return fmt.Errorf("world: %s %s: listen: %w", why, n.name, err)
-		}
-		served = func() <-chan struct{} { return ch }
+	var served <-chan struct{}
+	if ctl != nil {
+		served = ctl.Done()
+	} else if served, err = n.serve(ctx, b); err != nil {
+		cancel()
+		b.Close()
+		w.Tracef("%s %s failed: listen: %v", why, n.name, err)
+		return fmt.Errorf("world: %s %s: listen: %w", why, n.name, err)
 	}
-	n.b, n.ctl, n.cancel, n.served, n.logMute, n.up = b, ctl, cancel, served(), mute, true
+	n.b, n.ctl, n.cancel, n.served, n.logMute, n.up = b, ctl, cancel, served, mute, true
 	n.incarnation = inc
 	n.setServing(inc)
 	if n.controller {
