@@ -415,6 +415,10 @@ type Config struct {
 	// Generate draws exactly what it drew before the option existed.
 	LoneLeader             bool
 	ReplicaLag, LeaderDown time.Duration
+	// ClientTargets are the nodes clients talk to (the brokers, when
+	// dedicated controllers are among Nodes): a cut between one client
+	// and one node picks among them. Empty: any node.
+	ClientTargets []string
 }
 
 // Generate draws a schedule. It panics on an invalid Config (a harness bug).
@@ -441,7 +445,10 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 	if cfg.NetLatency <= 0 {
 		cfg.NetLatency = 2 * time.Millisecond
 	}
-	g := &gen{rng: rng, cfg: cfg, nodes: nodes, clients: slices.Sorted(slices.Values(cfg.Clients))}
+	g := &gen{rng: rng, cfg: cfg, nodes: nodes, clients: slices.Sorted(slices.Values(cfg.Clients)), targets: nodes}
+	if len(cfg.ClientTargets) > 0 {
+		g.targets = slices.Sorted(slices.Values(cfg.ClientTargets))
+	}
 	if cfg.Kinds.Has(Partition) {
 		g.track(g.partition)
 	}
@@ -504,6 +511,7 @@ type gen struct {
 	cfg     Config
 	nodes   []string
 	clients []string
+	targets []string // the nodes clients talk to
 	events  []Event
 	// trackEnd is where the current window of a track ends: emit may move
 	// it later (a lone-leader window is as long as it needs).
@@ -586,7 +594,7 @@ func (g *gen) partition(at, end time.Duration) {
 		g.add(Event{At: end, Op: OpRejoin, Node: c})
 	case "cut-client":
 		c := g.clients[g.rng.IntN(len(g.clients))]
-		n := g.node()
+		n := g.targets[g.rng.IntN(len(g.targets))]
 		g.add(Event{At: at, Op: OpCut, From: c, To: n})
 		g.add(Event{At: end, Op: OpUncut, From: c, To: n})
 	case "split-clients":

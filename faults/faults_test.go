@@ -3,6 +3,7 @@ package faults_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -388,5 +389,33 @@ func TestLoneLeaderWindows(t *testing.T) {
 	}
 	if lone < 50 {
 		t.Fatalf("%d lone-leader windows in 100 schedules", lone)
+	}
+}
+
+// With dedicated controllers among the nodes, a cut between a client and
+// a node aims only at the nodes clients talk to (ClientTargets); without
+// targets the schedule is what it was.
+func TestClientCutsAimAtTargets(t *testing.T) {
+	nodes := []string{"k1", "k2", "k3", "n1", "n2"}
+	clients := []string{"producer-0", "consumer-0"}
+	cuts := map[string]int{}
+	for seed := range uint64(300) {
+		cfg := faults.Config{Nodes: nodes, Clients: clients, ClientTargets: []string{"n1", "n2"}, Kinds: faults.SetOf(faults.Partition), Duration: time.Minute}
+		s := faults.Generate(rand.New(rand.NewPCG(seed, 1)), cfg)
+		for _, e := range s.Events {
+			if e.Op == faults.OpCut && slices.Contains(clients, e.From) {
+				cuts[e.To]++
+			}
+		}
+		plain := cfg
+		plain.ClientTargets = nil
+		all := cfg
+		all.ClientTargets = nodes
+		if a, b := faults.Generate(rand.New(rand.NewPCG(seed, 1)), plain), faults.Generate(rand.New(rand.NewPCG(seed, 1)), all); a.String() != b.String() {
+			t.Fatalf("seed %d: every node as a target changed the schedule:\n%s\n%s", seed, a, b)
+		}
+	}
+	if cuts["n1"] == 0 || cuts["n2"] == 0 || cuts["k1"]+cuts["k2"]+cuts["k3"] != 0 {
+		t.Fatalf("client cuts by node: %v; want only n1 and n2", cuts)
 	}
 }

@@ -8,13 +8,19 @@
 // What main does, in order:
 //
 //  1. Parse the flags (--seed, --duration, --budget, --faults, --workload,
-//     --defect, --scenario, --out). --defect is a broker defect, or a
-//     workload's processing application's as <workload>/<defect>
-//     (workloaddefects.go), planted in that workload's parameters.
+//     --defect, --scenario, --txn, --controllers, --out, ...). --defect
+//     is a broker defect, or a workload's processing application's as
+//     <workload>/<defect> (workloaddefects.go), planted in that workload's
+//     parameters. --controllers (controllers.go) forces the metadata
+//     quorum's mode: combined (every broker a voter) or dedicated (three
+//     nodes with process.roles=controller); seed, the default, draws
+//     dedicated on a third of the seeds.
 //  2. Derive every parameter of the run from the seed (math/rand/v2 seeded
 //     from --seed; nothing else decides them), print "SEED=<n>" and then the
-//     parameters as one line "PARAMS=<json>" on stdout. The host copies that
-//     line into the run's header.json.
+//     parameters as one line "PARAMS=<json>" on stdout, and for the world
+//     scenario its cluster as "CLUSTER=3 brokers, 3 dedicated controllers
+//     ..." (or "..., combined mode ..."). The host copies the PARAMS line
+//     into the run's header.json.
 //  3. Call runScenario (scenario.go) with a context whose deadline is the
 //     virtual-time budget. That function is the seam where the real world
 //     (sim/world + workload + checkers) plugs in.

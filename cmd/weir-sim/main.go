@@ -50,6 +50,7 @@ type flags struct {
 	cpuProfile  string
 	txn         string // the queue's transactional mode: seed, on, off (txn.go)
 	group       string // the queue's consumer-group mode: seed, on, off
+	controllers string // the metadata quorum's mode: seed, combined, dedicated (controllers.go)
 	// The configurations whose losses Kafka documents (worldLosses).
 	acks            string
 	uncleanElection bool
@@ -132,6 +133,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitHarness
 	}
 	fmt.Fprintf(stdout, "SEED=%d\nPARAMS=%s\n", p.Seed, pj)
+	if p.World != nil {
+		fmt.Fprintf(stdout, "CLUSTER=%s\n", clusterLine(p.World))
+	}
 
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
@@ -191,6 +195,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
 	fs.StringVar(&f.group, "group", "seed", "the queue workload's consumer-group mode in the world scenario: seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on, off")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
+	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
 	fs.BoolVar(&f.noFsync, "no-fsync", false, "brokers with weir.fsync.acks.all=false and a whole-cluster power loss on every seed (lost writes allowed)")
@@ -214,6 +219,9 @@ func parseFlags(args []string) (flags, error) {
 	}
 	if f.group == "off" && broker.IsGroupDefect(f.defect) {
 		return f, fmt.Errorf("--group off: the defect %s needs the consumer-group mode", f.defect)
+	}
+	if err := checkControllersMode(f.controllers); err != nil {
+		return f, err
 	}
 	if f.acks != "all" && f.acks != "1" {
 		return f, fmt.Errorf("--acks %q: want all or 1", f.acks)
@@ -270,6 +278,7 @@ func deriveParams(f flags, sc scenario) params {
 	if p.World != nil {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
 		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
+		drawControllers(f.controllers, p.Seed, p.World)
 	}
 	return p
 }

@@ -28,7 +28,13 @@ const seedStreamWorld = 0x7765_6972_776f_726c // "weirworl"
 
 // worldParams are the parameters of the real scenario that the seed decides.
 type worldParams struct {
-	Nodes          int     `json:"nodes"`
+	Nodes int `json:"nodes"` // brokers
+	// ControllerMode is where the metadata quorum runs: "combined" (every
+	// broker a voter) or "dedicated" (Controllers nodes with
+	// process.roles=controller); controllers.go, --controllers. Empty in
+	// parameters recorded before it was drawn: combined.
+	ControllerMode string  `json:"controller_mode,omitempty"`
+	Controllers    int     `json:"controllers,omitempty"`
 	Partitions     int32   `json:"partitions"`
 	Producers      int     `json:"producers"` // producer clients
 	Consumers      int     `json:"consumers"`
@@ -104,7 +110,8 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		p.World.PowerLossKeep = rng.Float64()
 	}
 	// The cluster: 1 to 5 brokers, 3 most often, each a voter of the
-	// metadata quorum; topics replicated 3 ways (fewer on fewer brokers)
+	// metadata quorum unless the seed draws dedicated controllers
+	// (controllers.go, drawn from a stream of its own); topics replicated 3 ways (fewer on fewer brokers)
 	// with min.insync.replicas 2, the configuration Kafka promises to keep
 	// acknowledged writes in while a majority of replicas survives.
 	p.World.Nodes = []int{1, 2, 3, 3, 3, 3, 4, 5}[rng.IntN(8)]
@@ -193,14 +200,16 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		out.Verdict(exitHarness, err.Error(), nil)
 		return exitHarness
 	}
-	// The metadata checker records every broker's quorum member.
+	// The metadata checker records every node's quorum member: every
+	// broker's and every dedicated controller's.
 	metaHist := quorum.NewHistory()
 	traced := map[uint64]bool{} // metadata log indexes already in the trace
+	var w *world.World          // set below, before any node starts
 	observe := func(e quorum.Event) {
 		metaHist.Record(e)
 		switch {
 		case e.Kind == quorum.EventLeader:
-			out.Tracef("metadata", "n%d leads the quorum in term %d", e.Node, e.Term)
+			out.Tracef("metadata", "%s leads the quorum in term %d", w.NodeName(e.Node), e.Term)
 		case e.Kind == quorum.EventApply && !traced[e.Index] && len(e.Records) > 0:
 			traced[e.Index] = true
 			for _, r := range e.Records {
@@ -208,8 +217,9 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			}
 		}
 	}
-	w := world.New(rng, world.Config{
+	w = world.New(rng, world.Config{
 		Nodes:          wp.Nodes,
+		Controllers:    wp.Controllers,
 		QuorumObserver: observe,
 		Defects:        defects,
 		Net: simnet.Options{
@@ -252,8 +262,11 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			ReplicaLag: replicaLag(wp),
 			LeaderDown: broker.DefaultConfig().SessionTimeout + 3*time.Second,
 			// Each client of the workload has a host of its own, which
-			// partitions may cut off.
-			Clients: workloadHosts(p),
+			// partitions may cut off; a cut between one client and one
+			// node aims at a broker (a dedicated controller has no
+			// clients to lose).
+			Clients:       workloadHosts(p),
+			ClientTargets: w.Brokers(),
 		})
 	}
 	if wp.Txn && (kinds.Has(faults.Partition) || kinds.Has(faults.Flaky)) {

@@ -39,6 +39,8 @@ guest build: the same seed replays the same trace.
   weir sim --seed 7 --workload clickstream,queue   workloads side by side (default: queue)
   weir sim --seeds 1-100000 --shard 3/8   the 3rd of 8 disjoint slices (one CI job each)
   weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
+  weir sim --seeds 1-20 --controllers dedicated   the metadata quorum on 3 controller-only
+                                          nodes (default: the seed chooses, on a third)
   weir sim --seeds 1-20 --faults crash --acks 1   a configuration documented to lose
                                           writes (also --unclean-election, --no-fsync):
                                           lost writes are allowed, and counted
@@ -85,6 +87,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
 	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect)")
+	fs.String("controllers", "", "the metadata quorum: seed, combined (every broker a voter) or dedicated (3 controller-only nodes) (default: the guest's, seed: dedicated on a third of the seeds)")
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
 	fs.String("acks", "", "the producers' acks: all (the default) or 1; with 1 a leader crash may lose acknowledged writes, which the run allows")
@@ -123,7 +126,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
@@ -139,7 +142,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --acks, --unclean-election and --no-fsync")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --acks, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -118,5 +119,40 @@ func TestSelftestShort(t *testing.T) {
 		if cs.Seeds == 0 || cs.Valid != cs.Seeds {
 			t.Errorf("control %v: %d of %d valid", cs.Args, cs.Valid, cs.Seeds)
 		}
+	}
+}
+
+// TestWorldDedicatedControllers runs the world scenario with the metadata
+// quorum on three dedicated controllers (--controllers dedicated) for a
+// few virtual seconds with crashes, partitions and pauses: the run is
+// valid, its parameters and CLUSTER= line name the mode, the controllers
+// run as c1-c3 and one of them leads the quorum.
+func TestWorldDedicatedControllers(t *testing.T) {
+	r := testRunner(t)
+	res := runSeed(t, r, 5, RunConfig{Args: []string{"--duration", "5s", "--faults", "crash,partition,pause", "--controllers", "dedicated"}})
+	if res.ExitCode != ExitValid {
+		t.Fatalf("seed 5: exit %d: %s", res.ExitCode, res.Message)
+	}
+	var p struct {
+		World struct {
+			Nodes          int    `json:"nodes"`
+			ControllerMode string `json:"controller_mode"`
+			Controllers    int    `json:"controllers"`
+		} `json:"world"`
+	}
+	if err := json.Unmarshal(res.Params, &p); err != nil || p.World.ControllerMode != "dedicated" || p.World.Controllers != 3 {
+		t.Fatalf("params %s: %v; want controller_mode dedicated with 3 controllers", res.Params, err)
+	}
+	if stdout := readFile(t, filepath.Join(res.OutDir, "stdout.log")); !strings.Contains(stdout, "\nCLUSTER=") || !strings.Contains(stdout, "3 dedicated controllers") {
+		t.Fatalf("stdout lacks the CLUSTER= line of a dedicated cluster:\n%s", stdout)
+	}
+	trace := readFile(t, filepath.Join(res.OutDir, "trace.log"))
+	for _, want := range []string{"start c1 (incarnation 1) controller on c1:9093", "start c3 (incarnation 1) controller on c3:9093", "start n1 (incarnation 1) listening on n1:9092"} {
+		if !strings.Contains(trace, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`metadata +c[123] leads the quorum`).MatchString(trace) || regexp.MustCompile(`metadata +n\d+ leads the quorum`).MatchString(trace) {
+		t.Error("the trace does not show a controller, and only controllers, leading the quorum")
 	}
 }

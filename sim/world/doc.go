@@ -4,14 +4,29 @@
 // through the same network, each from a host of its own (ClientDialer), so
 // that a partition can cut some clients off from some nodes.
 //
+// The metadata quorum runs in KRaft's combined mode (every broker n1, n2,
+// ... is a voter) or, with Config.Controllers, on dedicated controllers
+// c1, c2, ... (process.roles=controller, node ids ControllerIDBase+1, ...:
+// a quorum.Node and nothing else, started by broker.StartController),
+// which the brokers (process.roles=broker) follow as Raft learners.
+// Controllers are nodes like the brokers: disks, hosts, clocks, crashes,
+// pauses, partitions and disk and clock faults all apply to them; a
+// triggered crash there waits for an fsync of the metadata WAL (TriggerSync)
+// or the start of a metadata snapshot (TriggerRoll). Clients bootstrap
+// from the brokers only.
+//
 // A World applies faults (package faults) to the nodes and records a trace of
 // every fault, crash, restart, heal and network event with the virtual time
 // since the run began (Config.Start), and the faults applied for
 // faults.jsonl (FaultRecords). Run is the shape of a simulation run: the safety
 // phase (the schedule's events at their times while the workload runs), then
 // the liveness phase (heal everything, restart every node that is down or
-// whose disk failed, and wait, bounded, until every node answers and every
-// partition has a leader and answers ListOffsets).
+// whose disk failed, and wait, bounded, until the cluster converged: every
+// node up with its quorum member running, all agreeing on one leader, a
+// voter, in one term; every broker registered and unfenced; every
+// partition led with its whole replica set in sync; every node's metadata
+// image identical; every broker answering, and every partition answering
+// ListOffsets).
 //
 // Crash is a power loss, not a shutdown: the node's network is killed first
 // (listeners closed, connections reset, its env.Net fenced), then its disk is
@@ -67,8 +82,12 @@
 //     Config.Clock (the real clock natively, the virtual clock in the guest).
 //   - No package-level mutable state; every goroutine a World starts ends
 //     when the world's context (Close) or the node incarnation's ends.
-//   - Nodes are visited in name order (n1, n2, ...), so traces and rng draws
-//     do not depend on map order.
+//   - Nodes are visited in name order (c1, c2, ..., then n1, n2, ...), so
+//     traces and rng draws do not depend on map order; a combined cluster
+//     draws what it drew before controllers existed. Close stops the
+//     brokers before the controllers (whose incarnations do not end with
+//     the world's context, which Close ends first), so that the brokers'
+//     controlled shutdowns find a quorum.
 //   - Lock order: machine.mu before World.mu before machine.diskMu;
 //     machine.diskMu, the trace's, the breaches' and each nodeClock's
 //     mutex are leaves (the disk injector runs inside broker calls made

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/quorum"
 )
 
 // livenessClient is the client host the liveness phase checks from.
@@ -89,11 +90,12 @@ func (w *World) ready(ctx context.Context) error {
 	return nil
 }
 
-// metadataConverged checks the brokers' own view of the cluster: every
-// node is up with its quorum member running; all agree on one quorum leader
-// in one term; every broker is registered and unfenced; every partition has
-// a leader and a full ISR; and every broker applied the same metadata
-// image. The first thing that does not hold is the error.
+// metadataConverged checks the nodes' own view of the cluster: every
+// node (dedicated controllers included) is up with its quorum member
+// running; all agree on one quorum leader, a voter, in one term; every
+// broker is registered and unfenced; every partition has a leader and a
+// full ISR; and every node applied the same metadata image. The first
+// thing that does not hold is the error.
 func (w *World) metadataConverged() error {
 	var (
 		leader    int32
@@ -101,23 +103,24 @@ func (w *World) metadataConverged() error {
 		first     []byte
 		firstNode string
 	)
+	brokers := len(w.brokers())
 	for i, n := range w.nodes {
-		b := w.Broker(n.name)
-		if b == nil {
-			return fmt.Errorf("%s is down", n.name)
-		}
-		st, img := b.MetadataState()
+		st, img, up := n.metadataState()
 		switch {
+		case !up:
+			return fmt.Errorf("%s is down", n.name)
 		case st.Err != nil:
 			return fmt.Errorf("%s: its metadata quorum member stopped: %v", n.name, st.Err)
 		case st.Leader < 0:
 			return fmt.Errorf("%s knows no metadata quorum leader", n.name)
+		case !slices.Contains(st.Voters, st.Leader):
+			return fmt.Errorf("%s sees quorum leader %s, which is not a voter %v", n.name, w.NodeName(st.Leader), st.Voters)
 		case i == 0:
 			leader, term = st.Leader, st.Term
 		case st.Leader != leader || st.Term != term:
-			return fmt.Errorf("%s sees quorum leader %d in term %d, %s sees %d in term %d", n.name, st.Leader, st.Term, w.nodes[0].name, leader, term)
+			return fmt.Errorf("%s sees quorum leader %s in term %d, %s sees %s in term %d", n.name, w.NodeName(st.Leader), st.Term, w.nodes[0].name, w.NodeName(leader), term)
 		}
-		if err := imageConverged(img, len(w.nodes)); err != nil {
+		if err := imageConverged(img, brokers); err != nil {
 			return fmt.Errorf("%s's metadata: %w", n.name, err)
 		}
 		snap := metadata.EncodeSnapshot(nil, img)
@@ -128,6 +131,23 @@ func (w *World) metadataConverged() error {
 		}
 	}
 	return nil
+}
+
+// metadataState is the node's view of the metadata quorum and the image
+// it applied, from its broker or its dedicated controller; up is false
+// while the node is down.
+func (n *machine) metadataState() (st quorum.Status, img *metadata.Image, up bool) {
+	n.mu.Lock()
+	b, ctl := n.b, n.ctl
+	n.mu.Unlock()
+	switch {
+	case b != nil:
+		st, img = b.MetadataState()
+		return st, img, true
+	case ctl != nil:
+		return ctl.Status(), ctl.Image(), true
+	}
+	return quorum.Status{}, nil, false
 }
 
 // imageConverged checks one image: every one of nodes brokers registered

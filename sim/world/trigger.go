@@ -18,12 +18,18 @@ type trigger struct {
 	why     string
 	kind    faults.Trigger
 	restart bool // armed by a restart with Ops: counts every operation from the start of recovery
-	syncs   int  // TriggerSync: segment fsyncs still to begin
-	lag     time.Duration
-	rolling bool // TriggerRoll: a roll began; ops counts from there
-	ops     int
-	keep    float64
-	down    time.Duration // restart this long after the crash (faults.Event.Down)
+	// controller: the node is a dedicated controller, whose disk holds
+	// only the metadata quorum's log: TriggerSync counts the fsyncs of
+	// its WAL, the moment its votes and acknowledgements go out, and
+	// TriggerRoll waits for a snapshot (the WAL's rotation and compaction
+	// follow it) instead of a segment roll.
+	controller bool
+	syncs      int // TriggerSync: segment fsyncs still to begin
+	lag        time.Duration
+	rolling    bool // TriggerRoll: a roll began; ops counts from there
+	ops        int
+	keep       float64
+	down       time.Duration // restart this long after the crash (faults.Event.Down)
 }
 
 // advance shows t one disk operation and reports whether t fires now,
@@ -32,14 +38,19 @@ func (t *trigger) advance(op memfs.Op, path string) bool {
 	switch {
 	case t.restart:
 	case t.kind == faults.TriggerSync:
-		if op != memfs.OpSync || !isSegment(path) {
+		if op != memfs.OpSync || !(isSegment(path) || t.controller && isWAL(path)) {
 			return false
 		}
 		t.syncs--
 		return t.syncs <= 0
 	case t.kind == faults.TriggerRoll && !t.rolling:
-		// A roll starts by writing the old segment's index.
-		if op != memfs.OpCreate || !strings.HasSuffix(path, ".index") {
+		// A roll starts by writing the old segment's index; a snapshot
+		// of the metadata quorum by creating its temporary file.
+		first := ".index"
+		if t.controller {
+			first = ".snap.tmp"
+		}
+		if op != memfs.OpCreate || !strings.HasSuffix(path, first) {
 			return false
 		}
 		t.rolling = true
@@ -63,6 +74,13 @@ func isSegment(path string) bool {
 	return true
 }
 
+// isWAL reports whether path is a WAL file of the metadata quorum,
+// wal-<digits>.log.
+func isWAL(path string) bool {
+	base := path[strings.LastIndexByte(path, '/')+1:]
+	return strings.HasPrefix(base, "wal-") && strings.HasSuffix(base, ".log")
+}
+
 // armCrash arms the triggered crash of e (e.Trigger is not TriggerAt).
 func (w *World) armCrash(e faults.Event) error {
 	n, err := w.mustNode(e.Node)
@@ -72,11 +90,15 @@ func (w *World) armCrash(e faults.Event) error {
 	if !w.Up(e.Node) {
 		return fmt.Errorf("world: crash %s: not up", e.Node)
 	}
-	t := &trigger{kind: e.Trigger, syncs: e.Nth, lag: e.Lag, ops: e.Ops, keep: e.Keep, down: e.Down}
-	switch e.Trigger {
-	case faults.TriggerSync:
+	t := &trigger{kind: e.Trigger, syncs: e.Nth, lag: e.Lag, ops: e.Ops, keep: e.Keep, down: e.Down, controller: n.controller}
+	switch {
+	case e.Trigger == faults.TriggerSync && n.controller:
+		t.why = fmt.Sprintf("%v after the start of metadata log fsync #%d since %.6fs", e.Lag, e.Nth, w.Elapsed().Seconds())
+	case e.Trigger == faults.TriggerRoll && n.controller:
+		t.why = fmt.Sprintf("before disk operation #%d of the first metadata snapshot since %.6fs", e.Ops, w.Elapsed().Seconds())
+	case e.Trigger == faults.TriggerSync:
 		t.why = fmt.Sprintf("%v after the start of segment fsync #%d since %.6fs", e.Lag, e.Nth, w.Elapsed().Seconds())
-	case faults.TriggerRoll:
+	case e.Trigger == faults.TriggerRoll:
 		t.why = fmt.Sprintf("before disk operation #%d of the first segment roll since %.6fs", e.Ops, w.Elapsed().Seconds())
 	default:
 		return fmt.Errorf("world: crash %s: unknown trigger %v", e.Node, e.Trigger)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,14 +30,22 @@ import (
 
 // Config describes a world.
 type Config struct {
-	// Nodes is the cluster size; 0 means 1. Nodes are named n1, n2, ...
+	// Nodes is the number of brokers; 0 means 1. Brokers are named n1,
+	// n2, ... and have node ids 1, 2, ...
 	Nodes int
+	// Controllers, when positive, is the number of dedicated controllers
+	// (process.roles=controller), named c1, c2, ... with node ids
+	// ControllerIDBase+1, ...: they alone are the voters of the metadata
+	// quorum, and the brokers (process.roles=broker) follow it as
+	// learners. 0 is KRaft's combined mode: every broker is also a voter.
+	Controllers int
 	// Port is every broker's port; 0 means 9092. Brokers listen on and
 	// advertise "<node>:<port>".
 	Port int
 	// ControllerPort is every node's controller listener; 0 means 9093.
-	// Every node is a broker and a voter of the metadata quorum (KRaft's
-	// combined mode), listening on "<node>:<controller port>".
+	// Every node listens on "<node>:<controller port>": a voter for the
+	// quorum's traffic, a broker of a cluster with dedicated controllers
+	// for the log the leader sends its learners.
 	ControllerPort int
 	// QuorumObserver, if set, is every broker's quorum.Config.Observer:
 	// the metadata checker records a quorum.History with it.
@@ -45,6 +54,9 @@ type Config struct {
 	Defects broker.Defects
 	// Broker, if set, adjusts a node's broker config after the world filled
 	// in NodeID, ListenAddr, AdvertisedAddr, DataDir, Defects and Logger.
+	// It is called for dedicated controllers too (their TopicDefaults
+	// resolve the topic configs of the images they build, which must be
+	// the brokers').
 	Broker func(node string, cfg *broker.Config)
 	// Net configures the network; its Clock and Trace are set by the world.
 	Net simnet.Options
@@ -72,6 +84,10 @@ type Config struct {
 }
 
 const dataDir = "/weir"
+
+// ControllerIDBase is added to a dedicated controller's number for its
+// node id: c1 is node 101. Brokers keep ids 1 to Nodes.
+const ControllerIDBase = 100
 
 // ErrLiveness is wrapped by Run's error when the healed cluster did not
 // converge within the liveness timeout.
@@ -102,17 +118,24 @@ type World struct {
 	lone   *loneLeader
 }
 
-// machine is one node: a disk, a host, a clock and, while up, a broker.
+// machine is one node: a disk, a host, a clock and, while up, a broker
+// or, for a dedicated controller, a quorum node.
 type machine struct {
 	w    *World
 	name string
 	id   int32
+	// controller: a dedicated controller (process.roles=controller),
+	// which runs ctl and never b.
+	controller bool
 
-	mu          sync.Mutex // guards the fields below
-	disk        *memfs.FS
-	b           *broker.Broker
-	cancel      context.CancelFunc
-	served      chan struct{}
+	mu     sync.Mutex // guards the fields below
+	disk   *memfs.FS
+	b      *broker.Broker
+	ctl    *quorum.Node
+	cancel context.CancelFunc
+	// served is closed when the incarnation stopped serving: the broker's
+	// Serve returned, or the controller's quorum node stopped.
+	served      <-chan struct{}
 	logMute     *atomic.Bool // the current incarnation's logger stops at its crash
 	up          bool
 	incarnation int
@@ -177,16 +200,23 @@ func New(rng *rand.Rand, cfg Config) *World {
 		}
 	}
 	w.net = simnet.New(split(rng), netOpts)
+	// In name order: c1, c2, ... before n1, n2, ... A combined cluster
+	// draws from rng exactly what it drew before controllers existed.
+	for i := range cfg.Controllers {
+		w.addNode(&machine{name: "c" + strconv.Itoa(i+1), id: int32(ControllerIDBase + i + 1), controller: true})
+	}
 	for i := range cfg.Nodes {
-		n := &machine{
-			w: w, name: "n" + strconv.Itoa(i+1), id: int32(i + 1),
-			disk: memfs.New(), diskRng: split(rng), diskDead: make(chan struct{}),
-		}
-		n.clock = newNodeClock(clock, w.start)
-		n.disk.SetInjector(n.injector(n.disk, n.diskDead))
-		w.nodes = append(w.nodes, n)
+		w.addNode(&machine{name: "n" + strconv.Itoa(i+1), id: int32(i + 1)})
 	}
 	return w
+}
+
+// addNode gives n its disk, disk stream and clock and adds it to the world.
+func (w *World) addNode(n *machine) {
+	n.w, n.disk, n.diskRng, n.diskDead = w, memfs.New(), split(w.rng), make(chan struct{})
+	n.clock = newNodeClock(w.clock, w.start)
+	n.disk.SetInjector(n.injector(n.disk, n.diskDead))
+	w.nodes = append(w.nodes, n)
 }
 
 // split derives an independent stream from rng.
@@ -195,7 +225,8 @@ func split(rng *rand.Rand) *rand.Rand { return rand.New(rand.NewPCG(rng.Uint64()
 // Net is the world's network, for workloads that need finer faults.
 func (w *World) Net() *simnet.Network { return w.net }
 
-// Nodes returns the node names in order.
+// Nodes returns the node names in order: the dedicated controllers, if
+// any, then the brokers. Faults may hit every one of them.
 func (w *World) Nodes() []string {
 	out := make([]string, len(w.nodes))
 	for i, n := range w.nodes {
@@ -204,11 +235,53 @@ func (w *World) Nodes() []string {
 	return out
 }
 
+// Brokers returns the brokers' names in order.
+func (w *World) Brokers() []string {
+	var out []string
+	for _, n := range w.brokers() {
+		out = append(out, n.name)
+	}
+	return out
+}
+
+// Controllers returns the dedicated controllers' names in order; none in
+// combined mode.
+func (w *World) Controllers() []string {
+	var out []string
+	for _, n := range w.nodes {
+		if n.controller {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+func (w *World) brokers() []*machine {
+	var out []*machine
+	for _, n := range w.nodes {
+		if !n.controller {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// NodeName is the name of the node with this node id, or "node <id>" if
+// there is none (the metadata quorum's events name nodes by id).
+func (w *World) NodeName(id int32) string {
+	for _, n := range w.nodes {
+		if n.id == id {
+			return n.name
+		}
+	}
+	return "node " + strconv.Itoa(int(id))
+}
+
 // BootstrapAddrs are the brokers' addresses, for kgo.SeedBrokers.
 func (w *World) BootstrapAddrs() []string {
-	out := make([]string, len(w.nodes))
-	for i, n := range w.nodes {
-		out[i] = n.addr()
+	var out []string
+	for _, n := range w.brokers() {
+		out = append(out, n.addr())
 	}
 	return out
 }
@@ -219,11 +292,14 @@ func (n *machine) controllerAddr() string {
 	return n.name + ":" + strconv.Itoa(n.w.cfg.ControllerPort)
 }
 
-// voters is controller.quorum.voters: every node.
+// voters is controller.quorum.voters: the dedicated controllers if there
+// are any, else every node (combined mode).
 func (w *World) voters() string {
 	var vs []string
 	for _, n := range w.nodes {
-		vs = append(vs, strconv.Itoa(int(n.id))+"@"+n.controllerAddr())
+		if n.controller || w.cfg.Controllers == 0 {
+			vs = append(vs, strconv.Itoa(int(n.id))+"@"+n.controllerAddr())
+		}
 	}
 	return strings.Join(vs, ",")
 }
@@ -274,7 +350,8 @@ func (w *World) Trace() []string {
 	return append([]string(nil), w.lines...)
 }
 
-// Broker returns the node's current broker, or nil while it is down.
+// Broker returns the node's current broker, or nil while it is down or
+// if it is a dedicated controller.
 func (w *World) Broker(name string) *broker.Broker {
 	n := w.lookup(name)
 	if n == nil {
@@ -283,6 +360,18 @@ func (w *World) Broker(name string) *broker.Broker {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.b
+}
+
+// Controller returns the dedicated controller's current quorum node, or
+// nil while it is down or if the node is a broker.
+func (w *World) Controller(name string) *quorum.Node {
+	n := w.lookup(name)
+	if n == nil {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ctl
 }
 
 // Up reports whether the node has a running incarnation.
@@ -339,7 +428,8 @@ const (
 // unless Config.Broker sets another.
 const DefaultReplicaLagTimeMax = 5 * time.Second
 
-// startLocked opens a broker on the node's disk and serves it.
+// startLocked opens a broker (or, on a dedicated controller, a quorum
+// node) on the node's disk and serves it.
 func (n *machine) startLocked(why string) error {
 	w := n.w
 	if n.up {
@@ -349,6 +439,92 @@ func (n *machine) startLocked(why string) error {
 		return errors.New("world: closed")
 	}
 	mute := new(atomic.Bool)
+	cfg := n.config(mute)
+	inc := n.incarnation + 1
+	deps := broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: n.clock,
+		Breach: func(name, detail string) { w.breach(n.name, inc, mute, name, detail) }}
+	// A controller outlives the world's context, which Close ends first:
+	// the brokers' controlled shutdowns need their quorum. Close stops
+	// the controllers last.
+	parent := w.ctx
+	if n.controller {
+		parent = context.WithoutCancel(w.ctx)
+	}
+	ctx, cancel := context.WithCancel(parent)
+	var (
+		b   *broker.Broker
+		ctl *quorum.Node
+		err error
+	)
+	n.starting.Store(true)
+	if n.controller {
+		ctl, err = broker.StartController(ctx, cfg, deps)
+	} else {
+		b, err = broker.Open(cfg, deps)
+	}
+	n.starting.Store(false)
+	if crashed := n.takeStartCrash(); crashed != nil {
+		// The power failed during recovery: the disk is what a reboot
+		// finds, and this incarnation never served.
+		if err == nil {
+			if ctl != nil {
+				ctl.Close()
+			} else {
+				b.Abandon()
+			}
+		}
+		cancel()
+		n.disk = crashed
+		w.net.KillHost(n.name)
+		w.Tracef("%s %s failed: crashed during recovery", why, n.name)
+		return fmt.Errorf("world: %s %s: crashed during recovery", why, n.name)
+	}
+	if err != nil {
+		cancel()
+		w.Tracef("%s %s failed: open: %v", why, n.name, err)
+		return fmt.Errorf("world: %s %s: %w", why, n.name, err)
+	}
+	var served <-chan struct{}
+	if ctl != nil {
+		served = ctl.Done()
+	} else if served, err = n.serve(ctx, b); err != nil {
+		cancel()
+		b.Close()
+		w.Tracef("%s %s failed: listen: %v", why, n.name, err)
+		return fmt.Errorf("world: %s %s: listen: %w", why, n.name, err)
+	}
+	n.b, n.ctl, n.cancel, n.served, n.logMute, n.up = b, ctl, cancel, served, mute, true
+	n.incarnation = inc
+	n.setServing(inc)
+	if n.controller {
+		w.Tracef("%s %s (incarnation %d) controller on %s", why, n.name, n.incarnation, n.controllerAddr())
+	} else {
+		w.Tracef("%s %s (incarnation %d) listening on %s", why, n.name, n.incarnation, n.addr())
+	}
+	return nil
+}
+
+// serve listens on the broker's address and serves it until ctx ends; the
+// channel is closed when Serve returned.
+func (n *machine) serve(ctx context.Context, b *broker.Broker) (<-chan struct{}, error) {
+	ln, err := b.Listen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := b.Serve(ctx, ln); err != nil {
+			n.w.Tracef("%s serve ended: %v", n.name, err)
+		}
+	}()
+	return served, nil
+}
+
+// config is the node's broker config: a broker, a broker and voter
+// (combined mode) or a dedicated controller.
+func (n *machine) config(mute *atomic.Bool) broker.Config {
+	w := n.w
 	cfg := broker.DefaultConfig()
 	cfg.NodeID = n.id
 	cfg.ListenAddr = n.addr()
@@ -357,6 +533,12 @@ func (n *machine) startLocked(why string) error {
 	cfg.Defects = w.cfg.Defects
 	cfg.ControllerListenAddr = n.controllerAddr()
 	cfg.ControllerQuorumVoters = w.voters()
+	switch {
+	case n.controller:
+		cfg.ProcessRoles = []string{broker.RoleController}
+	case w.cfg.Controllers > 0:
+		cfg.ProcessRoles = []string{broker.RoleBroker}
+	}
 	cfg.QuorumObserver = w.cfg.QuorumObserver
 	// The quorum ticks every 200ms instead of 50ms: the same 1s election
 	// timeout and 200ms heartbeats, a quarter of the wake-ups (each voter's
@@ -382,47 +564,7 @@ func (n *machine) startLocked(why string) error {
 	if w.cfg.Broker != nil {
 		w.cfg.Broker(n.name, &cfg)
 	}
-	inc := n.incarnation + 1
-	deps := broker.Deps{FS: n.disk, Net: w.net.Host(n.name), Clock: n.clock,
-		Breach: func(name, detail string) { w.breach(n.name, inc, mute, name, detail) }}
-	n.starting.Store(true)
-	b, err := broker.Open(cfg, deps)
-	n.starting.Store(false)
-	if crashed := n.takeStartCrash(); crashed != nil {
-		// The power failed during recovery: the disk is what a reboot
-		// finds, and this incarnation never served.
-		if err == nil {
-			b.Abandon()
-		}
-		n.disk = crashed
-		w.net.KillHost(n.name)
-		w.Tracef("%s %s failed: crashed during recovery", why, n.name)
-		return fmt.Errorf("world: %s %s: crashed during recovery", why, n.name)
-	}
-	if err != nil {
-		w.Tracef("%s %s failed: open: %v", why, n.name, err)
-		return fmt.Errorf("world: %s %s: %w", why, n.name, err)
-	}
-	ctx, cancel := context.WithCancel(w.ctx)
-	ln, err := b.Listen(ctx)
-	if err != nil {
-		cancel()
-		b.Close()
-		w.Tracef("%s %s failed: listen: %v", why, n.name, err)
-		return fmt.Errorf("world: %s %s: listen: %w", why, n.name, err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		if err := b.Serve(ctx, ln); err != nil {
-			w.Tracef("%s serve ended: %v", n.name, err)
-		}
-	}()
-	n.b, n.cancel, n.served, n.logMute, n.up = b, cancel, served, mute, true
-	n.incarnation = inc
-	n.setServing(inc)
-	w.Tracef("%s %s (incarnation %d) listening on %s", why, n.name, n.incarnation, n.addr())
-	return nil
+	return cfg
 }
 
 func (n *machine) setServing(inc int) {
@@ -516,15 +658,36 @@ func (n *machine) crashDisk(disk *memfs.FS, keep float64) *memfs.FS {
 // windDownLocked ends the crashed incarnation without a clean shutdown.
 // Abandon, where the broker has it, ends the goroutines without fsyncing;
 // otherwise Close is safe too, because every fsync it tries now fails with
-// memfs.ErrCrashed and its connections are already reset.
+// memfs.ErrCrashed and its connections are already reset. A controller's
+// quorum node has nothing to flush: Close only ends its goroutines.
 func (n *machine) windDownLocked() {
-	if a, ok := any(n.b).(interface{ Abandon() }); ok {
+	switch a, ok := any(n.b).(interface{ Abandon() }); {
+	case n.ctl != nil:
+		n.ctl.Close()
+	case ok:
 		a.Abandon()
-	} else {
+	default:
 		n.b.Close()
 	}
 	<-n.served
-	n.b, n.cancel, n.served, n.up = nil, nil, nil, false
+	n.b, n.ctl, n.cancel, n.served, n.up = nil, nil, nil, nil, false
+}
+
+// closeLocked stops the incarnation cleanly (a broker moves its
+// leadership away and fsyncs everything) and waits until it stopped
+// serving.
+func (n *machine) closeLocked() error {
+	n.setServing(0)
+	n.cancel()
+	var err error
+	if n.ctl != nil {
+		err = n.ctl.Close()
+	} else {
+		err = n.b.Close()
+	}
+	<-n.served
+	n.b, n.ctl, n.cancel, n.served, n.up = nil, nil, nil, nil, false
+	return err
 }
 
 // crashIncarnation crashes the trigger t's node if incarnation inc is
@@ -610,14 +773,10 @@ func (w *World) Reboot(name string) error {
 	defer n.mu.Unlock()
 	if n.up {
 		w.Tracef("stop %s (incarnation %d) cleanly", name, n.incarnation)
-		n.setServing(0)
-		n.cancel()
-		if err := n.b.Close(); err != nil {
+		if err := n.closeLocked(); err != nil {
 			w.Tracef("stop %s: %v", name, err)
 		}
-		<-n.served
 		w.net.KillHost(name) // the same host name, a new process
-		n.b, n.cancel, n.served, n.up = nil, nil, nil, false
 	}
 	return n.startLocked("reboot")
 }
@@ -1181,20 +1340,18 @@ func (w *World) converge(ctx context.Context, phase string) error {
 	}
 }
 
-// Close stops every running node cleanly and ends the world's goroutines.
+// Close stops every running node cleanly and ends the world's goroutines:
+// the brokers first, then the dedicated controllers, which the brokers'
+// controlled shutdowns ask to move their leadership away.
 func (w *World) Close() error {
 	w.stop() // first: it releases delayed syncs, so Close cannot wait on them
 	var first error
-	for _, n := range w.nodes {
+	for _, n := range append(w.brokers(), slices.DeleteFunc(slices.Clone(w.nodes), func(n *machine) bool { return !n.controller })...) {
 		n.mu.Lock()
 		if n.up {
-			n.setServing(0)
-			n.cancel()
-			if err := n.b.Close(); err != nil && first == nil {
+			if err := n.closeLocked(); err != nil && first == nil {
 				first = fmt.Errorf("world: close %s: %w", n.name, err)
 			}
-			<-n.served
-			n.b, n.up = nil, false
 		}
 		n.mu.Unlock()
 	}
