@@ -71,7 +71,7 @@ type shardState int
 const (
 	shardLoading shardState = iota
 	shardServing
-	shardFailed   // its partition's log failed: COORDINATOR_NOT_AVAILABLE until restart
+	shardFailed   // its partition failed (a write): COORDINATOR_NOT_AVAILABLE until restart
 	shardUnloaded // given up (leadership moved): NOT_COORDINATOR
 	shardStopped  // the broker is stopping
 )
@@ -89,6 +89,9 @@ type coordShard struct {
 	sm      *group.Shard
 	timer   env.Timer
 	timerAt int64
+	// loadFailures counts the loads that failed; the next one waits
+	// coordLoadBackoff(loadFailures) (coordload.go).
+	loadFailures int
 	// owed are the requests the shard took and has not answered
 	// (invariants builds only: group_invariants.go).
 	owed map[*waiter]bool
@@ -263,9 +266,16 @@ func (gc *groupCoordinator) stop() {
 	}
 }
 
-// load rebuilds the shard from its partition's log, then serves it.
+// load rebuilds the shard from its partition's log, then serves it. A
+// load whose read fails runs again after a backoff (coordload.go).
 func (cs *coordShard) load() {
 	b := cs.gc.b
+	cs.mu.Lock()
+	loading := cs.state == shardLoading
+	cs.mu.Unlock()
+	if !loading {
+		return
+	}
 	sm := group.NewShard(b.groupCoordinatorConfig(), newUUID)
 	start := b.clock.Now()
 	var records, bad int
@@ -289,10 +299,14 @@ func (cs *coordShard) load() {
 		return
 	}
 	if err != nil {
-		if b.ctx.Err() == nil {
-			b.log.Error("loading groups failed; their coordinator is unavailable until restart", "topic", offsetsTopic, "partition", cs.index, "err", err)
+		if b.ctx.Err() != nil {
+			cs.state = shardFailed
+			return
 		}
-		cs.state = shardFailed
+		cs.loadFailures++
+		wait := coordLoadBackoff(cs.loadFailures)
+		b.log.Warn("loading groups failed; loading again", "topic", offsetsTopic, "partition", cs.index, "failures", cs.loadFailures, "retry_in", wait, "err", err)
+		b.retryCoordLoad(b.ctx.Done(), wait, cs.load)
 		return
 	}
 	// State read from records past the high watermark is not durable

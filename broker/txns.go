@@ -64,6 +64,9 @@ type txnShard struct {
 	sm      *txncoord.Shard
 	timer   env.Timer
 	timerAt int64
+	// loadFailures counts the loads that failed; the next one waits
+	// coordLoadBackoff(loadFailures) (coordload.go).
+	loadFailures int
 }
 
 func newTxnCoordinator(b *Broker) *txnCoordinator {
@@ -239,9 +242,16 @@ func (tc *txnCoordinator) stop() {
 }
 
 // load rebuilds the shard from its partition's log, then serves it and
-// sends the markers of every transaction it found prepared.
+// sends the markers of every transaction it found prepared. A load whose
+// read fails runs again after a backoff (coordload.go).
 func (cs *txnShard) load() {
 	b := cs.tc.b
+	cs.mu.Lock()
+	loading := cs.state == shardLoading
+	cs.mu.Unlock()
+	if !loading {
+		return
+	}
 	sm := txncoord.NewShard(b.coordinatorConfig())
 	start := b.clock.Now()
 	var records, bad int
@@ -265,10 +275,14 @@ func (cs *txnShard) load() {
 		return
 	}
 	if err != nil {
-		if b.ctx.Err() == nil {
-			b.log.Error("loading transactions failed; their coordinator is unavailable until restart", "topic", transactionStateTopic, "partition", cs.index, "err", err)
+		if b.ctx.Err() != nil {
+			cs.state = shardFailed
+			return
 		}
-		cs.state = shardFailed
+		cs.loadFailures++
+		wait := coordLoadBackoff(cs.loadFailures)
+		b.log.Warn("loading transactions failed; loading again", "topic", transactionStateTopic, "partition", cs.index, "failures", cs.loadFailures, "retry_in", wait, "err", err)
+		b.retryCoordLoad(cs.ctx.Done(), wait, cs.load)
 		return
 	}
 	out := sm.FinishLoad(cs.tc.nowMs(), cs.p.log.EndOffset(), cs.epoch)
