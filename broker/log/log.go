@@ -547,6 +547,27 @@ func (l *Log) ReadBoundedSpan(offset int64, maxBytes int, maxOffset int64) ([]by
 	return data, span, err
 }
 
+// locate finds, with find, the batch holding offset or the first after it
+// (past a gap at a segment's end, in the next segment): the segment's index
+// in l.segments, the batch's position and header. Call with mu held.
+func (l *Log) locate(offset int64, find func(*segment, int64) (int64, header, error)) (int, int64, header, error) {
+	i := l.segmentFor(offset)
+	pos, h, err := find(l.segments[i], offset)
+	for errors.Is(err, errPastSegment) && i+1 < len(l.segments) {
+		// offset is in a gap at the end of a segment: the next batch is
+		// the next segment's first.
+		i++
+		pos, h, err = find(l.segments[i], l.segments[i].base)
+	}
+	return i, pos, h, err
+}
+
+// nothingBelow says whether locate found no batch below maxOffset: past
+// the last batch, or the batch after a gap not visible yet.
+func nothingBelow(h header, err error, maxOffset int64) bool {
+	return errors.Is(err, errPastSegment) || (err == nil && h.base >= maxOffset)
+}
+
 func (l *Log) readBounded(offset int64, maxBytes int, maxOffset int64, span *Span) ([]byte, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -561,25 +582,23 @@ func (l *Log) readBounded(offset int64, maxBytes int, maxOffset int64, span *Spa
 		return nil, nil
 	}
 	var hdr [hdrPrefix]byte
-	i := l.segmentFor(offset)
-	seg := l.segments[i]
-	pos, h, err := seg.find(offset, hdr[:])
-	for errors.Is(err, errPastSegment) && i+1 < len(l.segments) {
-		// offset is in a gap at the end of a segment: the next batch is
-		// the next segment's first.
-		i++
-		seg = l.segments[i]
-		pos, h, err = seg.find(seg.base, hdr[:])
+	once := func(s *segment, off int64) (int64, header, error) { return s.find(off, hdr[:]) }
+	i, pos, h, err := l.locate(offset, once)
+	if nothingBelow(h, err, maxOffset) || (err == nil && h.base > offset) {
+		// A gap (the cleaner's) before the next batch, or nothing to read
+		// below maxOffset; or one flipped read of a header, whose base
+		// offset and length are outside the batch's CRC. Believe it only
+		// when reads agree, or a coordinator loading its state would stop
+		// short, or skip a batch, and serve its groups as loaded.
+		i, pos, h, err = l.locate(offset, (*segment).findAgreeing)
 	}
-	if errors.Is(err, errPastSegment) {
+	if nothingBelow(h, err, maxOffset) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if h.base >= maxOffset {
-		return nil, nil // the batch after a gap is not visible yet
-	}
+	seg := l.segments[i]
 	if span != nil {
 		*span = Span{seg: seg, pos: pos}
 	}
