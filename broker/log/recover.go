@@ -419,9 +419,9 @@ const (
 	maxTransientStops = 16
 )
 
-// scanVerified recomputes seg's indexes and size from its first limit bytes,
-// like segment.rebuild, but confirms every early stop with confirmStop: a
-// stop caused by a transient read fault is not an end, and the scan goes on
+// scanVerified recomputes seg's indexes and size from its first limit
+// bytes, stopping at the first invalid batch, but confirms every early
+// stop with confirmStop (recovery and truncation use it): a stop caused by a transient read fault is not an end, and the scan goes on
 // from the batch that reads back valid. The result's stop is therefore a
 // corruption that two agreeing reads show, or nil.
 func (l *Log) scanVerified(seg *segment, sc *scanner, limit int64) (scanResult, error) {

@@ -390,12 +390,3 @@ func (sc *scanner) scan(f env.File, pos, limit, next int64, fn func(b *record.Ba
 		off += size
 	}
 }
-
-// rebuild recomputes the segment's indexes and size from its first limit
-// bytes, stopping at the first invalid batch.
-func (s *segment) rebuild(sc *scanner, limit int64, interval int) (scanResult, error) {
-	s.resetIndexes()
-	return sc.scan(s.f, 0, limit, s.base, func(b *record.Batch, pos int64) {
-		s.track(b.FirstOffset, b.LastOffset(), b.MaxTimestamp, pos, len(b.Raw), interval)
-	})
-}
