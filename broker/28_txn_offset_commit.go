@@ -84,7 +84,7 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, req *request) (reply,
 		// Checked under the shard's lock: nothing else writes the
 		// partition until the shard's batch is appended.
 		if d := p.checkTxnCommit(r.ProducerID, r.ProducerEpoch); d.Action == txn.Reject {
-			return group.Output{Replies: []group.Reply{{To: w, Resp: group.ErrorResponse(&known, d.Err.Code)}}}
+			return sm.Answer(nowMs, w, group.ErrorResponse(&known, d.Err.Code))
 		}
 		return sm.TxnCommit(nowMs, &known, w)
 	})

@@ -84,6 +84,10 @@ func DefectCatalog() []Defect {
 			"transactions: the coordinator ends every transaction at the epoch it ran in while advertising transaction version 2 (KIP-890 part 2 off), so a delayed EndTxn of one transaction can end the producer's next one",
 			[]string{"aborted-read", "torn-transaction", "precommitted-read", "lost-write"},
 			func(d *Defects) { d.TxnCoordinator.NoEpochBump = true }},
+		{TxnApplyAbortedOffsets,
+			"transactions: the group coordinator applies the offsets a transaction committed (TxnOffsetCommit) when the transaction's abort marker comes, as if it had committed, so an aborted consume-transform-produce batch moves the group's committed offset past input it never processed",
+			[]string{"aborted-offset-commit"},
+			func(d *Defects) { d.Group.ApplyAbortedTxnOffsets = true }},
 	}, groupDefects()...)
 }
 

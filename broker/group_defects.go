@@ -33,6 +33,10 @@ func groupDefects() []Defect {
 			"group coordinator: commit records leave out the leader epoch, so a commit read back after a coordinator failover has lost it",
 			[]string{"lost-commit"},
 			func(d *Defects) { d.Group.DropLeaderEpoch = true }},
+		{"group-load-first-commit",
+			"group coordinator: loading its partition keeps the first commit record of each group partition, not the last, so after a coordinator failover members given a partition start below what the group committed",
+			[]string{"committed-redelivery", "lost-commit", "nonmonotonic-commit"},
+			func(d *Defects) { d.Group.LoadFirstCommit = true }},
 		{"group-fetch-topic-max",
 			"group coordinator: OffsetFetch answers every partition of a topic with the highest offset committed in the topic, so a member taking over a partition starts past records the group never read",
 			[]string{"commit-past-read", "rebalance-skip", "lost-commit"},
@@ -45,8 +49,14 @@ func groupDefects() []Defect {
 }
 
 // IsGroupDefect reports whether the named defect is the group
-// coordinator's: the simulator runs its consumers as a group for it.
+// coordinator's and needs consumers in a group: the simulator runs its
+// consumers as a group for it. TxnApplyAbortedOffsets is the group
+// coordinator's too, but it needs the transactional mode instead.
 func IsGroupDefect(name string) bool {
 	d, err := ParseDefect(name)
-	return err == nil && d.Group != (group.Defects{})
+	return err == nil && d.Group != (group.Defects{}) && name != TxnApplyAbortedOffsets
 }
+
+// TxnApplyAbortedOffsets is the --defect name of
+// group.Defects.ApplyAbortedTxnOffsets.
+const TxnApplyAbortedOffsets = "txn-apply-aborted-offsets"

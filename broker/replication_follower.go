@@ -49,11 +49,17 @@ func (r *replicaLog) Sync() error {
 // its offsets, then the producer state learns it, so a retried batch is
 // still recognised if this replica leads later. A batch that rolls the log
 // has the producer state of everything below it saved first, as a leader's
-// append does.
+// append does. Gaps between batches (a compacted leader log) are allowed
+// in the log with one durable checkpoint write for them all.
 func (r *replicaLog) AppendReplicated(batches []record.Batch) error {
 	p := r.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if last := lastGap(p.log.EndOffset(), batches); last >= 0 {
+		if err := p.log.AllowGapsBelow(last + 1); err != nil {
+			return err
+		}
+	}
 	for i := range batches {
 		b := &batches[i]
 		if err := p.rep.epochs.Assign(b.PartitionLeaderEpoch, b.FirstOffset); err != nil {
@@ -74,6 +80,20 @@ func (r *replicaLog) AppendReplicated(batches []record.Batch) error {
 	// last stable offset back (partition_txn.go).
 	p.producers.ForgetStable(p.highWatermark())
 	return nil
+}
+
+// lastGap returns the base offset of the last of batches that starts past
+// the end of the one before it (the first: past end), or -1 if they are
+// dense.
+func lastGap(end int64, batches []record.Batch) int64 {
+	last := int64(-1)
+	for i := range batches {
+		if batches[i].FirstOffset > end {
+			last = batches[i].FirstOffset
+		}
+		end = batches[i].LastOffset() + 1
+	}
+	return last
 }
 
 // TruncateTo cuts a divergent suffix: the log (durably), then the epoch

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -20,6 +21,7 @@ import (
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
 	"github.com/weir-dev/weir/broker/replica"
+	"github.com/weir-dev/weir/env/memfs"
 )
 
 // Replication across three in-process brokers (cluster_test.go): what a
@@ -264,6 +266,59 @@ func TestLeaderFailoverKeepsAckedRecords(t *testing.T) {
 // leader's records and rejoins the ISR: acks=1 writes to a deposed leader
 // are lost, as Kafka documents; no acks=all write is.
 func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
+	oldLeaderTruncates(t, nil)
+}
+
+// TestTruncationSurvivesAReadFlip: the old leader's truncation of its
+// divergent tail rescans the segment it cuts, and one read of it returns a
+// flipped bit (the stored bytes are intact). The truncation must read again
+// rather than take the partition offline: believing the one read left the
+// replica out of the ISR for good (seeds 3096 and 3108 of --faults all).
+func TestTruncationSurvivesAReadFlip(t *testing.T) {
+	var flip *flipOnce
+	oldLeaderTruncates(t, func(c *testCluster, old int32) {
+		// Byte 70 is inside the first batch's records (its header is 61
+		// bytes), under its CRC: only a read of the whole batch meets it,
+		// not the header walk that finds where to cut.
+		flip = &flipOnce{path: "/data/clicks-0/00000000000000000000.log", at: 70}
+		c.disks[old].SetInjector(flip)
+	})
+	if !flip.done() {
+		t.Fatal("no read met the flip: the test proved nothing")
+	}
+}
+
+// flipOnce is a memfs.ReadCorrupter that flips a bit of the byte at file
+// offset at of path in the first read that covers it, and in no other.
+type flipOnce struct {
+	path string
+	at   int64
+	mu   sync.Mutex
+	hit  bool
+}
+
+func (f *flipOnce) MaybeError(memfs.Op, string) error { return nil }
+
+func (f *flipOnce) CorruptRead(_ memfs.Op, path string, off int64, p []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hit || path != f.path || f.at < off || f.at >= off+int64(len(p)) {
+		return
+	}
+	p[f.at-off] ^= 0x10
+	f.hit = true
+}
+
+func (f *flipOnce) done() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hit
+}
+
+// oldLeaderTruncates runs TestOldLeaderTruncatesDivergentTail; beforeHeal,
+// if set, runs once the old leader holds its divergent tail, before the
+// network heals. The old leader's partition must never go offline.
+func oldLeaderTruncates(t *testing.T, beforeHeal func(c *testCluster, old int32)) {
 	c := newTestCluster(t, 3, nil)
 	c.createTopic("clicks", 1, 3, replicated)
 	acksAll := c.client()
@@ -304,6 +359,9 @@ func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
 	})
 	// New writes reach the new leader only after the heal: the client is
 	// on the old leader's side. Heal, then write with acks=all.
+	if beforeHeal != nil {
+		beforeHeal(c, old)
+	}
 	c.net.Partition()
 	c.waitFor("the old leader to follow", 20*time.Second, func() bool {
 		return c.leaderOf("clicks", 0) == newLeader && !c.partitionOn(old, "clicks", 0).leading.Load()
@@ -322,6 +380,9 @@ func TestOldLeaderTruncatesDivergentTail(t *testing.T) {
 	want := append(values("shared", 0, 10), values("after", 0, 10)...)
 	if got := c.readAll("clicks"); !slices.Equal(got, want) {
 		t.Fatalf("read %v, want %v", got, want)
+	}
+	if err := c.partitionOn(old, "clicks", 0).failure.Load(); err != nil {
+		t.Fatalf("the old leader's partition went offline: %v", *err)
 	}
 }
 
@@ -772,6 +833,101 @@ func TestFollowerFetchWakesOnAppend(t *testing.T) {
 		err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "quiet", Partition: 0, Value: []byte{byte(i)}}).FirstErr()
 		if took := time.Since(start); err != nil || took > 20*time.Second {
 			t.Fatalf("acks=all produce %d: %v after %v", i, err, took)
+		}
+	}
+}
+
+// TestFollowerCopiesCompactionGaps: a follower that was down while its
+// leader compacted the log (cleanup.policy=compact: the cleaner removes
+// whole batches and keeps offsets, so the log has gaps) comes back with a
+// fetch offset inside a range the cleaner removed, copies the leader's
+// batches across every gap at the leader's offsets, and rejoins the ISR.
+// Without gap support its fetches never continue its log and it stays out
+// of the ISR. The cleaner runs only when the test says (it is off in the
+// brokers), so the leader's batches past the follower's old end are
+// compared byte for byte.
+func TestFollowerCopiesCompactionGaps(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.LogCleanerEnable = false })
+	c.createTopic("kv", 1, 3, map[string]string{
+		"min.insync.replicas": "2", "cleanup.policy": "compact",
+		"segment.bytes": "2048", "min.cleanable.dirty.ratio": "0.01",
+	})
+	cl := c.client(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	produceKeyed := func(from, n int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for i := from; i < from+n; i++ {
+			r := &kgo.Record{Topic: "kv", Partition: 0, Key: []byte("k" + strconv.Itoa(i%3)), Value: []byte("v" + strconv.Itoa(i))}
+			if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatalf("produce v%d: %v", i, err)
+			}
+		}
+	}
+	produceKeyed(0, 20)
+	c.converged("kv", 0)
+	leader := c.leaderOf("kv", 0)
+	follower := leader%3 + 1
+	c.stop(follower)
+	oldEnd := c.partitionOn(leader, "kv", 0).log.EndOffset()
+	produceKeyed(20, 150)
+
+	lp := c.partitionOn(leader, "kv", 0)
+	lp.clean(context.Background(), c.broker(leader).cleanConfig(c.broker(leader).topicByName("kv"), lp))
+	gaps, next := 0, lp.log.StartOffset()
+	for _, raw := range lp.batches(t) {
+		b, err := record.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.FirstOffset > next {
+			gaps++
+		}
+		next = b.LastOffset() + 1
+	}
+	if gaps < 3 {
+		t.Fatalf("the leader's cleaned log has %d gaps; the test wants many", gaps)
+	}
+	if data, err := lp.log.Read(oldEnd, 1); err != nil {
+		t.Fatal(err)
+	} else if b, err := record.Parse(data); err != nil || b.FirstOffset <= oldEnd {
+		t.Fatalf("the follower's end %d is not inside a range the cleaner removed (next batch %d, %v)", oldEnd, b.FirstOffset, err)
+	}
+
+	c.start(follower)
+	c.waitFor("the follower back in the ISR", 20*time.Second, func() bool {
+		return slices.Contains(c.imagePartition("kv", 0).ISR, follower)
+	})
+	if now := c.leaderOf("kv", 0); now != leader {
+		t.Fatalf("leadership moved from %d to %d: the test compares with the cleaned leader's log", leader, now)
+	}
+	fp := c.partitionOn(follower, "kv", 0)
+	if fp.failure.Load() != nil {
+		t.Fatalf("the follower's partition went offline: %v", *fp.failure.Load())
+	}
+	if fe, le := fp.log.EndOffset(), lp.log.EndOffset(); fe != le {
+		t.Fatalf("follower ends at %d, leader at %d", fe, le)
+	}
+	var want, got [][]byte
+	for _, x := range []struct {
+		p   *partition
+		out *[][]byte
+	}{{lp, &want}, {fp, &got}} {
+		if err := x.p.log.Batches(oldEnd, func(b *record.Batch) error {
+			if b.FirstOffset >= oldEnd {
+				*x.out = append(*x.out, bytes.Clone(b.Raw))
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the follower has %d batches from offset %d, the leader %d", len(got), oldEnd, len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("batch %d from offset %d differs from the leader's", i, oldEnd)
 		}
 	}
 }

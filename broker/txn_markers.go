@@ -277,7 +277,7 @@ func (gc *groupCoordinator) writeMarker(p *partition, index int32, m txn.Marker,
 	w := newWaiter()
 	code := cs.do(func(sm *group.Shard, nowMs int64) group.Output {
 		if d := p.checkMarker(m, tv2); d.Action == txn.Reject {
-			return group.Output{Replies: []group.Reply{{To: w, Resp: group.MarkerError(d.Err.Code)}}}
+			return sm.Answer(nowMs, w, group.MarkerError(d.Err.Code))
 		}
 		return sm.CompleteTxn(nowMs, group.TxnMarker{ProducerID: m.ProducerID, ProducerEpoch: m.ProducerEpoch, Commit: m.Commit, CoordinatorEpoch: m.CoordinatorEpoch, TV2: tv2}, w)
 	})

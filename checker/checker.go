@@ -75,6 +75,7 @@ func checks() []check {
 		{name: AbortedRead, find: abortedReads},
 		{name: PrecommittedRead, find: precommittedReads},
 		{name: TornTransaction, find: tornTransactions},
+		{name: AbortedOffsetCommit, find: abortedOffsetCommits},
 		{name: Nonlinearizable, find: nonlinearizable},
 	}, groupChecks()...)
 }

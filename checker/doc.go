@@ -51,6 +51,16 @@
 //   - torn-transaction (torn_transaction.go): a transaction a
 //     read_committed reader saw part of (so it committed) lacks another of
 //     its sends in the complete final read.
+//   - aborted-offset-commit (aborted_offset_commit.go): a read of a
+//     group's committed offsets (an offsets op: OffsetFetch) returned an
+//     offset, with its leader epoch and metadata, that only a transaction
+//     that aborted had committed inside itself (history.Txn.Offsets of a
+//     failed transactional txn op whose TxnOffsetCommit was accepted):
+//     nothing that may have taken effect (a committed or unknown
+//     transaction, a plain commit that may have applied) wrote it before
+//     the read completed. A never-completed transaction naming the group
+//     on its invoke leaves later reads of that group unjudged. Where
+//     members resumed is left to rebalance-skip.
 //   - nonlinearizable (linearizable.go, linearizable_model.go): a partition
 //     log that is not linearizable, decided by porcupine. The model binds
 //     every known value to its offset first (values are unique), so its

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -146,26 +144,12 @@ func runGroups(ctx context.Context, c *command, o *groupsOpts, args []string) er
 	if err := checkGroupFlags(c, o, action); err != nil {
 		return err
 	}
-	timeout, err := msDuration("timeout", o.timeoutMs)
+	s, err := openAdmin(ctx, o.bootstrap, "weir-groups", "timeout", o.timeoutMs)
 	if err != nil {
 		return err
 	}
-	opts, tracker, err := clientOpts(o.bootstrap, "weir-groups")
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if timeout > 0 {
-		adm.SetTimeoutMillis(int32(min(timeout.Milliseconds(), math.MaxInt32)))
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	defer s.close()
+	ctx, adm, tracker := s.ctx, s.adm, s.tracker
 	groups := []string(o.groups)
 	if o.allGroups {
 		listed, err := adm.ListGroups(ctx)

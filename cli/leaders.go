@@ -11,7 +11,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 const leadersAbout = `
@@ -76,26 +75,12 @@ func runLeaders(ctx context.Context, c *command, o *leadersOpts, args []string) 
 		set = kadm.TopicsSet{}
 		set.Add(o.topic, int32(o.partition))
 	}
-	timeout, err := msDuration("request-timeout-ms", o.timeoutMs)
+	s, err := openAdmin(ctx, o.bootstrap, "weir-leaders", "request-timeout-ms", o.timeoutMs)
 	if err != nil {
 		return err
 	}
-	opts, tracker, err := clientOpts(o.bootstrap, "weir-leaders")
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if timeout > 0 {
-		adm.SetTimeoutMillis(int32(min(timeout.Milliseconds(), math.MaxInt32)))
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	defer s.close()
+	ctx, adm, tracker := s.ctx, s.adm, s.tracker
 	if o.topic != "" && set == nil {
 		td, ok, err := topicDetail(ctx, adm, o.topic)
 		if err != nil {

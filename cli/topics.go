@@ -14,7 +14,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -92,27 +91,12 @@ func runTopics(ctx context.Context, c *command, o *topicsOpts, args []string) er
 	if err := checkTopicFlags(c, o, action); err != nil {
 		return err
 	}
-	timeout, err := msDuration("request-timeout-ms", o.timeoutMs)
+	s, err := openAdmin(ctx, o.bootstrap, "weir-topics", "request-timeout-ms", o.timeoutMs)
 	if err != nil {
 		return err
 	}
-	opts, tracker, err := clientOpts(o.bootstrap, "weir-topics")
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if timeout > 0 {
-		// The broker-side timeout of create/delete: 0 would mean "do not wait".
-		adm.SetTimeoutMillis(int32(min(timeout.Milliseconds(), math.MaxInt32)))
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	defer s.close()
+	ctx, adm, tracker := s.ctx, s.adm, s.tracker
 	switch action {
 	case "create":
 		err = topicsCreate(ctx, adm, c, o)

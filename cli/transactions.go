@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func transactionActions() []string { return []string{"list", "describe", "describe-producers"} }
@@ -83,26 +82,12 @@ func runTransactions(ctx context.Context, c *command, o *transactionsOpts, args 
 		}
 		producerIDs = append(producerIDs, id)
 	}
-	timeout, err := msDuration("timeout", o.timeoutMs)
+	s, err := openAdmin(ctx, o.bootstrap, "weir-transactions", "timeout", o.timeoutMs)
 	if err != nil {
 		return err
 	}
-	opts, tracker, err := clientOpts(o.bootstrap, "weir-transactions")
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if timeout > 0 {
-		adm.SetTimeoutMillis(int32(min(timeout.Milliseconds(), math.MaxInt32)))
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	defer s.close()
+	ctx, adm, tracker := s.ctx, s.adm, s.tracker
 	switch action {
 	case "list":
 		err = transactionsList(ctx, adm, c, splitList(o.states), producerIDs)

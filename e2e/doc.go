@@ -1,7 +1,8 @@
 // Package e2e tests Weir the way a user meets it: a real `weir serve`
 // process on a free loopback port and a real data directory, driven by the
-// `weir` CLI, kcat, kafka-python, confluent-kafka and franz-go, each running
-// as its own client exactly as a user would run it.
+// `weir` CLI, kcat, kafka-python, confluent-kafka, franz-go, sarama and
+// kafka-go, each running as its own client exactly as a user would run it
+// (the Go libraries in the test process, as a Go application links them).
 //
 // What it models: the README's promises. A topic created with the CLI is
 // usable from every client; records written by one client are read by every
@@ -26,5 +27,6 @@
 // The external clients come from Debian packages (`make deps`): kcat,
 // python3-kafka and python3-confluent-kafka, run with /usr/bin/python3. A
 // missing one skips its test with a message, unless WEIR_E2E_REQUIRE=1 (as
-// in CI), which turns that into a failure.
+// in CI), which turns that into a failure. sarama and kafka-go are Go
+// modules that only these tests import; nothing else in Weir links them.
 package e2e

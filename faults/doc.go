@@ -43,6 +43,15 @@
 // rarely meet the few milliseconds in which, say, an acknowledgement is on
 // the wire and its fsync not yet done.
 //
+// Late requests (LateRequests, drawn apart from Generate so that adding
+// them leaves the rest of a schedule as it was): a client host is armed,
+// for a window, so that its next request of one Kafka API key, and what
+// follows it on that connection, arrives Hold late (OpLateRequest, a
+// network fault of kind Partition; OpLateRequestHeal disarms it if no such
+// request came). The client times out and retries over a new connection
+// while the broker still gets the old request: KIP-890's late EndTxn and
+// late produce. Schedule.Merge adds them to a generated schedule.
+//
 // Invariants: no package-level mutable state; Generate consumes the rng in a
 // fixed order (kinds in Kind order, nodes by name) and returns events sorted
 // by time, ties kept in generation order with heals before faults.

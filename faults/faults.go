@@ -1,6 +1,8 @@
 package faults
 
 import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"cmp"
 	"fmt"
 	"maps"
@@ -113,6 +115,22 @@ const (
 	OpClockReset               // Node's clock is right again
 	OpFlaky                    // Node's connections reset with Prob per write
 	OpFlakyHeal                // Node's connections are reliable again
+	// OpLoneLeader aims a crash at a leader that leads alone: the world
+	// picks a partition of a workload topic (the Nth, modulo, of those
+	// whose leader and an in-sync follower are up), cuts the leader and
+	// that follower off from each other, waits until the ISR is the leader
+	// alone, lets the leader acknowledge writes alone for Lag, and crashes
+	// it (keeping Keep of each unsynced tail) while the follower, out of
+	// the ISR, is up. With unclean.leader.election.enable the controller
+	// then elects the follower and the leader's lone writes are lost, as
+	// that configuration allows; without it the partition waits offline
+	// for the leader. Whatever the world picks is in the trace.
+	OpLoneLeader
+	// OpLoneLeaderHeal ends an OpLoneLeader window: the cut goes and the
+	// crashed leader restarts.
+	OpLoneLeaderHeal
+	OpLateRequest     // the next request of kind Request that client Node writes, and what follows it on its connection, arrives Hold late
+	OpLateRequestHeal // disarm OpLateRequest of Node if no request came
 )
 
 var opNames = [...]string{
@@ -120,6 +138,8 @@ var opNames = [...]string{
 	OpCut: "cut", OpUncut: "uncut", OpCrash: "crash", OpRestart: "restart", OpPause: "pause",
 	OpResume: "resume", OpDiskFaults: "disk-faults", OpDiskHeal: "disk-heal", OpClockJump: "clock-jump",
 	OpClockReset: "clock-reset", OpFlaky: "flaky", OpFlakyHeal: "flaky-heal",
+	OpLoneLeader: "lone-leader", OpLoneLeaderHeal: "lone-leader-heal",
+	OpLateRequest: "late-request", OpLateRequestHeal: "late-request-heal",
 }
 
 func (o Op) String() string {
@@ -132,9 +152,9 @@ func (o Op) String() string {
 // Kind is the family of o.
 func (o Op) Kind() Kind {
 	switch o {
-	case OpIsolate, OpRejoin, OpPartition, OpHealSplit, OpCut, OpUncut:
+	case OpIsolate, OpRejoin, OpPartition, OpHealSplit, OpCut, OpUncut, OpLateRequest, OpLateRequestHeal:
 		return Partition
-	case OpCrash, OpRestart:
+	case OpCrash, OpRestart, OpLoneLeader, OpLoneLeaderHeal:
 		return Crash
 	case OpPause, OpResume:
 		return Pause
@@ -151,7 +171,7 @@ func (o Op) Kind() Kind {
 // Heals reports whether o ends a fault rather than starting one.
 func (o Op) Heals() bool {
 	switch o {
-	case OpRejoin, OpHealSplit, OpUncut, OpRestart, OpResume, OpDiskHeal, OpClockReset, OpFlakyHeal:
+	case OpRejoin, OpHealSplit, OpUncut, OpRestart, OpResume, OpDiskHeal, OpClockReset, OpFlakyHeal, OpLoneLeaderHeal, OpLateRequestHeal:
 		return true
 	}
 	return false
@@ -219,12 +239,20 @@ type Event struct {
 	// then finds it up and does nothing). A triggered crash lands some
 	// time after At, so a short downtime cannot be scheduled as a time.
 	Down time.Duration
+	// Until (OpLoneLeader): when the window's heal comes. The leader is
+	// crashed only if it can stay down Down before then (Down: the time
+	// the controller needs to fence it and elect without it).
+	Until time.Duration
 	// Ops, on OpRestart: the node crashes again (keeping Keep of each
 	// unsynced tail) just before the Ops-th disk operation of its new
 	// incarnation, counted from the start of its recovery: a crash during
 	// recovery when recovery takes that many, else one shortly after it.
 	// The node is then down until the next OpRestart of it.
 	Ops int
+	// Request and Hold (OpLateRequest): the Kafka API key of the request
+	// held back, and how long.
+	Request int16
+	Hold    time.Duration
 }
 
 // String is the event's trace line, e.g. "+12.500000s crash n1 keep=0.42".
@@ -238,7 +266,9 @@ func (e Event) String() string {
 		}
 	case OpCut, OpUncut:
 		fmt.Fprintf(&b, " %s->%s", e.From, e.To)
-	case OpHealSplit:
+	case OpHealSplit, OpLoneLeaderHeal:
+	case OpLoneLeader:
+		fmt.Fprintf(&b, " #%d keep=%.2f alone=%v down=%v until=+%.6fs", e.Nth, e.Keep, e.Lag, e.Down, e.Until.Seconds())
 	default:
 		fmt.Fprintf(&b, " %s", e.Node)
 	}
@@ -254,6 +284,8 @@ func (e Event) String() string {
 		if e.Down > 0 {
 			fmt.Fprintf(&b, " down=%v", e.Down)
 		}
+	case OpLateRequest:
+		fmt.Fprintf(&b, " request=%s hold=%v", kmsg.NameForKey(e.Request), e.Hold)
 	case OpRestart:
 		if e.Ops > 0 {
 			fmt.Fprintf(&b, " crash-after=%dops keep=%.2f", e.Ops, e.Keep)
@@ -374,6 +406,15 @@ type Config struct {
 	// Clients are the client hosts (each client of the workload runs on
 	// one): partitions may cut some of them off from some nodes.
 	Clients []string
+	// LoneLeader: half of the crash windows (with Crash enabled) are
+	// OpLoneLeader windows, where they fit: twice ReplicaLag (the brokers'
+	// replica.lag.time.max; at least the lag and 2s) to shrink the ISR, up
+	// to 2s of lone writes,
+	// and LeaderDown with the leader down (longer than the brokers'
+	// session timeout, so that the controller elects without it). Off,
+	// Generate draws exactly what it drew before the option existed.
+	LoneLeader             bool
+	ReplicaLag, LeaderDown time.Duration
 }
 
 // Generate draws a schedule. It panics on an invalid Config (a harness bug).
@@ -413,7 +454,12 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 		if cfg.Kinds.Has(Pause) {
 			down = append(down, g.pause)
 		}
-		g.track(func(at, end time.Duration) { down[g.rng.IntN(len(down))](at, end) })
+		g.track(func(at, end time.Duration) {
+			if cfg.LoneLeader && cfg.Kinds.Has(Crash) && g.rng.IntN(2) == 0 && g.loneLeader(at) {
+				return
+			}
+			down[g.rng.IntN(len(down))](at, end)
+		})
 	}
 	if cfg.Kinds.Has(Disk) && (cfg.Atlas.MaxDiskErrors > 0 || cfg.Atlas.MaxReadFlips > 0) {
 		g.track(g.disk)
@@ -424,9 +470,15 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 	if cfg.Kinds.Has(Flaky) && cfg.Atlas.MaxFlakyProb > 0 {
 		g.track(g.flaky)
 	}
-	// Stable: same-time events keep generation order, with heals first so
-	// a heal and the next fault at one instant apply in that order.
-	slices.SortStableFunc(g.events, func(a, b Event) int {
+	sortEvents(g.events)
+	return Schedule{Duration: cfg.Duration, Events: g.events}
+}
+
+// sortEvents sorts events by time. Stable: same-time events keep
+// generation order, with heals first so a heal and the next fault at one
+// instant apply in that order.
+func sortEvents(events []Event) {
+	slices.SortStableFunc(events, func(a, b Event) int {
 		if a.At != b.At {
 			return cmp.Compare(a.At, b.At)
 		}
@@ -438,7 +490,6 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 		}
 		return 0
 	})
-	return Schedule{Duration: cfg.Duration, Events: g.events}
 }
 
 func abs(d time.Duration) time.Duration {
@@ -454,10 +505,14 @@ type gen struct {
 	nodes   []string
 	clients []string
 	events  []Event
+	// trackEnd is where the current window of a track ends: emit may move
+	// it later (a lone-leader window is as long as it needs).
+	trackEnd time.Duration
 }
 
 // track lays non-overlapping fault windows [at, end] over the phase and calls
-// emit for each; emit appends the fault at at and its heal at end.
+// emit for each; emit appends the fault at at and its heal at end (or at
+// a later g.trackEnd it set).
 func (g *gen) track(emit func(at, end time.Duration)) {
 	t := time.Duration(0)
 	for {
@@ -467,9 +522,31 @@ func (g *gen) track(emit func(at, end time.Duration)) {
 			return
 		}
 		end := min(t+length, g.cfg.Duration)
+		g.trackEnd = end
 		emit(t, end)
-		t = end
+		t = max(end, g.trackEnd)
 	}
+}
+
+// loneLeader emits an OpLoneLeader window from at if it fits in the phase
+// (see Config.LoneLeader), and reports whether it did.
+func (g *gen) loneLeader(at time.Duration) bool {
+	alone := g.between(200*time.Millisecond, 2*time.Second)
+	// The ISR shrinks ReplicaLag after the first append the follower
+	// lacks (later on a quiet partition), plus a lag check and the
+	// controller's answer: twice the lag where that fits, else the lag
+	// and 2s.
+	end := at + 2*g.cfg.ReplicaLag + alone + g.cfg.LeaderDown
+	if end > g.cfg.Duration {
+		end = at + g.cfg.ReplicaLag + 2*time.Second + alone + g.cfg.LeaderDown
+	}
+	if end > g.cfg.Duration {
+		return false
+	}
+	g.add(Event{At: at, Op: OpLoneLeader, Nth: g.rng.IntN(1 << 10), Keep: g.rng.Float64(), Lag: alone, Down: g.cfg.LeaderDown, Until: end})
+	g.add(Event{At: end, Op: OpLoneLeaderHeal})
+	g.trackEnd = end
+	return true
 }
 
 func (g *gen) between(lo, hi time.Duration) time.Duration {
@@ -697,6 +774,9 @@ func (g *gen) clock(at, end time.Duration) {
 	g.add(Event{At: end, Op: OpClockReset, Node: n})
 }
 
+// loneLeaderNode stands, in Check, for the node an OpLoneLeader crashes.
+const loneLeaderNode = "(lone leader)"
+
 func (g *gen) flaky(at, end time.Duration) {
 	n := g.node()
 	prob := 0.01 + g.rng.Float64()*(max(g.cfg.Atlas.MaxFlakyProb, 0.01)-0.01)
@@ -708,7 +788,8 @@ func (g *gen) flaky(at, end time.Duration) {
 // hosts: events sorted and within the phase, known hosts (clients only in
 // network faults), every fault healed, at most MaxDown nodes down and one
 // disk-faulted node at a time, bounds on probabilities, counts and clock
-// jumps. Hand-written schedules should pass it too.
+// jumps. Hand-written schedules should pass it too. An OpLoneLeader window
+// counts as a node down (the one it crashes) from its start to its heal.
 func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 	known, client := map[string]bool{}, map[string]bool{}
 	for _, n := range nodes {
@@ -733,7 +814,7 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			}
 		case OpCut, OpUncut:
 			names = []string{e.From, e.To}
-		case OpHealSplit:
+		case OpHealSplit, OpLoneLeader, OpLoneLeaderHeal: // the world picks a lone leader's nodes
 		default:
 			names = []string{e.Node}
 		}
@@ -746,8 +827,13 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			}
 		}
 		key := e.Op.Kind().String() + "/" + e.Node + "/" + e.From + "/" + e.To
-		if e.Op == OpPartition || e.Op == OpHealSplit {
+		switch e.Op {
+		case OpPartition, OpHealSplit:
 			key = "split"
+		case OpLoneLeader, OpLoneLeaderHeal:
+			key = "lone-leader"
+		case OpLateRequest, OpLateRequestHeal:
+			key = "late/" + e.Node
 		}
 		if e.Op.Heals() {
 			if !open[key] {
@@ -779,6 +865,14 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			if e.Op == OpCrash && !triggerOK(e) {
 				return fmt.Errorf("event %d (%v): a sync trigger needs Nth >= 1 and Lag >= 0, a roll trigger Ops >= 1", i, e)
 			}
+		case OpLoneLeader:
+			// It crashes one node, which the world picks: a node down.
+			down[loneLeaderNode] = true
+			if len(down) > atlas.MaxDown || !(e.Keep >= 0 && e.Keep <= 1) || e.Lag < 0 || e.Down < 0 || e.Until < e.At {
+				return fmt.Errorf("event %d (%v): %d nodes down (atlas allows %d), or keep outside [0, 1], or a negative lag or down time, or until before the start", i, e, len(down), atlas.MaxDown)
+			}
+		case OpLoneLeaderHeal:
+			delete(down, loneLeaderNode)
 		case OpRestart, OpResume:
 			delete(down, e.Node)
 		case OpDiskFaults:
@@ -797,6 +891,10 @@ func (s Schedule) Check(atlas Atlas, nodes []string, clients ...string) error {
 			}
 			if math.Abs(e.Drift) > atlas.MaxClockDrift || e.TimerJump < 0 || e.TimerJump > atlas.MaxTimerJump {
 				return fmt.Errorf("event %d (%v): drift beyond %.4f or timer jump outside [0, %v]", i, e, atlas.MaxClockDrift, atlas.MaxTimerJump)
+			}
+		case OpLateRequest:
+			if e.Hold <= 0 || e.Hold > MaxHold {
+				return fmt.Errorf("event %d (%v): hold outside (0, %v]", i, e, MaxHold)
 			}
 		case OpFlaky:
 			if e.Prob <= 0 || e.Prob > atlas.MaxFlakyProb {

@@ -115,6 +115,10 @@ func TestCheckRejects(t *testing.T) {
 			{At: 2, Op: faults.OpIsolate, Node: "n1"}, {At: 1, Op: faults.OpRejoin, Node: "n1"}}},
 		"clock jump too far": {Duration: time.Minute, Events: []faults.Event{
 			{At: 1, Op: faults.OpClockJump, Node: "n1", Offset: time.Hour}, {At: 2, Op: faults.OpClockReset, Node: "n1"}}},
+		"a crash inside a lone-leader window": {Duration: time.Minute, Events: []faults.Event{
+			{At: 1, Op: faults.OpLoneLeader, Keep: 0.5}, {At: 2, Op: faults.OpCrash, Node: "n2"},
+			{At: 3, Op: faults.OpRestart, Node: "n2"}, {At: 4, Op: faults.OpLoneLeaderHeal}}},
+		"an unhealed lone-leader window": {Duration: time.Minute, Events: []faults.Event{{At: 1, Op: faults.OpLoneLeader}}},
 	} {
 		if err := s.Check(atlas, nodes); err == nil {
 			t.Errorf("%s: Check accepted\n%s", name, s)
@@ -343,5 +347,46 @@ func TestClientPartitions(t *testing.T) {
 	if err := (faults.Schedule{Duration: time.Minute, Events: []faults.Event{
 		{At: 1, Op: faults.OpIsolate, Node: "c1"}, {At: 2, Op: faults.OpRejoin, Node: "c1"}}}).Check(faults.AtlasFor(1), names(1)); err == nil {
 		t.Fatal("Check accepted a client it was not told of")
+	}
+}
+
+// TestLoneLeaderWindows: with LoneLeader, some crash windows aim at a lone
+// leader; each is long enough for the ISR to shrink, the leader to write
+// alone and stay down past LeaderDown, ends inside the phase, and holds
+// the down track (Check: one node down at a time). Off, the schedule is
+// the one drawn without the option's fields.
+func TestLoneLeaderWindows(t *testing.T) {
+	lone := 0
+	for seed := range uint64(100) {
+		cfg := faults.Config{Nodes: names(3), Kinds: faults.SetOf(faults.Crash, faults.Partition), Duration: 60 * time.Second}
+		plain := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg)
+		cfg.ReplicaLag, cfg.LeaderDown = 5*time.Second, 12*time.Second
+		if off := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg); off.String() != plain.String() {
+			t.Fatalf("seed %d: ReplicaLag and LeaderDown without LoneLeader changed the schedule", seed)
+		}
+		cfg.LoneLeader = true
+		s := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg)
+		if err := s.Check(faults.AtlasFor(3), cfg.Nodes); err != nil {
+			t.Fatalf("seed %d: %v\n%s", seed, err, s)
+		}
+		for i, e := range s.Events {
+			if e.Op != faults.OpLoneLeader {
+				continue
+			}
+			lone++
+			j := i + 1
+			for j < len(s.Events) && s.Events[j].Op != faults.OpLoneLeaderHeal {
+				j++
+			}
+			if j == len(s.Events) {
+				t.Fatalf("seed %d: %v is never healed", seed, e)
+			}
+			if need := cfg.ReplicaLag + 2*time.Second + e.Lag + cfg.LeaderDown; s.Events[j].At-e.At < need {
+				t.Fatalf("seed %d: %v healed after %v, needs %v", seed, e, s.Events[j].At-e.At, need)
+			}
+		}
+	}
+	if lone < 50 {
+		t.Fatalf("%d lone-leader windows in 100 schedules", lone)
 	}
 }

@@ -35,16 +35,18 @@
 // after it) recorded when the client reported it, while the member's own
 // process may have a poll open. Commit ops carry the offsets (with leader
 // epoch and metadata) and each partition's answer; offsets ops carry what
-// an OffsetFetch of the group returned.
+// an OffsetFetch of the group returned. A transactional txn op may carry
+// the consumer offsets its transaction committed for a group (version 5:
+// Txn.Group and Txn.Offsets), which count only if it committed.
 //
 // Time: Op.Time is nanoseconds since the run's start (the Recorder is given
 // the start), virtual time in the simulation, so a history, its verdict and
 // trace.log use one time base; people read it as seconds (Seconds).
 //
 // history.jsonl starts with a header line {"format":"weir-history",
-// "version":4} and then holds one JSON object per op in the field order of
+// "version":5} and then holds one JSON object per op in the field order of
 // Op, so the same history always encodes to the same bytes. Decode reads
-// versions 2 to 4 (3 added optional fields, 4 new functions) and rejects a missing or
+// versions 2 to 5 (3 and 5 added optional fields, 4 new functions) and rejects a missing or
 // other header, unknown fields and malformed operations;
 // Validate checks the invoke/complete pairing. Decode is fuzzed
 // (FuzzDecode): whatever it accepts re-encodes to a history it decodes the

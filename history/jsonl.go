@@ -17,8 +17,9 @@ import (
 // commit time of transactions (optional fields: a version 2 history reads
 // as version 3 without them); version 4 adds consumer-group members' ops
 // (join, assignment, commit, offsets: new functions, so a version 3
-// history reads as version 4).
-const Version = 4
+// history reads as version 4); version 5 adds the consumer offsets a
+// transaction committed (Txn.Group and Txn.Offsets, optional fields).
+const Version = 5
 
 // MinVersion is the oldest version Decode reads.
 const MinVersion = 2

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -130,6 +131,14 @@ type Txn struct {
 	// did (aborted before, or crashed). No read_committed reader can see
 	// the transaction's records before it (precommitted-read).
 	CommitTime int64 `json:"commit_time,omitempty"`
+	// Group and Offsets (version 5) are the consumer offsets the client
+	// committed for Group inside the transaction (TxnOffsetCommit, or
+	// send_offsets_to_transaction), each with the answer's error if the
+	// answer refused it: they take effect only if the transaction
+	// commits, never when it aborts (aborted-offset-commit). An invoke
+	// names Group when the transaction will commit offsets for it.
+	Group   string        `json:"group,omitempty"`
+	Offsets []GroupOffset `json:"offsets,omitempty"`
 }
 
 // Mop is one micro-operation of a Txn: a send or a poll.
@@ -358,6 +367,14 @@ func (o *Op) check() error {
 }
 
 func (t *Txn) check(typ Type) error {
+	if len(t.Offsets) > 0 && t.Group == "" {
+		return errors.New("txn with offsets but no group")
+	}
+	for _, g := range t.Offsets {
+		if g.Partition < 0 || g.Offset < Unknown || g.LeaderEpoch < Unknown {
+			return fmt.Errorf("bad txn offset %s", g.String())
+		}
+	}
 	for i, m := range t.Mops {
 		switch {
 		case m.F == FnSend && m.Send != nil && m.Poll == nil:

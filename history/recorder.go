@@ -64,3 +64,15 @@ func (r *Recorder) Len() int {
 	defer r.mu.Unlock()
 	return len(r.ops)
 }
+
+// Since returns a copy of the ops recorded from index i on (none when i
+// is past the end): a reader that follows a run as it goes copies only
+// what is new.
+func (r *Recorder) Since(i int) []Op {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i >= len(r.ops) {
+		return nil
+	}
+	return append([]Op(nil), r.ops[max(i, 0):]...)
+}

@@ -15,6 +15,15 @@
 // Every run gets fresh topics (and, for in-process targets, a fresh
 // broker). With Repeat > 1 the targets alternate (A B A B ...), so slow
 // drift of the machine affects them alike.
+//
+// A workload spec (spec.Workload set) runs its workload through package
+// bench/workload instead of the driver, on embedded and external targets
+// (the null target serves neither groups nor transactions): topics get
+// min(3, brokers) replicas (the spec's replication_factor if set) and
+// min.insync.replicas min(2, replicas), as `weir workload run` makes them,
+// under names carrying a suffix unique to the run; on an external cluster
+// the topics and groups whose names contain it are deleted afterwards
+// (best effort).
 package harness
 
 import (
@@ -35,8 +44,10 @@ import (
 	"github.com/weir-dev/weir/bench/nullsink"
 	"github.com/weir-dev/weir/bench/results"
 	"github.com/weir-dev/weir/bench/spec"
+	"github.com/weir-dev/weir/bench/workload"
 	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/env"
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
 // Target kinds.
@@ -114,6 +125,9 @@ type Options struct {
 	Progress func(target string, run, runs int, s driver.Sample)
 	// Logf, if not nil, receives one line per run started and finished.
 	Logf func(format string, args ...any)
+	// Embedded, if not nil, adjusts the embedded broker's configuration
+	// (tests).
+	Embedded func(*broker.Config)
 }
 
 // Run runs every target Repeat times and returns the results. A failed run
@@ -128,6 +142,9 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	}
 	if o.Repeat <= 0 {
 		o.Repeat = 1
+	}
+	if err := checkWorkload(o); err != nil {
+		return nil, err
 	}
 	logf := o.Logf
 	if logf == nil {
@@ -155,12 +172,11 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 				progress = func(s driver.Sample) { o.Progress(t.Name(), run+1, o.Repeat, s) }
 			}
 			topicPrefix := fmt.Sprintf("weir-bench-%s-%s-r%d", o.Spec.Name, stamp, run+1)
-			res, bootstrap, err := runOne(ctx, t, o.Spec, topicPrefix, progress)
+			r, bootstrap, err := runOne(ctx, t, o, topicPrefix, progress)
 			if err != nil {
 				f.Finish()
 				return partial(f), fmt.Errorf("%s, run %d: %w", t.Name(), run+1, err)
 			}
-			r := results.FromDriver(res)
 			tg := &f.Targets[i]
 			tg.Bootstrap, tg.ConsumersSkipped = bootstrap, r.ConsumersSkipped
 			tg.Runs = append(tg.Runs, r)
@@ -188,33 +204,62 @@ func partial(f *results.File) *results.File {
 	return f
 }
 
-// runOne starts the target, creates the topics, runs the driver and tears
-// everything down.
-func runOne(ctx context.Context, t Target, s spec.Spec, topicPrefix string, progress func(driver.Sample)) (*driver.Result, string, error) {
+// checkWorkload refuses a workload spec the targets cannot run or whose
+// parameters do not build, before any target starts.
+func checkWorkload(o Options) error {
+	if o.Spec.Workload == nil {
+		return nil
+	}
+	for _, t := range o.Targets {
+		if t.Kind == Null {
+			return fmt.Errorf("target null: a workload spec needs consumer groups and transactions, which the null sink does not serve")
+		}
+	}
+	_, err := workload.Params(o.Spec, registry.Cluster{ReplicationFactor: 1, Duration: workload.Length(o.Spec), TopicSuffix: "-check"})
+	return err
+}
+
+// runOne starts the target, runs the spec against it and tears everything
+// down.
+func runOne(ctx context.Context, t Target, o Options, topicPrefix string, progress func(driver.Sample)) (results.Run, string, error) {
+	if o.Spec.Workload != nil {
+		return runWorkload(ctx, t, o, topicPrefix, progress)
+	}
+	res, bootstrap, err := runDriver(ctx, t, o, topicPrefix, progress)
+	if err != nil {
+		return results.Run{}, bootstrap, err
+	}
+	return results.FromDriver(res), bootstrap, nil
+}
+
+// start starts an in-process target (a no-op for an external one) and
+// returns its bootstrap address and how to stop it.
+func start(ctx context.Context, t Target, o Options) (string, func() error, error) {
+	switch t.Kind {
+	case Embedded:
+		return startEmbedded(ctx, o.Embedded)
+	case Null:
+		return startNull(ctx, int32(o.Spec.PartitionsPerTopic))
+	}
+	return t.Addr, func() error { return nil }, nil
+}
+
+// runDriver runs a spec that describes its records with the driver.
+func runDriver(ctx context.Context, t Target, o Options, topicPrefix string, progress func(driver.Sample)) (*driver.Result, string, error) {
+	s := o.Spec
 	topics := make([]string, s.Topics)
 	for i := range topics {
 		topics[i] = fmt.Sprintf("%s-t%d", topicPrefix, i)
 	}
 	cfg := driver.Config{Spec: s, Topics: topics, Progress: progress}
-	var stop func() error
-	switch t.Kind {
-	case Embedded:
-		addr, st, err := startEmbedded(ctx)
-		if err != nil {
-			return nil, "", err
-		}
-		cfg.Bootstrap, stop = addr, st
-	case Null:
-		addr, st, err := startNull(ctx, int32(s.PartitionsPerTopic))
-		if err != nil {
-			return nil, "", err
-		}
-		cfg.Bootstrap, stop = addr, st
-		cfg.SkipConsumers = "the null sink does not serve Fetch"
-	case External:
-		cfg.Bootstrap, stop = t.Addr, func() error { return nil }
+	addr, stop, err := start(ctx, t, o)
+	if err != nil {
+		return nil, "", err
 	}
-	if t.Kind != Null {
+	cfg.Bootstrap = addr
+	if t.Kind == Null {
+		cfg.SkipConsumers = "the null sink does not serve Fetch"
+	} else {
 		del, err := createTopics(ctx, cfg.Bootstrap, topics, s)
 		if err != nil {
 			return nil, "", errors.Join(err, stop())
@@ -225,6 +270,93 @@ func runOne(ctx context.Context, t Target, s spec.Spec, topicPrefix string, prog
 	}
 	res, err := driver.Run(ctx, cfg)
 	return res, cfg.Bootstrap, errors.Join(err, stop())
+}
+
+// runWorkload runs a workload spec with package bench/workload.
+func runWorkload(ctx context.Context, t Target, o Options, topicPrefix string, progress func(driver.Sample)) (results.Run, string, error) {
+	addr, stop, err := start(ctx, t, o)
+	if err != nil {
+		return results.Run{}, "", err
+	}
+	brokers, err := countBrokers(ctx, addr)
+	if err != nil {
+		return results.Run{}, addr, errors.Join(err, stop())
+	}
+	rf := int16(min(3, brokers))
+	suffix := "-" + topicPrefix
+	res, err := workload.Run(ctx, workload.Config{
+		Spec: o.Spec, Bootstrap: addr, ReplicationFactor: rf, MinInsync: min(2, int(rf)),
+		TopicSuffix: suffix, Progress: progress,
+	})
+	if t.Kind == External {
+		err = errors.Join(err, deleteSuffixed(addr, suffix))
+	}
+	if err = errors.Join(err, stop()); err != nil {
+		return results.Run{}, addr, err
+	}
+	r := results.FromDriver(res.Bench)
+	r.Workload = &results.WorkloadRun{
+		Name: o.Spec.Workload.Name, Params: res.Params, InputTopic: res.Input, OutputTopic: res.Output,
+		Definition: res.Definition, Unprocessed: res.Unprocessed,
+		AlertBoundMs: float64(res.AlertBound) / 1e6,
+	}
+	if res.Alerts != nil {
+		l := results.LatencyOf(res.Alerts)
+		r.Workload.AlertLatency = &l
+	}
+	return r, addr, nil
+}
+
+// countBrokers asks the cluster at addr how many brokers it has.
+func countBrokers(ctx context.Context, addr string) (int, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	bs, err := kadm.NewClient(cl).ListBrokers(cctx)
+	if err != nil {
+		return 0, fmt.Errorf("cannot reach a cluster at %s: %w", addr, err)
+	}
+	if len(bs) == 0 {
+		return 0, fmt.Errorf("the cluster at %s lists no brokers", addr)
+	}
+	return len(bs), nil
+}
+
+// deleteSuffixed deletes the topics and groups whose names contain
+// suffix (best effort: a cluster that refuses keeps them, and the error
+// is not the run's).
+func deleteSuffixed(addr, suffix string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return nil
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if groups, err := adm.ListGroups(ctx); err == nil {
+		var names []string
+		for _, g := range groups.Groups() {
+			if strings.Contains(g, suffix) {
+				names = append(names, g)
+			}
+		}
+		_, _ = adm.DeleteGroups(ctx, names...)
+	}
+	if topics, err := adm.ListTopics(ctx); err == nil {
+		var names []string
+		for _, tp := range topics.Names() {
+			if strings.Contains(tp, suffix) {
+				names = append(names, tp)
+			}
+		}
+		_, _ = adm.DeleteTopics(ctx, names...)
+	}
+	return nil
 }
 
 // createTopics creates the topics and returns a function deleting them.
@@ -259,7 +391,7 @@ func createTopics(ctx context.Context, bootstrap string, topics []string, s spec
 }
 
 // startEmbedded starts a Weir broker on a temporary data directory.
-func startEmbedded(ctx context.Context) (string, func() error, error) {
+func startEmbedded(ctx context.Context, adjust func(*broker.Config)) (string, func() error, error) {
 	dir, err := os.MkdirTemp("", "weir-bench-")
 	if err != nil {
 		return "", nil, err
@@ -268,6 +400,9 @@ func startEmbedded(ctx context.Context) (string, func() error, error) {
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.DataDir = dir
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	b, err := broker.Open(cfg, broker.Deps{FS: env.OSFS{}, Net: env.OSNet{}, Clock: env.RealClock{}})
 	if err != nil {
 		os.RemoveAll(dir)

@@ -162,15 +162,47 @@ func (f *File) PrintSummary(w io.Writer) {
 			cell("e2e_p50_ms"), cell("e2e_p99_ms"), cell("e2e_p999_ms"), cell("e2e_max_ms"))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "latencies in ms (publish from the intended send time); medians over runs")
+	if f.Spec.Workload != nil {
+		fmt.Fprintln(w, "latencies in ms (publish from the send's invoke: the workload's producers are closed loops); medians over runs")
+	} else {
+		fmt.Fprintln(w, "latencies in ms (publish from the intended send time); medians over runs")
+	}
 	for _, t := range f.Targets {
 		if t.ConsumersSkipped != "" {
 			fmt.Fprintf(w, "%s: consumers skipped: %s\n", t.Name, t.ConsumersSkipped)
 		}
 	}
+	for _, t := range f.Targets {
+		printWorkload(w, t)
+	}
 	for _, r := range f.Ratios {
 		if r.Metric == "produced_records_per_sec" {
 			fmt.Fprintf(w, "%s / %s produced records/s: %.3f\n", r.Numerator, r.Denominator, r.Ratio)
 		}
+	}
+}
+
+// printWorkload writes what a workload spec's runs of t measured beside
+// the table: the definitions, the alert delays and any input left
+// unprocessed.
+func printWorkload(w io.Writer, t Target) {
+	var unprocessed int
+	var wl *WorkloadRun
+	for i := range t.Runs {
+		if r := t.Runs[i].Workload; r != nil {
+			wl = r
+			unprocessed += r.Unprocessed
+		}
+	}
+	if wl == nil {
+		return
+	}
+	fmt.Fprintf(w, "%s: workload %s: cons rec/s counts processed inputs; e2e is %s\n", t.Name, wl.Name, wl.Definition)
+	if v, ok := t.Median["alert_p99_ms"]; ok {
+		fmt.Fprintf(w, "%s: alert delay p50 %s ms, p99 %s ms, max %s ms (bound %s ms)\n", t.Name,
+			num(t.Median["alert_p50_ms"]), num(v), num(t.Median["alert_max_ms"]), num(wl.AlertBoundMs))
+	}
+	if unprocessed > 0 {
+		fmt.Fprintf(w, "%s: %d acknowledged input record(s) had no committed output in the final reads\n", t.Name, unprocessed)
 	}
 }

@@ -144,3 +144,34 @@ func TestMedianSpread(t *testing.T) {
 		t.Errorf("spread of one %v", s)
 	}
 }
+
+// TestWorkloadAlertMetrics: a vitals run's alert delays are metrics that
+// gate a comparison; a run without them has none.
+func TestWorkloadAlertMetrics(t *testing.T) {
+	run := func(alertP99 float64) Run {
+		r := Run{ProducedRecordsPerSec: 100, PublishLatency: Latency{P50: 1, P99: 2, P999: 3, Max: 4},
+			Workload: &WorkloadRun{Name: "vitals"}}
+		if alertP99 > 0 {
+			r.Workload.AlertLatency = &Latency{Count: 5, P50: alertP99 / 2, P99: alertP99, Max: alertP99}
+		}
+		return r
+	}
+	if _, ok := (&Run{ProducedRecordsPerSec: 1, Workload: &WorkloadRun{Name: "payments"}}).Values()["alert_p99_ms"]; ok {
+		t.Error("a run without alerts has an alert metric")
+	}
+	file := func(alertP99 float64) *File {
+		f := &File{Targets: []Target{{Name: "embedded", Runs: []Run{run(alertP99)}}}}
+		f.Finish()
+		return f
+	}
+	c := Compare(file(100), file(150), 0.1)
+	var row *Row
+	for i := range c.Rows {
+		if c.Rows[i].Metric == "alert_p99_ms" {
+			row = &c.Rows[i]
+		}
+	}
+	if row == nil || row.Verdict != VerdictRegression || !c.Regressed() {
+		t.Errorf("alert p99 100 -> 150 ms: row %+v, regressed %v", row, c.Regressed())
+	}
+}

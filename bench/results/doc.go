@@ -39,7 +39,14 @@
 //	          "end_to_end_latency":      {…},     // absent when consumers were skipped
 //	          "series": [{"sec": 1.0, "phase": "warmup|measure|drain",
 //	                      "produced_records_per_sec": …, "produced_mb_per_sec": …,
-//	                      "consumed_records_per_sec": …}, …]
+//	                      "consumed_records_per_sec": …}, …],
+//	          "workload": {                        // a workload spec's run only (bench/workload)
+//	            "name": "payments", "params": {…}, // the workload's parameters as run
+//	            "input_topic": "…", "output_topic": "…",
+//	            "definition": "from a command's acknowledged send to …", // what e2e measures
+//	            "unprocessed": 0,                  // acknowledged inputs with no committed output
+//	            "alert_latency": {…}, "alert_bound_ms": 120000  // vitals only
+//	          }
 //	        }
 //	      ],
 //	      "median": {"produced_records_per_sec": …, "publish_p99_ms": …, …},  // over runs
@@ -60,8 +67,16 @@
 // The metric names of "median" and "spread" are those of Metrics: the
 // throughputs produced_records_per_sec, produced_mb_per_sec,
 // consumed_records_per_sec (higher is better) and the latencies
-// publish_{p50,p99,p999,max}_ms and e2e_{p50,p99,p999,max}_ms (lower is
-// better). A metric a run did not measure is absent.
+// publish_{p50,p99,p999,max}_ms, e2e_{p50,p99,p999,max}_ms and, for a
+// vitals workload run, alert_{p50,p99,max}_ms (lower is better). A metric
+// a run did not measure is absent.
+//
+// A workload spec's run (spec.Workload set) fills the same fields with
+// its workload's measures: produced is the acknowledged input sends,
+// consumed the processed input records, publish latency from the send's
+// invoke (publish and publish_service alike: the workload's producers are
+// closed loops), end-to-end latency to the committed output (package
+// bench/workload says exactly what).
 //
 // # Comparison
 //

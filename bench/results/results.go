@@ -78,6 +78,30 @@ type Run struct {
 	PublishServiceLatency Latency         `json:"publish_service_latency"`
 	EndToEndLatency       *Latency        `json:"end_to_end_latency,omitempty"`
 	Series                []driver.Sample `json:"series"`
+	// Workload is set for a workload spec's run (package bench/workload):
+	// then "consumed" is the processed input records and end-to-end
+	// latency runs to their committed output.
+	Workload *WorkloadRun `json:"workload,omitempty"`
+}
+
+// WorkloadRun is what a workload spec's run measured beside the common
+// fields.
+type WorkloadRun struct {
+	Name string `json:"name"`
+	// Params are the workload's parameters as run (registry JSON).
+	Params      json.RawMessage `json:"params"`
+	InputTopic  string          `json:"input_topic"`
+	OutputTopic string          `json:"output_topic"`
+	// Definition says what an end-to-end sample measures.
+	Definition string `json:"definition"`
+	// Unprocessed counts acknowledged input records, over the whole run,
+	// with no committed output in the final reads.
+	Unprocessed int `json:"unprocessed"`
+	// AlertLatency (vitals) is the delay from a breaching reading's
+	// acknowledgement to its alert's commit, for readings acknowledged in
+	// the measured window; AlertBoundMs the bound the checker holds it to.
+	AlertLatency *Latency `json:"alert_latency,omitempty"`
+	AlertBoundMs float64  `json:"alert_bound_ms,omitempty"`
 }
 
 // Latency is a latency distribution in milliseconds.
@@ -159,6 +183,9 @@ var Metrics = []Metric{
 	{"e2e_p99_ms", false, true},
 	{"e2e_p999_ms", false, true},
 	{"e2e_max_ms", false, false},
+	{"alert_p50_ms", false, true},
+	{"alert_p99_ms", false, true},
+	{"alert_max_ms", false, false},
 }
 
 // Values returns the run's metrics by name; those it did not measure are
@@ -175,6 +202,9 @@ func (r *Run) Values() map[string]float64 {
 	if l := r.EndToEndLatency; l != nil && r.ConsumersSkipped == "" {
 		m["consumed_records_per_sec"] = r.ConsumedRecordsPerSec
 		m["e2e_p50_ms"], m["e2e_p99_ms"], m["e2e_p999_ms"], m["e2e_max_ms"] = l.P50, l.P99, l.P999, l.Max
+	}
+	if w := r.Workload; w != nil && w.AlertLatency != nil && w.AlertLatency.Count > 0 {
+		m["alert_p50_ms"], m["alert_p99_ms"], m["alert_max_ms"] = w.AlertLatency.P50, w.AlertLatency.P99, w.AlertLatency.Max
 	}
 	return m
 }

@@ -28,4 +28,24 @@
 //
 // Durations are Go duration strings ("500ms", "1m"). The spec is written
 // back to results.json as JSON with the same field names.
+//
+// A workload spec runs a registered workload (workloads/registry) instead
+// of records described here (bench/specs/payments.yaml, shortened):
+//
+//	name: payments
+//	warmup: 15s
+//	duration: 60s
+//	workload:
+//	  name: payments        # clickstream, payments or vitals
+//	  seed: 1               # draws every parameter params does not give
+//	  cooldown: 5s          # runs on unmeasured so processing catches up
+//	  params:               # the workload's Config, by JSON name
+//	    partitions: 8
+//	    rate: 250
+//	    window_ns: 5m       # a "_ns" key takes a duration string
+//	    abort_chance: -1
+//
+// The record and client fields (topics, message_size, producers, ...)
+// must then be absent: the workload decides them. package bench/workload
+// says how such a run is measured.
 package spec

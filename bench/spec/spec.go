@@ -68,6 +68,55 @@ type Spec struct {
 	Warmup Duration `yaml:"warmup" json:"warmup"`
 	// Duration is the measured phase; required.
 	Duration Duration `yaml:"duration" json:"duration"`
+
+	// Workload, if set, makes this a workload spec: instead of the
+	// records described above, the run drives a registered workload
+	// (workloads/registry: clickstream, payments, vitals) with its own
+	// producers and processing application, and measures its pipeline
+	// (see Workload). The fields above that describe records and clients
+	// must then be left out; name, description, replication_factor,
+	// warmup and duration keep their meaning.
+	Workload *Workload `yaml:"workload,omitempty" json:"workload,omitempty"`
+}
+
+// Workload names a registered workload and its parameters.
+type Workload struct {
+	// Name is a registry name with a processing stage: clickstream,
+	// payments or vitals; required.
+	Name string `yaml:"name" json:"name"`
+	// Seed draws every parameter Params does not give, as `weir workload
+	// run --seed N` draws them for a real cluster; default 0.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// Cooldown runs the workload on after the measured phase, unmeasured,
+	// so the processing catches up with the last measured inputs before
+	// the final drain; default 5s.
+	Cooldown Duration `yaml:"cooldown" json:"cooldown"`
+	// Params override the drawn parameters, by their JSON names (the
+	// workload's Config: partitions, producers, rate, members, ...). A
+	// value of a key ending in _ns may be a duration string ("5m").
+	// The run's length, topic names and replication factor are the
+	// harness's.
+	Params map[string]any `yaml:"params,omitempty" json:"params,omitempty"`
+}
+
+// reservedParams are workload parameters the harness sets.
+var reservedParams = []string{"duration_ns", "seed"}
+
+// ParamsJSON returns Params as a JSON object, duration strings of the
+// "_ns" keys turned into nanoseconds.
+func (w *Workload) ParamsJSON() (json.RawMessage, error) {
+	out := make(map[string]any, len(w.Params))
+	for k, v := range w.Params {
+		if s, ok := v.(string); ok && strings.HasSuffix(k, "_ns") {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return nil, fmt.Errorf("workload.params.%s: %q: want nanoseconds or a Go duration such as 5m", k, s)
+			}
+			v = int64(d)
+		}
+		out[k] = v
+	}
+	return json.Marshal(out)
 }
 
 // Duration is a time.Duration written as a Go duration string.
@@ -160,15 +209,22 @@ func cleanYAMLError(err error) error {
 	}
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
-		m = strings.Replace(m, " not found in type spec.Spec", "", 1)
+		m = notFoundRE.ReplaceAllString(m, "")
 		m = strings.Replace(m, ": field ", ": unknown key ", 1)
 		msgs[i] = m
 	}
 	return errors.New(strings.Join(msgs, "\n"))
 }
 
-// SetDefaults fills the optional fields left at their zero value.
+// SetDefaults fills the optional fields left at their zero value. A
+// workload spec's record fields stay zero: the workload decides them.
 func (s *Spec) SetDefaults() {
+	if s.Workload != nil {
+		if s.Workload.Cooldown == 0 {
+			s.Workload.Cooldown = Duration(5 * time.Second)
+		}
+		return
+	}
 	if s.Topics == 0 {
 		s.Topics = 1
 	}
@@ -199,7 +255,10 @@ func (s *Spec) SetDefaults() {
 	}
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+var (
+	nameRE     = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	notFoundRE = regexp.MustCompile(` not found in type spec\.\w+`)
+)
 
 // Limits that catch typos rather than real workloads.
 const (
@@ -223,14 +282,67 @@ func (s *Spec) Validate() error {
 	case !nameRE.MatchString(s.Name):
 		bad("name", "%q: use letters, digits, '.', '_' and '-' only", s.Name)
 	}
+	if s.ReplicationFactor < 0 || s.ReplicationFactor > maxReplicaCount {
+		bad("replication_factor", "%d: want 0 (broker default) to %d", s.ReplicationFactor, maxReplicaCount)
+	}
+	if s.Warmup < 0 {
+		bad("warmup", "%v: negative", s.Warmup)
+	}
+	if s.Duration <= 0 {
+		bad("duration", "required, a positive duration such as 60s")
+	}
+	if s.Workload != nil {
+		s.validateWorkload(bad)
+	} else {
+		s.validateRecords(bad)
+	}
+	return errors.Join(errs...)
+}
+
+// validateWorkload checks a workload spec: a workload, and none of the
+// record fields.
+func (s *Spec) validateWorkload(bad func(field, format string, args ...any)) {
+	w := s.Workload
+	if w.Name == "" {
+		bad("workload.name", "required")
+	}
+	if w.Cooldown < 0 {
+		bad("workload.cooldown", "%v: negative", w.Cooldown)
+	}
+	for _, k := range reservedParams {
+		if _, ok := w.Params[k]; ok {
+			bad("workload.params."+k, "set by the harness (warmup, duration, workload.seed)")
+		}
+	}
+	if _, err := w.ParamsJSON(); err != nil {
+		bad("workload.params", "%v", err)
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"topics", s.Topics != 0}, {"partitions_per_topic", s.PartitionsPerTopic != 0},
+		{"message_size", s.MessageSize != 0}, {"payload", s.Payload != ""},
+		{"key_distribution", s.KeyDistribution != ""}, {"key_count", s.KeyCount != 0},
+		{"producers", s.Producers != 0}, {"consumers", s.Consumers != 0},
+		{"producer_rate", s.ProducerRate != 0}, {"acks", s.Acks != ""},
+		{"idempotent", s.Idempotent != nil}, {"compression", s.Compression != ""},
+		{"batch_max_bytes", s.BatchMaxBytes != 0}, {"linger", s.Linger != 0},
+		{"max_buffered_records", s.MaxBufferedRecords != 0},
+	} {
+		if f.set {
+			bad(f.name, "not with workload: the workload decides its records and clients (set workload.params)")
+		}
+	}
+}
+
+// validateRecords checks the fields of a spec that describes its records.
+func (s *Spec) validateRecords(bad func(field, format string, args ...any)) {
 	if s.Topics < 1 || s.Topics > maxTopics {
 		bad("topics", "%d: want 1 to %d", s.Topics, maxTopics)
 	}
 	if s.PartitionsPerTopic < 1 || s.PartitionsPerTopic > maxPartitions {
 		bad("partitions_per_topic", "%d: want 1 to %d", s.PartitionsPerTopic, maxPartitions)
-	}
-	if s.ReplicationFactor < 0 || s.ReplicationFactor > maxReplicaCount {
-		bad("replication_factor", "%d: want 0 (broker default) to %d", s.ReplicationFactor, maxReplicaCount)
 	}
 	if s.MessageSize < 1 || s.MessageSize > maxMessageSize {
 		bad("message_size", "%d: want 1 to %d bytes", s.MessageSize, maxMessageSize)
@@ -282,13 +394,6 @@ func (s *Spec) Validate() error {
 	if s.Linger < 0 {
 		bad("linger", "%v: negative", s.Linger)
 	}
-	if s.Warmup < 0 {
-		bad("warmup", "%v: negative", s.Warmup)
-	}
-	if s.Duration <= 0 {
-		bad("duration", "required, a positive duration such as 60s")
-	}
-	return errors.Join(errs...)
 }
 
 // Partitions is the total number of partitions.

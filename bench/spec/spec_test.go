@@ -100,3 +100,40 @@ func TestShippedSpecs(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestParseWorkload(t *testing.T) {
+	s, err := Parse([]byte(`
+name: w
+warmup: 1s
+duration: 2s
+workload:
+  name: payments
+  seed: 7
+  params:
+    partitions: 2
+    window_ns: 5m
+    lifetime_ns: 0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Workload.Cooldown.D() != 5*time.Second || s.Topics != 0 || s.Producers != 0 || s.Acks != "" {
+		t.Errorf("a workload spec got record defaults or no cooldown: %+v", s)
+	}
+	p, err := s.Workload.ParamsJSON()
+	if err != nil || string(p) != `{"lifetime_ns":0,"partitions":2,"window_ns":300000000000}` {
+		t.Errorf("params %s %v", p, err)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"record field", "name: w\nduration: 1s\nmessage_size: 10\nworkload:\n  name: vitals\n", "message_size: not with workload"},
+		{"no name", "name: w\nduration: 1s\nworkload:\n  seed: 1\n", "workload.name: required"},
+		{"reserved", "name: w\nduration: 1s\nworkload:\n  name: vitals\n  params:\n    duration_ns: 5\n", "workload.params.duration_ns: set by the harness"},
+		{"bad duration", "name: w\nduration: 1s\nworkload:\n  name: vitals\n  params:\n    lateness_ns: soon\n", `lateness_ns: "soon"`},
+		{"unknown key", "name: w\nduration: 1s\nworkload:\n  name: vitals\n  cooldwn: 1s\n", "line 5: unknown key cooldwn"},
+	} {
+		_, err := Parse([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -74,11 +74,22 @@ type Defects struct {
 	// the highest offset committed in that topic: a member taking over a
 	// partition starts past what the group read of it.
 	FetchTopicMax bool
+	// LoadFirstCommit keeps, while loading the partition, the first
+	// commit record of each group partition instead of the last: a
+	// coordinator taking over answers with an offset the group committed
+	// past long ago, and members given the partition read again what the
+	// group had committed.
+	LoadFirstCommit bool
 	// AcceptStaleGeneration accepts an OffsetCommit of a member naming a
 	// generation older than the group's (ILLEGAL_GENERATION in Kafka): a
 	// member fenced by a rebalance overwrites what the partition's new
 	// owner committed.
 	AcceptStaleGeneration bool
+	// ApplyAbortedTxnOffsets makes an abort marker apply the offsets the
+	// producer committed inside its transaction (TxnOffsetCommit), as a
+	// commit marker does: an aborted transaction's offsets become the
+	// group's.
+	ApplyAbortedTxnOffsets bool
 }
 
 // DefaultConfig is Kafka's defaults.

@@ -422,7 +422,11 @@ func membershipProperty(cfg Config) func(*rapid.T) {
 // it), and compares what they hold with want.
 func (w *propWorld) checkReload(want string, groups bool) {
 	for name, log := range map[string][]Record{"log": w.log, "compacted log": compact(w.log)} {
-		s := NewShard(DefaultConfig(), func() string { return "x" })
+		// Kafka's defaults, with the coordinator's defects: a load that
+		// drops records must be caught here.
+		cfg := DefaultConfig()
+		cfg.Defects = w.s.cfg.Defects
+		s := NewShard(cfg, func() string { return "x" })
 		for _, r := range log {
 			if err := s.Replay(r.Key, r.Value); err != nil {
 				w.t.Fatalf("replay: %v", err)
@@ -567,6 +571,7 @@ func TestPropertiesCatchPlantedDefects(t *testing.T) {
 		{"one assignment for all", Defects{OneAssignmentForAll: true}, membershipProperty, "owned by|was given"},
 		{"forget parked sync", Defects{ForgetParkedSync: true}, membershipProperty, "never answered"},
 		{"drop leader epoch", Defects{DropLeaderEpoch: true}, offsetsProperty, "loads back as"},
+		{"load first commit", Defects{LoadFirstCommit: true}, offsetsProperty, "loads back as"},
 		{"assign unreleased", Defects{AssignUnreleased: true}, consumerProperty, "owned by .* at once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -147,6 +147,9 @@ func (s *Shard) replayOffset(key, value []byte) error {
 		g = newGroup(k.Group, -1)
 		s.groups[g.id] = g
 	}
+	if s.cfg.Defects.LoadFirstCommit && g.offsets[k.Topic][k.Partition] != nil {
+		return nil // DEFECT: a later commit of the partition is dropped
+	}
 	g.setOffset(k.Topic, k.Partition, oc)
 	return nil
 }

@@ -152,6 +152,20 @@ func txnCommitResponse(req *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOf
 	return resp
 }
 
+// Answer releases resp to w, an answer the shell decided under the
+// shard's lock (a TxnOffsetCommit or marker refused by the partition's
+// producer state, which counts batches not yet durable): like every
+// answer of the shard, it waits until the records the shard wrote before
+// it are durable, so no client acts on a state a crash can take back.
+func (s *Shard) Answer(nowMs int64, w Waiter, resp kmsg.Response) Output {
+	if code := s.unavailable(); code != 0 {
+		return refuse(w, resp)
+	}
+	s.begin(nowMs)
+	s.reply(w, resp)
+	return s.end()
+}
+
 // CompleteTxn handles a transaction marker for this partition
 // (WriteTxnMarkers): the marker is written (Output.TxnBatch) and the
 // producer's pending offsets are applied (commit) or discarded (abort) at
@@ -188,7 +202,7 @@ func markerResponse(resp *kmsg.WriteTxnMarkersResponse, code int16) *kmsg.WriteT
 func (s *Shard) completeTxn(pid int64, commit bool) {
 	t := s.pendingTxn[pid]
 	delete(s.pendingTxn, pid)
-	if t == nil || !commit {
+	if t == nil || (!commit && !s.cfg.Defects.ApplyAbortedTxnOffsets) {
 		return
 	}
 	groups := make([]string, 0, len(t.offsets))

@@ -117,7 +117,7 @@ type Recovery struct {
 // read lock; Append, roll and truncation take the write lock. It starts no
 // goroutines.
 //
-// Lock order: maintMu, then syncMu, then mu. maintMu serializes the
+// Lock order: maintMu, then ckptMu or syncMu (never both), then mu. maintMu serializes the
 // operations that remove or replace rolled segments (Clean, EnforceRetention,
 // AdvanceStartOffset, the truncations, Close, Delete), so that the cleaner
 // can read rolled segments without holding mu; a caller other than Clean
@@ -133,6 +133,10 @@ type Log struct {
 
 	maintMu    sync.Mutex
 	abortClean atomic.Int32
+
+	// ckptMu serializes writes of the cleaner's checkpoint (cleanerFile):
+	// the cleaner's (advanceCleaner) and a follower's (AllowGapsBelow).
+	ckptMu sync.Mutex
 
 	syncMu sync.Mutex
 
@@ -195,8 +199,12 @@ func (l *Log) fail(err error) error {
 func (l *Log) Append(raw []byte) (int64, error) { return l.appendBatch(raw, -1) }
 
 // appendBatch is Append; with keepBase >= 0 (a replicated batch, see
-// AppendReplicated) the batch must start at EndOffset() == keepBase, else
-// ErrUnexpectedOffset, and its bytes are written unchanged.
+// AppendReplicated) the batch keeps that base offset and its bytes are
+// written unchanged: it must not start below EndOffset(), and may start
+// above it (a gap the leader's cleaner left) only below cleanedTo, which
+// AppendReplicated raised first; else ErrUnexpectedOffset. A batch after a
+// gap that rolls the log goes into a segment based at the old end, so that
+// every segment still begins where the one before it ends.
 func (l *Log) appendBatch(raw []byte, keepBase int64) (int64, error) {
 	if len(raw) < record.HeaderSize {
 		return 0, ErrInvalidBatch
@@ -215,10 +223,14 @@ func (l *Log) appendBatch(raw []byte, keepBase int64) (int64, error) {
 	if err := l.writable(); err != nil {
 		return 0, err
 	}
-	if keepBase >= 0 && keepBase != l.end {
-		return 0, fmt.Errorf("%w: batch at %d, log ends at %d", ErrUnexpectedOffset, keepBase, l.end)
+	base := l.end
+	if keepBase >= 0 {
+		if keepBase < l.end || (keepBase > l.end && keepBase >= l.cleanedTo) {
+			return 0, fmt.Errorf("%w: batch at %d, log ends at %d", ErrUnexpectedOffset, keepBase, l.end)
+		}
+		base = keepBase
 	}
-	if l.end > math.MaxInt64-delta-1 {
+	if base > math.MaxInt64-delta-1 {
 		return 0, fmt.Errorf("log: offsets exhausted")
 	}
 	var now time.Time
@@ -226,14 +238,23 @@ func (l *Log) appendBatch(raw []byte, keepBase int64) (int64, error) {
 		now = l.clock.Now()
 	}
 	seg := l.active()
-	if seg.size > 0 && l.shouldRoll(seg, len(raw), delta, now) {
+	roll := seg.size > 0 && l.shouldRoll(seg, len(raw), base+delta, now)
+	segBase := seg.base
+	if roll {
+		segBase = l.end
+	}
+	if base+delta-segBase > math.MaxUint32 {
+		// Only after a gap of more than 2^32 offsets: relative offsets in
+		// the indexes are 4 bytes, and a segment must start at the old end.
+		return 0, fmt.Errorf("%w: batch at %d is more than 2^32 offsets past segment %d", ErrUnexpectedOffset, base, segBase)
+	}
+	if roll {
 		if err := l.roll(); err != nil {
 			return 0, l.fail(err)
 		}
 		seg = l.active()
 	}
 
-	base := l.end
 	record.SetBaseOffset(raw, base)
 	pos := seg.size
 	if end := pos + int64(len(raw)); end > seg.prealloc && l.cfg.PreallocateBytes > 0 {
@@ -287,14 +308,14 @@ func releasePrealloc(seg *segment) {
 }
 
 // shouldRoll decides, like Kafka's LogSegment.shouldRoll, whether a batch of
-// n bytes and the given last offset delta must go to a new segment.
-func (l *Log) shouldRoll(seg *segment, n int, delta int64, now time.Time) bool {
+// n bytes ending at offset last must go to a new segment.
+func (l *Log) shouldRoll(seg *segment, n int, last int64, now time.Time) bool {
 	switch {
 	case seg.size+int64(n) > l.cfg.SegmentBytes:
 		return true
 	case l.cfg.SegmentMs > 0 && now.Sub(seg.firstAppend) > l.cfg.SegmentMs:
 		return true
-	case l.end+delta-seg.base > math.MaxUint32:
+	case last-seg.base > math.MaxUint32:
 		// Relative offsets in the indexes are 4 bytes.
 		return true
 	}

@@ -3,6 +3,8 @@ package log
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -68,15 +70,15 @@ func TestAppendReplicatedKeepsOffsetsAndBytes(t *testing.T) {
 	})
 }
 
-// A batch that would leave a gap or overwrite an offset is refused and
-// leaves the log as it was.
-func TestAppendReplicatedRefusesNonContiguous(t *testing.T) {
+// A batch that would overwrite an offset is refused and leaves the log as
+// it was; so is one past a gap of more than 2^32 offsets.
+func TestAppendReplicatedRefusesOverlap(t *testing.T) {
 	l := mustOpen(t, memfs.New(), "/d", Config{})
 	defer l.Close()
 	if _, err := l.AppendReplicated(leaderBatch(3, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	for _, base := range []int64{0, 2, 4, 100} {
+	for _, base := range []int64{0, 1, 2, 4 + math.MaxUint32} {
 		_, err := l.AppendReplicated(leaderBatch(1, base, 0))
 		if !errors.Is(err, ErrUnexpectedOffset) {
 			t.Fatalf("batch at %d on a log ending at 3: err %v, want ErrUnexpectedOffset", base, err)
@@ -93,6 +95,141 @@ func TestAppendReplicatedRefusesNonContiguous(t *testing.T) {
 	if _, err := l.AppendReplicated(neg); !errors.Is(err, ErrInvalidBatch) {
 		t.Fatalf("negative base: %v", err)
 	}
+}
+
+// TestAppendReplicatedCopiesCompactionGaps: a follower copies a compacted
+// leader's log as it is, gaps included (the cleaner keeps offsets), by
+// fetching from its log end as a fetcher does: from the start, and from an
+// end that the leader's cleaner has since removed (the follower copied
+// part of the log before the leader cleaned it). Every batch lands at the
+// leader's offsets with the leader's bytes, the gaps survive a reopen and
+// a crash (recovery must not take a gap in the active segment for a
+// corrupt base offset), and appends after them continue.
+func TestAppendReplicatedCopiesCompactionGaps(t *testing.T) {
+	forEachFS(t, func(t *testing.T, k fsKind) {
+		lfs, ldir := k.newDir(t)
+		leader := mustOpen(t, lfs, ldir, compactCfg)
+		defer leader.Close()
+		var m kvModel
+		fillKeys(t, leader, &m, rand.New(rand.NewPCG(7, 8)), 40, 4)
+		// A follower that copied the first part before the cleaning: its
+		// end is then inside a range the leader's cleaner removes.
+		fs := memfs.New()
+		// The fresh follower keeps everything in its active segment, where
+		// recovery allows a gap only below the durable bound AllowGapsBelow
+		// raised; the early one rolls segments as the leader does.
+		cfgs := map[string]Config{"fresh": {SegmentBytes: 1 << 20}, "early": compactCfg}
+		early := mustOpen(t, fs, "/early", cfgs["early"])
+		copyFrom(t, leader, early, leader.EndOffset()/2)
+		// What it copied the leader's cleaner then rewrites: from here on
+		// the two logs hold the same batches (each replica compacts its own
+		// copy, as in Kafka).
+		from := map[string]int64{"fresh": 0, "early": early.EndOffset()}
+		fillKeys(t, leader, &m, rand.New(rand.NewPCG(9, 10)), 40, 4)
+		if st := mustClean(t, leader, cleanAll); !st.Ran {
+			t.Fatal("the leader's log was not cleaned")
+		}
+		if gaps := countGaps(t, leader); gaps < 5 {
+			t.Fatalf("the cleaned leader log has %d gaps; the test wants several", gaps)
+		}
+		if _, err := leader.Read(early.EndOffset(), 1); err != nil {
+			t.Fatalf("the early follower's end %d: %v", early.EndOffset(), err)
+		}
+		fresh := mustOpen(t, fs, "/fresh", cfgs["fresh"])
+		for name, f := range map[string]*Log{"fresh": fresh, "early": early} {
+			copyFrom(t, leader, f, leader.EndOffset())
+			sameBatches(t, name, leader, f, from[name])
+			// A crash after the fsync keeps everything: the gaps were
+			// allowed durably before the batches after them were written.
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		crashed := fs.Crash(rand.New(rand.NewPCG(1, 1)), 0)
+		fresh.Close()
+		early.Close()
+		reopened := map[string]*Log{}
+		for _, name := range []string{"fresh", "early"} {
+			f := mustOpen(t, crashed, "/"+name, cfgs[name])
+			defer f.Close()
+			if r := f.Recovery(); r.TruncatedBytes != 0 {
+				t.Fatalf("%s: recovery cut %d bytes: %v", name, r.TruncatedBytes, r.TruncateReason)
+			}
+			sameBatches(t, name+" after a crash", leader, f, from[name])
+			reopened[name] = f
+		}
+		// The leader goes on, densely; the followers follow.
+		fillKeys(t, leader, &m, rand.New(rand.NewPCG(11, 12)), 5, 4)
+		for name, f := range reopened {
+			copyFrom(t, leader, f, leader.EndOffset())
+			sameBatches(t, name+" after more appends", leader, f, from[name])
+		}
+	})
+}
+
+// copyFrom fetches leader's batches from f's log end until f reaches to,
+// as a follower's fetcher does (a fetch at an offset in a gap is served
+// from the batch after it), and appends them with AppendReplicated.
+func copyFrom(t *testing.T, leader, f *Log, to int64) {
+	t.Helper()
+	for f.EndOffset() < to {
+		data, err := leader.Read(f.EndOffset(), 300)
+		if err != nil {
+			t.Fatalf("leader Read(%d): %v", f.EndOffset(), err)
+		}
+		for len(data) > 0 {
+			b, err := record.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.AppendReplicated(bytes.Clone(b.Raw)); err != nil {
+				t.Fatalf("AppendReplicated at %d (log end %d): %v", b.FirstOffset, f.EndOffset(), err)
+			}
+			data = data[len(b.Raw):]
+		}
+	}
+}
+
+// sameBatches checks that f holds exactly leader's batches from offset from.
+func sameBatches(t *testing.T, name string, leader, f *Log, from int64) {
+	t.Helper()
+	var want [][]byte
+	if err := leader.Batches(from, func(b *record.Batch) error {
+		want = append(want, bytes.Clone(b.Raw))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	if err := f.Batches(from, func(b *record.Batch) error {
+		if i >= len(want) || !bytes.Equal(b.Raw, want[i]) {
+			return fmt.Errorf("batch %d at offset %d is not the leader's", i, b.FirstOffset)
+		}
+		i++
+		return nil
+	}); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if i != len(want) || f.EndOffset() != leader.EndOffset() {
+		t.Fatalf("%s: %d of %d batches, end %d, leader's %d", name, i, len(want), f.EndOffset(), leader.EndOffset())
+	}
+}
+
+// countGaps counts the batches of l whose base offset is not the offset
+// after the previous batch.
+func countGaps(t *testing.T, l *Log) int {
+	t.Helper()
+	gaps, next := 0, l.StartOffset()
+	if err := l.Batches(next, func(b *record.Batch) error {
+		if b.FirstOffset > next {
+			gaps++
+		}
+		next = b.LastOffset() + 1
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return gaps
 }
 
 // A follower far behind the leader's log start restarts its log there and

@@ -119,6 +119,8 @@ func (l *Log) swapInMemory(segs []*segment, out *segment) error {
 // gapsTo and the horizon to the pass's, which then covers every batch
 // below gapsTo. Call with maintMu held.
 func (l *Log) advanceCleaner(gapsTo, horizon int64, final bool) error {
+	l.ckptMu.Lock()
+	defer l.ckptMu.Unlock()
 	l.mu.RLock()
 	to, dirty, h := max(l.cleanedTo, gapsTo), l.dirtyFrom, min(l.horizon, horizon)
 	if final {

@@ -50,8 +50,10 @@
 //     partition epoch it was computed from (KIP-497).
 //   - A follower joins the ISR only once its durable log end reaches the
 //     high watermark and the start of the current leader epoch.
-//   - A follower appends only whole, CRC-valid batches that start at its
-//     log end, follow each other densely and carry leader epochs that
+//   - A follower appends only whole, CRC-valid batches that start at or
+//     after its log end, in increasing offsets (a gap only where the
+//     leader's log has one: compaction keeps offsets, and the follower
+//     copies the gaps), and carry leader epochs that
 //     never decrease and never pass the leader's; before its first fetch
 //     in a leader epoch it finds where its log diverges from the leader's
 //     (OffsetForLeaderEpoch, or the diverging epoch a Fetch answers with)

@@ -416,6 +416,11 @@ func (l *Leader) MaximalISR() []int32 {
 	return slices.Clone(l.maximalISR())
 }
 
+// InMaximalISR reports whether id is in MaximalISR, without copying it.
+func (l *Leader) InMaximalISR(id int32) bool {
+	return slices.Contains(l.maximalISR(), id)
+}
+
 // Pending returns the AlterPartition in flight, if any.
 func (l *Leader) Pending() (AlterPartition, bool) {
 	if l.pending == nil {
@@ -594,14 +599,26 @@ func (l *Leader) check(local Local) {
 	if !assert.Enabled {
 		return
 	}
-	assert.That(l.hw <= local.End, "leader high watermark %d past its log end %d", l.hw, local.End)
-	assert.That(l.hw >= l.checkedHW, "leader high watermark went back from %d to %d", l.checkedHW, l.hw)
+	// Every fetch and append runs this: arguments are boxed only on a
+	// failure (assert.Failf).
+	if l.hw > local.End {
+		assert.Failf("leader high watermark %d past its log end %d", l.hw, local.End)
+	}
+	if l.hw < l.checkedHW {
+		assert.Failf("leader high watermark went back from %d to %d", l.checkedHW, l.hw)
+	}
 	l.checkedHW = l.hw
-	assert.That(slices.Contains(l.isr, l.cfg.LocalID), "leader %d not in its ISR %v", l.cfg.LocalID, l.isr)
+	if !slices.Contains(l.isr, l.cfg.LocalID) {
+		assert.Failf("leader %d not in its ISR %v", l.cfg.LocalID, l.isr)
+	}
 	if !l.cfg.Defects.UnfencedShrink {
 		for _, id := range l.isr {
-			assert.That(slices.Contains(l.maximalISR(), id), "maximal ISR %v lacks committed member %d", l.maximalISR(), id)
+			if !slices.Contains(l.maximalISR(), id) {
+				assert.Failf("maximal ISR %v lacks committed member %d", l.maximalISR(), id)
+			}
 		}
 	}
-	assert.That(slices.IsSortedFunc(l.acks, func(a, b ackWaiter) int { return cmp.Compare(a.required, b.required) }), "acks out of order")
+	if !slices.IsSortedFunc(l.acks, func(a, b ackWaiter) int { return cmp.Compare(a.required, b.required) }) {
+		assert.Failf("acks out of order")
+	}
 }

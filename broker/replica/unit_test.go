@@ -296,7 +296,8 @@ func fetched(batches ...mbatch) []byte {
 }
 
 // The follower appends only batches that continue its log, stopping at the
-// first that does not.
+// first that does not. A gap (a compacted leader log, or a fetch offset
+// inside a range the leader's cleaner removed) continues it.
 func TestFollowerChecksBatches(t *testing.T) {
 	cache, _ := epoch.New([]epoch.Entry{{Epoch: 3, StartOffset: 0}})
 	local := &fakeLocal{end: 5, durable: 5, cache: cache}
@@ -311,8 +312,10 @@ func TestFollowerChecksBatches(t *testing.T) {
 	}{
 		{"contiguous", fetched(newBatch(5, 3, 1, 1), newBatch(6, 4, 2, 2)), 2, false},
 		{"partial last batch", append(fetched(newBatch(5, 4, 1, 1)), newBatch(6, 4, 2, 1).raw[:30]...), 1, false},
-		{"gap", fetched(newBatch(5, 4, 1, 1), newBatch(7, 4, 2, 1)), 1, true},
+		{"gap", fetched(newBatch(5, 4, 1, 1), newBatch(7, 4, 2, 1)), 2, false},
+		{"fetch offset inside a gap", fetched(newBatch(9, 4, 1, 2), newBatch(11, 4, 2, 1)), 2, false},
 		{"starts before the log end", fetched(newBatch(4, 4, 1, 2)), 0, true},
+		{"overlaps the previous batch", fetched(newBatch(5, 4, 1, 3), newBatch(7, 4, 2, 1)), 1, true},
 		{"corrupt", fetched(newBatch(5, 4, 1, 2), corrupt), 1, true},
 		{"epoch past the leader's", fetched(newBatch(5, 5, 1, 1)), 0, true},
 		{"epoch going back", fetched(newBatch(5, 2, 1, 1)), 0, true},

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/workloads/registry"
@@ -48,6 +49,7 @@ type flags struct {
 	listDefects bool
 	cpuProfile  string
 	txn         string // the queue's transactional mode: seed, on, off (txn.go)
+	group       string // the queue's consumer-group mode: seed, on, off
 	// The configurations whose losses Kafka documents (worldLosses).
 	acks            string
 	uncleanElection bool
@@ -71,7 +73,10 @@ type params struct {
 	Acks            string `json:"acks,omitempty"`
 	UncleanElection bool   `json:"unclean_election,omitempty"`
 	NoFsync         bool   `json:"no_fsync,omitempty"`
-	GoVersion       string `json:"go_version"`
+	// Group forces the queue's consumer-group mode on or off (--group);
+	// empty: the seed decides (world.go).
+	Group     string `json:"group,omitempty"`
+	GoVersion string `json:"go_version"`
 
 	// WorkloadParams are the parameters of each workload but the queue
 	// (whose are World's), as its registry entry drew them (workloads.go).
@@ -184,6 +189,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
+	fs.StringVar(&f.group, "group", "seed", "the queue workload's consumer-group mode in the world scenario: seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on, off")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
@@ -202,6 +208,12 @@ func parseFlags(args []string) (flags, error) {
 	f.workload = strings.Join(names, ",")
 	if err := checkTxnMode(f.txn); err != nil {
 		return f, err
+	}
+	if f.group != "seed" && f.group != "on" && f.group != "off" {
+		return f, fmt.Errorf("--group %q: want seed, on or off", f.group)
+	}
+	if f.group == "off" && broker.IsGroupDefect(f.defect) {
+		return f, fmt.Errorf("--group off: the defect %s needs the consumer-group mode", f.defect)
 	}
 	if f.acks != "all" && f.acks != "1" {
 		return f, fmt.Errorf("--acks %q: want all or 1", f.acks)
@@ -228,6 +240,9 @@ func deriveParams(f flags, sc scenario) params {
 
 		UncleanElection: f.uncleanElection,
 		NoFsync:         f.noFsync,
+	}
+	if f.group != "seed" {
+		p.Group = f.group
 	}
 	if f.acks != "all" {
 		p.Acks = f.acks

@@ -3,6 +3,10 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/faults"
 )
 
 // The transactional mode is the seed's on about a quarter of the seeds,
@@ -49,5 +53,33 @@ func TestWorldParamsCarryTxn(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--txn", "sometimes"}); err == nil {
 		t.Fatal("--txn sometimes accepted")
+	}
+}
+
+// Late requests: the producer hosts' EndTxn (most often) or produce, held
+// past the clients' 5 s request timeout, a function of the seed.
+func TestLateRequests(t *testing.T) {
+	p := params{Seed: 5, World: &worldParams{Producers: 2}}
+	a, b := lateRequests(p, 20*time.Second), lateRequests(p, 20*time.Second)
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("%d then %d events", len(a), len(b))
+	}
+	endTxn := 0
+	for i, e := range a {
+		if e.String() != b[i].String() {
+			t.Fatalf("event %d: %v, then %v", i, e, b[i])
+		}
+		if e.Op != faults.OpLateRequest {
+			continue
+		}
+		if e.Node != "producer-0" && e.Node != "producer-1" || e.Hold <= 5*time.Second {
+			t.Errorf("%v", e)
+		}
+		if e.Request == kmsg.EndTxn.Int16() {
+			endTxn++
+		}
+	}
+	if endTxn == 0 {
+		t.Errorf("no late EndTxn in %v", a)
 	}
 }

@@ -28,6 +28,12 @@ broker on a temporary data directory; the default), null (the protocol-only
 null broker: the client's ceiling; consumers are skipped), external=HOST:PORT
 (any Kafka-compatible cluster; --bootstrap alone selects it).
 
+A spec with a workload: section (bench/specs/clickstream.yaml,
+payments.yaml, vitals.yaml) runs that workload's producers and processing
+application instead, and measures its acknowledged sends/s, processed
+records/s and end-to-end latency to the committed output from its history
+(embedded and external targets only).
+
 compare exits 1 when a throughput dropped or a latency rose by more than
 --max-regression AND more than the baseline's own run-to-run spread
 (run with --repeat N to record it), comparing medians over runs.

@@ -80,4 +80,9 @@ func TestBenchUsage(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "bad.yaml: line 4: unknown key linger_ms") {
 		t.Errorf("bad spec: exit %d, stderr %q", code, stderr)
 	}
+	// A workload spec needs a broker with groups and transactions.
+	code, _, stderr = runWeir(t, "", "bench", "--spec", "../../bench/specs/payments.yaml", "--targets", "null", "--out", dir)
+	if code != 1 || !strings.Contains(stderr, "null sink does not serve") {
+		t.Errorf("workload spec on null: exit %d, stderr %q", code, stderr)
+	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/reports/plot"
 	"github.com/weir-dev/weir/reports/recovery"
+	"github.com/weir-dev/weir/reports/redelivery"
 	"github.com/weir-dev/weir/runfolder"
 )
 
@@ -113,12 +114,21 @@ type Report struct {
 	// crashes, over every run (package recovery), with its plots.
 	Recovery      []RecoveryRow
 	RecoveryPlots []Plot
-	Errors        []string // inputs that could not be read or drawn
+	// Redelivery: the records consumer groups read again after a member
+	// failed, over every run (package redelivery); nil without one.
+	Redelivery *RedeliveryRow
+	Errors     []string // inputs that could not be read or drawn
 }
 
 // RecoveryRow is one recovery measure over the runs.
 type RecoveryRow struct {
 	Name, Samples, Unfinished, P50, P90, P99, Max string
+}
+
+// RedeliveryRow summarises, over the runs, the records a group read again
+// per member failure: how many failures, and percentiles of the count.
+type RedeliveryRow struct {
+	Failures, Total, P50, P90, P99, Max string
 }
 
 // Bench is one results.json.
@@ -256,6 +266,7 @@ func Build(in Inputs, out string, opts Options) (*Report, error) {
 	}
 	if len(in.Sims) > 0 {
 		r.addRecovery(in.Sims, out, opts)
+		r.addRedelivery(in.Sims)
 	}
 	return r, nil
 }
@@ -291,6 +302,30 @@ func (r *Report) addRecovery(dirs []string, out string, opts Options) {
 		r.Errors = append(r.Errors, fmt.Sprintf("recovery plots: %v", err))
 	}
 	r.RecoveryPlots = plotLinks(out, files)
+}
+
+// addRedelivery counts, over every run, the records consumer groups read
+// again after each member failure.
+func (r *Report) addRedelivery(dirs []string) {
+	var all []redelivery.Failure
+	for _, dir := range dirs {
+		fs, err := redelivery.Read(dir)
+		if err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("%s: redelivery: %v", dir, err))
+			continue
+		}
+		all = append(all, fs...)
+	}
+	if len(all) == 0 {
+		return
+	}
+	counts := redelivery.Counts(all)
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	p := func(q float64) string { return strconv.Itoa(redelivery.Percentile(counts, q)) }
+	r.Redelivery = &RedeliveryRow{Failures: strconv.Itoa(len(counts)), Total: strconv.Itoa(total), P50: p(50), P90: p(90), P99: p(99), Max: p(100)}
 }
 
 // fmtMillis shows a duration in milliseconds.

@@ -2,10 +2,12 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/faults"
 	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/workloads/registry"
@@ -81,10 +84,11 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("defect", "", "switch on a planted defect: the broker's, or a workload's as <workload>/<defect> (see --list-defects)")
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
+	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect)")
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
 	fs.String("acks", "", "the producers' acks: all (the default) or 1; with 1 a leader crash may lose acknowledged writes, which the run allows")
-	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1; lost writes allowed")
+	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1, and half the crash windows aimed at a leader whose ISR is itself alone (lone-leader); lost writes allowed")
 	fs.Bool("no-fsync", false, "brokers with weir.fsync.acks.all=false (Kafka's page-cache durability) and a whole-cluster power loss before the final read on every seed; lost writes allowed")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, commandUsage)
@@ -119,7 +123,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
@@ -135,7 +139,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --acks, --unclean-election and --no-fsync")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --acks, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64
@@ -225,8 +229,12 @@ func commandSweep(ctx context.Context, r *Runner, seeds []uint64, parallel int, 
 	progress := isTerminal(stderr) && os.Getenv("CI") != "true"
 	start := time.Now()
 	done, failing := 0, 0
+	losses := map[uint64]int{} // seed -> lost writes its configuration allowed
 	results := r.Sweep(ctx, seeds, parallel, config, func(res Result) {
 		done++
+		if n := allowedLostWrites(res); n > 0 {
+			losses[res.Seed] = n
+		}
 		if res.ExitCode != ExitValid {
 			failing++
 		} else if !keep {
@@ -257,6 +265,14 @@ func commandSweep(ctx context.Context, r *Runner, seeds []uint64, parallel int, 
 	}
 	fmt.Fprintf(stdout, "weir sim: %d seeds in %v: %d valid, %d invalid, %d liveness, %d harness error; %v virtual (%.0fx wall)\n",
 		len(results), wall.Round(time.Millisecond), counts[0], counts[1], counts[2], counts[3], virtual.Round(time.Second), speedup(int64(virtual), int64(wall)))
+	if len(losses) > 0 {
+		var list []string
+		for _, s := range slices.Sorted(maps.Keys(losses)) {
+			list = append(list, fmt.Sprintf("%d (%d)", s, losses[s]))
+		}
+		fmt.Fprintf(stdout, "weir sim: lost writes allowed by the configuration (documented losses) on %d of %d seeds: %s\n",
+			len(losses), len(results), strings.Join(list, ", "))
+	}
 	if len(bad) > 0 {
 		slices.SortStableFunc(bad, func(a, b Result) int { return b.ExitCode - a.ExitCode })
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -376,4 +392,21 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// allowedLostWrites is how many lost writes the run found that its
+// configuration allows (--acks 1, --unclean-election, --no-fsync: the
+// documented losses), from its verdict.json; 0 if none or unreadable.
+func allowedLostWrites(res Result) int {
+	var v struct {
+		Details struct {
+			Counts  map[string]int `json:"counts"`
+			Allowed []string       `json:"allowed"`
+		} `json:"details"`
+	}
+	b, err := os.ReadFile(filepath.Join(res.OutDir, "verdict.json"))
+	if err != nil || json.Unmarshal(b, &v) != nil || !slices.Contains(v.Details.Allowed, checker.LostWrite) {
+		return 0
+	}
+	return v.Details.Counts[checker.LostWrite]
 }

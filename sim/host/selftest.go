@@ -139,13 +139,18 @@ func WorkloadDefectDuration(workload string) string {
 // transaction defects need the queue's transactional mode, which the
 // seed otherwise chooses on a quarter of the runs only; a workload's
 // defect needs its workload, which runs instead of the queue. The runs
-// without a defect then use the same flags.
+// without a defect then use the same flags: a group coordinator's defect
+// turns the consumer-group mode on by itself, so its runs say --group on
+// for the runs without it to be group runs of the same seeds.
 func DefectArgs(defect string) []string {
 	if d, ok := registry.LookupDefect(defect); ok {
 		return []string{"--workload", d.Workload, "--duration", WorkloadDefectDuration(d.Workload)}
 	}
+	if broker.IsGroupDefect(defect) {
+		return []string{"--group", "on"}
+	}
 	switch defect {
-	case "no-kip890", "no-epoch-bump":
+	case "no-kip890", "no-epoch-bump", broker.TxnApplyAbortedOffsets:
 		return []string{"--txn", "on"}
 	}
 	return nil

@@ -28,6 +28,9 @@ func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
 			t.Errorf("%s runs with %v, not its workload %s", c.Defect, c.Args, d.Workload)
 		case !isWorkload && i >= 0:
 			t.Errorf("broker defect %s runs with %v", c.Defect, c.Args)
+		case broker.IsGroupDefect(c.Defect) && !slices.Equal(c.Args, []string{"--group", "on"}):
+			// Its runs without the defect must be group runs too.
+			t.Errorf("group defect %s runs with %v", c.Defect, c.Args)
 		}
 	}
 }

@@ -187,6 +187,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 		n.resetLocked(c.conn, "flaky")
 	}
 	jitter := n.jitterLocked()
+	// A late delivery (HoldNextWrite) holds this write: its chunks are due
+	// later, and the chunks after them are never due before them.
+	jitter += n.holdLocked(c, b)
 	n.mu.Unlock()
 
 	written := 0

@@ -29,6 +29,12 @@
 //   - Stall(h) / Resume(h): nothing is delivered to or from h until Resume;
 //     connections stay open and writers fill the buffers, as when a process
 //     is paused (SIGSTOP) while the kernel keeps its sockets.
+//   - HoldNextWrite(h, match, hold): the next write by h that match
+//     accepts, and everything after it on that direction of its
+//     connection, arrives hold late (a segment retransmitted late), while
+//     h's other connections flow; the sender may give up and go on over a
+//     new connection, and the receiver still gets the old bytes, then
+//     the close. CancelHold disarms it before it fires.
 //   - KillHost(h): a crash of h's process: its listeners close, its
 //     connections reset and every env.Net handle obtained from Host(h) before
 //     the kill is fenced (Listen and Dial fail), so a leftover goroutine of

@@ -75,6 +75,56 @@ type Network struct {
 	cuts     map[link]bool
 	flaky    map[string]float64
 	stalled  map[string]bool
+	// lateArms are the armed late deliveries (HoldNextWrite), by the
+	// host whose write they wait for.
+	lateArms map[string]*lateArm
+}
+
+// lateArm is one armed late delivery: the first write of its host that
+// match accepts is held back hold.
+type lateArm struct {
+	match func([]byte) bool
+	hold  time.Duration
+	why   string
+}
+
+// HoldNextWrite arms a late delivery on one flow: the first Write by host
+// whose bytes match accepts is delivered hold later than the link would
+// deliver it, and so is everything written after it in that direction of
+// that connection (a stream stays in order), the writer's close included;
+// the host's other connections, and new ones, flow as before. This is a
+// TCP segment lost and retransmitted late (a flapping route, a middlebox
+// holding one flow): the sender may give up on the connection and go on
+// over another, and the receiver still gets the old bytes, then the
+// close. why is for the trace. A second arm for the host replaces the
+// first; CancelHold or Heal disarms it.
+func (n *Network) HoldNextWrite(host string, match func([]byte) bool, hold time.Duration, why string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.lateArms[host] = &lateArm{match: match, hold: max(hold, 0), why: why}
+	n.traceLocked("fault late delivery armed: the next write by %s matching %s: held %v", host, why, hold)
+}
+
+// CancelHold disarms host's late delivery and reports whether it was still
+// armed (no write had matched).
+func (n *Network) CancelHold(host string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, armed := n.lateArms[host]
+	delete(n.lateArms, host)
+	return armed
+}
+
+// holdLocked returns how long c's write of b is held: its host's armed
+// late delivery, if b matches (disarming it).
+func (n *Network) holdLocked(c *Conn, b []byte) time.Duration {
+	a := n.lateArms[c.local.Host]
+	if a == nil || !a.match(b) {
+		return 0
+	}
+	delete(n.lateArms, c.local.Host)
+	n.traceLocked("fault late delivery: conn %d %s->%s: a write of %dB (%s) and what follows it held %v", c.conn.id, c.local, c.remote, len(b), a.why, a.hold)
+	return a.hold
 }
 
 type link struct{ from, to string }
@@ -112,7 +162,7 @@ func New(rng *rand.Rand, opts Options) *Network {
 	return &Network{
 		opts: opts, clock: clock, start: clock.Now(), rng: rng,
 		hosts: map[string]*host{}, links: map[link]time.Duration{}, conns: map[uint64]*connection{},
-		isolated: map[string]bool{}, cuts: map[link]bool{}, flaky: map[string]float64{}, stalled: map[string]bool{},
+		isolated: map[string]bool{}, cuts: map[link]bool{}, flaky: map[string]float64{}, stalled: map[string]bool{}, lateArms: map[string]*lateArm{},
 	}
 }
 
@@ -347,6 +397,7 @@ func (n *Network) Heal() {
 	clear(n.cuts)
 	clear(n.flaky)
 	clear(n.stalled)
+	clear(n.lateArms)
 	n.traceLocked("heal all")
 	n.enforceLocked("heal")
 }

@@ -524,3 +524,50 @@ func TestTraceIsAFunctionOfTheSeed(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldNextWrite: the matching write and what follows it on its
+// connection (the close included) arrive late, while a new connection
+// between the same hosts flows at once; writes that do not match, and
+// writes after the arm fired, are not held.
+func TestHoldNextWrite(t *testing.T) {
+	n := newNet(t, simnet.Options{})
+	ln, err := n.Host("s").Listen(context.Background(), "s:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1 := dial(t, n.Host("c"), "s:1")
+	s1, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hold = 200 * time.Millisecond
+	n.HoldNextWrite("c", func(b []byte) bool { return bytes.HasPrefix(b, []byte("END")) }, hold, "END")
+	c1.Write([]byte("ok;"))
+	got := make([]byte, 3)
+	if _, err := io.ReadFull(s1, got); err != nil || string(got) != "ok;" {
+		t.Fatalf("a write that does not match: %q, %v", got, err)
+	}
+	start := time.Now()
+	c1.Write([]byte("END1"))
+	c1.Close() // the sender gives up on the connection
+	c2 := dial(t, n.Host("c"), "s:1")
+	s2, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Write([]byte("END2")) // the arm fired: not held
+	if _, err := io.ReadFull(s2, got[:3]); err != nil || time.Since(start) >= hold {
+		t.Fatalf("the new connection waited: %v after %v", err, time.Since(start))
+	}
+	rest, err := io.ReadAll(s1)
+	if err != nil || string(rest) != "END1" || time.Since(start) < hold {
+		t.Fatalf("held write: %q, %v after %v; want END1 then EOF after %v", rest, err, time.Since(start), hold)
+	}
+	if n.CancelHold("c") {
+		t.Error("CancelHold: still armed after it fired")
+	}
+	n.HoldNextWrite("c", func([]byte) bool { return true }, hold, "any")
+	if !n.CancelHold("c") {
+		t.Error("CancelHold: not armed")
+	}
+}

@@ -3,8 +3,10 @@ package world
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -95,6 +97,9 @@ type World struct {
 	breachMu sync.Mutex // leaf; also guards faultLog
 	breaches []invariants.Breach
 	faultLog []runfolder.Fault
+
+	loneMu sync.Mutex // taken before a node's mu; guards lone
+	lone   *loneLeader
 }
 
 // machine is one node: a disk, a host, a clock and, while up, a broker.
@@ -327,8 +332,12 @@ const (
 	simQuorumTick           = 200 * time.Millisecond
 	simQuorumElectionTicks  = 5 // 1s, as the quorum's default
 	simQuorumHeartbeatTicks = 1
-	simReplicaLagTimeMax    = 5 * time.Second
+	simReplicaLagTimeMax    = DefaultReplicaLagTimeMax
 )
+
+// DefaultReplicaLagTimeMax is the simulated brokers' replica.lag.time.max
+// unless Config.Broker sets another.
+const DefaultReplicaLagTimeMax = 5 * time.Second
 
 // startLocked opens a broker on the node's disk and serves it.
 func (n *machine) startLocked(why string) error {
@@ -905,6 +914,15 @@ func (w *World) clockFault(e faults.Event) error {
 	return nil
 }
 
+// requestOfKey matches a write that begins a Kafka request of API key key:
+// the request's size (int32), then its header's api_key (int16). A client
+// writes each request whole, so the first write of a request starts there.
+func requestOfKey(key int16) func([]byte) bool {
+	return func(b []byte) bool {
+		return len(b) >= 6 && int16(binary.BigEndian.Uint16(b[4:6])) == key
+	}
+}
+
 // Apply performs one schedule event now.
 //
 // Each event applied (armed, for a triggered crash; dropped, for a restart
@@ -995,6 +1013,19 @@ func (w *World) apply(e faults.Event, status, note *string) error {
 		w.net.Flaky(e.Node, e.Prob)
 	case faults.OpFlakyHeal:
 		w.net.Flaky(e.Node, 0)
+	case faults.OpLoneLeader:
+		return w.startLoneLeader(e)
+	case faults.OpLoneLeaderHeal:
+		why, err := w.endLoneLeader(true)
+		*note = why
+		return err
+	case faults.OpLateRequest:
+		*status = runfolder.FaultArmed
+		w.net.HoldNextWrite(e.Node, requestOfKey(e.Request), e.Hold, kmsg.NameForKey(e.Request))
+	case faults.OpLateRequestHeal:
+		if w.net.CancelHold(e.Node) {
+			*status, *note = runfolder.FaultDropped, "no such request came"
+		}
 	default:
 		return fmt.Errorf("world: unknown fault op %v", e.Op)
 	}
@@ -1069,6 +1100,7 @@ func (w *World) Run(ctx context.Context, s faults.Schedule, workload func(ctx co
 func (w *World) Liveness(ctx context.Context) error {
 	w.Tracef("liveness phase: heal everything, restart every node")
 	w.recordFault(runfolder.Fault{Kind: "all", Op: "heal-all", Heals: true, Detail: "the liveness phase heals every fault"})
+	w.endLoneLeader(false)
 	w.net.Heal()
 	for _, n := range w.nodes {
 		if t := n.disarm(); t != nil {

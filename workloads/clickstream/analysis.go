@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
@@ -24,21 +23,13 @@ const (
 // file. They share one reading of the history.
 func Properties(cfg Config) []checker.Property {
 	cfg, _ = cfg.WithDefaults()
-	var once sync.Once
-	var a *analysis
-	get := func(h []history.Op) *analysis {
-		once.Do(func() { a = analyze(cfg, h) })
-		return a
-	}
-	prop := func(name string, f func(*analysis) checker.Finding) checker.Property {
-		return checker.Property{Name: name, Check: func(h []history.Op) checker.Finding { return f(get(h)) }}
-	}
-	return []checker.Property{
-		prop(Order, orderViolations),
-		prop(LostEvent, lostEvents),
-		prop(DoubleCount, doubleCounts),
-		prop(SessionWindow, windowViolations),
-	}
+	type check = hist.Check[*analysis]
+	return hist.Properties(func(h []history.Op) *analysis { return analyze(cfg, h) },
+		check{Name: Order, Find: orderViolations},
+		check{Name: LostEvent, Find: lostEvents},
+		check{Name: DoubleCount, Find: doubleCounts},
+		check{Name: SessionWindow, Find: windowViolations},
+	)
 }
 
 // analysis is the history read for the checkers.

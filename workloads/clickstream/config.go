@@ -66,42 +66,19 @@ type Defects struct {
 
 // WithDefaults returns c with its zero fields filled in.
 func (c Config) WithDefaults() (Config, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	if c.Topic == "" {
-		c.Topic = "clicks"
-	}
-	if c.Output == "" {
-		c.Output = "sessions"
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.ReplicationFactor == 0 {
-		c.ReplicationFactor = 1
-	}
-	def(&c.Producers, 2)
-	def(&c.InFlight, 4)
-	def(&c.Users, 40)
-	def(&c.Members, 2)
-	if c.Rate == 0 {
-		c.Rate = 100
-	}
-	if c.Skew == 0 {
-		c.Skew = 0.8
-	}
-	if c.Gap == 0 {
-		c.Gap = 500 * time.Millisecond
-	}
-	if c.Jitter == 0 {
-		c.Jitter = c.Gap / 4
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
+	gen.Default(&c.Topic, "clicks")
+	gen.Default(&c.Output, "sessions")
+	gen.Default(&c.Partitions, 4)
+	gen.Default(&c.ReplicationFactor, 1)
+	gen.Default(&c.Producers, 2)
+	gen.Default(&c.InFlight, 4)
+	gen.Default(&c.Rate, 100)
+	gen.Default(&c.Users, 40)
+	gen.Default(&c.Skew, 0.8)
+	gen.Default(&c.Gap, 500*time.Millisecond)
+	gen.Default(&c.Jitter, c.Gap/4)
+	gen.Default(&c.Members, 2)
+	gen.Default(&c.Duration, 10*time.Second)
 	if c.Partitions < 0 || c.Producers < 0 || c.InFlight < 0 || c.Users < c.Producers || c.Rate < 0 || c.Gap < 0 || c.Jitter < 0 {
 		return c, errors.New("clickstream: negative count, rate or window, or fewer users than producers")
 	}

@@ -1,17 +1,13 @@
 package clickstream
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/gen"
+	"github.com/weir-dev/weir/workloads/stream"
 )
 
 // users is one producer client's users and what it has sent for each. It
@@ -52,33 +48,19 @@ func (us *users) next(rng *rand.Rand, nowMs int64, jitterMs int64) event {
 	return event{User: u, Seq: us.seq[u], Kind: kind, Ms: max(ms, 0)}
 }
 
-// produce runs the producer clients until ctx ends.
-func produce(ctx context.Context, cfg *Config, rec *history.Recorder, procs *gen.Procs, ids *gen.Counter) error {
-	g := gen.NewGroup(ctx)
-	for i := range cfg.Producers {
-		s := gen.NewSender(cfg.Client, ids, 0, cfg.Rate, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(2*time.Millisecond))
-		us := newUsers(cfg, i)
-		var lanes []func(context.Context) error
-		for range cfg.InFlight {
-			rng, proc := gen.Child(cfg.Rand), procs.New()
-			lanes = append(lanes, func(ctx context.Context) error {
-				for ctx.Err() == nil {
-					if !s.Pacer.Wait(ctx, rng) {
-						return nil
-					}
-					_, err := s.Send(ctx, rec, proc, func(int) (history.Send, *kgo.Record) {
-						e := us.next(rng, rec.Now()/1e6, cfg.Jitter.Milliseconds())
-						v := e.String()
-						return history.Send{Topic: cfg.Topic, Key: e.User, Value: v}, &kgo.Record{Topic: cfg.Topic, Key: []byte(e.User), Value: []byte(v)}
-					})
-					if err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-		g.GoAll(lanes, s.Close)
-	}
-	return g.Wait()
+// producers are the run's producer clients: client i sends the events of
+// its share of the users, each lane drawing from a random source of its
+// own.
+func (c *Config) producers() stream.Producers {
+	return stream.Producers{Topic: c.Topic, Clients: c.Producers, InFlight: c.InFlight, Rate: c.Rate,
+		NewClient: func(i int) func(*gen.Process) stream.Lane {
+			us := newUsers(c, i)
+			return func(*gen.Process) stream.Lane {
+				rng := gen.Child(c.Rand)
+				return stream.Lane{Rand: rng, Next: func(now int64) (string, string) {
+					e := us.next(rng, now/1e6, c.Jitter.Milliseconds())
+					return e.User, e.String()
+				}}
+			}
+		}}
 }

@@ -1,21 +1,17 @@
 package clickstream
 
 import (
-	"context"
-	"sync"
-
 	"github.com/weir-dev/weir/checker"
-	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/gen"
 	"github.com/weir-dev/weir/workloads/stream"
 )
 
 // Workload is one run of the clickstream workload: Run for the safety
-// phase, Finish once the cluster healed.
+// phase, Finish once the cluster healed, both stream.Workload's (the
+// lifecycle every pipeline workload shares).
 type Workload struct {
-	cfg   Config
-	procs *gen.Procs
-	ids   *gen.Counter
+	cfg Config
+	*stream.Workload
 }
 
 // New checks cfg and fills in its defaults.
@@ -24,7 +20,15 @@ func New(cfg Config) (*Workload, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Workload{cfg: cfg, procs: &gen.Procs{}, ids: &gen.Counter{}}, nil
+	w := &Workload{cfg: cfg}
+	// The processor's and producers' closures read the workload's own
+	// copy of the configuration.
+	c := &w.cfg
+	w.Workload, err = stream.NewWorkload(stream.Spec{
+		Client: c.Client, Topics: w.Topics(), Duration: c.Duration,
+		Processor: c.processor, Producers: c.producers(), Barrier: topicBarrier(c.Topic),
+	})
+	return w, err
 }
 
 // Config is the configuration the run uses, defaults filled in.
@@ -39,47 +43,6 @@ func (w *Workload) Topics() []gen.Topic {
 		{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
 		{Name: cfg.Output, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor},
 	}
-}
-
-// Run creates the topics, then runs the producers and the processing
-// application until cfg.Duration passes or ctx ends. The error is a
-// harness error; what the clients saw is in the history.
-func (w *Workload) Run(ctx context.Context, rec *history.Recorder) error {
-	cfg := &w.cfg
-	if err := gen.CreateTopics(ctx, cfg.Client, w.Topics()...); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
-	defer cancel()
-	proc, err := stream.New(cfg.processor(w.procs, w.ids), rec)
-	if err != nil {
-		return err
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		proc.Run(ctx)
-	}()
-	err = produce(ctx, cfg, rec, w.procs, w.ids)
-	cancel()
-	wg.Wait()
-	return err
-}
-
-// Finish ends the run once the cluster healed: a barrier to every input
-// partition, the processing until it answered them, then the final reads
-// of both topics.
-func (w *Workload) Finish(ctx context.Context, rec *history.Recorder) error {
-	cfg := &w.cfg
-	return stream.Drain{
-		Processor: cfg.processor(w.procs, w.ids),
-		Barrier:   topicBarrier(cfg.Topic),
-		Finals: []gen.FinalTarget{
-			{Topic: cfg.Topic, Partitions: cfg.Partitions},
-			{Topic: cfg.Output, Partitions: cfg.Partitions},
-		},
-	}.Run(ctx, rec)
 }
 
 // Opts is how the run's history is judged: the queue anomalies on both

@@ -3,7 +3,6 @@ package payments
 import (
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
@@ -24,21 +23,13 @@ const (
 // checker package's, judged on the processor's txn ops.
 func Properties(cfg Config) []checker.Property {
 	cfg, _ = cfg.WithDefaults()
-	var once sync.Once
-	var a *analysis
-	get := func(h []history.Op) *analysis {
-		once.Do(func() { a = analyze(cfg, h) })
-		return a
-	}
-	prop := func(name string, f func(*analysis) checker.Finding) checker.Property {
-		return checker.Property{Name: name, Check: func(h []history.Op) checker.Finding { return f(get(h)) }}
-	}
-	return []checker.Property{
-		prop(ExactlyOnce, exactlyOnce),
-		prop(Conservation, conservation),
-		prop(NegativeBalance, negativeBalances),
-		prop(FraudAlerts, fraudAlerts),
-	}
+	type check = hist.Check[*analysis]
+	return hist.Properties(func(h []history.Op) *analysis { return analyze(cfg, h) },
+		check{Name: ExactlyOnce, Find: exactlyOnce},
+		check{Name: Conservation, Find: conservation},
+		check{Name: NegativeBalance, Find: negativeBalances},
+		check{Name: FraudAlerts, Find: fraudAlerts},
+	)
 }
 
 // analysis is the history read for the checkers.

@@ -95,7 +95,7 @@ func Draw(rng *rand.Rand) Config {
 		MaxWithdrawals: 1 + rng.IntN(5),
 		Window:         []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}[rng.IntN(3)],
 		TimeScale:      5 + rng.Int64N(56),
-		Members:        1 + rng.IntN(3),
+		Members:        2 + rng.IntN(2), // at least two: a rebalance moves partitions between live members
 		Lifetime:       time.Duration(2+rng.IntN(7)) * time.Second,
 		CrashShare:     rng.Float64(),
 		CrashChance:    0.1 * rng.Float64(),
@@ -106,52 +106,25 @@ func Draw(rng *rand.Rand) Config {
 
 // WithDefaults returns c with its zero fields filled in.
 func (c Config) WithDefaults() (Config, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	for _, s := range []struct {
-		v *string
-		d string
-	}{{&c.Topic, "payments"}, {&c.Ledger, "ledger"}, {&c.Balances, "balances"}, {&c.Alerts, "fraud-alerts"}} {
-		if *s.v == "" {
-			*s.v = s.d
-		}
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.ReplicationFactor == 0 {
-		c.ReplicationFactor = 1
-	}
-	def(&c.Producers, 2)
-	def(&c.InFlight, 4)
-	def(&c.Branches, 8)
-	def(&c.Accounts, 4)
-	def(&c.MaxWithdrawals, 3)
-	def(&c.Members, 2)
-	if c.Rate == 0 {
-		c.Rate = 100
-	}
-	if c.Skew == 0 {
-		c.Skew = 1
-	}
-	if c.CreditLimit == 0 {
-		c.CreditLimit = 100
-	}
-	if c.Window == 0 {
-		c.Window = 5 * time.Minute
-	}
-	if c.TimeScale == 0 {
-		c.TimeScale = 20
-	}
-	if c.AbortChance == 0 {
-		c.AbortChance = 0.05
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
+	gen.Default(&c.Topic, "payments")
+	gen.Default(&c.Ledger, "ledger")
+	gen.Default(&c.Balances, "balances")
+	gen.Default(&c.Alerts, "fraud-alerts")
+	gen.Default(&c.Partitions, 4)
+	gen.Default(&c.ReplicationFactor, 1)
+	gen.Default(&c.Producers, 2)
+	gen.Default(&c.InFlight, 4)
+	gen.Default(&c.Rate, 100)
+	gen.Default(&c.Branches, 8)
+	gen.Default(&c.Accounts, 4)
+	gen.Default(&c.Skew, 1)
+	gen.Default(&c.CreditLimit, 100)
+	gen.Default(&c.MaxWithdrawals, 3)
+	gen.Default(&c.Window, 5*time.Minute)
+	gen.Default(&c.TimeScale, 20)
+	gen.Default(&c.Members, 2)
+	gen.Default(&c.AbortChance, 0.05)
+	gen.Default(&c.Duration, 10*time.Second)
 	if c.Partitions < 0 || c.Producers < 0 || c.InFlight < 0 || c.Branches <= 0 || c.Accounts < 2 || c.Rate < 0 || c.CreditLimit < 0 || c.Window <= 0 || c.TimeScale <= 0 {
 		return c, errors.New("payments: bad counts, rates or windows (a branch needs at least 2 accounts)")
 	}

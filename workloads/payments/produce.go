@@ -1,17 +1,13 @@
 package payments
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/gen"
+	"github.com/weir-dev/weir/workloads/stream"
 )
 
 // commander draws commands for one process.
@@ -64,33 +60,18 @@ func (c *commander) next(ms int64) command {
 	return cmd
 }
 
-// produce runs the producer clients until ctx ends.
-func produce(ctx context.Context, cfg *Config, rec *history.Recorder, procs *gen.Procs, ids *gen.Counter) error {
-	g := gen.NewGroup(ctx)
-	for range cfg.Producers {
-		s := gen.NewSender(cfg.Client, ids, 0, cfg.Rate, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(2*time.Millisecond))
-		var lanes []func(context.Context) error
-		for range cfg.InFlight {
-			proc := procs.New()
-			cm := newCommander(cfg, gen.Child(cfg.Rand), proc)
-			lanes = append(lanes, func(ctx context.Context) error {
-				for ctx.Err() == nil {
-					if !s.Pacer.Wait(ctx, cm.rng) {
-						return nil
-					}
-					cmd := cm.next(rec.Now() / 1e6 * cfg.TimeScale)
-					v := cmd.String()
+// producers are the run's producer clients: each lane draws its commands
+// (keyed by branch) from a commander of its own.
+func (c *Config) producers() stream.Producers {
+	return stream.Producers{Topic: c.Topic, Clients: c.Producers, InFlight: c.InFlight, Rate: c.Rate,
+		NewClient: func(int) func(*gen.Process) stream.Lane {
+			return func(proc *gen.Process) stream.Lane {
+				cm := newCommander(c, gen.Child(c.Rand), proc)
+				return stream.Lane{Rand: cm.rng, Next: func(now int64) (string, string) {
+					cmd := cm.next(now / 1e6 * c.TimeScale)
 					branch, _ := branchOf(cmd.Acct)
-					if _, err := s.Send(ctx, rec, proc, func(int) (history.Send, *kgo.Record) {
-						return history.Send{Topic: cfg.Topic, Key: branch, Value: v}, &kgo.Record{Topic: cfg.Topic, Key: []byte(branch), Value: []byte(v)}
-					}); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-		g.GoAll(lanes, s.Close)
-	}
-	return g.Wait()
+					return branch, cmd.String()
+				}}
+			}
+		}}
 }

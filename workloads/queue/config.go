@@ -174,6 +174,9 @@ func (c Config) withDefaults() (Config, error) {
 		if err := t.withDefaults(); err != nil {
 			return c, err
 		}
+		if t.Group == "" {
+			t.Group = c.Topic + "-txn"
+		}
 		c.Txn = &t
 	}
 	var err error
@@ -202,6 +205,16 @@ func (c Config) ClientHosts() []string {
 	}
 	for i := range c.Consumers {
 		hosts = append(hosts, consumerHost(i))
+	}
+	return hosts
+}
+
+// ProducerHosts names the hosts of the producer clients (in the
+// transactional mode, of the transactional producers).
+func (c Config) ProducerHosts() []string {
+	var hosts []string
+	for i := range c.Producers {
+		hosts = append(hosts, producerHost(i))
 	}
 	return hosts
 }

@@ -60,6 +60,17 @@
 //     incarnation's InitProducerId fences the old one. Consumers and the
 //     final read then read read_committed (Assign/Subscribe.ReadCommitted),
 //     so aborted-read, precommitted-read and torn-transaction judge them.
+//     A transaction pauses up to TxnConfig.Think before each send but the
+//     first and before its end. On TxnConfig.OffsetsChance of those whose
+//     sends all succeeded it also commits, inside itself, a consumer
+//     offset for the member-less group TxnConfig.Group (AddOffsetsToTxn,
+//     TxnOffsetCommit: one past its first record, metadata
+//     "p<process>-t<n>", unique), recorded in Txn.Group/Offsets with the
+//     answer.
+//   - offsets {group} after a transaction (TxnConfig.ReadOffsetsChance),
+//     and once after the final read (TxnOffsetsProcess): the group's
+//     committed offsets (OffsetFetch), which aborted-offset-commit judges
+//     against the transactions that aborted.
 //   - assign {topic, partitions}: a consumer replaces its client with one
 //     that consumes exactly these partitions from their start
 //     (kgo.ConsumePartitions).
@@ -72,8 +83,12 @@
 //     member id and generation), polls, commit (what the member processed,
 //     with leader epoch and metadata, at the generation it holds; no
 //     rebalance runs between a poll and its commit) and offsets (an
-//     OffsetFetch of the group); members leave or crash after a drawn
-//     lifetime, and FinalReads reads the group's committed offsets last.
+//     OffsetFetch of the group); members crash or leave after a drawn
+//     lifetime (through kgo, or abruptly: a LeaveGroup at once, whatever
+//     the client waits for, and no final commit, as the Java consumer's
+//     close does), rolling restarts end every slot's incarnation in turn,
+//     a leader may be slow to assign (GroupConfig.AssignDelay), and
+//     FinalReads reads the group's committed offsets last.
 //   - poll -> ok {per partition its fetches answered: high watermark, log
 //     start, (offset, key, value)...}: one kgo PollFetches bounded by
 //     Config.PollTimeout. Every partition of the fetches is recorded, with
@@ -101,7 +116,7 @@
 // int-nonmonotonic-poll, int-send-skip and int-nonmonotonic-send (txn ops),
 // phantom-value, watermark-regression, aborted-read, nonlinearizable
 // (porcupine, per partition), and, in the transactional mode,
-// precommitted-read and torn-transaction. A final
+// precommitted-read, torn-transaction and aborted-offset-commit. A final
 // read that is not ok leaves lost writes unjudged: the verdict is unknown,
 // a liveness failure, never valid.
 //

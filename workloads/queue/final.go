@@ -28,7 +28,11 @@ func FinalReads(ctx context.Context, cfg Config, rec *history.Recorder) error {
 	err = gen.FinalRead(ctx, cfg.clientConfig(finalHost), rec, 0, gen.FinalTarget{Topic: cfg.Topic, Partitions: cfg.Partitions, ReadCommitted: cfg.readCommitted()})
 	if cfg.Group.Name != "" {
 		// What the group committed, read back once everything healed.
-		err = errors.Join(err, groupFinalOffsets(ctx, cfg, rec))
+		err = errors.Join(err, groupFinalOffsets(ctx, cfg, rec, GroupOffsetsProcess, cfg.Group.Name))
+	}
+	if cfg.Txn != nil {
+		// What the transactions committed for their group.
+		err = errors.Join(err, groupFinalOffsets(ctx, cfg, rec, TxnOffsetsProcess, cfg.Txn.Group))
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -35,8 +36,24 @@ type GroupConfig struct {
 	// negative: members live until the run ends.
 	Lifetime   time.Duration
 	CrashShare float64 // default 0.5; negative: never crash
+	// AbruptLeaveShare is the share of the clean leaves that go as the
+	// Java consumer's close does with auto-commit off: no final commit,
+	// and a LeaveGroup sent at once, whatever JoinGroup or SyncGroup the
+	// client has in flight (kgo's own leave waits for them to be
+	// answered), then the client dropped. The others commit what they
+	// processed and leave through kgo. Default 0.5; negative: never.
+	AbruptLeaveShare float64
 	// Downtime is the mean pause before a slot joins again. Default 1s.
 	Downtime time.Duration
+	// RestartEvery is the mean time between rolling restarts (exponential),
+	// as a deployment does them: the incarnation of each slot in turn
+	// ends (it leaves as a lifetime's end does, but never crashes: a
+	// deployment stops its processes), RestartGap
+	// (mean, exponential) after the previous one, so that members go
+	// while the rebalance the previous one caused is under way. Defaults
+	// 10s and 1s; negative RestartEvery: no rolling restarts.
+	RestartEvery time.Duration
+	RestartGap   time.Duration
 	// CommitChance is the chance after a poll that a member commits what
 	// it processed. Default 0.3; negative: never.
 	CommitChance float64
@@ -54,6 +71,13 @@ type GroupConfig struct {
 	// them. Defaults 6s and 10s.
 	SessionTimeout   time.Duration
 	RebalanceTimeout time.Duration
+	// AssignDelay is the mean (exponential) time the group's leader takes
+	// to compute an assignment once its JoinGroup is answered, as a
+	// leader with a slow assignor, a large group or a busy process would:
+	// the other members' SyncGroups wait at the coordinator meanwhile, and
+	// a member that leaves or is removed then must still get its answer.
+	// Zero: the leader assigns at once.
+	AssignDelay time.Duration
 }
 
 // Balancers are the assignors GroupConfig.Balancer accepts.
@@ -73,6 +97,9 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 	if g.Name == "" {
 		return g, nil
 	}
+	if g.AssignDelay < 0 {
+		return g, fmt.Errorf("queue: negative group assign delay %v", g.AssignDelay)
+	}
 	if g.Balancer == "" {
 		g.Balancer = "cooperative-sticky"
 	}
@@ -86,6 +113,8 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 	}
 	def(&g.Lifetime, 15*time.Second)
 	def(&g.Downtime, time.Second)
+	def(&g.RestartEvery, 10*time.Second)
+	def(&g.RestartGap, time.Second)
 	def(&g.SessionTimeout, 6*time.Second)
 	def(&g.RebalanceTimeout, 10*time.Second)
 	deff := func(v *float64, d float64) {
@@ -94,6 +123,7 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 		}
 	}
 	deff(&g.CrashShare, 0.5)
+	deff(&g.AbruptLeaveShare, 0.5)
 	deff(&g.CommitChance, 0.3)
 	deff(&g.OffsetsChance, 0.05)
 	deff(&g.LateCommitChance, 0.05)
@@ -103,6 +133,11 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 // GroupOffsetsProcess is the process of the group's committed offsets read
 // after the final read (FinalReads), below the final reads' ids.
 const GroupOffsetsProcess = FinalProcess - 1
+
+// TxnOffsetsProcess is the process of the read of the offsets the
+// transactional mode's transactions committed (TxnConfig.Group), after
+// the final read.
+const TxnOffsetsProcess = FinalProcess - 2
 
 // groupConsume runs member incarnations of the group in this consumer's
 // slot, one at a time, until ctx ends.
@@ -122,6 +157,24 @@ func (w *worker) groupConsume(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// rollingRestarts ends, every RestartEvery (mean), the incarnation of each
+// slot in turn, RestartGap (mean) apart, until ctx ends. A slot is told by
+// a send on its channel, which only a running incarnation receives: a slot
+// between incarnations is skipped.
+func rollingRestarts(ctx context.Context, g *GroupConfig, rng *rand.Rand, slots []chan struct{}) {
+	for gen.Sleep(ctx, gen.Exp(rng, g.RestartEvery)) {
+		for _, slot := range slots {
+			select {
+			case slot <- struct{}{}:
+			default:
+			}
+			if !gen.Sleep(ctx, gen.Exp(rng, g.RestartGap)) {
+				return
+			}
+		}
+	}
 }
 
 // member is one incarnation of a group member: one client, one process
@@ -164,11 +217,23 @@ func (m *member) run(ctx context.Context) {
 		life, cancel = context.WithTimeout(ctx, gen.Exp(w.rng, g.Lifetime))
 	}
 	defer cancel()
+	restarted := make(chan struct{})
+	if w.restart != nil {
+		go func() { // a rolling restart ends the incarnation's life early
+			select {
+			case <-w.restart:
+				close(restarted)
+				cancel()
+			case <-life.Done():
+			}
+		}()
+	}
 	crash := w.rng.Float64() < g.CrashShare
 	if !m.join() {
 		return
 	}
 	m.committed = map[int32]int64{}
+	unanswered := false // a commit had no answer
 	for life.Err() == nil {
 		fs, _ := gen.Poll(life, w.rec, w.proc.ID, m.cl, w.cfg.PollTimeout)
 		m.processed(fs)
@@ -184,13 +249,22 @@ func (m *member) run(ctx context.Context) {
 		}
 		m.cl.AllowRebalance()
 		if !ok { // a commit with no answer: the process is considered crashed
-			crash = true
+			unanswered = true
 			break
 		}
 		gen.Sleep(life, w.cfg.PollInterval)
 	}
-	if crash && ctx.Err() == nil {
+	select {
+	case <-restarted: // a restart stops the process; it does not kill it
+		crash = false
+	default:
+	}
+	if (crash || unanswered) && ctx.Err() == nil {
 		m.crash()
+		return
+	}
+	if ctx.Err() == nil && w.rng.Float64() < g.AbruptLeaveShare {
+		m.leaveAbruptly(ctx)
 		return
 	}
 	// A clean leave mid-run commits what it processed first, as a
@@ -214,7 +288,7 @@ func (m *member) join() bool {
 		kgo.ConsumerGroup(g.Name),
 		kgo.ConsumeTopics(w.cfg.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.Balancers(balancers[g.Balancer]()),
+		kgo.Balancers(m.balancer()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.SessionTimeout(g.SessionTimeout),
@@ -237,6 +311,32 @@ func (m *member) join() bool {
 	w.rec.Record(op)
 	m.cl = cl
 	return err == nil
+}
+
+// balancer is the member's assignor, slowed by the group's AssignDelay
+// when the member leads a rebalance.
+func (m *member) balancer() kgo.GroupBalancer {
+	b := balancers[m.g.Balancer]()
+	if m.g.AssignDelay <= 0 {
+		return b
+	}
+	// kgo balances on its own goroutine: the delays come from a
+	// generator of their own, split off before the client starts.
+	return slowBalancer{GroupBalancer: b, rng: gen.Child(m.w.rng), mean: m.g.AssignDelay}
+}
+
+// slowBalancer is an assignor that takes an exponential time of mean
+// mean before it starts balancing (kgo calls MemberBalancer on the leader
+// only, between its JoinGroup answer and its SyncGroup).
+type slowBalancer struct {
+	kgo.GroupBalancer
+	rng  *rand.Rand
+	mean time.Duration
+}
+
+func (b slowBalancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.GroupMemberBalancer, map[string]struct{}, error) {
+	time.Sleep(gen.Exp(b.rng, b.mean))
+	return b.GroupBalancer.MemberBalancer(members)
 }
 
 // event records a change of the member's partitions, with the member id
@@ -462,25 +562,45 @@ func (m *member) crash() {
 	}()
 }
 
-// groupFinalOffsets reads the group's committed offsets once the cluster
+// leaveAbruptly leaves as the Java consumer's close does with auto-commit
+// off: a LeaveGroup at once, even while the client waits for its JoinGroup
+// or SyncGroup, and no final commit; then the client is dropped like a
+// crashed one (kgo would leave again, after that rebalance).
+func (m *member) leaveAbruptly(ctx context.Context) {
+	if id, _ := m.cl.GroupMetadata(); id != "" {
+		req := kmsg.NewPtrLeaveGroupRequest()
+		req.Group, req.MemberID = m.g.Name, id // v0-2 name the member here
+		leaving := kmsg.NewLeaveGroupRequestMember()
+		leaving.MemberID = id
+		req.Members = append(req.Members, leaving) // v3 and up, here
+		lctx, cancel := context.WithTimeout(ctx, m.w.cfg.OpTimeout)
+		// Whatever the answer, the member is gone: a refused or lost
+		// LeaveGroup leaves it to its session timeout, as a crash does.
+		_, _ = req.RequestWith(lctx, m.cl)
+		cancel()
+	}
+	m.crash()
+}
+
+// groupFinalOffsets reads group's committed offsets once the cluster
 // healed, retrying until ctx ends (a coordinator may still be loading),
-// as one offsets op of GroupOffsetsProcess.
-func groupFinalOffsets(ctx context.Context, cfg Config, rec *history.Recorder) error {
+// as one offsets op of process.
+func groupFinalOffsets(ctx context.Context, cfg Config, rec *history.Recorder, process int, group string) error {
 	cl, err := cfg.clientConfig(finalHost).New()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	rec.Record(history.Op{Process: GroupOffsetsProcess, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: cfg.Group.Name}})
+	rec.Record(history.Op{Process: process, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: group}})
 	for {
 		actx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
-		op := offsetsOp(actx, adm, GroupOffsetsProcess, cfg.Group.Name, cfg.Topic)
+		op := offsetsOp(actx, adm, process, group, cfg.Topic)
 		cancel()
 		if op.Type == history.OK || !gen.Sleep(ctx, 500*time.Millisecond) {
 			rec.Record(op)
 			if op.Type != history.OK {
-				return fmt.Errorf("queue: committed offsets of group %s: %s", cfg.Group.Name, op.Error)
+				return fmt.Errorf("queue: committed offsets of group %s: %s", group, op.Error)
 			}
 			return nil
 		}

@@ -120,6 +120,21 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 		case <-cctx.Done():
 		}
 	}()
+	if cfg.Group.Name != "" && cfg.Group.RestartEvery > 0 {
+		// Drawn from a generator split off after the workers', so that
+		// theirs stay what they were.
+		slots := make([]chan struct{}, cfg.Consumers)
+		for i := range slots {
+			slots[i] = make(chan struct{})
+			workers[lanes+i].restart = slots[i]
+		}
+		rng := gen.Child(cfg.Rand)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rollingRestarts(cctx, &cfg.Group, rng, slots)
+		}()
+	}
 	for i := range cfg.Consumers {
 		w := workers[lanes+i]
 		w.host = consumerHost(i)
@@ -161,4 +176,8 @@ type worker struct {
 	rng  *rand.Rand
 	proc *gen.Process
 	host string // a consumer's, for Config.HostDialer
+	// restart, for a group member's slot, receives the rolling restarts
+	// (GroupConfig.RestartEvery) that end its incarnation.
+	restart chan struct{}
+	txns    int // a transactional producer's transactions so far (txn.go)
 }

@@ -8,7 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/gen"
@@ -33,6 +36,28 @@ type TxnConfig struct {
 	// left open this long (its client crashed) is aborted by the
 	// coordinator. Default 10s.
 	Timeout time.Duration
+	// OffsetsChance is the share of transactions that, once every send
+	// of theirs was acknowledged, also commit a consumer offset inside
+	// the transaction (AddOffsetsToTxn and TxnOffsetCommit, as a
+	// consume-transform-produce loop's send_offsets_to_transaction
+	// does) for Group: one past the transaction's first record, in its
+	// partition, with metadata naming the transaction. Default 0.5.
+	OffsetsChance float64
+	// ReadOffsetsChance is the share of transactions after whose end
+	// the process reads Group's committed offsets (OffsetFetch).
+	// Default 0.5.
+	ReadOffsetsChance float64
+	// Think is the longest pause of a transaction before each of its
+	// sends but the first, and before it ends (uniform from 0): the work
+	// a consume-transform-produce loop does inside its transaction, so
+	// that transactions last long enough for what happens during one
+	// (a late EndTxn of the one before, a reader polling) to happen.
+	// Default 100ms; negative: none.
+	Think time.Duration
+	// Group is the consumer group the offsets are committed for: a
+	// group without members, as a producer that stores its progress in
+	// Kafka uses. Default "<topic>-txn".
+	Group string
 }
 
 func (t *TxnConfig) withDefaults() error {
@@ -48,7 +73,17 @@ func (t *TxnConfig) withDefaults() error {
 	if t.Timeout == 0 {
 		t.Timeout = 10 * time.Second
 	}
-	if t.Processes < 0 || t.MaxSends < 0 || t.AbortChance < 0 || t.AbortChance > 1 || t.Timeout < 0 {
+	if t.Think == 0 {
+		t.Think = 100 * time.Millisecond
+	}
+	if t.OffsetsChance == 0 {
+		t.OffsetsChance = 0.5
+	}
+	if t.ReadOffsetsChance == 0 {
+		t.ReadOffsetsChance = 0.5
+	}
+	if t.Processes < 0 || t.MaxSends < 0 || t.AbortChance < 0 || t.AbortChance > 1 || t.Timeout < 0 ||
+		t.OffsetsChance < 0 || t.OffsetsChance > 1 || t.ReadOffsetsChance < 0 || t.ReadOffsetsChance > 1 {
 		return errors.New("queue: bad transactional mode")
 	}
 	return nil
@@ -139,8 +174,16 @@ func (w *worker) produceTxns(ctx context.Context, h *txnHost, txnID string) erro
 			return nil
 		}
 		if c.cl == nil {
+			// kgo retries a request whose answer did not come within
+			// its request timeout (5 s) over a new connection, within
+			// its retry timeout: kgo's default is 30 s, the workload's
+			// clients have 5 s (no retry of a request that timed out);
+			// a transactional client gets half its transaction's
+			// budget, so that an EndTxn whose answer is late is sent
+			// again at the same epoch, as Kafka clients do.
 			cl, err := w.cfg.clientConfig(h.host).New(append(w.cfg.producerOpts(),
-				kgo.TransactionalID(c.id), kgo.TransactionTimeout(w.cfg.Txn.Timeout))...)
+				kgo.TransactionalID(c.id), kgo.TransactionTimeout(w.cfg.Txn.Timeout),
+				kgo.RetryTimeout(3*w.cfg.OpTimeout/2))...)
 			if err != nil {
 				return err
 			}
@@ -177,23 +220,109 @@ func (w *worker) txn(c *txnClient, k int, n *int) {
 		recs[i] = r
 	}
 	abort := w.rng.Float64() < w.cfg.Txn.AbortChance
+	var offsets *txnOffsets
+	if w.rng.Float64() < w.cfg.Txn.OffsetsChance {
+		offsets = &txnOffsets{group: w.cfg.Txn.Group, metadata: fmt.Sprintf("p%d-t%d", w.proc.ID, w.txns)}
+		inv.Group, done.Group = offsets.group, offsets.group
+	}
+	w.txns++
+	readOffsets := w.rng.Float64() < w.cfg.Txn.ReadOffsetsChance
+	pauses := make([]time.Duration, k) // before sends 2..k, and before the end
+	for i := range pauses {
+		if w.cfg.Txn.Think > 0 {
+			pauses[i] = time.Duration(w.rng.Int64N(int64(w.cfg.Txn.Think) + 1))
+		}
+	}
 	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnTxn, Txn: inv})
-	typ, why := runTxn(c, recs, done, abort, w.cfg.OpTimeout, w.rec)
+	typ, why := runTxn(c, recs, done, abort, offsets, pauses, w.cfg.OpTimeout, w.rec)
 	op := history.Op{Process: w.proc.ID, Type: typ, F: history.FnTxn, Txn: done, Error: why}
 	w.rec.Record(op)
 	if typ == history.Info {
 		c.crash()
 		w.proc.Crash()
+		return
+	}
+	if readOffsets {
+		w.readTxnOffsets(c)
 	}
 }
 
-// runTxn begins a transaction on c, produces recs, flushes, and ends it:
+// readTxnOffsets reads the committed offsets of the transactions' group
+// through c's client and records them.
+func (w *worker) readTxnOffsets(c *txnClient) {
+	group := w.cfg.Txn.Group
+	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: group}})
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
+	defer cancel()
+	w.rec.Record(offsetsOp(ctx, kadm.NewClient(c.cl), w.proc.ID, group, w.cfg.Topic))
+}
+
+// txnOffsets is the consumer offset a transaction commits inside itself.
+type txnOffsets struct {
+	group    string
+	metadata string // unique to the transaction
+}
+
+// commit commits, inside c's open transaction, one past the first
+// acknowledged send of done for o.group (AddOffsetsToTxn, then
+// TxnOffsetCommit as a consumer without group management: generation -1)
+// and notes it, with the answer's error, in done. An error ends the
+// transaction info, as a failed send_offsets_to_transaction would.
+func (o *txnOffsets) commit(ctx context.Context, c *txnClient, done *history.Txn) error {
+	s := done.Mops[0].Send
+	id, epoch, err := c.cl.ProducerID(ctx)
+	if err != nil {
+		return err
+	}
+	add := kmsg.NewPtrAddOffsetsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = c.id, id, epoch, o.group
+	addResp, err := add.RequestWith(ctx, c.cl)
+	if err != nil {
+		return err
+	}
+	if err := kerr.ErrorForCode(addResp.ErrorCode); err != nil {
+		return err
+	}
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = c.id, o.group, id, epoch
+	req.Generation = -1
+	t := kmsg.NewTxnOffsetCommitRequestTopic()
+	t.Topic = s.Topic
+	p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = s.Partition, s.Offset+1, -1, &o.metadata
+	t.Partitions = append(t.Partitions, p)
+	req.Topics = append(req.Topics, t)
+	off := history.GroupOffset{Topic: s.Topic, Partition: s.Partition, Offset: s.Offset + 1, LeaderEpoch: history.Unknown, Metadata: o.metadata}
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err != nil {
+		return err
+	}
+	off.Error = "no answer for the partition"
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			if rt.Topic == s.Topic && rp.Partition == s.Partition {
+				off.Error = ""
+				if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+					off.Error = err.Error()
+				}
+			}
+		}
+	}
+	done.Offsets = []history.GroupOffset{off}
+	if off.Error != "" {
+		return errors.New(off.Error)
+	}
+	return nil
+}
+
+// runTxn begins a transaction on c, produces recs (pausing before each
+// but the first as pauses say, and before the end), flushes, and ends it:
 // abort when asked or when a send failed, else commit, noting in done
 // when the commit was asked for and each acknowledged position. It is
 // bounded by three op timeouts of its own, not by the run's context, so
 // that a transaction under way when the run ends completes and is
 // recorded.
-func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, opTimeout time.Duration, rec *history.Recorder) (history.Type, string) {
+func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, offsets *txnOffsets, pauses []time.Duration, opTimeout time.Duration, rec *history.Recorder) (history.Type, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*opTimeout)
 	defer cancel()
 	if err := c.cl.BeginTransaction(); err != nil {
@@ -207,12 +336,16 @@ func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, opT
 	}
 	res := make([]result, len(recs))
 	for i, r := range recs {
+		if i > 0 {
+			gen.Sleep(ctx, pauses[i-1])
+		}
 		wg.Add(1)
 		c.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
 			defer wg.Done()
 			res[i] = result{r.Partition, r.Offset, err}
 		})
 	}
+	gen.Sleep(ctx, pauses[len(pauses)-1])
 	ferr := c.cl.Flush(ctx)
 	if ferr != nil {
 		c.crash() // fails what is still buffered or in flight: every promise runs
@@ -228,6 +361,14 @@ func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, opT
 	}
 	if ferr != nil {
 		return history.Info, "flush: " + ferr.Error()
+	}
+	if offsets != nil && serr == nil {
+		// Only after every send succeeded: kgo then knows the
+		// transaction began and ends it with EndTxn, which ends the
+		// offsets too.
+		if err := offsets.commit(ctx, c, done); err != nil {
+			return history.Info, "offsets: " + err.Error()
+		}
 	}
 	if serr != nil || abort {
 		if err := c.cl.EndTransaction(ctx, kgo.TryAbort); err != nil {

@@ -33,7 +33,7 @@ func drawClickstream(rng *rand.Rand, c Cluster) ClickstreamParams {
 		Users:             10 + rng.IntN(51),
 		Skew:              pick(rng, 0.01, 0.5, 0.8, 1.2),
 		Gap:               time.Duration(200+rng.IntN(801)) * time.Millisecond,
-		Members:           1 + rng.IntN(3),
+		Members:           2 + rng.IntN(2), // at least two: a rebalance moves partitions between live members
 		CrashShare:        rng.Float64() / 2,
 		CrashChance:       pick(rng, 0.0, 0.01, 0.05),
 		Duration:          c.Duration,

@@ -300,3 +300,37 @@ func FuzzOpts(f *testing.F) {
 		}
 	})
 }
+
+// TestPipelinesDrawTwoMembers: every seed gives a pipeline workload's
+// processing group at least two member slots, in the simulator and on a
+// real cluster, so a rebalance moves partitions between live members.
+func TestPipelinesDrawTwoMembers(t *testing.T) {
+	for _, name := range []string{"clickstream", "payments", "vitals"} {
+		e, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for seed := range uint64(200) {
+			for _, sim := range []bool{true, false} {
+				raw, err := e.Draw(rand.New(rand.NewPCG(seed, 1)), Cluster{ReplicationFactor: 3, Duration: 10 * time.Second, Simulated: sim})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p struct {
+					Members int `json:"members"`
+				}
+				if err := json.Unmarshal(raw, &p); err != nil {
+					t.Fatal(err)
+				}
+				if p.Members < 2 {
+					t.Fatalf("%s seed %d (simulated %v): %d member slot(s)", name, seed, sim, p.Members)
+				}
+				seen[p.Members] = true
+			}
+		}
+		if len(seen) < 2 {
+			t.Errorf("%s: every seed draws the same member count %v", name, seen)
+		}
+	}
+}

@@ -8,6 +8,19 @@
 // history alone. The clickstream, payments and vitals workloads are Apps
 // run by this package; none of them has goroutine code of its own.
 //
+// # A pipeline workload
+//
+// Workload is the lifecycle every pipeline workload shares, built from a
+// Spec (its topics, Producers, processor Config and drain barriers): Run
+// creates the topics and runs the producers and the processor together
+// for the safety phase; Finish is the Drain, with the final reads of the
+// input and of every output (read_committed when the processor is
+// transactional). Producers are Clients producer clients (idempotent,
+// acks=all), each paced at Rate and shared by InFlight lanes, one process
+// each with one send open; a workload says only what a lane sends (Lane).
+// Process ids and producer-client ids are the run's, shared by both
+// phases and by producers and members alike.
+//
 // # Model
 //
 // Output partition p of every output topic belongs to input partition p:

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -306,6 +307,9 @@ func (m *member) drawCrash() int {
 func (m *member) invoke(b *Batch, transactional bool) *history.Txn {
 	inv := &history.Txn{Transactional: transactional}
 	done := &history.Txn{Transactional: transactional}
+	if transactional {
+		inv.Group, done.Group = m.p.cfg.Group, m.p.cfg.Group // its offsets are committed inside it
+	}
 	for _, r := range b.outputs {
 		s := history.Send{Client: m.client, Topic: r.Topic, Key: string(r.Key), Value: string(r.Value), Partition: history.Unknown, Offset: history.Unknown}
 		si, sd := s, s
@@ -368,6 +372,27 @@ func (m *member) batchOffsets(rs []*kgo.Record) map[int32]int64 {
 	return out
 }
 
+// sessionOffsets are the offsets the session's End will commit inside the
+// transaction (kgo commits the client's uncommitted offsets, with the
+// member id as metadata). kgo does not tell how the TxnOffsetCommit was
+// answered, so each is recorded as accepted: on a transaction the session
+// aborted, one may never have been sent. The members read no offsets, so
+// aborted-offset-commit judges nothing of these runs; the offsets are
+// recorded for what the history can show.
+func (m *member) sessionOffsets() []history.GroupOffset {
+	member, _ := m.cl.GroupMetadata()
+	var out []history.GroupOffset
+	for topic, ps := range m.cl.UncommittedOffsets() {
+		for p, eo := range ps {
+			out = append(out, history.GroupOffset{Topic: topic, Partition: p, Offset: eo.Offset, LeaderEpoch: max(eo.Epoch, history.Unknown), Metadata: member})
+		}
+	}
+	slices.SortFunc(out, func(a, b history.GroupOffset) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return out
+}
+
 // txnBatch runs one batch in a transaction. It reports false when the
 // incarnation must end (crashed, or its transactional state is broken).
 func (m *member) txnBatch(rs []*kgo.Record) bool {
@@ -406,6 +431,7 @@ func (m *member) txnBatch(rs []*kgo.Record) bool {
 	}
 	if t != nil && !abort {
 		t.CommitTime = m.p.rec.Now()
+		t.Offsets = m.sessionOffsets()
 	}
 	m.unconfirmed.Store(false)
 	committed, err := m.sess.End(wctx, kgo.TransactionEndTry(!abort))

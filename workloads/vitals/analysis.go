@@ -3,7 +3,6 @@ package vitals
 import (
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
@@ -24,21 +23,13 @@ const (
 // checker package's, judged on the processor's txn ops.
 func Properties(cfg Config) []checker.Property {
 	cfg, _ = cfg.WithDefaults()
-	var once sync.Once
-	var a *analysis
-	get := func(h []history.Op) *analysis {
-		once.Do(func() { a = analyze(cfg, h) })
-		return a
-	}
-	prop := func(name string, f func(*analysis) checker.Finding) checker.Property {
-		return checker.Property{Name: name, Check: func(h []history.Op) checker.Finding { return f(get(h)) }}
-	}
-	return []checker.Property{
-		prop(Alerts, alertViolations),
-		prop(AlertLatency, lateAlerts),
-		prop(EventOrder, orderViolations),
-		prop(UnackedAlert, unackedAlerts),
-	}
+	type check = hist.Check[*analysis]
+	return hist.Properties(func(h []history.Op) *analysis { return analyze(cfg, h) },
+		check{Name: Alerts, Find: alertViolations},
+		check{Name: AlertLatency, Find: lateAlerts},
+		check{Name: EventOrder, Find: orderViolations},
+		check{Name: UnackedAlert, Find: unackedAlerts},
+	)
 }
 
 // analysis is the history read for the checkers.

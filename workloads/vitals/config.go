@@ -104,7 +104,7 @@ func Draw(rng *rand.Rand) Config {
 		// (6s) and their restore for the transaction timeout (10s): the
 		// bound leaves room for several in a row.
 		AlertBound:  2 * time.Minute,
-		Members:     1 + rng.IntN(3),
+		Members:     2 + rng.IntN(2), // at least two: a rebalance moves partitions between live members
 		Lifetime:    time.Duration(2+rng.IntN(7)) * time.Second,
 		CrashShare:  rng.Float64(),
 		CrashChance: 0.1 * rng.Float64(),
@@ -115,59 +115,27 @@ func Draw(rng *rand.Rand) Config {
 
 // WithDefaults returns c with its zero fields filled in.
 func (c Config) WithDefaults() (Config, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	for _, s := range []struct {
-		v *string
-		d string
-	}{{&c.Topic, "vitals"}, {&c.Processed, "vitals-processed"}, {&c.Alerts, "vitals-alerts"}} {
-		if *s.v == "" {
-			*s.v = s.d
-		}
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 4
-	}
-	if c.ReplicationFactor == 0 {
-		c.ReplicationFactor = 1
-	}
-	def(&c.Producers, 2)
-	def(&c.InFlight, 4)
-	def(&c.Patients, 20)
-	def(&c.HRHigh, 180)
-	def(&c.SpO2Low, 90)
-	def(&c.Rise, 30)
-	def(&c.Members, 2)
-	if c.Rate == 0 {
-		c.Rate = 100
-	}
-	if c.TimeScale == 0 {
-		c.TimeScale = 10
-	}
-	if c.LateShare == 0 {
-		c.LateShare = 0.1
-	}
-	if c.Lateness == 0 {
-		c.Lateness = 20 * time.Second
-	}
-	if c.SpikeShare == 0 {
-		c.SpikeShare = 0.03
-	}
-	if c.RiseWithin == 0 {
-		c.RiseWithin = time.Minute
-	}
-	if c.AlertBound == 0 {
-		c.AlertBound = 30 * time.Second
-	}
-	if c.AbortChance == 0 {
-		c.AbortChance = 0.05
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
+	gen.Default(&c.Topic, "vitals")
+	gen.Default(&c.Processed, "vitals-processed")
+	gen.Default(&c.Alerts, "vitals-alerts")
+	gen.Default(&c.Partitions, 4)
+	gen.Default(&c.ReplicationFactor, 1)
+	gen.Default(&c.Producers, 2)
+	gen.Default(&c.InFlight, 4)
+	gen.Default(&c.Rate, 100)
+	gen.Default(&c.Patients, 20)
+	gen.Default(&c.TimeScale, 10)
+	gen.Default(&c.LateShare, 0.1)
+	gen.Default(&c.Lateness, 20*time.Second)
+	gen.Default(&c.SpikeShare, 0.03)
+	gen.Default(&c.HRHigh, 180)
+	gen.Default(&c.SpO2Low, 90)
+	gen.Default(&c.Rise, 30)
+	gen.Default(&c.RiseWithin, time.Minute)
+	gen.Default(&c.AlertBound, 30*time.Second)
+	gen.Default(&c.Members, 2)
+	gen.Default(&c.AbortChance, 0.05)
+	gen.Default(&c.Duration, 10*time.Second)
 	if c.Partitions < 0 || c.Producers < 0 || c.InFlight < 0 || c.Patients < c.Producers || c.Rate < 0 || c.TimeScale <= 0 ||
 		c.LateShare < 0 || c.Lateness < 0 || c.SpikeShare < 0 || c.RiseWithin <= 0 || c.AlertBound < 0 {
 		return c, errors.New("vitals: negative count, rate, share or window, or fewer patients than producers")

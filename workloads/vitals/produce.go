@@ -1,15 +1,11 @@
 package vitals
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/gen"
+	"github.com/weir-dev/weir/workloads/stream"
 )
 
 // ward is one producer client's patients and their current vitals. It is
@@ -63,36 +59,20 @@ func (w *ward) next(rng *rand.Rand, id string, nowMs int64) reading {
 	return rd
 }
 
-// produce runs the producer clients until ctx ends.
-func produce(ctx context.Context, cfg *Config, rec *history.Recorder, procs *gen.Procs, ids *gen.Counter) error {
-	g := gen.NewGroup(ctx)
-	for i := range cfg.Producers {
-		s := gen.NewSender(cfg.Client, ids, 0, cfg.Rate, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(2*time.Millisecond))
-		w := newWard(cfg, i, gen.Child(cfg.Rand))
-		var lanes []func(context.Context) error
-		for range cfg.InFlight {
-			rng, proc := gen.Child(cfg.Rand), procs.New()
-			n := 0
-			lanes = append(lanes, func(ctx context.Context) error {
-				for ctx.Err() == nil {
-					if !s.Pacer.Wait(ctx, rng) {
-						return nil
-					}
+// producers are the run's producer clients: client i sends the readings
+// of its share of the patients (its ward), each lane numbering its
+// readings by its process.
+func (c *Config) producers() stream.Producers {
+	return stream.Producers{Topic: c.Topic, Clients: c.Producers, InFlight: c.InFlight, Rate: c.Rate,
+		NewClient: func(i int) func(*gen.Process) stream.Lane {
+			w := newWard(c, i, gen.Child(c.Rand))
+			return func(proc *gen.Process) stream.Lane {
+				rng, n := gen.Child(c.Rand), 0
+				return stream.Lane{Rand: rng, Next: func(now int64) (string, string) {
 					n++
-					id := fmt.Sprintf("p%d.%d", proc.ID, n)
-					_, err := s.Send(ctx, rec, proc, func(int) (history.Send, *kgo.Record) {
-						rd := w.next(rng, id, rec.Now()/1e6*cfg.TimeScale)
-						v := rd.String()
-						return history.Send{Topic: cfg.Topic, Key: rd.Patient, Value: v}, &kgo.Record{Topic: cfg.Topic, Key: []byte(rd.Patient), Value: []byte(v)}
-					})
-					if err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-		g.GoAll(lanes, s.Close)
-	}
-	return g.Wait()
+					rd := w.next(rng, fmt.Sprintf("p%d.%d", proc.ID, n), now/1e6*c.TimeScale)
+					return rd.Patient, rd.String()
+				}}
+			}
+		}}
 }

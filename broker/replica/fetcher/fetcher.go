@@ -63,8 +63,9 @@ type Partition interface {
 	// TruncateFullyAndStartAt empties the log and restarts it at offset,
 	// clears the epoch cache and the producer state.
 	TruncateFullyAndStartAt(offset int64) error
-	// AppendReplicated appends, in order, batches that continue the log:
-	// for each, epoch cache Assign(PartitionLeaderEpoch, FirstOffset), then
+	// AppendReplicated appends, in order, batches that continue the log
+	// (gaps a compacted leader log has included, kept as they are): for
+	// each, epoch cache Assign(PartitionLeaderEpoch, FirstOffset), then
 	// log.AppendReplicated(Raw), then the producer state's Replay. The
 	// batches alias the response buffer: copy nothing, keep nothing.
 	AppendReplicated(batches []record.Batch) error
@@ -309,6 +310,9 @@ type fetcher struct {
 	addr   string
 	redial bool
 	parts  map[TopicPartition]*entry
+	// sorted is parts in compareTP order, nil when parts changed since
+	// it was sorted: plan runs on every fetch, parts change rarely.
+	sorted []*entry
 
 	conn *conn // only the fetcher goroutine uses it
 }
@@ -366,6 +370,7 @@ func (f *fetcher) follow(tp TopicPartition, addr string, a replica.Assignment, h
 		gen = old.gen + 1
 	}
 	f.parts[tp] = &entry{tp: tp, p: p, f: follower, gen: gen}
+	f.sorted = nil
 	f.wakeUp()
 	return nil
 }
@@ -377,6 +382,7 @@ func (f *fetcher) remove(tp TopicPartition) *entry {
 	defer f.mu.Unlock()
 	e := f.parts[tp]
 	delete(f.parts, tp)
+	f.sorted = nil
 	return e
 }
 
@@ -505,12 +511,18 @@ func (f *fetcher) plan() (asks, fetches []request, next time.Time) {
 	return asks, fetches, next
 }
 
+// sortedLocked is parts in compareTP order. The caller must not keep or
+// change the slice.
 func (f *fetcher) sortedLocked() []*entry {
+	if f.sorted != nil || len(f.parts) == 0 {
+		return f.sorted
+	}
 	out := make([]*entry, 0, len(f.parts))
 	for _, e := range f.parts {
 		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b *entry) int { return compareTP(a.tp, b.tp) })
+	f.sorted = out
 	return out
 }
 

@@ -11,9 +11,20 @@ package assert
 import "fmt"
 
 // That panics with the formatted message when Enabled and cond is false.
-// Callers guard expensive conditions with `if assert.Enabled`.
+// Callers guard expensive conditions with `if assert.Enabled`. Its
+// arguments are boxed before the call, whether cond holds or not: a
+// check that runs on every fetch or append writes `if !cond {
+// assert.Failf(...) }` instead, which boxes them only on failure.
 func That(cond bool, format string, args ...any) {
 	if Enabled && !cond {
+		Failf(format, args...)
+	}
+}
+
+// Failf panics with the formatted message when Enabled: the check that
+// called it found an invariant broken.
+func Failf(format string, args ...any) {
+	if Enabled {
 		panic(fmt.Sprintf("replication invariant violated: "+format, args...))
 	}
 }
