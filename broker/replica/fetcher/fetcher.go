@@ -467,6 +467,13 @@ func (f *fetcher) plan() (asks, fetches []request, next time.Time) {
 		if e.failed {
 			continue
 		}
+		if e.retryAt.Sub(now) > f.cfg.BackoffMax {
+			// The clock went back since the backoff began (env.Clock.Now
+			// is a wall clock: a reset after a jump forward): a backoff
+			// never outlasts BackoffMax, or the partition would sit out
+			// the whole jump (Kafka keeps such deadlines on monotonic time).
+			e.retryAt = now.Add(f.cfg.BackoffMax)
+		}
 		if now.Before(e.retryAt) {
 			if next.IsZero() || e.retryAt.Before(next) {
 				next = e.retryAt

@@ -409,3 +409,45 @@ func TestFetcherBacksOffWithoutSpinning(t *testing.T) {
 	}
 	eventually(t, "the last dial", func() bool { return n.count() == want })
 }
+
+// jumpClock is the simulation's node clock in small: Now reads the real
+// time plus an offset (a jump of the wall clock), which timers do not see.
+type jumpClock struct {
+	env.RealClock
+	offset atomic.Int64
+}
+
+func (c *jumpClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// A partition backed off while the wall clock was an hour ahead fetches
+// again within BackoffMax once the clock is reset, not an hour later (seed
+// 5173: a follower that learned of a new leader before the leader did
+// backed off under a +66 s jump and sat out the whole liveness phase).
+func TestBackoffSurvivesWallClockGoingBack(t *testing.T) {
+	w := newWorld(t)
+	leader := newFakeLeader(t, 1, w.net.Host("n1"), "n1:9092")
+	clock := &jumpClock{}
+	clock.offset.Store(int64(time.Hour))
+	m := fetcher.NewManager(w.ctx, fetcher.Config{
+		LocalID: 2, Net: w.net.Host("n2"), Clock: clock,
+		MaxWait: time.Millisecond, BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond,
+		OnError: func(tp fetcher.TopicPartition, err error) { t.Errorf("%s failed: %v", tp, err) },
+	})
+	t.Cleanup(m.Close)
+	p := newLogPartition(t, memfs.New(), "/f")
+	// The follower learns of the partition before its leader does: the
+	// leader answers UNKNOWN_TOPIC_ID, a retriable error.
+	if err := m.Follow(tp0, fetcher.Broker{ID: 1, Addr: "n1:9092"}, assignment(1, 1), 0, p); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "two refused fetches", func() bool {
+		leader.mu.Lock()
+		defer leader.mu.Unlock()
+		return leader.fetches >= 2
+	})
+	time.Sleep(30 * time.Millisecond) // the fetcher is most likely backing off now
+	clock.offset.Store(0)
+	leader.lead(tp0, 1, []int32{1, 2}, []int32{1, 2})
+	leader.produce(tp0, idempotent(0, 3))
+	eventually(t, "the follower to fetch after the clock reset", func() bool { return p.log.EndOffset() == 3 })
+}
