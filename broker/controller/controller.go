@@ -154,6 +154,12 @@ func (c *Controller) Tick(img *metadata.Image, now time.Time) []metadata.Record 
 			c.heartbeats[br.ID] = now // a broker this controller has not seen: its session starts now
 			continue
 		}
+		if last.After(now) {
+			// The clock went back past the last heartbeat (a wall clock
+			// reset): the session restarts now, so it lasts at most its
+			// timeout from here, not the jump as well.
+			c.heartbeats[br.ID], last = now, now
+		}
 		if br.Fenced || now.Sub(last) < c.cfg.SessionTimeout {
 			continue
 		}
