@@ -54,6 +54,7 @@ type flags struct {
 	// The configurations whose losses Kafka documents (worldLosses).
 	acks            string
 	uncleanElection bool
+	loneLeader      bool
 	noFsync         bool
 }
 
@@ -73,7 +74,12 @@ type params struct {
 	// documented to lose acknowledged writes (world.go: lossAllowances).
 	Acks            string `json:"acks,omitempty"`
 	UncleanElection bool   `json:"unclean_election,omitempty"`
-	NoFsync         bool   `json:"no_fsync,omitempty"`
+	// LoneLeader aims half the crash windows at a leader whose ISR is
+	// itself alone, on topics of two replicas and min.insync.replicas=1
+	// with unclean election off: Kafka then keeps the partition offline
+	// until that leader returns, and loses nothing (world.go).
+	LoneLeader bool `json:"lone_leader,omitempty"`
+	NoFsync    bool `json:"no_fsync,omitempty"`
 	// Group forces the queue's consumer-group mode on or off (--group);
 	// empty: the seed decides (world.go).
 	Group     string `json:"group,omitempty"`
@@ -197,6 +203,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
+	fs.BoolVar(&f.loneLeader, "lone-leader", false, "topics with two replicas and min.insync.replicas=1 (unclean election off), and half the crash windows aimed at a leader whose ISR is itself alone: nothing may be lost")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
 	fs.BoolVar(&f.noFsync, "no-fsync", false, "brokers with weir.fsync.acks.all=false and a whole-cluster power loss on every seed (lost writes allowed)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here (native runs only: to see where the guest's time goes)")
@@ -247,6 +254,7 @@ func deriveParams(f flags, sc scenario) params {
 		GoVersion:  runtime.Version(),
 
 		UncleanElection: f.uncleanElection,
+		LoneLeader:      f.loneLeader,
 		NoFsync:         f.noFsync,
 	}
 	if f.group != "seed" {

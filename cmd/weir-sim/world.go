@@ -118,7 +118,7 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	p.World.ReplicationFactor = int16(min(3, p.World.Nodes))
 	p.World.MinInsync = min(2, int(p.World.ReplicationFactor))
 	// The documented losses (lossAllowances), decided by flags, not drawn.
-	if p.UncleanElection {
+	if p.LoneLeader || p.UncleanElection {
 		// Two replicas, one of which may be left alone in the ISR: with
 		// one node down at a time (the atlas), a third replica would
 		// always be a clean choice.
@@ -258,7 +258,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			// With unclean elections allowed, half the crash windows aim
 			// at a leader that leads alone (faults.OpLoneLeader), the only
 			// way such an election loses acknowledged writes.
-			LoneLeader: p.UncleanElection,
+			LoneLeader: p.LoneLeader || p.UncleanElection,
 			ReplicaLag: replicaLag(wp),
 			LeaderDown: broker.DefaultConfig().SessionTimeout + 3*time.Second,
 			// Each client of the workload has a host of its own, which

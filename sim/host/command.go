@@ -91,6 +91,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
 	fs.String("acks", "", "the producers' acks: all (the default) or 1; with 1 a leader crash may lose acknowledged writes, which the run allows")
+	fs.Bool("lone-leader", false, "topics with two replicas and min.insync.replicas=1 (unclean election off), and half the crash windows aimed at a leader whose ISR is itself alone: the partition must wait for its leader and lose nothing")
 	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1, and half the crash windows aimed at a leader whose ISR is itself alone (lone-leader); lost writes allowed")
 	fs.Bool("no-fsync", false, "brokers with weir.fsync.acks.all=false (Kafka's page-cache durability) and a whole-cluster power loss before the final read on every seed; lost writes allowed")
 	fs.Usage = func() {
@@ -136,13 +137,13 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			return usageErr("--workload: %v", err)
 		}
 	}
-	for _, name := range []string{"acks", "unclean-election", "no-fsync"} {
+	for _, name := range []string{"acks", "lone-leader", "unclean-election", "no-fsync"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name+"="+fs.Lookup(name).Value.String())
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --acks, --unclean-election and --no-fsync")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --acks, --lone-leader, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64

@@ -152,6 +152,10 @@ func DefectArgs(defect string) []string {
 	switch defect {
 	case "no-kip890", "no-epoch-bump", broker.TxnApplyAbortedOffsets:
 		return []string{"--txn", "on"}
+	case "elect-outside-isr":
+		// The moment it needs (an ISR of the leader alone, the leader
+		// down, another replica up) comes only from lone-leader windows.
+		return []string{"--lone-leader"}
 	}
 	return nil
 }

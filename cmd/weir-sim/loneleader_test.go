@@ -1,0 +1,37 @@
+package main
+
+import (
+	"strconv"
+	"testing"
+)
+
+// --lone-leader runs the topics a lone leader can occur on (two replicas,
+// min.insync.replicas 1) with unclean election off, and allows no loss:
+// Kafka keeps such a partition offline until its leader returns. It
+// changes nothing else a seed draws.
+func TestLoneLeaderFlag(t *testing.T) {
+	derive := func(seed int, args ...string) params {
+		f, err := parseFlags(append([]string{"--seed", strconv.Itoa(seed)}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return deriveParams(f, scenarios["world"])
+	}
+	for seed := 1; seed <= 50; seed++ {
+		plain, lone := derive(seed), derive(seed, "--lone-leader")
+		if !lone.LoneLeader || lone.UncleanElection {
+			t.Fatalf("seed %d: --lone-leader gives lone %v unclean %v", seed, lone.LoneLeader, lone.UncleanElection)
+		}
+		if want := int16(min(2, lone.World.Nodes)); lone.World.ReplicationFactor != want || lone.World.MinInsync != 1 {
+			t.Fatalf("seed %d: RF %d min.insync %d, want %d and 1", seed, lone.World.ReplicationFactor, lone.World.MinInsync, want)
+		}
+		if got := lossAllowances(lone); got != nil {
+			t.Fatalf("seed %d: --lone-leader allows %v; it must allow no loss", seed, got)
+		}
+		a, b := *plain.World, *lone.World
+		a.ReplicationFactor, a.MinInsync, b.ReplicationFactor, b.MinInsync = 0, 0, 0, 0
+		if a != b {
+			t.Fatalf("seed %d: --lone-leader changed the world %+v to %+v", seed, a, b)
+		}
+	}
+}
