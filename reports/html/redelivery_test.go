@@ -24,7 +24,10 @@ func TestRedeliveryReport(t *testing.T) {
 	if len(r.Errors) > 0 {
 		t.Fatalf("errors: %v", r.Errors)
 	}
-	want := RedeliveryRow{Failures: "1", Total: "3", P50: "3", P90: "3", P99: "3", Max: "3"}
+	// The failure at 3 s; the other member's poll returned its partition's
+	// records at 5.01 s.
+	want := RedeliveryRow{Failures: "1", Total: "3", P50: "3", P90: "3", P99: "3", Max: "3",
+		Resumed: "1", ResumeP50: "2010.0 ms", ResumeP90: "2010.0 ms", ResumeMax: "2010.0 ms"}
 	if r.Redelivery == nil || *r.Redelivery != want {
 		t.Fatalf("redelivery %+v, want %+v", r.Redelivery, want)
 	}
@@ -32,7 +35,7 @@ func TestRedeliveryReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page := string(b); !strings.Contains(page, `id="redelivery"`) || !strings.Contains(page, `<td class="num">1</td><td class="num">3</td>`) {
+	if page := string(b); !strings.Contains(page, `id="redelivery"`) || !strings.Contains(page, `<td class="num">1</td><td class="num">3</td>`) || !strings.Contains(page, `<td class="num">1</td><td class="num">2010.0 ms</td>`) {
 		t.Error("the page lacks the redelivery table")
 	}
 

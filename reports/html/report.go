@@ -129,6 +129,9 @@ type RecoveryRow struct {
 // per member failure: how many failures, and percentiles of the count.
 type RedeliveryRow struct {
 	Failures, Total, P50, P90, P99, Max string
+	// Resumed: how many failures had their partitions read again, and the
+	// time from the failure until the last of them was.
+	Resumed, ResumeP50, ResumeP90, ResumeMax string
 }
 
 // Bench is one results.json.
@@ -326,6 +329,10 @@ func (r *Report) addRedelivery(dirs []string) {
 	}
 	p := func(q float64) string { return strconv.Itoa(redelivery.Percentile(counts, q)) }
 	r.Redelivery = &RedeliveryRow{Failures: strconv.Itoa(len(counts)), Total: strconv.Itoa(total), P50: p(50), P90: p(90), P99: p(99), Max: p(100)}
+	if resumes := redelivery.Resumes(all); len(resumes) > 0 {
+		q := func(p float64) string { return fmtMillis(recovery.Percentile(resumes, p)) }
+		r.Redelivery.Resumed, r.Redelivery.ResumeP50, r.Redelivery.ResumeP90, r.Redelivery.ResumeMax = strconv.Itoa(len(resumes)), q(50), q(90), q(100)
+	}
 }
 
 // fmtMillis shows a duration in milliseconds.

@@ -25,6 +25,11 @@ type Failure struct {
 	// Read is how many records the incarnation had read; Redelivered how
 	// many of them another member read again after At.
 	Read, Redelivered int
+	// Resumed is how long after At every partition the incarnation had
+	// read from was read again by another member of its group (a poll
+	// that returned records of it); -1 when none was read again in the
+	// run (no new records came, or the run ended first).
+	Resumed time.Duration
 }
 
 // position is one record of one partition.
@@ -53,6 +58,7 @@ func Measure(ops []history.Op) []Failure {
 	type read struct {
 		process int
 		at      int64 // the poll's invoke
+		done    int64 // its completion: when the records were delivered
 		pos     position
 	}
 	var reads []read
@@ -79,7 +85,7 @@ func Measure(ops []history.Op) []Failure {
 				for _, r := range pr.Records {
 					p := position{pr.Topic, pr.Partition, r.Offset}
 					inc.reads[p] = true
-					reads = append(reads, read{op.Process, invoked[op.Process], p})
+					reads = append(reads, read{op.Process, invoked[op.Process], op.Time, p})
 				}
 			}
 		}
@@ -91,14 +97,51 @@ func Measure(ops []history.Op) []Failure {
 			continue // not failed, or failed before it owned anything
 		}
 		again := map[position]bool{}
+		resumed := map[position]int64{} // a partition it read (offset 0) -> first read again
+		for p := range inc.reads {
+			resumed[position{p.topic, p.partition, 0}] = -1
+		}
 		for _, r := range reads {
-			if r.process != process && r.at > inc.lastAt && inc.reads[r.pos] && members[r.process].group == inc.group {
+			if r.process == process || r.at <= inc.lastAt || members[r.process].group != inc.group {
+				continue
+			}
+			if inc.reads[r.pos] {
 				again[r.pos] = true
+			}
+			tp := position{r.pos.topic, r.pos.partition, 0}
+			if first, ok := resumed[tp]; ok && first < 0 {
+				resumed[tp] = r.done
 			}
 		}
 		out = append(out, Failure{Group: inc.group, Member: inc.last.Member, Process: process,
-			At: time.Duration(inc.lastAt), Read: len(inc.reads), Redelivered: len(again)})
+			At: time.Duration(inc.lastAt), Read: len(inc.reads), Redelivered: len(again),
+			Resumed: resumedAfter(resumed, inc.lastAt)})
 	}
+	return out
+}
+
+// resumedAfter is the longest wait from at until a partition was read
+// again, over the partitions that were; -1 when none was.
+func resumedAfter(first map[position]int64, at int64) time.Duration {
+	longest := time.Duration(-1)
+	for _, t := range first {
+		if t >= 0 {
+			longest = max(longest, time.Duration(t-at))
+		}
+	}
+	return longest
+}
+
+// Resumes are the Resumed waits of failures that have one, in increasing
+// order.
+func Resumes(fs []Failure) []time.Duration {
+	var out []time.Duration
+	for _, f := range fs {
+		if f.Resumed >= 0 {
+			out = append(out, f.Resumed)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -61,12 +61,34 @@ func TestMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := Measure(b.ops)
-	want := []Failure{{Group: "g", Member: "m1", Process: 1, At: 10 * time.Second, Read: 10, Redelivered: 4}}
+	// m3's poll invoked at 11 s returned at 11.01 s: t/0 read again 1.01 s
+	// after the failure.
+	want := []Failure{{Group: "g", Member: "m1", Process: 1, At: 10 * time.Second, Read: 10, Redelivered: 4, Resumed: 1010 * time.Millisecond}}
 	if len(got) != 1 || got[0] != want[0] {
 		t.Fatalf("failures %+v, want %+v", got, want)
 	}
 	if c := Counts(got); len(c) != 1 || c[0] != 4 {
 		t.Errorf("counts %v", c)
+	}
+	if r := Resumes(got); len(r) != 1 || r[0] != 1010*time.Millisecond {
+		t.Errorf("resumes %v", r)
+	}
+}
+
+// TestNeverResumed: a failed member's partition that nobody reads again
+// has no resume time (-1), and Resumes leaves it out.
+func TestNeverResumed(t *testing.T) {
+	var b builder
+	b.join(1, 2, "g", 0)
+	b.event(2, "m1", history.Assigned, []int32{0}, 1)
+	b.poll(1, 0, 9, 2)
+	b.event(2, "m1", history.Lost, nil, 10)
+	got := Measure(b.ops)
+	if len(got) != 1 || got[0].Resumed != -1 {
+		t.Fatalf("failures %+v, want one never resumed", got)
+	}
+	if r := Resumes(got); len(r) != 0 {
+		t.Errorf("resumes %v", r)
 	}
 }
 
