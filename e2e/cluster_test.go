@@ -234,7 +234,14 @@ func TestServeCluster3(t *testing.T) {
 		t.Fatalf("cluster describe shows no quorum:\n%s", describe)
 	}
 	mustWeir(t, "", "topics", "create", "--bootstrap-server", addrs[2], "--topic", "spread", "--partitions", "6")
-	r := mustWeir(t, "", "topics", "describe", "--bootstrap-server", addrs[1], "--topic", "spread")
+	// Created through broker 3, described through broker 2: broker 2
+	// answers from its image, which applies the new topic a moment later
+	// (as a Kafka broker's metadata cache does).
+	var r result
+	waitUntil(t, "broker 2 describing the new topic", 30*time.Second, func() bool {
+		r = weir(t, "", "topics", "describe", "--bootstrap-server", addrs[1], "--topic", "spread")
+		return r.code == 0
+	})
 	for b := 1; b <= 3; b++ {
 		if !strings.Contains(r.stdout, fmt.Sprintf("Leader: %d\t", b)) {
 			t.Errorf("no partition led by broker %d:\n%s", b, r.stdout)
