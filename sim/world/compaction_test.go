@@ -3,8 +3,6 @@ package world_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/broker"
-	"github.com/weir-dev/weir/sim/simnet"
 	"github.com/weir-dev/weir/sim/world"
 )
 
@@ -27,27 +24,13 @@ import (
 // followers copied gaps, the follower never caught up and the liveness
 // phase failed.
 func TestFollowerRestartAcrossCompaction(t *testing.T) {
-	cfg := world.Config{
-		Nodes:           3,
-		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
-		LogLevel:        slog.LevelInfo, // "cleaned log" is an Info line
-		LivenessTimeout: 20 * time.Second,
+	// Info lines in the trace: "cleaned log" is one.
+	w := startWorld(t, 31, world.Config{
+		Nodes: 3,
 		Broker: func(_ string, cfg *broker.Config) {
 			cfg.RetentionCheckInterval = 100 * time.Millisecond
 			cfg.ReplicaLagTimeMax = time.Second // acks=all waits this long for the crashed follower to leave the ISR
 		},
-	}
-	w := world.New(rand.New(rand.NewPCG(31, 0)), cfg)
-	if err := w.StartAll(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("trace:\n%s", strings.Join(w.Trace(), "\n"))
-		}
 	})
 	ready(t, w)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

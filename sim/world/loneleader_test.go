@@ -3,8 +3,6 @@ package world_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/faults"
-	"github.com/weir-dev/weir/sim/simnet"
 	"github.com/weir-dev/weir/sim/world"
 )
 
@@ -27,27 +24,12 @@ import (
 // configuration documents, which the fault exists to find. Short broker
 // timeouts keep it to seconds.
 func TestLoneLeaderLosesWritesUnderUncleanElection(t *testing.T) {
-	cfg := world.Config{
-		Nodes:           3,
-		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
-		LogLevel:        slog.LevelWarn,
-		LivenessTimeout: 20 * time.Second,
+	w := newWorld(t, 41, world.Config{
+		Nodes: 3,
 		Broker: func(_ string, cfg *broker.Config) {
 			cfg.ReplicaLagTimeMax = time.Second
 			cfg.SessionTimeout, cfg.HeartbeatInterval = 2*time.Second, 200*time.Millisecond
 		},
-	}
-	w := world.New(rand.New(rand.NewPCG(41, 0)), cfg)
-	if err := w.StartAll(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("trace:\n%s", strings.Join(w.Trace(), "\n"))
-		}
 	})
 	ready(t, w)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -23,10 +23,17 @@ import (
 
 func newWorld(t *testing.T, seed uint64, cfg world.Config) *world.World {
 	t.Helper()
+	cfg.LogLevel = slog.LevelWarn
+	return startWorld(t, seed, cfg)
+}
+
+// startWorld is newWorld keeping cfg.LogLevel, for a test that reads Info
+// lines of the trace (Info is the zero value).
+func startWorld(t *testing.T, seed uint64, cfg world.Config) *world.World {
+	t.Helper()
 	if cfg.Net.LatencyMax == 0 {
 		cfg.Net = simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond}
 	}
-	cfg.LogLevel = slog.LevelWarn
 	if cfg.LivenessTimeout == 0 {
 		cfg.LivenessTimeout = 20 * time.Second
 	}
