@@ -20,6 +20,20 @@ const (
 	coordLoadRetryMax = 5 * time.Second
 )
 
+// coordLoadRetry is a shard's count of failed loads.
+type coordLoadRetry struct{ failures int }
+
+// again schedules the shard's load once more after the backoff its
+// failures so far earn, unless done is closed first, and logs why. what
+// names the coordinator ("groups", "transactions"). Call it from the
+// failed load (see retryCoordLoad).
+func (r *coordLoadRetry) again(b *Broker, done <-chan struct{}, what, topic string, index int32, err error, load func()) {
+	r.failures++
+	wait := coordLoadBackoff(r.failures)
+	b.log.Warn("loading "+what+" failed; loading again", "topic", topic, "partition", index, "failures", r.failures, "retry_in", wait, "err", err)
+	b.retryCoordLoad(done, wait, load)
+}
+
 // coordLoadBackoff is the pause before loading a shard again after its
 // failures-th failed load: doubling from coordLoadRetryMin, capped at
 // coordLoadRetryMax.

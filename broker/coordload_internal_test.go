@@ -137,7 +137,7 @@ func TestTxnShardLoadSurvivesReadFlips(t *testing.T) {
 		t.Fatalf("%d reads of the shard's log were flipped, want 2", got)
 	}
 	cs.mu.Lock()
-	failures := cs.loadFailures
+	failures := cs.loads.failures
 	cs.mu.Unlock()
 	if failures != 2 {
 		t.Fatalf("the shard served after %d failed loads, want 2 (each flip fails one)", failures)
@@ -218,7 +218,7 @@ func TestGroupShardLoadSurvivesReadFlips(t *testing.T) {
 	for {
 		cs, _ = b.groups.route(g)
 		cs.mu.Lock()
-		state, failures := cs.state, cs.loadFailures
+		state, failures := cs.state, cs.loads.failures
 		cs.mu.Unlock()
 		if state == shardServing {
 			if failures != 2 || flip.count() != 2 {

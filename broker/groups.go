@@ -89,9 +89,8 @@ type coordShard struct {
 	sm      *group.Shard
 	timer   env.Timer
 	timerAt int64
-	// loadFailures counts the loads that failed; the next one waits
-	// coordLoadBackoff(loadFailures) (coordload.go).
-	loadFailures int
+	// loads counts the loads that failed (coordload.go).
+	loads coordLoadRetry
 	// owed are the requests the shard took and has not answered
 	// (invariants builds only: group_invariants.go).
 	owed map[*waiter]bool
@@ -303,10 +302,7 @@ func (cs *coordShard) load() {
 			cs.state = shardFailed
 			return
 		}
-		cs.loadFailures++
-		wait := coordLoadBackoff(cs.loadFailures)
-		b.log.Warn("loading groups failed; loading again", "topic", offsetsTopic, "partition", cs.index, "failures", cs.loadFailures, "retry_in", wait, "err", err)
-		b.retryCoordLoad(b.ctx.Done(), wait, cs.load)
+		cs.loads.again(b, b.ctx.Done(), "groups", offsetsTopic, cs.index, err, cs.load)
 		return
 	}
 	// State read from records past the high watermark is not durable

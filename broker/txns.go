@@ -64,9 +64,8 @@ type txnShard struct {
 	sm      *txncoord.Shard
 	timer   env.Timer
 	timerAt int64
-	// loadFailures counts the loads that failed; the next one waits
-	// coordLoadBackoff(loadFailures) (coordload.go).
-	loadFailures int
+	// loads counts the loads that failed (coordload.go).
+	loads coordLoadRetry
 }
 
 func newTxnCoordinator(b *Broker) *txnCoordinator {
@@ -279,10 +278,7 @@ func (cs *txnShard) load() {
 			cs.state = shardFailed
 			return
 		}
-		cs.loadFailures++
-		wait := coordLoadBackoff(cs.loadFailures)
-		b.log.Warn("loading transactions failed; loading again", "topic", transactionStateTopic, "partition", cs.index, "failures", cs.loadFailures, "retry_in", wait, "err", err)
-		b.retryCoordLoad(cs.ctx.Done(), wait, cs.load)
+		cs.loads.again(b, cs.ctx.Done(), "transactions", transactionStateTopic, cs.index, err, cs.load)
 		return
 	}
 	out := sm.FinishLoad(cs.tc.nowMs(), cs.p.log.EndOffset(), cs.epoch)
