@@ -94,7 +94,10 @@
 // and reach disk only at roll, because recovery rebuilds them anyway; a Read
 // never spans segments (as in Kafka). The base offset of a batch after a gap
 // is read twice before it is believed (it is not under the CRC), so a bit
-// flipped on the way cannot pass for a gap. Records without a key survive
+// flipped on the way cannot pass for a gap; likewise a read that lands
+// after a gap or finds nothing below its bound re-reads until its reads
+// agree (readBounded), so one flip cannot shorten a scan (a coordinator's
+// load) without an error. Records without a key survive
 // compaction (Kafka refuses them at produce time on a compacted topic and
 // drops them; Weir does not refuse them yet). Transactional and control
 // batches are kept whole by the cleaner until transactions exist. A segment
