@@ -45,8 +45,27 @@ func groupDefects() []Defect {
 			"group coordinator: an OffsetCommit naming an older generation is accepted, so a member fenced by a rebalance moves the committed offset back under the partition's new owner",
 			[]string{"nonmonotonic-commit", "committed-redelivery", "lost-commit"},
 			func(d *Defects) { d.Group.AcceptStaleGeneration = true }},
+		// The consumer protocol (KIP-848) and static membership (KIP-345):
+		// the simulator runs its group with that protocol, or with static
+		// members, for these.
+		{GroupStaleEpochCommit,
+			"group coordinator, consumer protocol (KIP-848): an OffsetCommit naming a member epoch the member no longer has is accepted, so a member that gave a partition up moves its committed offset back under the partition's new owner",
+			[]string{"nonmonotonic-commit", "committed-redelivery", "lost-commit"},
+			func(d *Defects) { d.Group.AcceptStaleMemberEpoch = true }},
+		{GroupStaticUnfenced,
+			"group coordinator, static membership (KIP-345): a static member that joins again under a new member id does not fence the old one, whose heartbeats and commits go on succeeding next to the new incarnation's",
+			[]string{"unfenced-instance", "nonmonotonic-commit", "lost-commit"},
+			func(d *Defects) { d.Group.UnfencedStaticMember = true }},
 	}
 }
+
+// The --defect names of the group coordinator's defects that need a mode
+// of the simulator's consumer group: the consumer protocol, or static
+// members (of the classic protocol, whose zombies the workload makes).
+const (
+	GroupStaleEpochCommit = "group-848-stale-epoch-commit"
+	GroupStaticUnfenced   = "group-static-unfenced"
+)
 
 // IsGroupDefect reports whether the named defect is the group
 // coordinator's and needs consumers in a group: the simulator runs its

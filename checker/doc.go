@@ -101,6 +101,12 @@
 //   - committed-redelivery (committed_redelivery.go): a member given a
 //     partition after a commit of it was acknowledged read a record below
 //     that committed offset.
+//   - unfenced-instance (unfenced_instance.go): a commit accepted from a
+//     static member (group.instance.id) under a member id its instance no
+//     longer had: another incarnation of the instance had reported an
+//     assignment before the commit began (KIP-345 fences the old one).
+//     Double-assignment takes a static member's incarnations as one
+//     member, and a KIP-848 member's generation as its member epoch.
 //
 // Unknown outcomes: an info send, or an invoke never completed, may or may
 // not have happened. Its value may be read (not an anomaly) and it is never

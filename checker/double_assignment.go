@@ -11,6 +11,14 @@ import (
 // partition to one member at most, and a member revokes a partition before
 // another generation gives it to someone else. A coordinator that reuses a
 // generation number (one it lost in a failover) shows here too.
+//
+// Two incarnations of one static member (the same group.instance.id) are
+// one member: the coordinator gives a restarted static member the
+// assignment of the incarnation before, in the same generation, and
+// fences that one (unfenced-instance judges that). With the consumer
+// protocol (KIP-848) a member's generation is its member epoch: a
+// partition's next owner reaches its epoch only once the previous owner
+// released it, so two owners never report it at one epoch either.
 func doubleAssignments(ix *index, _ *Opts) finding {
 	g := ix.groupView()
 	if len(g.events) == 0 {
@@ -40,6 +48,9 @@ func doubleAssignments(ix *index, _ *Opts) finding {
 			}
 			if f.a.Member == e.a.Member || slices.Contains(reported[k], e.a.Member) {
 				continue
+			}
+			if f.m.instance != "" && f.m.instance == e.m.instance {
+				continue // a static member's incarnations
 			}
 			reported[k] = append(reported[k], e.a.Member)
 			out = append(out, Witness{

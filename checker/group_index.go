@@ -31,11 +31,15 @@ const (
 	// CommittedRedelivery: a member given a partition after a commit was
 	// acknowledged read a record below the committed offset.
 	CommittedRedelivery = "committed-redelivery"
+	// UnfencedInstance: a commit accepted from a static member's old
+	// member id after a newer incarnation of its group.instance.id had
+	// been given partitions.
+	UnfencedInstance = "unfenced-instance"
 )
 
 // GroupAnomalies lists the consumer-group anomalies, in the verdict's order.
 func GroupAnomalies() []string {
-	return []string{NonmonotonicCommit, LostCommit, CommitPastRead, DoubleAssignment, RebalanceSkip, CommittedRedelivery}
+	return []string{NonmonotonicCommit, LostCommit, CommitPastRead, DoubleAssignment, RebalanceSkip, CommittedRedelivery, UnfencedInstance}
 }
 
 // groupChecks are the consumer-group checkers, in the order of
@@ -48,6 +52,7 @@ func groupChecks() []check {
 		{name: DoubleAssignment, find: doubleAssignments},
 		{name: RebalanceSkip, find: rebalanceSkips},
 		{name: CommittedRedelivery, find: committedRedeliveries},
+		{name: UnfencedInstance, find: unfencedInstances},
 	}
 }
 
@@ -105,6 +110,9 @@ type memberRec struct {
 	process int
 	events  int
 	join    int64
+	// instance is the member's group.instance.id (static membership);
+	// incarnations that share one are one member to the coordinator.
+	instance string
 }
 
 // eventRec is one assignment op (its completion) of a member.
@@ -148,7 +156,7 @@ func (ix *index) groupView() *groupIndex {
 		op := &ix.h[i]
 		switch {
 		case op.F == history.FnJoin && op.Type == history.Invoke && op.Join != nil:
-			m := &memberRec{group: op.Join.Group, process: op.Process, events: op.Join.Events, join: int64(i)}
+			m := &memberRec{group: op.Join.Group, process: op.Process, events: op.Join.Events, join: int64(i), instance: op.Join.InstanceID}
 			g.members = append(g.members, m)
 			g.byEvents[m.events] = m
 			byProcess[m.process] = m

@@ -19,6 +19,9 @@ const (
 	FnOffsets = "offsets"
 )
 
+// ProtocolConsumer is Join.Protocol for KIP-848's consumer group protocol.
+const ProtocolConsumer = "consumer"
+
 // Assignment events: what the member's client reported.
 const (
 	Assigned = "assigned" // partitions added (the generation's sync answered)
@@ -35,9 +38,20 @@ type Join struct {
 	Group  string   `json:"group"`
 	Topics []string `json:"topics"`
 	// Balancer names the client's assignor (range, roundrobin, sticky,
-	// cooperative-sticky).
+	// cooperative-sticky); with the consumer protocol, the one whose
+	// server-side assignor the member asks for (range: "range", the
+	// sticky ones: "uniform").
 	Balancer      string `json:"balancer,omitempty"`
 	ReadCommitted bool   `json:"read_committed,omitempty"`
+	// Protocol is the group protocol the member joins with: "" for the
+	// classic one (JoinGroup, SyncGroup), ProtocolConsumer for KIP-848's
+	// (ConsumerGroupHeartbeat; a member's generation is then its member
+	// epoch).
+	Protocol string `json:"protocol,omitempty"`
+	// InstanceID is the member's group.instance.id (KIP-345 static
+	// membership); empty for a dynamic member. Incarnations that share
+	// one are one member to the coordinator: the newer fences the older.
+	InstanceID string `json:"instance_id,omitempty"`
 	// Events is the process whose assignment ops are this member's: the
 	// client reports them while this process may have a poll open.
 	Events int `json:"events"`

@@ -125,6 +125,9 @@ type group struct {
 	members []*member // in the order they joined: leader elections and outputs are deterministic
 	byID    map[string]*member
 	static  map[string]string // instance id -> member id
+	// superseded: static members' replaced member ids -> instance id,
+	// kept only with the UnfencedStaticMember defect (defect_static.go).
+	superseded map[string]string
 	// pending: member ids handed out with MEMBER_ID_REQUIRED, each with its
 	// live timer entry.
 	pending      map[string]uint64

@@ -85,6 +85,18 @@ type Defects struct {
 	// member fenced by a rebalance overwrites what the partition's new
 	// owner committed.
 	AcceptStaleGeneration bool
+	// AcceptStaleMemberEpoch accepts an OffsetCommit of a consumer-protocol
+	// (KIP-848) member naming an epoch other than its own
+	// (STALE_MEMBER_EPOCH in Kafka): a member that gave a partition up at
+	// an older epoch moves its committed offset back under its new owner.
+	AcceptStaleMemberEpoch bool
+	// UnfencedStaticMember keeps a static member's replaced member id
+	// working: when the instance joins again under a new member id, the
+	// old incarnation is not fenced (FENCED_INSTANCE_ID in Kafka) and its
+	// heartbeats and commits pass for the new one's, so a process believed
+	// dead and replaced goes on committing the partitions the new one
+	// owns.
+	UnfencedStaticMember bool
 	// ApplyAbortedTxnOffsets makes an abort marker apply the offsets the
 	// producer committed inside its transaction (TxnOffsetCommit), as a
 	// commit marker does: an aborted transaction's offsets become the

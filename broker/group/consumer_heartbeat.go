@@ -118,6 +118,9 @@ func (s *Shard) consumerHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, c Cli
 	if memberID == "" {
 		memberID = s.newID() // v0: the coordinator names new members
 	}
+	alias := s.staticAlias(g, memberID)
+	aliased := alias != memberID
+	memberID = alias
 	old, replaced, err := s.findConsumerMember(cg, req, memberID, join)
 	if err != nil {
 		return nil, err
@@ -138,6 +141,9 @@ func (s *Shard) consumerHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, c Cli
 	resp := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 	resp.Version = req.Version
 	id := m.id
+	if aliased {
+		id = strings.Clone(req.MemberID) // the defect keeps the replaced id working
+	}
 	resp.MemberID, resp.MemberEpoch = &id, m.epoch
 	resp.HeartbeatIntervalMillis = s.cfg.ConsumerHeartbeatIntervalMs
 	full := join || (req.RebalanceTimeoutMillis != -1 && (req.SubscribedTopicNames != nil || req.SubscribedTopicRegex != nil) && req.Topics != nil)
@@ -267,6 +273,7 @@ func (s *Shard) upsertConsumerMember(g *group, old, replaced *consumerMember, me
 		base.id, base.epoch, base.previousEpoch = memberID, 0, 0
 		base.sessionSeq, base.rebalanceSeq = 0, 0
 		assigned, revoking, target := replaced.assigned.clone(), replaced.revoking.clone(), cg.target[replaced.id]
+		s.supersede(g, replaced.id, *replaced.instanceID)
 		s.fenceRecords(g.id, replaced.id)
 		cg.removeMember(replaced)
 		if old != nil {

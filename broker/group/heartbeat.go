@@ -26,13 +26,14 @@ func (s *Shard) heartbeat(req *kmsg.HeartbeatRequest) int16 {
 	if g == nil {
 		return kerr.UnknownMemberID.Code
 	}
-	if code := g.validateMember(req.MemberID, req.InstanceID); code != 0 {
+	memberID := s.staticAlias(g, req.MemberID)
+	if code := g.validateMember(memberID, req.InstanceID); code != 0 {
 		return code
 	}
 	if req.Generation != g.generation {
 		return kerr.IllegalGeneration.Code
 	}
-	m := g.byID[req.MemberID]
+	m := g.byID[memberID]
 	switch g.state {
 	case PreparingRebalance:
 		s.rescheduleSession(g, m, int64(m.sessionTimeoutMs))

@@ -250,6 +250,7 @@ func (s *Shard) replaceStaticMember(g *group, j joinRequest, oldID, newID string
 		s.reply(old.syncWaiter, syncError(old.syncVersion, kerr.FencedInstanceID.Code))
 	}
 	oldLeader := g.leader
+	s.supersede(g, oldID, *j.instanceID)
 	m := g.replaceStatic(*j.instanceID, oldID, newID)
 	m.clientID, m.clientHost = j.clientID, j.clientHost
 	s.rescheduleSession(g, m, int64(m.sessionTimeoutMs))

@@ -58,18 +58,22 @@ func (s *Shard) commit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
 		}
 	}
 	code := int16(0)
+	memberID := s.staticAlias(g, req.MemberID)
 	if g.cg != nil {
-		code = g.cg.validateCommit(req.MemberID, req.Generation, req.Version, false)
+		code = g.cg.validateCommit(memberID, req.Generation, req.Version, false)
 	} else {
-		code = g.validateOffsetCommit(req.MemberID, req.InstanceID, req.Generation, false)
+		code = g.validateOffsetCommit(memberID, req.InstanceID, req.Generation, false)
 	}
 	if code == kerr.IllegalGeneration.Code && s.cfg.Defects.AcceptStaleGeneration {
 		code = 0 // DEFECT: a member of an older generation commits
 	}
+	if code == kerr.StaleMemberEpoch.Code && s.cfg.Defects.AcceptStaleMemberEpoch {
+		code = 0 // DEFECT: a consumer-protocol member commits at an epoch it no longer has
+	}
 	if code != 0 {
 		return commitResponse(req, code)
 	}
-	if m := g.byID[req.MemberID]; m != nil && (g.is(Stable) || g.is(PreparingRebalance)) {
+	if m := g.byID[memberID]; m != nil && (g.is(Stable) || g.is(PreparingRebalance)) {
 		// A classic member's commits keep its session alive.
 		s.rescheduleSession(g, m, int64(m.sessionTimeoutMs))
 	}

@@ -32,6 +32,7 @@ func TestGroupFlag(t *testing.T) {
 		for _, w := range []*worldParams{on, off} {
 			c, b := *w, *byseed
 			c.GroupBalancer, c.GroupAssignDelayNs, b.GroupBalancer, b.GroupAssignDelayNs = "", 0, "", 0
+			c.GroupProtocol, c.GroupStatic, b.GroupProtocol, b.GroupStatic = "", false, "", false
 			c.Consumers, b.Consumers = 0, 0
 			if c != b {
 				t.Fatalf("seed %d: %+v differs from the seed's %+v", seed, c, b)
@@ -46,5 +47,66 @@ func TestGroupFlag(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--group", "off", "--defect", "group-one-assignment"}); err == nil {
 		t.Error("--group off accepted with a group coordinator's defect")
+	}
+}
+
+// The group's protocol and membership come from a stream of their own:
+// about half the group seeds each; --group on,<protocol>,<membership> and
+// the KIP-848 and static-membership defects force them, changing nothing
+// else the seed drew; the flag's bad forms are refused.
+func TestGroupModeDraw(t *testing.T) {
+	derive := func(seed int, args ...string) *worldParams {
+		f, err := parseFlags(append([]string{"--seed", strconv.Itoa(seed)}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return deriveParams(f, scenarios["world"]).World
+	}
+	consumer, static := 0, 0
+	for seed := 1; seed <= 200; seed++ {
+		on := derive(seed, "--group", "on")
+		if on.GroupProtocol == "consumer" {
+			consumer++
+			if on.GroupAssignDelayNs != 0 || on.GroupBalancer == "roundrobin" {
+				t.Fatalf("seed %d: consumer protocol with %+v", seed, on)
+			}
+		}
+		if on.GroupStatic {
+			static++
+		}
+		forced := derive(seed, "--group", "on,consumer,static")
+		if forced.GroupProtocol != "consumer" || !forced.GroupStatic {
+			t.Fatalf("seed %d: --group on,consumer,static gives %+v", seed, forced)
+		}
+		if c := derive(seed, "--group", "on,classic,dynamic"); c.GroupProtocol != "classic" || c.GroupStatic || c.GroupBalancer == "" {
+			t.Fatalf("seed %d: --group on,classic,dynamic gives %+v", seed, c)
+		}
+		if d := derive(seed, "--defect", "group-848-stale-epoch-commit"); d.GroupProtocol != "consumer" || d.GroupStatic != on.GroupStatic {
+			t.Fatalf("seed %d: the KIP-848 defect gives %+v, --group on %+v", seed, d, on)
+		}
+		if d := derive(seed, "--defect", "group-static-unfenced"); d.GroupProtocol != "classic" || !d.GroupStatic {
+			t.Fatalf("seed %d: the static defect gives %+v", seed, d)
+		}
+		if on.GroupProtocol == "classic" {
+			// The mode draws changed nothing else.
+			c := derive(seed, "--group", "on,classic,"+map[bool]string{true: "static", false: "dynamic"}[on.GroupStatic])
+			if *c != *on {
+				t.Fatalf("seed %d: %+v, want %+v", seed, c, on)
+			}
+		}
+	}
+	if consumer < 70 || consumer > 130 || static < 70 || static > 130 {
+		t.Errorf("of 200 group seeds %d drew the consumer protocol and %d static members, want about half", consumer, static)
+	}
+	for _, bad := range []string{"on,consumer,classic", "off,static", "on,zombie", "on,static,static"} {
+		if _, err := parseFlags([]string{"--group", bad}); err == nil {
+			t.Errorf("--group %s accepted", bad)
+		}
+	}
+	if _, err := parseFlags([]string{"--group", "on,classic", "--defect", "group-848-stale-epoch-commit"}); err == nil {
+		t.Error("--group on,classic accepted with the KIP-848 defect")
+	}
+	if _, err := parseFlags([]string{"--group", "on,dynamic", "--defect", "group-static-unfenced"}); err == nil {
+		t.Error("--group on,dynamic accepted with the static-membership defect")
 	}
 }

@@ -141,6 +141,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "SEED=%d\nPARAMS=%s\n", p.Seed, pj)
 	if p.World != nil {
 		fmt.Fprintf(stdout, "CLUSTER=%s\n", clusterLine(p.World))
+		if g := groupLine(p.World); g != "" {
+			fmt.Fprintf(stdout, "GROUP=%s\n", g)
+		}
 	}
 
 	if f.cpuProfile != "" {
@@ -199,7 +202,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
-	fs.StringVar(&f.group, "group", "seed", "the queue workload's consumer-group mode in the world scenario: seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on, off")
+	fs.StringVar(&f.group, "group", "seed", "the queue workload's consumer-group mode in the world scenario: seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on, off; on may add ,classic or ,consumer (KIP-848) and ,static or ,dynamic (group.instance.id), which the seed draws otherwise (on half the group seeds each)")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
@@ -221,11 +224,15 @@ func parseFlags(args []string) (flags, error) {
 	if err := checkTxnMode(f.txn); err != nil {
 		return f, err
 	}
-	if f.group != "seed" && f.group != "on" && f.group != "off" {
-		return f, fmt.Errorf("--group %q: want seed, on or off", f.group)
+	gm, err := parseGroupMode(f.group)
+	if err != nil {
+		return f, err
 	}
-	if f.group == "off" && broker.IsGroupDefect(f.defect) {
+	if gm.mode == "off" && broker.IsGroupDefect(f.defect) {
 		return f, fmt.Errorf("--group off: the defect %s needs the consumer-group mode", f.defect)
+	}
+	if _, err := gm.withDefect(f.defect); err != nil {
+		return f, err
 	}
 	if err := checkControllersMode(f.controllers); err != nil {
 		return f, err
@@ -287,6 +294,9 @@ func deriveParams(f flags, sc scenario) params {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
 		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
 		drawControllers(f.controllers, p.Seed, p.World)
+		gm, _ := parseGroupMode(f.group) // parseFlags checked it
+		gm, _ = gm.withDefect(p.Defect)
+		drawGroupMode(gm, p.Seed, p.World)
 	}
 	return p
 }

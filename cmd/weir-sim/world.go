@@ -79,6 +79,12 @@ type worldParams struct {
 	// seeds, else 1, 2 or 3 s, so that members leave while their
 	// SyncGroups wait at the coordinator for the leader's.
 	GroupAssignDelayNs int64 `json:"group_assign_delay_ns,omitempty"`
+	// GroupProtocol is the group's protocol, classic or consumer
+	// (KIP-848), and GroupStatic whether its members are static
+	// (group.instance.id): drawn from a stream of their own
+	// (groupmode.go); empty in parameters recorded before: classic.
+	GroupProtocol string `json:"group_protocol,omitempty"`
+	GroupStatic   bool   `json:"group_static,omitempty"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -132,7 +138,7 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	// and commit.
 	// The draw is made whatever --group says, so that the draws after it
 	// stay the seed's.
-	if drawn := rng.IntN(3) == 0; (drawn && p.Group != "off") || p.Group == "on" || broker.IsGroupDefect(p.Defect) {
+	if drawn := rng.IntN(3) == 0; (drawn && p.Group != "off") || strings.HasPrefix(p.Group, "on") || broker.IsGroupDefect(p.Defect) {
 		bs := queue.GroupBalancers()
 		p.World.GroupBalancer = bs[rng.IntN(len(bs))]
 		p.World.Consumers = 2 + rng.IntN(3)
@@ -238,6 +244,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			}
 			if wp.ReplicaLagMs > 0 {
 				cfg.ReplicaLagTimeMax = time.Duration(wp.ReplicaLagMs) * time.Millisecond
+			}
+			if wp.GroupProtocol == queue.ProtocolConsumer {
+				// The classic members' 6 s session, not Kafka's 45 s,
+				// within a 60 s run; heartbeats every second.
+				cfg.Groups.Coordinator.ConsumerSessionTimeoutMs = 6000
+				cfg.Groups.Coordinator.ConsumerHeartbeatIntervalMs = 1000
 			}
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
@@ -418,5 +430,6 @@ func groupConfig(wp *worldParams) queue.GroupConfig {
 	if wp.GroupBalancer == "" {
 		return queue.GroupConfig{}
 	}
-	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer, AssignDelay: time.Duration(wp.GroupAssignDelayNs)}
+	return queue.GroupConfig{Name: "queue-group", Balancer: wp.GroupBalancer, AssignDelay: time.Duration(wp.GroupAssignDelayNs),
+		Protocol: wp.GroupProtocol, Static: wp.GroupStatic}
 }

@@ -86,7 +86,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("defect", "", "switch on a planted defect: the broker's, or a workload's as <workload>/<defect> (see --list-defects)")
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
-	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect)")
+	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off, and after on ,classic or ,consumer and ,static or ,dynamic (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect; protocol and membership drawn by the seed)")
 	fs.String("controllers", "", "the metadata quorum: seed, combined (every broker a voter) or dedicated (3 controller-only nodes) (default: the guest's, seed: dedicated on a third of the seeds)")
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").

@@ -146,6 +146,12 @@ func DefectArgs(defect string) []string {
 	if d, ok := registry.LookupDefect(defect); ok {
 		return []string{"--workload", d.Workload, "--duration", WorkloadDefectDuration(d.Workload)}
 	}
+	switch defect {
+	case broker.GroupStaleEpochCommit: // KIP-848's
+		return []string{"--group", "on,consumer"}
+	case broker.GroupStaticUnfenced: // with zombies of the classic protocol
+		return []string{"--group", "on,classic,static"}
+	}
 	if broker.IsGroupDefect(defect) {
 		return []string{"--group", "on"}
 	}

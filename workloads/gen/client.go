@@ -166,6 +166,15 @@ func (k *Killable) Kill() {
 	clear(k.conns)
 }
 
+// Revive lets a killed Killable dial again, as a process that was cut
+// off (paused, partitioned) rather than dead comes back: the connections
+// Kill cut stay cut.
+func (k *Killable) Revive() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.killed = false
+}
+
 type trackedConn struct {
 	net.Conn
 	k    *Killable

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -76,9 +77,48 @@ type GroupConfig struct {
 	// leader with a slow assignor, a large group or a busy process would:
 	// the other members' SyncGroups wait at the coordinator meanwhile, and
 	// a member that leaves or is removed then must still get its answer.
-	// Zero: the leader assigns at once.
+	// Zero: the leader assigns at once. Not with the consumer protocol,
+	// which has no client-side assignor.
 	AssignDelay time.Duration
+	// Protocol is the members' group protocol: ProtocolClassic (JoinGroup
+	// and SyncGroup, the client's assignor; the default) or
+	// ProtocolConsumer (KIP-848: ConsumerGroupHeartbeat, the coordinator
+	// assigns; kgo.ServerSideBalancer, which asks for the server-side
+	// assignor "range" with Balancer range and "uniform" with sticky or
+	// cooperative-sticky, and takes no other Balancer).
+	Protocol string
+	// Static gives each member slot a group.instance.id of its own
+	// (KIP-345): every incarnation of the slot joins as that instance, so
+	// the coordinator hands a restarted member the assignment of the one
+	// before without a rebalance and fences the one before.
+	Static bool
+	// ZombieShare is, with Static, the share of a member's crashes that
+	// are not: the process is cut off from the cluster (its connections
+	// cut, its dials refused) while the slot starts its next incarnation
+	// under the same instance id, as an orchestrator replaces a process
+	// it believes dead; ZombieGap (mean, exponential) later the old
+	// process comes back for ZombieLife (mean) of polls, each followed by
+	// a commit of what it processed, then crashes. The coordinator must
+	// have fenced it: no commit of it is accepted once the new
+	// incarnation joined. Defaults 0.5, 3s and 2s; negative ZombieShare:
+	// none.
+	ZombieShare float64
+	ZombieGap   time.Duration
+	ZombieLife  time.Duration
 }
+
+// The group protocols of GroupConfig.Protocol.
+const (
+	ProtocolClassic  = "classic"
+	ProtocolConsumer = history.ProtocolConsumer
+)
+
+// GroupProtocols lists the protocols GroupConfig.Protocol accepts.
+func GroupProtocols() []string { return []string{ProtocolClassic, ProtocolConsumer} }
+
+// ConsumerBalancers lists the Balancers the consumer protocol accepts
+// (kgo asks for a server-side assignor only with these), sorted.
+func ConsumerBalancers() []string { return []string{"cooperative-sticky", "range", "sticky"} }
 
 // Balancers are the assignors GroupConfig.Balancer accepts.
 var balancers = map[string]func() kgo.GroupBalancer{
@@ -106,6 +146,20 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 	if balancers[g.Balancer] == nil {
 		return g, fmt.Errorf("queue: unknown group balancer %q (known: %v)", g.Balancer, GroupBalancers())
 	}
+	switch g.Protocol {
+	case "":
+		g.Protocol = ProtocolClassic
+	case ProtocolClassic:
+	case ProtocolConsumer:
+		if !slices.Contains(ConsumerBalancers(), g.Balancer) {
+			return g, fmt.Errorf("queue: the consumer protocol takes balancer %v, not %q (kgo would fall back to the classic protocol)", ConsumerBalancers(), g.Balancer)
+		}
+		if g.AssignDelay != 0 {
+			return g, errors.New("queue: the consumer protocol has no client-side assignor to delay")
+		}
+	default:
+		return g, fmt.Errorf("queue: unknown group protocol %q (known: %v)", g.Protocol, GroupProtocols())
+	}
 	def := func(v *time.Duration, d time.Duration) {
 		if *v == 0 {
 			*v = d
@@ -127,6 +181,11 @@ func (g GroupConfig) withDefaults() (GroupConfig, error) {
 	deff(&g.CommitChance, 0.3)
 	deff(&g.OffsetsChance, 0.05)
 	deff(&g.LateCommitChance, 0.05)
+	if g.Static {
+		def(&g.ZombieGap, 3*time.Second)
+		def(&g.ZombieLife, 2*time.Second)
+		deff(&g.ZombieShare, 0.5)
+	}
 	return g, nil
 }
 
@@ -180,12 +239,16 @@ func rollingRestarts(ctx context.Context, g *GroupConfig, rng *rand.Rand, slots 
 // member is one incarnation of a group member: one client, one process
 // for its polls, commits and offset reads, one for its assignment events.
 type member struct {
-	w       *worker
-	g       *GroupConfig
-	events  int // the events process
-	kill    *gen.Killable
-	cl      *kgo.Client
-	closing *sync.WaitGroup
+	w      *worker
+	g      *GroupConfig
+	pid    int // its process (the slot's next incarnation has another)
+	events int // the events process
+	// instance is the slot's group.instance.id with GroupConfig.Static,
+	// else empty.
+	instance string
+	kill     *gen.Killable
+	cl       *kgo.Client
+	closing  *sync.WaitGroup
 
 	mu    sync.Mutex // owned and next: kgo's callbacks run on its goroutines
 	owned map[int32]bool
@@ -209,6 +272,10 @@ type lateOffset struct {
 // then) until ctx or the incarnation's life ends, then leaves or crashes.
 func (m *member) run(ctx context.Context) {
 	w, g := m.w, m.g
+	m.pid = w.proc.ID
+	if g.Static {
+		m.instance = g.Name + "-" + w.host
+	}
 	ev := *w.proc
 	ev.Crash() // a fresh id for the events process
 	m.events = ev.ID
@@ -235,7 +302,7 @@ func (m *member) run(ctx context.Context) {
 	m.committed = map[int32]int64{}
 	unanswered := false // a commit had no answer
 	for life.Err() == nil {
-		fs, _ := gen.Poll(life, w.rec, w.proc.ID, m.cl, w.cfg.PollTimeout)
+		fs, _ := gen.Poll(life, w.rec, m.pid, m.cl, w.cfg.PollTimeout)
 		m.processed(fs)
 		ok := true
 		if w.rng.Float64() < g.CommitChance {
@@ -260,6 +327,10 @@ func (m *member) run(ctx context.Context) {
 	default:
 	}
 	if (crash || unanswered) && ctx.Err() == nil {
+		if crash && g.Static && w.rng.Float64() < g.ZombieShare {
+			m.zombie(ctx)
+			return
+		}
 		m.crash()
 		return
 	}
@@ -279,12 +350,24 @@ func (m *member) run(ctx context.Context) {
 // join records a join and makes the member's client.
 func (m *member) join() bool {
 	w, g := m.w, m.g
-	j := &history.Join{Group: g.Name, Topics: []string{w.cfg.Topic}, Balancer: g.Balancer, ReadCommitted: w.cfg.readCommitted(), Events: m.events}
-	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnJoin, Join: j})
+	j := &history.Join{Group: g.Name, Topics: []string{w.cfg.Topic}, Balancer: g.Balancer, ReadCommitted: w.cfg.readCommitted(), Events: m.events, InstanceID: m.instance}
+	if g.Protocol == ProtocolConsumer {
+		j.Protocol = history.ProtocolConsumer
+	}
+	w.rec.Record(history.Op{Process: m.pid, Type: history.Invoke, F: history.FnJoin, Join: j})
 	cc := w.cfg.clientConfig(w.host)
 	m.kill = gen.NewKillable(cc.Dialer)
 	cc.Dialer = m.kill.Dial
-	cl, err := cc.New(append(w.cfg.isolation(),
+	opts := w.cfg.isolation()
+	if m.instance != "" {
+		opts = append(opts, kgo.InstanceID(m.instance))
+	}
+	if g.Protocol == ProtocolConsumer {
+		// KIP-848: kgo heartbeats with ConsumerGroupHeartbeat and asks
+		// for the server-side assignor its first balancer names.
+		opts = append(opts, kgo.ServerSideBalancer())
+	}
+	cl, err := cc.New(append(opts,
 		kgo.ConsumerGroup(g.Name),
 		kgo.ConsumeTopics(w.cfg.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -304,7 +387,7 @@ func (m *member) join() bool {
 			m.event(cl, history.Lost, ps[w.cfg.Topic])
 		}),
 	)...)
-	op := history.Op{Process: w.proc.ID, Type: history.OK, F: history.FnJoin, Join: j}
+	op := history.Op{Process: m.pid, Type: history.OK, F: history.FnJoin, Join: j}
 	if err != nil {
 		op.Type, op.Error = history.Fail, err.Error()
 	}
@@ -317,7 +400,9 @@ func (m *member) join() bool {
 // when the member leads a rebalance.
 func (m *member) balancer() kgo.GroupBalancer {
 	b := balancers[m.g.Balancer]()
-	if m.g.AssignDelay <= 0 {
+	if m.g.AssignDelay <= 0 || m.g.Protocol == ProtocolConsumer {
+		// kgo recognizes its own balancers only: a wrapped one would
+		// turn the consumer protocol back into the classic one.
 		return b
 	}
 	// kgo balances on its own goroutine: the delays come from a
@@ -383,7 +468,6 @@ func (m *member) processed(fs kgo.Fetches) {
 // the generation it holds, and records it. It reports false when the
 // commit had no answer (the process is then considered crashed).
 func (m *member) commit(ctx context.Context) bool {
-	w := m.w
 	m.mu.Lock()
 	var offs []history.GroupOffset
 	for _, p := range slices.Sorted(maps.Keys(m.next)) {
@@ -391,7 +475,7 @@ func (m *member) commit(ctx context.Context) bool {
 		if c, ok := m.committed[p]; ok && c >= o.Offset {
 			continue
 		}
-		o.Metadata = fmt.Sprintf("p%d", w.proc.ID)
+		o.Metadata = fmt.Sprintf("p%d", m.pid)
 		offs = append(offs, o)
 	}
 	m.mu.Unlock()
@@ -416,7 +500,7 @@ func (m *member) lateCommit(ctx context.Context) bool {
 		if g := m.gone[p]; g.gen >= 0 && g.gen < generation && (stale < 0 || g.gen == stale) {
 			stale = g.gen
 			o := g.off
-			o.Metadata = fmt.Sprintf("p%d late", m.w.proc.ID)
+			o.Metadata = fmt.Sprintf("p%d late", m.pid)
 			offs = append(offs, o)
 			delete(m.gone, p)
 		}
@@ -434,7 +518,7 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 	w := m.w
 	generation := gen
 	c := &history.Commit{Group: m.g.Name, Member: id, Generation: generation, Offsets: offs}
-	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnCommit, Commit: c})
+	w.rec.Record(history.Op{Process: m.pid, Type: history.Invoke, F: history.FnCommit, Commit: c})
 	eos := map[int32]kgo.EpochOffset{}
 	meta := map[int32]string{}
 	for _, o := range offs {
@@ -478,7 +562,7 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 		})
 	cancel()
 	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: c.Generation, Offsets: slices.Clone(offs)}
-	op := history.Op{Process: w.proc.ID, Type: history.OK, F: history.FnCommit, Commit: done}
+	op := history.Op{Process: m.pid, Type: history.OK, F: history.FnCommit, Commit: done}
 	if err != nil || resp == nil {
 		op.Type, op.Error = history.Info, fmt.Sprint(err)
 		w.rec.Record(op)
@@ -521,10 +605,10 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 // records them. A read has no effect: an error is a fail.
 func (m *member) fetchOffsets(ctx context.Context) {
 	w := m.w
-	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: m.g.Name}})
+	w.rec.Record(history.Op{Process: m.pid, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: m.g.Name}})
 	fctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
-	w.rec.Record(offsetsOp(fctx, kadm.NewClient(m.cl), w.proc.ID, m.g.Name, w.cfg.Topic))
+	w.rec.Record(offsetsOp(fctx, kadm.NewClient(m.cl), m.pid, m.g.Name, w.cfg.Topic))
 }
 
 // offsetsOp fetches group's committed offsets of topic and returns the
@@ -567,7 +651,16 @@ func (m *member) crash() {
 // or SyncGroup, and no final commit; then the client is dropped like a
 // crashed one (kgo would leave again, after that rebalance).
 func (m *member) leaveAbruptly(ctx context.Context) {
-	if id, _ := m.cl.GroupMetadata(); id != "" {
+	id, _ := m.cl.GroupMetadata()
+	switch {
+	case id == "":
+	case m.g.Protocol == ProtocolConsumer:
+		m.leaveConsumerGroup(ctx, id)
+	case m.instance != "":
+		// A static member of the classic protocol sends no LeaveGroup
+		// when it closes (KIP-345): its next incarnation takes its
+		// place, or its session ends.
+	default:
 		req := kmsg.NewPtrLeaveGroupRequest()
 		req.Group, req.MemberID = m.g.Name, id // v0-2 name the member here
 		leaving := kmsg.NewLeaveGroupRequestMember()
@@ -580,6 +673,57 @@ func (m *member) leaveAbruptly(ctx context.Context) {
 		cancel()
 	}
 	m.crash()
+}
+
+// leaveConsumerGroup is leaveAbruptly's leave with the consumer protocol,
+// as the Java consumer's close sends it: a ConsumerGroupHeartbeat with
+// member epoch -1, or -2 for a static member, which keeps its partitions
+// for its next incarnation until its session ends.
+func (m *member) leaveConsumerGroup(ctx context.Context, id string) {
+	req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	req.Group, req.MemberID, req.MemberEpoch = m.g.Name, id, -1
+	if m.instance != "" {
+		instance := m.instance
+		req.InstanceID, req.MemberEpoch = &instance, -2
+	}
+	lctx, cancel := context.WithTimeout(ctx, m.w.cfg.OpTimeout)
+	defer cancel()
+	_, _ = req.RequestWith(lctx, m.cl) // whatever the answer: as leaveAbruptly's
+}
+
+// zombie is a static member's crash that is not one: the process is cut
+// off from the cluster (its connections cut, its dials refused), as a
+// paused or partitioned process is, while its slot starts the next
+// incarnation under the same instance id. ZombieGap (mean) later it comes
+// back for ZombieLife (mean): it polls and commits what it processed
+// after every poll, with the member id and generation its client holds,
+// then crashes. The coordinator fenced it when the next incarnation
+// joined, so none of those commits may be accepted.
+func (m *member) zombie(ctx context.Context) {
+	m.kill.Kill()
+	rng := gen.Child(m.w.rng) // split before the slot goes on
+	gap, life := gen.Exp(rng, m.g.ZombieGap), gen.Exp(rng, m.g.ZombieLife)
+	m.closing.Add(1)
+	go func() {
+		defer m.closing.Done()
+		defer m.crash()
+		if !gen.Sleep(ctx, gap) {
+			return
+		}
+		m.kill.Revive()
+		lctx, cancel := context.WithTimeout(ctx, life)
+		defer cancel()
+		for lctx.Err() == nil {
+			fs, _ := gen.Poll(lctx, m.w.rec, m.pid, m.cl, m.w.cfg.PollTimeout)
+			m.processed(fs)
+			ok := m.commit(ctx)
+			m.cl.AllowRebalance()
+			if !ok {
+				return
+			}
+			gen.Sleep(lctx, m.w.cfg.PollInterval)
+		}
+	}()
 }
 
 // groupFinalOffsets reads group's committed offsets once the cluster

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/weir-dev/weir/broker"
+	"github.com/weir-dev/weir/workloads/queue"
+)
+
+// seedStreamGroupMode separates the draw of the consumer group's protocol
+// and membership from every other stream, so that a seed's other
+// parameters (the group's balancer and members included) stay what they
+// were before the modes existed.
+const seedStreamGroupMode = 0x7765_6972_6770_6d64 // "weirgpmd"
+
+// groupMode is --group parsed: the consumer-group mode (seed, on, off)
+// and, after "on,", the protocol (classic or consumer) and the
+// membership (static or dynamic) the flag forces; empty: the seed draws.
+type groupMode struct {
+	mode       string
+	protocol   string
+	membership string
+}
+
+// parseGroupMode parses --group: seed, off, on, or on followed by any of
+// ",classic" or ",consumer" and ",static" or ",dynamic".
+func parseGroupMode(s string) (groupMode, error) {
+	parts := strings.Split(s, ",")
+	g := groupMode{mode: parts[0]}
+	if !slices.Contains([]string{"seed", "on", "off"}, g.mode) || (len(parts) > 1 && g.mode != "on") {
+		return g, fmt.Errorf("--group %q: want seed, off, or on followed by ,classic or ,consumer and ,static or ,dynamic", s)
+	}
+	for _, p := range parts[1:] {
+		switch {
+		case (p == queue.ProtocolClassic || p == queue.ProtocolConsumer) && g.protocol == "":
+			g.protocol = p
+		case (p == "static" || p == "dynamic") && g.membership == "":
+			g.membership = p
+		default:
+			return g, fmt.Errorf("--group %q: %q is not classic, consumer, static or dynamic, or is said twice", s, p)
+		}
+	}
+	return g, nil
+}
+
+// withDefect forces the mode a group coordinator's defect needs to show:
+// the consumer protocol for the KIP-848 one, static members of the
+// classic protocol for the static-membership one (a zombie of the
+// consumer protocol is refused its instance, UNRELEASED_INSTANCE_ID, until
+// its session ends, so only the classic protocol replaces it while it
+// lives). A flag that says otherwise is an error.
+func (g groupMode) withDefect(defect string) (groupMode, error) {
+	want := groupMode{}
+	switch defect {
+	case broker.GroupStaleEpochCommit:
+		want.protocol = queue.ProtocolConsumer
+	case broker.GroupStaticUnfenced:
+		want.protocol, want.membership = queue.ProtocolClassic, "static"
+	default:
+		return g, nil
+	}
+	if (g.protocol != "" && g.protocol != want.protocol) || (want.membership != "" && g.membership != "" && g.membership != want.membership) {
+		return g, fmt.Errorf("--group %s: the defect %s needs protocol %s%s", g, defect, want.protocol, map[bool]string{true: " and static members"}[want.membership != ""])
+	}
+	g.protocol = want.protocol
+	if want.membership != "" {
+		g.membership = want.membership
+	}
+	return g, nil
+}
+
+func (g groupMode) String() string {
+	return strings.Join(slices.DeleteFunc([]string{g.mode, g.protocol, g.membership}, func(s string) bool { return s == "" }), ",")
+}
+
+// groupModeShares: the consumer protocol on half the group seeds, static
+// members on half, independently.
+const (
+	consumerProtocolShare = 0.5
+	staticShare           = 0.5
+)
+
+// drawGroupMode draws, for a run whose queue runs a consumer group, the
+// group's protocol and membership from their own stream (--group, or the
+// defect, may force them) and records them in wp. With the consumer
+// protocol the members ask for the coordinator's assignor that their
+// balancer names (queue.ConsumerBalancers: range, or uniform for the
+// sticky ones); a seed that drew roundrobin draws one of those instead,
+// and there is no leader to be slow to assign.
+func drawGroupMode(g groupMode, seed uint64, wp *worldParams) {
+	if wp.GroupBalancer == "" {
+		return
+	}
+	rng := rand.New(rand.NewPCG(seed, seedStreamGroupMode))
+	consumer := rng.Float64() < consumerProtocolShare
+	static := rng.Float64() < staticShare
+	assignor := queue.ConsumerBalancers()[rng.IntN(len(queue.ConsumerBalancers()))]
+	if g.protocol != "" {
+		consumer = g.protocol == queue.ProtocolConsumer
+	}
+	if g.membership != "" {
+		static = g.membership == "static"
+	}
+	wp.GroupProtocol, wp.GroupStatic = queue.ProtocolClassic, static
+	if consumer {
+		wp.GroupProtocol = queue.ProtocolConsumer
+		if !slices.Contains(queue.ConsumerBalancers(), wp.GroupBalancer) {
+			wp.GroupBalancer = assignor
+		}
+		wp.GroupAssignDelayNs = 0
+	}
+}
+
+// groupLine describes the run's consumer group for the GROUP= line ("" for
+// a run without one).
+func groupLine(wp *worldParams) string {
+	if wp.GroupBalancer == "" {
+		return ""
+	}
+	members := "dynamic members"
+	if wp.GroupStatic {
+		members = "static members (group.instance.id; a replaced member may come back as a zombie)"
+	}
+	if wp.GroupProtocol == queue.ProtocolConsumer {
+		return fmt.Sprintf("%d members, consumer protocol (KIP-848, ConsumerGroupHeartbeat; client balancer %s), %s", wp.Consumers, wp.GroupBalancer, members)
+	}
+	return fmt.Sprintf("%d members, classic protocol (JoinGroup/SyncGroup; assignor %s), %s", wp.Consumers, wp.GroupBalancer, members)
+}
