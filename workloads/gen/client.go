@@ -119,6 +119,7 @@ type Killable struct {
 	mu     sync.Mutex
 	killed bool
 	conns  map[net.Conn]struct{}
+	frozen chan struct{} // closed by Thaw; nil when not frozen
 }
 
 // NewKillable wraps base (nil: the OS dialer).
@@ -128,6 +129,7 @@ func NewKillable(base Dialer) *Killable {
 
 // Dial dials through the base dialer unless k was killed.
 func (k *Killable) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	k.wait()
 	k.mu.Lock()
 	if k.killed {
 		k.mu.Unlock()
@@ -164,21 +166,58 @@ func (k *Killable) Kill() {
 		c.Close()
 	}
 	clear(k.conns)
+	if k.frozen != nil {
+		close(k.frozen)
+		k.frozen = nil
+	}
 }
 
-// Revive lets a killed Killable dial again, as a process that was cut
-// off (paused, partitioned) rather than dead comes back: the connections
-// Kill cut stay cut.
-func (k *Killable) Revive() {
+// Freeze stops the process's traffic as a stopped process (a long GC
+// pause, SIGSTOP, a VM migration) does: its connections stay open, but no
+// read or write and no dial goes on until Thaw, and what it had in flight
+// goes on after. Kill thaws what it cuts.
+func (k *Killable) Freeze() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.killed = false
+	if k.frozen == nil {
+		k.frozen = make(chan struct{})
+	}
+}
+
+// Thaw lets a frozen process's traffic go on.
+func (k *Killable) Thaw() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.frozen != nil {
+		close(k.frozen)
+		k.frozen = nil
+	}
+}
+
+// wait blocks while k is frozen.
+func (k *Killable) wait() {
+	k.mu.Lock()
+	f := k.frozen
+	k.mu.Unlock()
+	if f != nil {
+		<-f
+	}
 }
 
 type trackedConn struct {
 	net.Conn
 	k    *Killable
 	once sync.Once
+}
+
+func (c *trackedConn) Read(b []byte) (int, error) {
+	c.k.wait()
+	return c.Conn.Read(b)
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	c.k.wait()
+	return c.Conn.Write(b)
 }
 
 func (c *trackedConn) Close() error {

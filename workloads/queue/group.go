@@ -93,11 +93,11 @@ type GroupConfig struct {
 	// before without a rebalance and fences the one before.
 	Static bool
 	// ZombieShare is, with Static, the share of a member's crashes that
-	// are not: the process is cut off from the cluster (its connections
-	// cut, its dials refused) while the slot starts its next incarnation
-	// under the same instance id, as an orchestrator replaces a process
-	// it believes dead; ZombieGap (mean, exponential) later the old
-	// process comes back for ZombieLife (mean) of polls, each followed by
+	// are not: the process stops (a long pause: its traffic frozen, its
+	// connections open) while the slot starts its next incarnation under
+	// the same instance id, as an orchestrator replaces a process it
+	// believes dead; ZombieGap (mean, exponential) later the old process
+	// goes on for ZombieLife (mean) of polls, each followed by
 	// a commit of what it processed, then crashes. The coordinator must
 	// have fenced it: no commit of it is accepted once the new
 	// incarnation joined. Defaults 0.5, 3s and 2s; negative ZombieShare:
@@ -691,16 +691,17 @@ func (m *member) leaveConsumerGroup(ctx context.Context, id string) {
 	_, _ = req.RequestWith(lctx, m.cl) // whatever the answer: as leaveAbruptly's
 }
 
-// zombie is a static member's crash that is not one: the process is cut
-// off from the cluster (its connections cut, its dials refused), as a
-// paused or partitioned process is, while its slot starts the next
-// incarnation under the same instance id. ZombieGap (mean) later it comes
-// back for ZombieLife (mean): it polls and commits what it processed
-// after every poll, with the member id and generation its client holds,
-// then crashes. The coordinator fenced it when the next incarnation
-// joined, so none of those commits may be accepted.
+// zombie is a static member's crash that is not one: the process stops
+// (its traffic frozen, its connections open), as a process in a long
+// pause does, while its slot starts the next incarnation under the same
+// instance id. ZombieGap (mean) later it goes on for ZombieLife (mean):
+// its client sends what it held (a heartbeat, a commit), and it polls and
+// commits what it processed after every poll, with the member id and
+// generation its client holds, then crashes. The coordinator fenced it
+// when the next incarnation joined, so none of those commits may be
+// accepted.
 func (m *member) zombie(ctx context.Context) {
-	m.kill.Kill()
+	m.kill.Freeze()
 	rng := gen.Child(m.w.rng) // split before the slot goes on
 	gap, life := gen.Exp(rng, m.g.ZombieGap), gen.Exp(rng, m.g.ZombieLife)
 	m.closing.Add(1)
@@ -710,7 +711,7 @@ func (m *member) zombie(ctx context.Context) {
 		if !gen.Sleep(ctx, gap) {
 			return
 		}
-		m.kill.Revive()
+		m.kill.Thaw()
 		lctx, cancel := context.WithTimeout(ctx, life)
 		defer cancel()
 		for lctx.Err() == nil {

@@ -99,7 +99,7 @@ func groupMembersRun(t *testing.T, seed uint64, last bool) bool {
 		t.Fatalf("group history judged:\n%s", v.Summary())
 	}
 	for _, name := range checker.GroupAnomalies() {
-		if c := v.Check(name); c.Status != checker.StatusClean {
+		if c := v.Check(name); c.Status != checker.StatusClean && name != checker.UnfencedInstance { // no static members here
 			t.Errorf("%s: %s (%s)", name, c.Status, c.Note)
 		}
 	}
@@ -116,5 +116,107 @@ func dumpGroupOps(t *testing.T, h []history.Op) {
 		if op.F == history.FnCommit || op.F == history.FnAssignment || op.F == history.FnJoin || op.F == history.FnOffsets {
 			t.Log(op.String())
 		}
+	}
+}
+
+// TestGroupModes runs the group with the consumer protocol (KIP-848) and
+// with static members (KIP-345) against a real broker: the joins record
+// the mode, members get partitions, commits are accepted, and the history
+// is valid. The static run makes every crash a zombie: the old process
+// comes back after its next incarnation joined, and none of its commits
+// may be accepted.
+func TestGroupModes(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		protocol string
+		static   bool
+		defect   string // planted in the broker: the run must be invalid
+		want     string // the anomaly that catches it
+	}{
+		{name: "consumer protocol", protocol: queue.ProtocolConsumer},
+		{name: "static members", protocol: queue.ProtocolClassic, static: true},
+		{name: "consumer protocol, static members", protocol: queue.ProtocolConsumer, static: true},
+		{name: "static members, old incarnation unfenced", protocol: queue.ProtocolClassic, static: true,
+			defect: broker.GroupStaticUnfenced, want: checker.UnfencedInstance},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defects, err := broker.ParseDefect(c.defect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := brokertest.StartConfig(t, func(b *broker.Config) {
+				b.Groups.Coordinator.InitialRebalanceDelayMs = 0
+				b.Groups.Coordinator.ConsumerSessionTimeoutMs = 3000
+				b.Groups.Coordinator.ConsumerHeartbeatIntervalMs = 500
+				b.Defects = defects
+			})
+			g := queue.GroupConfig{Name: "g", Balancer: "range", Lifetime: 1500 * time.Millisecond,
+				Downtime: 200 * time.Millisecond, CommitChance: 0.5, OffsetsChance: 0.2, LateCommitChance: 0.3,
+				Protocol: c.protocol, Static: c.static, CrashShare: 0.7, ZombieShare: 1, ZombieGap: 1500 * time.Millisecond, ZombieLife: time.Second}
+			cfg := queue.Config{
+				Topic: "moded", Partitions: 4, Producers: 1, InFlight: 4, Consumers: 3,
+				Rate: 200, Duration: 6 * time.Second, Seed: 7, PollTimeout: 200 * time.Millisecond,
+				Bootstrap: []string{addr}, Group: g,
+			}
+			rec := history.NewRecorder(time.Now(), nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := queue.Run(ctx, cfg, rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := queue.FinalReads(ctx, cfg, rec); err != nil {
+				t.Fatal(err)
+			}
+			h := rec.Ops()
+			if err := history.Validate(h); err != nil {
+				t.Fatal(err)
+			}
+			joins, assigned, committed := 0, 0, 0
+			instances := map[string]bool{}
+			for _, op := range h {
+				switch {
+				case op.Join != nil && op.Type == history.OK:
+					joins++
+					if (op.Join.Protocol == history.ProtocolConsumer) != (c.protocol == queue.ProtocolConsumer) {
+						t.Fatalf("join recorded protocol %q", op.Join.Protocol)
+					}
+					if (op.Join.InstanceID != "") != c.static {
+						t.Fatalf("join recorded instance %q", op.Join.InstanceID)
+					}
+					instances[op.Join.InstanceID] = true
+				case op.Assignment != nil && op.Type == history.OK && op.Assignment.Event == history.Assigned && len(op.Assignment.Changed) > 0:
+					assigned++
+				case op.Commit != nil && op.Type == history.OK:
+					for _, o := range op.Commit.Offsets {
+						if o.Committed() {
+							committed++
+						}
+					}
+				}
+			}
+			t.Logf("%d joins (%d instances), %d assignments, %d offsets committed", joins, len(instances), assigned, committed)
+			if joins < 4 || assigned == 0 || committed == 0 {
+				dumpGroupOps(t, h)
+				t.Fatal("want members joining again, partitions assigned and offsets committed")
+			}
+			if c.static && len(instances) != cfg.Consumers {
+				t.Errorf("%d instance ids for %d member slots", len(instances), cfg.Consumers)
+			}
+			v := checker.Check(h, checker.Opts{Allowed: cfg.Allowed()})
+			if c.defect != "" {
+				if v.Check(c.want).Status != checker.StatusFound {
+					t.Fatalf("%s not caught by %s:\n%s", c.defect, c.want, v.Summary())
+				}
+				t.Logf("%s: %s", c.want, v.Anomalies[c.want][0].Detail)
+				return
+			}
+			if !v.Valid() {
+				dumpGroupOps(t, h)
+				t.Fatalf("history judged:\n%s", v.Summary())
+			}
+			if want := map[bool]checker.Status{true: checker.StatusClean, false: checker.StatusNotChecked}[c.static]; v.Check(checker.UnfencedInstance).Status != want {
+				t.Errorf("unfenced-instance: %s, want %s", v.Check(checker.UnfencedInstance).Status, want)
+			}
+		})
 	}
 }

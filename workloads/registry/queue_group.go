@@ -23,6 +23,11 @@ type QueueGroupParams struct {
 	SessionTimeoutNs   int64   `json:"session_timeout_ns,omitempty"`
 	RebalanceTimeoutNs int64   `json:"rebalance_timeout_ns,omitempty"`
 	AssignDelayNs      int64   `json:"assign_delay_ns,omitempty"`
+	Protocol           string  `json:"protocol,omitempty"`
+	Static             bool    `json:"static,omitempty"`
+	ZombieShare        float64 `json:"zombie_share,omitempty"`
+	ZombieGapNs        int64   `json:"zombie_gap_ns,omitempty"`
+	ZombieLifeNs       int64   `json:"zombie_life_ns,omitempty"`
 }
 
 func groupParamsOf(g queue.GroupConfig) *QueueGroupParams {
@@ -32,7 +37,8 @@ func groupParamsOf(g queue.GroupConfig) *QueueGroupParams {
 	return &QueueGroupParams{Name: g.Name, Balancer: g.Balancer, LifetimeNs: int64(g.Lifetime), CrashShare: g.CrashShare, AbruptLeaveShare: g.AbruptLeaveShare,
 		DowntimeNs: int64(g.Downtime), RestartEveryNs: int64(g.RestartEvery), RestartGapNs: int64(g.RestartGap), CommitChance: g.CommitChance, OffsetsChance: g.OffsetsChance, LateCommitChance: g.LateCommitChance,
 		SessionTimeoutNs: int64(g.SessionTimeout), RebalanceTimeoutNs: int64(g.RebalanceTimeout),
-		AssignDelayNs: int64(g.AssignDelay)}
+		AssignDelayNs: int64(g.AssignDelay), Protocol: g.Protocol, Static: g.Static, ZombieShare: g.ZombieShare,
+		ZombieGapNs: int64(g.ZombieGap), ZombieLifeNs: int64(g.ZombieLife)}
 }
 
 func (g *QueueGroupParams) config() queue.GroupConfig {
@@ -42,5 +48,6 @@ func (g *QueueGroupParams) config() queue.GroupConfig {
 	return queue.GroupConfig{Name: g.Name, Balancer: g.Balancer, Lifetime: time.Duration(g.LifetimeNs), CrashShare: g.CrashShare, AbruptLeaveShare: g.AbruptLeaveShare,
 		Downtime: time.Duration(g.DowntimeNs), RestartEvery: time.Duration(g.RestartEveryNs), RestartGap: time.Duration(g.RestartGapNs), CommitChance: g.CommitChance, OffsetsChance: g.OffsetsChance, LateCommitChance: g.LateCommitChance,
 		SessionTimeout: time.Duration(g.SessionTimeoutNs), RebalanceTimeout: time.Duration(g.RebalanceTimeoutNs),
-		AssignDelay: time.Duration(g.AssignDelayNs)}
+		AssignDelay: time.Duration(g.AssignDelayNs), Protocol: g.Protocol, Static: g.Static, ZombieShare: g.ZombieShare,
+		ZombieGap: time.Duration(g.ZombieGapNs), ZombieLife: time.Duration(g.ZombieLifeNs)}
 }
