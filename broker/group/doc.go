@@ -105,7 +105,8 @@
 // answered, a leader epoch not persisted, a consumer-protocol partition
 // given before its owner released it, an OffsetFetch answering a topic's
 // highest offset for each of its partitions, a commit of an older
-// generation accepted) so that the properties of this
+// generation or member epoch accepted, a replaced static member's id still
+// accepted) so that the properties of this
 // package, and later the simulator's checkers, can show they catch them.
 //
 // A Shard is not safe for concurrent use; the shell serializes calls.
