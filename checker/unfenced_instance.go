@@ -4,13 +4,13 @@ import "fmt"
 
 // unfencedInstances finds a commit the coordinator accepted from a static
 // member (KIP-345: a group.instance.id) under a member id its instance no
-// longer had: another member id of the instance had been given partitions
-// (its assignment reported) before the commit began, and this one had
-// reported none since. An instance that joins again under a new member id
-// fences the old one, in both group protocols: the old incarnation's
-// heartbeats and commits are refused (FENCED_INSTANCE_ID, or
-// UNKNOWN_MEMBER_ID once it is gone), so a process the orchestrator
-// believed dead and replaced cannot move the group's offsets.
+// longer had: before the commit began, another member id new to the
+// instance had reported an assignment after this one first did. An
+// instance that joins again under a new member id fences the old one, in
+// both group protocols: the old incarnation's joins, heartbeats and
+// commits are refused (FENCED_INSTANCE_ID, or UNKNOWN_MEMBER_ID once it is
+// gone), so a process the orchestrator believed dead and replaced cannot
+// move the group's offsets.
 func unfencedInstances(ix *index, _ *Opts) finding {
 	g := ix.groupView()
 	if len(g.events) == 0 {
@@ -25,8 +25,11 @@ func unfencedInstances(ix *index, _ *Opts) finding {
 	if len(byProcess) == 0 {
 		return finding{notChecked: "no static members (group.instance.id) in the history"}
 	}
-	// holders: per group and instance, the member ids that reported an
-	// assignment, each with the index of its report, in history order.
+	// holders: per group and instance, each member id that reported an
+	// assignment, at its first report, in history order. A later report
+	// of a member id already seen is no take-over: a client may report
+	// late (its callback waits for its poll loop), and only a join under
+	// a new member id replaces an instance's member.
 	type holder struct {
 		member string
 		op     int64
@@ -34,11 +37,19 @@ func unfencedInstances(ix *index, _ *Opts) finding {
 	}
 	type instanceKey struct{ group, instance string }
 	holders := map[instanceKey][]holder{}
+	seen := map[instanceKey]map[string]bool{}
 	for _, e := range g.events {
 		if e.m.instance == "" || e.a.Member == "" || e.a.Event != "assigned" {
 			continue
 		}
 		k := instanceKey{e.m.group, e.m.instance}
+		if seen[k] == nil {
+			seen[k] = map[string]bool{}
+		}
+		if seen[k][e.a.Member] {
+			continue
+		}
+		seen[k][e.a.Member] = true
 		holders[k] = append(holders[k], holder{e.a.Member, e.op, e.m})
 	}
 	var out []Witness

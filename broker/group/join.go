@@ -68,6 +68,7 @@ func (s *Shard) join(req *kmsg.JoinGroupRequest, c Client, w Waiter) {
 	}
 	j := copyJoin(req, c)
 	g := s.groups[j.groupID]
+	w = s.aliasJoin(g, &j, w)
 	if g != nil && g.cg != nil {
 		if len(g.cg.members) > 0 {
 			// This coordinator has no classic members in consumer groups

@@ -19,7 +19,7 @@ func (s *Shard) Holds(w Waiter) bool {
 	}
 	for _, g := range s.groups {
 		for _, m := range g.members {
-			if m.joinWaiter == w || m.syncWaiter == w {
+			if unaliased(m.joinWaiter) == w || m.syncWaiter == w {
 				return true
 			}
 		}

@@ -188,6 +188,7 @@ func (s *Shard) reply(w Waiter, resp kmsg.Response) {
 	if w == nil {
 		panic("group: reply to a nil waiter")
 	}
+	w, resp = unalias(w, resp) // the UnfencedStaticMember defect's
 	s.replies = append(s.replies, Reply{To: w, Resp: resp})
 }
 

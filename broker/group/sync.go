@@ -23,6 +23,11 @@ func (s *Shard) sync(req *kmsg.SyncGroupRequest, w Waiter) {
 		s.reply(w, syncError(req.Version, kerr.UnknownMemberID.Code))
 		return
 	}
+	if alias := s.staticAlias(g, req.MemberID); alias != req.MemberID {
+		aliased := *req // the UnfencedStaticMember defect's
+		aliased.MemberID = alias
+		req = &aliased
+	}
 	if code := g.validateSync(req); code != 0 {
 		s.reply(w, syncError(req.Version, code))
 		return
