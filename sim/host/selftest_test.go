@@ -2,6 +2,7 @@ package host
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/weir-dev/weir/broker"
@@ -28,7 +29,9 @@ func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
 			t.Errorf("%s runs with %v, not its workload %s", c.Defect, c.Args, d.Workload)
 		case !isWorkload && i >= 0:
 			t.Errorf("broker defect %s runs with %v", c.Defect, c.Args)
-		case broker.IsGroupDefect(c.Defect) && !slices.Equal(c.Args, []string{"--group", "on"}):
+		case c.Defect == broker.GroupStaleEpochCommit && !slices.Equal(c.Args, []string{"--group", "on,consumer"}),
+			c.Defect == broker.GroupStaticUnfenced && !slices.Equal(c.Args, []string{"--group", "on,classic,static"}),
+			broker.IsGroupDefect(c.Defect) && (len(c.Args) != 2 || c.Args[0] != "--group" || !strings.HasPrefix(c.Args[1], "on")):
 			// Its runs without the defect must be group runs too.
 			t.Errorf("group defect %s runs with %v", c.Defect, c.Args)
 		}

@@ -156,3 +156,34 @@ func TestWorldDedicatedControllers(t *testing.T) {
 		t.Error("the trace does not show a controller, and only controllers, leading the quorum")
 	}
 }
+
+// TestWorldGroupModes runs the world scenario's consumer group with the
+// consumer protocol (KIP-848) and static members for a few virtual
+// seconds with crashes, partitions and pauses: the run is valid, its
+// parameters and GROUP= line name the modes, and its members joined with
+// the consumer protocol and an instance id and were given partitions.
+func TestWorldGroupModes(t *testing.T) {
+	r := testRunner(t)
+	res := runSeed(t, r, 3, RunConfig{Args: []string{"--duration", "8s", "--faults", "crash,partition,pause", "--group", "on,consumer,static"}})
+	if res.ExitCode != ExitValid {
+		t.Fatalf("seed 3: exit %d: %s", res.ExitCode, res.Message)
+	}
+	var p struct {
+		World struct {
+			GroupProtocol string `json:"group_protocol"`
+			GroupStatic   bool   `json:"group_static"`
+		} `json:"world"`
+	}
+	if err := json.Unmarshal(res.Params, &p); err != nil || p.World.GroupProtocol != "consumer" || !p.World.GroupStatic {
+		t.Fatalf("params %s: %v; want group_protocol consumer and group_static", res.Params, err)
+	}
+	if stdout := readFile(t, filepath.Join(res.OutDir, "stdout.log")); !strings.Contains(stdout, "\nGROUP=") || !strings.Contains(stdout, "consumer protocol (KIP-848") || !strings.Contains(stdout, "static members") {
+		t.Fatalf("stdout lacks the GROUP= line of a static consumer-protocol group:\n%s", stdout)
+	}
+	h := readFile(t, filepath.Join(res.OutDir, "history.jsonl"))
+	for _, want := range []string{`"protocol":"consumer","instance_id":"queue-group-consumer-0"`, `"event":"assigned"`} {
+		if !strings.Contains(h, want) {
+			t.Errorf("history lacks %s", want)
+		}
+	}
+}

@@ -155,7 +155,7 @@ func TestGroupModes(t *testing.T) {
 				Protocol: c.protocol, Static: c.static, CrashShare: 0.7, ZombieShare: 1, ZombieGap: 1500 * time.Millisecond, ZombieLife: time.Second}
 			cfg := queue.Config{
 				Topic: "moded", Partitions: 4, Producers: 1, InFlight: 4, Consumers: 3,
-				Rate: 200, Duration: 6 * time.Second, Seed: 7, PollTimeout: 200 * time.Millisecond,
+				Rate: 200, Duration: 5 * time.Second, Seed: 7, PollTimeout: 200 * time.Millisecond,
 				Bootstrap: []string{addr}, Group: g,
 			}
 			rec := history.NewRecorder(time.Now(), nil)
