@@ -254,7 +254,8 @@ func (s *Shard) Unload() Output {
 	for _, id := range s.sortedGroupIDs() {
 		for _, m := range s.groups[id].members {
 			if m.joinWaiter != nil {
-				out.Replies = append(out.Replies, Reply{To: m.joinWaiter, Resp: joinError(m.joinVersion, m.id, kerr.NotCoordinator.Code)})
+				to, resp := unalias(m.joinWaiter, joinError(m.joinVersion, m.id, kerr.NotCoordinator.Code))
+				out.Replies = append(out.Replies, Reply{To: to, Resp: resp})
 				m.joinWaiter = nil
 			}
 			if m.syncWaiter != nil {

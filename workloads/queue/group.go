@@ -695,9 +695,9 @@ func (m *member) leaveConsumerGroup(ctx context.Context, id string) {
 // (its traffic frozen, its connections open), as a process in a long
 // pause does, while its slot starts the next incarnation under the same
 // instance id. ZombieGap (mean) later it goes on for ZombieLife (mean):
-// its client sends what it held (a heartbeat, a commit), and it polls and
-// commits what it processed after every poll, with the member id and
-// generation its client holds, then crashes. The coordinator fenced it
+// its client sends what it held (a heartbeat), it commits what it had
+// processed, then polls and commits what it processed after every poll,
+// with the member id and generation its client holds, then crashes. The coordinator fenced it
 // when the next incarnation joined, so none of those commits may be
 // accepted.
 func (m *member) zombie(ctx context.Context) {
@@ -712,6 +712,11 @@ func (m *member) zombie(ctx context.Context) {
 			return
 		}
 		m.kill.Thaw()
+		// A stopped process goes on where it stopped: it commits what it
+		// processed before its next poll.
+		if !m.commit(ctx) {
+			return
+		}
 		lctx, cancel := context.WithTimeout(ctx, life)
 		defer cancel()
 		for lctx.Err() == nil {
