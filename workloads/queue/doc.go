@@ -88,7 +88,15 @@
 //     the client waits for, and no final commit, as the Java consumer's
 //     close does), rolling restarts end every slot's incarnation in turn,
 //     a leader may be slow to assign (GroupConfig.AssignDelay), and
-//     FinalReads reads the group's committed offsets last.
+//     FinalReads reads the group's committed offsets last. The group runs
+//     the classic protocol or KIP-848's consumer protocol
+//     (GroupConfig.Protocol; the member's generation is then its member
+//     epoch), with dynamic or static members (GroupConfig.Static: one
+//     group.instance.id per slot, recorded in the join); a static
+//     member's crash may be a zombie instead (GroupConfig.ZombieShare):
+//     the process stops while its slot's next incarnation joins, then
+//     goes on committing as the member it was, which the coordinator
+//     must have fenced.
 //   - poll -> ok {per partition its fetches answered: high watermark, log
 //     start, (offset, key, value)...}: one kgo PollFetches bounded by
 //     Config.PollTimeout. Every partition of the fetches is recorded, with
