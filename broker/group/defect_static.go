@@ -6,8 +6,8 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // instance's next incarnation replaced stays usable as the instance's.
 // The ids are kept in memory only (a coordinator that loads the partition
 // again forgets them), which is all the defect needs: the replaced
-// incarnation's heartbeats and commits go on succeeding next to the new
-// one's.
+// incarnation's joins, syncs, heartbeats (both protocols') and commits go
+// on succeeding next to the new one's, answered with its own member id.
 
 // supersede notes, with the defect, that oldID was replaced by a newer
 // incarnation of instance.
