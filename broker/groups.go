@@ -52,11 +52,11 @@ func isInternalTopic(name string) bool {
 type groupCoordinator struct {
 	b *Broker
 
-	// started is when the coordinator was made: its clock (nowMs) counts
-	// from there with the clock's monotonic reading, so a step of the wall
-	// clock does not expire every session at once, as Kafka's timers run
-	// on a monotonic clock too.
-	started time.Time
+	// shardTime is the shards' time (coordclock.go): it does not follow steps
+	// of the wall clock, so a step ahead does not expire every session at
+	// once nor a step back stall every timeout, as Kafka's timers run on
+	// a monotonic clock too.
+	shardTime coordClock
 
 	// mu guards shards and creating: shards has one entry per partition
 	// of __consumer_offsets (none before it exists), a shard where this
@@ -97,14 +97,11 @@ type coordShard struct {
 }
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b, started: b.clock.Now()}
+	return &groupCoordinator{b: b, shardTime: newCoordClock(b.clock)}
 }
 
-// nowMs is the time given to shards, in Unix milliseconds: the wall clock
-// at start plus the monotonic time since.
-func (gc *groupCoordinator) nowMs() int64 {
-	return gc.started.UnixMilli() + gc.b.clock.Now().Sub(gc.started).Milliseconds()
-}
+// nowMs is the time given to shards, in Unix milliseconds.
+func (gc *groupCoordinator) nowMs() int64 { return gc.shardTime.nowMs() }
 
 // follow makes the shards match the partitions of __consumer_offsets this
 // broker leads (t nil: the topic does not exist): a partition it now

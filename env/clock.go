@@ -6,8 +6,17 @@ import "time"
 // time.After or time.Sleep directly: in simulation each node's clock may be
 // offset or jump, and native tests drive a ManualClock.
 type Clock interface {
-	// Now returns the current time.
+	// Now returns the current time: the wall clock, which may be stepped
+	// back or ahead (in simulation it carries no monotonic reading, so
+	// Now().Sub of an earlier Now follows every step).
 	Now() time.Time
+	// Monotonic returns the time the clock's timers run on, as the time
+	// elapsed since an instant fixed for the clock's lifetime. It never
+	// goes back and does not follow steps of the wall clock (Now): measure
+	// durations and keep deadlines on it, as Kafka keeps its timers on
+	// System.nanoTime, so a clock stepped back neither stretches a timeout
+	// nor, stepped ahead, cuts one short.
+	Monotonic() time.Duration
 	// AfterFunc calls f in its own goroutine after d has elapsed, unless the
 	// returned Timer is stopped first.
 	AfterFunc(d time.Duration, f func()) Timer
@@ -30,6 +39,13 @@ type RealClock struct{}
 var _ Clock = RealClock{}
 
 func (RealClock) Now() time.Time { return time.Now() }
+
+// realClockStart is the instant RealClock's Monotonic counts from, set once
+// when the process starts and never changed: its monotonic reading is what
+// makes Monotonic monotonic.
+var realClockStart = time.Now()
+
+func (RealClock) Monotonic() time.Duration { return time.Since(realClockStart) }
 
 func (RealClock) AfterFunc(d time.Duration, f func()) Timer {
 	return realTimer{t: time.AfterFunc(d, f)}
