@@ -99,3 +99,33 @@ func TestGroupJoinSurvivesWallClockGoingBack(t *testing.T) {
 		t.Fatalf("join: code %d leader %q generation %d; want the member leading generation 1", resp.ErrorCode, resp.LeaderID, resp.Generation)
 	}
 }
+
+// Transaction verification stops asking a busy coordinator verifyRetryMax
+// after it began even if the wall clock went back an hour meanwhile, instead
+// of asking every verifyRetryBackoff for the hour.
+func TestVerifyRetrySurvivesWallClockGoingBack(t *testing.T) {
+	clock := &wallJumpClock{}
+	clock.offset.Store(int64(time.Hour))
+	calls := 0
+	done := make(chan int16, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		done <- retryWhileConcurrent(ctx, clock, func() int16 {
+			calls++
+			clock.offset.Store(0) // reset after the first answer
+			return kerr.ConcurrentTransactions.Code
+		})
+	}()
+	select {
+	case code := <-done:
+		if code != kerr.ConcurrentTransactions.Code {
+			t.Fatalf("code %d, want CONCURRENT_TRANSACTIONS", code)
+		}
+		if limit := int(verifyRetryMax/verifyRetryBackoff) + 1; calls > limit {
+			t.Fatalf("%d calls, want at most %d", calls, limit)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still retrying after 5s (deadline %v)", verifyRetryMax)
+	}
+}
