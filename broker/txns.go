@@ -40,7 +40,7 @@ import (
 type txnCoordinator struct {
 	b *Broker
 	// shardTime is the shards' time, as the group coordinator's.
-	shardTime coordClock
+	shardTime env.SteadyClock
 
 	// mu guards shards: one entry per partition of __transaction_state,
 	// a shard where this broker leads the partition, nil elsewhere.
@@ -69,10 +69,10 @@ type txnShard struct {
 }
 
 func newTxnCoordinator(b *Broker) *txnCoordinator {
-	return &txnCoordinator{b: b, shardTime: newCoordClock(b.clock)}
+	return &txnCoordinator{b: b, shardTime: env.NewSteadyClock(b.clock)}
 }
 
-func (tc *txnCoordinator) nowMs() int64 { return tc.shardTime.nowMs() }
+func (tc *txnCoordinator) nowMs() int64 { return tc.shardTime.Now().UnixMilli() }
 
 // follow makes the shards match the partitions of __transaction_state this
 // broker leads (t nil: the topic does not exist); see the file comment.

@@ -57,3 +57,25 @@ type realTimer struct{ t *time.Timer }
 
 func (r realTimer) C() <-chan time.Time { return r.t.C }
 func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+// SteadyClock reads a Clock's Monotonic time as a date: the wall clock when
+// it was made plus the monotonic time since, as Go's time.Now does with its
+// monotonic reading. It never goes back and does not follow steps of the
+// wall clock, for state machines that take the time as a date and keep
+// timeouts on it (the controller's broker sessions, the group and
+// transaction coordinators): given the wall clock, such a machine would
+// take a step ahead for elapsed time, and one that keeps its time from
+// going back would stand still after a step back for as long as the step.
+type SteadyClock struct {
+	clock     Clock
+	start     time.Time
+	startMono time.Duration
+}
+
+// NewSteadyClock starts a SteadyClock on c at c's wall clock.
+func NewSteadyClock(c Clock) SteadyClock {
+	return SteadyClock{clock: c, start: c.Now(), startMono: c.Monotonic()}
+}
+
+// Now is the steady time: start plus the monotonic time since.
+func (s SteadyClock) Now() time.Time { return s.start.Add(s.clock.Monotonic() - s.startMono) }
