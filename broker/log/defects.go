@@ -17,6 +17,21 @@ type Defects struct {
 	// active segment; it keeps the bytes (and fsyncs them) and appends after
 	// them, so the next batch sits behind garbage that no read can frame.
 	KeepTornTail bool
+	// CompactKeepsFirst: the cleaner maps each key to its first record in
+	// the dirty segments instead of its last, and removes the key's other
+	// records there, so a compacted log keeps an old value of a key and
+	// loses its latest one (weir sim --defect compact-keeps-first).
+	CompactKeepsFirst bool
+}
+
+// superseded is the cleaner's rule for a keyed record at offset whose key
+// the pass mapped to latest (-1: not mapped): it goes when a later record
+// of its key was mapped.
+func (d Defects) superseded(latest, offset int64) bool {
+	if d.CompactKeepsFirst {
+		return latest >= 0 && latest != offset // DEFECT: the first mapped record stays, the later ones go
+	}
+	return latest > offset
 }
 
 // nextOffset is the end offset after a batch at base with the given last
