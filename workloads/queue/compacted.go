@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 
@@ -41,8 +42,12 @@ type CompactedConfig struct {
 	// 20.
 	Processes int
 	Rate      float64
-	// Keys is how many keys the records overwrite, default 6: few, so that
-	// most records are superseded and the cleaner has work.
+	// Keys is how many keys the records overwrite, default 20, drawn with
+	// Zipf's law (s=1.1): a few hot keys are overwritten again and again,
+	// so most records are superseded and the cleaner has work, while the
+	// cold ones are written rarely, so their last record often sits in a
+	// segment the cleaner rewrites (where a cleaner that keeps the wrong
+	// record shows).
 	Keys int
 	// TombstoneShare is the share of sends that are tombstones, default
 	// 0.15; negative: none.
@@ -72,7 +77,7 @@ func (c *CompactedConfig) withDefaults(queueTopic string, queueConfigs map[strin
 		c.Rate = 20
 	}
 	if c.Keys == 0 {
-		c.Keys = 6
+		c.Keys = 20
 	}
 	if c.TombstoneShare == 0 {
 		c.TombstoneShare = 0.15
@@ -162,12 +167,13 @@ func (kw *compactedWorkers) start(ctx, cctx context.Context, cfg *Config, ids *g
 // "kv<process>-<n>", unique like the queue's.
 func (w *worker) produceCompacted(ctx context.Context, s *gen.Sender) error {
 	kc := w.cfg.Compacted
+	keys := rand.NewZipf(w.rng, 1.1, 1, uint64(max(kc.Keys, 1)-1))
 	n := 0
 	for s.Take() {
 		if !s.Pacer.Wait(ctx, w.rng) {
 			return nil
 		}
-		key := fmt.Sprintf("k%d", w.rng.IntN(kc.Keys))
+		key := fmt.Sprintf("k%d", keys.Uint64())
 		tombstone := w.rng.Float64() < kc.TombstoneShare
 		value := fmt.Sprintf("kv%d-%d", w.proc.ID, n)
 		n++
