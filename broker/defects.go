@@ -53,7 +53,7 @@ func DefectCatalog() []Defect {
 		// defect forces it).
 		{CompactKeepsFirst,
 			"compaction: the log cleaner keeps the first value of each key in the segments it cleans and removes the later ones, so a compacted topic read from its start no longer has a key's latest value",
-			[]string{"compaction-lost-key"},
+			[]string{"compaction-lost-key", "lost-write", "poll-skip", "int-poll-skip"},
 			func(d *Defects) { d.CompactKeepsFirst = true }},
 		// Replication (broker/replica).
 		{"hw-at-leader-end",
