@@ -70,10 +70,10 @@ func checkCompactionMode(mode string) error {
 // cleaner's planted defect. The settings are drawn whatever the mode, from
 // their own stream, so that --compaction on gives a seed the settings it
 // would have drawn.
-func drawCompaction(mode, defect string, seed uint64) *compactionParams {
+func drawCompaction(mode, defect string, seed uint64) compactionParams {
 	rng := rand.New(rand.NewPCG(seed, seedStreamCompaction))
 	on := rng.Float64() < compactionShare
-	c := &compactionParams{
+	c := compactionParams{
 		// The cleaner runs 20 to 120 times in a 60 s run.
 		CleanerIntervalMs:    []int64{500, 1000, 2000, 3000}[rng.IntN(4)],
 		InternalSegmentBytes: []int32{2 << 10, 4 << 10, 16 << 10}[rng.IntN(3)],
@@ -89,15 +89,18 @@ func drawCompaction(mode, defect string, seed uint64) *compactionParams {
 	case mode == "on" || broker.IsCompactionDefect(defect):
 		return c
 	case mode == "off" || !on:
-		return nil
+		return compactionParams{}
 	}
 	return c
 }
 
+// on reports whether the run has compaction: the zero value has none.
+func (c compactionParams) on() bool { return c.CleanerIntervalMs > 0 }
+
 // configureCompaction applies a run's compaction settings to a broker's
 // configuration.
-func configureCompaction(c *compactionParams, cfg *broker.Config) {
-	if c == nil {
+func configureCompaction(c compactionParams, cfg *broker.Config) {
+	if !c.on() {
 		return
 	}
 	cfg.RetentionCheckInterval = time.Duration(c.CleanerIntervalMs) * time.Millisecond
@@ -109,8 +112,8 @@ func configureCompaction(c *compactionParams, cfg *broker.Config) {
 
 // compactedConfig is the queue's compacted topic for a run, nil without
 // compaction.
-func compactedConfig(c *compactionParams) *queue.CompactedConfig {
-	if c == nil {
+func compactedConfig(c compactionParams) *queue.CompactedConfig {
+	if !c.on() {
 		return nil
 	}
 	return &queue.CompactedConfig{

@@ -15,17 +15,17 @@ func TestSeedDrawsCompaction(t *testing.T) {
 	on := 0
 	for s := uint64(1); s <= n; s++ {
 		c := drawCompaction("seed", "", s)
-		if c != nil {
+		if c.on() {
 			on++
 			if c.CleanerIntervalMs <= 0 || c.InternalSegmentBytes <= 0 || c.SegmentBytes <= 0 || c.Keys <= 0 {
 				t.Fatalf("seed %d: %+v", s, c)
 			}
 		}
 		forced := drawCompaction("on", "", s)
-		if forced == nil || drawCompaction("off", "", s) != nil || drawCompaction("seed", broker.CompactKeepsFirst, s) == nil {
+		if !forced.on() || drawCompaction("off", "", s).on() || !drawCompaction("seed", broker.CompactKeepsFirst, s).on() {
 			t.Fatalf("seed %d: --compaction on/off or the defect not obeyed", s)
 		}
-		if c != nil && *c != *forced {
+		if c.on() && c != forced {
 			t.Fatalf("seed %d: --compaction on draws %+v, the seed %+v", s, forced, c)
 		}
 	}
@@ -50,10 +50,10 @@ func TestCompactionLeavesOtherDrawsAlone(t *testing.T) {
 			}
 			ps[i] = deriveParams(f, scenarios["world"])
 		}
-		if ps[0].World.Compaction == nil || ps[1].World.Compaction != nil {
+		if !ps[0].World.Compaction.on() || ps[1].World.Compaction.on() {
 			t.Fatalf("seed %d: compaction %+v with on, %+v with off", s, ps[0].World.Compaction, ps[1].World.Compaction)
 		}
-		ps[0].World.Compaction = nil
+		ps[0].World.Compaction = compactionParams{}
 		a, _ := json.Marshal(ps[0])
 		b, _ := json.Marshal(ps[1])
 		if string(a) != string(b) {
@@ -76,11 +76,11 @@ func TestCompactionConfigures(t *testing.T) {
 	if q == nil || q.TopicConfigs["segment.bytes"] == "" || q.Keys != c.Keys {
 		t.Fatalf("compacted topic %+v from %+v", q, c)
 	}
-	if compactedConfig(nil) != nil {
+	if compactedConfig(compactionParams{}) != nil {
 		t.Fatal("a run without compaction got a compacted topic")
 	}
 	before := broker.DefaultConfig()
-	configureCompaction(nil, &before)
+	configureCompaction(compactionParams{}, &before)
 	if before.RetentionCheckInterval != broker.DefaultRetentionCheckInterval {
 		t.Fatal("a run without compaction changed the cleaner's interval")
 	}

@@ -83,7 +83,7 @@ type worldParams struct {
 	// run, on small segments of the internal topics and of a compacted
 	// topic the queue writes (compaction.go; --compaction, else a third
 	// of the seeds).
-	Compaction *compactionParams `json:"compaction,omitempty"`
+	Compaction compactionParams `json:"compaction,omitzero"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
