@@ -37,8 +37,10 @@ const CompactionLostKey = "compaction-lost-key"
 // topics, and only them (superseded, removableBefore): lost-write and
 // unseen judge only the sends no later record of their key can explain
 // away; poll-skip and int-poll-skip allow a consumer to jump over a
-// record once a later record of its key had been sent (invoked) before the
-// poll returned, or over a tombstone; nonlinearizable does not check
+// record once a later record of its key below the high watermark the poll
+// saw had been sent (invoked) before the poll returned, or over a
+// tombstone (the cleaner reads nothing above the high watermark, which
+// never goes back); nonlinearizable does not check
 // compacted partitions (a read legitimately misses records inside its
 // range). Offsets that stay put and records that are never moved are
 // still judged by duplicate, inconsistent-offsets and the monotonic
@@ -151,18 +153,19 @@ func (ix *index) superseded(s *sendRec) bool {
 	if !ix.isCompacted(pos.Topic) {
 		return false
 	}
-	return ix.removableBefore(pos, s.send.Key, s.send.Value, s.send.Tombstone, math.MaxInt64)
+	return ix.removableBefore(pos, s.send.Key, s.send.Value, s.send.Tombstone, math.MaxInt64, math.MaxInt64)
 }
 
 // removableBefore reports whether the record at pos of a compacted topic,
 // with key and tombstone as known, may have been removed by the cleaner
-// before time t (ns since the run's start): it is a tombstone, or a later
-// record of its key (another value: the same value later is a moved
-// record, which duplicate reports), or a send of its key whose outcome is
-// unknown, was invoked before t (nothing can be removed for a record not
-// yet sent).
-// A record without a key is never removed.
-func (ix *index) removableBefore(pos Position, key, value string, tombstone bool, t int64) bool {
+// before time t (ns since the run's start) while the high watermark was
+// at most hw: it is a tombstone, or a later record of its key (another
+// value: the same value later is a moved record, which duplicate reports)
+// below hw, or a send of its key whose outcome is unknown, was invoked
+// before t (nothing can be removed for a record not yet sent, nor for one
+// above the high watermark, which the cleaner never reads). A record
+// without a key is never removed.
+func (ix *index) removableBefore(pos Position, key, value string, tombstone bool, t, hw int64) bool {
 	if key == "" {
 		return false
 	}
@@ -170,17 +173,23 @@ func (ix *index) removableBefore(pos Position, key, value string, tombstone bool
 		return true
 	}
 	kx := ix.keys()
-	return kx.laterInvokedBefore(pos.tp(), key, pos.Offset, value, t) || kx.unknownInvokedBefore(pos.Topic, key, t)
+	return kx.laterInvokedBefore(pos.tp(), key, pos.Offset, value, t, hw) || kx.unknownInvokedBefore(pos.Topic, key, t)
 }
 
 // removableSkip reports whether a consumer's jump over the known offset
-// off of k, seen by a poll that completed at t, may be compaction's.
-func (ix *index) removableSkip(k tp, off, t int64) bool {
+// off of k, seen by cur, may be compaction's: the poll completed at t and
+// saw the high watermark hw (which never goes back, so the cleaner worked
+// below it).
+func (ix *index) removableSkip(k tp, off int64, cur read) bool {
 	if !ix.isCompacted(k.topic) {
 		return false
 	}
+	t, hw := ix.h[cur.op].Time, ix.parts[cur.part].pr.HighWatermark
+	if hw < 0 {
+		hw = math.MaxInt64 // an answer without one
+	}
 	key, value, tombstone, ok := ix.keyAt(k.at(off))
-	return ok && ix.removableBefore(k.at(off), key, value, tombstone, t)
+	return ok && ix.removableBefore(k.at(off), key, value, tombstone, t, hw)
 }
 
 // keyAt returns the key and value of a record known at pos and whether it
@@ -312,12 +321,13 @@ func (kx *keyIndex) lastBelow(k tp, key string, hw int64) (keyRecord, bool) {
 }
 
 // laterInvokedBefore reports whether a record of key known above offset
-// in k, with another value than value, was sent (invoked) before t.
-func (kx *keyIndex) laterInvokedBefore(k tp, key string, offset int64, value string, t int64) bool {
+// and below hw in k, with another value than value, was sent (invoked)
+// before t.
+func (kx *keyIndex) laterInvokedBefore(k tp, key string, offset int64, value string, t, hw int64) bool {
 	rs := kx.records[k][key]
 	i, _ := slices.BinarySearchFunc(rs, offset+1, func(r keyRecord, o int64) int { return cmp.Compare(r.offset, o) })
 	mins := kx.suffixMinInvoke[k][key]
-	for ; i < len(rs) && mins[i] < t; i++ {
+	for ; i < len(rs) && rs[i].offset < hw && mins[i] < t; i++ {
 		if rs[i].invokeNs < t && rs[i].value != value {
 			return true
 		}

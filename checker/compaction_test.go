@@ -153,6 +153,17 @@ func TestCompaction(t *testing.T) {
 			b.put(3, "k2", "d", true, history.OK, 3)
 			b.final(4, kvC, kvD)
 		}, want: map[string]int{IntPollSkip: 1}},
+		{name: "a skip for a later record above the high watermark the poll saw", build: func(b *kv) {
+			x, z, y := krec{1, "k2", "x", false}, krec{2, "k3", "z", false}, krec{3, "k2", "y", false}
+			b.subscribe(50)
+			b.put(0, "k1", "a", false, history.OK, 0)
+			b.poll(50, 1, kvA)
+			for _, r := range []krec{x, z, y} {
+				b.put(int(r.o), r.key, r.v, false, history.OK, r.o)
+			}
+			b.poll(50, 3, z) // x@1 gone, for y@3, which the cleaner could not read yet
+			b.final(4, kvA, z, y)
+		}, want: map[string]int{PollSkip: 1}},
 		{name: "a record moved to another offset", build: func(b *kv) {
 			b.writeAndRead()
 			b.final(6, kvD, krec{5, "k1", "e", false})

@@ -73,8 +73,9 @@
 //     alone on compacted topics, and only them: lost-write and unseen skip
 //     a send a later record of its key (or a send of it with an unknown
 //     outcome) may have replaced; poll-skip and int-poll-skip allow a jump
-//     over a tombstone or over a record a later one of its key was sent for
-//     (invoked) before the poll returned; nonlinearizable leaves compacted
+//     over a tombstone or over a record a later one of its key, below the high
+//     watermark the poll saw, was sent for (invoked) before the poll
+//     returned; nonlinearizable leaves compacted
 //     partitions out.
 //   - nonlinearizable (linearizable.go, linearizable_model.go): a partition
 //     log that is not linearizable, decided by porcupine. The model binds

@@ -20,7 +20,7 @@ func skips(ix *index, within bool) []Witness {
 			return
 		}
 		off, ok := ix.knownBetween(cur.pos.tp(), prev.pos.Offset, cur.pos.Offset)
-		for ok && ix.removableSkip(cur.pos.tp(), off, ix.h[cur.op].Time) {
+		for ok && ix.removableSkip(cur.pos.tp(), off, cur) {
 			off, ok = ix.knownBetween(cur.pos.tp(), off, cur.pos.Offset)
 		}
 		if !ok {
