@@ -179,6 +179,9 @@ type Defects struct {
 	// FetchSkipsBatch makes some fetches that return several batches drop
 	// their first one.
 	FetchSkipsBatch bool
+	// CompactKeepsFirst: the log cleaner keeps a key's first value in the
+	// segments it cleans instead of its last (broker/log.Defects).
+	CompactKeepsFirst bool
 	// Controller are the controller's planted bugs (broker/controller).
 	Controller controller.Defects
 	// Replica are the replication rules' planted bugs (broker/replica).
