@@ -189,4 +189,3 @@ func TestConsumerUsesFetchSession(t *testing.T) {
 	}
 	t.Logf("%d fetches, %d in session %d, %d naming fewer than %d partitions", len(spy.fetches), incremental, id, narrow, partitions)
 }
-

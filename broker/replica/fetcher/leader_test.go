@@ -21,8 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	wlog "github.com/weir-dev/weir/broker/log"
 	"github.com/weir-dev/weir/broker/fetchsession"
+	wlog "github.com/weir-dev/weir/broker/log"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/broker/replica/epoch"
