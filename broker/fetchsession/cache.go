@@ -2,7 +2,6 @@ package fetchsession
 
 import (
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -91,9 +90,15 @@ type session struct {
 	epoch int32
 	// parts are the session's partitions in the order they are read and
 	// answered; a partition answered with records moves to the end, so
-	// the response size limit does not starve the ones after it.
+	// the response size limit does not starve the ones after it. A Fetch
+	// holds it: it is replaced, never changed in place (appends past the
+	// length a Fetch holds are harmless).
 	parts []*cached
 	index map[Key]*cached
+	// read is parts as request topics, built again only when parts or
+	// their parameters change: an idle session's requests change nothing.
+	// Never changed once built (a Fetch may hold it).
+	read []kmsg.FetchRequestTopic
 }
 
 // cached is a partition of a session: what the last request that named it
@@ -157,7 +162,8 @@ type Fetch struct {
 	// and sessionless), or every partition of the session (incremental),
 	// with the fetch offsets and epochs it last asked. The response must
 	// list the partitions in the same order. It shares nothing with the
-	// cache, but may alias the request.
+	// cache that the cache changes, but may alias the request: read it,
+	// never change it.
 	Topics []kmsg.FetchRequestTopic
 
 	s          *session
@@ -200,7 +206,7 @@ func (c *Cache) Begin(req *kmsg.FetchRequest, privileged bool, now time.Time) Fe
 	}
 	s.lastUsed = now
 	s.epoch = NextEpoch(s.epoch)
-	return Fetch{Kind: Incremental, Topics: s.topics(), s: s, epoch: s.epoch, read: slices.Clone(s.parts)}
+	return Fetch{Kind: Incremental, Topics: s.topics(), s: s, epoch: s.epoch, read: s.parts}
 }
 
 // Finish completes resp, the answer to f's read (its partitions in the
@@ -393,8 +399,12 @@ func (s *session) update(req *kmsg.FetchRequest, topicIDs bool) {
 				cp = &cached{key: k, ans: noAnswer}
 				s.index[k] = cp
 				s.parts = append(s.parts, cp)
+				s.read = nil
 			}
-			cp.req = reqOf(p)
+			if r := reqOf(p); r != cp.req {
+				cp.req = r
+				s.read = nil
+			}
 		}
 	}
 	removed := false
@@ -408,13 +418,22 @@ func (s *session) update(req *kmsg.FetchRequest, topicIDs bool) {
 		}
 	}
 	if removed {
-		s.parts = slices.DeleteFunc(s.parts, func(cp *cached) bool { return s.index[cp.key] != cp })
+		kept := make([]*cached, 0, len(s.parts))
+		for _, cp := range s.parts {
+			if s.index[cp.key] == cp {
+				kept = append(kept, cp)
+			}
+		}
+		s.parts, s.read = kept, nil
 	}
 }
 
 // topics is the session's partitions as request topics, in order: runs
 // of one topic share an entry (a topic may appear more than once).
 func (s *session) topics() []kmsg.FetchRequestTopic {
+	if s.read != nil {
+		return s.read
+	}
 	var out []kmsg.FetchRequestTopic
 	for _, cp := range s.parts {
 		if n := len(out); n == 0 || out[n-1].Topic != cp.key.Topic || out[n-1].TopicID != cp.key.TopicID {
@@ -432,6 +451,7 @@ func (s *session) topics() []kmsg.FetchRequestTopic {
 		t := &out[len(out)-1]
 		t.Partitions = append(t.Partitions, p)
 	}
+	s.read = out
 	return out
 }
 
@@ -491,11 +511,16 @@ func (s *session) moveToEnd(moved []*cached) {
 			isMoved[cp] = true
 		}
 	}
-	kept := slices.DeleteFunc(s.parts, func(cp *cached) bool { return isMoved[cp] })
+	kept := make([]*cached, 0, len(s.parts))
+	for _, cp := range s.parts {
+		if !isMoved[cp] {
+			kept = append(kept, cp)
+		}
+	}
 	for _, cp := range moved {
 		if isMoved[cp] {
 			kept = append(kept, cp)
 		}
 	}
-	s.parts = kept
+	s.parts, s.read = kept, nil
 }

@@ -23,14 +23,18 @@ type Client struct {
 	// closeID is a session to close with the next full fetch (after a
 	// failure, so the broker frees its slot at once).
 	closeID int32
-	// sent is what the broker's session holds for each partition, as of
-	// the last answer.
-	sent map[Key]partReq
-	// pending is the request in flight, applied to sent by Done.
+	// held and heldReq are what the broker's session holds, as of the
+	// last answer: the partitions of the last request's want, in its
+	// order, with their parameters. A want naming the same partitions in
+	// the same order (a fetcher's usual round) is compared position by
+	// position, without a map.
+	held    []Key
+	heldReq []partReq
+	// pending is the request in flight, taken as held by Done.
 	pending struct {
 		full      bool
-		topicIDs  bool
-		topics    []kmsg.FetchRequestTopic
+		keys      []Key
+		reqs      []partReq
 		forgotten []Key
 	}
 }
@@ -43,28 +47,40 @@ func (c *Client) ID() int32 { return c.id }
 // topics of req.Version's kind: ids from v13). req.Version must be set.
 // Partitions the session holds and want does not name are forgotten, so
 // a partition paused for a round (backoff, truncation) is not read in
-// its absence.
+// its absence. req keeps want's partitions (it may alias want).
 func (c *Client) Build(req *kmsg.FetchRequest, want []kmsg.FetchRequestTopic) {
 	topicIDs := req.Version >= topicIDVersion
-	c.pending.topicIDs = topicIDs
+	keys, reqs := c.pending.keys[:0], c.pending.reqs[:0]
+	for _, t := range want {
+		for i := range t.Partitions {
+			keys = append(keys, keyOf(topicIDs, t.Topic, t.TopicID, t.Partitions[i].Partition))
+			reqs = append(reqs, reqOf(&t.Partitions[i]))
+		}
+	}
+	c.pending.keys, c.pending.reqs = keys, reqs
 	c.pending.forgotten = c.pending.forgotten[:0]
 	if c.id == 0 || req.Version < firstVersion {
 		req.SessionID, req.SessionEpoch = c.closeID, InitialEpoch
 		req.Topics, req.ForgottenTopics = want, nil
-		c.pending.full, c.pending.topics = true, want
+		c.pending.full = true
 		return
 	}
+	c.pending.full = false
 	req.SessionID, req.SessionEpoch = c.id, c.epoch
 	req.Topics, req.ForgottenTopics = req.Topics[:0], req.ForgottenTopics[:0]
-	wanted := make(map[Key]bool, len(c.sent))
+	changed := c.changedInOrder(keys, reqs)
+	if changed == nil {
+		changed = c.changedAnyOrder(keys, reqs)
+	}
+	i := 0
 	for _, t := range want {
 		var out *kmsg.FetchRequestTopic
 		for _, p := range t.Partitions {
-			k := keyOf(topicIDs, t.Topic, t.TopicID, p.Partition)
-			wanted[k] = true
-			if prev, ok := c.sent[k]; ok && prev == reqOf(&p) {
+			if !changed[i] {
+				i++
 				continue
 			}
+			i++
 			if out == nil {
 				nt := kmsg.NewFetchRequestTopic()
 				nt.Topic, nt.TopicID = t.Topic, t.TopicID
@@ -74,12 +90,6 @@ func (c *Client) Build(req *kmsg.FetchRequest, want []kmsg.FetchRequestTopic) {
 			out.Partitions = append(out.Partitions, p)
 		}
 	}
-	for k := range c.sent {
-		if !wanted[k] {
-			c.pending.forgotten = append(c.pending.forgotten, k)
-		}
-	}
-	sortKeys(c.pending.forgotten) // the request's bytes must not follow map order
 	for _, k := range c.pending.forgotten {
 		if n := len(req.ForgottenTopics); n == 0 || req.ForgottenTopics[n-1].Topic != k.Topic || req.ForgottenTopics[n-1].TopicID != k.TopicID {
 			ft := kmsg.NewFetchRequestForgottenTopic()
@@ -89,7 +99,40 @@ func (c *Client) Build(req *kmsg.FetchRequest, want []kmsg.FetchRequestTopic) {
 		ft := &req.ForgottenTopics[len(req.ForgottenTopics)-1]
 		ft.Partitions = append(ft.Partitions, k.Partition)
 	}
-	c.pending.full, c.pending.topics = false, req.Topics
+}
+
+// changedInOrder marks the partitions to send when keys are the held
+// partitions in the held order; nil when they are not.
+func (c *Client) changedInOrder(keys []Key, reqs []partReq) []bool {
+	if !slices.Equal(keys, c.held) {
+		return nil
+	}
+	changed := make([]bool, len(keys))
+	for i := range reqs {
+		changed[i] = reqs[i] != c.heldReq[i]
+	}
+	return changed
+}
+
+// changedAnyOrder marks the partitions to send (new or changed) and
+// lists the held ones to forget, sorted (the request's bytes must not
+// follow map order).
+func (c *Client) changedAnyOrder(keys []Key, reqs []partReq) []bool {
+	held := make(map[Key]partReq, len(c.held))
+	for i, k := range c.held {
+		held[k] = c.heldReq[i]
+	}
+	changed := make([]bool, len(keys))
+	for i, k := range keys {
+		prev, ok := held[k]
+		changed[i] = !ok || prev != reqs[i]
+		delete(held, k)
+	}
+	for k := range held {
+		c.pending.forgotten = append(c.pending.forgotten, k)
+	}
+	sortKeys(c.pending.forgotten)
+	return changed
 }
 
 // SessionError is a top-level error in a Fetch answer: the request was
@@ -115,23 +158,21 @@ func (c *Client) Done(resp *kmsg.FetchResponse) error {
 	if c.pending.full {
 		c.closeID = 0
 		c.id, c.epoch = resp.SessionID, NextEpoch(InitialEpoch)
-		c.sent = map[Key]partReq{}
 		if c.id <= 0 { // no room at the broker: the next fetch asks again
-			c.id = 0
+			c.id, c.held, c.heldReq = 0, c.held[:0], c.heldReq[:0]
 			return nil
 		}
-		c.record(c.pending.topics)
-		return nil
+	} else {
+		if resp.SessionID != c.id {
+			c.reset(c.id)
+			return &SessionError{Code: kerr.FetchSessionIDNotFound.Code}
+		}
+		c.epoch = NextEpoch(c.epoch)
 	}
-	if resp.SessionID != c.id {
-		c.reset(c.id)
-		return &SessionError{Code: kerr.FetchSessionIDNotFound.Code}
-	}
-	c.epoch = NextEpoch(c.epoch)
-	c.record(c.pending.topics)
-	for _, k := range c.pending.forgotten {
-		delete(c.sent, k)
-	}
+	// The session now holds exactly this request's want. The buffers
+	// swap, so a steady fetcher allocates nothing here.
+	c.held, c.pending.keys = c.pending.keys, c.held[:0]
+	c.heldReq, c.pending.reqs = c.pending.reqs, c.heldReq[:0]
 	return nil
 }
 
@@ -148,16 +189,7 @@ func (c *Client) reset(closeID int32) {
 	if closeID != 0 {
 		c.closeID = closeID
 	}
-	c.id, c.epoch, c.sent = 0, 0, nil
-}
-
-func (c *Client) record(topics []kmsg.FetchRequestTopic) {
-	for _, t := range topics {
-		for _, p := range t.Partitions {
-			k := keyOf(c.pending.topicIDs, t.Topic, t.TopicID, p.Partition)
-			c.sent[k] = reqOf(&p)
-		}
-	}
+	c.id, c.epoch, c.held, c.heldReq = 0, 0, c.held[:0], c.heldReq[:0]
 }
 
 func sortKeys(keys []Key) {

@@ -61,6 +61,7 @@ type fakeLeader struct {
 	sessionErrors int
 	partsSent     int
 	conns         int
+	byKey         map[idPart]*leaderPart
 }
 
 // useSessions makes the leader serve fetch sessions from an empty cache
@@ -148,6 +149,7 @@ func (s *fakeLeader) lead(tp fetcher.TopicPartition, leaderEpoch int32, isr []in
 		s.t.Fatal(err)
 	}
 	s.parts[tp] = p
+	s.byKey = nil
 	return p
 }
 
@@ -263,12 +265,24 @@ func (s *fakeLeader) byName(topic string, part int32) *leaderPart {
 }
 
 func (s *fakeLeader) byID(id [16]byte, part int32) *leaderPart {
+	if s.byKey == nil { // built once: a fetch looks up every partition
+		s.byKey = map[idPart]*leaderPart{}
+	}
+	if p := s.byKey[idPart{id, part}]; p != nil {
+		return p
+	}
 	for tp, p := range s.parts {
 		if tp.TopicID == id && tp.Partition == part {
+			s.byKey[idPart{id, part}] = p
 			return p
 		}
 	}
 	return nil
+}
+
+type idPart struct {
+	id   [16]byte
+	part int32
 }
 
 // fetch answers a follower's Fetch the way the broker must: check the
