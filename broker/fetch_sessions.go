@@ -19,6 +19,15 @@ import (
 type fetchSessions struct {
 	mu    sync.Mutex
 	cache *fetchsession.Cache
+	// served counts the fetches served by kind and by who fetched
+	// (followers: true), errors the session errors answered.
+	served map[servedKey]int
+	errors int
+}
+
+type servedKey struct {
+	kind     fetchsession.Kind
+	follower bool
 }
 
 // newFetchSessions seeds the cache's session ids from crypto/rand, which
@@ -40,13 +49,28 @@ func newFetchSessions(cfg Config) (*fetchSessions, error) {
 	if evict <= 0 {
 		evict = DefaultFetchSessionEvictAfter
 	}
-	return &fetchSessions{cache: fetchsession.New(fetchsession.Config{Slots: slots, EvictAfter: evict}, ids)}, nil
+	return &fetchSessions{cache: fetchsession.New(fetchsession.Config{Slots: slots, EvictAfter: evict}, ids), served: map[servedKey]int{}}, nil
 }
 
 func (s *fetchSessions) begin(r *kmsg.FetchRequest, now time.Time) fetchsession.Fetch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cache.Begin(r, fetchReplicaID(r) >= 0, now)
+	follower := fetchReplicaID(r) >= 0
+	f := s.cache.Begin(r, follower, now)
+	if f.Err != 0 {
+		s.errors++
+	} else {
+		s.served[servedKey{f.Kind, follower}]++
+	}
+	return f
+}
+
+// count is how many fetches of kind were served to followers or to
+// consumers.
+func (s *fetchSessions) count(kind fetchsession.Kind, follower bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served[servedKey{kind, follower}]
 }
 
 func (s *fetchSessions) finish(f *fetchsession.Fetch, resp *kmsg.FetchResponse, now time.Time) {
