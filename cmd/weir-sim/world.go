@@ -85,6 +85,11 @@ type worldParams struct {
 	// (groupmode.go); empty in parameters recorded before: classic.
 	GroupProtocol string `json:"group_protocol,omitempty"`
 	GroupStatic   bool   `json:"group_static,omitempty"`
+	// Compaction, when set, makes the brokers' log cleaner run within the
+	// run, on small segments of the internal topics and of a compacted
+	// topic the queue writes (compaction.go; --compaction, else a third
+	// of the seeds).
+	Compaction compactionParams `json:"compaction,omitzero"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -169,7 +174,9 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 // was cut under it (nonmonotonic-poll). A lost record no poll had read is
 // unseen; a consumer that read the old log and then the new one skipped
 // the lost record at its acknowledged offset (poll-skip, int-poll-skip);
-// a committed transaction with a record lost is torn (torn-transaction).
+// a committed transaction with a record lost is torn (torn-transaction);
+// a compacted topic that lost a key's last record ends the key wrongly
+// (compaction-lost-key).
 // These runs are valid when they find such losses, which the verdict lists
 // as allowed: the losses are the configuration's, not a bug. (Seed 25 of
 // --faults crash,partition --unclean-election, a transactional run, showed
@@ -179,7 +186,7 @@ func lossAllowances(p params) []string {
 		return nil
 	}
 	return []string{checker.LostWrite, checker.InconsistentOffsets, checker.NonmonotonicSend, checker.NonmonotonicPoll, checker.Nonlinearizable, checker.WatermarkRegression,
-		checker.Unseen, checker.PollSkip, checker.IntPollSkip, checker.TornTransaction}
+		checker.Unseen, checker.PollSkip, checker.IntPollSkip, checker.TornTransaction, checker.CompactionLostKey}
 }
 
 // replicaLag is the brokers' replica.lag.time.max.ms in a run of wp.
@@ -251,6 +258,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 				cfg.Groups.Coordinator.ConsumerSessionTimeoutMs = 6000
 				cfg.Groups.Coordinator.ConsumerHeartbeatIntervalMs = 1000
 			}
+			configureCompaction(wp.Compaction, cfg)
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
 		Start: out.start, // one time base: the trace's, the history's and faults.jsonl's
@@ -310,6 +318,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
 		Txn:          txnConfig(wp),
+		Compacted:    compactedConfig(wp.Compaction),
 	}
 	if p.UncleanElection {
 		qcfg.TopicConfigs["unclean.leader.election.enable"] = "true"

@@ -34,6 +34,9 @@ func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
 			broker.IsGroupDefect(c.Defect) && (len(c.Args) != 2 || c.Args[0] != "--group" || !strings.HasPrefix(c.Args[1], "on")):
 			// Its runs without the defect must be group runs too.
 			t.Errorf("group defect %s runs with %v", c.Defect, c.Args)
+		case broker.IsCompactionDefect(c.Defect) && !slices.Equal(c.Args, []string{"--compaction", "on"}):
+			// Its runs without the defect must be compaction runs too.
+			t.Errorf("compaction defect %s runs with %v", c.Defect, c.Args)
 		}
 	}
 }
