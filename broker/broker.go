@@ -357,6 +357,23 @@ func (b *Broker) lockDataDir() error {
 	return nil
 }
 
+// halt stops the broker at once, as a process that exits: its context ends
+// (every goroutine it started ends with it), the listener and every
+// connection close, and clients go to the other brokers. Nothing is synced
+// or closed: Close, which the operator (the simulator's reboot) still calls,
+// does that. It does not wait, so a goroutine of the broker may call it.
+func (b *Broker) halt() {
+	b.cancel()
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	if b.ln != nil {
+		b.ln.Close()
+	}
+	for c := range b.conns {
+		c.Close()
+	}
+}
+
 // stopServing ends every goroutine the broker started except the partition
 // syncers (they end with b.ctx but are waited for by their partition).
 func (b *Broker) stopServing() {
