@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weir-dev/weir/broker/metadata"
@@ -49,6 +50,9 @@ type Broker struct {
 	// connections, the reconciler and the session); Close cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// halted is why the broker halted (halt), nil unless it did: Serve
+	// returns it.
+	halted atomic.Pointer[error]
 	wg     sync.WaitGroup
 
 	// background runs the fsyncs nobody waits for at low CPU priority
@@ -277,7 +281,8 @@ func (b *Broker) Addr() string {
 	return b.advertised
 }
 
-// Serve accepts connections on ln until ctx ends or Close is called.
+// Serve accepts connections on ln until ctx ends or Close is called (nil),
+// or the broker halts (the reason: see halt).
 func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		select {
@@ -289,6 +294,9 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if errp := b.halted.Load(); errp != nil {
+				return *errp
+			}
 			if ctx.Err() != nil || b.ctx.Err() != nil {
 				return nil
 			}
@@ -302,6 +310,9 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 		if b.ctx.Err() != nil {
 			b.connMu.Unlock()
 			c.Close()
+			if errp := b.halted.Load(); errp != nil {
+				return *errp
+			}
 			return nil
 		}
 		b.conns[c] = struct{}{}
@@ -362,7 +373,9 @@ func (b *Broker) lockDataDir() error {
 // connection close, and clients go to the other brokers. Nothing is synced
 // or closed: Close, which the operator (the simulator's reboot) still calls,
 // does that. It does not wait, so a goroutine of the broker may call it.
-func (b *Broker) halt() {
+// Serve returns why.
+func (b *Broker) halt(why error) {
+	b.halted.CompareAndSwap(nil, &why)
 	b.cancel()
 	b.connMu.Lock()
 	defer b.connMu.Unlock()

@@ -1,11 +1,14 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/weir-dev/weir/env/memfs"
 )
@@ -38,10 +41,16 @@ func TestBrokerHaltsWhenItsMetadataLogFails(t *testing.T) {
 	c.mu.Unlock()
 	inj.armed.Store(true)
 	// New metadata records reach every voter's log, which the failing one
-	// cannot sync.
-	c.createTopic("u", 1, 3, replicated)
+	// cannot sync. The creation itself may fail (it may have been sent to
+	// the failing broker): only the records matter.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = kadm.NewClient(c.client()).CreateTopic(ctx, 1, 3, nil, "u")
 	b := c.broker(leader)
 	c.waitFor("the broker with the failed metadata log to halt", 10*time.Second, func() bool {
 		return b.ctx.Err() != nil
 	})
+	if errp := b.halted.Load(); errp == nil || !strings.Contains((*errp).Error(), "metadata quorum stopped") {
+		t.Fatalf("halted for %v, want the quorum's stop", errp)
+	}
 }

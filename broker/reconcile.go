@@ -53,7 +53,7 @@ func (b *Broker) runReconciler() {
 		if err != nil {
 			if b.ctx.Err() == nil {
 				b.log.Error("the metadata quorum stopped; halting this broker, as Kafka does when its metadata log fails", "err", err)
-				b.halt()
+				b.halt(fmt.Errorf("halted: the metadata quorum stopped: %w", err))
 			}
 			return
 		}
