@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weir-dev/weir/broker/metadata"
@@ -49,6 +50,9 @@ type Broker struct {
 	// connections, the reconciler and the session); Close cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// halted is why the broker halted (halt), nil unless it did: Serve
+	// returns it.
+	halted atomic.Pointer[error]
 	wg     sync.WaitGroup
 
 	// background runs the fsyncs nobody waits for at low CPU priority
@@ -285,7 +289,8 @@ func (b *Broker) Addr() string {
 	return b.advertised
 }
 
-// Serve accepts connections on ln until ctx ends or Close is called.
+// Serve accepts connections on ln until ctx ends or Close is called (nil),
+// or the broker halts (the reason: see halt).
 func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		select {
@@ -297,6 +302,9 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if errp := b.halted.Load(); errp != nil {
+				return *errp
+			}
 			if ctx.Err() != nil || b.ctx.Err() != nil {
 				return nil
 			}
@@ -310,6 +318,9 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 		if b.ctx.Err() != nil {
 			b.connMu.Unlock()
 			c.Close()
+			if errp := b.halted.Load(); errp != nil {
+				return *errp
+			}
 			return nil
 		}
 		b.conns[c] = struct{}{}
@@ -363,6 +374,25 @@ func (b *Broker) lockDataDir() error {
 	}
 	b.unlockDataDir = unlock
 	return nil
+}
+
+// halt stops the broker at once, as a process that exits: its context ends
+// (every goroutine it started ends with it), the listener and every
+// connection close, and clients go to the other brokers. Nothing is synced
+// or closed: Close, which the operator (the simulator's reboot) still calls,
+// does that. It does not wait, so a goroutine of the broker may call it.
+// Serve returns why.
+func (b *Broker) halt(why error) {
+	b.halted.CompareAndSwap(nil, &why)
+	b.cancel()
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	if b.ln != nil {
+		b.ln.Close()
+	}
+	for c := range b.conns {
+		c.Close()
+	}
 }
 
 // stopServing ends every goroutine the broker started except the partition

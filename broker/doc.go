@@ -54,6 +54,11 @@
 // A broker holds a lock on <data dir>/.lock (env.Lock) while it is open, so
 // a second broker on the same directory refuses to start.
 //
+// A broker whose metadata quorum node stops on a fault of its log halts
+// (reconcile.go): it stops serving at once, as Kafka's process exits, rather
+// than keep leading, from an image that can no longer change, partitions
+// the controller has moved away.
+//
 // Invariants:
 //   - All I/O goes through env.FS and env.Net and all time through
 //     env.Clock; the package keeps no mutable package-level state (the

@@ -36,7 +36,15 @@ func (b *Broker) image() *metadata.Image {
 }
 
 // runReconciler applies each new image of the quorum, in order, until the
-// broker stops.
+// broker stops. If the quorum node stops on a fault (its log failed), the
+// broker halts (halt): it would never learn of another leader, and a
+// broker that goes on serving the last image it had keeps leading the
+// partitions it led, answering reads with a high watermark that stops
+// moving while the partition's real leader commits more (seed 7041: a
+// watermark regression and a nonlinearizable read). Kafka halts the
+// process on a fault of the metadata log (KAFKA-14644: a failure in the
+// Raft IO thread is fatal; the metadata log directory's failure shuts the
+// broker down).
 func (b *Broker) runReconciler() {
 	defer b.wg.Done()
 	img := b.image()
@@ -44,7 +52,8 @@ func (b *Broker) runReconciler() {
 		next, err := b.quorum.Wait(b.ctx, img.Offset())
 		if err != nil {
 			if b.ctx.Err() == nil {
-				b.log.Error("the metadata quorum stopped; this broker keeps serving what it has", "err", err)
+				b.log.Error("the metadata quorum stopped; halting this broker, as Kafka does when its metadata log fails", "err", err)
+				b.halt(fmt.Errorf("halted: the metadata quorum stopped: %w", err))
 			}
 			return
 		}

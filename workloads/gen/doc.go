@@ -47,6 +47,16 @@
 // run: ok only when every partition the topic was created with was read to
 // its end. Processing applications restore their state with ReadToEnd too.
 //
+// Every read_committed reader whose polls the history records keeps control
+// records (ReadCommitted; ReadToEnd does too) and leaves them out of the
+// history: only then does kgo's KIP-320 position carry the leader epoch of
+// the last batch it read, markers included, as the Java consumer's does.
+// kgo drops them by default and pairs an offset past trailing markers with
+// the epoch of the last data record; after a leader change it then reports
+// a data loss (kgo.ErrDataLoss) whenever a marker was written in a later
+// epoch than that record, which the checkers would count as a watermark
+// regression of the broker.
+//
 // # Bounds
 //
 // Every wait is bounded: kgo's retry, request and delivery timeouts

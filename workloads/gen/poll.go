@@ -14,6 +14,26 @@ import (
 	"github.com/weir-dev/weir/history"
 )
 
+// ReadCommitted is the kgo options of a read_committed consumer whose
+// polls are recorded: isolation level read_committed, and control records
+// kept (PollValue leaves them out of the history).
+//
+// Keeping them is what makes kgo's position carry the leader epoch of the
+// last batch it read, transaction markers included, as the Java consumer's
+// does (KIP-320: its CompletedFetch takes lastEpoch from every batch,
+// control and aborted ones too). Without them kgo pairs an offset past
+// trailing markers with the epoch of the last data record before them.
+// When a marker was written in a later leader epoch than that record, the
+// position check after the next leader change asks OffsetForLeaderEpoch
+// for the older epoch; the leader answers, as Kafka's does, where that
+// epoch ends, which is the first such marker, below the position; and kgo
+// reports a data loss (ErrDataLoss) that never happened and rewinds to it.
+// The history would then record a watermark regression the broker did not
+// make.
+func ReadCommitted() []kgo.Opt {
+	return []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords()}
+}
+
 // PollValue turns fetches into a poll value, one read per partition the
 // fetches answered (with or without records), sorted by topic and
 // partition, plus the errors other than the poll's own deadline. Control

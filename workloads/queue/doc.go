@@ -59,7 +59,9 @@
 //     abort that did not answer): the process crashes and the next
 //     incarnation's InitProducerId fences the old one. Consumers and the
 //     final read then read read_committed (Assign/Subscribe.ReadCommitted),
-//     so aborted-read, precommitted-read and torn-transaction judge them.
+//     so aborted-read, precommitted-read and torn-transaction judge them;
+//     they keep control records (gen.ReadCommitted says why) and leave
+//     them out of the history and of a member's commits.
 //     A transaction pauses up to TxnConfig.Think before each send but the
 //     first and before its end. On TxnConfig.OffsetsChance of those whose
 //     sends all succeeded it also commits, inside itself, a consumer

@@ -458,7 +458,9 @@ func (m *member) processed(fs kgo.Fetches) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fs.EachRecord(func(r *kgo.Record) {
-		if r.Topic == m.w.cfg.Topic && m.owned[r.Partition] {
+		// Control records (kept: Config.isolation) are not processed; a
+		// commit stays right after the last record the member read.
+		if r.Topic == m.w.cfg.Topic && m.owned[r.Partition] && !r.Attrs.IsControl() {
 			m.next[r.Partition] = history.GroupOffset{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset + 1, LeaderEpoch: r.LeaderEpoch}
 		}
 	})

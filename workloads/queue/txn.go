@@ -102,10 +102,12 @@ func (c *Config) lanesPerProducer() int {
 // isolation level read_committed: in the transactional mode.
 func (c *Config) readCommitted() bool { return c.Txn != nil }
 
-// isolation is the consumers' kgo options for c's isolation level.
+// isolation is the consumers' kgo options for c's isolation level:
+// read_committed keeps control records (gen.ReadCommitted says why;
+// gen.PollValue and member.processed leave them out).
 func (c *Config) isolation() []kgo.Opt {
 	if c.readCommitted() {
-		return []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted())}
+		return gen.ReadCommitted()
 	}
 	return nil
 }
