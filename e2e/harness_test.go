@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -425,6 +426,34 @@ func (s *server) createTopic(t *testing.T, topic string, partitions int32, confi
 	}
 }
 
+// listSettled lists topic's offsets with list until no partition answers
+// a retriable error: a leader elected a moment ago answers
+// OFFSET_NOT_AVAILABLE until its high watermark reaches its epoch's start
+// (KIP-207), and a partition between leaders NOT_LEADER_OR_FOLLOWER.
+func (s *server) listSettled(t *testing.T, topic string, list func(context.Context, ...string) (kadm.ListedOffsets, error)) kadm.ListedOffsets {
+	t.Helper()
+	ctx := testCtx(t)
+	var listed kadm.ListedOffsets
+	var last error
+	eventually(t, "offsets of "+topic+" without a retriable error", func() bool {
+		var err error
+		if listed, err = list(ctx, topic); err != nil {
+			t.Fatalf("listing offsets of %s: %v", topic, err)
+		}
+		last = nil
+		listed.Each(func(o kadm.ListedOffset) {
+			if o.Err != nil && last == nil {
+				last = o.Err
+			}
+		})
+		return last == nil || !kerr.IsRetriable(last)
+	})
+	if last != nil {
+		t.Fatalf("offsets of %s: %v", topic, last)
+	}
+	return listed
+}
+
 // readAll reads every partition of topic from its start offset to its end
 // offset, as of when it is called, with a franz-go client; records come back
 // per partition in offset order. Topics here are neither compacted nor
@@ -432,14 +461,8 @@ func (s *server) createTopic(t *testing.T, topic string, partitions int32, confi
 func (s *server) readAll(t *testing.T, topic string) map[int32][]*kgo.Record {
 	t.Helper()
 	ctx := testCtx(t)
-	ends, err := s.admin(t).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("listing end offsets of %s: %v", topic, err)
-	}
-	starts, err := s.admin(t).ListStartOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("listing start offsets of %s: %v", topic, err)
-	}
+	ends := s.listSettled(t, topic, s.admin(t).ListEndOffsets)
+	starts := s.listSettled(t, topic, s.admin(t).ListStartOffsets)
 	want := map[int32]int64{}  // end offsets
 	first := map[int32]int64{} // start offsets
 	offsets := map[int32]kgo.Offset{}
