@@ -87,6 +87,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
 	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect)")
+	fs.Float64("rate", 0, "the queue workload's sends per virtual second across its producer clients (default: the guest's, 0: the seed draws 100, 1000, 2500 or 5000)")
 	fs.String("controllers", "", "the metadata quorum: seed, combined (every broker a voter) or dedicated (3 controller-only nodes) (default: the guest's, seed: dedicated on a third of the seeds)")
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
@@ -127,7 +128,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers", "rate"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
@@ -143,7 +144,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --acks, --lone-leader, --unclean-election and --no-fsync")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --rate, --acks, --lone-leader, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64
