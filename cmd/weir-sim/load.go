@@ -12,11 +12,15 @@ import (
 // rate can be reached while sends wait for their acknowledgement.
 
 // defaultRates are the drawn loads, sends per virtual second across the
-// queue's producer clients, a quarter of the seeds each: a light load, on
-// which most requests carry a record or two, and three in the thousands,
-// on which requests carry batches of many records and a client has
-// several requests in flight per broker.
-var defaultRates = []float64{100, 1000, 2500, 5000}
+// queue's producer clients, a quarter of the seeds each. Half the seeds
+// are in the thousands: requests carry batches of tens to hundreds of
+// records and a client has several requests in flight (up to kgo's five
+// per broker), so the idempotent producers' sequence numbers meet faults
+// with many batches outstanding. The other half keep light loads, on which
+// a request carries a record or a few and a run costs about what every run
+// cost before the load was raised (docs/PERFORMANCE.md, "The simulation
+// at volume").
+var defaultRates = []float64{100, 500, 2000, 5000}
 
 // drawRate draws the queue's load from the parameter stream: one draw,
 // where the per-client rate was drawn before, so that the draws after it
