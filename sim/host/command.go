@@ -41,6 +41,8 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
   weir sim --seeds 1-20 --controllers dedicated   the metadata quorum on 3 controller-only
                                           nodes (default: the seed chooses, on a third)
+  weir sim --seed 7 --rate 5000           the queue's sends per virtual second across its
+                                          producers (default: the seed draws 100-5000)
   weir sim --seeds 1-20 --faults crash --acks 1   a configuration documented to lose
                                           writes (also --unclean-election, --no-fsync):
                                           lost writes are allowed, and counted

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -260,9 +261,18 @@ func TestCommand(t *testing.T) {
 		t.Fatalf("replay with another trace: exit %d\n%s", code, out)
 	}
 
-	code, out, _ = cmd("--seed", "42", "--duration", "2s", "--out", filepath.Join(dir, "one"))
+	one := filepath.Join(dir, "one")
+	code, out, _ = cmd("--seed", "42", "--duration", "2s", "--rate", "300", "--out", one)
 	if code != ExitValid || !strings.HasPrefix(out, "SEED=42\nPARAMS={") || !strings.Contains(out, "weir sim: seed 42: valid (exit 0)") {
 		t.Fatalf("one seed: exit %d\n%s", code, out)
+	}
+	// --rate travels like the other guest flags: into the parameters and
+	// the header, and from the header into the replay.
+	if h, err := ReadHeader(one); err != nil || !slices.Equal(h.ExtraArgs, []string{"--duration", "2s", "--rate", "300"}) || !strings.Contains(string(h.Params), `"rate":300,`) {
+		t.Fatalf("--rate 300: header %v, extra args %q, params %s", err, h.ExtraArgs, h.Params)
+	}
+	if code, out, _ = cmd("--replay", one); code != ExitValid || !strings.Contains(out, "weir sim: trace matches") {
+		t.Fatalf("replay of --rate 300: exit %d\n%s", code, out)
 	}
 
 	// A prebuilt guest: nothing is built.
@@ -286,6 +296,7 @@ func TestCommandUsage(t *testing.T) {
 		{"--seeds", "5-1"},
 		{"--seed", "x"},
 		{"--replay", "x", "--faults", "crash"},
+		{"--replay", "x", "--rate", "500"},
 		{"extra"},
 	} {
 		var out, errb bytes.Buffer
