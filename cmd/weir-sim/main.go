@@ -206,7 +206,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.group, "group", "seed", "the queue workload's consumer-group mode in the world scenario: seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on, off")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
-	fs.Float64Var(&f.rate, "rate", 0, "the queue workload's sends per virtual second across its producer clients in the world scenario (0: the seed draws 100, 500, 2000 or 5000)")
+	fs.Float64Var(&f.rate, "rate", 0, "the queue workload's sends per virtual second across its producer clients in the world scenario (0: the seed draws 100, 500, 1000 or 2000)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
 	fs.BoolVar(&f.loneLeader, "lone-leader", false, "topics with two replicas and min.insync.replicas=1 (unclean election off), and half the crash windows aimed at a leader whose ISR is itself alone: nothing may be lost")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")

@@ -42,7 +42,7 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-20 --controllers dedicated   the metadata quorum on 3 controller-only
                                           nodes (default: the seed chooses, on a third)
   weir sim --seed 7 --rate 5000           the queue's sends per virtual second across its
-                                          producers (default: the seed draws 100-5000)
+                                          producers (default: the seed draws 100-2000)
   weir sim --seeds 1-20 --faults crash --acks 1   a configuration documented to lose
                                           writes (also --unclean-election, --no-fsync):
                                           lost writes are allowed, and counted
@@ -89,7 +89,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
 	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect)")
-	fs.Float64("rate", 0, "the queue workload's sends per virtual second across its producer clients (default: the guest's, 0: the seed draws 100, 500, 2000 or 5000)")
+	fs.Float64("rate", 0, "the queue workload's sends per virtual second across its producer clients (default: the guest's, 0: the seed draws 100, 500, 1000 or 2000)")
 	fs.String("controllers", "", "the metadata quorum: seed, combined (every broker a voter) or dedicated (3 controller-only nodes) (default: the guest's, seed: dedicated on a third of the seeds)")
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
