@@ -129,7 +129,8 @@ func TestSelftestShort(t *testing.T) {
 // run as c1-c3 and one of them leads the quorum.
 func TestWorldDedicatedControllers(t *testing.T) {
 	r := testRunner(t)
-	res := runSeed(t, r, 5, RunConfig{Args: []string{"--duration", "5s", "--faults", "crash,partition,pause", "--controllers", "dedicated"}})
+	// The light load keeps it short (seed 5 draws 1000 sends/s).
+	res := runSeed(t, r, 5, RunConfig{Args: []string{"--duration", "5s", "--faults", "crash,partition,pause", "--controllers", "dedicated", "--rate", "100"}})
 	if res.ExitCode != ExitValid {
 		t.Fatalf("seed 5: exit %d: %s", res.ExitCode, res.Message)
 	}
