@@ -18,7 +18,7 @@ import (
 // broker), so the idempotent producers' sequence numbers meet faults with
 // many batches outstanding. The other half keep light loads, on which a
 // request carries a record or a few. 5000 (--rate) costs the guest about
-// 2.5 CPU seconds per virtual second and 1-2 GB of memory over a 60 s
+// 2.5 CPU seconds per virtual second and about 2 GB of memory over a 60 s
 // run, which a sweep on a loaded machine does not finish within the wall
 // cap; 2000 about 1-2 s (docs/PERFORMANCE.md, "The simulation at
 // volume").
