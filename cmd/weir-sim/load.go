@@ -13,7 +13,7 @@ import (
 
 // defaultRates are the drawn loads, sends per virtual second across the
 // queue's producer clients, a quarter of the seeds each. Half the seeds
-// are at a thousand or more: requests carry batches of tens of records
+// are at a thousand or more: requests carry batches of 5-20 records
 // and a client has several requests in flight (up to kgo's five per
 // broker), so the idempotent producers' sequence numbers meet faults with
 // many batches outstanding. The other half keep light loads, on which a
