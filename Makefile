@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME) ./broker/group
 	$(GO) test -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME) ./broker/txncoord
 	$(GO) test -run '^$$' -fuzz '^FuzzOpts$$' -fuzztime $(FUZZTIME) ./workloads/registry
+	$(GO) test -run '^$$' -fuzz '^FuzzCache$$' -fuzztime $(FUZZTIME) ./broker/fetchsession
 	# FuzzRequest finds kmsg's unbounded tag loops (docs/ARCHITECTURE.md,
 	# Known limits) within a minute; it runs last so the others still run.
 	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./broker

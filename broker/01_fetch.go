@@ -1,10 +1,11 @@
 package broker
 
 // Fetch v4-17. v4 adds isolation level and the last stable offset, v5 the
-// log start offset, v7 fetch sessions (Weir answers session id 0: every
-// fetch is a full fetch, which KIP-227 allows), v11 rack-aware reads, v12 is
-// flexible, v13 names topics by id, v15 moves the replica id into a tagged
-// replica state.
+// log start offset, v7 fetch sessions (KIP-227: broker/fetchsession decides,
+// fetch_sessions.go holds the cache; an incremental fetch reads every
+// partition of its session and is answered with those that changed), v11
+// rack-aware reads, v12 is flexible, v13 names topics by id, v15 moves the
+// replica id into a tagged replica state.
 //
 // Consumers read up to the high watermark (read_uncommitted) or the last
 // stable offset (read_committed, which also gets the aborted transactions
@@ -36,19 +37,28 @@ import (
 func init() { register(1, 4, 17, handleFetch) }
 
 func handleFetch(_ context.Context, b *Broker, req *request) (reply, error) {
-	r := req.kreq.(*kmsg.FetchRequest)
-	if r.SessionID != 0 {
-		resp := r.ResponseKind().(*kmsg.FetchResponse)
-		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+	sess := b.fetchSessions.begin(req.kreq.(*kmsg.FetchRequest), b.clock.Now())
+	if sess.Err != 0 {
+		resp := req.kreq.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = sess.Err
 		return reply{resp: resp}, nil
 	}
+	// r is the request as the session reads it: an incremental fetch
+	// reads every partition of its session, not only those it names.
+	r := new(kmsg.FetchRequest)
+	*r = *req.kreq.(*kmsg.FetchRequest)
+	r.Topics = sess.Topics
 	resp, n, watches := b.fetchOnce(r)
 	if n >= int(r.MinBytes) || r.MaxWaitMillis <= 0 || len(watches) == 0 {
+		b.fetchSessions.finish(&sess, resp, b.clock.Now())
 		return reply{resp: resp}, nil
 	}
 	maxWait := time.Duration(r.MaxWaitMillis) * time.Millisecond
 	rep := reply{resp: resp}
 	rep.finish = func(ctx context.Context) {
+		// The session sees the final answer: what it leaves out of an
+		// incremental one depends on what the last read found.
+		defer func() { b.fetchSessions.finish(&sess, rep.resp.(*kmsg.FetchResponse), b.clock.Now()) }()
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		timer := b.clock.AfterFunc(maxWait, cancel)

@@ -73,6 +73,9 @@ type Broker struct {
 	// its leaders' ISR changes to the controller (replication*.go).
 	fetchers *fetcher.Manager
 	alters   *alterSender
+	// fetchSessions holds the fetch sessions (KIP-227) of the clients and
+	// followers fetching from this broker (fetch_sessions.go).
+	fetchSessions *fetchSessions
 	// unlockDataDir releases the data dir's lock file (lockDataDir).
 	unlockDataDir func() error
 
@@ -134,6 +137,11 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 		applied: make(chan struct{}),
 	}
 	b.session.epoch = -1
+	var err error
+	if b.fetchSessions, err = newFetchSessions(cfg); err != nil {
+		cancel()
+		return nil, err
+	}
 	if err := b.startBackground(); err != nil {
 		cancel()
 		return nil, err

@@ -114,6 +114,14 @@ type Config struct {
 	ReplicaFetchWaitMax time.Duration
 	ReplicaFetchBackoff time.Duration
 
+	// Fetch sessions (KIP-227, fetch_sessions.go).
+	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots:
+	// 0 takes Kafka's 1000, a negative value holds no sessions (the
+	// property's 0). FetchSessionEvictAfter is
+	// min.incremental.fetch.session.eviction.ms (0: 120 s).
+	FetchSessionCacheSlots int
+	FetchSessionEvictAfter time.Duration
+
 	// Defects plants known bugs for the simulator to find. Never set outside
 	// tests and `weir sim --defect`.
 	Defects Defects
@@ -179,6 +187,9 @@ type Defects struct {
 	// FetchSkipsBatch makes some fetches that return several batches drop
 	// their first one.
 	FetchSkipsBatch bool
+	// CompactKeepsFirst: the log cleaner keeps a key's first value in the
+	// segments it cleans instead of its last (broker/log.Defects).
+	CompactKeepsFirst bool
 	// Controller are the controller's planted bugs (broker/controller).
 	Controller controller.Defects
 	// Replica are the replication rules' planted bugs (broker/replica).
@@ -453,6 +464,21 @@ func applyProperty(cfg *Config, key, val string) (warning string, err error) {
 		default:
 			cfg.ReplicaFetchBackoff = d
 		}
+	case "max.incremental.fetch.session.cache.slots":
+		n, err := strconv.ParseInt(val, 10, 32)
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("%q is not a count of sessions", val)
+		}
+		cfg.FetchSessionCacheSlots = int(n)
+		if n == 0 {
+			cfg.FetchSessionCacheSlots = -1
+		}
+	case "min.incremental.fetch.session.eviction.ms":
+		n, err := parsePositive(val, math.MaxInt32)
+		if err != nil {
+			return "", err
+		}
+		cfg.FetchSessionEvictAfter = time.Duration(n) * time.Millisecond
 	case "log.retention.check.interval.ms":
 		n, err := parsePositive(val, math.MaxInt64/int64(time.Millisecond))
 		if err != nil {

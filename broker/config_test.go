@@ -79,6 +79,25 @@ func TestRetentionCheckIntervalProperty(t *testing.T) {
 	}, func(c Config) int64 { return c.RetentionCheckInterval.Milliseconds() })
 }
 
+// TestFetchSessionProperties: max.incremental.fetch.session.cache.slots
+// takes a count (0: no sessions, kept as -1 so that 0 can mean Kafka's
+// default); min.incremental.fetch.session.eviction.ms a positive number
+// of ms.
+func TestFetchSessionProperties(t *testing.T) {
+	checkProperty(t, "max.incremental.fetch.session.cache.slots", []propertyCase{
+		{"1000", 1000, false},
+		{"5", 5, false},
+		{"0", -1, false},
+		{"-1", 0, true},
+		{"many", 0, true},
+	}, func(c Config) int64 { return int64(c.FetchSessionCacheSlots) })
+	checkProperty(t, "min.incremental.fetch.session.eviction.ms", []propertyCase{
+		{"120000", 120000, false},
+		{"0", 0, true},
+		{"2m", 0, true},
+	}, func(c Config) int64 { return c.FetchSessionEvictAfter.Milliseconds() })
+}
+
 // TestCleanerProperties: the log.cleaner.* keys set the topic defaults of
 // the cleaner's topic configs, validated as the topic configs are.
 func TestCleanerProperties(t *testing.T) {

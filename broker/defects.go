@@ -48,6 +48,13 @@ func DefectCatalog() []Defect {
 			"reads: a fetch that finds several batches sometimes drops the first, so a consumer skips offsets",
 			[]string{"poll-skip", "lost-write"},
 			func(d *Defects) { d.FetchSkipsBatch = true }},
+		// The log cleaner (broker/log): observable only on seeds whose
+		// cleaner runs within the run (weir sim --compaction on; the
+		// defect forces it).
+		{CompactKeepsFirst,
+			"compaction: the log cleaner keeps the first value of each key in the segments it cleans and removes the later ones, so a compacted topic read from its start no longer has a key's latest value",
+			[]string{"compaction-lost-key", "lost-write", "poll-skip", "int-poll-skip"},
+			func(d *Defects) { d.CompactKeepsFirst = true }},
 		// Replication (broker/replica).
 		{"hw-at-leader-end",
 			"replication: the leader advances the high watermark to its own log end instead of the minimum over the ISR, so acks=all is answered, and consumers read, before a follower has the records and before the leader's fsync",
@@ -90,6 +97,15 @@ func DefectCatalog() []Defect {
 			func(d *Defects) { d.Group.ApplyAbortedTxnOffsets = true }},
 	}, groupDefects()...)
 }
+
+// CompactKeepsFirst is the --defect name of the cleaner's planted bug; it
+// needs the simulator's compaction draw (IsCompactionDefect).
+const CompactKeepsFirst = "compact-keeps-first"
+
+// IsCompactionDefect reports whether the named defect is the log cleaner's
+// and shows only where the cleaner runs within a run: the simulator then
+// draws compaction on every seed.
+func IsCompactionDefect(name string) bool { return name == CompactKeepsFirst }
 
 // ParseDefect returns the Defects with the named defect planted; "" plants
 // none.

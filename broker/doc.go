@@ -24,6 +24,11 @@
 // OffsetForLeaderEpoch are answered by the leader; ISR changes go to the
 // controller as AlterPartition through the metadata quorum.
 //
+// Fetch sessions (KIP-227) are broker/fetchsession's Cache, with its lock
+// and seeded ids in fetch_sessions.go: consumers and followers alike get
+// one with a full fetch, and their incremental fetches read every
+// partition of the session but are answered with what changed.
+//
 // The group coordinator is broker/group, a state machine per
 // __consumer_offsets partition; groups.go is its shell: it creates that
 // internal topic, routes each group's requests to the shard of the group's
@@ -77,7 +82,8 @@
 //     has its own locks, taken after Broker.mu when both are held. The
 //     group coordinator's lock comes before Broker.mu, a shard's before
 //     its partition's. A replica fetcher's lock comes before a partition's:
-//     the fetchers are never called with a partition's lock held.
+//     the fetchers are never called with a partition's lock held. The
+//     fetch session cache's lock is taken alone, never with another.
 //   - A group answer (a commit, a join, an assignment) leaves the broker
 //     only once the __consumer_offsets records decided before it are
 //     durable; a transaction coordinator's answer, and the markers of a

@@ -52,11 +52,15 @@ func isInternalTopic(name string) bool {
 type groupCoordinator struct {
 	b *Broker
 
-	// started is when the coordinator was made: its clock (nowMs) counts
-	// from there with the clock's monotonic reading, so a step of the wall
-	// clock does not expire every session at once, as Kafka's timers run
-	// on a monotonic clock too.
-	started time.Time
+	// shardTime is the shards' time. It does not follow steps of the wall
+	// clock, as Kafka's coordinator timers run on System.nanoTime: a shard
+	// takes an earlier time as the latest one it saw and keeps its
+	// timeouts on that time, so on the wall clock a step ahead expired
+	// every session at once and a reset after it stood every timeout
+	// still for the step. Issue 14 (seed 3 of the stream workloads): a
+	// JoinGroup parked while its coordinator's clock was 94 s ahead was
+	// due 94 s after the reset, past the liveness phase.
+	shardTime env.SteadyClock
 
 	// mu guards shards and creating: shards has one entry per partition
 	// of __consumer_offsets (none before it exists), a shard where this
@@ -97,14 +101,11 @@ type coordShard struct {
 }
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b, started: b.clock.Now()}
+	return &groupCoordinator{b: b, shardTime: env.NewSteadyClock(b.clock)}
 }
 
-// nowMs is the time given to shards, in Unix milliseconds: the wall clock
-// at start plus the monotonic time since.
-func (gc *groupCoordinator) nowMs() int64 {
-	return gc.started.UnixMilli() + gc.b.clock.Now().Sub(gc.started).Milliseconds()
-}
+// nowMs is the time given to shards, in Unix milliseconds.
+func (gc *groupCoordinator) nowMs() int64 { return gc.shardTime.Now().UnixMilli() }
 
 // follow makes the shards match the partitions of __consumer_offsets this
 // broker leads (t nil: the topic does not exist): a partition it now

@@ -134,7 +134,8 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 		DropBehindBytes:    b.cfg.DropBehindBytes,
 		PreallocateBytes:   segmentPreallocateBytes,
 		CleanShutdown:      true,
-		Defects:            wlog.Defects{OverlapOffsets: b.cfg.Defects.OverlapOffsets, KeepTornTail: b.cfg.Defects.KeepTornTail},
+		Defects: wlog.Defects{OverlapOffsets: b.cfg.Defects.OverlapOffsets, KeepTornTail: b.cfg.Defects.KeepTornTail,
+			CompactKeepsFirst: b.cfg.Defects.CompactKeepsFirst},
 	}
 }
 

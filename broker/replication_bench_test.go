@@ -146,6 +146,12 @@ func startRealCluster(b *testing.B, n int, rf int16, configs map[string]string) 
 // startRealClusterTopic is startRealCluster with a topic of partitions
 // partitions, each led somewhere with its whole ISR before it returns.
 func startRealClusterTopic(b *testing.B, n int, partitions int32, rf int16, configs map[string]string) []string {
+	seeds, _ := startRealBrokers(b, n, partitions, rf, configs)
+	return seeds
+}
+
+// startRealBrokers is startRealClusterTopic returning the brokers too.
+func startRealBrokers(b testing.TB, n int, partitions int32, rf int16, configs map[string]string) ([]string, []*Broker) {
 	ctl := make([]string, n)
 	var voters []string
 	for i := range n {
@@ -222,7 +228,7 @@ func startRealClusterTopic(b *testing.B, n int, partitions int32, rf int16, conf
 			}
 		}
 		if ready == int(partitions) {
-			return seeds
+			return seeds, brokers
 		}
 		if ctx.Err() != nil {
 			b.Fatal("the bench topic has partitions without a leader with a full ISR")

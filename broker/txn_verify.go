@@ -18,6 +18,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txncoord"
+	"github.com/weir-dev/weir/env"
 )
 
 // Kafka's add.partitions.to.txn.retry.backoff.ms and .max.ms: a
@@ -36,13 +37,24 @@ const (
 // coordinator is busy ending the previous transaction (for up to
 // verifyRetryMax).
 func (b *Broker) verifyTxnPartition(ctx context.Context, id string, pid int64, epoch int16, topic string, partition int32, add bool) int16 {
-	deadline := b.clock.Now().Add(verifyRetryMax)
+	return retryWhileConcurrent(ctx, b.clock, func() int16 {
+		return b.verifyTxnPartitionOnce(ctx, id, pid, epoch, topic, partition, add)
+	})
+}
+
+// retryWhileConcurrent calls once until it answers something other than
+// CONCURRENT_TRANSACTIONS or verifyRetryMax has passed, verifyRetryBackoff
+// apart. The deadline is kept on the clock's monotonic time: on the wall
+// clock, a reset after a jump ahead would have kept a producer's batch
+// waiting, asking every 20 ms, for as long as the jump.
+func retryWhileConcurrent(ctx context.Context, clock env.Clock, once func() int16) int16 {
+	deadline := clock.Monotonic() + verifyRetryMax
 	for {
-		code := b.verifyTxnPartitionOnce(ctx, id, pid, epoch, topic, partition, add)
-		if code != kerr.ConcurrentTransactions.Code || !b.clock.Now().Before(deadline) {
+		code := once()
+		if code != kerr.ConcurrentTransactions.Code || clock.Monotonic() >= deadline {
 			return code
 		}
-		t := b.clock.NewTimer(verifyRetryBackoff)
+		t := clock.NewTimer(verifyRetryBackoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -76,6 +76,7 @@ func checks() []check {
 		{name: PrecommittedRead, find: precommittedReads},
 		{name: TornTransaction, find: tornTransactions},
 		{name: AbortedOffsetCommit, find: abortedOffsetCommits},
+		{name: CompactionLostKey, find: compactionLostKeys},
 		{name: Nonlinearizable, find: nonlinearizable},
 	}, groupChecks()...)
 }

@@ -61,6 +61,22 @@
 //     the read completed. A never-completed transaction naming the group
 //     on its invoke leaves later reads of that group unjudged. Where
 //     members resumed is left to rebalance-skip.
+//   - compaction-lost-key (compaction.go): on a compacted topic
+//     (history.Final.Compacted), the complete final read does not end a key
+//     with its last known record (the highest offset a record of the key
+//     was read or acknowledged at): an older value of the key instead, or
+//     nothing of it when that record is a value and no send of the key
+//     with an unknown outcome was a tombstone. Kafka's compaction contract:
+//     the cleaner removes a record only for a later one of its key (a
+//     tombstone also after delete.retention.ms) and never moves one. The
+//     checkers that assume every record stays leave the cleaner's removals
+//     alone on compacted topics, and only them: lost-write and unseen skip
+//     a send a later record of its key (or a send of it with an unknown
+//     outcome) may have replaced; poll-skip and int-poll-skip allow a jump
+//     over a tombstone or over a record a later one of its key, below the high
+//     watermark the poll saw, was sent for (invoked) before the poll
+//     returned; nonlinearizable leaves compacted
+//     partitions out.
 //   - nonlinearizable (linearizable.go, linearizable_model.go): a partition
 //     log that is not linearizable, decided by porcupine. The model binds
 //     every known value to its offset first (values are unique), so its

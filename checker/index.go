@@ -82,6 +82,9 @@ type finalRec struct {
 	reader int // the final reader's process: the polls of the final read
 	marks  map[int32]history.FinalMark
 	err    string
+	// compacted: the invoke or the completion marks the topic compacted
+	// (history.Final.Compacted).
+	compacted bool
 }
 
 // index is the history arranged for the checkers. Slices are in history
@@ -110,6 +113,9 @@ type index struct {
 	polls         int // ok polls
 	// groups is the consumer-group view, built by the first group checker.
 	groups *groupIndex
+	// keyIx is the compacted topics' view by key (compaction.go), built
+	// by the first checker that needs it.
+	keyIx *keyIndex
 
 	// linearizability is filled by the linearizability checker.
 	linearizability []PartitionResult
@@ -214,7 +220,7 @@ func newIndex(h []history.Op) *index {
 				}
 			case history.FnFinal:
 				if op.Final != nil {
-					ix.finals[op.Final.Topic] = &finalRec{topic: op.Final.Topic, invoke: int64(i), op: -1, typ: history.Invoke, final: op.Final, reader: op.Final.Reader}
+					ix.finals[op.Final.Topic] = &finalRec{topic: op.Final.Topic, invoke: int64(i), op: -1, typ: history.Invoke, final: op.Final, reader: op.Final.Reader, compacted: op.Final.Compacted}
 				}
 			}
 			continue
@@ -236,6 +242,7 @@ func newIndex(h []history.Op) *index {
 		if op.F == history.FnFinal && op.Final != nil {
 			if f := ix.finals[op.Final.Topic]; f != nil {
 				f.op, f.typ, f.final, f.err = int64(i), op.Type, op.Final, op.Error
+				f.compacted = f.compacted || op.Final.Compacted
 			}
 		}
 	}
@@ -463,7 +470,7 @@ func (ix *index) stats() Stats {
 		if ix.readAt(snd.send.Value, snd.pos()) {
 			s.AckedRead++
 		}
-		if len(ix.valueReads[snd.vid]) == 0 {
+		if len(ix.valueReads[snd.vid]) == 0 && !ix.superseded(snd) {
 			s.Unseen++
 		}
 		if _, judged := ix.finalCoverage(snd.pos().tp()); !judged {

@@ -20,7 +20,10 @@ import (
 // its offset (consumers read from the log start, in order); otherwise it is
 // unjudged, and the partition makes the verdict unknown.
 //
-// Info and fail sends are never lost: they may not have happened.
+// Info and fail sends are never lost: they may not have happened. On a
+// compacted topic, a send the log cleaner may have removed (a later record
+// of its key is known, or may exist: compaction.go's superseded) is not
+// judged here; compaction-lost-key judges each key's last record.
 func lostWrites(ix *index, _ *Opts) finding {
 	var f finding
 	maxRead := map[tp]read{} // the first read of each partition's highest offset
@@ -31,6 +34,9 @@ func lostWrites(ix *index, _ *Opts) finding {
 	}
 	for _, s := range ix.sendsOfType(history.OK) {
 		pos := s.pos()
+		if ix.superseded(s) {
+			continue
+		}
 		if mark, ok := ix.finalCoverage(pos.tp()); ok {
 			fin := ix.finals[pos.Topic]
 			if ix.finalReaderReadAt(fin, s.send.Value, pos) {

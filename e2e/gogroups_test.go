@@ -22,8 +22,9 @@ import (
 // run of one member reads exactly what came after.
 
 // goMember is one group member of a Go client library: it runs until ctx
-// ends, reporting every record it read and committed.
-type goMember func(ctx context.Context, clientID string, read func(partition int32, offset int64, value string))
+// ends, reporting every record it read and committed. It returns an error
+// only when the library could not start the member at all.
+type goMember func(ctx context.Context, clientID string, read func(partition int32, offset int64, value string)) error
 
 // goGroupReads collects what members of one group read.
 type goGroupReads struct {
@@ -60,7 +61,10 @@ func runGoGroup(t *testing.T, s *server, group string, member goMember, members 
 		id := fmt.Sprintf("m%d", i)
 		ids = append(ids, id)
 		wg.Go(func() {
-			member(ctx, id, func(p int32, o int64, v string) { g.add(id, p, o, v) })
+			// t.Errorf, not t.Fatal: this is not the test's goroutine.
+			if err := member(ctx, id, func(p int32, o int64, v string) { g.add(id, p, o, v) }); err != nil {
+				t.Errorf("member %s of group %s: %v", id, group, err)
+			}
 		})
 	}
 	waitStable(t, s, group, ids...)
@@ -195,15 +199,24 @@ func saramaSend(addr, topic string) func(keys, values []string) error {
 }
 
 func saramaMember(addr, topic, group string) goMember {
-	return func(ctx context.Context, clientID string, read func(int32, int64, string)) {
+	return func(ctx context.Context, clientID string, read func(int32, int64, string)) error {
 		cg, err := sarama.NewConsumerGroup([]string{addr}, group, saramaConfig(clientID))
 		if err != nil {
-			panic(err)
+			return err
 		}
 		defer cg.Close()
 		for ctx.Err() == nil {
-			_ = cg.Consume(ctx, []string{topic}, saramaHandler(read))
+			if err := cg.Consume(ctx, []string{topic}, saramaHandler(read)); err != nil {
+				// A failed session (a rebalance, a broker error) is retried as
+				// sarama's documentation shows, after a pause so that a
+				// persistent error does not spin.
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
 		}
+		return nil
 	}
 }
 
@@ -235,7 +248,7 @@ func kafkaGoSend(addr, topic string) func(keys, values []string) error {
 }
 
 func kafkaGoMember(addr, topic, group string) goMember {
-	return func(ctx context.Context, clientID string, read func(int32, int64, string)) {
+	return func(ctx context.Context, clientID string, read func(int32, int64, string)) error {
 		r := kafkago.NewReader(kafkago.ReaderConfig{
 			Brokers: []string{addr}, GroupID: group, Topic: topic,
 			Dialer:            &kafkago.Dialer{ClientID: clientID, Timeout: 10 * time.Second},
@@ -248,7 +261,10 @@ func kafkaGoMember(addr, topic, group string) goMember {
 		for {
 			m, err := r.FetchMessage(ctx)
 			if err != nil {
-				return // ctx ended
+				if ctx.Err() != nil {
+					return nil // stopped by the test
+				}
+				return err // kafka-go's reader is closed for good
 			}
 			if err := r.CommitMessages(ctx, m); err != nil {
 				continue // not committed: the group reads it again

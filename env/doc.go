@@ -12,6 +12,12 @@
 // on a mismatch), and advice to the OS, DropCache and Preallocate, which
 // never changes what a read returns.
 //
+// Clock has two readings: Now, the wall clock, which the simulator steps
+// back and ahead (its times carry no monotonic reading), and Monotonic,
+// the time the clock's timers run on, which never goes back. Code that
+// measures a duration or keeps a deadline uses Monotonic (or a timer);
+// Now is for what is stored or shown as a date.
+//
 // Invariants:
 //   - Nothing in this package keeps package-level mutable state: several
 //     brokers, each with its own FS and Net, share one process in simulation.

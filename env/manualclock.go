@@ -9,6 +9,9 @@ import (
 // ManualClock is a Clock that moves only when told to, for native tests of
 // timeouts, retention and delayed operations.
 //
+// Its timers follow Now; Monotonic counts how far the clock moved forward
+// (Advance, and Set forward): a Set backwards does not take it back.
+//
 // Timers are due at an absolute instant of this clock (Now at creation plus
 // the duration), so Set backwards delays them, as a wall-clock jump would if
 // timers followed the wall clock. A timer created with a duration <= 0 fires
@@ -23,6 +26,7 @@ import (
 type ManualClock struct {
 	mu     sync.Mutex
 	now    time.Time
+	mono   time.Duration // how far the clock moved forward
 	timers timerHeap
 	seq    uint64 // creation order, to break ties deterministically
 }
@@ -36,6 +40,12 @@ func (c *ManualClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
+}
+
+func (c *ManualClock) Monotonic() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
 }
 
 func (c *ManualClock) AfterFunc(d time.Duration, f func()) Timer {
@@ -84,6 +94,9 @@ func (c *ManualClock) Set(t time.Time) {
 }
 
 func (c *ManualClock) moveTo(target time.Time) {
+	if d := target.Sub(c.now); d > 0 {
+		c.mono += d
+	}
 	for len(c.timers) > 0 && !c.timers[0].when.After(target) {
 		t := heap.Pop(&c.timers).(*manualTimer)
 		if t.when.After(c.now) {

@@ -185,6 +185,9 @@ func TestManualClockSet(t *testing.T) {
 	if _, ok := fired(tm); ok {
 		t.Fatal("timer fired before its due instant after the clock went back")
 	}
+	if got := c.Monotonic(); got != time.Hour {
+		t.Fatalf("Monotonic after Set back and Advance(1h) = %v, want 1h (a Set back does not take it back)", got)
+	}
 	// Forward past the due instant.
 	c.Set(epoch.Add(time.Hour))
 	if v, ok := fired(tm); !ok || !v.Equal(epoch.Add(time.Minute)) {
@@ -192,6 +195,9 @@ func TestManualClockSet(t *testing.T) {
 	}
 	if got := c.Now(); !got.Equal(epoch.Add(time.Hour)) {
 		t.Fatalf("Now after Set forward = %v", got)
+	}
+	if got := c.Monotonic(); got != 2*time.Hour {
+		t.Fatalf("Monotonic after Set forward by 1h = %v, want 2h", got)
 	}
 }
 

@@ -39,14 +39,22 @@
 // the consumer offsets its transaction committed for a group (version 5:
 // Txn.Group and Txn.Offsets), which count only if it committed.
 //
+// Compacted topics (version 6): a send may be a tombstone (Send.Tombstone:
+// the record's value is null, and the history's unique value travels in
+// the record's header TombstoneHeader, so a read of it is matched to its
+// send like any other; Record.Tombstone on the read). A final op names a
+// topic with cleanup.policy=compact (Final.Compacted): the log cleaner may
+// remove every record of it but each key's last, so the checkers judge it
+// by the last record of each key.
+//
 // Time: Op.Time is nanoseconds since the run's start (the Recorder is given
 // the start), virtual time in the simulation, so a history, its verdict and
 // trace.log use one time base; people read it as seconds (Seconds).
 //
 // history.jsonl starts with a header line {"format":"weir-history",
-// "version":5} and then holds one JSON object per op in the field order of
+// "version":6} and then holds one JSON object per op in the field order of
 // Op, so the same history always encodes to the same bytes. Decode reads
-// versions 2 to 5 (3 and 5 added optional fields, 4 new functions) and rejects a missing or
+// versions 2 to 6 (3, 5 and 6 added optional fields, 4 new functions) and rejects a missing or
 // other header, unknown fields and malformed operations;
 // Validate checks the invoke/complete pairing. Decode is fuzzed
 // (FuzzDecode): whatever it accepts re-encodes to a history it decodes the

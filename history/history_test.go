@@ -83,7 +83,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("%d lines for a header and %d ops", n, len(h))
 	}
 	lines := strings.SplitN(buf.String(), "\n", 3)
-	if want := `{"format":"weir-history","version":5}`; lines[0] != want {
+	if want := `{"format":"weir-history","version":6}`; lines[0] != want {
 		t.Fatalf("header\n got %s\nwant %s", lines[0], want)
 	}
 	// Times are nanoseconds since the recorder's start.
@@ -113,7 +113,7 @@ func TestDecodeRejects(t *testing.T) {
 		"no header":          `{"index":0,"process":0,"type":"invoke","f":"poll","time":1}`,
 		"empty":              "",
 		"old version":        `{"format":"weir-history","version":1}`,
-		"newer version":      `{"format":"weir-history","version":6}`,
+		"newer version":      `{"format":"weir-history","version":7}`,
 		"negative commit":    hd + `{"index":0,"process":0,"type":"invoke","f":"txn","time":1,"txn":{"transactional":true,"mops":[],"commit_time":-5}}`,
 		"other format":       `{"format":"jepsen","version":2}`,
 		"unknown field":      hd + `{"index":0,"process":0,"type":"invoke","f":"poll","time":1,"bogus":1}`,

@@ -18,8 +18,10 @@ import (
 // as version 3 without them); version 4 adds consumer-group members' ops
 // (join, assignment, commit, offsets: new functions, so a version 3
 // history reads as version 4); version 5 adds the consumer offsets a
-// transaction committed (Txn.Group and Txn.Offsets, optional fields).
-const Version = 5
+// transaction committed (Txn.Group and Txn.Offsets, optional fields);
+// version 6 adds tombstones (Send.Tombstone, Record.Tombstone) and
+// compacted topics (Final.Compacted), optional fields.
+const Version = 6
 
 // MinVersion is the oldest version Decode reads.
 const MinVersion = 2

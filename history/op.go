@@ -74,7 +74,16 @@ type Send struct {
 	Value     string `json:"value"` // unique across the history
 	Partition int32  `json:"partition"`
 	Offset    int64  `json:"offset"`
+	// Tombstone (version 6): the record's value is null (a delete on a
+	// compacted topic); Value is still the send's unique value, carried
+	// in the record's TombstoneHeader header.
+	Tombstone bool `json:"tombstone,omitempty"`
 }
+
+// TombstoneHeader is the record header that carries a tombstone's history
+// value: a tombstone's value is null, and the value must still identify
+// the send when a poll reads it.
+const TombstoneHeader = "weir-value"
 
 // Acked reports whether the send carries the position its broker gave it.
 func (s *Send) Acked() bool { return s.Partition >= 0 && s.Offset >= 0 }
@@ -110,11 +119,13 @@ type DataLoss struct {
 	ResetTo    int64 `json:"reset_to"`
 }
 
-// Record is one record read.
+// Record is one record read. A tombstone's Value is the one its
+// TombstoneHeader carried.
 type Record struct {
-	Offset int64  `json:"offset"`
-	Key    string `json:"key"`
-	Value  string `json:"value"`
+	Offset    int64  `json:"offset"`
+	Key       string `json:"key"`
+	Value     string `json:"value"`
+	Tombstone bool   `json:"tombstone,omitempty"` // version 6
 }
 
 // Txn is an operation of several micro-operations, Jepsen's txn mode: sends
@@ -185,6 +196,11 @@ type Final struct {
 	// final op's invoke and completion are the final read.
 	Reader int         `json:"reader"`
 	Marks  []FinalMark `json:"marks,omitempty"`
+	// Compacted (version 6, on the invoke) says the topic has
+	// cleanup.policy=compact: its log cleaner may remove any record but
+	// the last of each key (and that one too when it is a tombstone past
+	// delete.retention.ms).
+	Compacted bool `json:"compacted,omitempty"`
 }
 
 // FinalMark is what the final read found for one partition.

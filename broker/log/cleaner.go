@@ -310,7 +310,7 @@ func (p *cleanPass) mapKeys() (int, error) {
 					return nil // the same: this batch is kept whole
 				}
 				if r.HasKey() {
-					p.keys.put(r.Key, b.FirstOffset+int64(r.OffsetDelta))
+					p.keys.put(r.Key, b.FirstOffset+int64(r.OffsetDelta), p.l.cfg.Defects.CompactKeepsFirst)
 				}
 			}
 			return nil
@@ -364,9 +364,13 @@ const keyMapOverhead = 64
 
 func newKeyMap() keyMap { return keyMap{m: map[string]int{}} }
 
-func (k *keyMap) put(key []byte, offset int64) {
+// put maps key to offset; keepFirst (the CompactKeepsFirst defect) keeps
+// the offset the key already has.
+func (k *keyMap) put(key []byte, offset int64, keepFirst bool) {
 	if i, ok := k.m[string(key)]; ok {
-		k.offsets[i] = offset
+		if !keepFirst {
+			k.offsets[i] = offset
+		}
 		return
 	}
 	k.m[string(key)] = len(k.offsets)
@@ -502,7 +506,7 @@ func (p *cleanPass) filter(b *record.Batch, keepEmpty bool) ([]byte, bool, error
 		}
 		if r.HasKey() {
 			offset := b.FirstOffset + int64(r.OffsetDelta)
-			if p.keys.latest(r.Key) > offset || (r.IsTombstone() && expired) {
+			if p.l.cfg.Defects.superseded(p.keys.latest(r.Key), offset) || (r.IsTombstone() && expired) {
 				dropped = true
 				continue
 			}

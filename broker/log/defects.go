@@ -17,6 +17,21 @@ type Defects struct {
 	// active segment; it keeps the bytes (and fsyncs them) and appends after
 	// them, so the next batch sits behind garbage that no read can frame.
 	KeepTornTail bool
+	// CompactKeepsFirst: the cleaner maps each key to its first record in
+	// the dirty segments instead of its last, and removes the key's other
+	// records there, so a compacted log keeps an old value of a key and
+	// loses its latest one (weir sim --defect compact-keeps-first).
+	CompactKeepsFirst bool
+}
+
+// superseded is the cleaner's rule for a keyed record at offset whose key
+// the pass mapped to latest (-1: not mapped): it goes when a later record
+// of its key was mapped.
+func (d Defects) superseded(latest, offset int64) bool {
+	if d.CompactKeepsFirst {
+		return latest >= 0 && latest != offset // DEFECT: the first mapped record stays, the later ones go
+	}
+	return latest > offset
 }
 
 // nextOffset is the end offset after a batch at base with the given last
@@ -43,9 +58,17 @@ func (s Span) Skip(n int) Span { return Span{seg: s.seg, pos: s.pos + int64(n)} 
 // system now. It answers true when the file system cannot tell (it is not
 // an env.SyncProber). It is for invariant checks (internal/invariants), and
 // reads nothing from the disk.
+//
+// A cleaned segment between its swap's commit point and the directory sync
+// after its rename to <base>.log (swap.go) is durable although no durable
+// name leads to its file yet: its data was fsynced before the commit point,
+// and from there recovery finishes the swap from the .swap file. The
+// prober, which looks a name up, cannot see that (it probes <base>.log,
+// still the old first segment, or not durably renamed yet), so such a
+// segment is taken as durable.
 func (l *Log) Durable(span Span, n int) (bool, error) {
 	prober, ok := l.fs.(env.SyncProber)
-	if !ok || n == 0 || span.seg == nil {
+	if !ok || n == 0 || span.seg == nil || span.seg.swapping.Load() {
 		return true, nil
 	}
 	return prober.Synced(segmentName(l.dir, span.seg.base, logSuffix), span.pos, int64(n))

@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/weir-dev/weir/broker/record"
@@ -103,6 +104,11 @@ type segment struct {
 	// firstAppend is when the first batch was appended (or, after
 	// recovery, when the log was opened): the start of the SegmentMs clock.
 	firstAppend time.Time
+
+	// swapping: a cleaned segment past its swap's commit point whose file
+	// is not yet durably named <base>.log (swap.go); Durable reads it
+	// without the log's locks.
+	swapping atomic.Bool
 }
 
 func newSegment(base int64, f env.File) *segment {

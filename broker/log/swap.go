@@ -56,6 +56,7 @@ func (l *Log) commitGroup(segs []*segment, out *segment, end, horizon int64) err
 		out.f.Close()
 		return l.failLocked(err)
 	}
+	out.swapping.Store(true)
 	if err := l.swapInMemory(segs, out); err != nil {
 		return err
 	}
@@ -80,6 +81,7 @@ func (l *Log) commitGroup(segs []*segment, out *segment, end, horizon int64) err
 	if err := l.fs.SyncDir(l.dir); err != nil {
 		return l.failLocked(err)
 	}
+	out.swapping.Store(false)
 	if err := l.writeIndexes(out); err != nil {
 		return l.failLocked(err)
 	}

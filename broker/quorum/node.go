@@ -16,6 +16,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/controller"
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/env"
 )
 
 var (
@@ -43,9 +44,14 @@ type Node struct {
 	cfg  Config
 	id   uint64
 	ctrl *controller.Controller
-	log  *diskLog
-	tr   *transport
-	rn   *raft.RawNode
+	// ctrlTime is the controller's time: its broker sessions are timeouts,
+	// kept, as Kafka's BrokerHeartbeatManager keeps them, on monotonic
+	// time, so a step of the wall clock ahead fences no broker and a step
+	// back stretches no session.
+	ctrlTime env.SteadyClock
+	log      *diskLog
+	tr       *transport
+	rn       *raft.RawNode
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -132,6 +138,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, id: raftID(cfg.NodeID),
 		ctrl:      controller.New(cfg.Controller, cfg.Rand),
+		ctrlTime:  env.NewSteadyClock(cfg.Clock),
 		recvc:     make(chan pb.Message, 256),
 		reqc:      make(chan *waiter, 64),
 		tickc:     make(chan struct{}, 1),
@@ -431,7 +438,7 @@ func (n *Node) becomeReady() {
 		return
 	}
 	n.spec = n.image
-	n.ctrl.Activate(n.image, n.cfg.Clock.Now())
+	n.ctrl.Activate(n.image, n.ctrlTime.Now())
 	if recs := n.ctrl.Bootstrap(n.spec); recs != nil {
 		n.propose(recs, nil)
 	}
@@ -446,7 +453,7 @@ func (n *Node) tickController() {
 	if n.spec == nil {
 		return
 	}
-	if recs := n.ctrl.Tick(n.spec, n.cfg.Clock.Now()); len(recs) > 0 {
+	if recs := n.ctrl.Tick(n.spec, n.ctrlTime.Now()); len(recs) > 0 {
 		n.propose(recs, nil)
 	}
 }
@@ -475,7 +482,7 @@ func (n *Node) handle(w *waiter) {
 		w.reply(nil, fmt.Errorf("quorum: unknown request %T", w.req))
 		return
 	}
-	res := n.ctrl.Decide(n.spec, kreq, n.cfg.Clock.Now())
+	res := n.ctrl.Decide(n.spec, kreq, n.ctrlTime.Now())
 	w.resp = res.Response
 	switch {
 	case res.Err != nil:

@@ -51,6 +51,7 @@ type flags struct {
 	txn         string  // the queue's transactional mode: seed, on, off (txn.go)
 	group       string  // the queue's consumer-group mode: seed, on, off
 	controllers string  // the metadata quorum's mode: seed, combined, dedicated (controllers.go)
+	compaction  string  // the cleaner within the run: seed, on, off (compaction.go)
 	rate        float64 // the queue's sends per second across its producers; 0: the seed's (load.go)
 	// The configurations whose losses Kafka documents (worldLosses).
 	acks            string
@@ -205,6 +206,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
 	fs.StringVar(&f.group, "group", "seed", "the queue workload's consumer-group mode in the world scenario: seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on, off")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
+	fs.StringVar(&f.compaction, "compaction", "seed", "log compaction within the world scenario's run (a cleaner interval of seconds, small segments of the internal topics, and a compacted topic in the queue): seed (the seed chooses, on a third of the seeds, and always with the cleaner's defect), on, off")
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
 	fs.Float64Var(&f.rate, "rate", 0, "the queue workload's sends per virtual second across its producer clients in the world scenario (0: the seed draws 100, 500, 1000 or 2000)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
@@ -234,6 +236,12 @@ func parseFlags(args []string) (flags, error) {
 	}
 	if err := checkControllersMode(f.controllers); err != nil {
 		return f, err
+	}
+	if err := checkCompactionMode(f.compaction); err != nil {
+		return f, err
+	}
+	if f.compaction == "off" && broker.IsCompactionDefect(f.defect) {
+		return f, fmt.Errorf("--compaction off: the defect %s needs compaction within the run", f.defect)
 	}
 	if err := checkRate(f.rate); err != nil {
 		return f, err
@@ -296,6 +304,7 @@ func deriveParams(f flags, sc scenario) params {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
 		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
 		drawControllers(f.controllers, p.Seed, p.World)
+		p.World.Compaction = drawCompaction(f.compaction, p.Defect, p.Seed)
 	}
 	return p
 }

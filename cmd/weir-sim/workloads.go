@@ -73,7 +73,7 @@ func workloadHosts(p params) []string {
 	names, _ := registry.ParseNames(p.Workload)
 	for _, name := range names {
 		if name == "queue" {
-			hosts = append(hosts, queue.Config{Producers: p.World.Producers, Consumers: p.World.Consumers}.ClientHosts()...)
+			hosts = append(hosts, queue.Config{Producers: p.World.Producers, Consumers: p.World.Consumers, Compacted: compactedConfig(p.World.Compaction)}.ClientHosts()...)
 			continue
 		}
 		e, _ := registry.Lookup(name)

@@ -83,6 +83,11 @@ type worldParams struct {
 	// seeds, else 1, 2 or 3 s, so that members leave while their
 	// SyncGroups wait at the coordinator for the leader's.
 	GroupAssignDelayNs int64 `json:"group_assign_delay_ns,omitempty"`
+	// Compaction, when set, makes the brokers' log cleaner run within the
+	// run, on small segments of the internal topics and of a compacted
+	// topic the queue writes (compaction.go; --compaction, else a third
+	// of the seeds).
+	Compaction compactionParams `json:"compaction,omitzero"`
 }
 
 // worldParamsFromSeed draws the cluster, the workload's shape and the
@@ -168,7 +173,9 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 // was cut under it (nonmonotonic-poll). A lost record no poll had read is
 // unseen; a consumer that read the old log and then the new one skipped
 // the lost record at its acknowledged offset (poll-skip, int-poll-skip);
-// a committed transaction with a record lost is torn (torn-transaction).
+// a committed transaction with a record lost is torn (torn-transaction);
+// a compacted topic that lost a key's last record ends the key wrongly
+// (compaction-lost-key).
 // These runs are valid when they find such losses, which the verdict lists
 // as allowed: the losses are the configuration's, not a bug. (Seed 25 of
 // --faults crash,partition --unclean-election, a transactional run, showed
@@ -178,7 +185,7 @@ func lossAllowances(p params) []string {
 		return nil
 	}
 	return []string{checker.LostWrite, checker.InconsistentOffsets, checker.NonmonotonicSend, checker.NonmonotonicPoll, checker.Nonlinearizable, checker.WatermarkRegression,
-		checker.Unseen, checker.PollSkip, checker.IntPollSkip, checker.TornTransaction}
+		checker.Unseen, checker.PollSkip, checker.IntPollSkip, checker.TornTransaction, checker.CompactionLostKey}
 }
 
 // replicaLag is the brokers' replica.lag.time.max.ms in a run of wp.
@@ -244,6 +251,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			if wp.ReplicaLagMs > 0 {
 				cfg.ReplicaLagTimeMax = time.Duration(wp.ReplicaLagMs) * time.Millisecond
 			}
+			configureCompaction(wp.Compaction, cfg)
 		},
 		Trace: func(line string) { out.Tracef("world", "%s", line) },
 		Start: out.start, // one time base: the trace's, the history's and faults.jsonl's
@@ -303,6 +311,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 		Bootstrap:    w.BootstrapAddrs(),
 		HostDialer:   w.ClientDialer,
 		Txn:          txnConfig(wp),
+		Compacted:    compactedConfig(wp.Compaction),
 	}
 	if p.UncleanElection {
 		qcfg.TopicConfigs["unclean.leader.election.enable"] = "true"

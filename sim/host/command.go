@@ -91,6 +91,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect)")
 	fs.Float64("rate", 0, "the queue workload's sends per virtual second across its producer clients (default: the guest's, 0: the seed draws 100, 500, 1000 or 2000)")
 	fs.String("controllers", "", "the metadata quorum: seed, combined (every broker a voter) or dedicated (3 controller-only nodes) (default: the guest's, seed: dedicated on a third of the seeds)")
+	fs.String("compaction", "", "log compaction within the run (the cleaner every few seconds on small segments of the internal topics and of a compacted topic the queue writes): seed, on or off (default: the guest's, seed: a third of the seeds, and always with the cleaner's defect)")
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
 	fs.String("acks", "", "the producers' acks: all (the default) or 1; with 1 a leader crash may lose acknowledged writes, which the run allows")
@@ -130,7 +131,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers", "rate"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers", "compaction", "rate"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
@@ -146,7 +147,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --rate, --acks, --lone-leader, --unclean-election and --no-fsync")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --compaction, --rate, --acks, --lone-leader, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64

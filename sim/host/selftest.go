@@ -149,6 +149,12 @@ func DefectArgs(defect string) []string {
 	if broker.IsGroupDefect(defect) {
 		return []string{"--group", "on"}
 	}
+	if broker.IsCompactionDefect(defect) {
+		// The cleaner runs within a run only on the seeds that draw
+		// compaction; the defect forces it, and its runs without the
+		// defect must be compaction runs of the same seeds.
+		return []string{"--compaction", "on"}
+	}
 	switch defect {
 	case "no-kip890", "no-epoch-bump", broker.TxnApplyAbortedOffsets:
 		return []string{"--txn", "on"}

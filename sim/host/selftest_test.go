@@ -31,6 +31,9 @@ func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
 		case broker.IsGroupDefect(c.Defect) && !slices.Equal(c.Args, []string{"--group", "on"}):
 			// Its runs without the defect must be group runs too.
 			t.Errorf("group defect %s runs with %v", c.Defect, c.Args)
+		case broker.IsCompactionDefect(c.Defect) && !slices.Equal(c.Args, []string{"--compaction", "on"}):
+			// Its runs without the defect must be compaction runs too.
+			t.Errorf("compaction defect %s runs with %v", c.Defect, c.Args)
 		}
 	}
 }

@@ -298,6 +298,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 }
 
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	t = c.n.deadlineOf(c.local.Host, t)
 	p := c.in
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -307,6 +308,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 }
 
 func (c *Conn) SetWriteDeadline(t time.Time) error {
+	t = c.n.deadlineOf(c.local.Host, t)
 	p := c.out
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -135,6 +135,9 @@ type host struct {
 	inc       uint64 // incarnation: bumped by KillHost, fencing older handles
 	nextPort  int
 	listeners map[int]*Listener
+	// clock is the clock the host's connection deadlines are read on (nil:
+	// the network's).
+	clock env.Clock
 }
 
 // New returns an empty network drawing latencies, jitter and flaky resets
@@ -177,6 +180,36 @@ func (n *Network) Host(name string) env.Net {
 	defer n.mu.Unlock()
 	h := n.hostLocked(name)
 	return &hostNet{n: n, name: name, inc: h.inc}
+}
+
+// SetHostClock makes name's connections read the deadlines name sets on
+// clock, the host's own (whose wall clock may be stepped away from the
+// network's): a deadline t set when clock reads now falls due t-now later
+// on the network's clock, as an operating system measures a deadline on
+// its own clock. Without it, a host whose wall clock is behind would set
+// deadlines that passed long ago, and one ahead deadlines that come the
+// jump too late.
+func (n *Network) SetHostClock(name string, clock env.Clock) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.hostLocked(name).clock = clock
+}
+
+// deadlineOf is, on the network's clock, the deadline t that host set.
+func (n *Network) deadlineOf(host string, t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	n.mu.Lock()
+	var clock env.Clock
+	if h := n.hosts[host]; h != nil {
+		clock = h.clock
+	}
+	n.mu.Unlock()
+	if clock == nil {
+		return t
+	}
+	return n.clock.Now().Add(t.Sub(clock.Now()))
 }
 
 func (n *Network) hostLocked(name string) *host {

@@ -11,8 +11,99 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/broker"
+	"github.com/weir-dev/weir/checker"
+	"github.com/weir-dev/weir/faults"
+	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/sim/world"
+	"github.com/weir-dev/weir/workloads/queue"
 )
+
+// TestCleanerDuringQueueRun: the queue's compacted mode (a compacted topic
+// of 1 KiB segments, hot and cold keys overwritten, tombstones, a consumer
+// reading it from the start again and again) runs a few virtual seconds
+// while every broker's cleaner runs every 200 ms and a follower crashes
+// and comes back. The cleaner must have cleaned the topic during the run
+// on more than one broker; the checkers must find the history valid with
+// compaction-lost-key judged (not "not checked"), and, with the cleaner's
+// planted defect (compact-keeps-first), find compaction-lost-key.
+func TestCleanerDuringQueueRun(t *testing.T) {
+	for _, keepsFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keeps-first=%v", keepsFirst), func(t *testing.T) {
+			v := queueRunWithCleaner(t, keepsFirst)
+			r := v.Check(checker.CompactionLostKey)
+			switch {
+			case !keepsFirst && (!v.Valid() || r.Status != checker.StatusClean):
+				t.Fatalf("compaction-lost-key %s; verdict:\n%s", r.Status, v.Summary())
+			case keepsFirst && r.Status != checker.StatusFound:
+				t.Fatalf("the planted defect went unseen: compaction-lost-key %s; verdict:\n%s", r.Status, v.Summary())
+			}
+		})
+	}
+}
+
+// queueRunWithCleaner runs TestCleanerDuringQueueRun's world and judges
+// its history.
+func queueRunWithCleaner(t *testing.T, keepsFirst bool) checker.Verdict {
+	w := startWorld(t, 41, world.Config{
+		Nodes: 3,
+		Broker: func(_ string, cfg *broker.Config) {
+			cfg.RetentionCheckInterval = 200 * time.Millisecond
+			cfg.ReplicaLagTimeMax = time.Second
+			cfg.Defects.CompactKeepsFirst = keepsFirst
+		},
+	})
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	s := faults.Schedule{Duration: ms(4000), Events: []faults.Event{
+		{At: ms(1500), Op: faults.OpCrash, Node: "n2", Keep: 0.5},
+		{At: ms(2500), Op: faults.OpRestart, Node: "n2"},
+	}}
+	rec := history.NewRecorder(time.Now(), nil)
+	cfg := queue.Config{
+		Topic: "q", Partitions: 1, ReplicationFactor: 3, TopicConfigs: map[string]string{"min.insync.replicas": "2"},
+		Producers: 1, InFlight: 2, Consumers: 1, Rate: 10, Duration: s.Duration, Seed: 41,
+		PollInterval: 50 * time.Millisecond, PollTimeout: 200 * time.Millisecond,
+		Bootstrap: w.BootstrapAddrs(), HostDialer: w.ClientDialer,
+		Compacted: &queue.CompactedConfig{
+			TopicConfigs: map[string]string{"segment.bytes": "1024", "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": "300"},
+			Processes:    4, Rate: 200, Keys: 12, TombstoneShare: 0.2, ReassignChance: 0.2,
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := queue.CreateTopic(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var runErr error
+	if err := w.Run(ctx, s, func(ctx context.Context, _ *world.World) { runErr = queue.Run(ctx, cfg, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	if runErr != nil {
+		t.Fatal(runErr)
+	}
+	if err := queue.FinalReads(ctx, cfg, rec); err != nil {
+		t.Fatal(err)
+	}
+	cleaners := map[string]bool{}
+	for _, line := range w.Trace() {
+		if strings.Contains(line, `msg="cleaned log" topic=q-kv`) {
+			cleaners[strings.Fields(line)[1]] = true
+		}
+	}
+	if len(cleaners) < 2 {
+		t.Fatalf("the cleaner cleaned q-kv on %v during the run, want at least two brokers", cleaners)
+	}
+	ops := rec.Ops()
+	tombstones := 0
+	for _, op := range ops {
+		if op.Send != nil && op.Send.Tombstone && op.Type == history.OK {
+			tombstones++
+		}
+	}
+	if tombstones == 0 {
+		t.Fatal("no tombstone acknowledged: the run would not test deletes")
+	}
+	return checker.Check(ops, checker.Opts{Allowed: cfg.Allowed()})
+}
 
 // TestFollowerRestartAcrossCompaction: a compacted topic (cleanup.policy=
 // compact, small segments, the cleaner every 100ms on every broker) loses

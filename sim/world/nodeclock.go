@@ -66,6 +66,15 @@ func (c *nodeClock) Now() time.Time {
 	return c.start.Add(c.monoLocked(now) + c.offset - c.correction)
 }
 
+// Monotonic is the node's monotonic time, which its timers run on: drift
+// and timer jumps move it, wall-clock jumps (SetOffset) do not.
+func (c *nodeClock) Monotonic() time.Duration {
+	now := c.base.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.monoLocked(now)
+}
+
 func (c *nodeClock) AfterFunc(d time.Duration, f func()) env.Timer {
 	return c.add(d, &nodeTimer{f: f})
 }

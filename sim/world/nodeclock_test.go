@@ -90,6 +90,9 @@ func TestNodeClockDriftAndJumps(t *testing.T) {
 	if got, want := c.Now(), clockStart.Add(8*time.Second); !got.Equal(want) {
 		t.Fatalf("drifting Now = %v, want %v", got, want)
 	}
+	if got := c.Monotonic(); got != 8*time.Second {
+		t.Fatalf("drifting Monotonic = %v, want 8s", got)
+	}
 	base.Advance(time.Second)
 	fired(t, tm)
 
@@ -117,12 +120,21 @@ func TestNodeClockDriftAndJumps(t *testing.T) {
 	if got, want := c.Now(), clockStart.Add(30*time.Second-time.Hour); !got.Equal(want) {
 		t.Fatalf("Now = %v, want %v", got, want)
 	}
+	if got := c.Monotonic(); got != 30*time.Second {
+		t.Fatalf("Monotonic under a wall-clock offset = %v, want 30s (it never sees the offset)", got)
+	}
 	c.Reset()
 	if got := c.Now(); !got.Equal(base.Now()) {
 		t.Fatalf("after Reset Now = %v, want the world's %v", got, base.Now())
 	}
+	if got := c.Monotonic(); got != 30*time.Second {
+		t.Fatalf("after Reset Monotonic = %v, want 30s (Now went back 10s, the monotonic time does not)", got)
+	}
 	base.Advance(time.Second)
 	fired(t, tm)
+	if got := c.Monotonic(); got != 31*time.Second {
+		t.Fatalf("Monotonic = %v, want 31s", got)
+	}
 }
 
 func TestNodeClockPause(t *testing.T) {

@@ -215,6 +215,9 @@ func New(rng *rand.Rand, cfg Config) *World {
 func (w *World) addNode(n *machine) {
 	n.w, n.disk, n.diskRng, n.diskDead = w, memfs.New(), split(w.rng), make(chan struct{})
 	n.clock = newNodeClock(w.clock, w.start)
+	// The node's connection deadlines (the metadata quorum's writes) are
+	// set from its own wall clock: the network reads them on it.
+	w.net.SetHostClock(n.name, n.clock)
 	n.disk.SetInjector(n.injector(n.disk, n.diskDead))
 	w.nodes = append(w.nodes, n)
 }

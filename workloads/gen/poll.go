@@ -53,7 +53,7 @@ func PollValue(fs kgo.Fetches) (history.Poll, string) {
 				if r.Attrs.IsControl() {
 					continue
 				}
-				pr.Records = append(pr.Records, history.Record{Offset: r.Offset, Key: string(r.Key), Value: string(r.Value)})
+				pr.Records = append(pr.Records, recordValue(r))
 			}
 			p.Reads = append(p.Reads, pr)
 		}
@@ -64,6 +64,20 @@ func PollValue(fs kgo.Fetches) (history.Poll, string) {
 		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
 	return p, strings.Join(errs, "; ")
+}
+
+// recordValue is the history's record of r. A tombstone (a null value)
+// carries its history value in the history.TombstoneHeader header.
+func recordValue(r *kgo.Record) history.Record {
+	rec := history.Record{Offset: r.Offset, Key: string(r.Key), Value: string(r.Value)}
+	if r.Value == nil {
+		for _, h := range r.Headers {
+			if h.Key == history.TombstoneHeader {
+				rec.Value, rec.Tombstone = string(h.Value), true
+			}
+		}
+	}
+	return rec
 }
 
 // Poll records one PollFetches of cl by process, bounded by timeout, and

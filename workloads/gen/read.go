@@ -216,6 +216,9 @@ type FinalTarget struct {
 	Topic         string
 	Partitions    int32 // the partitions the topic was created with
 	ReadCommitted bool
+	// Compacted: the topic has cleanup.policy=compact (history.Final.
+	// Compacted), so the checkers judge it by the last record of each key.
+	Compacted bool
 }
 
 // FinalRead is the final read of one topic, the i-th of the run (its
@@ -235,7 +238,7 @@ type FinalTarget struct {
 // The error is non-nil unless the final op is ok; the history says why.
 func FinalRead(ctx context.Context, cc ClientConfig, rec *history.Recorder, i int, t FinalTarget) error {
 	proc, reader := FinalProcesses(i)
-	final := &history.Final{Topic: t.Topic, Partitions: t.Partitions, Reader: reader}
+	final := &history.Final{Topic: t.Topic, Partitions: t.Partitions, Reader: reader, Compacted: t.Compacted}
 	inv := *final
 	rec.Record(history.Op{Process: proc, Type: history.Invoke, F: history.FnFinal, Final: &inv})
 	finish := func(typ history.Type, err error) error {

@@ -98,6 +98,9 @@ type Config struct {
 	// Txn, if set, makes the producers transactional (txn.go) and the
 	// consumers and the final read read_committed.
 	Txn *TxnConfig
+	// Compacted, if set, adds a compacted topic with a producer client and
+	// a consumer of its own (compacted.go).
+	Compacted *CompactedConfig
 }
 
 // Allowed is what this configuration does not promise, as anomaly names
@@ -179,6 +182,11 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.Txn = &t
 	}
+	if c.Compacted != nil {
+		k := *c.Compacted
+		k.withDefaults(c.Topic, c.TopicConfigs)
+		c.Compacted = &k
+	}
 	var err error
 	c.Group, err = c.Group.withDefaults()
 	return c, err
@@ -196,8 +204,9 @@ func (c *Config) clientConfig(host string) gen.ClientConfig {
 
 // ClientHosts names the hosts the workload's clients run on while it runs,
 // with HostDialer: "producer-<i>" for the i-th producer client and
-// "consumer-<i>" for the i-th consumer. The topic is created from "admin",
-// the final read made from "final".
+// "consumer-<i>" for the i-th consumer, then, in the compacted mode,
+// "kv-producer" and "kv-consumer". The topic is created from "admin", the
+// final read made from "final".
 func (c Config) ClientHosts() []string {
 	var hosts []string
 	for i := range c.Producers {
@@ -205,6 +214,9 @@ func (c Config) ClientHosts() []string {
 	}
 	for i := range c.Consumers {
 		hosts = append(hosts, consumerHost(i))
+	}
+	if c.Compacted != nil {
+		hosts = append(hosts, compactedProducerHost, compactedConsumerHost)
 	}
 	return hosts
 }

@@ -71,6 +71,18 @@
 //     and once after the final read (TxnOffsetsProcess): the group's
 //     committed offsets (OffsetFetch), which aborted-offset-commit judges
 //     against the transactions that aborted.
+//   - With Config.Compacted (compacted.go) a compacted topic
+//     (cleanup.policy=compact, <topic>-kv) runs beside the queue's: a
+//     producer client of its own (host kv-producer, CompactedConfig.
+//     Processes processes) sends keyed records, keys drawn by Zipf's law
+//     from CompactedConfig.Keys (hot keys overwritten again and again,
+//     cold ones rarely), a share of them tombstones (a null value; the
+//     unique history value rides in the history.TombstoneHeader header);
+//     a consumer of its own (host kv-consumer) subscribes to it and
+//     starts again from its start before a poll with CompactedConfig.
+//     ReassignChance, so its reads cross the cleaner's gaps; FinalReads
+//     reads it too, its final op marked Compacted, so checker judges it
+//     by each key's last record (compaction-lost-key).
 //   - assign {topic, partitions}: a consumer replaces its client with one
 //     that consumes exactly these partitions from their start
 //     (kgo.ConsumePartitions).
@@ -116,7 +128,8 @@
 // int-nonmonotonic-poll, int-send-skip and int-nonmonotonic-send (txn ops),
 // phantom-value, watermark-regression, aborted-read, nonlinearizable
 // (porcupine, per partition), and, in the transactional mode,
-// precommitted-read, torn-transaction and aborted-offset-commit. A final
+// precommitted-read, torn-transaction and aborted-offset-commit; in the
+// compacted mode compaction-lost-key. A final
 // read that is not ok leaves lost writes unjudged: the verdict is unknown,
 // a liveness failure, never valid.
 //

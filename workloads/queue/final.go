@@ -26,6 +26,7 @@ func FinalReads(ctx context.Context, cfg Config, rec *history.Recorder) error {
 		return err
 	}
 	err = gen.FinalRead(ctx, cfg.clientConfig(finalHost), rec, 0, gen.FinalTarget{Topic: cfg.Topic, Partitions: cfg.Partitions, ReadCommitted: cfg.readCommitted()})
+	err = errors.Join(err, compactedFinal(ctx, &cfg, rec))
 	if cfg.Group.Name != "" {
 		// What the group committed, read back once everything healed.
 		err = errors.Join(err, groupFinalOffsets(ctx, cfg, rec, GroupOffsetsProcess, cfg.Group.Name))

@@ -44,6 +44,7 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 	for i := range workers {
 		workers[i] = &worker{cfg: &cfg, rec: rec, rng: gen.Child(cfg.Rand), proc: procs.New()}
 	}
+	compacted := newCompactedWorkers(&cfg, rec, procs)
 
 	var (
 		wg       sync.WaitGroup
@@ -95,16 +96,17 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 			s.Close()
 		}()
 	}
+	// Consumers poll until the run ends, or until the producers are done
+	// and they had one more PollTimeout to catch up.
+	cctx, ccancel := context.WithCancel(ctx)
+	defer ccancel()
+	compacted.start(ctx, cctx, &cfg, ids, &pwg, &wg, fail)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		pwg.Wait()
 		close(producersDone)
 	}()
-	// Consumers poll until the run ends, or until the producers are done
-	// and they had one more PollTimeout to catch up.
-	cctx, ccancel := context.WithCancel(ctx)
-	defer ccancel()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -151,7 +153,8 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 }
 
 // CreateTopic creates cfg's topic with its partitions and replication
-// factor; a topic that already exists is fine.
+// factor (and, in the compacted mode, the compacted topic); a topic that
+// already exists is fine.
 func CreateTopic(ctx context.Context, cfg Config) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -161,8 +164,11 @@ func CreateTopic(ctx context.Context, cfg Config) error {
 	for k, v := range cfg.TopicConfigs {
 		configs[k] = &v
 	}
-	topic := gen.Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Configs: configs}
-	if err := gen.CreateTopics(ctx, cfg.clientConfig(adminHost), topic); err != nil {
+	topics := []gen.Topic{{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Configs: configs}}
+	if t := cfg.compactedTopic(); t != nil {
+		topics = append(topics, *t)
+	}
+	if err := gen.CreateTopics(ctx, cfg.clientConfig(adminHost), topics...); err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
 	return nil

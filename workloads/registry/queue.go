@@ -41,6 +41,36 @@ type QueueParams struct {
 	// Group, when set, runs the consumers as members of one consumer
 	// group (queue.GroupConfig).
 	Group *QueueGroupParams `json:"group,omitempty"`
+	// Compacted, when set, adds a compacted topic (queue.CompactedConfig).
+	Compacted *QueueCompactedParams `json:"compacted,omitempty"`
+}
+
+// QueueCompactedParams are queue.CompactedConfig's parameters.
+type QueueCompactedParams struct {
+	Topic          string            `json:"topic,omitempty"`
+	Partitions     int32             `json:"partitions,omitempty"`
+	TopicConfigs   map[string]string `json:"topic_configs,omitempty"`
+	Processes      int               `json:"processes,omitempty"`
+	Rate           float64           `json:"rate,omitempty"`
+	Keys           int               `json:"keys,omitempty"`
+	TombstoneShare float64           `json:"tombstone_share,omitempty"`
+	ReassignChance float64           `json:"reassign_chance,omitempty"`
+}
+
+func compactedParamsOf(c *queue.CompactedConfig) *QueueCompactedParams {
+	if c == nil {
+		return nil
+	}
+	p := QueueCompactedParams(*c)
+	return &p
+}
+
+func (p *QueueCompactedParams) config() *queue.CompactedConfig {
+	if p == nil {
+		return nil
+	}
+	c := queue.CompactedConfig(*p)
+	return &c
 }
 
 // QueueTxnParams are queue.TxnConfig's parameters.
@@ -71,6 +101,7 @@ func QueueParamsOf(cfg queue.Config) QueueParams {
 		UnkeyedShare: cfg.UnkeyedShare, LingerNs: int64(cfg.Linger), Acks: acks, DisableIdempotence: cfg.DisableIdempotence,
 		ReassignChance: cfg.ReassignChance, OpTimeoutNs: int64(cfg.OpTimeout), PollTimeoutNs: int64(cfg.PollTimeout),
 		PollIntervalNs: int64(cfg.PollInterval), Txn: txnParamsOf(cfg.Txn), Group: groupParamsOf(cfg.Group),
+		Compacted: compactedParamsOf(cfg.Compacted),
 	}
 }
 
@@ -106,6 +137,7 @@ func (p QueueParams) Config() (queue.Config, error) {
 		UnkeyedShare: p.UnkeyedShare, Linger: time.Duration(p.LingerNs), Acks: acks, DisableIdempotence: p.DisableIdempotence,
 		ReassignChance: p.ReassignChance, OpTimeout: time.Duration(p.OpTimeoutNs), PollTimeout: time.Duration(p.PollTimeoutNs),
 		PollInterval: time.Duration(p.PollIntervalNs), Txn: p.Txn.config(), Group: p.Group.config(),
+		Compacted: p.Compacted.config(),
 	}, nil
 }
 

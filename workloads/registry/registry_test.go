@@ -68,10 +68,15 @@ func TestQueueParamsCoverConfig(t *testing.T) {
 		case reflect.Map:
 			fv.Set(reflect.ValueOf(map[string]string{"k": f.Name}))
 		case reflect.Pointer:
-			if f.Name != "Txn" {
+			switch f.Name {
+			case "Txn":
+				fv.Set(reflect.ValueOf(&queue.TxnConfig{Processes: 3, MaxSends: 5, AbortChance: 0.25, Timeout: 7 * time.Second}))
+			case "Compacted":
+				fv.Set(reflect.ValueOf(&queue.CompactedConfig{Topic: "kv", Partitions: 2, TopicConfigs: map[string]string{"segment.bytes": "4096"},
+					Processes: 3, Rate: 7.5, Keys: 5, TombstoneShare: 0.25, ReassignChance: 0.125}))
+			default:
 				t.Fatalf("queue.Config.%s (%s): teach QueueParams and this test about it", f.Name, f.Type)
 			}
-			fv.Set(reflect.ValueOf(&queue.TxnConfig{Processes: 3, MaxSends: 5, AbortChance: 0.25, Timeout: 7 * time.Second}))
 		case reflect.Struct:
 			if f.Name != "Group" {
 				t.Fatalf("queue.Config.%s (%s): teach QueueParams and this test about it", f.Name, f.Type)

@@ -8,10 +8,25 @@
 // log so the fetch offset is durable; truncate when there are no epochs to
 // compare), then send OffsetForLeaderEpoch for the partitions that must
 // find their divergence point, then one Fetch (v15: ReplicaState with the
-// broker id and epoch, current and last fetched leader epochs, no fetch
-// session), and hand each partition's answer to its Follower and carry out
-// the Action on the broker's Partition: truncate, restart the log,
-// append the leader's batches as they are, set the high watermark.
+// broker id and epoch, current and last fetched leader epochs), and hand
+// each partition's answer to its Follower and carry out the Action on the
+// broker's Partition: truncate, restart the log, append the leader's
+// batches as they are, set the high watermark.
+//
+// The Fetch goes in a KIP-227 fetch session with the leader
+// (fetchsession.Client): the first is full and opens it; later ones name
+// only the partitions whose fetch offset or epochs moved and forget those
+// not fetched this round (in backoff, truncating), and the answer carries
+// only the partitions with something new: an idle partition costs neither
+// side encoding. A partition left out of an answer had nothing new. A
+// session error (FETCH_SESSION_ID_NOT_FOUND after the leader restarted or
+// evicted the session, INVALID_FETCH_SESSION_EPOCH,
+// FETCH_SESSION_TOPIC_ID_ERROR) is answered at once by a full fetch on
+// the same connection that opens a new session; only a second failure
+// backs off. A lost connection, a partition followed, removed or
+// restarted, or an answer dropped because its partition changed
+// meanwhile, starts a new session with the next fetch, so the leader's
+// session never counts as told what the Follower did not take.
 //
 // Invariants:
 //   - Every goroutine ends when the Manager's context ends or Close runs; a

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/fetchsession"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/env"
@@ -147,12 +148,11 @@ func (c Config) withDefaults() Config {
 // (broker epoch) and names topics by id; OffsetForLeaderEpoch v4 is
 // flexible. Weir brokers serve both; there is no version negotiation.
 const (
-	fetchVersion      = 15
-	epochEndVersion   = 4
-	maxResponseSlack  = 1 << 20 // headers on top of MaxBytes of records
-	maxStepsPerPlan   = 4       // Next steps taken locally before a request
-	finalSessionEpoch = -1      // KIP-227: no fetch session
-	readUncommitted   = 0
+	fetchVersion     = 15
+	epochEndVersion  = 4
+	maxResponseSlack = 1 << 20 // headers on top of MaxBytes of records
+	maxStepsPerPlan  = 4       // Next steps taken locally before a request
+	readUncommitted  = 0
 )
 
 // Manager keeps one fetcher per leader broker: a goroutine that fetches
@@ -313,8 +313,13 @@ type fetcher struct {
 	// sorted is parts in compareTP order, nil when parts changed since
 	// it was sorted: plan runs on every fetch, parts change rarely.
 	sorted []*entry
+	// resetSession asks the fetcher goroutine to start a new fetch
+	// session: a partition was added, removed or restarted, so the
+	// leader's session may hold answers its follower never took.
+	resetSession bool
 
-	conn *conn // only the fetcher goroutine uses it
+	conn    *conn               // only the fetcher goroutine uses it
+	session fetchsession.Client // likewise: the fetch session with the leader
 }
 
 type entry struct {
@@ -357,6 +362,7 @@ func (f *fetcher) follow(tp TopicPartition, addr string, a replica.Assignment, h
 		if restart {
 			e.gen++
 			e.retryAt, e.failed = time.Time{}, false
+			f.resetSession = true
 		}
 		f.wakeUp()
 		return nil
@@ -371,6 +377,7 @@ func (f *fetcher) follow(tp TopicPartition, addr string, a replica.Assignment, h
 	}
 	f.parts[tp] = &entry{tp: tp, p: p, f: follower, gen: gen}
 	f.sorted = nil
+	f.resetSession = true
 	f.wakeUp()
 	return nil
 }
@@ -383,6 +390,7 @@ func (f *fetcher) remove(tp TopicPartition) *entry {
 	e := f.parts[tp]
 	delete(f.parts, tp)
 	f.sorted = nil
+	f.resetSession = true
 	return e
 }
 
@@ -597,7 +605,53 @@ func (f *fetcher) askEpochEnds(ctx context.Context, c *conn, asks []request) err
 	return nil
 }
 
+// fetch sends one Fetch for fetches in the fetch session with the leader
+// (KIP-227): the first is full and opens the session; later ones carry
+// only the partitions whose fetch parameters changed, and the answer only
+// those with something new. A session error (the leader restarted or
+// evicted the session) is answered at once by a full fetch that opens a
+// new one.
 func (f *fetcher) fetch(ctx context.Context, c *conn, fetches []request) error {
+	want := wantOf(fetches, f.cfg.PartitionMaxBytes)
+	f.mu.Lock()
+	if f.resetSession {
+		f.resetSession = false
+		f.session.Reset()
+	}
+	f.mu.Unlock()
+	var resp *kmsg.FetchResponse
+	for attempt := 0; ; attempt++ {
+		req := f.fetchRequest()
+		f.session.Build(req, want)
+		kresp, err := f.send(ctx, c, req)
+		if err != nil {
+			f.session.Failed()
+			return err
+		}
+		resp = kresp.(*kmsg.FetchResponse)
+		err = f.session.Done(resp)
+		if err == nil {
+			break
+		}
+		if attempt > 0 || !isSessionError(resp.ErrorCode) {
+			return fmt.Errorf("fetch: %w", kerr.ErrorForCode(resp.ErrorCode))
+		}
+		f.log.Info("fetch session refused; fetching in full", "err", err)
+	}
+	f.apply(fetches, resp)
+	return nil
+}
+
+// isSessionError tells the top-level errors a new session cures.
+func isSessionError(code int16) bool {
+	switch code {
+	case kerr.FetchSessionIDNotFound.Code, kerr.InvalidFetchSessionEpoch.Code, kerr.FetchSessionTopicIDError.Code:
+		return true
+	}
+	return false
+}
+
+func (f *fetcher) fetchRequest() *kmsg.FetchRequest {
 	req := kmsg.NewPtrFetchRequest()
 	req.Version = fetchVersion
 	req.ReplicaState.ID = f.cfg.LocalID
@@ -606,12 +660,18 @@ func (f *fetcher) fetch(ctx context.Context, c *conn, fetches []request) error {
 	req.MinBytes = f.cfg.MinBytes
 	req.MaxBytes = f.cfg.MaxBytes
 	req.IsolationLevel = readUncommitted
-	req.SessionID, req.SessionEpoch = 0, finalSessionEpoch
+	return req
+}
+
+// wantOf is the request's topics for fetches (sorted by topic): what a
+// full fetch would send.
+func wantOf(fetches []request, partitionMaxBytes int32) []kmsg.FetchRequestTopic {
+	var topics []kmsg.FetchRequestTopic
 	for _, r := range fetches {
-		if n := len(req.Topics); n == 0 || req.Topics[n-1].TopicID != r.e.tp.TopicID {
+		if n := len(topics); n == 0 || topics[n-1].TopicID != r.e.tp.TopicID {
 			t := kmsg.NewFetchRequestTopic()
 			t.Topic, t.TopicID = r.e.tp.Topic, r.e.tp.TopicID
-			req.Topics = append(req.Topics, t)
+			topics = append(topics, t)
 		}
 		p := kmsg.NewFetchRequestTopicPartition()
 		p.Partition = r.e.tp.Partition
@@ -619,18 +679,18 @@ func (f *fetcher) fetch(ctx context.Context, c *conn, fetches []request) error {
 		p.FetchOffset = r.step.FetchOffset
 		p.LastFetchedEpoch = r.step.LastFetchedEpoch
 		p.LogStartOffset = r.step.LogStartOffset
-		p.PartitionMaxBytes = f.cfg.PartitionMaxBytes
-		t := &req.Topics[len(req.Topics)-1]
+		p.PartitionMaxBytes = partitionMaxBytes
+		t := &topics[len(topics)-1]
 		t.Partitions = append(t.Partitions, p)
 	}
-	kresp, err := f.send(ctx, c, req)
-	if err != nil {
-		return err
-	}
-	resp := kresp.(*kmsg.FetchResponse)
-	if resp.ErrorCode != 0 {
-		return fmt.Errorf("fetch: %w", kerr.ErrorForCode(resp.ErrorCode))
-	}
+	return topics
+}
+
+// apply hands each partition's answer to its Follower. A partition the
+// answer leaves out had nothing new (an incremental answer). An answer
+// the fetcher drops (its partition restarted or moved meanwhile) resets
+// the session: the leader's session counts it as told.
+func (f *fetcher) apply(fetches []request, resp *kmsg.FetchResponse) {
 	type key struct {
 		id   [16]byte
 		part int32
@@ -646,7 +706,11 @@ func (f *fetcher) fetch(ctx context.Context, c *conn, fetches []request) error {
 	var failed []failure
 	for _, r := range fetches {
 		a := answers[key{r.e.tp.TopicID, r.e.tp.Partition}]
-		if a == nil || !f.currentLocked(r) {
+		if a == nil {
+			continue
+		}
+		if !f.currentLocked(r) {
+			f.resetSession = true
 			continue
 		}
 		res := replica.FetchResult{
@@ -664,7 +728,6 @@ func (f *fetcher) fetch(ctx context.Context, c *conn, fetches []request) error {
 	}
 	f.mu.Unlock()
 	f.report(failed)
-	return nil
 }
 
 // applyLocked carries out a follower Action on its partition.
@@ -732,6 +795,9 @@ func (f *fetcher) connect(ctx context.Context) (*conn, error) {
 }
 
 func (f *fetcher) disconnect() {
+	// A request may have been lost with the connection: the next fetch
+	// closes the session and opens a new one.
+	f.session.Failed()
 	if f.conn != nil {
 		f.conn.close()
 		f.conn = nil

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/fetchsession"
 	wlog "github.com/weir-dev/weir/broker/log"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/replica"
@@ -50,6 +52,27 @@ type fakeLeader struct {
 	parts    map[fetcher.TopicPartition]*leaderPart
 	appended chan struct{} // closed and replaced at every append
 	fetches  int
+	// sessions, once useSessions ran, serves fetch sessions as the
+	// broker does; kinds counts the fetches by kind, sessionErrors the
+	// session errors answered, partsSent the partitions requests named,
+	// conns the connections accepted.
+	sessions      *fetchsession.Cache
+	kinds         map[fetchsession.Kind]int
+	sessionErrors int
+	partsSent     int
+	conns         int
+	byKey         map[idPart]*leaderPart
+}
+
+// useSessions makes the leader serve fetch sessions from an empty cache
+// (again: as after a restart, every session is gone).
+func (s *fakeLeader) useSessions(seed uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions = fetchsession.New(fetchsession.Config{Slots: 10, EvictAfter: time.Minute}, rand.New(rand.NewPCG(seed, seed)))
+	if s.kinds == nil {
+		s.kinds = map[fetchsession.Kind]int{}
+	}
 }
 
 func newFakeLeader(t testing.TB, id int32, n env.Net, addr string) *fakeLeader {
@@ -68,6 +91,9 @@ func newFakeLeader(t testing.TB, id int32, n env.Net, addr string) *fakeLeader {
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -123,6 +149,7 @@ func (s *fakeLeader) lead(tp fetcher.TopicPartition, leaderEpoch int32, isr []in
 		s.t.Fatal(err)
 	}
 	s.parts[tp] = p
+	s.byKey = nil
 	return p
 }
 
@@ -238,12 +265,24 @@ func (s *fakeLeader) byName(topic string, part int32) *leaderPart {
 }
 
 func (s *fakeLeader) byID(id [16]byte, part int32) *leaderPart {
+	if s.byKey == nil { // built once: a fetch looks up every partition
+		s.byKey = map[idPart]*leaderPart{}
+	}
+	if p := s.byKey[idPart{id, part}]; p != nil {
+		return p
+	}
 	for tp, p := range s.parts {
 		if tp.TopicID == id && tp.Partition == part {
+			s.byKey[idPart{id, part}] = p
 			return p
 		}
 	}
 	return nil
+}
+
+type idPart struct {
+	id   [16]byte
+	part int32
 }
 
 // fetch answers a follower's Fetch the way the broker must: check the
@@ -252,15 +291,39 @@ func (s *fakeLeader) byID(id [16]byte, part int32) *leaderPart {
 // with the high watermark; wait up to MaxWait for an append when there is
 // nothing to send.
 func (s *fakeLeader) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.FetchResponse {
+	s.mu.Lock()
+	for _, t := range req.Topics {
+		s.partsSent += len(t.Partitions)
+	}
+	var sess fetchsession.Fetch
+	if s.sessions != nil {
+		sess = s.sessions.Begin(req, true, s.clock.Now())
+		if sess.Err != 0 {
+			s.sessionErrors++
+			s.mu.Unlock()
+			resp := req.ResponseKind().(*kmsg.FetchResponse)
+			resp.ErrorCode = sess.Err
+			return resp
+		}
+		s.kinds[sess.Kind]++
+		read := *req
+		read.Topics = sess.Topics
+		req = &read
+	}
+	s.mu.Unlock()
 	for waited := false; ; waited = true {
 		s.mu.Lock()
 		s.fetches++
 		resp, n := s.fetchOnce(req)
 		ch := s.appended
-		s.mu.Unlock()
 		if n > 0 || waited || req.MaxWaitMillis <= 0 {
+			if s.sessions != nil {
+				s.sessions.Finish(&sess, resp, s.clock.Now())
+			}
+			s.mu.Unlock()
 			return resp
 		}
+		s.mu.Unlock()
 		timer := s.clock.NewTimer(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 		select {
 		case <-ch:
