@@ -14,7 +14,9 @@
 //     parameters. --controllers (controllers.go) forces the metadata
 //     quorum's mode: combined (every broker a voter) or dedicated (three
 //     nodes with process.roles=controller); seed, the default, draws
-//     dedicated on a third of the seeds.
+//     dedicated on a third of the seeds. --rate (load.go) forces the
+//     queue's sends per virtual second; else the seed draws 100, 500,
+//     1000 or 2000.
 //  2. Derive every parameter of the run from the seed (math/rand/v2 seeded
 //     from --seed; nothing else decides them), print "SEED=<n>" and then the
 //     parameters as one line "PARAMS=<json>" on stdout, and for the world

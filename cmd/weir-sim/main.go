@@ -48,10 +48,11 @@ type flags struct {
 	out         string
 	listDefects bool
 	cpuProfile  string
-	txn         string // the queue's transactional mode: seed, on, off (txn.go)
-	group       string // the queue's consumer-group mode: seed, on, off
-	controllers string // the metadata quorum's mode: seed, combined, dedicated (controllers.go)
-	compaction  string // the cleaner within the run: seed, on, off (compaction.go)
+	txn         string  // the queue's transactional mode: seed, on, off (txn.go)
+	group       string  // the queue's consumer-group mode: seed, on, off
+	controllers string  // the metadata quorum's mode: seed, combined, dedicated (controllers.go)
+	compaction  string  // the cleaner within the run: seed, on, off (compaction.go)
+	rate        float64 // the queue's sends per second across its producers; 0: the seed's (load.go)
 	// The configurations whose losses Kafka documents (worldLosses).
 	acks            string
 	uncleanElection bool
@@ -83,8 +84,11 @@ type params struct {
 	NoFsync    bool `json:"no_fsync,omitempty"`
 	// Group forces the queue's consumer-group mode on or off (--group);
 	// empty: the seed decides (world.go).
-	Group     string `json:"group,omitempty"`
-	GoVersion string `json:"go_version"`
+	Group string `json:"group,omitempty"`
+	// Rate forces the queue's sends per second (--rate); 0: drawn
+	// (load.go). The load the run had is World.Rate.
+	Rate      float64 `json:"rate,omitempty"`
+	GoVersion string  `json:"go_version"`
 
 	// WorkloadParams are the parameters of each workload but the queue
 	// (whose are World's), as its registry entry drew them (workloads.go).
@@ -207,6 +211,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.compaction, "compaction", "seed", "log compaction within the world scenario's run (a cleaner interval of seconds, small segments of the internal topics, and a compacted topic in the queue): seed (the seed chooses, on a third of the seeds, and always with the cleaner's defect), on, off")
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
+	fs.Float64Var(&f.rate, "rate", 0, "the queue workload's sends per virtual second across its producer clients in the world scenario (0: the seed draws 100, 500, 1000 or 2000)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
 	fs.BoolVar(&f.loneLeader, "lone-leader", false, "topics with two replicas and min.insync.replicas=1 (unclean election off), and half the crash windows aimed at a leader whose ISR is itself alone: nothing may be lost")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
@@ -245,6 +250,9 @@ func parseFlags(args []string) (flags, error) {
 	if f.compaction == "off" && broker.IsCompactionDefect(f.defect) {
 		return f, fmt.Errorf("--compaction off: the defect %s needs compaction within the run", f.defect)
 	}
+	if err := checkRate(f.rate); err != nil {
+		return f, err
+	}
 	if f.acks != "all" && f.acks != "1" {
 		return f, fmt.Errorf("--acks %q: want all or 1", f.acks)
 	}
@@ -271,6 +279,7 @@ func deriveParams(f flags, sc scenario) params {
 		UncleanElection: f.uncleanElection,
 		LoneLeader:      f.loneLeader,
 		NoFsync:         f.noFsync,
+		Rate:            f.rate,
 	}
 	if f.group != "seed" {
 		p.Group = f.group

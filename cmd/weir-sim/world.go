@@ -33,12 +33,16 @@ type worldParams struct {
 	// broker a voter) or "dedicated" (Controllers nodes with
 	// process.roles=controller); controllers.go, --controllers. Empty in
 	// parameters recorded before it was drawn: combined.
-	ControllerMode string  `json:"controller_mode,omitempty"`
-	Controllers    int     `json:"controllers,omitempty"`
-	Partitions     int32   `json:"partitions"`
-	Producers      int     `json:"producers"` // producer clients
-	Consumers      int     `json:"consumers"`
-	RatePerSec     float64 `json:"rate_per_producer_per_sec"` // per producer client
+	ControllerMode string `json:"controller_mode,omitempty"`
+	Controllers    int    `json:"controllers,omitempty"`
+	Partitions     int32  `json:"partitions"`
+	Producers      int    `json:"producers"` // producer clients
+	Consumers      int    `json:"consumers"`
+	// Rate is the queue's sends per virtual second across its producer
+	// clients (--rate, else drawn: load.go); RatePerSec is each client's
+	// share of it.
+	Rate           float64 `json:"rate,omitempty"`
+	RatePerSec     float64 `json:"rate_per_producer_per_sec"`
 	Keys           int     `json:"keys"`
 	LatencyMinUs   int64   `json:"latency_min_us"`
 	LatencyMaxUs   int64   `json:"latency_max_us"`
@@ -102,7 +106,7 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 		Partitions:     1 + rng.Int32N(4),
 		Producers:      1 + rng.IntN(3),
 		Consumers:      1 + rng.IntN(2),
-		RatePerSec:     []float64{5, 10, 20, 40}[rng.IntN(4)],
+		Rate:           drawRate(rng),
 		Keys:           2 + rng.IntN(10),
 		LatencyMinUs:   minLat,
 		LatencyMaxUs:   minLat + rng.Int64N(2000),
@@ -115,6 +119,7 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	// The workload's pipelining, drawn after the rest so that the draws
 	// above stay what they were.
 	p.World.InFlight = 8 + rng.IntN(41)
+	setLoad(p)
 	p.World.LingerUs = 2000 + rng.Int64N(8000)
 	p.World.PowerLossKeep = -1
 	if rng.IntN(2) == 0 {

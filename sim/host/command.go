@@ -41,6 +41,8 @@ guest build: the same seed replays the same trace.
   weir sim --seeds 1-50 --check-determinism   each seed twice: the traces must match
   weir sim --seeds 1-20 --controllers dedicated   the metadata quorum on 3 controller-only
                                           nodes (default: the seed chooses, on a third)
+  weir sim --seed 7 --rate 5000           the queue's sends per virtual second across its
+                                          producers (default: the seed draws 100-2000)
   weir sim --seeds 1-20 --faults crash --acks 1   a configuration documented to lose
                                           writes (also --unclean-election, --no-fsync):
                                           lost writes are allowed, and counted
@@ -87,6 +89,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("scenario", "", "guest scenario (selftest tests the harness itself)")
 	fs.String("txn", "", "the queue workload's transactional mode: seed, on or off (default: the guest's, seed: a quarter of the seeds)")
 	fs.String("group", "", "the queue workload's consumer-group mode: seed, on or off, and after on ,classic or ,consumer and ,static or ,dynamic (default: the guest's, seed: a third of the seeds, and always with a group coordinator's defect; protocol and membership drawn by the seed)")
+	fs.Float64("rate", 0, "the queue workload's sends per virtual second across its producer clients (default: the guest's, 0: the seed draws 100, 500, 1000 or 2000)")
 	fs.String("controllers", "", "the metadata quorum: seed, combined (every broker a voter) or dedicated (3 controller-only nodes) (default: the guest's, seed: dedicated on a third of the seeds)")
 	fs.String("compaction", "", "log compaction within the run (the cleaner every few seconds on small segments of the internal topics and of a compacted topic the queue writes): seed, on or off (default: the guest's, seed: a third of the seeds, and always with the cleaner's defect)")
 	// Configurations documented to lose acknowledged writes: their runs
@@ -128,7 +131,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers", "compaction"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers", "compaction", "rate"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
@@ -144,7 +147,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --compaction, --acks, --lone-leader, --unclean-election and --no-fsync")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --compaction, --rate, --acks, --lone-leader, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -260,9 +261,28 @@ func TestCommand(t *testing.T) {
 		t.Fatalf("replay with another trace: exit %d\n%s", code, out)
 	}
 
-	code, out, _ = cmd("--seed", "42", "--duration", "2s", "--out", filepath.Join(dir, "one"))
+	one := filepath.Join(dir, "one")
+	code, out, _ = cmd("--seed", "42", "--duration", "2s", "--rate", "300", "--out", one)
 	if code != ExitValid || !strings.HasPrefix(out, "SEED=42\nPARAMS={") || !strings.Contains(out, "weir sim: seed 42: valid (exit 0)") {
 		t.Fatalf("one seed: exit %d\n%s", code, out)
+	}
+	// --rate travels like the other guest flags: into the parameters and
+	// the header, and from the header into the replay.
+	h, err = ReadHeader(one)
+	var p struct {
+		Rate  float64 `json:"rate"`
+		World struct {
+			Rate float64 `json:"rate"`
+		} `json:"world"`
+	}
+	if err == nil {
+		err = json.Unmarshal(h.Params, &p)
+	}
+	if err != nil || !slices.Equal(h.ExtraArgs, []string{"--duration", "2s", "--rate", "300"}) || p.Rate != 300 || p.World.Rate != 300 {
+		t.Fatalf("--rate 300: %v, extra args %q, params %s", err, h.ExtraArgs, h.Params)
+	}
+	if code, out, _ = cmd("--replay", one); code != ExitValid || !strings.Contains(out, "weir sim: trace matches") {
+		t.Fatalf("replay of --rate 300: exit %d\n%s", code, out)
 	}
 
 	// A prebuilt guest: nothing is built.
@@ -286,6 +306,7 @@ func TestCommandUsage(t *testing.T) {
 		{"--seeds", "5-1"},
 		{"--seed", "x"},
 		{"--replay", "x", "--faults", "crash"},
+		{"--replay", "x", "--rate", "500"},
 		{"extra"},
 	} {
 		var out, errb bytes.Buffer
