@@ -93,13 +93,28 @@ func TestTransactionsAcrossBrokers(t *testing.T) {
 			t.Fatalf("create %s: %v %v", topic, err, resp.Err)
 		}
 	}
-	leaders := map[int32]bool{}
-	md, err := adm.Metadata(ctxT(t), "in")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range md.Topics["in"].Partitions {
-		leaders[p.Leader] = true
+	// The broker answering Metadata may not have the new topic's image
+	// yet: ask until every partition has a leader.
+	var leaders map[int32]bool
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		md, err := adm.Metadata(ctxT(t), "in")
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaders = map[int32]bool{}
+		led := 0
+		for _, p := range md.Topics["in"].Partitions {
+			if p.Leader >= 0 {
+				leaders[p.Leader] = true
+				led++
+			}
+		}
+		if led == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the 6 partitions of in have a leader after 10 s", led)
+		}
 	}
 	if len(leaders) < 2 {
 		t.Fatalf("the partitions of in are led by %v: want them spread", leaders)
