@@ -46,6 +46,24 @@ func (f *flipData) count() int {
 	return f.flipped
 }
 
+// openMemBroker opens a one-node broker on a memfs disk (returned, for an
+// injector), active and closed when the test ends. Its listen address is a
+// fixed port never listened on: the broker registers at Open.
+func openMemBroker(t *testing.T) (*Broker, *memfs.FS) {
+	t.Helper()
+	fs := memfs.New()
+	cfg := DefaultConfig()
+	cfg.ListenAddr, cfg.DataDir = "127.0.0.1:1", "/data"
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.RealClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	mustBeActive(t, b)
+	return b, fs
+}
+
 // initTxnProducer runs InitProducerId for a transactional id on b.
 func initTxnProducer(t *testing.T, b *Broker, id string) *kmsg.InitProducerIDResponse {
 	t.Helper()
@@ -100,17 +118,7 @@ func waitTxnServing(t *testing.T, b *Broker, id string) *txnShard {
 // of their partitions forever), and must then hold what the log says: the
 // id's producer keeps its producer id at the next epoch.
 func TestTxnShardLoadSurvivesReadFlips(t *testing.T) {
-	fs := memfs.New()
-	cfg := DefaultConfig()
-	// A fixed port (never listened on): the broker registers at Open.
-	cfg.ListenAddr, cfg.DataDir = "127.0.0.1:1", "/data"
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.RealClock{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	mustBeActive(t, b)
+	b, fs := openMemBroker(t)
 	if code := b.txns.ensure(context.Background()); code != 0 {
 		t.Fatalf("ensure: %d", code)
 	}
@@ -166,16 +174,7 @@ func TestCoordLoadBackoff(t *testing.T) {
 // for the group coordinator; after the reload the group's committed offset
 // is the one the log holds.
 func TestGroupShardLoadSurvivesReadFlips(t *testing.T) {
-	fs := memfs.New()
-	cfg := DefaultConfig()
-	cfg.ListenAddr, cfg.DataDir = "127.0.0.1:1", "/data"
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.RealClock{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	mustBeActive(t, b)
+	b, fs := openMemBroker(t)
 	mustCreateTopic(t, b, "t", 1, nil)
 	if code := b.groups.ensure(context.Background()); code != 0 {
 		t.Fatalf("ensure: %d", code)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 )
 
@@ -55,16 +52,7 @@ func (f *failWritesAfter) count() int {
 // failed shard's state machine (it was a nil dereference that took the
 // whole broker down).
 func TestTxnShardFailsInsideNestedApply(t *testing.T) {
-	fs := memfs.New()
-	cfg := DefaultConfig()
-	cfg.ListenAddr, cfg.DataDir = "127.0.0.1:1", "/data"
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.RealClock{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	mustBeActive(t, b)
+	b, fs := openMemBroker(t)
 	if code := b.txns.ensure(context.Background()); code != 0 {
 		t.Fatalf("ensure: %d", code)
 	}

@@ -137,22 +137,11 @@ func (kw *compactedWorkers) start(ctx, cctx context.Context, cfg *Config, ids *g
 	}
 	kc := cfg.Compacted
 	s := gen.NewSender(cfg.clientConfig(compactedProducerHost), ids, cfg.SendsPerProducer, kc.Rate, cfg.producerOpts()...)
-	var lwg sync.WaitGroup
+	var lanes []func() error
 	for _, w := range kw.producers {
-		lwg.Add(1)
-		go func() {
-			defer lwg.Done()
-			if err := w.produceCompacted(ctx, s); err != nil {
-				fail(err)
-			}
-		}()
+		lanes = append(lanes, func() error { return w.produceCompacted(ctx, s) })
 	}
-	pwg.Add(1)
-	go func() {
-		defer pwg.Done()
-		lwg.Wait()
-		s.Close()
-	}()
+	startLanes(s, pwg, fail, lanes)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

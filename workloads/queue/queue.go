@@ -78,23 +78,11 @@ func Run(ctx context.Context, cfg Config, rec *history.Recorder) error {
 			continue
 		}
 		s := gen.NewSender(cfg.clientConfig(producerHost(i)), ids, cfg.SendsPerProducer, cfg.Rate, cfg.producerOpts()...)
-		var lwg sync.WaitGroup
-		for j := range cfg.InFlight {
-			w := workers[i*cfg.InFlight+j]
-			lwg.Add(1)
-			go func() {
-				defer lwg.Done()
-				if err := w.produce(ctx, s); err != nil {
-					fail(err)
-				}
-			}()
+		var lanes []func() error
+		for _, w := range workers[i*cfg.InFlight : (i+1)*cfg.InFlight] {
+			lanes = append(lanes, func() error { return w.produce(ctx, s) })
 		}
-		pwg.Add(1)
-		go func() {
-			defer pwg.Done()
-			lwg.Wait()
-			s.Close()
-		}()
+		startLanes(s, &pwg, fail, lanes)
 	}
 	// Consumers poll until the run ends, or until the producers are done
 	// and they had one more PollTimeout to catch up.
@@ -186,4 +174,26 @@ type worker struct {
 	// (GroupConfig.RestartEvery) that end its incarnation.
 	restart chan struct{}
 	txns    int // a transactional producer's transactions so far (txn.go)
+}
+
+// startLanes runs each lane of one producer client's sender on a goroutine
+// of its own and closes s once every lane is done, all under pwg; a lane's
+// error goes to fail.
+func startLanes(s *gen.Sender, pwg *sync.WaitGroup, fail func(error), lanes []func() error) {
+	var lwg sync.WaitGroup
+	for _, lane := range lanes {
+		lwg.Add(1)
+		go func() {
+			defer lwg.Done()
+			if err := lane(); err != nil {
+				fail(err)
+			}
+		}()
+	}
+	pwg.Add(1)
+	go func() {
+		defer pwg.Done()
+		lwg.Wait()
+		s.Close()
+	}()
 }
