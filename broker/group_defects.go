@@ -52,6 +52,10 @@ func groupDefects() []Defect {
 			"group coordinator, consumer protocol (KIP-848): an OffsetCommit naming a member epoch the member no longer has is accepted, so a member that gave a partition up moves its committed offset back under the partition's new owner",
 			[]string{"nonmonotonic-commit", "committed-redelivery", "lost-commit"},
 			func(d *Defects) { d.Group.AcceptStaleMemberEpoch = true }},
+		{GroupAssignUnreleased,
+			"group coordinator, consumer protocol (KIP-848): a member gets the partitions of its target assignment at once, before their previous owner revoked them, so two members own a partition at the same time",
+			[]string{"double-assignment", "committed-redelivery", "nonmonotonic-commit"},
+			func(d *Defects) { d.Group.AssignUnreleased = true }},
 		{GroupStaticUnfenced,
 			"group coordinator, static membership (KIP-345): a static member that joins again under a new member id does not fence the old one, whose heartbeats and commits go on succeeding next to the new incarnation's",
 			[]string{"unfenced-instance", "nonmonotonic-commit", "lost-commit"},
@@ -64,6 +68,7 @@ func groupDefects() []Defect {
 // members (of the classic protocol, whose zombies the workload makes).
 const (
 	GroupStaleEpochCommit = "group-848-stale-epoch-commit"
+	GroupAssignUnreleased = "group-848-assign-unreleased"
 	GroupStaticUnfenced   = "group-static-unfenced"
 )
 

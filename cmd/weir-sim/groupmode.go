@@ -55,7 +55,7 @@ func parseGroupMode(s string) (groupMode, error) {
 func (g groupMode) withDefect(defect string) (groupMode, error) {
 	want := groupMode{}
 	switch defect {
-	case broker.GroupStaleEpochCommit:
+	case broker.GroupStaleEpochCommit, broker.GroupAssignUnreleased:
 		want.protocol = queue.ProtocolConsumer
 	case broker.GroupStaticUnfenced:
 		want.protocol, want.membership = queue.ProtocolClassic, "static"

@@ -147,7 +147,7 @@ func DefectArgs(defect string) []string {
 		return []string{"--workload", d.Workload, "--duration", WorkloadDefectDuration(d.Workload)}
 	}
 	switch defect {
-	case broker.GroupStaleEpochCommit: // KIP-848's
+	case broker.GroupStaleEpochCommit, broker.GroupAssignUnreleased: // KIP-848's
 		return []string{"--group", "on,consumer"}
 	case broker.GroupStaticUnfenced: // with zombies of the classic protocol
 		return []string{"--group", "on,classic,static"}

@@ -30,6 +30,7 @@ func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
 		case !isWorkload && i >= 0:
 			t.Errorf("broker defect %s runs with %v", c.Defect, c.Args)
 		case c.Defect == broker.GroupStaleEpochCommit && !slices.Equal(c.Args, []string{"--group", "on,consumer"}),
+			c.Defect == broker.GroupAssignUnreleased && !slices.Equal(c.Args, []string{"--group", "on,consumer"}),
 			c.Defect == broker.GroupStaticUnfenced && !slices.Equal(c.Args, []string{"--group", "on,classic,static"}),
 			broker.IsGroupDefect(c.Defect) && (len(c.Args) != 2 || c.Args[0] != "--group" || !strings.HasPrefix(c.Args[1], "on")):
 			// Its runs without the defect must be group runs too.
