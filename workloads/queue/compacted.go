@@ -64,27 +64,13 @@ const (
 )
 
 func (c *CompactedConfig) withDefaults(queueTopic string, queueConfigs map[string]string) {
-	if c.Topic == "" {
-		c.Topic = queueTopic + "-kv"
-	}
-	if c.Partitions == 0 {
-		c.Partitions = 1
-	}
-	if c.Processes == 0 {
-		c.Processes = 4
-	}
-	if c.Rate == 0 {
-		c.Rate = 20
-	}
-	if c.Keys == 0 {
-		c.Keys = 20
-	}
-	if c.TombstoneShare == 0 {
-		c.TombstoneShare = 0.15
-	}
-	if c.ReassignChance == 0 {
-		c.ReassignChance = 0.05
-	}
+	gen.Default(&c.Topic, queueTopic+"-kv")
+	gen.Default(&c.Partitions, 1)
+	gen.Default(&c.Processes, 4)
+	gen.Default(&c.Rate, 20)
+	gen.Default(&c.Keys, 20)
+	gen.Default(&c.TombstoneShare, 0.15)
+	gen.Default(&c.ReassignChance, 0.05)
 	configs := map[string]string{}
 	if v, ok := queueConfigs["min.insync.replicas"]; ok {
 		configs["min.insync.replicas"] = v
