@@ -179,19 +179,7 @@ func groupModeRun(t *testing.T, c groupMode, seed uint64, last bool) bool {
 		Rate: 200, Duration: 5 * time.Second, Seed: seed, PollTimeout: 200 * time.Millisecond,
 		Bootstrap: []string{addr}, Group: g,
 	}
-	rec := history.NewRecorder(time.Now(), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := queue.Run(ctx, cfg, rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.FinalReads(ctx, cfg, rec); err != nil {
-		t.Fatal(err)
-	}
-	h := rec.Ops()
-	if err := history.Validate(h); err != nil {
-		t.Fatal(err)
-	}
+	h := runWithFinalReads(t, cfg, 60*time.Second)
 	joins, assigned, committed := 0, 0, 0
 	instances := map[string]bool{}
 	for _, op := range h {

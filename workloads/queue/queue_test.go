@@ -17,17 +17,12 @@ import (
 
 func startBroker(t *testing.T) string { return brokertest.Start(t) }
 
-func TestRunAgainstWeir(t *testing.T) {
-	addr := startBroker(t)
-	const producers, sends = 3, 40
-	cfg := queue.Config{
-		Topic: "queue", Partitions: 3, Producers: producers, Consumers: 3,
-		SendsPerProducer: sends, Duration: 20 * time.Second, Seed: 7,
-		ReassignChance: 0.2, PollTimeout: 200 * time.Millisecond,
-		Bootstrap: []string{addr},
-	}
+// runWithFinalReads runs the workload cfg describes and its final reads
+// within timeout, and returns the history, which must be well-formed.
+func runWithFinalReads(t *testing.T, cfg queue.Config, timeout time.Duration) []history.Op {
+	t.Helper()
 	rec := history.NewRecorder(time.Now(), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := queue.Run(ctx, cfg, rec); err != nil {
 		t.Fatal(err)
@@ -39,6 +34,19 @@ func TestRunAgainstWeir(t *testing.T) {
 	if err := history.Validate(h); err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+func TestRunAgainstWeir(t *testing.T) {
+	addr := startBroker(t)
+	const producers, sends = 3, 40
+	cfg := queue.Config{
+		Topic: "queue", Partitions: 3, Producers: producers, Consumers: 3,
+		SendsPerProducer: sends, Duration: 20 * time.Second, Seed: 7,
+		ReassignChance: 0.2, PollTimeout: 200 * time.Millisecond,
+		Bootstrap: []string{addr},
+	}
+	h := runWithFinalReads(t, cfg, 40*time.Second)
 	open := map[int]bool{}
 	count := map[string]int{}
 	var hwmSum int64

@@ -26,19 +26,7 @@ func TestTxnAgainstWeir(t *testing.T) {
 		Bootstrap:   []string{addr},
 		Txn:         &queue.TxnConfig{AbortChance: 0.3},
 	}
-	rec := history.NewRecorder(time.Now(), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := queue.Run(ctx, cfg, rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.FinalReads(ctx, cfg, rec); err != nil {
-		t.Fatal(err)
-	}
-	h := rec.Ops()
-	if err := history.Validate(h); err != nil {
-		t.Fatal(err)
-	}
+	h := runWithFinalReads(t, cfg, 60*time.Second)
 	count := map[history.Type]int{}
 	committed, aborted := map[string]bool{}, map[string]bool{}
 	readCommitted := 0
