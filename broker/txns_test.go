@@ -228,20 +228,7 @@ func TestTransactionTimeoutAborts(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := kadm.NewClient(tb.client())
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := adm.ListCommittedOffsets(ctxT(t), "t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o, _ := c.Lookup("t", 0); o.Offset == 2 { // the record and the abort marker
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the coordinator did not abort the transaction within 10s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitTimeoutAbort(t, adm)
 	txns, err := adm.DescribeTransactions(ctxT(t), "slow")
 	if err != nil {
 		t.Fatal(err)
@@ -444,4 +431,25 @@ func TestLateTransactionalProduceRefused(t *testing.T) {
 func fixBatch(raw []byte) {
 	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
 	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+}
+
+// waitTimeoutAbort waits up to 10 s for the coordinator to abort, on its
+// timeout, the one-record transaction left open on partition 0 of t: the
+// last stable offset passes the record and its abort marker.
+func waitTimeoutAbort(t *testing.T, adm *kadm.Client) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := adm.ListCommittedOffsets(ctxT(t), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, _ := c.Lookup("t", 0); o.Offset == 2 { // the record and the abort marker
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the coordinator did not abort the transaction on its timeout within 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
