@@ -29,6 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 )
 
@@ -36,8 +37,8 @@ func init() { registerRefusing(0, 0, 3, 12, handleProduce) }
 
 // pendingAck is an appended batch an acks=-1 response waits for.
 type pendingAck struct {
-	p      *partition
-	ack    *ackWait
+	p      *partition.Partition
+	ack    *partition.AckWait
 	result *kmsg.ProduceResponseTopicPartition
 }
 
@@ -74,13 +75,13 @@ func handleProduce(ctx context.Context, b *Broker, req *request) (reply, error) 
 				}
 				continue
 			}
-			sp.BaseOffset = end.baseOffset
-			sp.LogAppendTime = end.logAppendMs
-			sp.LogStartOffset = p.log.StartOffset()
+			sp.BaseOffset = end.BaseOffset
+			sp.LogAppendTime = end.LogAppendMs
+			sp.LogStartOffset = p.StartOffset()
 			// A single replica without fsync commits in the append, so
 			// such acks=-1 produces have nothing to wait for.
 			if r.Acks == -1 && !b.cfg.Defects.AckBeforeFsync {
-				if ack, code := p.awaitAck(end.leaderEpoch, end.endOffset); ack != nil {
+				if ack, code := p.AwaitAck(end.LeaderEpoch, end.EndOffset); ack != nil {
 					waits = append(waits, pendingAck{p: p, ack: ack, result: sp})
 				} else {
 					sp.ErrorCode = code
@@ -101,7 +102,7 @@ func handleProduce(ctx context.Context, b *Broker, req *request) (reply, error) 
 		// the writer gets here: then there is no timer to set up.
 		pending := waits
 		for len(pending) > 0 {
-			code, done := pending[0].ack.done()
+			code, done := pending[0].ack.Done()
 			if !done {
 				break
 			}
@@ -116,67 +117,67 @@ func handleProduce(ctx context.Context, b *Broker, req *request) (reply, error) 
 		timer := b.clock.AfterFunc(timeout, cancel)
 		defer timer.Stop()
 		for _, w := range pending {
-			w.result.ErrorCode = w.p.ackResult(ctx.Done(), w.ack)
+			w.result.ErrorCode = w.p.AckResult(ctx.Done(), w.ack)
 		}
 	}}, nil
 }
 
 // produceOne validates and appends one partition's records.
-func (b *Broker) produceOne(ctx context.Context, r *kmsg.ProduceRequest, version int16, t *topic, rp kmsg.ProduceRequestTopicPartition) (*partition, appendResult, *topicError) {
+func (b *Broker) produceOne(ctx context.Context, r *kmsg.ProduceRequest, version int16, t *topic, rp kmsg.ProduceRequestTopicPartition) (*partition.Partition, partition.AppendResult, *topicError) {
 	if version < 3 {
-		return nil, appendResult{}, errTopic(kerr.UnsupportedVersion, "message format v0/v1 (produce v0-2) is not supported; use a client that speaks record batch v2 (Kafka 0.11+)")
+		return nil, partition.AppendResult{}, errTopic(kerr.UnsupportedVersion, "message format v0/v1 (produce v0-2) is not supported; use a client that speaks record batch v2 (Kafka 0.11+)")
 	}
 	if r.Acks != 0 && r.Acks != 1 && r.Acks != -1 {
-		return nil, appendResult{}, errTopic(kerr.InvalidRequiredAcks, "acks must be -1, 0 or 1, got %d", r.Acks)
+		return nil, partition.AppendResult{}, errTopic(kerr.InvalidRequiredAcks, "acks must be -1, 0 or 1, got %d", r.Acks)
 	}
 	p, kerrp := t.leaderPartition(rp.Partition, -1)
 	if kerrp != nil {
-		return nil, appendResult{}, errTopic(kerrp, "%s", leaderErrorMessage(kerrp))
+		return nil, partition.AppendResult{}, errTopic(kerrp, "%s", leaderErrorMessage(kerrp))
 	}
 	if isInternalTopic(t.name()) {
-		return nil, appendResult{}, errTopic(kerr.InvalidTopicException, "Cannot append to internal topic %s", t.name())
+		return nil, partition.AppendResult{}, errTopic(kerr.InvalidTopicException, "Cannot append to internal topic %s", t.name())
 	}
 	batch, err := record.Parse(rp.Records)
 	switch {
 	case errors.Is(err, record.ErrOldMagic):
-		return nil, appendResult{}, errTopic(kerr.UnsupportedVersion, "message format v0/v1 is not supported")
+		return nil, partition.AppendResult{}, errTopic(kerr.UnsupportedVersion, "message format v0/v1 is not supported")
 	case err != nil:
-		return nil, appendResult{}, errTopic(kerr.CorruptMessage, "%v", err)
+		return nil, partition.AppendResult{}, errTopic(kerr.CorruptMessage, "%v", err)
 	}
 	if batch.Size() != len(rp.Records) {
-		return nil, appendResult{}, errTopic(kerr.InvalidRecord, "produce requests must contain exactly one record batch per partition")
+		return nil, partition.AppendResult{}, errTopic(kerr.InvalidRecord, "produce requests must contain exactly one record batch per partition")
 	}
 	if err := record.ValidateProduced(&batch); err != nil {
-		return nil, appendResult{}, errTopic(kerr.CorruptMessage, "%v", err)
+		return nil, partition.AppendResult{}, errTopic(kerr.CorruptMessage, "%v", err)
 	}
 	overrides := t.overrides()
 	if max := b.topicConfigInt(overrides, "max.message.bytes"); int64(batch.Size()) > max {
-		return nil, appendResult{}, errTopic(kerr.MessageTooLarge, "record batch of %d bytes exceeds max.message.bytes=%d", batch.Size(), max)
+		return nil, partition.AppendResult{}, errTopic(kerr.MessageTooLarge, "record batch of %d bytes exceeds max.message.bytes=%d", batch.Size(), max)
 	}
 	if batch.IsControl() {
-		return nil, appendResult{}, errTopic(kerr.InvalidRecord, "clients may not produce control batches")
+		return nil, partition.AppendResult{}, errTopic(kerr.InvalidRecord, "clients may not produce control batches")
 	}
 	if terr := b.verifyProduce(ctx, r, version, t, p, &batch); terr != nil {
-		return nil, appendResult{}, terr
+		return nil, partition.AppendResult{}, terr
 	}
-	if terr := p.checkProduce(r.Acks); terr != nil {
-		return nil, appendResult{}, terr
+	if kerrp, msg := p.CheckProduce(r.Acks); kerrp != nil {
+		return nil, partition.AppendResult{}, errTopic(kerrp, "%s", msg)
 	}
 	ts, _ := b.effectiveTopicConfig(overrides, "message.timestamp.type")
-	res := p.append(&batch, ts == "LogAppendTime", r.Acks == -1)
-	if res.err == kerr.InvalidTxnState && version >= 12 {
-		res.err = kerr.TransactionAbortable // what KIP-890 clients abort on (txn_verify.go)
+	res := p.Append(&batch, ts == "LogAppendTime", r.Acks == -1)
+	if res.Err == kerr.InvalidTxnState && version >= 12 {
+		res.Err = kerr.TransactionAbortable // what KIP-890 clients abort on (txn_verify.go)
 	}
-	if res.err != nil {
+	if res.Err != nil {
 		var kerrp *kerr.Error
-		if !errors.As(res.err, &kerrp) {
+		if !errors.As(res.Err, &kerrp) {
 			kerrp = kerr.UnknownServerError
 		}
-		msg := res.reason
+		msg := res.Reason
 		if msg == "" {
-			msg = res.err.Error()
+			msg = res.Err.Error()
 		}
-		return nil, appendResult{}, errTopic(kerrp, "%s", msg)
+		return nil, partition.AppendResult{}, errTopic(kerrp, "%s", msg)
 	}
 	return p, res, nil
 }

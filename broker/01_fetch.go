@@ -23,15 +23,11 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"reflect"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	wlog "github.com/weir-dev/weir/broker/log"
-	"github.com/weir-dev/weir/internal/invariants"
 )
 
 func init() { register(1, 4, 17, handleFetch) }
@@ -124,7 +120,7 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 				sp.ErrorCode = kerr.UnknownTopicID.Code
 			case perr != nil:
 				sp.ErrorCode = perr.Code
-			case p.failure.Load() != nil:
+			case p.Err() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
 				// KIP-74: the first non-empty partition returns at least one
@@ -135,54 +131,12 @@ func (b *Broker) fetchOnce(r *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-
 					limit = 1
 				}
 				if replicaID >= 0 {
-					watches = append(watches, p.watchGrowth(), p.rep.failed)
-					total += p.readForFollower(replicaID, &rp, limit, &sp)
+					watches = append(watches, p.WatchGrowth(), p.Failed())
+					total += p.ReadForFollower(replicaID, &rp, limit, &sp)
 					break
 				}
-				watches = append(watches, p.watch())
-				if p.epochStartPending() {
-					// A new leader whose high watermark is still below
-					// where its epoch began would show consumers a
-					// high watermark older than one the previous leader
-					// may have served them. Like a behind in-sync
-					// replica under KIP-392, it answers
-					// OFFSET_NOT_AVAILABLE, which clients retry, until
-					// its ISR has caught it up (a fetch or two).
-					sp.ErrorCode = kerr.OffsetNotAvailable.Code
-					break
-				}
-				hw := p.highWatermark()
-				// read_committed reads up to the last stable offset
-				// (partition_txn.go).
-				lso := p.lastStableOffset()
-				readTo := hw
-				if r.IsolationLevel == 1 {
-					readTo = lso
-				}
-				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, lso, p.log.StartOffset()
-				if limit <= 0 {
-					break
-				}
-				data, span, err := p.log.ReadBoundedSpan(rp.FetchOffset, limit, readTo)
-				switch {
-				case errors.Is(err, wlog.ErrOffsetOutOfRange):
-					sp.ErrorCode = kerr.OffsetOutOfRange.Code
-				case err != nil:
-					sp.ErrorCode = kerr.KafkaStorageError.Code
-					b.log.Error("fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
-				case data != nil:
-					if b.cfg.Defects.FetchSkipsBatch {
-						data, span = skipsFirstBatch(data, span)
-					}
-					if invariants.Enabled {
-						p.checkDurableRead(rp.FetchOffset, span, len(data))
-					}
-					sp.RecordBatches = data
-					total += len(data)
-					if r.IsolationLevel == 1 {
-						sp.AbortedTransactions = abortedTransactions(p.abortedIn(rp.FetchOffset, data))
-					}
-				}
+				watches = append(watches, p.Watch())
+				total += p.ReadForConsumer(rp.FetchOffset, limit, r.IsolationLevel == 1, &sp)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

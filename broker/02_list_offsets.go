@@ -18,17 +18,19 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/partition"
 )
 
 func init() { register(2, 1, 10, handleListOffsets) }
 
 // Special timestamps of ListOffsets.
 const (
-	listLatest        = -1
-	listEarliest      = -2
-	listMaxTimestamp  = -3
-	listEarliestLocal = -4
-	listLatestTiered  = -5
+	listLatest        = partition.ListLatest
+	listEarliest      = partition.ListEarliest
+	listMaxTimestamp  = partition.ListMaxTimestamp
+	listEarliestLocal = partition.ListEarliestLocal
+	listLatestTiered  = partition.ListLatestTiered
 )
 
 func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error) {
@@ -46,13 +48,13 @@ func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error
 			switch {
 			case perr != nil:
 				sp.ErrorCode = perr.Code
-			case p.failure.Load() != nil:
+			case p.Err() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
-				sp.Offset, sp.Timestamp = p.listOffset(rp.Timestamp, r.IsolationLevel == 1)
-				sp.LeaderEpoch = p.leaderEpoch.Load()
+				sp.Offset, sp.Timestamp = p.ListOffset(rp.Timestamp, r.IsolationLevel == 1)
+				sp.LeaderEpoch = p.LeaderEpoch()
 				searched := rp.Timestamp != listEarliest && rp.Timestamp != listEarliestLocal
-				if searched && (sp.Offset < 0 || rp.Timestamp == listLatest || rp.Timestamp == listLatestTiered) && p.epochStartPending() {
+				if searched && (sp.Offset < 0 || rp.Timestamp == listLatest || rp.Timestamp == listLatestTiered) && p.EpochStartPending() {
 					sp.ErrorCode = kerr.OffsetNotAvailable.Code
 					sp.Offset, sp.Timestamp = -1, -1
 				}
@@ -62,34 +64,4 @@ func handleListOffsets(_ context.Context, b *Broker, req *request) (reply, error
 		resp.Topics = append(resp.Topics, st)
 	}
 	return reply{resp: resp}, nil
-}
-
-// listOffset answers one ListOffsets query: (-1, -1) when no record matches.
-// Only records below the high watermark are visible, or, for
-// read_committed, below the last stable offset.
-func (p *partition) listOffset(ts int64, readCommitted bool) (offset, timestamp int64) {
-	hw := p.highWatermark()
-	if readCommitted {
-		hw = p.lastStableOffset()
-	}
-	switch ts {
-	case listLatest, listLatestTiered:
-		return hw, -1
-	case listEarliest, listEarliestLocal:
-		return p.log.StartOffset(), -1
-	case listMaxTimestamp:
-		off, mts := p.log.MaxTimestamp()
-		if off < 0 || off >= hw {
-			return -1, -1
-		}
-		return off, mts
-	}
-	if ts < 0 {
-		return -1, -1
-	}
-	off, found, ok := p.log.OffsetForTimestamp(ts)
-	if !ok || off >= hw {
-		return -1, -1
-	}
-	return off, found
 }

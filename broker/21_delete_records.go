@@ -28,7 +28,7 @@ func handleDeleteRecords(_ context.Context, b *Broker, req *request) (reply, err
 			sp.Partition, sp.LowWatermark = rp.Partition, -1
 			if p, perr := t.leaderPartition(rp.Partition, -1); perr != nil {
 				sp.ErrorCode = perr.Code
-			} else if low, err := p.deleteRecords(t, rp.Offset); err != nil {
+			} else if low, err := b.deleteRecords(t, p, rp.Offset); err != nil {
 				sp.ErrorCode = err.Code
 			} else {
 				sp.LowWatermark = low

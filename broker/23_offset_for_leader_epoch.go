@@ -43,10 +43,10 @@ func handleOffsetForLeaderEpoch(_ context.Context, b *Broker, req *request) (rep
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case p == nil:
 				sp.ErrorCode = kerr.NotLeaderForPartition.Code
-			case p.failure.Load() != nil:
+			case p.Err() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
-				sp.ErrorCode, sp.LeaderEpoch, sp.EndOffset = p.answerEpochEnd(currentEpoch, rp.LeaderEpoch)
+				sp.ErrorCode, sp.LeaderEpoch, sp.EndOffset = p.AnswerEpochEnd(currentEpoch, rp.LeaderEpoch)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

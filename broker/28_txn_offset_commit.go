@@ -70,9 +70,9 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, req *request) (reply,
 		return fail(code)
 	}
 	p := cs.p
-	if token, needed := p.needsVerificationOf(r.ProducerID, r.ProducerEpoch); needed {
+	if token, needed := p.NeedsVerificationOf(r.ProducerID, r.ProducerEpoch); needed {
 		code := b.verifyTxnPartition(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, offsetsTopic, cs.index, r.Version >= 5)
-		if !p.verified(r.ProducerID, token, code == 0) {
+		if !p.Verified(r.ProducerID, token, code == 0) {
 			if code == 0 {
 				code = kerr.InvalidTxnState.Code
 			}
@@ -83,7 +83,7 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, req *request) (reply,
 	code = cs.do(func(sm *group.Shard, nowMs int64) group.Output {
 		// Checked under the shard's lock: nothing else writes the
 		// partition until the shard's batch is appended.
-		if d := p.checkTxnCommit(r.ProducerID, r.ProducerEpoch); d.Action == txn.Reject {
+		if d := p.CheckTxnCommit(r.ProducerID, r.ProducerEpoch); d.Action == txn.Reject {
 			return sm.Answer(nowMs, w, group.ErrorResponse(&known, d.Err.Code))
 		}
 		return sm.TxnCommit(nowMs, &known, w)

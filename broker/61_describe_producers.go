@@ -31,10 +31,10 @@ func handleDescribeProducers(_ context.Context, b *Broker, req *request) (reply,
 				sp.ErrorCode = perr.Code
 				msg := leaderErrorMessage(perr)
 				sp.ErrorMessage = &msg
-			case p.failure.Load() != nil:
+			case p.Err() != nil:
 				sp.ErrorCode = kerr.KafkaStorageError.Code
 			default:
-				for _, pr := range p.producerStates() {
+				for _, pr := range p.ProducerStates() {
 					ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
 					ap.ProducerID, ap.ProducerEpoch = pr.ID, int32(pr.Epoch)
 					ap.LastSequence, ap.LastTimestamp = -1, -1

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/quorum"
 	"github.com/weir-dev/weir/broker/replica/fetcher"
 	"github.com/weir-dev/weir/env"
@@ -105,7 +106,7 @@ type Broker struct {
 // topic is a topic of the image with the replicas this broker holds.
 type topic struct {
 	info       *metadata.Topic
-	partitions []*partition // by index; nil where this broker holds no replica
+	partitions []*partition.Partition // by index; nil where this broker holds no replica
 }
 
 func (t *topic) name() string                 { return t.info.Name }
@@ -435,7 +436,7 @@ func (b *Broker) Abandon() {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, p := range b.localPartitions() {
-		<-p.syncDone
+		p.WaitSyncerDone()
 	}
 	// The process is gone: so is its lock.
 	b.unlockDataDir()
@@ -446,7 +447,7 @@ func (b *Broker) closePartitions() error {
 	defer b.mu.Unlock()
 	var first error
 	for _, p := range b.localPartitions() {
-		if err := p.close(); err != nil && first == nil {
+		if err := p.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -469,15 +470,15 @@ func (b *Broker) runFlusher() {
 		ps := b.localPartitions()
 		b.mu.RUnlock()
 		for _, p := range ps {
-			p.requestSyncIfDirty()
+			p.RequestSyncIfDirty()
 		}
 	}
 }
 
 // localPartitions lists this broker's replicas, topics in name order.
 // Call with mu held.
-func (b *Broker) localPartitions() []*partition {
-	var out []*partition
+func (b *Broker) localPartitions() []*partition.Partition {
+	var out []*partition.Partition
 	for _, t := range b.sortedTopicsLocked() {
 		for _, p := range t.partitions {
 			if p != nil {
@@ -525,7 +526,7 @@ func (t *topic) inCluster(i int32) bool {
 	return t != nil && i >= 0 && int(i) < len(t.info.Partitions)
 }
 
-func (t *topic) partition(i int32) *partition {
+func (t *topic) partition(i int32) *partition.Partition {
 	if t == nil || i < 0 || int(i) >= len(t.partitions) {
 		return nil
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
@@ -225,7 +226,7 @@ func (c *testCluster) createTopic(name string, partitions int32, rf int16, confi
 	}
 	c.waitFor("every replica of "+name+" to be led and in sync", 20*time.Second, func() bool {
 		for p := range partitions {
-			if l := c.leaderOf(name, p); l < 0 || len(c.partitionOn(l, name, p).isr()) != int(rf) {
+			if l := c.leaderOf(name, p); l < 0 || len(c.partitionOn(l, name, p).ISR()) != int(rf) {
 				return false
 			}
 		}
@@ -258,14 +259,14 @@ func (c *testCluster) leaderOf(topic string, index int32) int32 {
 	if b == nil {
 		return -1
 	}
-	if p := b.topicByName(topic).partition(index); p == nil || !p.leading.Load() {
+	if p := b.topicByName(topic).partition(index); p == nil || !p.Leading() {
 		return -1
 	}
 	return id
 }
 
 // partitionOn is broker id's replica of topic-index, or nil.
-func (c *testCluster) partitionOn(id int32, topic string, index int32) *partition {
+func (c *testCluster) partitionOn(id int32, topic string, index int32) *partition.Partition {
 	b := c.broker(id)
 	if b == nil {
 		return nil
@@ -294,11 +295,11 @@ func (c *testCluster) waitFor(what string, d time.Duration, cond func() bool) {
 	}
 }
 
-// batches is the replica's log as stored, batch by batch.
-func (p *partition) batches(t testing.TB) [][]byte {
+// batchesOf is the replica's log as stored, batch by batch.
+func batchesOf(t testing.TB, p *partition.Partition) [][]byte {
 	t.Helper()
 	var out [][]byte
-	if err := p.log.Batches(p.log.StartOffset(), func(b *record.Batch) error {
+	if err := p.Batches(p.StartOffset(), func(b *record.Batch) error {
 		out = append(out, bytes.Clone(b.Raw))
 		return nil
 	}); err != nil {
@@ -319,21 +320,21 @@ func (c *testCluster) converged(topic string, index int32) {
 			return false
 		}
 		lp := c.partitionOn(leader, topic, index)
-		end, hw := lp.log.EndOffset(), lp.highWatermark()
+		end, hw := lp.EndOffset(), lp.HighWatermark()
 		if hw != end {
 			return false
 		}
 		for _, id := range c.imagePartition(topic, index).Replicas {
 			p := c.partitionOn(id, topic, index)
-			if p == nil || p.log.EndOffset() != end || p.highWatermark() != hw {
+			if p == nil || p.EndOffset() != end || p.HighWatermark() != hw {
 				return false
 			}
 		}
 		return true
 	})
-	want := c.partitionOn(leader, topic, index).batches(c.t)
+	want := batchesOf(c.t, c.partitionOn(leader, topic, index))
 	for _, id := range c.imagePartition(topic, index).Replicas {
-		got := c.partitionOn(id, topic, index).batches(c.t)
+		got := batchesOf(c.t, c.partitionOn(id, topic, index))
 		if len(got) != len(want) {
 			c.t.Fatalf("broker %d has %d batches of %s-%d, the leader %d has %d", id, len(got), topic, index, leader, len(want))
 		}

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	wlog "github.com/weir-dev/weir/broker/log"
-	"github.com/weir-dev/weir/broker/record"
 )
 
 // Defect describes one planted bug of Defects: its --defect name, what it
@@ -125,20 +122,4 @@ func ParseDefect(name string) (Defects, error) {
 	}
 	cat[i].set(&d)
 	return d, nil
-}
-
-// skipsFirstBatch is the fetch-skips-batch defect: of a read that holds
-// more than one batch, drop the first when its base offset is 3 mod 4, so
-// that about a quarter of such fetches skip offsets. It returns what to
-// serve and where it lies.
-func skipsFirstBatch(data []byte, span wlog.Span) ([]byte, wlog.Span) {
-	size, err := record.PeekSize(data)
-	if err != nil || size >= len(data) {
-		return data, span
-	}
-	first, err := record.Parse(data[:size])
-	if err != nil || first.FirstOffset%4 != 3 {
-		return data, span
-	}
-	return data[size:], span.Skip(size) // DEFECT: the first batch is never served
 }

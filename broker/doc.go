@@ -1,6 +1,10 @@
 // Package broker is a Kafka-compatible broker: it speaks the Kafka wire
 // protocol (encoded and decoded by franz-go's kmsg, never by hand) and keeps
-// each partition in a segmented log on an env.FS.
+// each partition it holds as a broker/partition.Partition (a segmented log
+// on an env.FS, its producer state, high watermark and replication role),
+// opened in partition.go with the broker's config and seams (the fetchers,
+// the AlterPartition sender, the low-priority fsync pool, Deps.Breach);
+// handlers, coordinators and loops call its methods, never its insides.
 //
 // One file per API key (00_produce.go, 01_fetch.go, ...) registers its
 // handler and the versions it serves; ApiVersions is built from that table,
@@ -16,13 +20,16 @@
 // low-priority threads of internal/lowprio, unless it covers bytes older
 // than a second.
 //
-// Replication is broker/replica's state machines with their shell here
-// (replication*.go): on every metadata image the reconciler makes each
+// Replication is broker/replica's state machines, driven per partition by
+// broker/partition: on every metadata image the reconciler makes each
 // local replica lead (a replica.Leader decides its high watermark, ISR
 // changes and acks=all answers), follow (the replica fetchers append the
-// leader's batches as they are) or neither; followers' fetches and
+// leader's batches as they are) or neither (Partition.SetRole, with the
+// role roleOf reads from the image); followers' fetches and
 // OffsetForLeaderEpoch are answered by the leader; ISR changes go to the
-// controller as AlterPartition through the metadata quorum.
+// controller as AlterPartition through the metadata quorum, sent by
+// replication_alter.go, which also runs the fetchers and the leaders'
+// periodic ISR check.
 //
 // Fetch sessions (KIP-227) are broker/fetchsession's Cache, with its lock
 // and seeded ids in fetch_sessions.go: consumers and followers alike get
@@ -42,10 +49,11 @@
 // groups.go's, and txn_markers.go writes the transaction markers its shards
 // decide to the leader of each partition (directly, or over env.Net with
 // peers.go), retrying until all are written. A partition's side of
-// transactions is partition_txn.go (markers, the last stable offset, the
-// aborted transactions of read_committed fetches) and txn_verify.go (a
-// transactional produce that opens the producer's transaction in a
-// partition is checked with the coordinator first: KIP-890 part 1). The
+// transactions is broker/partition's (markers, the last stable offset, the
+// aborted transactions of read_committed fetches, verification records);
+// txn_verify.go asks the coordinator (a transactional produce that opens
+// the producer's transaction in a partition is checked with the
+// coordinator first: KIP-890 part 1). The
 // group coordinator writes offsets committed inside transactions, and the
 // markers of its own partitions (groups_txn.go). transaction.version 2
 // (KIP-890 part 2) is advertised in ApiVersions; Defects.NoKIP890 turns
@@ -84,11 +92,16 @@
 //     a handler (malformed or unanswerable request) closes that connection
 //     only, with a log line.
 //   - Topics are replaced, never mutated, under Broker.mu; partition state
-//     has its own locks, taken after Broker.mu when both are held. The
-//     group coordinator's lock comes before Broker.mu, a shard's before
-//     its partition's. A replica fetcher's lock comes before a partition's:
-//     the fetchers are never called with a partition's lock held. The
-//     fetch session cache's lock is taken alone, never with another.
+//     is broker/partition's, behind its own locks, taken after Broker.mu
+//     when both are held (closing and abandoning partitions; every other
+//     caller releases Broker.mu first). The group coordinator's lock comes
+//     before Broker.mu, a shard's before its partition's. A replica
+//     fetcher's lock comes before a partition's: the fetchers are never
+//     called with a partition's lock held. The AlterPartition sender's
+//     lock is taken under a partition's (a proposal is only queued) and
+//     the sender calls partitions without it. The fetch session cache's
+//     lock is taken alone, never with another. broker/partition's doc.go
+//     has the order inside a partition.
 //   - A group answer (a commit, a join, an assignment) leaves the broker
 //     only once the __consumer_offsets records decided before it are
 //     durable; a transaction coordinator's answer, and the markers of a
@@ -103,10 +116,11 @@
 //     decides). No lock is held across a request to another broker.
 //
 // Builds with -tags invariants (the simulation guest) check some of these
-// as they run (invariants.go): a fetch serves only bytes durable on the
-// disk, the high watermark never passes the synced offset, appends keep
-// offsets dense, a leader never counts fewer than the ISR its metadata
-// image committed at its own partition epoch; a breach goes to
-// Deps.Breach. Defects (defects.go) plants
+// as they run: broker/partition's checks (a fetch serves only bytes
+// durable on the disk, the high watermark never passes the synced offset,
+// appends keep offsets dense, a leader never counts fewer than the ISR its
+// metadata image committed at its own partition epoch) and the group
+// coordinator's (group_invariants.go); a breach goes to Deps.Breach
+// (invariants.go). Defects (defects.go) plants
 // known bugs for the simulator's selftest; nothing else sets them.
 package broker

@@ -67,14 +67,14 @@ func (cs *coordShard) checkAnswersDurable(out group.Output) {
 	if !invariants.Enabled || len(out.Replies) == 0 {
 		return
 	}
-	end := cs.p.log.EndOffset()
+	end := cs.p.EndOffset()
 	if out.Batch != nil {
 		end = max(end, out.Batch.BaseOffset+int64(len(out.Batch.Records)))
 	}
 	if out.TxnBatch != nil {
 		end = max(end, out.TxnBatch.BaseOffset+out.TxnBatch.Len())
 	}
-	if hw := cs.p.highWatermark(); hw < end {
+	if hw := cs.p.HighWatermark(); hw < end {
 		cs.gc.b.breach(invariants.UndurableGroupAnswer, "%s partition %d: the group coordinator released %d answers with its records durable to %d of %d",
 			offsetsTopic, cs.index, len(out.Replies), hw, end)
 	}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/group"
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/env"
 )
@@ -85,7 +86,7 @@ const (
 type coordShard struct {
 	gc    *groupCoordinator
 	index int32
-	p     *partition
+	p     *partition.Partition
 	epoch int32 // the leader epoch it was loaded in
 
 	mu      sync.Mutex
@@ -128,10 +129,10 @@ func (gc *groupCoordinator) follow(t *topic) {
 		if i < len(gc.shards) {
 			cs = gc.shards[i]
 		}
-		leading := p != nil && p.leading.Load()
+		leading := p != nil && p.Leading()
 		epoch := int32(-1)
 		if leading {
-			epoch = p.leaderEpoch.Load()
+			epoch = p.LeaderEpoch()
 		}
 		if cs != nil && cs.p == p && cs.epoch == epoch && leading {
 			next[i] = cs
@@ -279,7 +280,7 @@ func (cs *coordShard) load() {
 	sm := group.NewShard(b.groupCoordinatorConfig(), newUUID)
 	start := b.clock.Now()
 	var records, bad int
-	err := cs.p.log.Batches(cs.p.log.StartOffset(), func(batch *record.Batch) error {
+	err := cs.p.Batches(cs.p.StartOffset(), func(batch *record.Batch) error {
 		if err := b.ctx.Err(); err != nil {
 			return err
 		}
@@ -308,7 +309,7 @@ func (cs *coordShard) load() {
 	}
 	// State read from records past the high watermark is not durable
 	// yet: a crash of this new leader can take them back.
-	sm.FinishLoadDurable(cs.gc.nowMs(), cs.p.log.EndOffset(), cs.p.highWatermark())
+	sm.FinishLoadDurable(cs.gc.nowMs(), cs.p.EndOffset(), cs.p.HighWatermark())
 	cs.sm, cs.state = sm, shardServing
 	if records > 0 {
 		b.log.Info("loaded groups", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "took", b.clock.Now().Sub(start).Round(time.Millisecond))
@@ -382,7 +383,7 @@ func (cs *coordShard) apply(out group.Output) {
 			break
 		}
 		// Without fsync, the append moved the high watermark already.
-		out = cs.sm.Durable(cs.p.highWatermark())
+		out = cs.sm.Durable(cs.p.HighWatermark())
 	}
 	cs.checkOwed()
 	cs.resetTimer()
@@ -396,12 +397,12 @@ func (cs *coordShard) append(b *group.Batch) error {
 	if err != nil {
 		return err
 	}
-	res := cs.p.append(&batch, false, true)
-	if res.err != nil {
-		return fmt.Errorf("append: %v %s", res.err, res.reason)
+	res := cs.p.Append(&batch, false, true)
+	if res.Err != nil {
+		return fmt.Errorf("append: %v %s", res.Err, res.Reason)
 	}
-	if res.baseOffset != b.BaseOffset {
-		return fmt.Errorf("append landed at offset %d; the coordinator expected %d", res.baseOffset, b.BaseOffset)
+	if res.BaseOffset != b.BaseOffset {
+		return fmt.Errorf("append landed at offset %d; the coordinator expected %d", res.BaseOffset, b.BaseOffset)
 	}
 	return nil
 }
@@ -427,22 +428,22 @@ func (cs *coordShard) watchDurable() {
 	b := cs.gc.b
 	defer b.wg.Done()
 	for {
-		ch := cs.p.watch()
-		failed := cs.p.failure.Load()
+		ch := cs.p.Watch()
+		failed := cs.p.Err()
 		cs.mu.Lock()
 		if cs.state != shardServing {
 			cs.mu.Unlock()
 			return
 		}
 		if failed != nil {
-			cs.failLocked(*failed)
+			cs.failLocked(failed)
 			cs.mu.Unlock()
 			return
 		}
 		// Always, not only when replies wait: records written with no
 		// reply waiting (an expiry's tombstones) must count as durable,
 		// or the next reply would wait for an fsync that went by.
-		cs.apply(cs.sm.Durable(cs.p.highWatermark()))
+		cs.apply(cs.sm.Durable(cs.p.HighWatermark()))
 		cs.mu.Unlock()
 		select {
 		case <-ch:

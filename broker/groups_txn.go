@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/weir-dev/weir/broker/group"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txn"
 )
@@ -42,22 +43,22 @@ func replayGroupBatch(sm *group.Shard, b *record.Batch, done func(error)) error 
 // partition's producer state before the shard decided, under the shard's
 // lock, so a refusal here is a failure.
 func (cs *coordShard) appendTxn(tb *group.TxnBatch) error {
-	var res appendResult
+	var res partition.AppendResult
 	if m := tb.Marker; m != nil {
-		res = cs.p.appendMarker(txn.Marker{ProducerID: m.ProducerID, ProducerEpoch: m.ProducerEpoch, Commit: m.Commit, CoordinatorEpoch: m.CoordinatorEpoch}, m.TV2)
+		res = cs.p.AppendMarker(txn.Marker{ProducerID: m.ProducerID, ProducerEpoch: m.ProducerEpoch, Commit: m.Commit, CoordinatorEpoch: m.CoordinatorEpoch}, m.TV2)
 	} else {
 		raw := encodeProducerBatch(tb.Records, cs.gc.nowMs(), tb.ProducerID, tb.ProducerEpoch, record.TransactionalBit)
 		batch, err := record.Parse(raw)
 		if err != nil {
 			return err
 		}
-		res = cs.p.appendChecked(&batch, false, true, cs.p.producers.CheckCoordinatorBatch)
+		res = cs.p.AppendCoordinatorBatch(&batch)
 	}
-	if res.err != nil {
-		return fmt.Errorf("append: %v %s", res.err, res.reason)
+	if res.Err != nil {
+		return fmt.Errorf("append: %v %s", res.Err, res.Reason)
 	}
-	if res.baseOffset != tb.BaseOffset {
-		return fmt.Errorf("transactional append landed at offset %d; the coordinator expected %d", res.baseOffset, tb.BaseOffset)
+	if res.BaseOffset != tb.BaseOffset {
+		return fmt.Errorf("transactional append landed at offset %d; the coordinator expected %d", res.BaseOffset, tb.BaseOffset)
 	}
 	return nil
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
-	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 	"github.com/weir-dev/weir/internal/invariants"
@@ -71,7 +71,7 @@ func (h *heldSyncs) release() {
 
 // invariantBroker opens a broker with defects on a fresh memfs whose syncs
 // wait for inj (nil: instant), with topic "t" of one partition.
-func invariantBroker(t *testing.T, defects Defects, inj *heldSyncs) (*Broker, *partition, *breaches) {
+func invariantBroker(t *testing.T, defects Defects, inj *heldSyncs) (*Broker, *partition.Partition, *breaches) {
 	t.Helper()
 	fs := memfs.New()
 	cfg := DefaultConfig()
@@ -100,7 +100,7 @@ func invariantBroker(t *testing.T, defects Defects, inj *heldSyncs) (*Broker, *p
 
 // appendValues appends one batch holding the values, acks=-1, and returns
 // the offset after it.
-func appendValues(t *testing.T, p *partition, values ...string) int64 {
+func appendValues(t *testing.T, p *partition.Partition, values ...string) int64 {
 	t.Helper()
 	vs := make([][]byte, len(values))
 	for i, v := range values {
@@ -110,11 +110,11 @@ func appendValues(t *testing.T, p *partition, values ...string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := p.append(&batch, false, true)
-	if res.err != nil {
-		t.Fatal(res.err)
+	res := p.Append(&batch, false, true)
+	if res.Err != nil {
+		t.Fatal(res.Err)
 	}
-	return res.endOffset
+	return res.EndOffset
 }
 
 // fetchAll runs one fetch of partition 0 of "t" from offset 0 and returns
@@ -133,11 +133,11 @@ func fetchAll(b *Broker) int {
 	return n
 }
 
-func waitHW(t *testing.T, p *partition, offset int64) {
+func waitHW(t *testing.T, p *partition.Partition, offset int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := p.waitHW(ctx, offset); err != nil {
+	if err := p.WaitHW(ctx, offset); err != nil {
 		t.Fatalf("the high watermark did not reach %d: %v", offset, err)
 	}
 }
@@ -185,27 +185,6 @@ func TestInvariantsCatchDefects(t *testing.T) {
 				t.Fatalf("breaches %v, want %v", got, tt.want)
 			}
 		})
-	}
-}
-
-// unfencedISR, the rule of the unfenced-isr invariant: at the committed
-// partition epoch the leader must count every committed ISR member.
-func TestUnfencedISR(t *testing.T) {
-	committed := replica.Assignment{PartitionEpoch: 4, ISR: []int32{1, 2, 3}}
-	for _, c := range []struct {
-		name    string
-		epoch   int32
-		maximal []int32
-		want    []int32
-	}{
-		{"the committed ISR", 4, []int32{1, 2, 3}, nil},
-		{"an expansion in flight", 4, []int32{1, 2, 3, 4}, nil},
-		{"a shrink accepted, not yet in the image", 5, []int32{1, 2}, nil},
-		{"a shrink applied before the controller accepted it", 4, []int32{1, 2}, []int32{3}},
-	} {
-		if got := unfencedISR(committed, c.epoch, c.maximal); !slices.Equal(got, c.want) {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
-		}
 	}
 }
 

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	wlog "github.com/weir-dev/weir/broker/log"
+	"github.com/weir-dev/weir/broker/partition"
 )
 
 // Log maintenance: Kafka's retention check (log.retention.check.interval.ms)
@@ -69,43 +69,35 @@ func (b *Broker) cleanupPolicy(t *topic) (deletes, compacts bool) {
 }
 
 // maintain enforces retention on one partition and cleans it if its topic
-// is compacted. A partition that failed is left alone; an I/O error on the
-// log's write path fails it, as an append's would.
-func (b *Broker) maintain(ctx context.Context, t *topic, p *partition) {
-	if p.failure.Load() != nil {
+// is compacted (broker/partition does the work on the log). A partition
+// that failed is left alone.
+func (b *Broker) maintain(ctx context.Context, t *topic, p *partition.Partition) {
+	if p.Err() != nil {
 		return
 	}
 	deletes, compacts := b.cleanupPolicy(t)
-	policy := wlog.RetentionPolicy{RetentionMs: -1, RetentionBytes: -1, MaxOffset: p.highWatermark()}
+	policy := wlog.RetentionPolicy{RetentionMs: -1, RetentionBytes: -1}
 	if deletes {
 		policy.RetentionMs = b.topicConfigInt(t.overrides(), "retention.ms")
 		policy.RetentionBytes = b.topicConfigInt(t.overrides(), "retention.bytes")
 	}
-	d, err := p.log.EnforceRetention(policy)
-	if err != nil {
-		p.maintenanceFailed("retention", err)
+	if !p.EnforceRetention(policy) {
 		return
 	}
-	if d.Segments > 0 {
-		b.log.Info("retention deleted segments", "topic", p.topic, "partition", p.index, "segments", d.Segments, "bytes", d.Bytes, "log_start_offset", d.StartOffset)
-		p.startMoved(d.StartOffset)
-	}
 	if compacts && b.cfg.LogCleanerEnable {
-		p.clean(ctx, b.cleanConfig(t, p))
+		p.Clean(ctx, b.cleanConfig(t))
 	}
 }
 
-// cleanConfig builds a pass's settings from the topic's configs and the
-// partition's producer state.
-func (b *Broker) cleanConfig(t *topic, p *partition) wlog.CleanConfig {
+// cleanConfig builds a pass's settings from the topic's configs; the
+// partition adds its high watermark and producer state (Partition.Clean).
+func (b *Broker) cleanConfig(t *topic) wlog.CleanConfig {
 	ratioStr, _ := b.effectiveTopicConfig(t.overrides(), "min.cleanable.dirty.ratio")
 	ratio, _ := strconv.ParseFloat(ratioStr, 64) // validated when set
 	return wlog.CleanConfig{
-		MinDirtyRatio:     ratio,
-		MinCompactionLag:  millis(b.topicConfigInt(t.overrides(), "min.compaction.lag.ms")),
-		DeleteRetention:   millis(b.topicConfigInt(t.overrides(), "delete.retention.ms")),
-		MaxOffset:         p.highWatermark(),
-		KeepProducerBatch: p.lastBatchesOfProducers(),
+		MinDirtyRatio:    ratio,
+		MinCompactionLag: millis(b.topicConfigInt(t.overrides(), "min.compaction.lag.ms")),
+		DeleteRetention:  millis(b.topicConfigInt(t.overrides(), "delete.retention.ms")),
 	}
 }
 
@@ -117,100 +109,17 @@ func millis(ms int64) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// clean runs one cleaning pass on the partition's log.
-func (p *partition) clean(ctx context.Context, cfg wlog.CleanConfig) {
-	st, err := p.log.Clean(ctx, cfg)
-	switch {
-	case err != nil:
-		p.maintenanceFailed("cleaning", err)
-	case st.Ran && !st.Aborted:
-		p.b.log.Info("cleaned log", "topic", p.topic, "partition", p.index, "segments", st.Segments, "bytes_in", st.BytesIn, "bytes_out", st.BytesOut,
-			"records_read", st.RecordsRead, "records_kept", st.RecordsKept, "dirty_ratio", st.DirtyRatio)
-	}
-}
-
-// maintenanceFailed reports a retention or cleaning error. If the log now
-// refuses writes (a write-path I/O error) the partition goes offline, as
-// after a failed append; otherwise (a segment the cleaner could not read)
-// the log is left as it is and the next round tries again.
-func (p *partition) maintenanceFailed(what string, err error) {
-	if errors.Is(err, wlog.ErrClosed) {
-		return // the partition is being closed or deleted
-	}
-	if p.log.Err() != nil {
-		p.fail(err)
-		return
-	}
-	p.b.log.Warn("log maintenance failed; will retry", "what", what, "topic", p.topic, "partition", p.index, "err", err)
-}
-
-// lastBatchesOfProducers returns the cleaner's KeepProducerBatch: whether a
-// batch is the last one the producer state holds for its producer, so that
-// the producer's sequence survives a restart. It answers from a copy taken
-// now: the cleaner holds the log's maintenance lock, and taking the
-// partition's lock under it could deadlock with a close or delete, which
-// take them the other way round. A producer that appends during the pass
-// has its new batch above what the pass cleans, so keeping its older last
-// batch as well costs one empty batch header.
-func (p *partition) lastBatchesOfProducers() func(producerID, lastOffset int64) bool {
-	p.mu.Lock()
-	last := p.producers.LastOffsets()
-	p.mu.Unlock()
-	return func(producerID, lastOffset int64) bool {
-		o, ok := last[producerID]
-		return ok && o == lastOffset
-	}
-}
-
 // deleteRecords is DeleteRecords on one partition: it moves the log start
 // offset to offset (-1: the high watermark), durably, and returns the new
 // start (Kafka's low watermark). An offset above the high watermark, or
 // negative, is OFFSET_OUT_OF_RANGE; a topic that does not delete
 // (cleanup.policy=compact) answers POLICY_VIOLATION, as Kafka does.
-func (p *partition) deleteRecords(t *topic, offset int64) (int64, *kerr.Error) {
-	if p.failure.Load() != nil {
+func (b *Broker) deleteRecords(t *topic, p *partition.Partition, offset int64) (int64, *kerr.Error) {
+	if p.Err() != nil {
 		return -1, kerr.KafkaStorageError
 	}
-	if deletes, _ := p.b.cleanupPolicy(t); !deletes {
+	if deletes, _ := b.cleanupPolicy(t); !deletes {
 		return -1, kerr.PolicyViolation
 	}
-	hw := p.highWatermark()
-	if offset == -1 {
-		offset = hw
-	}
-	if offset < 0 || offset > hw {
-		return -1, kerr.OffsetOutOfRange
-	}
-	start, err := p.log.AdvanceStartOffset(offset)
-	if err != nil {
-		p.maintenanceFailed("delete records", err)
-		return -1, kerr.KafkaStorageError
-	}
-	p.startMoved(start)
-	return start, nil
-}
-
-// startMoved follows the log start offset: producers whose every batch is
-// below it are forgotten (as a restart replaying the log from there would)
-// and producer state snapshots below it, which a start could never use
-// again, are removed; the leader-epoch cache starts there too.
-func (p *partition) startMoved(start int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.producers.DropBefore(start)
-	if err := p.rep.epochs.TruncateFromStart(start); err != nil {
-		p.b.log.Warn("trimming the leader-epoch checkpoint to the log start", "topic", p.topic, "partition", p.index, "err", err)
-	}
-	offsets, err := p.snapshotOffsets()
-	if err != nil {
-		p.b.log.Warn("listing producer state snapshots", "topic", p.topic, "partition", p.index, "err", err)
-		return
-	}
-	for _, o := range offsets {
-		if o < start {
-			if err := p.b.fs.Remove(p.snapshotPath(o)); err != nil {
-				p.b.log.Warn("removing a producer state snapshot below the log start", "topic", p.topic, "partition", p.index, "offset", o, "err", err)
-			}
-		}
-	}
+	return p.DeleteRecords(offset)
 }

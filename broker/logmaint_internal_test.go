@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
 	"github.com/weir-dev/weir/env"
@@ -34,7 +35,7 @@ func TestLogMaintenanceOnTheBrokersClock(t *testing.T) {
 	for name, configs := range map[string]map[string]string{"old": small, "table": compact} {
 		mustCreateTopic(t, b, name, 1, configs)
 	}
-	appendAll := func(p *partition, raws ...[]byte) {
+	appendAll := func(p *partition.Partition, raws ...[]byte) {
 		t.Helper()
 		var end int64
 		for _, raw := range raws {
@@ -42,13 +43,13 @@ func TestLogMaintenanceOnTheBrokersClock(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := p.append(&batch, false, true)
-			if res.err != nil {
-				t.Fatal(res.err)
+			res := p.Append(&batch, false, true)
+			if res.Err != nil {
+				t.Fatal(res.Err)
 			}
-			end = res.endOffset
+			end = res.EndOffset
 		}
-		if err := p.waitHW(t.Context(), end); err != nil {
+		if err := p.WaitHW(t.Context(), end); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,42 +71,40 @@ func TestLogMaintenanceOnTheBrokersClock(t *testing.T) {
 		raws = append(raws, recordtest.Keyed(recordtest.Options{TimestampMs: twoHoursAgo}, recordtest.KV{Key: []byte("k"), Value: []byte{byte(i)}}))
 	}
 	appendAll(table, raws...)
-	tableSize := table.log.Size()
+	tableSize := table.Size()
 
 	// Just short of the interval: no round yet.
 	clock.Advance(cfg.RetentionCheckInterval - time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
-	if s := old.log.StartOffset(); s != 0 {
+	if s := old.StartOffset(); s != 0 {
 		t.Fatalf("start %d before the interval passed", s)
 	}
 	clock.Advance(time.Millisecond)
 	deadline := time.Now().Add(10 * time.Second)
-	for old.log.StartOffset() == 0 || table.log.Size() >= tableSize {
+	for old.StartOffset() == 0 || table.Size() >= tableSize {
 		if time.Now().After(deadline) {
-			t.Fatalf("after the interval: start %d, compacted size %d of %d", old.log.StartOffset(), table.log.Size(), tableSize)
+			t.Fatalf("after the interval: start %d, compacted size %d of %d", old.StartOffset(), table.Size(), tableSize)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	start := old.log.StartOffset()
+	start := old.StartOffset()
 	if start > 13 {
 		t.Fatalf("start %d: records within retention.ms were deleted", start)
 	}
-	old.mu.Lock()
-	_, known := old.producers.Producer(5)
-	old.mu.Unlock()
+	_, known := old.Producer(5)
 	if known {
 		t.Error("producer 5, all of whose batches are below the start, is still known")
 	}
 	// DeleteRecords to the high watermark: the start passes every
 	// snapshot, and they go.
-	if snaps, _ := old.snapshotOffsets(); len(snaps) == 0 || snaps[len(snaps)-1] >= old.highWatermark() {
-		t.Fatalf("snapshots %v: the test wants some below the high watermark %d", snaps, old.highWatermark())
+	if snaps, _ := old.SnapshotOffsets(); len(snaps) == 0 || snaps[len(snaps)-1] >= old.HighWatermark() {
+		t.Fatalf("snapshots %v: the test wants some below the high watermark %d", snaps, old.HighWatermark())
 	}
-	start, kerr := old.deleteRecords(b.topicByName("old"), -1)
-	if kerr != nil || start != old.highWatermark() {
+	start, kerr := b.deleteRecords(b.topicByName("old"), old, -1)
+	if kerr != nil || start != old.HighWatermark() {
 		t.Fatalf("deleteRecords(-1) = %d, %v", start, kerr)
 	}
-	snapshots, err := old.snapshotOffsets()
+	snapshots, err := old.SnapshotOffsets()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func BenchmarkCreatePartitions(b *testing.B) {
 				}
 				c.waitFor(name+" led and in sync", 2*time.Minute, func() bool {
 					for p := range int32(partitions) {
-						if l := c.leaderOf(name, p); l < 0 || len(c.partitionOn(l, name, p).isr()) != int(rf) {
+						if l := c.leaderOf(name, p); l < 0 || len(c.partitionOn(l, name, p).ISR()) != int(rf) {
 							return false
 						}
 					}

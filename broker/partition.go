@@ -1,128 +1,51 @@
 package broker
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 
 	wlog "github.com/weir-dev/weir/broker/log"
 	"github.com/weir-dev/weir/broker/metadata"
-	"github.com/weir-dev/weir/broker/record"
-	"github.com/weir-dev/weir/broker/txn"
-	"github.com/weir-dev/weir/env"
-	"github.com/weir-dev/weir/internal/invariants"
+	"github.com/weir-dev/weir/broker/partition"
+	"github.com/weir-dev/weir/broker/replica/fetcher"
 )
 
-// partition is this broker's replica of one partition: its log, its
-// idempotent producer state, its high watermark and its replication role
-// (rep, replication.go).
-//
-// The high watermark is what consumers may read. On the leader it is the
-// replica.Leader's: the smallest log end of the ISR, where the leader's own
-// part counts only once fsynced with FsyncAcksAll (the default), so a
-// consumer never reads a record that a crash could still take back; every
-// append schedules a group-committed fsync so data becomes visible
-// promptly. Without FsyncAcksAll the leader's log end counts, as in Kafka.
-// On a follower it is what the leader last said, capped by the local log.
-type partition struct {
-	b     *Broker
-	topic string
-	index int32
-	dir   string
-
-	// mu serializes appends so that the producer-state check, the append
-	// and the state update are one step; reads do not take it.
-	mu        sync.Mutex
-	log       *wlog.Log
-	producers *txn.PartitionProducers
-	unflushed int64 // messages appended since the last fsync was requested
-	// replayedFrom is the offset the producer state was replayed from at
-	// open: the log start, or the offset of the snapshot it started from.
-	replayedFrom int64
-
-	// leading: this broker leads the partition, in leaderEpoch; set by
-	// the reconciler from the metadata image. Requests that only a leader
-	// serves (produce, consumer fetches, offset lookups) check it.
-	leading     atomic.Bool
-	leaderEpoch atomic.Int32
-	// rep is the partition's replication: its epoch cache, its Leader or
-	// its registration with the fetchers, the acks=all waiters.
-	rep replicaState
-
-	hw atomic.Int64
-	// hwMu guards hwChanged, closed and replaced whenever the high watermark
-	// moves or the partition fails, to wake waiting fetches and produces.
-	hwMu      sync.Mutex
-	hwChanged chan struct{}
-	failure   atomic.Pointer[error]
-
-	syncReq chan struct{} // capacity 1: a pending fsync request
-	// syncAwaited: an acks=-1 produce appended since the syncer last looked
-	// and waits for the next fsync. watched: a fetch or produce asked to be
-	// woken at the next high watermark change, which the next fsync makes.
-	// Either makes the next fsync run at normal priority (see sync).
-	syncAwaited atomic.Bool
-	watched     atomic.Bool
-	// lastSyncStart is when the syncer last started an fsync; only the
-	// syncer goroutine uses it.
-	lastSyncStart time.Time
-	stopSync      context.CancelFunc
-	syncDone      chan struct{}
-}
+// A partition's state (its log, producer state, high watermark, role and
+// acks=all waiters) is broker/partition's; this file opens one with what
+// it takes from the broker.
 
 // openPartition opens (creating if new) this broker's replica of one
 // partition of t. It starts as a replica that leads nothing; the
 // reconciler sets its role.
-func (b *Broker) openPartition(t *metadata.Topic, index int32) (*partition, error) {
+func (b *Broker) openPartition(t *metadata.Topic, index int32) (*partition.Partition, error) {
 	dir := filepath.Join(b.cfg.DataDir, t.Name+"-"+strconv.Itoa(int(index)))
 	if err := b.claimPartitionDir(dir, t.ID); err != nil {
 		return nil, fmt.Errorf("partition %s-%d: %w", t.Name, index, err)
 	}
-	l, err := wlog.Open(b.fs, b.clock, dir, b.logConfig(t.Overrides))
-	if err != nil {
-		return nil, fmt.Errorf("partition %s-%d: %w", t.Name, index, err)
+	cfg := partition.Config{
+		Topic: t.Name, Index: index, TopicID: [16]byte(t.ID), Dir: dir,
+		Log:                   b.logConfig(t.Overrides),
+		NodeID:                b.cfg.NodeID,
+		FsyncAcksAll:          b.cfg.FsyncAcksAll,
+		FlushIntervalMessages: b.cfg.FlushIntervalMessages,
+		ReplicaLagTimeMax:     b.cfg.ReplicaLagTimeMax,
+		RequireVerification:   b.txnVerification(),
+		Defects: partition.Defects{
+			ForgetProducers: b.cfg.Defects.ForgetProducers, EarlyHighWatermark: b.cfg.Defects.EarlyHighWatermark,
+			FetchSkipsBatch: b.cfg.Defects.FetchSkipsBatch, Replica: b.cfg.Defects.Replica,
+		},
 	}
-	p := &partition{
-		b: b, topic: t.Name, index: index, dir: dir, log: l,
-		producers: txn.NewPartitionProducers(),
-		hwChanged: make(chan struct{}),
-		syncReq:   make(chan struct{}, 1),
-		syncDone:  make(chan struct{}),
+	deps := partition.Deps{
+		FS: b.fs, Clock: b.clock, Logger: b.log,
+		Fetchers: b.fetchers, Alters: b.alters,
+		Breach: func(name, detail string) { b.breach(name, "%s", detail) },
 	}
-	p.producers.SetRequireVerification(b.txnVerification())
-	// Everything recovered from disk survived a restart, so it is durable
-	// by definition once synced again; rebuild producer state by replay,
-	// from the newest snapshot that fits the log if there is one.
-	if err := l.Sync(); err != nil {
-		l.Close()
-		return nil, err
+	if b.background != nil { // a nil *lowprio.Pool must stay a nil interface
+		deps.Background = b.background
 	}
-	if err := p.loadProducers(); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("partition %s-%d: rebuilding producer state: %w", t.Name, index, err)
-	}
-	if err := p.rep.open(p, [16]byte(t.ID)); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("partition %s-%d: %w", t.Name, index, err)
-	}
-	// The records recovered may never have been committed (this replica
-	// may have led with followers that never got them): the high watermark
-	// starts at the log start and moves once a leader vouches for more.
-	p.hw.Store(l.StartOffset())
-	p.lastSyncStart = b.clock.Now() // the open synced the log
-	ctx, cancel := context.WithCancel(b.ctx)
-	p.stopSync = cancel
-	go p.runSyncer(ctx)
-	return p, nil
+	return partition.Open(b.ctx, cfg, deps)
 }
 
 // logConfig builds the log settings from a topic's effective config.
@@ -147,393 +70,10 @@ func (b *Broker) logConfig(overrides map[string]string) wlog.Config {
 // 64 KiB, and what is left is released when the segment rolls.
 const segmentPreallocateBytes = 64 << 20
 
-// Producer state snapshots (txn.PartitionProducers.AppendSnapshot), as in
-// Kafka: <offset>.snapshot in the partition's directory holds the producer
-// state of every batch below offset (20 digits, like segment names). One is
-// written when a segment rolls (the rolled segment is synced by then) and
-// one at a clean shutdown (the log is synced first), so a start replays the
-// log from the newest snapshot that fits it, at most a segment after a
-// crash and nothing after a clean shutdown, instead of from its start.
-const snapshotSuffix = ".snapshot"
-
-// keptSnapshots: the newest snapshots kept; older ones are removed when a
-// new one is written. Two, so that a damaged newest one still leaves one.
-const keptSnapshots = 2
-
-// snapshotReads is how many times a snapshot is read before it is taken
-// for corrupt rather than flipped on the way from the disk.
-const snapshotReads = 5
-
-// maxSnapshotBytes bounds a snapshot read: about 5 million producers.
-const maxSnapshotBytes = 1 << 30
-
-func (p *partition) snapshotPath(offset int64) string {
-	return filepath.Join(p.dir, fmt.Sprintf("%020d%s", offset, snapshotSuffix))
-}
-
-// snapshotOffsets lists the offsets of the partition's snapshots, newest
-// first.
-func (p *partition) snapshotOffsets() ([]int64, error) {
-	names, err := p.b.fs.List(p.dir)
-	if err != nil {
-		return nil, err
+// replicaFailed hears from the fetchers of a followed partition whose
+// storage failed: it goes offline, as after a failed append.
+func (b *Broker) replicaFailed(tp fetcher.TopicPartition, err error) {
+	if p := b.topicByID(tp.TopicID).partition(tp.Partition); p != nil {
+		p.Fail(err)
 	}
-	var offsets []int64
-	for _, name := range names {
-		digits, ok := strings.CutSuffix(name, snapshotSuffix)
-		if !ok || len(digits) != 20 {
-			continue
-		}
-		if o, err := strconv.ParseInt(digits, 10, 64); err == nil && o >= 0 {
-			offsets = append(offsets, o)
-		}
-	}
-	slices.Sort(offsets)
-	slices.Reverse(offsets)
-	return offsets, nil
-}
-
-// loadProducers rebuilds the producer state at open: from the newest
-// snapshot that fits the log (its offset between the log's start and end)
-// and reads back whole, then by replaying the log from there; with none,
-// from the log's start. It records where the replay started.
-//
-// A snapshot is right while the batches below its offset are the ones it
-// saw: they were synced when it was written, and a crash cuts only unsynced
-// batches. Recovery may still cut below it (a batch corrupt on disk): such
-// a snapshot no longer fits, and is removed durably here, before anything
-// is appended, so that the log growing past it again cannot make it fit.
-// A follower's truncation (replicaLog.TruncateTo) rebuilds its producer
-// state here too, after cutting its log.
-func (p *partition) loadProducers() error {
-	if p.b.cfg.Defects.ForgetProducers {
-		p.producers.Reset() // DEFECT: the producers' sequence numbers are gone
-		p.replayedFrom = p.log.EndOffset()
-		return nil
-	}
-	offsets, err := p.snapshotOffsets()
-	if err != nil {
-		return err
-	}
-	start, end := p.log.StartOffset(), p.log.EndOffset()
-	removed := false
-	for _, o := range offsets {
-		if o > end {
-			if err := p.b.fs.Remove(p.snapshotPath(o)); err != nil {
-				return err
-			}
-			removed = true
-		}
-	}
-	if removed {
-		if err := p.b.fs.SyncDir(p.dir); err != nil {
-			return err
-		}
-	}
-	from := start
-	for _, o := range offsets {
-		if o > end || o < start {
-			continue
-		}
-		var upTo int64
-		err := env.ReadFileVerified(p.b.fs, p.snapshotPath(o), maxSnapshotBytes, snapshotReads, func(data []byte) (err error) {
-			upTo, err = p.producers.RestoreSnapshot(data)
-			if err == nil && upTo != o {
-				err = fmt.Errorf("%w: covers up to %d, named %d", txn.ErrSnapshotCorrupt, upTo, o)
-			}
-			return err
-		})
-		if err == nil {
-			from = o
-			break
-		}
-		p.b.log.Warn("producer state snapshot unreadable; trying an older one", "topic", p.topic, "partition", p.index, "offset", o, "err", err)
-	}
-	if from == start {
-		p.producers.Reset()
-	}
-	// A read that fails its CRC here is a transient fault (recovery has
-	// just validated these bytes): start the replay over a few times
-	// before giving up.
-	snapshot := p.producers.AppendSnapshot(nil, from)
-	for attempt := 0; attempt < 3; attempt++ {
-		if attempt > 0 {
-			if _, err := p.producers.RestoreSnapshot(snapshot); err != nil {
-				return err
-			}
-		}
-		err = p.log.Batches(from, func(batch *record.Batch) error {
-			p.producers.Replay(batch)
-			return nil
-		})
-		if !errors.Is(err, record.ErrCorrupt) {
-			break
-		}
-	}
-	p.replayedFrom = from
-	return err
-}
-
-// saveProducers writes the snapshot of the producer state, which must hold
-// exactly the batches below upTo, all of them synced, and removes all but
-// the keptSnapshots newest. An empty log needs none. Call with mu held.
-func (p *partition) saveProducers(upTo int64) error {
-	if upTo == p.log.StartOffset() {
-		return nil
-	}
-	if err := env.WriteFileAtomic(p.b.fs, p.snapshotPath(upTo), p.producers.AppendSnapshot(nil, upTo)); err != nil {
-		return err
-	}
-	offsets, err := p.snapshotOffsets()
-	if err != nil {
-		return err
-	}
-	for _, o := range offsets[min(keptSnapshots, len(offsets)):] {
-		if err := p.b.fs.Remove(p.snapshotPath(o)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// appendResult is the outcome of one produced batch.
-type appendResult struct {
-	baseOffset  int64
-	endOffset   int64 // offset after the batch: acks=-1 waits for the high watermark to reach it
-	leaderEpoch int32 // the leader epoch it was appended (or found, a duplicate) in
-	logAppendMs int64 // -1 unless the topic uses LogAppendTime
-	err         error // a kerr error, or nil
-	reason      string
-}
-
-// append validates a produced batch against producer state and appends it.
-// A retried batch that was already appended is answered with its original
-// offsets and not appended again.
-//
-// awaited says the producer waits for the fsync (acks=-1), so the fsync this
-// append requests must not wait behind other work (see partition.sync).
-func (p *partition) append(batch *record.Batch, logAppendTime, awaited bool) appendResult {
-	return p.appendChecked(batch, logAppendTime, awaited, p.producers.Check)
-}
-
-// appendChecked is append with the producer-state check given: a
-// transaction marker is checked by CheckMarker (partition_txn.go). check
-// runs under mu.
-func (p *partition) appendChecked(batch *record.Batch, logAppendTime, awaited bool, check func(*record.Batch) txn.Decision) appendResult {
-	if errp := p.failure.Load(); errp != nil {
-		return appendResult{err: kerr.KafkaStorageError}
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.leading.Load() {
-		// Leadership moved between the handler's check and here.
-		return appendResult{err: kerr.NotLeaderForPartition, reason: leaderErrorMessage(kerr.NotLeaderForPartition)}
-	}
-	d := check(batch)
-	switch d.Action {
-	case txn.Reject:
-		return appendResult{err: d.Err, reason: d.Reason}
-	case txn.Duplicate:
-		return appendResult{baseOffset: d.Original.BaseOffset, endOffset: d.Original.LastOffset + 1, logAppendMs: -1, leaderEpoch: p.leaderEpoch.Load()}
-	}
-	res := appendResult{logAppendMs: -1, leaderEpoch: p.leaderEpoch.Load()}
-	// Kafka stamps each batch with the epoch of the leader that appended
-	// it: the leader-epoch history that truncation after a leader change
-	// is decided from.
-	record.SetLeaderEpoch(batch.Raw, p.leaderEpoch.Load())
-	if logAppendTime {
-		res.logAppendMs = p.b.nowMs()
-		record.SetLogAppendTime(batch.Raw, res.logAppendMs)
-		batch.MaxTimestamp = res.logAppendMs
-	}
-	segments := p.log.Segments()
-	var prevEnd int64
-	if invariants.Enabled {
-		prevEnd = p.log.EndOffset()
-	}
-	base, err := p.log.Append(batch.Raw)
-	if err != nil {
-		p.fail(err)
-		return appendResult{err: kerr.KafkaStorageError}
-	}
-	if invariants.Enabled {
-		p.checkDenseAppend(prevEnd, base, batch.LastOffsetDelta)
-	}
-	if p.log.Segments() > segments {
-		// The batch opened a new segment at base; the state has not seen
-		// it yet, and everything below base was synced by the roll.
-		if err := p.saveProducers(base); err != nil {
-			p.b.log.Warn("writing a producer state snapshot failed; a restart will replay more of the log", "topic", p.topic, "partition", p.index, "err", err)
-		}
-	}
-	batch.FirstOffset = base
-	p.producers.Update(batch, base)
-	res.baseOffset = base
-	res.endOffset = base + int64(batch.LastOffsetDelta) + 1
-	p.unflushed += int64(batch.NumRecords)
-	if p.b.cfg.FsyncAcksAll || (p.b.cfg.FlushIntervalMessages > 0 && p.unflushed >= p.b.cfg.FlushIntervalMessages) {
-		p.unflushed = 0
-		if awaited {
-			p.syncAwaited.Store(true)
-		}
-		p.requestSync()
-	}
-	p.appendedLocked() // replication.go: the high watermark, waiting followers
-	return res
-}
-
-func (p *partition) requestSync() {
-	select {
-	case p.syncReq <- struct{}{}:
-	default: // one is already pending; it will cover this append too
-	}
-}
-
-func (p *partition) requestSyncIfDirty() {
-	p.mu.Lock()
-	dirty := p.unflushed > 0 || p.log.SyncedOffset() < p.log.EndOffset()
-	p.unflushed = 0
-	p.mu.Unlock()
-	if dirty {
-		p.requestSync()
-	}
-}
-
-// runSyncer is the partition's group commit: one fsync covers every append
-// made before it started, so concurrent acks=-1 produces share it.
-func (p *partition) runSyncer(ctx context.Context) {
-	defer close(p.syncDone)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.syncReq:
-		}
-		if err := p.sync(ctx); err != nil {
-			if !errors.Is(err, wlog.ErrClosed) {
-				p.fail(err)
-			}
-			return
-		}
-		p.synced() // replication.go: the leader's durable offset moved
-	}
-}
-
-// backgroundSyncMaxLag bounds how long an append may wait for a
-// low-priority fsync: a sync that would cover bytes appended longer ago
-// than this runs at normal priority. On a machine whose CPUs are busy all
-// the time, nice-19 threads get a few percent of a core, and without the
-// bound the unsynced tail (and so the high watermark's lag, and the first
-// fetch of a consumer arriving) would grow with every fsync.
-const backgroundSyncMaxLag = time.Second
-
-// sync is one group-commit fsync. When no producer or fetch waits for it
-// (acks=1 and no consumer on the partition, or the flush settings' fsyncs)
-// and what it covers is recent (backgroundSyncMaxLag), it runs on the
-// broker's low-priority threads (internal/lowprio), so that the CPU it costs
-// (the fsync's writeback and the page-cache drop after it) goes to the
-// request path and the clients first. Otherwise, or without those threads,
-// it runs here. It returns nil without syncing when ctx ends first. Only the
-// syncer goroutine calls it.
-func (p *partition) sync(ctx context.Context) error {
-	awaited := p.syncAwaited.Swap(false) || p.watched.Load()
-	// This sync covers what was appended since the previous one started.
-	now := p.b.clock.Now()
-	stale := now.Sub(p.lastSyncStart) > backgroundSyncMaxLag
-	p.lastSyncStart = now
-	if awaited || stale || p.b.background == nil {
-		return p.log.Sync()
-	}
-	var err error
-	if p.b.background.Do(ctx, func() { err = p.log.Sync() }) != nil {
-		// The partition or the broker is stopping: whoever closes the
-		// log syncs it.
-		return nil
-	}
-	return err
-}
-
-// fail marks the partition as failed after a storage error: Kafka takes a
-// log directory offline rather than risk serving what it cannot vouch for.
-func (p *partition) fail(err error) {
-	if p.failure.CompareAndSwap(nil, &err) {
-		p.b.log.Error("partition storage failed; taking it offline", "topic", p.topic, "partition", p.index, "err", err)
-		close(p.rep.failed) // acks=all waiters and follower fetches stop waiting
-	}
-	p.hwMu.Lock()
-	close(p.hwChanged)
-	p.hwChanged = make(chan struct{})
-	p.watched.Store(false)
-	p.hwMu.Unlock()
-}
-
-func (p *partition) advanceHW(offset int64) {
-	p.hwMu.Lock()
-	defer p.hwMu.Unlock()
-	if offset <= p.hw.Load() {
-		return
-	}
-	if invariants.Enabled {
-		p.checkHighWatermark(offset)
-	}
-	p.hw.Store(offset)
-	close(p.hwChanged)
-	p.hwChanged = make(chan struct{})
-	p.watched.Store(false)
-}
-
-// watch returns a channel closed at the next high watermark change.
-func (p *partition) watch() <-chan struct{} {
-	p.hwMu.Lock()
-	defer p.hwMu.Unlock()
-	p.watched.Store(true)
-	return p.hwChanged
-}
-
-// waitHW blocks until the high watermark reaches offset, the partition
-// fails, or ctx ends.
-func (p *partition) waitHW(ctx context.Context, offset int64) error {
-	for {
-		ch := p.watch()
-		if p.failure.Load() != nil {
-			return kerr.KafkaStorageError
-		}
-		if p.hw.Load() >= offset {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return kerr.RequestTimedOut
-		}
-	}
-}
-
-func (p *partition) highWatermark() int64 { return p.hw.Load() }
-
-func (p *partition) close() error {
-	p.stopSync()
-	<-p.syncDone
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var err error
-	if p.failure.Load() == nil {
-		err = p.log.Sync()
-		if err == nil {
-			err = p.saveProducers(p.log.EndOffset())
-		}
-	}
-	if cerr := p.log.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// delete closes the partition and removes its data.
-func (p *partition) delete() error {
-	p.stopSync()
-	<-p.syncDone
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.Delete()
 }

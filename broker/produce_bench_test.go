@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record/recordtest"
 	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
@@ -61,7 +62,7 @@ func BenchmarkProduceRequest(b *testing.B) {
 }
 
 // benchBroker opens a broker with one topic "bench" of one partition.
-func benchBroker(b *testing.B, fs env.FS, dir string, fsync bool) (*Broker, *partition) {
+func benchBroker(b *testing.B, fs env.FS, dir string, fsync bool) (*Broker, *partition.Partition) {
 	cfg := DefaultConfig()
 	cfg.DataDir = dir
 	cfg.FsyncAcksAll = fsync
@@ -127,13 +128,11 @@ func benchProduce(b *testing.B, fs env.FS, dir string, acks int16, fsync bool, v
 		if pr := rep.resp.(*kmsg.ProduceResponse); pr.Topics[0].Partitions[0].ErrorCode != 0 {
 			b.Fatalf("produce error %d", pr.Topics[0].Partitions[0].ErrorCode)
 		}
-		if p.log.Size() > 256<<20 {
+		if p.Size() > 256<<20 {
 			b.StopTimer()
-			p.mu.Lock()
-			if err := p.log.TruncateFullyAndStartAt(p.log.EndOffset()); err != nil {
+			if err := p.ReplicaLog().TruncateFullyAndStartAt(p.EndOffset()); err != nil {
 				b.Fatal(err)
 			}
-			p.mu.Unlock()
 			b.StartTimer()
 		}
 	}
@@ -205,15 +204,13 @@ func benchProduceConn(b *testing.B, valueSize, batchBytes, inFlight int) {
 		if _, err := client.Write(frame); err != nil {
 			b.Fatal(err)
 		}
-		if p.log.Size() > 256<<20 {
+		if p.Size() > 256<<20 {
 			// Appends are in order with the writes; emptying
 			// the log here races only with appends, which hold
-			// p.mu too.
-			p.mu.Lock()
-			if err := p.log.TruncateFullyAndStartAt(p.log.EndOffset()); err != nil {
+			// the partition's lock too.
+			if err := p.ReplicaLog().TruncateFullyAndStartAt(p.EndOffset()); err != nil {
 				b.Fatal(err)
 			}
-			p.mu.Unlock()
 		}
 	}
 	if err := <-readErr; err != nil {

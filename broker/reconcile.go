@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/reconcile"
 	"github.com/weir-dev/weir/env"
 )
@@ -88,7 +89,7 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 	topics := make(map[string]*topic, len(img.Topics()))
 	byID := make(map[[16]byte]*topic, len(img.Topics()))
 	for _, ti := range img.Topics() {
-		t := &topic{info: ti, partitions: make([]*partition, len(ti.Partitions))}
+		t := &topic{info: ti, partitions: make([]*partition.Partition, len(ti.Partitions))}
 		topics[ti.Name], byID[t.id()] = t, t
 	}
 	var errs []error
@@ -100,10 +101,10 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 		if p == nil {
 			continue
 		}
-		p.setRole(st.Role, b.roleOf(img, st, plan.Active)) // replication.go
+		p.SetRole(st.Role, b.roleOf(img, st, plan.Active)) // replication.go
 		topics[st.Topic.Name].partitions[st.Index] = p
 	}
-	var removed []*partition
+	var removed []*partition.Partition
 	for _, r := range plan.Remove {
 		removed = append(removed, old[r.Topic].partition(r.Partition))
 	}
@@ -115,11 +116,11 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 	b.strayChecked = b.strayChecked || plan.Active
 	b.mu.Unlock()
 	for _, p := range removed {
-		p.stopReplicating()
-		if err := p.delete(); err != nil {
-			b.log.Warn("removing a replica the metadata no longer places here", "topic", p.topic, "partition", p.index, "err", err)
+		p.StopReplicating()
+		if err := p.Delete(); err != nil {
+			b.log.Warn("removing a replica the metadata no longer places here", "topic", p.Topic(), "partition", p.Index(), "err", err)
 		}
-		b.log.Info("removed replica", "topic", p.topic, "partition", p.index)
+		b.log.Info("removed replica", "topic", p.Topic(), "partition", p.Index())
 	}
 	// Group and transaction coordination follow leadership of
 	// __consumer_offsets and __transaction_state.
@@ -142,13 +143,13 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 
 // applyStep opens or reconfigures the replica of one step, or returns the
 // one held. A replica that cannot be opened is nil, with the error.
-func (b *Broker) applyStep(old map[string]*topic, st reconcile.Step) (*partition, error) {
+func (b *Broker) applyStep(old map[string]*topic, st reconcile.Step) (*partition.Partition, error) {
 	if st.Open {
 		return b.openPartition(st.Topic, st.Index)
 	}
 	p := old[st.Topic.Name].partition(st.Index)
 	if st.Reconfigure {
-		if err := p.log.SetConfig(b.logConfig(st.Topic.Overrides)); err != nil {
+		if err := p.SetLogConfig(b.logConfig(st.Topic.Overrides)); err != nil {
 			return p, fmt.Errorf("partition %s-%d: new config: %w", st.Topic.Name, st.Index, err)
 		}
 	}
@@ -277,15 +278,15 @@ func (b *Broker) readPartitionMetadata(path string) (string, error) {
 // led elsewhere (or by nobody), FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH
 // when the client's current leader epoch (>= 0; -1 skips the check) is
 // older / newer than this leader's.
-func (t *topic) leaderPartition(index, clientEpoch int32) (*partition, *kerr.Error) {
+func (t *topic) leaderPartition(index, clientEpoch int32) (*partition.Partition, *kerr.Error) {
 	if t == nil || index < 0 || int(index) >= len(t.info.Partitions) {
 		return nil, kerr.UnknownTopicOrPartition
 	}
 	p := t.partitions[index]
-	if p == nil || !p.leading.Load() {
+	if p == nil || !p.Leading() {
 		return nil, kerr.NotLeaderForPartition
 	}
-	switch epoch := p.leaderEpoch.Load(); {
+	switch epoch := p.LeaderEpoch(); {
 	case clientEpoch < 0 || clientEpoch == epoch:
 	case clientEpoch < epoch:
 		return nil, kerr.FencedLeaderEpoch

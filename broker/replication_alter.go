@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/broker/replica/fetcher"
 )
@@ -34,7 +35,7 @@ func (b *Broker) startReplication() {
 		OnError:     b.replicaFailed,
 		Logger:      b.log.With("component", "replica-fetcher"),
 	})
-	b.alters = &alterSender{b: b, pending: map[*partition]alterItem{}, wake: make(chan struct{}, 1)}
+	b.alters = &alterSender{b: b, pending: map[*partition.Partition]alterItem{}, wake: make(chan struct{}, 1)}
 	b.wg.Add(2)
 	go b.alters.run()
 	go b.runReplicaTicker()
@@ -57,7 +58,7 @@ func (b *Broker) runReplicaTicker() {
 		ps := b.localPartitions()
 		b.mu.RUnlock()
 		for _, p := range ps {
-			p.tick()
+			p.Tick()
 		}
 	}
 }
@@ -76,7 +77,7 @@ const alterPartitionBackoff = 500 * time.Millisecond
 type alterSender struct {
 	b       *Broker
 	mu      sync.Mutex
-	pending map[*partition]alterItem
+	pending map[*partition.Partition]alterItem
 	wake    chan struct{} // capacity 1
 }
 
@@ -85,8 +86,9 @@ type alterItem struct {
 	proposal replica.AlterPartition
 }
 
-// propose queues a proposal of l, the Leader of p. Called with p.mu held.
-func (s *alterSender) propose(p *partition, l *replica.Leader, prop replica.AlterPartition) {
+// Propose queues a proposal of l, the Leader of p (partition.AlterProposer).
+// Called with p's lock held: it only queues.
+func (s *alterSender) Propose(p *partition.Partition, l *replica.Leader, prop replica.AlterPartition) {
 	s.mu.Lock()
 	s.pending[p] = alterItem{leader: l, proposal: prop}
 	s.mu.Unlock()
@@ -107,7 +109,7 @@ func (s *alterSender) run() {
 		}
 		s.mu.Lock()
 		batch := s.pending
-		s.pending = map[*partition]alterItem{}
+		s.pending = map[*partition.Partition]alterItem{}
 		s.mu.Unlock()
 		if len(batch) == 0 {
 			continue
@@ -121,31 +123,26 @@ func (s *alterSender) run() {
 		}
 		now := b.clock.Now()
 		for _, p := range parts {
-			it := batch[p]
-			p.mu.Lock()
-			if p.rep.leader == it.leader {
-				p.applyLocked(it.leader.AlterPartitionDone(results[p], p.local(), now))
-			}
-			p.mu.Unlock()
+			p.AlterPartitionDone(batch[p].leader, results[p], now)
 		}
 	}
 }
 
 // comparePartitions orders partitions by topic name and index.
-func comparePartitions(a, b *partition) int {
-	if c := strings.Compare(a.topic, b.topic); c != 0 {
+func comparePartitions(a, b *partition.Partition) int {
+	if c := strings.Compare(a.Topic(), b.Topic()); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.index, b.index)
+	return cmp.Compare(a.Index(), b.Index())
 }
 
 // send submits one AlterPartition for the partitions of batch, in the
 // order of parts, and returns each one's result; ok is false when any
 // partition was not accepted.
-func (s *alterSender) send(parts []*partition, batch map[*partition]alterItem) (map[*partition]replica.AlterPartitionResult, bool) {
+func (s *alterSender) send(parts []*partition.Partition, batch map[*partition.Partition]alterItem) (map[*partition.Partition]replica.AlterPartitionResult, bool) {
 	b := s.b
-	results := make(map[*partition]replica.AlterPartitionResult, len(batch))
-	fail := func(code int16) (map[*partition]replica.AlterPartitionResult, bool) {
+	results := make(map[*partition.Partition]replica.AlterPartitionResult, len(batch))
+	fail := func(code int16) (map[*partition.Partition]replica.AlterPartitionResult, bool) {
 		for _, p := range parts {
 			results[p] = replica.AlterPartitionResult{ID: batch[p].proposal.ID, Err: code}
 		}
@@ -162,11 +159,11 @@ func (s *alterSender) send(parts []*partition, batch map[*partition]alterItem) (
 		id    [16]byte
 		index int32
 	}
-	byKey := map[key]*partition{}
+	byKey := map[key]*partition.Partition{}
 	for _, p := range parts {
 		it := batch[p]
-		id := p.rep.tp.TopicID
-		byKey[key{id, p.index}] = p
+		id := p.TopicID()
+		byKey[key{id, p.Index()}] = p
 		i := slices.IndexFunc(req.Topics, func(t kmsg.AlterPartitionRequestTopic) bool { return t.TopicID == id })
 		if i < 0 {
 			t := kmsg.NewAlterPartitionRequestTopic()
@@ -175,7 +172,7 @@ func (s *alterSender) send(parts []*partition, batch map[*partition]alterItem) (
 			i = len(req.Topics) - 1
 		}
 		rp := kmsg.NewAlterPartitionRequestTopicPartition()
-		rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p.index, it.proposal.LeaderEpoch, it.proposal.PartitionEpoch
+		rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p.Index(), it.proposal.LeaderEpoch, it.proposal.PartitionEpoch
 		rp.NewISR = it.proposal.ISR
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
@@ -204,9 +201,9 @@ func (s *alterSender) send(parts []*partition, batch map[*partition]alterItem) (
 			}
 			if rp.ErrorCode != 0 {
 				ok = false
-				b.log.Debug("ISR change refused", "topic", p.topic, "partition", p.index, "isr", batch[p].proposal.ISR, "err", kerr.ErrorForCode(rp.ErrorCode))
+				b.log.Debug("ISR change refused", "topic", p.Topic(), "partition", p.Index(), "isr", batch[p].proposal.ISR, "err", kerr.ErrorForCode(rp.ErrorCode))
 			} else {
-				b.log.Info("ISR changed", "topic", p.topic, "partition", p.index, "isr", rp.ISR, "partition_epoch", rp.PartitionEpoch)
+				b.log.Info("ISR changed", "topic", p.Topic(), "partition", p.Index(), "isr", rp.ISR, "partition_epoch", rp.PartitionEpoch)
 			}
 		}
 	}

@@ -221,7 +221,7 @@ func startRealBrokers(b testing.TB, n int, partitions int32, rf int16, configs m
 		for i := range partitions {
 			for _, br := range brokers {
 				if t := br.topicByName("bench"); t != nil {
-					if q := t.partition(i); q != nil && q.leading.Load() && len(q.isr()) == int(rf) {
+					if q := t.partition(i); q != nil && q.Leading() && len(q.ISR()) == int(rf) {
 						ready++
 					}
 				}

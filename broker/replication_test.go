@@ -18,9 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
-	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/env/memfs"
 )
 
@@ -81,7 +81,7 @@ func (c *testCluster) highWatermarkOf(topic string) int64 {
 		if l < 0 {
 			return false
 		}
-		hw = c.partitionOn(l, topic, 0).highWatermark()
+		hw = c.partitionOn(l, topic, 0).HighWatermark()
 		return true
 	})
 	return hw
@@ -110,21 +110,19 @@ func TestReplicationCopiesTheLeader(t *testing.T) {
 	}
 	c.converged("payments", 0)
 	leader := c.leaderOf("payments", 0)
-	producers := c.partitionOn(leader, "payments", 0).lastBatchesOfProducers()
+	leaderLast := c.partitionOn(leader, "payments", 0).ProducerLastOffsets()
 	for _, id := range c.imagePartition("payments", 0).Replicas {
 		p := c.partitionOn(id, "payments", 0)
-		p.mu.Lock()
-		last := p.producers.LastOffsets()
-		p.mu.Unlock()
+		last := p.ProducerLastOffsets()
 		if len(last) != 1 {
 			t.Fatalf("broker %d knows %d producers, want 1", id, len(last))
 		}
 		for pid, off := range last {
-			if !producers(pid, off) {
+			if o, ok := leaderLast[pid]; !ok || o != off {
 				t.Errorf("broker %d: producer %d's last batch ends at %d, not where the leader's does", id, pid, off)
 			}
 		}
-		if got := p.rep.epochs.LatestEpoch(); got != c.imagePartition("payments", 0).LeaderEpoch {
+		if got := p.LatestEpoch(); got != c.imagePartition("payments", 0).LeaderEpoch {
 			t.Errorf("broker %d: latest leader epoch %d, want %d", id, got, c.imagePartition("payments", 0).LeaderEpoch)
 		}
 	}
@@ -340,7 +338,7 @@ func oldLeaderTruncates(t *testing.T, beforeHeal func(c *testCluster, old int32)
 	if sp := c.rawProduce(old, "clicks", -1, recordtest.Batch(recordtest.Options{}, []byte("lost4"))); sp.ErrorCode == 0 {
 		t.Fatalf("an acks=all produce to a leader cut off from its ISR was acknowledged at offset %d", sp.BaseOffset)
 	}
-	oldEnd := c.partitionOn(old, "clicks", 0).log.EndOffset()
+	oldEnd := c.partitionOn(old, "clicks", 0).EndOffset()
 
 	var newLeader int32 = -1
 	c.waitFor("a leader on the majority side", 20*time.Second, func() bool {
@@ -349,7 +347,7 @@ func oldLeaderTruncates(t *testing.T, beforeHeal func(c *testCluster, old int32)
 			b := c.broker(id)
 			t, ok := b.image().Topic("clicks")
 			if ok && t.Partitions[0].Leader == id {
-				if p := b.topicByName("clicks").partition(0); p != nil && p.leading.Load() {
+				if p := b.topicByName("clicks").partition(0); p != nil && p.Leading() {
 					newLeader = id
 					return true
 				}
@@ -364,14 +362,14 @@ func oldLeaderTruncates(t *testing.T, beforeHeal func(c *testCluster, old int32)
 	}
 	c.net.Partition()
 	c.waitFor("the old leader to follow", 20*time.Second, func() bool {
-		return c.leaderOf("clicks", 0) == newLeader && !c.partitionOn(old, "clicks", 0).leading.Load()
+		return c.leaderOf("clicks", 0) == newLeader && !c.partitionOn(old, "clicks", 0).Leading()
 	})
 	produceValues(t, acksAll, "clicks", values("after", 0, 10)...)
 	c.waitFor("the old leader back in the ISR", 30*time.Second, func() bool {
 		return slices.Contains(c.imagePartition("clicks", 0).ISR, old)
 	})
 	c.converged("clicks", 0)
-	if end := c.partitionOn(old, "clicks", 0).log.EndOffset(); end != 20 {
+	if end := c.partitionOn(old, "clicks", 0).EndOffset(); end != 20 {
 		t.Fatalf("old leader's log ends at %d (it had %d with its divergent tail), want 20", end, oldEnd)
 	}
 	if oldEnd != 14 {
@@ -381,8 +379,8 @@ func oldLeaderTruncates(t *testing.T, beforeHeal func(c *testCluster, old int32)
 	if got := c.readAll("clicks"); !slices.Equal(got, want) {
 		t.Fatalf("read %v, want %v", got, want)
 	}
-	if err := c.partitionOn(old, "clicks", 0).failure.Load(); err != nil {
-		t.Fatalf("the old leader's partition went offline: %v", *err)
+	if err := c.partitionOn(old, "clicks", 0).Err(); err != nil {
+		t.Fatalf("the old leader's partition went offline: %v", err)
 	}
 }
 
@@ -425,14 +423,14 @@ func TestMinInsyncRefusesAcksAll(t *testing.T) {
 	}
 	c.crash(follower)
 	c.waitFor("the ISR to lose the crashed follower", 20*time.Second, func() bool {
-		return len(c.partitionOn(leader, "ledger", 0).isr()) == 2
+		return len(c.partitionOn(leader, "ledger", 0).ISR()) == 2
 	})
-	end := c.partitionOn(leader, "ledger", 0).log.EndOffset()
+	end := c.partitionOn(leader, "ledger", 0).EndOffset()
 	sp := c.rawProduce(leader, "ledger", -1, recordtest.Batch(recordtest.Options{}, []byte("refused")))
 	if err := kerr.ErrorForCode(sp.ErrorCode); !errors.Is(err, kerr.NotEnoughReplicas) {
 		t.Fatalf("acks=all with ISR 2 < min.insync 3: %v", err)
 	}
-	if got := c.partitionOn(leader, "ledger", 0).log.EndOffset(); got != end {
+	if got := c.partitionOn(leader, "ledger", 0).EndOffset(); got != end {
 		t.Fatalf("a refused acks=all produce appended: log end %d -> %d", end, got)
 	}
 	if sp := c.rawProduce(leader, "ledger", 1, recordtest.Batch(recordtest.Options{}, []byte("taken"))); sp.ErrorCode != 0 {
@@ -440,7 +438,7 @@ func TestMinInsyncRefusesAcksAll(t *testing.T) {
 	}
 	c.start(follower)
 	c.waitFor("the ISR whole again", 20*time.Second, func() bool {
-		return len(c.partitionOn(leader, "ledger", 0).isr()) == 3
+		return len(c.partitionOn(leader, "ledger", 0).ISR()) == 3
 	})
 	if sp := c.rawProduce(leader, "ledger", -1, recordtest.Batch(recordtest.Options{}, []byte("accepted"))); sp.ErrorCode != 0 {
 		t.Fatalf("acks=all with the ISR whole: %v", kerr.ErrorForCode(sp.ErrorCode))
@@ -490,7 +488,7 @@ func TestRetryAfterFailoverIsNotDuplicated(t *testing.T) {
 	if retry.ErrorCode != 0 || retry.BaseOffset != 2 {
 		t.Fatalf("retry of the last batch on the new leader: %v at %d, want success at 2", kerr.ErrorForCode(retry.ErrorCode), retry.BaseOffset)
 	}
-	if end := c.partitionOn(next, "transfers", 0).log.EndOffset(); end != 3 {
+	if end := c.partitionOn(next, "transfers", 0).EndOffset(); end != 3 {
 		t.Fatalf("the retry was appended: log end %d, want 3", end)
 	}
 	if sp := c.rawProduce(next, "transfers", -1, batch(3, "t3")); sp.ErrorCode != 0 || sp.BaseOffset != 3 {
@@ -631,7 +629,7 @@ func TestReplicationSurvivesRepeatedFaults(t *testing.T) {
 		c.converged("stream", p)
 		leader := c.leaderOf("stream", p)
 		lp := c.partitionOn(leader, "stream", p)
-		if err := lp.log.Batches(lp.log.StartOffset(), func(b *record.Batch) error {
+		if err := lp.Batches(lp.StartOffset(), func(b *record.Batch) error {
 			return eachRecord(b, func(_, value []byte) { count[string(value)]++ })
 		}); err != nil {
 			t.Fatal(err)
@@ -712,60 +710,6 @@ func TestOffsetForLeaderEpoch(t *testing.T) {
 		if got.LeaderEpoch != tc.wantEpoch || got.EndOffset != tc.wantEnd {
 			t.Errorf("%s: epoch %d ends at %d, want %d at %d", tc.name, got.LeaderEpoch, got.EndOffset, tc.wantEpoch, tc.wantEnd)
 		}
-	}
-}
-
-// While a new leader has not heard from its ISR in its epoch (its high
-// watermark is below where the epoch started), ListOffsets for the latest
-// offset answers OFFSET_NOT_AVAILABLE rather than an older high watermark;
-// the earliest offset is still answered. (The leader here is made by hand:
-// a real one leaves this state as soon as its followers fetch.)
-func TestListOffsetsBeforeTheISRCaughtUp(t *testing.T) {
-	c := newTestCluster(t, 1, nil)
-	c.createTopic("fresh", 1, 1, nil)
-	if sp := c.rawProduce(1, "fresh", 1, recordtest.Batch(recordtest.Options{}, []byte("a"), []byte("b"))); sp.ErrorCode != 0 {
-		t.Fatal(kerr.ErrorForCode(sp.ErrorCode))
-	}
-	p := c.partitionOn(1, "fresh", 0)
-	p.mu.Lock()
-	a := replica.Assignment{Leader: 1, LeaderEpoch: p.leaderEpoch.Load(), PartitionEpoch: 1, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}}
-	l, _, err := replica.NewLeader(replica.LeaderConfig{LocalID: 1, MinInsync: 1, LagTimeMax: time.Hour}, a, p.local(), 0, time.Now())
-	if err != nil {
-		p.mu.Unlock()
-		t.Fatal(err)
-	}
-	p.rep.leader = l
-	p.mu.Unlock()
-	list := func(ts int64) kmsg.ListOffsetsResponseTopicPartition {
-		req := kmsg.NewPtrListOffsetsRequest()
-		rt := kmsg.NewListOffsetsRequestTopic()
-		rt.Topic = "fresh"
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Timestamp = ts
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		resp, err := req.RequestWith(ctx, c.client().Broker(1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Topics[0].Partitions[0]
-	}
-	if got := list(listLatest); got.ErrorCode != kerr.OffsetNotAvailable.Code {
-		t.Errorf("latest: %v at %d, want OFFSET_NOT_AVAILABLE", kerr.ErrorForCode(got.ErrorCode), got.Offset)
-	}
-	if got := list(listEarliest); got.ErrorCode != 0 || got.Offset != 0 {
-		t.Errorf("earliest: %v at %d, want 0", kerr.ErrorForCode(got.ErrorCode), got.Offset)
-	}
-	// A leader that hears from its ISR moves on.
-	p.mu.Lock()
-	for _, id := range []int32{2, 3} {
-		p.applyLocked(l.RecordFetch(id, 2, 2, p.local(), time.Now()))
-	}
-	p.mu.Unlock()
-	if got := list(listLatest); got.ErrorCode != 0 || got.Offset != 2 {
-		t.Errorf("latest once the ISR caught up: %v at %d, want 2", kerr.ErrorForCode(got.ErrorCode), got.Offset)
 	}
 }
 
@@ -869,13 +813,14 @@ func TestFollowerCopiesCompactionGaps(t *testing.T) {
 	leader := c.leaderOf("kv", 0)
 	follower := leader%3 + 1
 	c.stop(follower)
-	oldEnd := c.partitionOn(leader, "kv", 0).log.EndOffset()
+	oldEnd := c.partitionOn(leader, "kv", 0).EndOffset()
 	produceKeyed(20, 150)
 
 	lp := c.partitionOn(leader, "kv", 0)
-	lp.clean(context.Background(), c.broker(leader).cleanConfig(c.broker(leader).topicByName("kv"), lp))
-	gaps, next := 0, lp.log.StartOffset()
-	for _, raw := range lp.batches(t) {
+	lp.Clean(context.Background(), c.broker(leader).cleanConfig(c.broker(leader).topicByName("kv")))
+	gaps, next := 0, lp.StartOffset()
+	atOldEnd := int64(-1) // the first offset of the batch that holds oldEnd, or of the next one
+	for _, raw := range batchesOf(t, lp) {
 		b, err := record.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
@@ -883,15 +828,16 @@ func TestFollowerCopiesCompactionGaps(t *testing.T) {
 		if b.FirstOffset > next {
 			gaps++
 		}
+		if atOldEnd < 0 && b.LastOffset() >= oldEnd {
+			atOldEnd = b.FirstOffset
+		}
 		next = b.LastOffset() + 1
 	}
 	if gaps < 3 {
 		t.Fatalf("the leader's cleaned log has %d gaps; the test wants many", gaps)
 	}
-	if data, err := lp.log.Read(oldEnd, 1); err != nil {
-		t.Fatal(err)
-	} else if b, err := record.Parse(data); err != nil || b.FirstOffset <= oldEnd {
-		t.Fatalf("the follower's end %d is not inside a range the cleaner removed (next batch %d, %v)", oldEnd, b.FirstOffset, err)
+	if atOldEnd <= oldEnd {
+		t.Fatalf("the follower's end %d is not inside a range the cleaner removed (next batch %d)", oldEnd, atOldEnd)
 	}
 
 	c.start(follower)
@@ -902,18 +848,18 @@ func TestFollowerCopiesCompactionGaps(t *testing.T) {
 		t.Fatalf("leadership moved from %d to %d: the test compares with the cleaned leader's log", leader, now)
 	}
 	fp := c.partitionOn(follower, "kv", 0)
-	if fp.failure.Load() != nil {
-		t.Fatalf("the follower's partition went offline: %v", *fp.failure.Load())
+	if fp.Err() != nil {
+		t.Fatalf("the follower's partition went offline: %v", fp.Err())
 	}
-	if fe, le := fp.log.EndOffset(), lp.log.EndOffset(); fe != le {
+	if fe, le := fp.EndOffset(), lp.EndOffset(); fe != le {
 		t.Fatalf("follower ends at %d, leader at %d", fe, le)
 	}
 	var want, got [][]byte
 	for _, x := range []struct {
-		p   *partition
+		p   *partition.Partition
 		out *[][]byte
 	}{{lp, &want}, {fp, &got}} {
-		if err := x.p.log.Batches(oldEnd, func(b *record.Batch) error {
+		if err := x.p.Batches(oldEnd, func(b *record.Batch) error {
 			if b.FirstOffset >= oldEnd {
 				*x.out = append(*x.out, bytes.Clone(b.Raw))
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/broker/group"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/txn"
 	"github.com/weir-dev/weir/broker/txncoord"
 )
@@ -169,8 +170,8 @@ func (b *Broker) writeMarkersTo(ctx context.Context, leader int32, job txncoord.
 func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) (*kmsg.WriteTxnMarkersResponse, func(ctx context.Context)) {
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
 	type durable struct {
-		p    *partition
-		ack  *ackWait
+		p    *partition.Partition
+		ack  *partition.AckWait
 		code *int16
 	}
 	var waits []durable
@@ -207,20 +208,20 @@ func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) (*kmsg.WriteTxnM
 				default:
 					// Markers are appended with acks=all, as Kafka's:
 					// min.insync.replicas applies, and the answer waits
-					// for the ISR (replication.go).
-					if terr := p.checkProduce(-1); terr != nil {
-						sp.ErrorCode = terr.err.Code
+					// for the ISR (broker/partition).
+					if kerrp, _ := p.CheckProduce(-1); kerrp != nil {
+						sp.ErrorCode = kerrp.Code
 						break
 					}
-					res := p.appendMarker(m, tv2)
-					if res.err != nil {
+					res := p.AppendMarker(m, tv2)
+					if res.Err != nil {
 						sp.ErrorCode = kerr.UnknownServerError.Code
-						if ke, ok := res.err.(*kerr.Error); ok {
+						if ke, ok := res.Err.(*kerr.Error); ok {
 							sp.ErrorCode = ke.Code
 						}
 						break
 					}
-					w, code := p.awaitAck(res.leaderEpoch, res.endOffset)
+					w, code := p.AwaitAck(res.LeaderEpoch, res.EndOffset)
 					if w == nil {
 						sp.ErrorCode = code
 						break
@@ -234,7 +235,7 @@ func (b *Broker) writeMarkers(req *kmsg.WriteTxnMarkersRequest) (*kmsg.WriteTxnM
 	}
 	wait := func(ctx context.Context) {
 		for _, w := range waits {
-			*w.code = w.p.ackResult(ctx.Done(), w.ack)
+			*w.code = w.p.AckResult(ctx.Done(), w.ack)
 		}
 		for i, w := range groupWaits {
 			select {
@@ -264,7 +265,7 @@ func markerCode(resp kmsg.Response) int16 {
 // arrives in the waiter once the marker is durable. The marker is checked
 // against the partition's producer state first, under the shard's lock, so
 // the shard only ever applies a marker the partition takes.
-func (gc *groupCoordinator) writeMarker(p *partition, index int32, m txn.Marker, tv2 bool) (*waiter, int16) {
+func (gc *groupCoordinator) writeMarker(p *partition.Partition, index int32, m txn.Marker, tv2 bool) (*waiter, int16) {
 	gc.mu.Lock()
 	var cs *coordShard
 	if int(index) < len(gc.shards) {
@@ -276,7 +277,7 @@ func (gc *groupCoordinator) writeMarker(p *partition, index int32, m txn.Marker,
 	}
 	w := newWaiter()
 	code := cs.do(func(sm *group.Shard, nowMs int64) group.Output {
-		if d := p.checkMarker(m, tv2); d.Action == txn.Reject {
+		if d := p.CheckMarker(m, tv2); d.Action == txn.Reject {
 			return sm.Answer(nowMs, w, group.MarkerError(d.Err.Code))
 		}
 		return sm.CompleteTxn(nowMs, group.TxnMarker{ProducerID: m.ProducerID, ProducerEpoch: m.ProducerEpoch, Commit: m.Commit, CoordinatorEpoch: m.CoordinatorEpoch, TV2: tv2}, w)

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txncoord"
 	"github.com/weir-dev/weir/env"
@@ -143,19 +144,19 @@ func produceVerificationError(code int16, newClient bool) *kerr.Error {
 // verifyProduce runs the KIP-890 part 1 check for a produced batch, if it
 // needs one: nil means the batch may go to the append, whose own check
 // refuses it if a marker voided the verification meanwhile.
-func (b *Broker) verifyProduce(ctx context.Context, r *kmsg.ProduceRequest, version int16, t *topic, p *partition, batch *record.Batch) *topicError {
+func (b *Broker) verifyProduce(ctx context.Context, r *kmsg.ProduceRequest, version int16, t *topic, p *partition.Partition, batch *record.Batch) *topicError {
 	if !batch.IsTransactional() {
 		return nil
 	}
 	if r.TransactionID == nil || *r.TransactionID == "" {
 		return errTopic(kerr.InvalidTxnState, "a transactional batch needs the request's transactional id")
 	}
-	token, needed := p.needsVerification(batch)
+	token, needed := p.NeedsVerification(batch)
 	if !needed {
 		return nil
 	}
-	code := b.verifyTxnPartition(ctx, *r.TransactionID, batch.ProducerID, batch.ProducerEpoch, t.name(), p.index, version >= 12)
-	if !p.verified(batch.ProducerID, token, code == 0) {
+	code := b.verifyTxnPartition(ctx, *r.TransactionID, batch.ProducerID, batch.ProducerEpoch, t.name(), p.Index(), version >= 12)
+	if !p.Verified(batch.ProducerID, token, code == 0) {
 		if code == 0 {
 			e := produceVerificationError(kerr.TransactionAbortable.Code, version >= 12)
 			return errTopic(e, "the producer's transaction ended while this batch was verified")

@@ -32,6 +32,7 @@ import (
 
 	"github.com/weir-dev/weir/broker/group"
 	"github.com/weir-dev/weir/broker/metadata"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/txncoord"
 	"github.com/weir-dev/weir/env"
@@ -53,7 +54,7 @@ type txnCoordinator struct {
 type txnShard struct {
 	tc    *txnCoordinator
 	index int32
-	p     *partition
+	p     *partition.Partition
 	epoch int32
 	// ctx ends the shard's marker senders when it is unloaded.
 	ctx    context.Context
@@ -91,10 +92,10 @@ func (tc *txnCoordinator) follow(t *topic) {
 		if i < len(tc.shards) {
 			cs = tc.shards[i]
 		}
-		leading := p != nil && p.leading.Load()
+		leading := p != nil && p.Leading()
 		epoch := int32(-1)
 		if leading {
-			epoch = p.leaderEpoch.Load()
+			epoch = p.LeaderEpoch()
 		}
 		if cs != nil && cs.p == p && cs.epoch == epoch && leading {
 			next[i] = cs
@@ -252,7 +253,7 @@ func (cs *txnShard) load() {
 	sm := txncoord.NewShard(b.coordinatorConfig())
 	start := b.clock.Now()
 	var records, bad int
-	err := cs.p.log.Batches(cs.p.log.StartOffset(), func(batch *record.Batch) error {
+	err := cs.p.Batches(cs.p.StartOffset(), func(batch *record.Batch) error {
 		if err := b.ctx.Err(); err != nil {
 			return err
 		}
@@ -279,7 +280,7 @@ func (cs *txnShard) load() {
 		cs.loads.again(b, cs.ctx.Done(), "transactions", transactionStateTopic, cs.index, err, cs.load)
 		return
 	}
-	out := sm.FinishLoad(cs.tc.nowMs(), cs.p.log.EndOffset(), cs.epoch)
+	out := sm.FinishLoad(cs.tc.nowMs(), cs.p.EndOffset(), cs.epoch)
 	cs.sm, cs.state = sm, shardServing
 	if records > 0 {
 		b.log.Info("loaded transactions", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "prepared", len(out.Markers), "took", b.clock.Now().Sub(start).Round(time.Millisecond))
@@ -353,7 +354,7 @@ func (cs *txnShard) apply(out txncoord.Output) {
 			break
 		}
 		// Without fsync, the append moved the high watermark already.
-		out = cs.sm.Durable(cs.p.highWatermark())
+		out = cs.sm.Durable(cs.p.HighWatermark())
 	}
 	cs.resetTimer()
 }
@@ -368,12 +369,12 @@ func (cs *txnShard) append(b *txncoord.Batch) error {
 	if err != nil {
 		return err
 	}
-	res := cs.p.append(&batch, false, true)
-	if res.err != nil {
-		return fmt.Errorf("append: %v %s", res.err, res.reason)
+	res := cs.p.Append(&batch, false, true)
+	if res.Err != nil {
+		return fmt.Errorf("append: %v %s", res.Err, res.Reason)
 	}
-	if res.baseOffset != b.BaseOffset {
-		return fmt.Errorf("append landed at offset %d; the coordinator expected %d", res.baseOffset, b.BaseOffset)
+	if res.BaseOffset != b.BaseOffset {
+		return fmt.Errorf("append landed at offset %d; the coordinator expected %d", res.BaseOffset, b.BaseOffset)
 	}
 	return nil
 }
@@ -398,22 +399,22 @@ func (cs *txnShard) watchDurable() {
 	b := cs.tc.b
 	defer b.wg.Done()
 	for {
-		ch := cs.p.watch()
-		failed := cs.p.failure.Load()
+		ch := cs.p.Watch()
+		failed := cs.p.Err()
 		cs.mu.Lock()
 		if cs.state != shardServing {
 			cs.mu.Unlock()
 			return
 		}
 		if failed != nil {
-			cs.failLocked(*failed)
+			cs.failLocked(failed)
 			cs.mu.Unlock()
 			return
 		}
 		// Always: records the shard wrote with no answer waiting (a
 		// timeout's abort, a completion) must count as durable too, or a
 		// later answer would wait for them after their fsync went by.
-		cs.apply(cs.sm.Durable(cs.p.highWatermark()))
+		cs.apply(cs.sm.Durable(cs.p.HighWatermark()))
 		cs.mu.Unlock()
 		select {
 		case <-ch:

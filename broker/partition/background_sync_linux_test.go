@@ -1,8 +1,7 @@
-package broker
+package partition
 
 import (
-	"io"
-	"log/slog"
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
-	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
+	"github.com/weir-dev/weir/internal/lowprio"
 )
 
 // syncNices is a memfs.Injector that fails nothing and records the nice
@@ -49,18 +48,18 @@ func (r *syncNices) last() (nice, n int) {
 	return r.nices[len(r.nices)-1], len(r.nices)
 }
 
-// watchQuietly is watch without marking the partition watched: for tests
+// watchQuietly is Watch without marking the partition watched: for tests
 // that wait for a sync without changing its priority.
-func (p *partition) watchQuietly() <-chan struct{} {
+func (p *Partition) watchQuietly() <-chan struct{} {
 	p.hwMu.Lock()
 	defer p.hwMu.Unlock()
 	return p.hwChanged
 }
 
 // TestBackgroundSyncPriority: the fsync after an acks=1 append runs on a
-// thread at weir.log.background.sync.nice; the fsync an acks=-1 produce
-// waits for, and one a fetch is watching for, run at the broker's own
-// priority. Once the high watermark has moved, nobody is watching again.
+// thread of the Background pool (weir.log.background.sync.nice); the
+// fsync an acks=-1 produce waits for, and one a fetch is watching for, run
+// at the process's own priority. Once the high watermark has moved, nobody is watching again.
 // An fsync that would cover bytes waiting longer than backgroundSyncMaxLag
 // runs at normal priority too.
 func TestBackgroundSyncPriority(t *testing.T) {
@@ -75,39 +74,38 @@ func TestBackgroundSyncPriority(t *testing.T) {
 	fs := memfs.New()
 	nices := &syncNices{}
 	fs.SetInjector(nices)
-	cfg := DefaultConfig()
-	cfg.DataDir = "/data"
-	cfg.BackgroundSyncNice = 15
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	clock := env.NewManualClock(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
-	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
+	clock := testClock()
+	ctx, cancel := context.WithCancel(context.Background())
+	pool, err := lowprio.Start(ctx, 4, 15)
+	if pool == nil || err != nil {
+		cancel()
+		t.Skipf("no low-priority threads here: %v", err)
 	}
-	defer b.Close()
-	mustCreateTopic(t, b, "t", 1, nil)
-	p := b.topicByName("t").partition(0)
+	// Cleanups run last first: the pool stops after the partition closed.
+	t.Cleanup(func() { cancel(); pool.Wait() })
+	p := openTest(t, fs, clock, testConfig(0), Deps{Background: pool})
+	p.lead(assignment(0, testNode))
 
 	step := func(name string, awaited, watch bool, wantNice int) {
 		t.Helper()
 		if watch {
-			p.watch()
+			p.Watch()
 		}
 		_, before := nices.last()
 		batch, err := record.Parse(recordtest.Batch(recordtest.Options{}, []byte(name)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := p.append(&batch, false, awaited)
-		if res.err != nil {
-			t.Fatalf("%s: append: %v", name, res.err)
+		res := p.Append(&batch, false, awaited)
+		if res.Err != nil {
+			t.Fatalf("%s: append: %v", name, res.Err)
 		}
 		deadline := time.Now().Add(10 * time.Second)
-		for p.highWatermark() < res.endOffset {
+		for p.HighWatermark() < res.EndOffset {
 			select {
 			case <-p.watchQuietly():
 			case <-time.After(time.Until(deadline)):
-				t.Fatalf("%s: the high watermark did not reach %d", name, res.endOffset)
+				t.Fatalf("%s: the high watermark did not reach %d", name, res.EndOffset)
 			}
 		}
 		nice, n := nices.last()

@@ -1,4 +1,4 @@
-package broker
+package partition
 
 import (
 	"errors"
@@ -14,16 +14,21 @@ import (
 )
 
 // Both ends of a follower's fetch: replicaLog is the follower's partition
-// as the fetcher writes it; readForFollower is the leader answering it.
+// as the fetcher writes it; ReadForFollower is the leader answering it.
 
 // replicaLog is a followed partition as the fetcher sees it
 // (fetcher.Partition): the log, the leader-epoch cache and the producer
 // state, kept in step under the partition's mu. The fetcher calls it from
 // one goroutine, never while the partition leads (Manager.Stop comes
 // first).
-type replicaLog struct{ p *partition }
+type replicaLog struct{ p *Partition }
 
 var _ fetcher.Partition = (*replicaLog)(nil)
+
+// ReplicaLog is the partition as the replica fetchers write it while it
+// follows (the fetcher.Partition SetRole hands them). Only the fetchers
+// call it, and tests and benchmarks standing in for them.
+func (p *Partition) ReplicaLog() fetcher.Partition { return p.rep.log }
 
 func (r *replicaLog) StartOffset() int64   { return r.p.log.StartOffset() }
 func (r *replicaLog) EndOffset() int64     { return r.p.log.EndOffset() }
@@ -38,7 +43,7 @@ func (r *replicaLog) EndOffsetForEpoch(e int32) (int32, int64) {
 // (the leader counts its fetch offset as durable). Without fsync-on-ack
 // the log end already counts, and nothing is synced.
 func (r *replicaLog) Sync() error {
-	if !r.p.b.cfg.FsyncAcksAll {
+	if !r.p.cfg.FsyncAcksAll {
 		return nil
 	}
 	return r.p.log.Sync()
@@ -49,7 +54,7 @@ func (r *replicaLog) Sync() error {
 // its offsets, then the producer state learns it, so a retried batch is
 // still recognised if this replica leads later. A batch that rolls the log
 // has the producer state of everything below it saved first, as a leader's
-// append does. Gaps between batches (a compacted leader log) are allowed
+// Append does. Gaps between batches (a compacted leader log) are allowed
 // in the log with one durable checkpoint write for them all.
 func (r *replicaLog) AppendReplicated(batches []record.Batch) error {
 	p := r.p
@@ -71,14 +76,14 @@ func (r *replicaLog) AppendReplicated(batches []record.Batch) error {
 		}
 		if p.log.Segments() > segments {
 			if err := p.saveProducers(b.FirstOffset); err != nil {
-				p.b.log.Warn("writing a producer state snapshot failed; a restart will replay more of the log", "topic", p.topic, "partition", p.index, "err", err)
+				p.logger.Warn("writing a producer state snapshot failed; a restart will replay more of the log", "topic", p.topic, "partition", p.index, "err", err)
 			}
 		}
 		p.producers.Replay(b)
 	}
 	// Ended transactions below the high watermark no longer hold the
-	// last stable offset back (partition_txn.go).
-	p.producers.ForgetStable(p.highWatermark())
+	// last stable offset back (txn.go).
+	p.producers.ForgetStable(p.HighWatermark())
 	return nil
 }
 
@@ -114,7 +119,7 @@ func (r *replicaLog) TruncateTo(offset int64) error {
 	if p.log.EndOffset() == before {
 		return nil
 	}
-	p.b.log.Info("truncated a divergent log suffix", "topic", p.topic, "partition", p.index, "from", before, "to", p.log.EndOffset())
+	p.logger.Info("truncated a divergent log suffix", "topic", p.topic, "partition", p.index, "from", before, "to", p.log.EndOffset())
 	if err := p.loadProducers(); err != nil {
 		return fmt.Errorf("rebuilding producer state: %w", err)
 	}
@@ -133,22 +138,14 @@ func (r *replicaLog) TruncateFullyAndStartAt(offset int64) error {
 	if err := p.rep.epochs.Clear(); err != nil {
 		return err
 	}
-	p.b.log.Info("restarted the log at the leader's log start", "topic", p.topic, "partition", p.index, "offset", offset)
+	p.logger.Info("restarted the log at the leader's log start", "topic", p.topic, "partition", p.index, "offset", offset)
 	return p.loadProducers()
 }
 
 // SetHighWatermark is the follower's high watermark, as its leader said.
 func (r *replicaLog) SetHighWatermark(hw int64) { r.p.setHW(hw) }
 
-// replicaFailed hears from the fetchers of a followed partition whose
-// storage failed: it goes offline, as after a failed append.
-func (b *Broker) replicaFailed(tp fetcher.TopicPartition, err error) {
-	if p := b.topicByID(tp.TopicID).partition(tp.Partition); p != nil {
-		p.fail(err)
-	}
-}
-
-// readForFollower answers one partition of a follower's Fetch on the
+// ReadForFollower answers one partition of a follower's Fetch on the
 // leader: the follower's leader epoch and replica id are checked, then
 // the epoch it last fetched (KIP-320: a diverging epoch is answered with
 // no records), then records are read up to the log end, not the high
@@ -156,7 +153,7 @@ func (b *Broker) replicaFailed(tp fetcher.TopicPartition, err error) {
 // at its fetch offset), which may move the high watermark, add the
 // follower to the ISR and complete acks. It returns the record bytes
 // read; limit <= 0 reads none but still records the fetch.
-func (p *partition) readForFollower(replicaID int32, rp *kmsg.FetchRequestTopicPartition, limit int, sp *kmsg.FetchResponseTopicPartition) int {
+func (p *Partition) ReadForFollower(replicaID int32, rp *kmsg.FetchRequestTopicPartition, limit int, sp *kmsg.FetchResponseTopicPartition) int {
 	p.mu.Lock()
 	l := p.rep.leader
 	if l == nil {
@@ -191,7 +188,7 @@ func (p *partition) readForFollower(replicaID int32, rp *kmsg.FetchRequestTopicP
 			return 0
 		case err != nil:
 			sp.ErrorCode = kerr.KafkaStorageError.Code
-			p.b.log.Error("replica fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
+			p.logger.Error("replica fetch read failed", "topic", p.topic, "partition", p.index, "err", err)
 			return 0
 		}
 	} else if rp.FetchOffset < start || rp.FetchOffset > end {
@@ -200,7 +197,7 @@ func (p *partition) readForFollower(replicaID int32, rp *kmsg.FetchRequestTopicP
 	}
 	p.mu.Lock()
 	if p.rep.leader == l {
-		p.applyLocked(l.RecordFetch(replicaID, rp.FetchOffset, end, p.local(), p.b.clock.Now()))
+		p.applyLocked(l.RecordFetch(replicaID, rp.FetchOffset, end, p.local(), p.clock.Now()))
 		sp.HighWatermark = l.HighWatermark()
 		sp.LastStableOffset = sp.HighWatermark
 	}
@@ -209,13 +206,4 @@ func (p *partition) readForFollower(replicaID int32, rp *kmsg.FetchRequestTopicP
 		sp.RecordBatches = data
 	}
 	return len(data)
-}
-
-// fetchReplicaID is the fetching replica's broker id, or -1 for a
-// consumer: the replica state (v15+) or the replica id before it.
-func fetchReplicaID(r *kmsg.FetchRequest) int32 {
-	if r.Version >= 15 {
-		return r.ReplicaState.ID
-	}
-	return r.ReplicaID
 }

@@ -1,15 +1,11 @@
-package broker
+package partition
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/weir-dev/weir/broker/record"
 	"github.com/weir-dev/weir/broker/record/recordtest"
@@ -18,28 +14,6 @@ import (
 	"github.com/weir-dev/weir/env/memfs"
 )
 
-// snapshotBroker opens a broker on fs (memfs) with topic "t" of one
-// partition in segments of about 2 KiB, creating the topic if missing.
-func snapshotBroker(t *testing.T, fs *memfs.FS) (*Broker, *partition) {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.DataDir = "/data"
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.NewManualClock(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.topicByName("t") == nil {
-		mustCreateTopic(t, b, "t", 1, map[string]string{"segment.bytes": "2048"})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if !b.waitLeading(ctx, "t") {
-		t.Fatal("the reopened broker does not lead t-0 within 10s")
-	}
-	return b, b.topicByName("t").partition(0)
-}
-
 // TestProducerSnapshotsAtRollAndCrash: each segment roll writes a snapshot
 // of the producer state at the new segment's base, the newest two are kept,
 // and a start after a crash (no clean shutdown) replays from the newest
@@ -47,7 +21,13 @@ func snapshotBroker(t *testing.T, fs *memfs.FS) (*Broker, *partition) {
 // Snapshots past the log's end are removed at the start.
 func TestProducerSnapshotsAtRollAndCrash(t *testing.T) {
 	fs := memfs.New()
-	b, p := snapshotBroker(t, fs)
+	clock := testClock()
+	open := func() *testPartition {
+		p := openTest(t, fs, clock, testConfig(2048), Deps{})
+		p.lead(assignment(0, testNode))
+		return p
+	}
+	p := open()
 	rng := rand.New(rand.NewPCG(1, 2))
 	seqs := map[int64]int32{}
 	for range 60 {
@@ -61,8 +41,8 @@ func TestProducerSnapshotsAtRollAndCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res := p.append(&batch, false, false); res.err != nil {
-			t.Fatalf("append: %v (%s)", res.err, res.reason)
+		if res := p.Append(&batch, false, false); res.Err != nil {
+			t.Fatalf("append: %v (%s)", res.Err, res.Reason)
 		}
 		seqs[pid] += int32(n)
 	}
@@ -77,7 +57,7 @@ func TestProducerSnapshotsAtRollAndCrash(t *testing.T) {
 		pr, _ := p.producers.Producer(pid)
 		want[pid] = pr
 	}
-	offsets, err := p.snapshotOffsets()
+	offsets, err := p.SnapshotOffsets()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +65,8 @@ func TestProducerSnapshotsAtRollAndCrash(t *testing.T) {
 		t.Fatalf("snapshots at %v, want the newest %d", offsets, keptSnapshots)
 	}
 	newest := offsets[0]
-	end := p.log.EndOffset()
-	b.Abandon()
+	end := p.EndOffset()
+	p.crash()
 
 	// A snapshot past the end (as if recovery had cut the log below it).
 	if err := env.WriteFileAtomic(fs, filepath.Join("/data/t-0", fmt.Sprintf("%020d.snapshot", end+100)), nil); err != nil {
@@ -94,8 +74,8 @@ func TestProducerSnapshotsAtRollAndCrash(t *testing.T) {
 	}
 	check := func(wantFrom int64) {
 		t.Helper()
-		b, p := snapshotBroker(t, fs)
-		defer b.Abandon()
+		p := open()
+		defer p.crash()
 		if p.replayedFrom != wantFrom {
 			t.Fatalf("replayed from %d, want %d", p.replayedFrom, wantFrom)
 		}
@@ -105,7 +85,7 @@ func TestProducerSnapshotsAtRollAndCrash(t *testing.T) {
 				t.Fatalf("producer %d after restart: %+v, want %+v", pid, got, w)
 			}
 		}
-		offsets, _ := p.snapshotOffsets()
+		offsets, _ := p.SnapshotOffsets()
 		if slices.Contains(offsets, end+100) {
 			t.Fatalf("the snapshot past the log end is still there: %v", offsets)
 		}

@@ -1,4 +1,4 @@
-package broker
+package partition
 
 // A partition's part in transactions: transaction markers appended by its
 // leader (WriteTxnMarkers), the last stable offset, the aborted
@@ -18,13 +18,13 @@ import (
 	"github.com/weir-dev/weir/broker/txn"
 )
 
-// appendMarker appends the transaction marker m as the partition's leader.
+// AppendMarker appends the transaction marker m as the partition's leader.
 // tv2 says the coordinator bumped the producer's epoch for this marker
 // (transaction version 2), which makes the partition refuse a marker at
 // the epoch of a transaction still open. The marker is committed, like any
-// append, once the high watermark passes res.endOffset (awaitAck).
-func (p *partition) appendMarker(m txn.Marker, tv2 bool) appendResult {
-	raw := txn.MarkerBatch(m, p.b.nowMs())
+// append, once the high watermark passes res.EndOffset (AwaitAck).
+func (p *Partition) AppendMarker(m txn.Marker, tv2 bool) AppendResult {
+	raw := txn.MarkerBatch(m, p.nowMs())
 	batch, err := record.Parse(raw)
 	if err != nil {
 		panic(err) // MarkerBatch builds a valid batch
@@ -32,7 +32,7 @@ func (p *partition) appendMarker(m txn.Marker, tv2 bool) appendResult {
 	return p.appendChecked(&batch, false, true, func(*record.Batch) txn.Decision {
 		// Under mu: drop the ended transactions the LSO no longer
 		// depends on, so the list stays as short as what is unstable.
-		p.producers.ForgetStable(p.highWatermark())
+		p.producers.ForgetStable(p.HighWatermark())
 		d := p.producers.CheckMarker(m, tv2)
 		if d.Action == txn.Append {
 			p.producers.VoidVerification(m, tv2)
@@ -41,10 +41,17 @@ func (p *partition) appendMarker(m txn.Marker, tv2 bool) appendResult {
 	})
 }
 
-// lastStableOffset is the partition's LSO: the high watermark, or the
+// AppendCoordinatorBatch appends a batch a coordinator writes for a
+// producer (a transactional offset commit of the group coordinator),
+// checked as such against the producer state (CheckCoordinatorBatch).
+func (p *Partition) AppendCoordinatorBatch(batch *record.Batch) AppendResult {
+	return p.appendChecked(batch, false, true, p.producers.CheckCoordinatorBatch)
+}
+
+// LastStableOffset is the partition's LSO: the high watermark, or the
 // first offset of the oldest transaction not yet decided below it.
-func (p *partition) lastStableOffset() int64 {
-	hw := p.highWatermark()
+func (p *Partition) LastStableOffset() int64 {
+	hw := p.HighWatermark()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.producers.LastStableOffset(hw)
@@ -53,7 +60,7 @@ func (p *partition) lastStableOffset() int64 {
 // abortedIn lists the aborted transactions a read_committed fetch from
 // offset from must return with the batches in data (Kafka bounds them by
 // the end of what the fetch read).
-func (p *partition) abortedIn(from int64, data []byte) []txn.AbortedTxn {
+func (p *Partition) abortedIn(from int64, data []byte) []txn.AbortedTxn {
 	upTo := batchesEnd(data)
 	if upTo <= from {
 		return nil
@@ -80,18 +87,26 @@ func batchesEnd(data []byte) int64 {
 	return end
 }
 
-// producerStates lists the producers the partition knows
+// Producer returns the producer state of producer pid, if the partition
+// knows it.
+func (p *Partition) Producer(pid int64) (txn.Producer, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.producers.Producer(pid)
+}
+
+// ProducerStates lists the producers the partition knows
 // (DescribeProducers).
-func (p *partition) producerStates() []txn.Producer {
+func (p *Partition) ProducerStates() []txn.Producer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.producers.Producers()
 }
 
-// needsVerification reports whether batch would open a transaction the
+// NeedsVerification reports whether batch would open a transaction the
 // coordinator has not confirmed (KIP-890 part 1), and if so records the
 // verification about to be asked for and returns its token.
-func (p *partition) needsVerification(batch *record.Batch) (token uint64, needed bool) {
+func (p *Partition) NeedsVerification(batch *record.Batch) (token uint64, needed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if d := p.producers.Check(batch); !d.NeedsVerification {
@@ -100,9 +115,9 @@ func (p *partition) needsVerification(batch *record.Batch) (token uint64, needed
 	return p.producers.StartVerification(batch.ProducerID, batch.ProducerEpoch), true
 }
 
-// verified records the coordinator's answer to a verification: ok
+// Verified records the coordinator's answer to a verification: ok
 // confirms it (false if a marker voided it meanwhile), !ok drops it.
-func (p *partition) verified(pid int64, token uint64, ok bool) bool {
+func (p *Partition) Verified(pid int64, token uint64, ok bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !ok {
@@ -125,18 +140,18 @@ func abortedTransactions(aborted []txn.AbortedTxn) []kmsg.FetchResponseTopicPart
 	return out
 }
 
-// checkMarker is what appendMarker checks, without appending: for the
+// CheckMarker is what AppendMarker checks, without appending: for the
 // group coordinator, which must know a marker is taken before it applies
 // it to its state.
-func (p *partition) checkMarker(m txn.Marker, tv2 bool) txn.Decision {
+func (p *Partition) CheckMarker(m txn.Marker, tv2 bool) txn.Decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.producers.CheckMarker(m, tv2)
 }
 
-// checkTxnCommit checks a transactional offset commit of producer pid at
+// CheckTxnCommit checks a transactional offset commit of producer pid at
 // epoch the group coordinator is about to write (CheckCoordinatorBatch).
-func (p *partition) checkTxnCommit(pid int64, epoch int16) txn.Decision {
+func (p *Partition) CheckTxnCommit(pid int64, epoch int16) txn.Decision {
 	b := record.Batch{}
 	b.ProducerID, b.ProducerEpoch, b.Attributes = pid, epoch, record.TransactionalBit
 	p.mu.Lock()
@@ -144,9 +159,9 @@ func (p *partition) checkTxnCommit(pid int64, epoch int16) txn.Decision {
 	return p.producers.CheckCoordinatorBatch(&b)
 }
 
-// needsVerificationOf is needsVerification for a batch a coordinator will
+// NeedsVerificationOf is needsVerification for a batch a coordinator will
 // write for producer pid at epoch.
-func (p *partition) needsVerificationOf(pid int64, epoch int16) (token uint64, needed bool) {
+func (p *Partition) NeedsVerificationOf(pid int64, epoch int16) (token uint64, needed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.producers.NeedsVerification(pid, epoch) {
