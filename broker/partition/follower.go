@@ -54,7 +54,7 @@ func (r *replicaLog) Sync() error {
 // its offsets, then the producer state learns it, so a retried batch is
 // still recognised if this replica leads later. A batch that rolls the log
 // has the producer state of everything below it saved first, as a leader's
-// Append does. Gaps between batches (a compacted leader log) are allowed
+// append does. Gaps between batches (a compacted leader log) are allowed
 // in the log with one durable checkpoint write for them all.
 func (r *replicaLog) AppendReplicated(batches []record.Batch) error {
 	p := r.p

@@ -26,7 +26,7 @@ import (
 // replica.Leader's: the smallest log end of the ISR, where the leader's own
 // part counts only once fsynced with FsyncAcksAll (the default), so a
 // consumer never reads a record that a crash could still take back; every
-// Append schedules a group-committed fsync so data becomes visible
+// append schedules a group-committed fsync so data becomes visible
 // promptly. Without FsyncAcksAll the leader's log end counts, as in Kafka.
 // On a follower it is what the leader last said, capped by the local log.
 type Partition struct {
