@@ -19,7 +19,7 @@ package broker
 // it: every ISR replica has it, and with weir.fsync.acks.all, the default,
 // has fsynced it, group-committed across concurrent produces), with
 // NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below the minimum
-// meanwhile (replication.go).
+// meanwhile (broker/partition: CheckProduce, AwaitAck, AckResult).
 
 import (
 	"context"

@@ -17,9 +17,10 @@ package broker
 // its partitions: a delayed operation woken by the event, never a poll.
 //
 // A follower's fetch (a replica id >= 0: ReplicaState from v15) reads up to
-// the leader's log end and is answered by readForFollower
-// (replication_follower.go); when it finds nothing it waits for the log to
-// grow, not for the high watermark, which its own next fetch moves.
+// the leader's log end and is answered by Partition.ReadForFollower
+// (broker/partition); a consumer's by Partition.ReadForConsumer. When a
+// follower's finds nothing it waits for the log to grow, not for the high
+// watermark, which its own next fetch moves.
 
 import (
 	"context"

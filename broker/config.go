@@ -103,7 +103,7 @@ type Config struct {
 	// (txn_config.go).
 	Txn TxnConfig
 
-	// Replication (replication.go). ReplicaLagTimeMax is
+	// Replication (broker/partition, replication*.go). ReplicaLagTimeMax is
 	// replica.lag.time.max.ms: a follower in the ISR that has not caught up
 	// with its leader's log end for this long is proposed out of the ISR
 	// (the leader checks every half of it). ReplicaFetchWaitMax

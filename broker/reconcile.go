@@ -21,7 +21,7 @@ import (
 // The reconciler makes the broker match the metadata image: it opens the
 // partitions the image places on this broker, sets each one's role (leader,
 // follower or neither, with the partition's replicas, ISR and epochs:
-// replication.go), applies config changes, and closes and deletes the
+// roleOf in replication.go, Partition.SetRole), applies config changes, and closes and deletes the
 // replicas the image no longer places here. Handlers read the
 // topics it publishes together with the image they came from, so a topic a
 // handler sees always has its local partitions open.
@@ -101,7 +101,7 @@ func (b *Broker) reconcile(img *metadata.Image) error {
 		if p == nil {
 			continue
 		}
-		p.SetRole(st.Role, b.roleOf(img, st, plan.Active)) // replication.go
+		p.SetRole(st.Role, b.roleOf(img, st, plan.Active))
 		topics[st.Topic.Name].partitions[st.Index] = p
 	}
 	var removed []*partition.Partition

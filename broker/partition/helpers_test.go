@@ -21,9 +21,8 @@ import (
 
 const testNode = 1
 
-// testPartition opens t-0 in /data/t-0 on fs, with segments of
-// segmentBytes (0: the log's default) and deps' Background and Breach as
-// given; it is closed at the end of the test unless crash is called.
+// testPartition is a partition openTest opened; it is closed at the end
+// of the test unless crash or close was called.
 type testPartition struct {
 	*Partition
 	t      testing.TB
@@ -31,6 +30,8 @@ type testPartition struct {
 	closed bool
 }
 
+// testConfig is t-0 in /data/t-0, led by testNode, with segments of
+// segmentBytes (0: the log's default) and fsync-on-ack.
 func testConfig(segmentBytes int64) Config {
 	return Config{
 		Topic: "t", Index: 0, TopicID: [16]byte{1}, Dir: "/data/t-0",
@@ -41,6 +42,8 @@ func testConfig(segmentBytes int64) Config {
 	}
 }
 
+// openTest opens a partition on fs with cfg and deps (FS, Clock and a
+// discarding Logger are set here).
 func openTest(t testing.TB, fs *memfs.FS, clock env.Clock, cfg Config, deps Deps) *testPartition {
 	t.Helper()
 	deps.FS, deps.Clock = fs, clock
@@ -129,6 +132,7 @@ func (p *testPartition) waitHW(offset int64) {
 	}
 }
 
+// testClock is a manual clock at a fixed date.
 func testClock() *env.ManualClock {
 	return env.NewManualClock(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 }
