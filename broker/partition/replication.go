@@ -90,7 +90,8 @@ func (r *replicaState) open(p *Partition, topicID [16]byte) error {
 // Role is what one metadata image says of this replica.
 type Role struct {
 	// Active: this incarnation is registered and unfenced; otherwise it
-	// neither leads nor follows.
+	// neither leads nor follows (the reconciler's kind given to SetRole
+	// already says so: this is what it was decided from).
 	Active     bool
 	Assignment replica.Assignment
 	// LeaderAddr is the leader's broker listener ("" when unknown).
