@@ -179,6 +179,13 @@ func pipelineGroupLines(p params) []string {
 	return lines
 }
 
+// runsQueue reports whether the run's workloads include the queue (the
+// world draws its parameters, its group's included, whether it runs or not).
+func runsQueue(p params) bool {
+	names, _ := registry.ParseNames(p.Workload)
+	return slices.Contains(names, "queue")
+}
+
 // groupLine describes the run's consumer group for the GROUP= line ("" for
 // a run without one).
 func groupLine(wp *worldParams) string {

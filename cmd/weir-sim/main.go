@@ -146,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "SEED=%d\nPARAMS=%s\n", p.Seed, pj)
 	if p.World != nil {
 		fmt.Fprintf(stdout, "CLUSTER=%s\n", clusterLine(p.World))
-		if g := groupLine(p.World); g != "" {
+		if g := groupLine(p.World); g != "" && runsQueue(p) {
 			fmt.Fprintf(stdout, "GROUP=%s\n", g)
 		}
 		for _, g := range pipelineGroupLines(p) {
