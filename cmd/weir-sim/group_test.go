@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"maps"
 	"strconv"
 	"testing"
+
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
 // --group on and off force the consumer-group mode and change nothing
@@ -98,7 +102,7 @@ func TestGroupModeDraw(t *testing.T) {
 	if consumer < 70 || consumer > 130 || static < 70 || static > 130 {
 		t.Errorf("of 200 group seeds %d drew the consumer protocol and %d static members, want about half", consumer, static)
 	}
-	for _, bad := range []string{"on,consumer,classic", "off,static", "on,zombie", "on,static,static"} {
+	for _, bad := range []string{"on,consumer,classic", "sometimes,static", "on,zombie", "on,static,static", "consumer"} {
 		if _, err := parseFlags([]string{"--group", bad}); err == nil {
 			t.Errorf("--group %s accepted", bad)
 		}
@@ -108,5 +112,74 @@ func TestGroupModeDraw(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--group", "on,dynamic", "--defect", "group-static-unfenced"}); err == nil {
 		t.Error("--group on,dynamic accepted with the static-membership defect")
+	}
+}
+
+// Each pipeline workload's processing group draws its protocol and
+// membership from a stream of its own: about half the seeds each, the
+// same whichever other workloads run beside it; --group's protocol and
+// membership (after seed, on or off) force them; nothing else the seed
+// drew for the workload moves; and the brokers get the consumer
+// protocol's 6 s session when any group speaks it.
+func TestPipelineGroupModes(t *testing.T) {
+	derive := func(seed int, args ...string) params {
+		f, err := parseFlags(append([]string{"--seed", strconv.Itoa(seed)}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return deriveParams(f, scenarios["world"])
+	}
+	// without returns a workload's parameters without its group mode.
+	without := func(raw json.RawMessage) map[string]json.RawMessage {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["group_protocol"]; !ok {
+			t.Fatalf("no group_protocol in %s", raw)
+		}
+		delete(m, "group_protocol")
+		delete(m, "group_static")
+		return m
+	}
+	const all = "clickstream,payments,vitals"
+	consumer, static := map[string]int{}, map[string]int{}
+	for seed := 1; seed <= 200; seed++ {
+		byseed := derive(seed, "--workload", all)
+		for _, name := range []string{"clickstream", "payments", "vitals"} {
+			m, err := registry.GroupModeOf(byseed.WorkloadParams[name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Consumer() {
+				consumer[name]++
+			}
+			if m.Static {
+				static[name]++
+			}
+			alone := derive(seed, "--workload", name)
+			if a, _ := registry.GroupModeOf(alone.WorkloadParams[name]); a != m {
+				t.Fatalf("seed %d: %s alone draws %+v, beside the others %+v", seed, name, a, m)
+			}
+			for _, force := range []string{"seed,consumer,static", "off,classic,dynamic", "on,static"} {
+				forced := derive(seed, "--workload", name, "--group", force)
+				f, _ := registry.GroupModeOf(forced.WorkloadParams[name])
+				g, _ := parseGroupMode(force)
+				if (g.protocol != "" && f.Protocol != g.protocol) || f.Static != (g.membership == "static" || (g.membership == "" && m.Static)) || (g.protocol == "" && f.Protocol != m.Protocol) {
+					t.Fatalf("seed %d: --group %s gives %s %+v (drawn %+v)", seed, force, name, f, m)
+				}
+				if !maps.EqualFunc(without(forced.WorkloadParams[name]), without(alone.WorkloadParams[name]), func(a, b json.RawMessage) bool { return string(a) == string(b) }) {
+					t.Fatalf("seed %d: --group %s changed %s's other parameters: %s, want %s", seed, force, name, forced.WorkloadParams[name], alone.WorkloadParams[name])
+				}
+				if consumerProtocolInRun(forced) != (f.Consumer() || forced.World.GroupProtocol == "consumer") {
+					t.Fatalf("seed %d: --group %s: consumer protocol in the run %v", seed, force, consumerProtocolInRun(forced))
+				}
+			}
+		}
+	}
+	for _, name := range []string{"clickstream", "payments", "vitals"} {
+		if consumer[name] < 70 || consumer[name] > 130 || static[name] < 70 || static[name] > 130 {
+			t.Errorf("%s: of 200 seeds %d drew the consumer protocol and %d static members, want about half", name, consumer[name], static[name])
+		}
 	}
 }

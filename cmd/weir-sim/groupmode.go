@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/workloads/queue"
+	"github.com/weir-dev/weir/workloads/registry"
 )
 
 // seedStreamGroupMode separates the draw of the consumer group's protocol
@@ -16,22 +18,24 @@ import (
 // were before the modes existed.
 const seedStreamGroupMode = 0x7765_6972_6770_6d64 // "weirgpmd"
 
-// groupMode is --group parsed: the consumer-group mode (seed, on, off)
-// and, after "on,", the protocol (classic or consumer) and the
-// membership (static or dynamic) the flag forces; empty: the seed draws.
+// groupMode is --group parsed: the queue's consumer-group mode (seed, on,
+// off) and, after it, the protocol (classic or consumer) and the
+// membership (static or dynamic) the flag forces on every consumer group
+// of the run: the queue's when it has one, and each pipeline workload's
+// processing group (registry.DrawGroupMode); empty: the seed draws.
 type groupMode struct {
 	mode       string
 	protocol   string
 	membership string
 }
 
-// parseGroupMode parses --group: seed, off, on, or on followed by any of
+// parseGroupMode parses --group: seed, off or on, followed by any of
 // ",classic" or ",consumer" and ",static" or ",dynamic".
 func parseGroupMode(s string) (groupMode, error) {
 	parts := strings.Split(s, ",")
 	g := groupMode{mode: parts[0]}
-	if !slices.Contains([]string{"seed", "on", "off"}, g.mode) || (len(parts) > 1 && g.mode != "on") {
-		return g, fmt.Errorf("--group %q: want seed, off, or on followed by ,classic or ,consumer and ,static or ,dynamic", s)
+	if !slices.Contains([]string{"seed", "on", "off"}, g.mode) {
+		return g, fmt.Errorf("--group %q: want seed, off or on, each followed by ,classic or ,consumer and ,static or ,dynamic if wanted", s)
 	}
 	for _, p := range parts[1:] {
 		switch {
@@ -112,6 +116,74 @@ func drawGroupMode(g groupMode, seed uint64, wp *worldParams) {
 		}
 		wp.GroupAssignDelayNs = 0
 	}
+}
+
+// drawPipelineGroupModes draws the protocol and membership of every
+// pipeline workload's processing group (registry.DrawGroupMode: a stream
+// of the seed per workload; g's protocol and membership force theirs)
+// and writes them into the workload's parameters, where its processor
+// reads them and the header records them.
+func drawPipelineGroupModes(g groupMode, p *params) {
+	names, _ := registry.ParseNames(p.Workload)
+	for _, name := range names {
+		if e, _ := registry.Lookup(name); !e.ProcessingGroup {
+			continue
+		}
+		raw, err := registry.SetGroupMode(p.WorkloadParams[name], registry.DrawGroupMode(p.Seed, name, g.protocol, g.membership))
+		if err != nil {
+			panic(fmt.Sprintf("workload %s: %v", name, err)) // Draw's parameters are a JSON object
+		}
+		p.WorkloadParams[name] = raw
+	}
+}
+
+// consumerProtocolInRun reports whether any consumer group of the run
+// speaks the consumer protocol: the queue's or a pipeline's processing
+// group.
+func consumerProtocolInRun(p params) bool {
+	if p.World != nil && p.World.GroupProtocol == queue.ProtocolConsumer {
+		return true
+	}
+	for _, raw := range p.WorkloadParams {
+		if m, err := registry.GroupModeOf(raw); err == nil && m.Consumer() {
+			return true
+		}
+	}
+	return false
+}
+
+// pipelineGroupLines describe the pipeline workloads' processing groups
+// for GROUP= lines, in the registry's order.
+func pipelineGroupLines(p params) []string {
+	var lines []string
+	names, _ := registry.ParseNames(p.Workload)
+	for _, name := range names {
+		if e, _ := registry.Lookup(name); !e.ProcessingGroup {
+			continue
+		}
+		var slots struct {
+			Members int `json:"members"`
+		}
+		_ = json.Unmarshal(p.WorkloadParams[name], &slots) // 0 when missing: said as such
+		m, _ := registry.GroupModeOf(p.WorkloadParams[name])
+		protocol := "classic protocol (JoinGroup/SyncGroup; assignor cooperative-sticky)"
+		if m.Consumer() {
+			protocol = "consumer protocol (KIP-848, ConsumerGroupHeartbeat; assignor uniform)"
+		}
+		members := "dynamic members"
+		if m.Static {
+			members = "static members (a group.instance.id per slot, kept across crashes and restarts)"
+		}
+		lines = append(lines, fmt.Sprintf("%s processing group: %d member slots, %s, %s", name, slots.Members, protocol, members))
+	}
+	return lines
+}
+
+// runsQueue reports whether the run's workloads include the queue (the
+// world draws its parameters, its group's included, whether it runs or not).
+func runsQueue(p params) bool {
+	names, _ := registry.ParseNames(p.Workload)
+	return slices.Contains(names, "queue")
 }
 
 // groupLine describes the run's consumer group for the GROUP= line ("" for

@@ -146,7 +146,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "SEED=%d\nPARAMS=%s\n", p.Seed, pj)
 	if p.World != nil {
 		fmt.Fprintf(stdout, "CLUSTER=%s\n", clusterLine(p.World))
-		if g := groupLine(p.World); g != "" {
+		if g := groupLine(p.World); g != "" && runsQueue(p) {
+			fmt.Fprintf(stdout, "GROUP=%s\n", g)
+		}
+		for _, g := range pipelineGroupLines(p) {
 			fmt.Fprintf(stdout, "GROUP=%s\n", g)
 		}
 	}
@@ -207,7 +210,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.scenario, "scenario", "world", "what to run: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&f.out, "out", "/out", "folder for trace.log, history.jsonl and verdict.json")
 	fs.BoolVar(&f.listDefects, "list-defects", false, "list the planted defects and exit")
-	fs.StringVar(&f.group, "group", "seed", "the queue workload's consumer-group mode in the world scenario: seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on, off; on may add ,classic or ,consumer (KIP-848) and ,static or ,dynamic (group.instance.id), which the seed draws otherwise (on half the group seeds each)")
+	fs.StringVar(&f.group, "group", "seed", "the consumer groups in the world scenario: the queue workload's group, seed (the seed chooses, on a third of the seeds, and always with a group coordinator's defect), on or off, then optionally ,classic or ,consumer (KIP-848) and ,static or ,dynamic (group.instance.id), which every group of the run takes (the queue's and the clickstream, payments and vitals processing groups) and the seed draws otherwise (on half the seeds each, per group)")
 	fs.StringVar(&f.txn, "txn", "seed", "the queue workload's transactional mode in the world scenario: seed (the seed chooses, on a quarter of the seeds), on, off")
 	fs.StringVar(&f.compaction, "compaction", "seed", "log compaction within the world scenario's run (a cleaner interval of seconds, small segments of the internal topics, and a compacted topic in the queue): seed (the seed chooses, on a third of the seeds, and always with the cleaner's defect), on, off")
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
@@ -315,6 +318,7 @@ func deriveParams(f flags, sc scenario) params {
 		gm, _ := parseGroupMode(f.group) // parseFlags checked it
 		gm, _ = gm.withDefect(p.Defect)
 		drawGroupMode(gm, p.Seed, p.World)
+		drawPipelineGroupModes(gm, &p)
 	}
 	return p
 }

@@ -148,7 +148,9 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	// and commit.
 	// The draw is made whatever --group says, so that the draws after it
 	// stay the seed's.
-	if drawn := rng.IntN(3) == 0; (drawn && p.Group != "off") || strings.HasPrefix(p.Group, "on") || broker.IsGroupDefect(p.Defect) {
+	// --group's first part is the queue's: seed (recorded as ""), on or off.
+	queueGroup, _, _ := strings.Cut(p.Group, ",")
+	if drawn := rng.IntN(3) == 0; (drawn && queueGroup != "off") || queueGroup == "on" || broker.IsGroupDefect(p.Defect) {
 		bs := queue.GroupBalancers()
 		p.World.GroupBalancer = bs[rng.IntN(len(bs))]
 		p.World.Consumers = 2 + rng.IntN(3)
@@ -257,7 +259,7 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			if wp.ReplicaLagMs > 0 {
 				cfg.ReplicaLagTimeMax = time.Duration(wp.ReplicaLagMs) * time.Millisecond
 			}
-			if wp.GroupProtocol == queue.ProtocolConsumer {
+			if consumerProtocolInRun(p) {
 				// The classic members' 6 s session, not Kafka's 45 s,
 				// within a 60 s run; heartbeats every second.
 				cfg.Groups.Coordinator.ConsumerSessionTimeoutMs = 6000

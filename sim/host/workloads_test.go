@@ -11,12 +11,13 @@ import (
 )
 
 // `weir sim --workload clickstream`: the workload's parameters are printed
-// with SEED= and recorded in the header, the run is valid, a replay from
-// the header gives the same trace, and `weir check` judges the folder as
-// the guest did.
+// with SEED= and recorded in the header, the processing group's mode
+// (forced here: the consumer protocol with static members) among them,
+// the run is valid, a replay from the header gives the same trace, and
+// `weir check` judges the folder as the guest did.
 func TestWorkloadClickstream(t *testing.T) {
 	r := testRunner(t)
-	res := runSeed(t, r, 4, RunConfig{Args: []string{"--workload", "clickstream", "--duration", "5s", "--faults", "crash,partition"}})
+	res := runSeed(t, r, 4, RunConfig{Args: []string{"--workload", "clickstream", "--duration", "5s", "--faults", "crash,partition", "--group", "seed,consumer,static"}})
 	if res.ExitCode != ExitValid {
 		t.Fatalf("exit %d: %s", res.ExitCode, res.Message)
 	}
@@ -24,9 +25,15 @@ func TestWorkloadClickstream(t *testing.T) {
 	if err != nil || rp.Workload != "clickstream" || len(rp.WorkloadParams["clickstream"]) == 0 {
 		t.Fatalf("params %s: %v", res.Params, err)
 	}
+	if m, err := registry.GroupModeOf(rp.WorkloadParams["clickstream"]); err != nil || !m.Consumer() || !m.Static {
+		t.Fatalf("the processing group's mode %+v (%v), want consumer and static", m, err)
+	}
 	stdout := readFile(t, filepath.Join(res.OutDir, "stdout.log"))
 	if !strings.Contains(stdout, `"workload_params":{"clickstream":{`) || !strings.Contains(stdout, "clickstream-lost-event") {
 		t.Fatalf("stdout lacks the workload's parameters or checks:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "GROUP=clickstream processing group: ") || !strings.Contains(stdout, "consumer protocol (KIP-848") {
+		t.Fatalf("stdout lacks the processing group's GROUP= line:\n%s", stdout)
 	}
 	var v struct {
 		Details struct {

@@ -3,8 +3,14 @@ package clickstream_test
 import (
 	"context"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/broker/brokertest"
@@ -12,6 +18,7 @@ import (
 	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/clickstream"
 	"github.com/weir-dev/weir/workloads/gen"
+	"github.com/weir-dev/weir/workloads/stream"
 )
 
 // run runs the workload against a fresh broker and judges its history.
@@ -104,4 +111,141 @@ func TestDefectsCaughtRealtime(t *testing.T) {
 			t.Errorf("%+v not caught in 8 runs", c.defect)
 		})
 	}
+}
+
+// TestRunInEachGroupMode runs the pipeline in each group mode (classic or
+// KIP-848's consumer protocol, dynamic or static members) against a real
+// broker, with members crashing and leaving: each run is valid, processes,
+// speaks the protocol it was given (the requests its clients sent) and,
+// with static members only, leaves members in the group under their
+// slots' instance ids once the drain ended (a classic static member sends
+// no LeaveGroup when it closes, KIP-345; a consumer-protocol one leaves
+// with epoch -2, its place kept for its next incarnation until its
+// session ends).
+func TestRunInEachGroupMode(t *testing.T) {
+	for _, mode := range []stream.GroupMode{
+		{Protocol: stream.ProtocolClassic}, {Protocol: stream.ProtocolClassic, Static: true},
+		{Protocol: stream.ProtocolConsumer}, {Protocol: stream.ProtocolConsumer, Static: true},
+	} {
+		t.Run(mode.Name(), func(t *testing.T) {
+			t.Parallel() // mostly waiting: a static member's session, the drain's staggered slots
+			addr := brokertest.StartConfig(t, func(c *broker.Config) {
+				c.Groups.Coordinator.InitialRebalanceDelayMs = 200
+				c.Groups.Coordinator.ConsumerSessionTimeoutMs = 6000 // the classic members' session, not Kafka's 45s
+				c.Groups.Coordinator.ConsumerHeartbeatIntervalMs = 1000
+			})
+			var sent requestCounter
+			cfg := clickstream.Config{Duration: 4 * time.Second, Seed: 2, Partitions: 3, Members: 2,
+				Lifetime: 1500 * time.Millisecond, CrashShare: 0.5, GroupMode: mode}
+			cfg.Client = gen.ClientConfig{Bootstrap: []string{addr}, PollTimeout: 200 * time.Millisecond, OpTimeout: 5 * time.Second,
+				Opts: []kgo.Opt{kgo.WithHooks(&sent)}}
+			w, err := clickstream.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := history.NewRecorder(time.Now(), nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			if err := w.Run(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Finish(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			v := checker.Check(rec.Ops(), w.Opts())
+			if v.Outcome != checker.Valid {
+				t.Fatalf("a correct pipeline judged:\n%s", v.Summary())
+			}
+			summaries := 0
+			for _, op := range rec.Ops() {
+				if op.Type == history.OK && op.Txn != nil {
+					summaries += len(op.Txn.Mops)
+				}
+			}
+			joins, heartbeats := sent.count(kmsg.JoinGroup), sent.count(kmsg.ConsumerGroupHeartbeat)
+			t.Logf("%d summaries written; %d JoinGroup, %d ConsumerGroupHeartbeat", summaries, joins, heartbeats)
+			if summaries < 10 {
+				t.Errorf("only %d summaries written", summaries)
+			}
+			if mode.Consumer() != (heartbeats > 0) || mode.Consumer() == (joins > 0) {
+				t.Errorf("mode %s: the members sent %d JoinGroup and %d ConsumerGroupHeartbeat", mode.Name(), joins, heartbeats)
+			}
+			group := w.Config().Topic + "-sessionizer"
+			instances := groupInstances(t, addr, group, mode.Consumer())
+			t.Logf("members after the drain: instance ids %v", instances)
+			if (len(instances) > 0) != mode.Static {
+				t.Errorf("mode %s: the group holds instances %v after the drain", mode.Name(), instances)
+			}
+			for _, id := range instances {
+				if !strings.HasPrefix(id, group+"-") {
+					t.Errorf("instance id %q is not a slot's", id)
+				}
+			}
+		})
+	}
+}
+
+// requestCounter counts the requests a workload's clients wrote, by key.
+type requestCounter struct {
+	mu   sync.Mutex
+	keys map[int16]int
+}
+
+func (c *requestCounter) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil {
+		c.keys = map[int16]int{}
+	}
+	if err == nil {
+		c.keys[key]++
+	}
+}
+
+func (c *requestCounter) count(k kmsg.Key) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keys[k.Int16()]
+}
+
+// groupInstances returns the instance ids of group's members.
+func groupInstances(t *testing.T, addr, group string, consumer bool) []string {
+	t.Helper()
+	cl, err := gen.ClientConfig{Bootstrap: []string{addr}}.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ids []string
+	if consumer {
+		ds, err := adm.DescribeConsumerGroups(ctx, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ds.Error(); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ds[group].Members {
+			if m.InstanceID != nil {
+				ids = append(ids, *m.InstanceID)
+			}
+		}
+		return ids
+	}
+	ds, err := adm.DescribeGroups(ctx, group)
+	if err == nil {
+		err = ds.Error()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ds[group].Members {
+		if m.InstanceID != nil {
+			ids = append(ids, *m.InstanceID)
+		}
+	}
+	return ids
 }

@@ -46,6 +46,12 @@ type Config struct {
 	Lifetime    time.Duration `json:"lifetime_ns"`
 	CrashShare  float64       `json:"crash_share"`
 	CrashChance float64       `json:"crash_chance"`
+	// GroupMode is the processing group's protocol (classic or KIP-848's
+	// consumer protocol) and membership (dynamic or static: a
+	// group.instance.id per member slot), group_protocol and
+	// group_static in the parameters; the zero value is classic and
+	// dynamic, what runs recorded before the modes existed.
+	stream.GroupMode
 
 	Duration time.Duration `json:"duration_ns"` // of the safety phase, default 10s
 	Defects  Defects       `json:"defects"`
@@ -82,6 +88,9 @@ func (c Config) WithDefaults() (Config, error) {
 	if c.Partitions < 0 || c.Producers < 0 || c.InFlight < 0 || c.Users < c.Producers || c.Rate < 0 || c.Gap < 0 || c.Jitter < 0 {
 		return c, errors.New("clickstream: negative count, rate or window, or fewer users than producers")
 	}
+	if err := stream.CheckGroupMode(c.GroupMode); err != nil {
+		return c, err
+	}
 	if c.Rand == nil {
 		c.Rand = gen.NewRand(c.Seed)
 	}
@@ -99,6 +108,7 @@ func (c *Config) processor(procs *gen.Procs, ids *gen.Counter) stream.Config {
 		NewApp:  func() stream.App { return newApp(c) },
 		Members: c.Members, Lifetime: c.Lifetime, CrashShare: c.CrashShare, CrashChance: c.CrashChance,
 		Client: c.Client, Procs: procs, IDs: ids, Rand: gen.Child(c.Rand),
-		Defects: stream.Defects{CommitBeforeWrite: c.Defects.CommitBeforeWrite, SkipRestore: c.Defects.SkipRestore},
+		GroupMode: c.GroupMode,
+		Defects:   stream.Defects{CommitBeforeWrite: c.Defects.CommitBeforeWrite, SkipRestore: c.Defects.SkipRestore},
 	}
 }

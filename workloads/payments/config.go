@@ -58,6 +58,12 @@ type Config struct {
 	CrashShare  float64       `json:"crash_share"`
 	CrashChance float64       `json:"crash_chance"`
 	AbortChance float64       `json:"abort_chance"`
+	// GroupMode is the processing group's protocol (classic or KIP-848's
+	// consumer protocol) and membership (dynamic or static: a
+	// group.instance.id per member slot), group_protocol and
+	// group_static in the parameters; the zero value is classic and
+	// dynamic, what runs recorded before the modes existed.
+	stream.GroupMode
 
 	Duration time.Duration `json:"duration_ns"` // default 10s
 	Defects  Defects       `json:"defects"`
@@ -128,6 +134,9 @@ func (c Config) WithDefaults() (Config, error) {
 	if c.Partitions < 0 || c.Producers < 0 || c.InFlight < 0 || c.Branches <= 0 || c.Accounts < 2 || c.Rate < 0 || c.CreditLimit < 0 || c.Window <= 0 || c.TimeScale <= 0 {
 		return c, errors.New("payments: bad counts, rates or windows (a branch needs at least 2 accounts)")
 	}
+	if err := stream.CheckGroupMode(c.GroupMode); err != nil {
+		return c, err
+	}
 	if c.Rand == nil {
 		c.Rand = gen.NewRand(c.Seed)
 	}
@@ -170,6 +179,7 @@ func (c *Config) processor(procs *gen.Procs, ids *gen.Counter) stream.Config {
 		Members: c.Members, Lifetime: c.Lifetime, CrashShare: c.CrashShare, CrashChance: c.CrashChance,
 		AbortChance: max(c.AbortChance, 0), // negative: never (kept so the printed parameters read back the same)
 		Client:      c.Client, Procs: procs, IDs: ids, Rand: gen.Child(c.Rand),
+		GroupMode: c.GroupMode,
 		Defects: stream.Defects{NoTransaction: c.Defects.NoTransaction, KeepStateOnAbort: c.Defects.KeepStateOnAbort,
 			ReadUncommitted: c.Defects.ReadUncommitted},
 	}

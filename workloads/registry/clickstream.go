@@ -16,7 +16,7 @@ type ClickstreamParams struct {
 
 func clickstreamEntry() Entry {
 	return entry("clickstream", "page views and clicks keyed by user; a consumer group rebuilds sessions into an output topic (ordering, loss, double counts, session windows)",
-		drawClickstream, buildClickstream)
+		drawClickstream, buildClickstream).withProcessingGroup()
 }
 
 // drawClickstream draws a clickstream run: a real cluster gets a few

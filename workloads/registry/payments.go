@@ -16,7 +16,7 @@ type PaymentsParams struct {
 
 func paymentsEntry() Entry {
 	return entry("payments", "deposits, withdrawals and transfers applied by a transactional processor to a ledger and compacted balances, with fraud alerts (exactly once, conservation, negative balances, fraud windows, read_committed)",
-		drawPayments, buildPayments)
+		drawPayments, buildPayments).withProcessingGroup()
 }
 
 // drawPayments draws a payments run from payments.Draw; the simulator

@@ -98,6 +98,10 @@ type Entry struct {
 	// Build builds the workload from parameters Draw made (strictly
 	// decoded) and env. It does no I/O.
 	Build func(params json.RawMessage, env Env) (Workload, error)
+	// ProcessingGroup: the workload runs a processing application
+	// (workloads/stream) whose group's protocol and membership a run
+	// draws (DrawGroupMode) and sets in its parameters (SetGroupMode).
+	ProcessingGroup bool
 	// DefaultsWithoutParams: a run folder that recorded no parameters for
 	// the workload (the simulator's queue, whose parameters are the
 	// world's) is judged with the defaults. Otherwise it cannot be judged.
@@ -253,6 +257,12 @@ func entry[P any](name, about string, draw func(*rand.Rand, Cluster) P, build fu
 			return build(p, env)
 		},
 	}
+}
+
+// withProcessingGroup marks a pipeline workload's entry (ProcessingGroup).
+func (e Entry) withProcessingGroup() Entry {
+	e.ProcessingGroup = true
+	return e
 }
 
 // topicConfigs adds min.insync.replicas to a topic's configs when the run

@@ -16,7 +16,7 @@ type VitalsParams struct {
 
 func vitalsEntry() Entry {
 	return entry("vitals", "heart-rate and SpO2 readings with late arrivals; a transactional monitor raises threshold and trend alerts (every breach alerted once, alert latency, event order, no alert for an unacknowledged reading)",
-		drawVitals, buildVitals)
+		drawVitals, buildVitals).withProcessingGroup()
 }
 
 // drawVitals draws a vitals run from vitals.Draw; the simulator gets tens

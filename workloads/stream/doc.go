@@ -79,6 +79,43 @@
 // when it aborts, which would leave nothing aborted in the log), so
 // aborted records, aborts and their rewinds happen in every run.
 //
+// # Group protocol and membership (Config.GroupMode)
+//
+// The members speak the classic protocol (JoinGroup, SyncGroup; kgo's
+// cooperative-sticky assignor on the group's leader) or, with
+// ProtocolConsumer, KIP-848's consumer protocol (kgo.ServerSideBalancer:
+// ConsumerGroupHeartbeat, the coordinator's "uniform" assignor, partitions
+// moved one at a time: a partition reaches its next owner only after the
+// member that held it released it, so no rebalance stops the group).
+// Members are dynamic, or with Static each slot has a group.instance.id
+// (KIP-345), the slot's transactional id "<Group>-<slot>", that every
+// incarnation of the slot joins as, the drain's included. Crashes are the
+// same in every mode (connections cut, client closed, next incarnation
+// after Exp(Downtime)); what differs is how the group learns of them:
+//
+//   - classic, dynamic: a leave is a LeaveGroup and a rebalance; a crash
+//     holds the next rebalance for the dead member's 6s session.
+//   - classic, static: a closing member sends no LeaveGroup; the slot's
+//     next incarnation takes its place (the coordinator fences the old
+//     member id) and gets its assignment back in the same generation,
+//     with no rebalance, unless the session ended first. A rebalance
+//     under way when a static member goes waits for its session, and
+//     with it a member leaving at the end of Run (kgo's close waits for
+//     the rebalance): Run may end seconds after the safety phase.
+//   - consumer, dynamic: a leave is a heartbeat with epoch -1; the
+//     coordinator moves the member's partitions incrementally; a crash
+//     holds them for the session (the broker's
+//     group.consumer.session.timeout.ms, 6s in the simulator).
+//   - consumer, static: a leave is epoch -2 and keeps the partitions for
+//     the instance's next incarnation until the session ends; after a
+//     crash the next incarnation is refused UNRELEASED_INSTANCE_ID (kgo
+//     retries) until the dead member's session ends.
+//
+// The pipelines' guarantees do not depend on the mode: a member restores
+// every partition it is given before processing it, whether a rebalance,
+// a static member's return or an incremental assignment gave it, and the
+// transactional id fences an old incarnation's transaction in every mode.
+//
 // # Planted defects (Defects; never on by default)
 //
 //   - CommitBeforeWrite (at-least-once): commit the consumed offsets (one

@@ -187,12 +187,21 @@ func (m *member) open() error {
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(false, ps) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(false, ps) }),
 	}
+	if cfg.Static {
+		opts = append(opts, kgo.InstanceID(m.p.instanceID(m.slot)))
+	}
+	if cfg.Consumer() {
+		// KIP-848: kgo heartbeats with ConsumerGroupHeartbeat and asks
+		// for the server-side assignor its balancer (the default,
+		// cooperative-sticky) names: uniform.
+		opts = append(opts, kgo.ServerSideBalancer())
+	}
 	if cfg.Transactional {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
 	if cfg.Transactional && !cfg.NoTransaction {
 		opts = append(opts,
-			kgo.TransactionalID(fmt.Sprintf("%s-%d", cfg.Group, m.slot)),
+			kgo.TransactionalID(m.p.instanceID(m.slot)),
 			kgo.TransactionTimeout(cfg.TxnTimeout),
 			kgo.WithLogger(endTxnLogger{&m.unconfirmed}))
 		sess, err := kgo.NewGroupTransactSession(m.cc.Options(opts...)...)

@@ -68,6 +68,60 @@ type Defects struct {
 	ReadUncommitted   bool
 }
 
+// The group protocols of GroupMode.Protocol.
+const (
+	// ProtocolClassic is JoinGroup and SyncGroup, the members' assignor
+	// (kgo's default, cooperative-sticky) choosing the assignment.
+	ProtocolClassic = "classic"
+	// ProtocolConsumer is KIP-848: ConsumerGroupHeartbeat, the
+	// coordinator assigning (its "uniform" assignor, which kgo asks for
+	// with cooperative-sticky) and moving partitions incrementally.
+	ProtocolConsumer = history.ProtocolConsumer
+)
+
+// GroupMode is how a processor's members take part in their consumer
+// group; the zero value is the classic protocol with dynamic members. A
+// workload's Config embeds it, so its parameters record it.
+type GroupMode struct {
+	// Protocol is ProtocolClassic (or empty) or ProtocolConsumer.
+	Protocol string `json:"group_protocol,omitempty"`
+	// Static gives each member slot a group.instance.id of its own
+	// (KIP-345), "<Group>-<slot>": every incarnation of the slot,
+	// the drain's included, joins as that instance, so a restarted
+	// member takes the place (and the assignment) of the one before
+	// without a rebalance, and a static member that leaves cleanly sends
+	// no LeaveGroup (classic) or leaves with epoch -2 (consumer): its
+	// partitions wait for its next incarnation or its session's end.
+	Static bool `json:"group_static,omitempty"`
+}
+
+// Consumer reports whether the members speak the consumer protocol.
+func (g GroupMode) Consumer() bool { return g.Protocol == ProtocolConsumer }
+
+// Name is the mode as `weir sim --group` names it: "classic,dynamic",
+// "consumer,static", ... (not String: a Config embedding GroupMode would
+// print as its mode alone).
+func (g GroupMode) Name() string {
+	p, m := ProtocolClassic, "dynamic"
+	if g.Consumer() {
+		p = ProtocolConsumer
+	}
+	if g.Static {
+		m = "static"
+	}
+	return p + "," + m
+}
+
+// CheckGroupMode refuses a protocol that is neither classic nor consumer
+// (a workload's WithDefaults calls it, so a bad parameter is refused
+// when the workload is built, not when its processor starts).
+func CheckGroupMode(g GroupMode) error {
+	if g.Protocol != "" && g.Protocol != ProtocolClassic && g.Protocol != ProtocolConsumer {
+		return fmt.Errorf("stream: unknown group protocol %q (known: %s, %s)", g.Protocol, ProtocolClassic, ProtocolConsumer)
+	}
+	return nil
+}
+
 // Config is one processing application.
 type Config struct {
 	Group      string   // the consumer group; required
@@ -78,6 +132,8 @@ type Config struct {
 	// (GroupTransactSession, read_committed); else at-least-once.
 	Transactional bool
 	NewApp        func() App
+	// GroupMode is the members' group protocol and membership.
+	GroupMode
 
 	Members int // member slots, default 2
 	// Lifetime is the mean life of an incarnation, counted from its first
@@ -116,6 +172,9 @@ func (c *Config) withDefaults() error {
 	}
 	if c.Partitions <= 0 {
 		return errors.New("stream: no partitions")
+	}
+	if err := CheckGroupMode(c.GroupMode); err != nil {
+		return err
 	}
 	if c.Members <= 0 {
 		c.Members = 2
@@ -194,6 +253,12 @@ func (p *Processor) runSlot(ctx context.Context, slot int, rng *rand.Rand) {
 		}
 	}
 }
+
+// instanceID names member slot slot for good: its transactional id (so a
+// new incarnation fences the one before) and, with static members, its
+// group.instance.id. The drain's processor has the same slots, so its
+// members take the places of the safety phase's.
+func (p *Processor) instanceID(slot int) string { return fmt.Sprintf("%s-%d", p.cfg.Group, slot) }
 
 // Committed returns the highest offset committed for input partition
 // part, -1 if none.

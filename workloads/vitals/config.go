@@ -63,6 +63,12 @@ type Config struct {
 	CrashShare  float64       `json:"crash_share"`
 	CrashChance float64       `json:"crash_chance"`
 	AbortChance float64       `json:"abort_chance"`
+	// GroupMode is the processing group's protocol (classic or KIP-848's
+	// consumer protocol) and membership (dynamic or static: a
+	// group.instance.id per member slot), group_protocol and
+	// group_static in the parameters; the zero value is classic and
+	// dynamic, what runs recorded before the modes existed.
+	stream.GroupMode
 
 	Duration time.Duration `json:"duration_ns"` // of the safety phase, default 10s
 	Defects  Defects       `json:"defects"`
@@ -140,6 +146,9 @@ func (c Config) WithDefaults() (Config, error) {
 		c.LateShare < 0 || c.Lateness < 0 || c.SpikeShare < 0 || c.RiseWithin <= 0 || c.AlertBound < 0 {
 		return c, errors.New("vitals: negative count, rate, share or window, or fewer patients than producers")
 	}
+	if err := stream.CheckGroupMode(c.GroupMode); err != nil {
+		return c, err
+	}
 	if c.Rand == nil {
 		c.Rand = gen.NewRand(c.Seed)
 	}
@@ -159,5 +168,6 @@ func (c *Config) processor(procs *gen.Procs, ids *gen.Counter) stream.Config {
 		Members: c.Members, Lifetime: c.Lifetime, CrashShare: c.CrashShare, CrashChance: c.CrashChance,
 		AbortChance: max(c.AbortChance, 0), // negative: never (kept so the printed parameters read back the same)
 		Client:      c.Client, Procs: procs, IDs: ids, Rand: gen.Child(c.Rand),
+		GroupMode: c.GroupMode,
 	}
 }
