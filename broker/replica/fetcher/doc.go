@@ -11,7 +11,14 @@
 // broker id and epoch, current and last fetched leader epochs), and hand
 // each partition's answer to its Follower and carry out the Action on the
 // broker's Partition: truncate, restart the log, append the leader's
-// batches as they are, set the high watermark.
+// batches as they are, set the high watermark. Batches past the log end
+// (a compacted leader log: its cleaner removed what was between) are
+// appended at their offsets, gaps included; the first such gap a
+// partition crosses in each leader epoch it follows is logged at Info
+// ("follower copied a compaction gap of the leader's log", with the gap,
+// how many the answer crossed, the log end and the high watermark), so a
+// run's trace shows followers copying compacted logs without a line per
+// fetch.
 //
 // The Fetch goes in a KIP-227 fetch session with the leader
 // (fetchsession.Client): the first is full and opens it; later ones name

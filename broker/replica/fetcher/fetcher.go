@@ -331,6 +331,9 @@ type entry struct {
 	gen     uint64
 	retryAt time.Time
 	failed  bool
+	// gapTold: a compaction gap was reported in this generation (one line
+	// a leader epoch followed, not one a fetch).
+	gapTold bool
 }
 
 func (f *fetcher) stop() { f.cancel() }
@@ -361,7 +364,7 @@ func (f *fetcher) follow(tp TopicPartition, addr string, a replica.Assignment, h
 		}
 		if restart {
 			e.gen++
-			e.retryAt, e.failed = time.Time{}, false
+			e.retryAt, e.failed, e.gapTold = time.Time{}, false, false
 			f.resetSession = true
 		}
 		f.wakeUp()
@@ -748,7 +751,14 @@ func (f *fetcher) applyLocked(e *entry, a replica.Action) (failure, bool) {
 	if err != nil {
 		return f.failLocked(e, err), true
 	}
-	e.p.SetHighWatermark(e.f.HighWatermark(e.p))
+	hw := e.f.HighWatermark(e.p)
+	e.p.SetHighWatermark(hw)
+	if len(a.Gaps) > 0 && !e.gapTold {
+		e.gapTold = true
+		first := a.Gaps[0]
+		f.log.Info("follower copied a compaction gap of the leader's log", "partition", e.tp, "leader_epoch", e.f.LeaderEpoch(),
+			"gap_from", first.From, "gap_to", first.To, "gaps", len(a.Gaps), "log_end", e.p.EndOffset(), "high_watermark", hw)
+	}
 	if a.Backoff {
 		e.retryAt = f.cfg.Clock.Now().Add(f.cfg.BackoffMax)
 	}
