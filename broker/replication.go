@@ -151,7 +151,7 @@ func (p *partition) lead(r role) {
 		}
 		p.rep.followed = false
 	}
-	now := p.b.clock.Now()
+	now := p.b.replicaTime.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rep.assigned = r.a
@@ -280,7 +280,7 @@ func (p *partition) applyLocked(u replica.Update) {
 // mu held.
 func (p *partition) appendedLocked() {
 	if l := p.rep.leader; l != nil {
-		p.applyLocked(l.LocalAppended(p.local(), p.b.clock.Now()))
+		p.applyLocked(l.LocalAppended(p.local(), p.b.replicaTime.Now()))
 	}
 	p.wakeGrowth()
 }
@@ -294,7 +294,7 @@ func (p *partition) synced() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if l := p.rep.leader; l != nil {
-		p.applyLocked(l.LocalAppended(p.local(), p.b.clock.Now()))
+		p.applyLocked(l.LocalAppended(p.local(), p.b.replicaTime.Now()))
 	}
 }
 
@@ -303,7 +303,7 @@ func (p *partition) tick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if l := p.rep.leader; l != nil {
-		p.applyLocked(l.Tick(p.local(), p.b.clock.Now()))
+		p.applyLocked(l.Tick(p.local(), p.b.replicaTime.Now()))
 	}
 }
 

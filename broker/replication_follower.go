@@ -200,7 +200,7 @@ func (p *partition) readForFollower(replicaID int32, rp *kmsg.FetchRequestTopicP
 	}
 	p.mu.Lock()
 	if p.rep.leader == l {
-		p.applyLocked(l.RecordFetch(replicaID, rp.FetchOffset, end, p.local(), p.b.clock.Now()))
+		p.applyLocked(l.RecordFetch(replicaID, rp.FetchOffset, end, p.local(), p.b.replicaTime.Now()))
 		sp.HighWatermark = l.HighWatermark()
 		sp.LastStableOffset = sp.HighWatermark
 	}
