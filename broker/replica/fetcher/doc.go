@@ -42,10 +42,11 @@
 //     by a deadline from another clock.
 //   - No spinning: after an error the fetcher waits on a Config.Clock timer
 //     (doubling from BackoffMin to BackoffMax) before it dials or sends
-//     again; a partition answered with a retriable error waits BackoffMax,
-//     and never longer, even when Config.Clock's Now goes back (a wall
-//     clock reset after a jump forward); with nothing to send it blocks
-//     until a partition changes.
+//     again; a partition answered with a retriable error waits BackoffMax;
+//     with nothing to send it blocks until a partition changes. Backoffs
+//     are kept on Config.Clock's Monotonic time, never its Now: a wall
+//     clock stepped back (a reset after a jump forward) neither stretches
+//     them nor, stepped ahead, cuts them short.
 //   - The fetcher calls a Partition only with its fetcher's lock held, so
 //     Manager.Stop (which takes it) returns only when no call is in
 //     progress, and none starts after.
