@@ -43,7 +43,11 @@ type Broker struct {
 	fs    env.FS
 	net   env.Net
 	clock env.Clock
-	log   *slog.Logger
+	// replicaTime is the time the replica Leaders run on: the clock's
+	// monotonic time as a date, so a wall clock step neither shrinks an
+	// ISR (replica.lag.time.max.ms) nor keeps a lagging follower in it.
+	replicaTime env.SteadyClock
+	log         *slog.Logger
 	// breachHook is Deps.Breach.
 	breachHook func(name, detail string)
 
@@ -135,7 +139,7 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Broker{
-		cfg: cfg, fs: deps.FS, net: deps.Net, clock: deps.Clock, log: cfg.Logger, breachHook: deps.Breach,
+		cfg: cfg, fs: deps.FS, net: deps.Net, clock: deps.Clock, replicaTime: env.NewSteadyClock(deps.Clock), log: cfg.Logger, breachHook: deps.Breach,
 		ctx: ctx, cancel: cancel,
 		topics: map[string]*topic{}, byID: map[[16]byte]*topic{},
 		conns: map[net.Conn]struct{}{}, advertised: cfg.advertised(),

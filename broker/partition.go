@@ -38,7 +38,7 @@ func (b *Broker) openPartition(t *metadata.Topic, index int32) (*partition.Parti
 		},
 	}
 	deps := partition.Deps{
-		FS: b.fs, Clock: b.clock, Logger: b.log,
+		FS: b.fs, Clock: b.clock, ReplicaTime: b.replicaTime, Logger: b.log,
 		Fetchers: b.fetchers, Alters: b.alters,
 		Breach: func(name, detail string) { b.breach(name, "%s", detail) },
 	}

@@ -121,7 +121,7 @@ func (s *alterSender) run() {
 			// broker's registration) time before the leaders retry.
 			b.sleep(alterPartitionBackoff)
 		}
-		now := b.clock.Now()
+		now := b.replicaTime.Now()
 		for _, p := range parts {
 			p.AlterPartitionDone(batch[p].leader, results[p], now)
 		}

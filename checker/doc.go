@@ -109,7 +109,10 @@
 //     back beyond one past the highest offset the group's members had read.
 //   - double-assignment (double_assignment.go): two members own the same
 //     partition in one generation, as their clients reported after each
-//     assignment, revoke or loss.
+//     assignment, revoke or loss; under the consumer protocol (KIP-848,
+//     per-member epochs) also a partition reported assigned while another
+//     member still owned it, when that owner then revoked it and was moved
+//     on to a later epoch as the same member (never removed meanwhile).
 //   - rebalance-skip (rebalance_skip.go): a member given a partition first
 //     read it past the committed offset (taken as high as any commit that
 //     may have applied by then asked for; the log start if none), over a

@@ -23,7 +23,7 @@ const (
 	// one past the highest offset the group's members had read.
 	CommitPastRead = "commit-past-read"
 	// DoubleAssignment: two members own the same partition in the same
-	// generation of a group.
+	// generation of a group, or (consumer protocol) at the same time.
 	DoubleAssignment = "double-assignment"
 	// RebalanceSkip: a member given a partition began reading it beyond
 	// the group's committed offset, skipping records.
@@ -113,6 +113,9 @@ type memberRec struct {
 	// instance is the member's group.instance.id (static membership);
 	// incarnations that share one are one member to the coordinator.
 	instance string
+	// consumer: the member joined with KIP-848's consumer protocol (its
+	// generations are member epochs).
+	consumer bool
 }
 
 // eventRec is one assignment op (its completion) of a member.
@@ -156,7 +159,8 @@ func (ix *index) groupView() *groupIndex {
 		op := &ix.h[i]
 		switch {
 		case op.F == history.FnJoin && op.Type == history.Invoke && op.Join != nil:
-			m := &memberRec{group: op.Join.Group, process: op.Process, events: op.Join.Events, join: int64(i), instance: op.Join.InstanceID}
+			m := &memberRec{group: op.Join.Group, process: op.Process, events: op.Join.Events, join: int64(i), instance: op.Join.InstanceID,
+				consumer: op.Join.Protocol == history.ProtocolConsumer}
 			g.members = append(g.members, m)
 			g.byEvents[m.events] = m
 			byProcess[m.process] = m

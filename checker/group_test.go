@@ -244,3 +244,93 @@ func TestStaticMemberCheckers(t *testing.T) {
 		})
 	}
 }
+
+// joinConsumer records the join of member process proc with the consumer
+// protocol (KIP-848: its generations are member epochs).
+func (b *hb) joinConsumer(proc int) {
+	j := &history.Join{Group: "g", Topics: []string{"t"}, Balancer: "range", Events: proc + 1, Protocol: history.ProtocolConsumer}
+	b.add(history.Op{Process: proc, Type: history.Invoke, F: history.FnJoin, Join: j})
+	b.add(history.Op{Process: proc, Type: history.OK, F: history.FnJoin, Join: j})
+}
+
+// TestConsumerProtocolDoubleAssignment: under the consumer protocol two
+// owners of a partition report it at different member epochs, so the
+// witness is the order of the events: the next owner reported it assigned
+// before the previous one revoked it, and the previous one was then moved
+// to a later epoch (it was still a member: the coordinator had neither its
+// release nor removed it). Seed 4 of group-848-assign-unreleased has this
+// shape and the epoch check alone missed it. An old owner whose revoke is
+// followed by a loss, or by nothing (it closed), may have been fenced
+// before the partition moved: not a witness.
+func TestConsumerProtocolDoubleAssignment(t *testing.T) {
+	p01 := []int32{0, 1}
+	p1 := []int32{1}
+	for _, c := range []struct {
+		name  string
+		steps func(b *hb)
+		found bool
+	}{
+		{name: "assigned after the owner revoked", steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p01, p01)
+			b.assignment(10, "m1", 1, history.Revoked, p1, p0)
+			b.assignment(20, "m2", 2, history.Assigned, p0, p0)
+			b.assignment(10, "m1", 2, history.Revoked, nil, p1)
+		}},
+		{name: "assigned before the owner revoked", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p01, p01)
+			b.assignment(20, "m2", 2, history.Assigned, p0, p0)
+			b.assignment(10, "m1", 1, history.Revoked, p1, p0)
+			b.assignment(10, "m1", 1, history.Assigned, p1, nil) // kgo's empty assign after a revoke
+			b.assignment(10, "m1", 3, history.Revoked, nil, p1)
+		}},
+		{name: "the owner fenced while it revoked", steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p01, p01)
+			b.assignment(20, "m2", 2, history.Assigned, p0, p0)
+			b.assignment(10, "m1", 1, history.Revoked, p1, p0)
+			b.assignment(10, "m1", 1, history.Lost, nil, p1)
+			b.assignment(10, "m1", 4, history.Assigned, p1, p1) // joined again, same member id
+		}},
+		{name: "the owner revoked as it closed", steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p01, p01)
+			b.assignment(20, "m2", 2, history.Assigned, p0, p0)
+			b.assignment(10, "m1", 1, history.Revoked, nil, p01)
+		}},
+		{name: "the owner lost it", steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p01, p01)
+			b.assignment(20, "m2", 2, history.Assigned, p0, p0)
+			b.assignment(10, "m1", 1, history.Lost, nil, p01)
+			b.assignment(10, "m1", 3, history.Assigned, p1, p1)
+		}},
+		{name: "the owner joined again under a new member id", steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p01, p01)
+			b.assignment(20, "m2", 2, history.Assigned, p0, p0)
+			b.assignment(10, "m3", 4, history.Revoked, p1, p0)
+			b.assignment(10, "m3", 6, history.Revoked, nil, p1)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := &hb{}
+			b.send(0, "a", history.OK, 0, 0)
+			b.joinConsumer(10)
+			b.joinConsumer(20)
+			c.steps(b)
+			b.final([]int64{1, 0}, rd{0, 0, "a"})
+			if err := history.Validate(b.ops); err != nil {
+				t.Fatal(err)
+			}
+			v := Check(b.ops, Opts{})
+			r := v.Check(DoubleAssignment)
+			switch {
+			case c.found && r.Status != StatusFound:
+				t.Fatalf("double-assignment %s, want found\n%s", r.Status, v.Summary())
+			case !c.found && r.Status != StatusClean:
+				t.Fatalf("double-assignment %s, want clean\n%s", r.Status, v.Summary())
+			case c.found:
+				t.Log(v.Anomalies[DoubleAssignment][0].Detail)
+				if n := v.Counts[DoubleAssignment]; n != 1 {
+					t.Fatalf("%d witnesses, want 1 (partition 0 only)", n)
+				}
+			}
+		})
+	}
+}

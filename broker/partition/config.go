@@ -62,9 +62,15 @@ type Defects struct {
 // (then it fsyncs at normal priority, cannot follow, sends no ISR change
 // and logs breaches).
 type Deps struct {
-	FS     env.FS
-	Clock  env.Clock
-	Logger *slog.Logger
+	FS    env.FS
+	Clock env.Clock
+	// ReplicaTime is the time the replica Leader runs on (lag times for
+	// replica.lag.time.max.ms): steady, so a wall clock step neither
+	// shrinks the ISR nor keeps a stopped follower in it. It must be the
+	// broker's one SteadyClock, since the broker stamps the answers to
+	// the Leader's ISR changes (AlterPartitionDone) with it too.
+	ReplicaTime env.SteadyClock
+	Logger      *slog.Logger
 	// Background runs the fsyncs nobody waits for at low priority.
 	Background Background
 	// Fetchers replicate the partition while it follows.

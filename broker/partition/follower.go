@@ -197,7 +197,7 @@ func (p *Partition) ReadForFollower(replicaID int32, rp *kmsg.FetchRequestTopicP
 	}
 	p.mu.Lock()
 	if p.rep.leader == l {
-		p.applyLocked(l.RecordFetch(replicaID, rp.FetchOffset, end, p.local(), p.clock.Now()))
+		p.applyLocked(l.RecordFetch(replicaID, rp.FetchOffset, end, p.local(), p.replicaTime.Now()))
 		sp.HighWatermark = l.HighWatermark()
 		sp.LastStableOffset = sp.HighWatermark
 	}

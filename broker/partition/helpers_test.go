@@ -46,7 +46,7 @@ func testConfig(segmentBytes int64) Config {
 // discarding Logger are set here).
 func openTest(t testing.TB, fs *memfs.FS, clock env.Clock, cfg Config, deps Deps) *testPartition {
 	t.Helper()
-	deps.FS, deps.Clock = fs, clock
+	deps.FS, deps.Clock, deps.ReplicaTime = fs, clock, env.NewSteadyClock(clock)
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

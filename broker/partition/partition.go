@@ -30,14 +30,16 @@ import (
 // promptly. Without FsyncAcksAll the leader's log end counts, as in Kafka.
 // On a follower it is what the leader last said, capped by the local log.
 type Partition struct {
-	cfg        Config
-	fs         env.FS
-	clock      env.Clock
-	logger     *slog.Logger
-	background Background
-	fetchers   Fetchers
-	alters     AlterProposer
-	breachHook func(name, detail string)
+	cfg   Config
+	fs    env.FS
+	clock env.Clock
+	// replicaTime is Deps.ReplicaTime.
+	replicaTime env.SteadyClock
+	logger      *slog.Logger
+	background  Background
+	fetchers    Fetchers
+	alters      AlterProposer
+	breachHook  func(name, detail string)
 
 	topic string
 	index int32
@@ -97,7 +99,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Partition, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Partition{
-		cfg: cfg, fs: deps.FS, clock: deps.Clock, logger: logger,
+		cfg: cfg, fs: deps.FS, clock: deps.Clock, replicaTime: deps.ReplicaTime, logger: logger,
 		background: deps.Background, fetchers: deps.Fetchers, alters: deps.Alters, breachHook: deps.Breach,
 		topic: cfg.Topic, index: cfg.Index, dir: cfg.Dir, log: l,
 		producers: txn.NewPartitionProducers(),

@@ -128,7 +128,7 @@ func (p *Partition) lead(r Role) {
 		}
 		p.rep.followed = false
 	}
-	now := p.clock.Now()
+	now := p.replicaTime.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rep.assigned = r.Assignment
@@ -262,7 +262,7 @@ func (p *Partition) applyLocked(u replica.Update) {
 // mu held.
 func (p *Partition) appendedLocked() {
 	if l := p.rep.leader; l != nil {
-		p.applyLocked(l.LocalAppended(p.local(), p.clock.Now()))
+		p.applyLocked(l.LocalAppended(p.local(), p.replicaTime.Now()))
 	}
 	p.wakeGrowth()
 }
@@ -276,7 +276,7 @@ func (p *Partition) synced() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if l := p.rep.leader; l != nil {
-		p.applyLocked(l.LocalAppended(p.local(), p.clock.Now()))
+		p.applyLocked(l.LocalAppended(p.local(), p.replicaTime.Now()))
 	}
 }
 
@@ -296,7 +296,7 @@ func (p *Partition) Tick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if l := p.rep.leader; l != nil {
-		p.applyLocked(l.Tick(p.local(), p.clock.Now()))
+		p.applyLocked(l.Tick(p.local(), p.replicaTime.Now()))
 	}
 }
 

@@ -71,5 +71,8 @@
 // bugs for the self-test; it is off by default.
 //
 // Neither machine is safe for concurrent use (the partition's lock guards
-// it), starts a goroutine, reads a clock or keeps package-level state.
+// it), starts a goroutine, reads a clock or keeps package-level state. The
+// time the shell passes the Leader is steady time (a monotonic clock read
+// as a date, env.SteadyClock), never the wall clock: ISR shrinks measure
+// elapsed time, which a wall clock step would fake.
 package replica

@@ -144,12 +144,21 @@ type Action struct {
 	// order, assign its epoch in the epoch cache, AppendReplicated it, and
 	// replay it into the producer state. They alias FetchResult.Records.
 	Append []record.Batch
+	// Gaps are the compaction gaps Append crosses, in order: each where a
+	// batch starts past the offset before it (the log end for the
+	// first), the leader's cleaner having removed what was between. The
+	// follower copies them as they are; the shell only reports them.
+	Gaps []Gap
 	// Backoff: a retriable error; wait before asking this leader again.
 	Backoff bool
 	// Err says what was wrong with the answer, for the log; an answer with
 	// Err may still carry a valid prefix to Append.
 	Err error
 }
+
+// Gap is a range of offsets [From, To) that a follower's log skips where
+// the leader's log has no batch (its cleaner removed them).
+type Gap struct{ From, To int64 }
 
 // ErrNotContiguous: a fetched batch starts below where the log ends (or
 // the previous fetched batch ended): it would overwrite offsets.
@@ -317,7 +326,7 @@ func (f *Follower) OnFetch(r FetchResult, local LocalLog) Action {
 	// completed truncation): this log is the leader's up to the fetch
 	// offset, and the batches appended are the leader's too.
 	f.leaderHW = r.HighWatermark
-	a.Append, a.Err = f.checkBatches(r.Records, local)
+	a.Append, a.Gaps, a.Err = f.checkBatches(r.Records, local)
 	if a.Err != nil && len(a.Append) == 0 && errors.Is(a.Err, ErrNotContiguous) {
 		// The leader's batch starts below our end: the logs are cut
 		// differently there, in a way the epochs did not show. Find out
@@ -379,32 +388,37 @@ func (f *Follower) truncation(leaderEpoch int32, leaderEnd int64, local LocalLog
 // inside such a removed range and the leader served the next batch. The
 // follower copies the gap as it is, as Kafka's does (its follower append
 // only refuses offsets that go back); the leader never serves a gap
-// otherwise, since a fetch past its log end is OFFSET_OUT_OF_RANGE.
-func (f *Follower) checkBatches(records []byte, local LocalLog) ([]record.Batch, error) {
+// otherwise, since a fetch past its log end is OFFSET_OUT_OF_RANGE. The
+// gaps of the prefix returned are listed, for the shell to report.
+func (f *Follower) checkBatches(records []byte, local LocalLog) ([]record.Batch, []Gap, error) {
 	next, prevEpoch := local.EndOffset(), local.LatestEpoch()
 	var out []record.Batch
+	var gaps []Gap
 	for len(records) > 0 {
 		b, err := record.Parse(records)
 		if errors.Is(err, record.ErrTruncated) {
-			return out, nil
+			return out, gaps, nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("batch at %d: %w", next, err)
+			return out, gaps, fmt.Errorf("batch at %d: %w", next, err)
 		}
 		switch {
 		case b.FirstOffset < next:
-			return out, fmt.Errorf("%w: batch at %d, log ends at %d", ErrNotContiguous, b.FirstOffset, next)
+			return out, gaps, fmt.Errorf("%w: batch at %d, log ends at %d", ErrNotContiguous, b.FirstOffset, next)
 		case b.PartitionLeaderEpoch > f.leaderEpoch:
-			return out, fmt.Errorf("batch at %d has leader epoch %d, past the leader's %d", next, b.PartitionLeaderEpoch, f.leaderEpoch)
+			return out, gaps, fmt.Errorf("batch at %d has leader epoch %d, past the leader's %d", next, b.PartitionLeaderEpoch, f.leaderEpoch)
 		case b.PartitionLeaderEpoch >= 0 && b.PartitionLeaderEpoch < prevEpoch:
-			return out, fmt.Errorf("batch at %d has leader epoch %d, after epoch %d", next, b.PartitionLeaderEpoch, prevEpoch)
+			return out, gaps, fmt.Errorf("batch at %d has leader epoch %d, after epoch %d", next, b.PartitionLeaderEpoch, prevEpoch)
+		}
+		if b.FirstOffset > next {
+			gaps = append(gaps, Gap{From: next, To: b.FirstOffset})
 		}
 		out = append(out, b)
 		next = b.LastOffset() + 1
 		prevEpoch = max(prevEpoch, b.PartitionLeaderEpoch)
 		records = records[len(b.Raw):]
 	}
-	return out, nil
+	return out, gaps, nil
 }
 
 // HighWatermark is the follower's high watermark once the last Action is

@@ -98,6 +98,13 @@ type pendingChange struct {
 // It does no I/O and reads no clock: the shell passes the local log's
 // offsets and the time to every call and carries out the Update each call
 // returns. Not safe for concurrent use: the partition's lock guards it.
+//
+// The time passed in must be steady: a clock's monotonic time as a date
+// (env.SteadyClock), never its wall clock. The Leader measures elapsed
+// time with it (replica.lag.time.max.ms since a follower last caught up),
+// as Kafka does on System.nanoTime: on a wall clock, a step ahead would
+// count as lag and shrink the ISR at once, and a step back would keep a
+// lagging follower in it for as long as the step.
 type Leader struct {
 	cfg            LeaderConfig
 	leaderEpoch    int32

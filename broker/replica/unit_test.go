@@ -308,17 +308,19 @@ func TestFollowerChecksBatches(t *testing.T) {
 		name    string
 		records []byte
 		appends int
+		gaps    []replica.Gap
 		err     bool
 	}{
-		{"contiguous", fetched(newBatch(5, 3, 1, 1), newBatch(6, 4, 2, 2)), 2, false},
-		{"partial last batch", append(fetched(newBatch(5, 4, 1, 1)), newBatch(6, 4, 2, 1).raw[:30]...), 1, false},
-		{"gap", fetched(newBatch(5, 4, 1, 1), newBatch(7, 4, 2, 1)), 2, false},
-		{"fetch offset inside a gap", fetched(newBatch(9, 4, 1, 2), newBatch(11, 4, 2, 1)), 2, false},
-		{"starts before the log end", fetched(newBatch(4, 4, 1, 2)), 0, true},
-		{"overlaps the previous batch", fetched(newBatch(5, 4, 1, 3), newBatch(7, 4, 2, 1)), 1, true},
-		{"corrupt", fetched(newBatch(5, 4, 1, 2), corrupt), 1, true},
-		{"epoch past the leader's", fetched(newBatch(5, 5, 1, 1)), 0, true},
-		{"epoch going back", fetched(newBatch(5, 2, 1, 1)), 0, true},
+		{"contiguous", fetched(newBatch(5, 3, 1, 1), newBatch(6, 4, 2, 2)), 2, nil, false},
+		{"partial last batch", append(fetched(newBatch(5, 4, 1, 1)), newBatch(6, 4, 2, 1).raw[:30]...), 1, nil, false},
+		{"gap", fetched(newBatch(5, 4, 1, 1), newBatch(7, 4, 2, 1)), 2, []replica.Gap{{From: 6, To: 7}}, false},
+		{"fetch offset inside a gap", fetched(newBatch(9, 4, 1, 2), newBatch(11, 4, 2, 1)), 2, []replica.Gap{{From: 5, To: 9}}, false},
+		{"two gaps", fetched(newBatch(6, 4, 1, 1), newBatch(7, 4, 2, 1), newBatch(20, 4, 3, 1)), 3, []replica.Gap{{From: 5, To: 6}, {From: 8, To: 20}}, false},
+		{"starts before the log end", fetched(newBatch(4, 4, 1, 2)), 0, nil, true},
+		{"overlaps the previous batch", fetched(newBatch(5, 4, 1, 3), newBatch(7, 4, 2, 1)), 1, nil, true},
+		{"gap, then a corrupt batch", fetched(newBatch(6, 4, 1, 1), corrupt), 1, []replica.Gap{{From: 5, To: 6}}, true},
+		{"epoch past the leader's", fetched(newBatch(5, 5, 1, 1)), 0, nil, true},
+		{"epoch going back", fetched(newBatch(5, 2, 1, 1)), 0, nil, true},
 	} {
 		f := newFollower(t, local)
 		step := f.Next(local)
@@ -328,6 +330,9 @@ func TestFollowerChecksBatches(t *testing.T) {
 		a := f.OnFetch(replica.FetchResult{FetchOffset: 5, HighWatermark: 5, DivergingEpoch: -1, DivergingEndOffset: -1, Records: tc.records}, local)
 		if len(a.Append) != tc.appends || (a.Err != nil) != tc.err {
 			t.Errorf("%s: %d appends, err %v; want %d, err %v", tc.name, len(a.Append), a.Err, tc.appends, tc.err)
+		}
+		if !slices.Equal(a.Gaps, tc.gaps) {
+			t.Errorf("%s: gaps %v, want %v", tc.name, a.Gaps, tc.gaps)
 		}
 	}
 }

@@ -111,7 +111,8 @@ func queueRunWithCleaner(t *testing.T, keepsFirst bool) checker.Verdict {
 // the leader's cleaner removes whole batches meanwhile, so when the
 // follower restarts its fetch offset is inside a removed range and every
 // fetch crosses gaps. The healed cluster must converge (every replica back
-// in the ISR) and the last value of every key must be readable. Before
+// in the ISR), the trace must show the follower copying a gap, and the
+// last value of every key must be readable. Before
 // followers copied gaps, the follower never caught up and the liveness
 // phase failed.
 func TestFollowerRestartAcrossCompaction(t *testing.T) {
@@ -163,6 +164,8 @@ func TestFollowerRestartAcrossCompaction(t *testing.T) {
 	cleaned := fmt.Sprintf("n%d log level=INFO msg=\"cleaned log\" topic=kv", leader)
 	waitFor(t, "the leader's cleaner", func() bool { return strings.Contains(strings.Join(w.Trace(), "\n"), cleaned) })
 	ready(t, w) // restarts the follower; every replica back in the ISR
+	// The trace says so: the restarted follower appended across a gap.
+	traceHas(t, w, fmt.Sprintf("%s log level=INFO msg=\"follower copied a compaction gap of the leader's log\" component=replica-fetcher source=%d partition=kv-0", follower, leader))
 	got := map[string]string{}
 	rd := newClient(t, w, "reader", kgo.ConsumeTopics("kv"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	ends, err := kadm.NewClient(rd).ListEndOffsets(ctx, "kv")

@@ -11,7 +11,14 @@
 // broker id and epoch, current and last fetched leader epochs), and hand
 // each partition's answer to its Follower and carry out the Action on the
 // broker's Partition: truncate, restart the log, append the leader's
-// batches as they are, set the high watermark.
+// batches as they are, set the high watermark. Batches past the log end
+// (a compacted leader log: its cleaner removed what was between) are
+// appended at their offsets, gaps included; the first such gap a
+// partition crosses in each leader epoch it follows is logged at Info
+// ("follower copied a compaction gap of the leader's log", with the gap,
+// how many the answer crossed, the log end and the high watermark), so a
+// run's trace shows followers copying compacted logs without a line per
+// fetch.
 //
 // The Fetch goes in a KIP-227 fetch session with the leader
 // (fetchsession.Client): the first is full and opens it; later ones name
@@ -35,10 +42,11 @@
 //     by a deadline from another clock.
 //   - No spinning: after an error the fetcher waits on a Config.Clock timer
 //     (doubling from BackoffMin to BackoffMax) before it dials or sends
-//     again; a partition answered with a retriable error waits BackoffMax,
-//     and never longer, even when Config.Clock's Now goes back (a wall
-//     clock reset after a jump forward); with nothing to send it blocks
-//     until a partition changes.
+//     again; a partition answered with a retriable error waits BackoffMax;
+//     with nothing to send it blocks until a partition changes. Backoffs
+//     are kept on Config.Clock's Monotonic time, never its Now: a wall
+//     clock stepped back (a reset after a jump forward) neither stretches
+//     them nor, stepped ahead, cuts them short.
 //   - The fetcher calls a Partition only with its fetcher's lock held, so
 //     Manager.Stop (which takes it) returns only when no call is in
 //     progress, and none starts after.

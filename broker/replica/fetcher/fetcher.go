@@ -328,9 +328,14 @@ type entry struct {
 	f  *replica.Follower
 	// gen grows whenever the follower restarts, so an answer to a request
 	// sent before is dropped.
-	gen     uint64
-	retryAt time.Time
+	gen uint64
+	// retryAt is when a partition in backoff may fetch again, on the
+	// clock's monotonic time (zero: not in backoff).
+	retryAt time.Duration
 	failed  bool
+	// gapTold: a compaction gap was reported in this generation (one line
+	// a leader epoch followed, not one a fetch).
+	gapTold bool
 }
 
 func (f *fetcher) stop() { f.cancel() }
@@ -361,7 +366,7 @@ func (f *fetcher) follow(tp TopicPartition, addr string, a replica.Assignment, h
 		}
 		if restart {
 			e.gen++
-			e.retryAt, e.failed = time.Time{}, false
+			e.retryAt, e.failed, e.gapTold = 0, false, false
 			f.resetSession = true
 		}
 		f.wakeUp()
@@ -444,7 +449,7 @@ func (f *fetcher) run(ctx context.Context) {
 		}
 		f.log.Info("replica fetch failed; backing off", "addr", f.currentAddr(), "backoff", backoff, "err", err)
 		f.disconnect()
-		f.wait(ctx, f.cfg.Clock.Now().Add(backoff))
+		f.wait(ctx, f.cfg.Clock.Monotonic()+backoff)
 		backoff = min(2*backoff, f.cfg.BackoffMax)
 	}
 }
@@ -466,24 +471,18 @@ func (f *fetcher) round(ctx context.Context, asks, fetches []request) error {
 }
 
 // plan takes each partition's local steps and collects the requests.
-// next is when a partition in backoff may go again (zero: none).
-func (f *fetcher) plan() (asks, fetches []request, next time.Time) {
+// next is when a partition in backoff may go again, on the clock's
+// monotonic time (zero: none).
+func (f *fetcher) plan() (asks, fetches []request, next time.Duration) {
 	f.mu.Lock()
 	var failed []failure
-	now := f.cfg.Clock.Now()
+	now := f.cfg.Clock.Monotonic()
 	for _, e := range f.sortedLocked() {
 		if e.failed {
 			continue
 		}
-		if e.retryAt.Sub(now) > f.cfg.BackoffMax {
-			// The clock went back since the backoff began (env.Clock.Now
-			// is a wall clock: a reset after a jump forward): a backoff
-			// never outlasts BackoffMax, or the partition would sit out
-			// the whole jump (Kafka keeps such deadlines on monotonic time).
-			e.retryAt = now.Add(f.cfg.BackoffMax)
-		}
-		if now.Before(e.retryAt) {
-			if next.IsZero() || e.retryAt.Before(next) {
+		if now < e.retryAt {
+			if next == 0 || e.retryAt < next {
 				next = e.retryAt
 			}
 			continue
@@ -748,9 +747,19 @@ func (f *fetcher) applyLocked(e *entry, a replica.Action) (failure, bool) {
 	if err != nil {
 		return f.failLocked(e, err), true
 	}
-	e.p.SetHighWatermark(e.f.HighWatermark(e.p))
+	hw := e.f.HighWatermark(e.p)
+	e.p.SetHighWatermark(hw)
+	if len(a.Gaps) > 0 && !e.gapTold {
+		e.gapTold = true
+		first := a.Gaps[0]
+		f.log.Info("follower copied a compaction gap of the leader's log", "partition", e.tp, "leader_epoch", e.f.LeaderEpoch(),
+			"gap_from", first.From, "gap_to", first.To, "gaps", len(a.Gaps), "log_end", e.p.EndOffset(), "high_watermark", hw)
+	}
 	if a.Backoff {
-		e.retryAt = f.cfg.Clock.Now().Add(f.cfg.BackoffMax)
+		// Monotonic time: a wall clock stepped back would stretch the
+		// backoff by the step (seed 5173 sat out a whole liveness phase),
+		// one stepped ahead would cut it short. Never zero: BackoffMax > 0.
+		e.retryAt = f.cfg.Clock.Monotonic() + f.cfg.BackoffMax
 	}
 	return failure{}, false
 }
@@ -804,12 +813,13 @@ func (f *fetcher) disconnect() {
 	}
 }
 
-// wait blocks until until (zero: no deadline), a partition change, or the
-// end of ctx. It never spins: a zero-length wait still yields to a timer.
-func (f *fetcher) wait(ctx context.Context, until time.Time) {
+// wait blocks until until, on the clock's monotonic time (zero: no
+// deadline), a partition change, or the end of ctx. It never spins: a
+// zero-length wait still yields to a timer.
+func (f *fetcher) wait(ctx context.Context, until time.Duration) {
 	var timeout <-chan time.Time
-	if !until.IsZero() {
-		t := f.cfg.Clock.NewTimer(max(until.Sub(f.cfg.Clock.Now()), time.Millisecond))
+	if until != 0 {
+		t := f.cfg.Clock.NewTimer(max(until-f.cfg.Clock.Monotonic(), time.Millisecond))
 		defer t.Stop()
 		timeout = t.C()
 	}
