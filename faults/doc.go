@@ -50,7 +50,9 @@
 // network fault of kind Partition; OpLateRequestHeal disarms it if no such
 // request came). The client times out and retries over a new connection
 // while the broker still gets the old request: KIP-890's late EndTxn and
-// late produce. Schedule.Merge adds them to a generated schedule.
+// late produce. LateConfig.LandBy keeps every late request landing before
+// a given time (the end of the clients' traffic). Schedule.Merge adds them
+// to a generated schedule.
 //
 // Invariants: no package-level mutable state; Generate consumes the rng in a
 // fixed order (kinds in Kind order, nodes by name) and returns events sorted

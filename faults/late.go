@@ -25,6 +25,12 @@ type LateConfig struct {
 	// MinHold and MaxHold bound how late the request arrives (uniform);
 	// 0 means 1s and 12s.
 	MinHold, MaxHold time.Duration
+	// LandBy, when positive, is when every late request must have
+	// arrived: a window's hold is drawn no longer than LandBy less the
+	// window's end, and no window is drawn once that is below MinHold. A
+	// request that arrives after the clients stopped (the safety phase's
+	// end) finds nothing left to land in.
+	LandBy time.Duration
 }
 
 // LateRequests draws late deliveries of single requests, one window at a
@@ -64,9 +70,15 @@ func LateRequests(rng *rand.Rand, cfg LateConfig) []Event {
 			return out
 		}
 		end := min(t+cfg.Window, cfg.Duration)
+		maxHold := cfg.MaxHold
+		if cfg.LandBy > 0 {
+			if maxHold = min(maxHold, cfg.LandBy-end); maxHold < cfg.MinHold {
+				return out
+			}
+		}
 		host := cfg.Hosts[rng.IntN(len(cfg.Hosts))]
 		req := cfg.Requests[rng.IntN(len(cfg.Requests))]
-		hold := cfg.MinHold + time.Duration(rng.Int64N(int64(cfg.MaxHold-cfg.MinHold)+1))
+		hold := cfg.MinHold + time.Duration(rng.Int64N(int64(maxHold-cfg.MinHold)+1))
 		out = append(out,
 			Event{At: t, Op: OpLateRequest, Node: host, Request: req, Hold: hold},
 			Event{At: end, Op: OpLateRequestHeal, Node: host})

@@ -56,3 +56,38 @@ func TestLateRequests(t *testing.T) {
 		t.Error("a hold of an hour passed Check")
 	}
 }
+
+// TestLateRequestsLandBy: with LandBy every late request arrives by then,
+// even one written at its window's very end, each hold still at least
+// MinHold; no arm is drawn that could not.
+func TestLateRequestsLandBy(t *testing.T) {
+	cfg := faults.LateConfig{Hosts: []string{"producer-0"}, Requests: []int16{kmsg.EndTxn.Int16()}, Duration: 20 * time.Second,
+		MeanGap: 2 * time.Second, Window: 2 * time.Second, MinHold: 5500 * time.Millisecond, MaxHold: 14 * time.Second, LandBy: 20 * time.Second}
+	arms, late := 0, 0
+	for seed := range uint64(200) {
+		events := faults.LateRequests(rand.New(rand.NewPCG(seed, 1)), cfg)
+		for i, e := range events {
+			if e.Op != faults.OpLateRequest {
+				continue
+			}
+			arms++
+			end := events[i+1].At // the arm's heal ends its window
+			if e.Hold < cfg.MinHold || end+e.Hold > cfg.LandBy {
+				t.Errorf("seed %d: %v (window ends %v): lands after %v", seed, e, end, cfg.LandBy)
+			}
+		}
+		without := cfg
+		without.LandBy = 0
+		for _, e := range faults.LateRequests(rand.New(rand.NewPCG(seed, 1)), without) {
+			if e.Op == faults.OpLateRequestHeal && e.At+cfg.MaxHold > cfg.LandBy {
+				late++
+			}
+		}
+	}
+	if arms < 200 {
+		t.Errorf("%d arms over 200 seeds", arms)
+	}
+	if late == 0 {
+		t.Error("without LandBy no window could land late: the test shows nothing")
+	}
+}

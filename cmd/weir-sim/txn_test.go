@@ -57,7 +57,8 @@ func TestWorldParamsCarryTxn(t *testing.T) {
 }
 
 // Late requests: the producer hosts' EndTxn (most often) or produce, held
-// past the clients' 5 s request timeout, a function of the seed.
+// past the clients' 5 s request timeout and landing within the safety
+// phase, a function of the seed.
 func TestLateRequests(t *testing.T) {
 	p := params{Seed: 5, World: &worldParams{Producers: 2}}
 	a, b := lateRequests(p, 20*time.Second), lateRequests(p, 20*time.Second)
@@ -74,6 +75,11 @@ func TestLateRequests(t *testing.T) {
 		}
 		if e.Node != "producer-0" && e.Node != "producer-1" || e.Hold <= 5*time.Second {
 			t.Errorf("%v", e)
+		}
+		// It lands while the clients still run transactions, even
+		// when written at its window's end (the heal after it).
+		if end := a[i+1].At; end+e.Hold > 20*time.Second {
+			t.Errorf("%v: written by %v, it lands after the safety phase", e, end)
 		}
 		if e.Request == kmsg.EndTxn.Int16() {
 			endTxn++

@@ -411,17 +411,20 @@ const seedStreamLate = 0x7765_6972_6c61_7465 // "weirlate"
 // producer host held back 5.5-14 s on its connection, while the client,
 // after its 5 s request timeout, sends it again over a new connection and
 // goes on with its next transaction. The Bufstream finding (Jepsen, 2024): without
-// KIP-890's epoch bump the late EndTxn ends that next transaction.
+// KIP-890's epoch bump the late EndTxn ends that next transaction. Every
+// late request lands within the safety phase (LandBy), while the clients
+// still run transactions it could land in.
 func lateRequests(p params, duration time.Duration) []faults.Event {
 	qc := queue.Config{Producers: p.World.Producers}
 	return faults.LateRequests(rand.New(rand.NewPCG(p.Seed, seedStreamLate)), faults.LateConfig{
 		Hosts:    qc.ProducerHosts(),
 		Requests: []int16{kmsg.EndTxn.Int16(), kmsg.EndTxn.Int16(), kmsg.EndTxn.Int16(), kmsg.Produce.Int16()},
 		Duration: duration,
-		MeanGap:  duration / 10,
-		Window:   duration / 10,
+		MeanGap:  duration / 20,
+		Window:   duration / 20,
 		MinHold:  5500 * time.Millisecond,
 		MaxHold:  14 * time.Second,
+		LandBy:   duration,
 	})
 }
 

@@ -51,3 +51,33 @@ func TestOverrideFlags(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// A case with Want counts a seed as catching its defect only when one of
+// those checkers caught it: no-kip890's hanging transaction (liveness)
+// alone does not, its anomalies do; a case without Want takes any verdict.
+func TestSelftestCaseWant(t *testing.T) {
+	var kip SelftestCase
+	for _, c := range FullSelftestCases(3) {
+		if c.Defect == "no-kip890" {
+			kip = c
+		}
+	}
+	if len(kip.Want) == 0 || slices.Contains(kip.Want, "liveness") {
+		t.Fatalf("no-kip890's case wants %v", kip.Want)
+	}
+	if kip.catches([]string{"liveness"}) {
+		t.Error("a liveness failure alone caught no-kip890")
+	}
+	for _, a := range []string{"aborted-read", "torn-transaction", "precommitted-read", "lost-write"} {
+		if !kip.catches([]string{a, "liveness"}) {
+			t.Errorf("%s did not catch no-kip890", a)
+		}
+		if !slices.Contains(kip.expected(), a) {
+			t.Errorf("%s is not among no-kip890's expected %v", a, kip.expected())
+		}
+	}
+	plain := SelftestCase{Defect: "no-epoch-bump"}
+	if !plain.catches([]string{"liveness"}) || len(plain.expected()) == 0 {
+		t.Errorf("a case without Want: catches %v, expected %v", plain.catches([]string{"liveness"}), plain.expected())
+	}
+}

@@ -68,7 +68,9 @@
 //     offset for the member-less group TxnConfig.Group (AddOffsetsToTxn,
 //     TxnOffsetCommit: one past its first record, metadata
 //     "p<process>-t<n>", unique), recorded in Txn.Group/Offsets with the
-//     answer.
+//     answer. AddOffsetsToTxn answered CONCURRENT_TRANSACTIONS (the
+//     coordinator still ending the producer's last transaction) is sent
+//     again, as kgo's own and the Java producer's are.
 //   - offsets {group} after a transaction (TxnConfig.ReadOffsetsChance),
 //     and once after the final read (TxnOffsetsProcess): the group's
 //     committed offsets (OffsetFetch), which aborted-offset-commit judges

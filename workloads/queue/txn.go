@@ -276,13 +276,7 @@ func (o *txnOffsets) commit(ctx context.Context, c *txnClient, done *history.Txn
 	if err != nil {
 		return err
 	}
-	add := kmsg.NewPtrAddOffsetsToTxnRequest()
-	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = c.id, id, epoch, o.group
-	addResp, err := add.RequestWith(ctx, c.cl)
-	if err != nil {
-		return err
-	}
-	if err := kerr.ErrorForCode(addResp.ErrorCode); err != nil {
+	if err := addOffsetsToTxn(ctx, c, id, epoch, o.group); err != nil {
 		return err
 	}
 	req := kmsg.NewPtrTxnOffsetCommitRequest()
@@ -315,6 +309,31 @@ func (o *txnOffsets) commit(ctx context.Context, c *txnClient, done *history.Txn
 		return errors.New(off.Error)
 	}
 	return nil
+}
+
+// addOffsetsToTxnBackoff is the pause before AddOffsetsToTxn is sent
+// again after CONCURRENT_TRANSACTIONS: kgo's transaction backoff.
+const addOffsetsToTxnBackoff = 20 * time.Millisecond
+
+// addOffsetsToTxn adds group's offsets partition to c's open transaction,
+// sending the request again, until ctx ends, while the coordinator answers
+// CONCURRENT_TRANSACTIONS (the transaction's coordinator is still writing
+// the markers of an end), as kgo's own AddOffsetsToTxn
+// (doWithConcurrentTransactions) and the Java producer's
+// AddOffsetsToTxnHandler do.
+func addOffsetsToTxn(ctx context.Context, c *txnClient, id int64, epoch int16, group string) error {
+	for {
+		add := kmsg.NewPtrAddOffsetsToTxnRequest()
+		add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = c.id, id, epoch, group
+		resp, err := add.RequestWith(ctx, c.cl)
+		if err != nil {
+			return err
+		}
+		err = kerr.ErrorForCode(resp.ErrorCode)
+		if !errors.Is(err, kerr.ConcurrentTransactions) || !gen.Sleep(ctx, addOffsetsToTxnBackoff) {
+			return err
+		}
+	}
 }
 
 // runTxn begins a transaction on c, produces recs (pausing before each
