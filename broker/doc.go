@@ -114,6 +114,12 @@
 //     partition's (a marker or a transactional commit is checked against
 //     the partition's producer state under both, before the shard
 //     decides). No lock is held across a request to another broker.
+//   - A transaction coordinator shard carries out a decision of its state
+//     machine, and the decisions that follow at once (a marker job with
+//     nothing to write completes; without fsync an append is durable at
+//     once), in one apply loop, never in nested applies: the state
+//     machine's batches are appended in the order it emitted them, and a
+//     failed append ends the loop with the shard.
 //
 // Builds with -tags invariants (the simulation guest) check some of these
 // as they run: broker/partition's checks (a fetch serves only bytes

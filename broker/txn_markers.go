@@ -28,14 +28,10 @@ const (
 )
 
 // startMarkers sends job's markers in the background and completes the
-// transaction once every partition has its marker. Call with mu held.
+// transaction once every partition has its marker. A job with no
+// partition never gets here: apply completes it in its own loop. Call
+// with mu held.
 func (cs *txnShard) startMarkers(job txncoord.MarkerJob) {
-	if len(job.Partitions) == 0 {
-		// Nothing to write (a transaction version 2 abort of a
-		// transaction that added no partition).
-		cs.apply(cs.sm.MarkersWritten(cs.tc.nowMs(), job))
-		return
-	}
 	b := cs.tc.b
 	b.wg.Add(1)
 	go func() {

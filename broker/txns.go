@@ -330,9 +330,19 @@ func (cs *txnShard) do(call func(sm *txncoord.Shard, nowMs int64) txncoord.Outpu
 	return 0
 }
 
-// apply appends the batch, delivers the replies, starts the marker jobs
-// and resets the timer. Call with mu held.
+// apply carries out a decision of the state machine and every decision
+// it leads to at once: it appends the batch, delivers the replies, starts
+// the marker jobs and resets the timer. A decision that follows at once (a
+// marker job with nothing to write is complete; without fsync an append
+// is durable as soon as it is made) is queued and made in this same loop,
+// after the one that led to it is carried out, never in an apply nested
+// inside it: a failed append ends the loop with its shard (sweep seed
+// 8085 was an apply that went on after a nested one had failed the
+// shard). Decisions are made in the order they are queued, so the state
+// machine's batches are appended in the order it emitted them. Call with
+// mu held.
 func (cs *txnShard) apply(out txncoord.Output) {
+	var next []func() txncoord.Output
 	for {
 		if out.Batch != nil {
 			if err := cs.append(out.Batch); err != nil {
@@ -342,19 +352,22 @@ func (cs *txnShard) apply(out txncoord.Output) {
 		}
 		deliverTxn(cs.tc.b, out.Replies)
 		for _, job := range out.Markers {
-			cs.startMarkers(job)
-			// A job with nothing to write applies its completion at once,
-			// and that append can fail the shard (sweep seed 8085): its
-			// state machine is gone, so nothing more of out applies.
-			if cs.state != shardServing {
-				return
+			if len(job.Partitions) == 0 {
+				// Nothing to write (a transaction version 2 abort of a
+				// transaction that added no partition): it is complete.
+				next = append(next, func() txncoord.Output { return cs.sm.MarkersWritten(cs.tc.nowMs(), job) })
+				continue
 			}
+			cs.startMarkers(job)
 		}
-		if out.Batch == nil || cs.tc.b.cfg.FsyncAcksAll {
+		if out.Batch != nil && !cs.tc.b.cfg.FsyncAcksAll {
+			// Without fsync, the append moved the high watermark already.
+			next = append(next, func() txncoord.Output { return cs.sm.Durable(cs.p.HighWatermark()) })
+		}
+		if len(next) == 0 {
 			break
 		}
-		// Without fsync, the append moved the high watermark already.
-		out = cs.sm.Durable(cs.p.HighWatermark())
+		out, next = next[0](), next[1:]
 	}
 	cs.resetTimer()
 }
