@@ -46,7 +46,8 @@
 //
 // The transaction coordinator is broker/txncoord, a state machine per
 // __transaction_state partition; txns.go is its shell, built like
-// groups.go's, and txn_markers.go writes the transaction markers its shards
+// groups.go's (what the two keep alike per shard is in coordshard.go and
+// coordload.go), and txn_markers.go writes the transaction markers its shards
 // decide to the leader of each partition (directly, or over env.Net with
 // peers.go), retrying until all are written. A partition's side of
 // transactions is broker/partition's (markers, the last stable offset, the

@@ -71,16 +71,6 @@ type groupCoordinator struct {
 	creating bool
 }
 
-type shardState int
-
-const (
-	shardLoading shardState = iota
-	shardServing
-	shardFailed   // its partition failed (a write): COORDINATOR_NOT_AVAILABLE until restart
-	shardUnloaded // given up (leadership moved): NOT_COORDINATOR
-	shardStopped  // the broker is stopping
-)
-
 // coordShard is one partition of __consumer_offsets that this broker
 // leads, in one leader epoch, and its Shard.
 type coordShard struct {
@@ -89,13 +79,8 @@ type coordShard struct {
 	p     *partition.Partition
 	epoch int32 // the leader epoch it was loaded in
 
-	mu      sync.Mutex
-	state   shardState
-	sm      *group.Shard
-	timer   env.Timer
-	timerAt int64
-	// loads counts the loads that failed (coordload.go).
-	loads coordLoadRetry
+	shardCore // mu guards sm too
+	sm        *group.Shard
 	// owed are the requests the shard took and has not answered
 	// (invariants builds only: group_invariants.go).
 	owed map[*waiter]bool
@@ -142,7 +127,7 @@ func (gc *groupCoordinator) follow(t *topic) {
 			cs.unload()
 		}
 		if leading {
-			cs = &coordShard{gc: gc, index: int32(i), p: p, epoch: epoch, state: shardLoading}
+			cs = &coordShard{gc: gc, index: int32(i), p: p, epoch: epoch, shardCore: shardCore{state: shardLoading}}
 			next[i] = cs
 			load = append(load, cs)
 		}
@@ -258,12 +243,7 @@ func (gc *groupCoordinator) allShards() []*coordShard {
 // The broker's context is already done, so watchers and loaders are ending.
 func (gc *groupCoordinator) stop() {
 	for _, cs := range gc.allShards() {
-		cs.mu.Lock()
-		cs.state = shardStopped
-		if cs.timer != nil {
-			cs.timer.Stop()
-		}
-		cs.mu.Unlock()
+		cs.stop()
 	}
 }
 
@@ -316,7 +296,12 @@ func (cs *coordShard) load() {
 	}
 	cs.resetTimer()
 	b.wg.Add(1)
-	go cs.watchDurable()
+	go func() {
+		defer b.wg.Done()
+		// Until the broker stops: an unloaded shard's watcher ends at the
+		// partition's next move.
+		cs.watchDurable(cs.p, b.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(hw)) }, cs.failLocked)
+	}()
 }
 
 // unload gives the shard up (leadership moved, or a new leader epoch): its
@@ -331,20 +316,7 @@ func (cs *coordShard) unload() {
 		cs.state = shardUnloaded
 	}
 	cs.sm = nil
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-// unavailableCode is what a shard that does not serve answers.
-func (cs *coordShard) unavailableCode() int16 {
-	switch cs.state {
-	case shardLoading:
-		return kerr.CoordinatorLoadInProgress.Code
-	case shardUnloaded:
-		return kerr.NotCoordinator.Code
-	}
-	return kerr.CoordinatorNotAvailable.Code
+	cs.timer.stop()
 }
 
 // do runs one call of the shard and carries out what it decided, or
@@ -353,7 +325,7 @@ func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) i
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.state != shardServing {
-		return cs.unavailableCode()
+		return cs.state.unavailableCode()
 	}
 	out := call(cs.sm, cs.gc.nowMs())
 	cs.checkAnswersDurable(out)
@@ -416,57 +388,14 @@ func (cs *coordShard) failLocked(err error) {
 		cs.gc.deliver(cs.sm.Unload().Replies)
 	}
 	cs.sm, cs.state = nil, shardFailed
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-// watchDurable tells the shard each time its partition's high watermark
-// moves (the fsync covering its records), which releases the replies
-// that waited for them.
-func (cs *coordShard) watchDurable() {
-	b := cs.gc.b
-	defer b.wg.Done()
-	for {
-		ch := cs.p.Watch()
-		failed := cs.p.Err()
-		cs.mu.Lock()
-		if cs.state != shardServing {
-			cs.mu.Unlock()
-			return
-		}
-		if failed != nil {
-			cs.failLocked(failed)
-			cs.mu.Unlock()
-			return
-		}
-		// Always, not only when replies wait: records written with no
-		// reply waiting (an expiry's tombstones) must count as durable,
-		// or the next reply would wait for an fsync that went by.
-		cs.apply(cs.sm.Durable(cs.p.HighWatermark()))
-		cs.mu.Unlock()
-		select {
-		case <-ch:
-		case <-b.ctx.Done():
-			return
-		}
-	}
+	cs.timer.stop()
 }
 
 // resetTimer keeps one clock timer at the shard's next deadline. Call with
 // mu held.
 func (cs *coordShard) resetTimer() {
 	at, ok := cs.sm.NextDeadline()
-	if cs.timer != nil && (!ok || at != cs.timerAt) {
-		cs.timer.Stop()
-		cs.timer = nil
-	}
-	if !ok || cs.timer != nil {
-		return
-	}
-	d := time.Duration(at-cs.gc.nowMs()) * time.Millisecond
-	cs.timerAt = at
-	cs.timer = cs.gc.b.clock.AfterFunc(max(d, 0), cs.onTimer)
+	cs.timer.set(cs.gc.b.clock, cs.gc.nowMs(), at, ok, cs.onTimer)
 }
 
 func (cs *coordShard) onTimer() {
@@ -475,7 +404,7 @@ func (cs *coordShard) onTimer() {
 	if cs.state != shardServing || cs.gc.b.ctx.Err() != nil {
 		return
 	}
-	cs.timer = nil
+	cs.timer.fired()
 	out := cs.sm.Tick(cs.gc.nowMs())
 	cs.checkAnswersDurable(out)
 	cs.apply(out)

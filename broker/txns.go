@@ -60,13 +60,8 @@ type txnShard struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	state   shardState
-	sm      *txncoord.Shard
-	timer   env.Timer
-	timerAt int64
-	// loads counts the loads that failed (coordload.go).
-	loads coordLoadRetry
+	shardCore // mu guards sm too
+	sm        *txncoord.Shard
 }
 
 func newTxnCoordinator(b *Broker) *txnCoordinator {
@@ -106,7 +101,7 @@ func (tc *txnCoordinator) follow(t *topic) {
 		}
 		if leading {
 			ctx, cancel := context.WithCancel(tc.b.ctx)
-			cs = &txnShard{tc: tc, index: int32(i), p: p, epoch: epoch, ctx: ctx, cancel: cancel, state: shardLoading}
+			cs = &txnShard{tc: tc, index: int32(i), p: p, epoch: epoch, ctx: ctx, cancel: cancel, shardCore: shardCore{state: shardLoading}}
 			next[i] = cs
 			load = append(load, cs)
 		}
@@ -230,12 +225,7 @@ func (tc *txnCoordinator) allShards() []*txnShard {
 // senders, loaders and watchers are ending.
 func (tc *txnCoordinator) stop() {
 	for _, cs := range tc.allShards() {
-		cs.mu.Lock()
-		cs.state = shardStopped
-		if cs.timer != nil {
-			cs.timer.Stop()
-		}
-		cs.mu.Unlock()
+		cs.stop()
 	}
 }
 
@@ -287,7 +277,10 @@ func (cs *txnShard) load() {
 	}
 	cs.apply(out)
 	b.wg.Add(1)
-	go cs.watchDurable()
+	go func() {
+		defer b.wg.Done()
+		cs.watchDurable(cs.p, cs.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(hw)) }, cs.failLocked)
+	}()
 }
 
 // unload gives the shard up: held requests are answered NOT_COORDINATOR
@@ -303,19 +296,7 @@ func (cs *txnShard) unload() {
 		cs.state = shardUnloaded
 	}
 	cs.sm = nil
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-func (cs *txnShard) unavailableCode() int16 {
-	switch cs.state {
-	case shardLoading:
-		return kerr.CoordinatorLoadInProgress.Code
-	case shardUnloaded:
-		return kerr.NotCoordinator.Code
-	}
-	return kerr.CoordinatorNotAvailable.Code
+	cs.timer.stop()
 }
 
 // do runs one call of the shard and carries out what it decided, or
@@ -324,7 +305,7 @@ func (cs *txnShard) do(call func(sm *txncoord.Shard, nowMs int64) txncoord.Outpu
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.state != shardServing {
-		return cs.unavailableCode()
+		return cs.state.unavailableCode()
 	}
 	cs.apply(call(cs.sm, cs.tc.nowMs()))
 	return 0
@@ -401,56 +382,14 @@ func (cs *txnShard) failLocked(err error) {
 		deliverTxn(cs.tc.b, cs.sm.Unload().Replies)
 	}
 	cs.sm, cs.state = nil, shardFailed
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-// watchDurable tells the shard each time its partition's high watermark
-// moves, which releases the replies and marker jobs that waited for it.
-func (cs *txnShard) watchDurable() {
-	b := cs.tc.b
-	defer b.wg.Done()
-	for {
-		ch := cs.p.Watch()
-		failed := cs.p.Err()
-		cs.mu.Lock()
-		if cs.state != shardServing {
-			cs.mu.Unlock()
-			return
-		}
-		if failed != nil {
-			cs.failLocked(failed)
-			cs.mu.Unlock()
-			return
-		}
-		// Always: records the shard wrote with no answer waiting (a
-		// timeout's abort, a completion) must count as durable too, or a
-		// later answer would wait for them after their fsync went by.
-		cs.apply(cs.sm.Durable(cs.p.HighWatermark()))
-		cs.mu.Unlock()
-		select {
-		case <-ch:
-		case <-cs.ctx.Done():
-			return
-		}
-	}
+	cs.timer.stop()
 }
 
 // resetTimer keeps one clock timer at the shard's next deadline. Call with
 // mu held.
 func (cs *txnShard) resetTimer() {
 	at, ok := cs.sm.NextDeadline()
-	if cs.timer != nil && (!ok || at != cs.timerAt) {
-		cs.timer.Stop()
-		cs.timer = nil
-	}
-	if !ok || cs.timer != nil {
-		return
-	}
-	d := time.Duration(at-cs.tc.nowMs()) * time.Millisecond
-	cs.timerAt = at
-	cs.timer = cs.tc.b.clock.AfterFunc(max(d, 0), cs.onTimer)
+	cs.timer.set(cs.tc.b.clock, cs.tc.nowMs(), at, ok, cs.onTimer)
 }
 
 func (cs *txnShard) onTimer() {
@@ -459,7 +398,7 @@ func (cs *txnShard) onTimer() {
 	if cs.state != shardServing || cs.tc.b.ctx.Err() != nil {
 		return
 	}
-	cs.timer = nil
+	cs.timer.fired()
 	cs.apply(cs.sm.Tick(cs.tc.nowMs()))
 }
 
