@@ -68,18 +68,7 @@ func TestTxnShardFailsInsideNestedApply(t *testing.T) {
 	disk := &failWritesAfter{infix: fmt.Sprintf("/%s-%d/", transactionStateTopic, cs.index), allow: 1}
 	fs.SetInjector(disk)
 	defer fs.SetInjector(nil)
-	end := kmsg.NewPtrEndTxnRequest()
-	end.Version, end.TransactionalID = 5, id
-	end.ProducerID, end.ProducerEpoch, end.Commit = init.ProducerID, init.ProducerEpoch, false
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rep, err := handleEndTxn(ctx, b, &request{key: 26, version: 5, kreq: end, conn: &conn{readDone: make(chan struct{})}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.finish != nil {
-		rep.finish(ctx)
-	}
+	endTxn(t, b, id, init.ProducerID, init.ProducerEpoch, false)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		cs.mu.Lock()
