@@ -31,10 +31,12 @@
 // replication_alter.go, which also runs the fetchers and the leaders'
 // periodic ISR check.
 //
-// Fetch sessions (KIP-227) are broker/fetchsession's Cache, with its lock
-// and seeded ids in fetch_sessions.go: consumers and followers alike get
-// one with a full fetch, and their incremental fetches read every
-// partition of the session but are answered with what changed.
+// Fetch sessions (KIP-227) are broker/fetchsession's Cache, with its
+// lock, seeded ids and steady time (env.SteadyClock: steps of the wall
+// clock do not move its eviction times) in fetch_sessions.go: consumers
+// and followers alike get one with a full fetch, and their incremental
+// fetches read every partition of the session but are answered with what
+// changed.
 //
 // The group coordinator is broker/group, a state machine per
 // __consumer_offsets partition; groups.go is its shell: it creates that
