@@ -262,12 +262,7 @@ func markerCode(resp kmsg.Response) int16 {
 // against the partition's producer state first, under the shard's lock, so
 // the shard only ever applies a marker the partition takes.
 func (gc *groupCoordinator) writeMarker(p *partition.Partition, index int32, m txn.Marker, tv2 bool) (*waiter, int16) {
-	gc.mu.Lock()
-	var cs *coordShard
-	if int(index) < len(gc.shards) {
-		cs = gc.shards[index]
-	}
-	gc.mu.Unlock()
+	cs := gc.shardAt(index)
 	if cs == nil || cs.p != p {
 		return nil, kerr.NotLeaderForPartition.Code
 	}

@@ -24,7 +24,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -43,19 +42,14 @@ type txnCoordinator struct {
 	// shardTime is the shards' time, as the group coordinator's.
 	shardTime env.SteadyClock
 
-	// mu guards shards: one entry per partition of __transaction_state,
-	// a shard where this broker leads the partition, nil elsewhere.
-	mu     sync.Mutex
-	shards []*txnShard
+	// The shards of __transaction_state.
+	shardSet[*txnShard]
 }
 
 // txnShard is one partition of __transaction_state this broker leads, in
 // one leader epoch, and its Shard.
 type txnShard struct {
-	tc    *txnCoordinator
-	index int32
-	p     *partition.Partition
-	epoch int32
+	tc *txnCoordinator
 	// ctx ends the shard's marker senders when it is unloaded.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -71,60 +65,12 @@ func newTxnCoordinator(b *Broker) *txnCoordinator {
 func (tc *txnCoordinator) nowMs() int64 { return tc.shardTime.Now().UnixMilli() }
 
 // follow makes the shards match the partitions of __transaction_state this
-// broker leads (t nil: the topic does not exist); see the file comment.
+// broker leads (shardSet.follow; see the file comment).
 func (tc *txnCoordinator) follow(t *topic) {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	n := 0
-	if t != nil {
-		n = len(t.info.Partitions)
-	}
-	next := make([]*txnShard, n)
-	var load []*txnShard
-	for i := range n {
-		p := t.partitions[i]
-		var cs *txnShard
-		if i < len(tc.shards) {
-			cs = tc.shards[i]
-		}
-		leading := p != nil && p.Leading()
-		epoch := int32(-1)
-		if leading {
-			epoch = p.LeaderEpoch()
-		}
-		if cs != nil && cs.p == p && cs.epoch == epoch && leading {
-			next[i] = cs
-			continue
-		}
-		if cs != nil {
-			cs.unload()
-		}
-		if leading {
-			ctx, cancel := context.WithCancel(tc.b.ctx)
-			cs = &txnShard{tc: tc, index: int32(i), p: p, epoch: epoch, ctx: ctx, cancel: cancel, shardCore: shardCore{state: shardLoading}}
-			next[i] = cs
-			load = append(load, cs)
-		}
-	}
-	for i := n; i < len(tc.shards); i++ {
-		if tc.shards[i] != nil {
-			tc.shards[i].unload()
-		}
-	}
-	tc.shards = next
-	if len(load) == 0 || tc.b.ctx.Err() != nil {
-		return
-	}
-	tc.b.wg.Add(1)
-	go func() {
-		defer tc.b.wg.Done()
-		for _, cs := range load {
-			if tc.b.ctx.Err() != nil {
-				return
-			}
-			cs.load()
-		}
-	}()
+	tc.shardSet.follow(tc.b, t, func(index int32, p *partition.Partition, epoch int32) *txnShard {
+		ctx, cancel := context.WithCancel(tc.b.ctx)
+		return &txnShard{tc: tc, ctx: ctx, cancel: cancel, shardCore: shardCore{index: index, p: p, epoch: epoch, state: shardLoading}}
+	})
 }
 
 // ensure creates __transaction_state through the controller if it does
@@ -191,42 +137,6 @@ func (b *Broker) txnPartitionOf(img *metadata.Image, id string) (index, leader i
 		return index, -1, kerr.CoordinatorNotAvailable.Code
 	}
 	return index, leader, 0
-}
-
-// route finds the shard of a transactional id here, or the code a client
-// is told: NOT_COORDINATOR sends it back to FindCoordinator.
-func (tc *txnCoordinator) route(id string) (*txnShard, int16) {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if len(tc.shards) == 0 {
-		return nil, kerr.NotCoordinator.Code
-	}
-	cs := tc.shards[group.PartitionFor(id, int32(len(tc.shards)))]
-	if cs == nil {
-		return nil, kerr.NotCoordinator.Code
-	}
-	return cs, 0
-}
-
-// allShards is every shard this broker has.
-func (tc *txnCoordinator) allShards() []*txnShard {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	var out []*txnShard
-	for _, cs := range tc.shards {
-		if cs != nil {
-			out = append(out, cs)
-		}
-	}
-	return out
-}
-
-// stop ends every shard's timer; the broker's context is done, so marker
-// senders, loaders and watchers are ending.
-func (tc *txnCoordinator) stop() {
-	for _, cs := range tc.allShards() {
-		cs.stop()
-	}
 }
 
 // load rebuilds the shard from its partition's log, then serves it and
@@ -456,38 +366,13 @@ func awaitTxnReply(req *request, w *waiter) reply {
 // is the request's response with COORDINATOR_NOT_AVAILABLE where it has an
 // error code (nobody reads it).
 func awaitTxnReplies(req *request, ws []*waiter, merge func([]kmsg.Response) kmsg.Response) reply {
-	resps := make([]kmsg.Response, len(ws))
-	ready := true
-	for i, w := range ws {
-		select {
-		case resps[i] = <-w.ch:
-		default:
-			ready = false
+	return awaitShardReplies(req, ws, merge, func() kmsg.Response {
+		resp := req.kreq.ResponseKind()
+		if f := reflect.ValueOf(resp).Elem().FieldByName("ErrorCode"); f.IsValid() && f.Kind() == reflect.Int16 {
+			f.SetInt(int64(kerr.CoordinatorNotAvailable.Code))
 		}
-	}
-	if ready {
-		return reply{resp: merge(resps)}
-	}
-	resp := req.kreq.ResponseKind()
-	if f := reflect.ValueOf(resp).Elem().FieldByName("ErrorCode"); f.IsValid() && f.Kind() == reflect.Int16 {
-		f.SetInt(int64(kerr.CoordinatorNotAvailable.Code))
-	}
-	readDone := req.conn.readDone
-	return reply{resp: resp, finish: func(ctx context.Context) {
-		for i, w := range ws {
-			if resps[i] != nil {
-				continue
-			}
-			select {
-			case resps[i] = <-w.ch:
-			case <-ctx.Done():
-				return
-			case <-readDone:
-				return
-			}
-		}
-		reflect.ValueOf(resp).Elem().Set(reflect.ValueOf(merge(resps)).Elem())
-	}}
+		return resp
+	})
 }
 
 // findTxnCoordinator answers FindCoordinator for a transactional id: the
