@@ -34,7 +34,7 @@ import (
 func init() { register(1, 4, 17, handleFetch) }
 
 func handleFetch(_ context.Context, b *Broker, req *request) (reply, error) {
-	sess := b.fetchSessions.begin(req.kreq.(*kmsg.FetchRequest), b.clock.Now())
+	sess := b.fetchSessions.begin(req.kreq.(*kmsg.FetchRequest))
 	if sess.Err != 0 {
 		resp := req.kreq.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = sess.Err
@@ -47,7 +47,7 @@ func handleFetch(_ context.Context, b *Broker, req *request) (reply, error) {
 	r.Topics = sess.Topics
 	resp, n, watches := b.fetchOnce(r)
 	if n >= int(r.MinBytes) || r.MaxWaitMillis <= 0 || len(watches) == 0 {
-		b.fetchSessions.finish(&sess, resp, b.clock.Now())
+		b.fetchSessions.finish(&sess, resp)
 		return reply{resp: resp}, nil
 	}
 	maxWait := time.Duration(r.MaxWaitMillis) * time.Millisecond
@@ -55,7 +55,7 @@ func handleFetch(_ context.Context, b *Broker, req *request) (reply, error) {
 	rep.finish = func(ctx context.Context) {
 		// The session sees the final answer: what it leaves out of an
 		// incremental one depends on what the last read found.
-		defer func() { b.fetchSessions.finish(&sess, rep.resp.(*kmsg.FetchResponse), b.clock.Now()) }()
+		defer func() { b.fetchSessions.finish(&sess, rep.resp.(*kmsg.FetchResponse)) }()
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		timer := b.clock.AfterFunc(maxWait, cancel)

@@ -147,7 +147,7 @@ func Open(cfg Config, deps Deps) (*Broker, error) {
 	}
 	b.session.epoch = -1
 	var err error
-	if b.fetchSessions, err = newFetchSessions(cfg); err != nil {
+	if b.fetchSessions, err = newFetchSessions(cfg, b.clock); err != nil {
 		cancel()
 		return nil, err
 	}

@@ -51,10 +51,18 @@ func (f *flipData) count() int {
 // fixed port never listened on: the broker registers at Open.
 func openMemBroker(t *testing.T) (*Broker, *memfs.FS) {
 	t.Helper()
+	return openMemBrokerWith(t, func(*Config) {})
+}
+
+// openMemBrokerWith is openMemBroker with the default config changed by
+// configure first.
+func openMemBrokerWith(t *testing.T, configure func(*Config)) (*Broker, *memfs.FS) {
+	t.Helper()
 	fs := memfs.New()
 	cfg := DefaultConfig()
 	cfg.ListenAddr, cfg.DataDir = "127.0.0.1:1", "/data"
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	configure(&cfg)
 	b, err := Open(cfg, Deps{FS: fs, Net: env.OSNet{}, Clock: env.RealClock{}})
 	if err != nil {
 		t.Fatal(err)

@@ -31,10 +31,12 @@
 // replication_alter.go, which also runs the fetchers and the leaders'
 // periodic ISR check.
 //
-// Fetch sessions (KIP-227) are broker/fetchsession's Cache, with its lock
-// and seeded ids in fetch_sessions.go: consumers and followers alike get
-// one with a full fetch, and their incremental fetches read every
-// partition of the session but are answered with what changed.
+// Fetch sessions (KIP-227) are broker/fetchsession's Cache, with its
+// lock, seeded ids and steady time (env.SteadyClock: steps of the wall
+// clock do not move its eviction times) in fetch_sessions.go: consumers
+// and followers alike get one with a full fetch, and their incremental
+// fetches read every partition of the session but are answered with what
+// changed.
 //
 // The group coordinator is broker/group, a state machine per
 // __consumer_offsets partition; groups.go is its shell: it creates that
@@ -46,7 +48,8 @@
 //
 // The transaction coordinator is broker/txncoord, a state machine per
 // __transaction_state partition; txns.go is its shell, built like
-// groups.go's, and txn_markers.go writes the transaction markers its shards
+// groups.go's (what the two keep alike per shard is in coordshard.go and
+// coordload.go), and txn_markers.go writes the transaction markers its shards
 // decide to the leader of each partition (directly, or over env.Net with
 // peers.go), retrying until all are written. A partition's side of
 // transactions is broker/partition's (markers, the last stable offset, the
@@ -114,6 +117,12 @@
 //     partition's (a marker or a transactional commit is checked against
 //     the partition's producer state under both, before the shard
 //     decides). No lock is held across a request to another broker.
+//   - A transaction coordinator shard carries out a decision of its state
+//     machine, and the decisions that follow at once (a marker job with
+//     nothing to write completes; without fsync an append is durable at
+//     once), in one apply loop, never in nested applies: the state
+//     machine's batches are appended in the order it emitted them, and a
+//     failed append ends the loop with the shard.
 //
 // Builds with -tags invariants (the simulation guest) check some of these
 // as they run: broker/partition's checks (a fetch serves only bytes

@@ -10,13 +10,23 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/broker/fetchsession"
+	"github.com/weir-dev/weir/env"
 )
 
 // fetchSessions is the shell of the broker's fetch session cache
 // (broker/fetchsession, KIP-227): one lock around the state machine, and
 // the clock. The Fetch handler calls begin when a request arrives and
 // finish once its answer is final.
+//
+// The cache's time is steady (env.SteadyClock: the clock's Monotonic
+// time as a date), never the wall clock, as Kafka's sessions are timed on
+// System.nanoTime: after a step of the wall clock back, a session's idle
+// time would otherwise stay negative for the step (an idle session kept
+// past min.incremental.fetch.session.eviction.ms) and sessions used since
+// would look older than those used before it (the session just used
+// evicted as the least recently used one).
 type fetchSessions struct {
+	time  env.SteadyClock
 	mu    sync.Mutex
 	cache *fetchsession.Cache
 	// served counts the fetches served by kind and by who fetched
@@ -31,8 +41,9 @@ type servedKey struct {
 }
 
 // newFetchSessions seeds the cache's session ids from crypto/rand, which
-// the simulator's guest draws from the run's seed.
-func newFetchSessions(cfg Config) (*fetchSessions, error) {
+// the simulator's guest draws from the run's seed; clock gives the cache's
+// time.
+func newFetchSessions(cfg Config, clock env.Clock) (*fetchSessions, error) {
 	var seed [16]byte
 	if _, err := crand.Read(seed[:]); err != nil {
 		return nil, err
@@ -49,14 +60,18 @@ func newFetchSessions(cfg Config) (*fetchSessions, error) {
 	if evict <= 0 {
 		evict = DefaultFetchSessionEvictAfter
 	}
-	return &fetchSessions{cache: fetchsession.New(fetchsession.Config{Slots: slots, EvictAfter: evict}, ids), served: map[servedKey]int{}}, nil
+	return &fetchSessions{
+		time:   env.NewSteadyClock(clock),
+		cache:  fetchsession.New(fetchsession.Config{Slots: slots, EvictAfter: evict}, ids),
+		served: map[servedKey]int{},
+	}, nil
 }
 
-func (s *fetchSessions) begin(r *kmsg.FetchRequest, now time.Time) fetchsession.Fetch {
+func (s *fetchSessions) begin(r *kmsg.FetchRequest) fetchsession.Fetch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	follower := fetchReplicaID(r) >= 0
-	f := s.cache.Begin(r, follower, now)
+	f := s.cache.Begin(r, follower, s.time.Now())
 	if f.Err != 0 {
 		s.errors++
 	} else {
@@ -73,10 +88,10 @@ func (s *fetchSessions) count(kind fetchsession.Kind, follower bool) int {
 	return s.served[servedKey{kind, follower}]
 }
 
-func (s *fetchSessions) finish(f *fetchsession.Fetch, resp *kmsg.FetchResponse, now time.Time) {
+func (s *fetchSessions) finish(f *fetchsession.Fetch, resp *kmsg.FetchResponse) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cache.Finish(f, resp, now)
+	s.cache.Finish(f, resp, s.time.Now())
 }
 
 // Kafka's defaults for the fetch session cache.

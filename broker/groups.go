@@ -25,7 +25,6 @@ import (
 	"hash/crc32"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -63,39 +62,16 @@ type groupCoordinator struct {
 	// due 94 s after the reset, past the liveness phase.
 	shardTime env.SteadyClock
 
-	// mu guards shards and creating: shards has one entry per partition
-	// of __consumer_offsets (none before it exists), a shard where this
-	// broker leads the partition and nil elsewhere.
-	mu       sync.Mutex
-	shards   []*coordShard
-	creating bool
+	// The shards of __consumer_offsets.
+	shardSet[*coordShard]
 }
-
-type shardState int
-
-const (
-	shardLoading shardState = iota
-	shardServing
-	shardFailed   // its partition failed (a write): COORDINATOR_NOT_AVAILABLE until restart
-	shardUnloaded // given up (leadership moved): NOT_COORDINATOR
-	shardStopped  // the broker is stopping
-)
 
 // coordShard is one partition of __consumer_offsets that this broker
 // leads, in one leader epoch, and its Shard.
 type coordShard struct {
-	gc    *groupCoordinator
-	index int32
-	p     *partition.Partition
-	epoch int32 // the leader epoch it was loaded in
-
-	mu      sync.Mutex
-	state   shardState
-	sm      *group.Shard
-	timer   env.Timer
-	timerAt int64
-	// loads counts the loads that failed (coordload.go).
-	loads coordLoadRetry
+	gc        *groupCoordinator
+	shardCore // mu guards sm too
+	sm        *group.Shard
 	// owed are the requests the shard took and has not answered
 	// (invariants builds only: group_invariants.go).
 	owed map[*waiter]bool
@@ -109,63 +85,11 @@ func newGroupCoordinator(b *Broker) *groupCoordinator {
 func (gc *groupCoordinator) nowMs() int64 { return gc.shardTime.Now().UnixMilli() }
 
 // follow makes the shards match the partitions of __consumer_offsets this
-// broker leads (t nil: the topic does not exist): a partition it now
-// leads, or leads in a new leader epoch, gets a new shard loaded from the
-// log in the background (COORDINATOR_LOAD_IN_PROGRESS meanwhile); a shard
-// whose partition it no longer leads is unloaded (NOT_COORDINATOR). The
-// reconciler calls it after every image.
+// broker leads (shardSet.follow).
 func (gc *groupCoordinator) follow(t *topic) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	n := 0
-	if t != nil {
-		n = len(t.info.Partitions)
-	}
-	next := make([]*coordShard, n)
-	var load []*coordShard
-	for i := range n {
-		p := t.partitions[i]
-		var cs *coordShard
-		if i < len(gc.shards) {
-			cs = gc.shards[i]
-		}
-		leading := p != nil && p.Leading()
-		epoch := int32(-1)
-		if leading {
-			epoch = p.LeaderEpoch()
-		}
-		if cs != nil && cs.p == p && cs.epoch == epoch && leading {
-			next[i] = cs
-			continue
-		}
-		if cs != nil {
-			cs.unload()
-		}
-		if leading {
-			cs = &coordShard{gc: gc, index: int32(i), p: p, epoch: epoch, state: shardLoading}
-			next[i] = cs
-			load = append(load, cs)
-		}
-	}
-	for i := n; i < len(gc.shards); i++ {
-		if gc.shards[i] != nil {
-			gc.shards[i].unload()
-		}
-	}
-	gc.shards = next
-	if len(load) == 0 || gc.b.ctx.Err() != nil {
-		return
-	}
-	gc.b.wg.Add(1)
-	go func() {
-		defer gc.b.wg.Done()
-		for _, cs := range load {
-			if gc.b.ctx.Err() != nil {
-				return
-			}
-			cs.load()
-		}
-	}()
+	gc.shardSet.follow(gc.b, t, func(index int32, p *partition.Partition, epoch int32) *coordShard {
+		return &coordShard{gc: gc, shardCore: shardCore{index: index, p: p, epoch: epoch, state: shardLoading}}
+	})
 }
 
 // ensure creates __consumer_offsets through the controller if it does not
@@ -218,55 +142,6 @@ func (gc *groupCoordinator) ensure(ctx context.Context) int16 {
 	return 0
 }
 
-// partitions is how many partitions __consumer_offsets has, or 0.
-func (gc *groupCoordinator) partitions() int32 {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	return int32(len(gc.shards))
-}
-
-// route finds the shard of a group. Before __consumer_offsets exists, or
-// when another broker leads the group's partition, this broker coordinates
-// nothing: NOT_COORDINATOR sends the client back to FindCoordinator.
-func (gc *groupCoordinator) route(groupID string) (*coordShard, int16) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if len(gc.shards) == 0 {
-		return nil, kerr.NotCoordinator.Code
-	}
-	cs := gc.shards[group.PartitionFor(groupID, int32(len(gc.shards)))]
-	if cs == nil {
-		return nil, kerr.NotCoordinator.Code
-	}
-	return cs, 0
-}
-
-// allShards is every shard this broker has, for requests about all groups.
-func (gc *groupCoordinator) allShards() []*coordShard {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	var out []*coordShard
-	for _, cs := range gc.shards {
-		if cs != nil {
-			out = append(out, cs)
-		}
-	}
-	return out
-}
-
-// stop ends every shard's timer; after it returns no shard appends again.
-// The broker's context is already done, so watchers and loaders are ending.
-func (gc *groupCoordinator) stop() {
-	for _, cs := range gc.allShards() {
-		cs.mu.Lock()
-		cs.state = shardStopped
-		if cs.timer != nil {
-			cs.timer.Stop()
-		}
-		cs.mu.Unlock()
-	}
-}
-
 // load rebuilds the shard from its partition's log, then serves it. A
 // load whose read fails runs again after a backoff (coordload.go).
 func (cs *coordShard) load() {
@@ -316,7 +191,12 @@ func (cs *coordShard) load() {
 	}
 	cs.resetTimer()
 	b.wg.Add(1)
-	go cs.watchDurable()
+	go func() {
+		defer b.wg.Done()
+		// Until the broker stops: an unloaded shard's watcher ends at the
+		// partition's next move.
+		cs.watchDurable(cs.p, b.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(hw)) }, cs.failLocked)
+	}()
 }
 
 // unload gives the shard up (leadership moved, or a new leader epoch): its
@@ -331,20 +211,7 @@ func (cs *coordShard) unload() {
 		cs.state = shardUnloaded
 	}
 	cs.sm = nil
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-// unavailableCode is what a shard that does not serve answers.
-func (cs *coordShard) unavailableCode() int16 {
-	switch cs.state {
-	case shardLoading:
-		return kerr.CoordinatorLoadInProgress.Code
-	case shardUnloaded:
-		return kerr.NotCoordinator.Code
-	}
-	return kerr.CoordinatorNotAvailable.Code
+	cs.timer.stop()
 }
 
 // do runs one call of the shard and carries out what it decided, or
@@ -353,7 +220,7 @@ func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) i
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.state != shardServing {
-		return cs.unavailableCode()
+		return cs.state.unavailableCode()
 	}
 	out := call(cs.sm, cs.gc.nowMs())
 	cs.checkAnswersDurable(out)
@@ -416,57 +283,14 @@ func (cs *coordShard) failLocked(err error) {
 		cs.gc.deliver(cs.sm.Unload().Replies)
 	}
 	cs.sm, cs.state = nil, shardFailed
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-// watchDurable tells the shard each time its partition's high watermark
-// moves (the fsync covering its records), which releases the replies
-// that waited for them.
-func (cs *coordShard) watchDurable() {
-	b := cs.gc.b
-	defer b.wg.Done()
-	for {
-		ch := cs.p.Watch()
-		failed := cs.p.Err()
-		cs.mu.Lock()
-		if cs.state != shardServing {
-			cs.mu.Unlock()
-			return
-		}
-		if failed != nil {
-			cs.failLocked(failed)
-			cs.mu.Unlock()
-			return
-		}
-		// Always, not only when replies wait: records written with no
-		// reply waiting (an expiry's tombstones) must count as durable,
-		// or the next reply would wait for an fsync that went by.
-		cs.apply(cs.sm.Durable(cs.p.HighWatermark()))
-		cs.mu.Unlock()
-		select {
-		case <-ch:
-		case <-b.ctx.Done():
-			return
-		}
-	}
+	cs.timer.stop()
 }
 
 // resetTimer keeps one clock timer at the shard's next deadline. Call with
 // mu held.
 func (cs *coordShard) resetTimer() {
 	at, ok := cs.sm.NextDeadline()
-	if cs.timer != nil && (!ok || at != cs.timerAt) {
-		cs.timer.Stop()
-		cs.timer = nil
-	}
-	if !ok || cs.timer != nil {
-		return
-	}
-	d := time.Duration(at-cs.gc.nowMs()) * time.Millisecond
-	cs.timerAt = at
-	cs.timer = cs.gc.b.clock.AfterFunc(max(d, 0), cs.onTimer)
+	cs.timer.set(cs.gc.b.clock, cs.gc.nowMs(), at, ok, cs.onTimer)
 }
 
 func (cs *coordShard) onTimer() {
@@ -475,7 +299,7 @@ func (cs *coordShard) onTimer() {
 	if cs.state != shardServing || cs.gc.b.ctx.Err() != nil {
 		return
 	}
-	cs.timer = nil
+	cs.timer.fired()
 	out := cs.sm.Tick(cs.gc.nowMs())
 	cs.checkAnswersDurable(out)
 	cs.apply(out)
@@ -578,6 +402,15 @@ func (b *Broker) serveGroup(req *request, groupID string, call func(sm *group.Sh
 // the broker stops first, the reply is COORDINATOR_NOT_AVAILABLE (nobody
 // reads it).
 func awaitReplies(req *request, ws []*waiter, merge func([]kmsg.Response) kmsg.Response) reply {
+	return awaitShardReplies(req, ws, merge, func() kmsg.Response {
+		return group.ErrorResponse(req.kreq, kerr.CoordinatorNotAvailable.Code)
+	})
+}
+
+// awaitShardReplies is awaitReplies with the response the reply holds
+// until the answers are in made by placeholder (it is what the client
+// gets if it goes away or the broker stops first).
+func awaitShardReplies(req *request, ws []*waiter, merge func([]kmsg.Response) kmsg.Response, placeholder func() kmsg.Response) reply {
 	resps := make([]kmsg.Response, len(ws))
 	ready := true
 	for i, w := range ws {
@@ -590,7 +423,7 @@ func awaitReplies(req *request, ws []*waiter, merge func([]kmsg.Response) kmsg.R
 	if ready {
 		return reply{resp: merge(resps)}
 	}
-	resp := group.ErrorResponse(req.kreq, kerr.CoordinatorNotAvailable.Code)
+	resp := placeholder()
 	readDone := req.conn.readDone
 	return reply{resp: resp, finish: func(ctx context.Context) {
 		for i, w := range ws {

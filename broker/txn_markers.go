@@ -28,14 +28,10 @@ const (
 )
 
 // startMarkers sends job's markers in the background and completes the
-// transaction once every partition has its marker. Call with mu held.
+// transaction once every partition has its marker. A job with no
+// partition never gets here: apply completes it in its own loop. Call
+// with mu held.
 func (cs *txnShard) startMarkers(job txncoord.MarkerJob) {
-	if len(job.Partitions) == 0 {
-		// Nothing to write (a transaction version 2 abort of a
-		// transaction that added no partition).
-		cs.apply(cs.sm.MarkersWritten(cs.tc.nowMs(), job))
-		return
-	}
 	b := cs.tc.b
 	b.wg.Add(1)
 	go func() {
@@ -266,12 +262,7 @@ func markerCode(resp kmsg.Response) int16 {
 // against the partition's producer state first, under the shard's lock, so
 // the shard only ever applies a marker the partition takes.
 func (gc *groupCoordinator) writeMarker(p *partition.Partition, index int32, m txn.Marker, tv2 bool) (*waiter, int16) {
-	gc.mu.Lock()
-	var cs *coordShard
-	if int(index) < len(gc.shards) {
-		cs = gc.shards[index]
-	}
-	gc.mu.Unlock()
+	cs := gc.shardAt(index)
 	if cs == nil || cs.p != p {
 		return nil, kerr.NotLeaderForPartition.Code
 	}

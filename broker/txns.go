@@ -24,7 +24,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -43,30 +42,20 @@ type txnCoordinator struct {
 	// shardTime is the shards' time, as the group coordinator's.
 	shardTime env.SteadyClock
 
-	// mu guards shards: one entry per partition of __transaction_state,
-	// a shard where this broker leads the partition, nil elsewhere.
-	mu     sync.Mutex
-	shards []*txnShard
+	// The shards of __transaction_state.
+	shardSet[*txnShard]
 }
 
 // txnShard is one partition of __transaction_state this broker leads, in
 // one leader epoch, and its Shard.
 type txnShard struct {
-	tc    *txnCoordinator
-	index int32
-	p     *partition.Partition
-	epoch int32
+	tc *txnCoordinator
 	// ctx ends the shard's marker senders when it is unloaded.
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	state   shardState
-	sm      *txncoord.Shard
-	timer   env.Timer
-	timerAt int64
-	// loads counts the loads that failed (coordload.go).
-	loads coordLoadRetry
+	shardCore // mu guards sm too
+	sm        *txncoord.Shard
 }
 
 func newTxnCoordinator(b *Broker) *txnCoordinator {
@@ -76,60 +65,12 @@ func newTxnCoordinator(b *Broker) *txnCoordinator {
 func (tc *txnCoordinator) nowMs() int64 { return tc.shardTime.Now().UnixMilli() }
 
 // follow makes the shards match the partitions of __transaction_state this
-// broker leads (t nil: the topic does not exist); see the file comment.
+// broker leads (shardSet.follow; see the file comment).
 func (tc *txnCoordinator) follow(t *topic) {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	n := 0
-	if t != nil {
-		n = len(t.info.Partitions)
-	}
-	next := make([]*txnShard, n)
-	var load []*txnShard
-	for i := range n {
-		p := t.partitions[i]
-		var cs *txnShard
-		if i < len(tc.shards) {
-			cs = tc.shards[i]
-		}
-		leading := p != nil && p.Leading()
-		epoch := int32(-1)
-		if leading {
-			epoch = p.LeaderEpoch()
-		}
-		if cs != nil && cs.p == p && cs.epoch == epoch && leading {
-			next[i] = cs
-			continue
-		}
-		if cs != nil {
-			cs.unload()
-		}
-		if leading {
-			ctx, cancel := context.WithCancel(tc.b.ctx)
-			cs = &txnShard{tc: tc, index: int32(i), p: p, epoch: epoch, ctx: ctx, cancel: cancel, state: shardLoading}
-			next[i] = cs
-			load = append(load, cs)
-		}
-	}
-	for i := n; i < len(tc.shards); i++ {
-		if tc.shards[i] != nil {
-			tc.shards[i].unload()
-		}
-	}
-	tc.shards = next
-	if len(load) == 0 || tc.b.ctx.Err() != nil {
-		return
-	}
-	tc.b.wg.Add(1)
-	go func() {
-		defer tc.b.wg.Done()
-		for _, cs := range load {
-			if tc.b.ctx.Err() != nil {
-				return
-			}
-			cs.load()
-		}
-	}()
+	tc.shardSet.follow(tc.b, t, func(index int32, p *partition.Partition, epoch int32) *txnShard {
+		ctx, cancel := context.WithCancel(tc.b.ctx)
+		return &txnShard{tc: tc, ctx: ctx, cancel: cancel, shardCore: shardCore{index: index, p: p, epoch: epoch, state: shardLoading}}
+	})
 }
 
 // ensure creates __transaction_state through the controller if it does
@@ -198,47 +139,6 @@ func (b *Broker) txnPartitionOf(img *metadata.Image, id string) (index, leader i
 	return index, leader, 0
 }
 
-// route finds the shard of a transactional id here, or the code a client
-// is told: NOT_COORDINATOR sends it back to FindCoordinator.
-func (tc *txnCoordinator) route(id string) (*txnShard, int16) {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if len(tc.shards) == 0 {
-		return nil, kerr.NotCoordinator.Code
-	}
-	cs := tc.shards[group.PartitionFor(id, int32(len(tc.shards)))]
-	if cs == nil {
-		return nil, kerr.NotCoordinator.Code
-	}
-	return cs, 0
-}
-
-// allShards is every shard this broker has.
-func (tc *txnCoordinator) allShards() []*txnShard {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	var out []*txnShard
-	for _, cs := range tc.shards {
-		if cs != nil {
-			out = append(out, cs)
-		}
-	}
-	return out
-}
-
-// stop ends every shard's timer; the broker's context is done, so marker
-// senders, loaders and watchers are ending.
-func (tc *txnCoordinator) stop() {
-	for _, cs := range tc.allShards() {
-		cs.mu.Lock()
-		cs.state = shardStopped
-		if cs.timer != nil {
-			cs.timer.Stop()
-		}
-		cs.mu.Unlock()
-	}
-}
-
 // load rebuilds the shard from its partition's log, then serves it and
 // sends the markers of every transaction it found prepared. A load whose
 // read fails runs again after a backoff (coordload.go).
@@ -287,7 +187,10 @@ func (cs *txnShard) load() {
 	}
 	cs.apply(out)
 	b.wg.Add(1)
-	go cs.watchDurable()
+	go func() {
+		defer b.wg.Done()
+		cs.watchDurable(cs.p, cs.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(hw)) }, cs.failLocked)
+	}()
 }
 
 // unload gives the shard up: held requests are answered NOT_COORDINATOR
@@ -303,19 +206,7 @@ func (cs *txnShard) unload() {
 		cs.state = shardUnloaded
 	}
 	cs.sm = nil
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-func (cs *txnShard) unavailableCode() int16 {
-	switch cs.state {
-	case shardLoading:
-		return kerr.CoordinatorLoadInProgress.Code
-	case shardUnloaded:
-		return kerr.NotCoordinator.Code
-	}
-	return kerr.CoordinatorNotAvailable.Code
+	cs.timer.stop()
 }
 
 // do runs one call of the shard and carries out what it decided, or
@@ -324,15 +215,25 @@ func (cs *txnShard) do(call func(sm *txncoord.Shard, nowMs int64) txncoord.Outpu
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.state != shardServing {
-		return cs.unavailableCode()
+		return cs.state.unavailableCode()
 	}
 	cs.apply(call(cs.sm, cs.tc.nowMs()))
 	return 0
 }
 
-// apply appends the batch, delivers the replies, starts the marker jobs
-// and resets the timer. Call with mu held.
+// apply carries out a decision of the state machine and every decision
+// it leads to at once: it appends the batch, delivers the replies, starts
+// the marker jobs and resets the timer. A decision that follows at once (a
+// marker job with nothing to write is complete; without fsync an append
+// is durable as soon as it is made) is queued and made in this same loop,
+// after the one that led to it is carried out, never in an apply nested
+// inside it: a failed append ends the loop with its shard (sweep seed
+// 8085 was an apply that went on after a nested one had failed the
+// shard). Decisions are made in the order they are queued, so the state
+// machine's batches are appended in the order it emitted them. Call with
+// mu held.
 func (cs *txnShard) apply(out txncoord.Output) {
+	var next []func() txncoord.Output
 	for {
 		if out.Batch != nil {
 			if err := cs.append(out.Batch); err != nil {
@@ -342,19 +243,22 @@ func (cs *txnShard) apply(out txncoord.Output) {
 		}
 		deliverTxn(cs.tc.b, out.Replies)
 		for _, job := range out.Markers {
-			cs.startMarkers(job)
-			// A job with nothing to write applies its completion at once,
-			// and that append can fail the shard (sweep seed 8085): its
-			// state machine is gone, so nothing more of out applies.
-			if cs.state != shardServing {
-				return
+			if len(job.Partitions) == 0 {
+				// Nothing to write (a transaction version 2 abort of a
+				// transaction that added no partition): it is complete.
+				next = append(next, func() txncoord.Output { return cs.sm.MarkersWritten(cs.tc.nowMs(), job) })
+				continue
 			}
+			cs.startMarkers(job)
 		}
-		if out.Batch == nil || cs.tc.b.cfg.FsyncAcksAll {
+		if out.Batch != nil && !cs.tc.b.cfg.FsyncAcksAll {
+			// Without fsync, the append moved the high watermark already.
+			next = append(next, func() txncoord.Output { return cs.sm.Durable(cs.p.HighWatermark()) })
+		}
+		if len(next) == 0 {
 			break
 		}
-		// Without fsync, the append moved the high watermark already.
-		out = cs.sm.Durable(cs.p.HighWatermark())
+		out, next = next[0](), next[1:]
 	}
 	cs.resetTimer()
 }
@@ -388,56 +292,14 @@ func (cs *txnShard) failLocked(err error) {
 		deliverTxn(cs.tc.b, cs.sm.Unload().Replies)
 	}
 	cs.sm, cs.state = nil, shardFailed
-	if cs.timer != nil {
-		cs.timer.Stop()
-	}
-}
-
-// watchDurable tells the shard each time its partition's high watermark
-// moves, which releases the replies and marker jobs that waited for it.
-func (cs *txnShard) watchDurable() {
-	b := cs.tc.b
-	defer b.wg.Done()
-	for {
-		ch := cs.p.Watch()
-		failed := cs.p.Err()
-		cs.mu.Lock()
-		if cs.state != shardServing {
-			cs.mu.Unlock()
-			return
-		}
-		if failed != nil {
-			cs.failLocked(failed)
-			cs.mu.Unlock()
-			return
-		}
-		// Always: records the shard wrote with no answer waiting (a
-		// timeout's abort, a completion) must count as durable too, or a
-		// later answer would wait for them after their fsync went by.
-		cs.apply(cs.sm.Durable(cs.p.HighWatermark()))
-		cs.mu.Unlock()
-		select {
-		case <-ch:
-		case <-cs.ctx.Done():
-			return
-		}
-	}
+	cs.timer.stop()
 }
 
 // resetTimer keeps one clock timer at the shard's next deadline. Call with
 // mu held.
 func (cs *txnShard) resetTimer() {
 	at, ok := cs.sm.NextDeadline()
-	if cs.timer != nil && (!ok || at != cs.timerAt) {
-		cs.timer.Stop()
-		cs.timer = nil
-	}
-	if !ok || cs.timer != nil {
-		return
-	}
-	d := time.Duration(at-cs.tc.nowMs()) * time.Millisecond
-	cs.timerAt = at
-	cs.timer = cs.tc.b.clock.AfterFunc(max(d, 0), cs.onTimer)
+	cs.timer.set(cs.tc.b.clock, cs.tc.nowMs(), at, ok, cs.onTimer)
 }
 
 func (cs *txnShard) onTimer() {
@@ -446,7 +308,7 @@ func (cs *txnShard) onTimer() {
 	if cs.state != shardServing || cs.tc.b.ctx.Err() != nil {
 		return
 	}
-	cs.timer = nil
+	cs.timer.fired()
 	cs.apply(cs.sm.Tick(cs.tc.nowMs()))
 }
 
@@ -504,38 +366,13 @@ func awaitTxnReply(req *request, w *waiter) reply {
 // is the request's response with COORDINATOR_NOT_AVAILABLE where it has an
 // error code (nobody reads it).
 func awaitTxnReplies(req *request, ws []*waiter, merge func([]kmsg.Response) kmsg.Response) reply {
-	resps := make([]kmsg.Response, len(ws))
-	ready := true
-	for i, w := range ws {
-		select {
-		case resps[i] = <-w.ch:
-		default:
-			ready = false
+	return awaitShardReplies(req, ws, merge, func() kmsg.Response {
+		resp := req.kreq.ResponseKind()
+		if f := reflect.ValueOf(resp).Elem().FieldByName("ErrorCode"); f.IsValid() && f.Kind() == reflect.Int16 {
+			f.SetInt(int64(kerr.CoordinatorNotAvailable.Code))
 		}
-	}
-	if ready {
-		return reply{resp: merge(resps)}
-	}
-	resp := req.kreq.ResponseKind()
-	if f := reflect.ValueOf(resp).Elem().FieldByName("ErrorCode"); f.IsValid() && f.Kind() == reflect.Int16 {
-		f.SetInt(int64(kerr.CoordinatorNotAvailable.Code))
-	}
-	readDone := req.conn.readDone
-	return reply{resp: resp, finish: func(ctx context.Context) {
-		for i, w := range ws {
-			if resps[i] != nil {
-				continue
-			}
-			select {
-			case resps[i] = <-w.ch:
-			case <-ctx.Done():
-				return
-			case <-readDone:
-				return
-			}
-		}
-		reflect.ValueOf(resp).Elem().Set(reflect.ValueOf(merge(resps)).Elem())
-	}}
+		return resp
+	})
 }
 
 // findTxnCoordinator answers FindCoordinator for a transactional id: the

@@ -61,6 +61,7 @@
 //     are cloned (requests alias the connection's buffer).
 //
 // It must never do I/O, read a clock, start goroutines or lock: the
-// broker holds one mutex around Begin and Finish, and the fetcher uses
-// its Client from its one goroutine.
+// broker holds one mutex around Begin and Finish, and gives them a time
+// that never goes back (its steady clock), and the fetcher uses its
+// Client from its one goroutine.
 package fetchsession
