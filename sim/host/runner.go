@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -410,7 +411,7 @@ func (r *Runner) runUntilStopped(ctx context.Context, mc wazero.ModuleConfig, re
 
 // instantiateAndRun runs the guest's _start and returns its exit code.
 func (r *Runner) instantiateAndRun(ctx context.Context, mc wazero.ModuleConfig, res *Result) (uint32, error) {
-	mod, err := r.rt.InstantiateModule(ctx, r.compiled, mc)
+	mod, err := r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, guestMemory()), r.compiled, mc)
 	if err != nil {
 		return 0, err
 	}
