@@ -30,13 +30,13 @@ const (
 //
 // The clock is also how the host stops a guest: once stop was called,
 // every read panics with errStopped, which wazero turns into an error of
-// the guest's _start. The guest reads the clock tens of thousands of times
-// per second of its CPU (the Go scheduler reads it whenever it looks at its
-// timers), so it stops within microseconds. This replaces wazero's
+// the guest's _start. The guest reads the clock hundreds of thousands of
+// times per second of its CPU (the Go scheduler reads it whenever it looks
+// at its timers), so it stops within microseconds. This replaces wazero's
 // WithCloseOnContextDone, whose check at every loop head of the compiled
 // code is a call out to Go: Go's wasm code enters such a loop on every
-// function call and every backward jump, and the check cost a quarter of
-// the host's CPU (docs/PERFORMANCE.md, "The simulator's own speed").
+// function call and every backward jump, and the check cost about half of
+// a run's CPU (docs/PERFORMANCE.md, "The simulator's own speed").
 type vclock struct {
 	ns      atomic.Int64
 	limitNs int64 // past this, overrun is called once
