@@ -20,8 +20,8 @@ import (
 // request carries a record or a few. 5000 (--rate) costs the guest about
 // 2.5 CPU seconds per virtual second and about 2 GB of memory over a 60 s
 // run, which a sweep on a loaded machine does not finish within the wall
-// cap; 2000 about 1-2 s (docs/PERFORMANCE.md, "The simulation at
-// volume").
+// cap; 2000 about 1-2 s, half that since (docs/PERFORMANCE.md, "The
+// simulation at volume", "The simulator's own speed").
 var defaultRates = []float64{100, 500, 1000, 2000}
 
 // drawRate draws the queue's load from the parameter stream: one draw,

@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -24,14 +25,32 @@ const (
 )
 
 // vclock is one run's virtual clock. The guest is single-threaded, so reads
-// never race each other; the atomic is for the host reading Elapsed while a
-// run is going on.
+// never race each other; the atomics are for the host reading Elapsed, or
+// stopping the run, while it is going on.
+//
+// The clock is also how the host stops a guest: once stop was called,
+// every read panics with errStopped, which wazero turns into an error of
+// the guest's _start. The guest reads the clock hundreds of thousands of
+// times per second of its CPU (the Go scheduler reads it whenever it looks
+// at its timers), so it stops within microseconds. This replaces wazero's
+// WithCloseOnContextDone, whose check at every loop head of the compiled
+// code is a call out to Go: Go's wasm code enters such a loop on every
+// function call and every backward jump, and the check cost about half of
+// a run's CPU (docs/PERFORMANCE.md, "The simulator's own speed").
 type vclock struct {
 	ns      atomic.Int64
 	limitNs int64 // past this, overrun is called once
 	over    sync.Once
 	overrun func()
+	stopped atomic.Bool
 }
+
+// errStopped is the panic of a clock read after stop: the host's way of
+// ending the guest. Why it stopped is the run context's cause.
+var errStopped = errors.New("the host stopped the guest")
+
+// stop makes every later read of the clock end the guest.
+func (c *vclock) stop() { c.stopped.Store(true) }
 
 func newVClock(limitNs int64, overrun func()) *vclock {
 	c := &vclock{limitNs: clockStartNs + limitNs, overrun: overrun}
@@ -40,6 +59,9 @@ func newVClock(limitNs int64, overrun func()) *vclock {
 }
 
 func (c *vclock) advance(d int64) int64 {
+	if c.stopped.Load() {
+		panic(errStopped)
+	}
 	v := c.ns.Add(d)
 	if v > c.limitNs {
 		c.over.Do(c.overrun)

@@ -79,6 +79,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		keep        = fs.Bool("keep-passing", false, "in a sweep, keep the folders of valid runs too (default: only failing runs' folders are kept)")
 		shard       = fs.String("shard", "", "K/N: run only the K-th of N disjoint slices of the seeds (1 <= K <= N), to split a sweep across machines")
 		twice       = fs.Bool("check-determinism", false, "run each seed twice and fail (exit 3) where the two traces differ")
+		spinCheck   = fs.Bool("spin-check", false, "compile the guest with wazero's termination checks (about twice the CPU): a guest that spins without reading its clock is then a harness error at the wall cap; without them weir sim exits when one does (header.json of its run folder names the seed)")
 	)
 	// The guest's flags: passed on only when given, so that the guest's
 	// defaults and the seed decide the rest.
@@ -192,7 +193,11 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "weir sim: %v\n", err)
 		return ExitHarness
 	}
-	r, err := NewRunner(ctx, g, "")
+	var opts []RunnerOption
+	if *spinCheck {
+		opts = append(opts, SpinCheck())
+	}
+	r, err := NewRunner(ctx, g, "", opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir sim: %v\n", err)
 		return ExitHarness

@@ -29,8 +29,15 @@
 //     different seeds can run in parallel.
 //   - Every run ends: the guest enforces its virtual-time budget, the host
 //     stops a guest whose virtual clock passes the budget anyway, and a
-//     wall-clock cap stops a guest that spins without reading the clock.
-//     All three, and any guest crash, are harness errors (exit code 3).
+//     wall-clock cap stops a guest that runs too long. All three, and any
+//     guest crash, are harness errors (exit code 3). The host stops a
+//     guest through its clock (the next read panics, and wazero ends the
+//     call), not with wazero's WithCloseOnContextDone, whose checks cost
+//     about half of a run's CPU; so a guest that spins without reading the
+//     clock cannot be stopped, and would block the host's next garbage
+//     collection for ever: the host then says which run spun and exits
+//     with code 3, unless the runner was made with SpinCheck (`weir sim
+//     --spin-check`), which compiles the checks in.
 //   - A verdict code is trusted only when the guest's exit code and its
 //     verdict.json agree (a Go panic exits 2, which is also "liveness").
 //

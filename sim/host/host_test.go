@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,6 +136,30 @@ func TestDeterminism(t *testing.T) {
 	}
 }
 
+// spinModule is (module (func (loop (br 0))) (memory 1) (export "_start" (func 0))):
+// a guest that spins without a host call, as a bug in guest code might.
+var spinModule = []byte("\x00asm\x01\x00\x00\x00" +
+	"\x01\x04\x01\x60\x00\x00" + // type section: () -> ()
+	"\x03\x02\x01\x00" + // function section: one function of type 0
+	"\x05\x03\x01\x00\x01" + // memory section: one page
+	"\x07\x0a\x01\x06_start\x00\x00" + // export section: _start
+	"\x0a\x09\x01\x07\x00\x03\x40\x0c\x00\x0b\x0b") // code: loop br 0 end end
+
+// TestSpinCheck: a guest that spins without reading its clock is stopped
+// at the wall-clock cap by a runner made with SpinCheck. (Without it the
+// process has to exit: runUntilStopped.)
+func TestSpinCheck(t *testing.T) {
+	r, err := NewRunner(t.Context(), &Guest{Path: "spin.wasm", Bytes: spinModule}, t.TempDir(), SpinCheck())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	res := r.Run(t.Context(), RunConfig{Seed: 1, OutDir: t.TempDir(), WallCap: time.Second})
+	if want := "guest ran past the wall-clock cap of 1s"; res.ExitCode != ExitHarness || !strings.Contains(res.Message, want) {
+		t.Fatalf("exit %d, message %q; want 3 and %q", res.ExitCode, res.Message, want)
+	}
+}
+
 func TestHarnessErrors(t *testing.T) {
 	r := testRunner(t)
 	cases := []struct {
@@ -150,7 +175,8 @@ func TestHarnessErrors(t *testing.T) {
 		// The guest cannot notice (its main is blocked): the host stops it.
 		{"host budget", RunConfig{Args: []string{"--scenario", "overrun"}, Budget: 2 * time.Second},
 			"guest passed its virtual-time budget of 2s without stopping"},
-		{"wall cap", RunConfig{Args: []string{"--scenario", "spin"}, WallCap: time.Second},
+		// A long run reads its clock: the host stops it there at the cap.
+		{"wall cap", RunConfig{Args: []string{"--scenario", "selftest", "--duration", "8h"}, Budget: 9 * time.Hour, WallCap: time.Second},
 			"guest ran past the wall-clock cap of 1s"},
 		{"unknown defect", RunConfig{Args: []string{"--defect", "nope"}},
 			`guest exited with code 3 and no verdict.json: weir-sim: unknown defect "nope"`},
@@ -408,6 +434,20 @@ func TestVClock(t *testing.T) {
 	c.nanotime()
 	if overruns != 1 {
 		t.Fatalf("overruns %d, want exactly 1", overruns)
+	}
+	// After stop, every read ends the guest: wazero turns the panic into
+	// the error of the guest's _start.
+	c.stop()
+	for name, read := range map[string]func(){"nanotime": func() { c.nanotime() }, "walltime": func() { c.walltime() },
+		"nanosleep": func() { c.nanosleep(1) }, "write": func() { stoppingWriter{io.Discard, c}.Write(nil) }} {
+		func() {
+			defer func() {
+				if r := recover(); r != errStopped {
+					t.Errorf("%s after stop: recovered %v, want errStopped", name, r)
+				}
+			}()
+			read()
+		}()
 	}
 	// The random source depends on the seed only.
 	var x, y, z [16]byte

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -51,6 +52,7 @@ const GuestOutDir = "/out"
 // Runner runs one guest module: it holds the wazero runtime and the module,
 // compiled once. Run may be called from many goroutines at once.
 type Runner struct {
+	spinCheck     bool
 	guest         *Guest
 	rt            wazero.Runtime
 	compiled      wazero.CompiledModule
@@ -59,23 +61,42 @@ type Runner struct {
 	cacheDir      string
 }
 
+// RunnerOption is an option of NewRunner.
+type RunnerOption func(*Runner)
+
+// SpinCheck compiles the guest with wazero's termination checks
+// (WithCloseOnContextDone), so that a guest spinning without reading its
+// clock is stopped at the wall-clock cap as a harness error instead of
+// ending the process. The checks call out to Go at every loop head of the
+// compiled code, which Go's wasm code passes on every call and backward
+// jump: a run costs about twice the CPU (docs/PERFORMANCE.md, "The
+// simulator's own speed"). For finding a spinning guest, not for sweeps.
+func SpinCheck() RunnerOption { return func(r *Runner) { r.spinCheck = true } }
+
 // NewRunner compiles g with wazero's compiler engine (the interpreter where
 // the platform has no compiler), caching compiled code in cacheDir/wazero
 // ("" is CacheDir()). Close releases it.
-func NewRunner(ctx context.Context, g *Guest, cacheDir string) (*Runner, error) {
-	if cacheDir == "" {
+func NewRunner(ctx context.Context, g *Guest, cacheDir string, opts ...RunnerOption) (*Runner, error) {
+	r := &Runner{guest: g, wazeroVersion: wazeroVersion(), cacheDir: cacheDir}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.cacheDir == "" {
 		var err error
-		if cacheDir, err = CacheDir(); err != nil {
+		if r.cacheDir, err = CacheDir(); err != nil {
 			return nil, err
 		}
 	}
-	cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cacheDir, "wazero"))
+	cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(r.cacheDir, "wazero"))
 	if err != nil {
 		return nil, err
 	}
-	// CloseOnContextDone makes compiled code check the context at function
-	// entries and loop heads: the only way to stop a guest that spins.
-	cfg := wazero.NewRuntimeConfig().WithCompilationCache(cc).WithCloseOnContextDone(true)
+	// WithCloseOnContextDone only with SpinCheck: its check at every loop
+	// head of the compiled code calls out to Go, and Go's wasm code passes
+	// a loop head on every call and backward jump, so it cost about half
+	// of a run's CPU. The virtual clock stops the guest instead
+	// (vclock.stop; runUntilStopped for a guest that does not read it).
+	cfg := wazero.NewRuntimeConfig().WithCompilationCache(cc).WithCloseOnContextDone(r.spinCheck)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)
@@ -87,8 +108,8 @@ func NewRunner(ctx context.Context, g *Guest, cacheDir string) (*Runner, error) 
 		rt.Close(ctx)
 		return nil, fmt.Errorf("compiling %s: %w", g.Path, err)
 	}
-	return &Runner{guest: g, rt: rt, compiled: compiled, compileTime: time.Since(start),
-		wazeroVersion: wazeroVersion(), cacheDir: cacheDir}, nil
+	r.rt, r.compiled, r.compileTime = rt, compiled, time.Since(start)
+	return r, nil
 }
 
 // Close releases the runtime and the compiled module.
@@ -238,7 +259,7 @@ func (r *Runner) Run(ctx context.Context, rc RunConfig) Result {
 	mc := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(append([]string{"weir-sim"}, args...)...).
-		WithStdout(stdout).WithStderr(stderr).WithStdin(bytes.NewReader(nil)).
+		WithStdout(stoppingWriter{stdout, clock}).WithStderr(stoppingWriter{stderr, clock}).WithStdin(bytes.NewReader(nil)).
 		WithRandSource(seedRand(rc.Seed)).
 		WithNanotime(clock.nanotime, 1).
 		WithWalltime(clock.walltime, 1000).
@@ -254,8 +275,10 @@ func (r *Runner) Run(ctx context.Context, rc RunConfig) Result {
 		mc = mc.WithEnv(k, v)
 	}
 
+	stopClock := context.AfterFunc(runCtx, clock.stop)
+	defer stopClock()
 	start := time.Now()
-	exit, runErr := r.instantiateAndRun(runCtx, mc, &res)
+	exit, runErr := r.runUntilStopped(runCtx, mc, &res)
 	res.WallNs = int64(time.Since(start))
 	res.VirtualNs = clock.elapsed()
 	res.ExitCode, res.Message = r.judge(rc, runCtx, exit, runErr, &stderrB, clock)
@@ -325,9 +348,70 @@ func chmodArtifacts(dir string) error {
 	return nil
 }
 
+// stoppingWriter is the guest's stdout or stderr: a write after the clock
+// was stopped ends the guest as a clock read does, so that a guest that
+// writes without reading the clock stops too, and never writes into the
+// buffers Run reads once it gave up on it.
+type stoppingWriter struct {
+	w     io.Writer
+	clock *vclock
+}
+
+func (s stoppingWriter) Write(b []byte) (int, error) {
+	if s.clock.stopped.Load() {
+		panic(errStopped)
+	}
+	return s.w.Write(b)
+}
+
+// spinGrace is how long Run waits, after the run's context ended, for the
+// guest to read its clock (and so stop) before it gives up on it.
+const spinGrace = 5 * time.Second
+
+// runUntilStopped is instantiateAndRun, watching for a guest that does
+// not stop within spinGrace of ctx's end. A guest stops at its next clock
+// read once ctx ends (vclock.stop). One that never reads the clock cannot
+// be stopped unless the runner was made with SpinCheck: without wazero's
+// termination checks its compiled code checks nothing, and worse, the
+// host's next garbage collection waits forever for the goroutine running
+// it (Go cannot preempt code it did not compile). The process is then
+// lost, so it says which run spun and exits with a harness error; the
+// run's header.json, written before the run, has what replays it. Guest
+// code must not spin (DESIGN.md, rule 1): this is the last resort.
+func (r *Runner) runUntilStopped(ctx context.Context, mc wazero.ModuleConfig, res *Result) (uint32, error) {
+	type outcome struct {
+		exit uint32
+		err  error
+		mem  uint64
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var own Result
+		exit, err := r.instantiateAndRun(ctx, mc, &own)
+		done <- outcome{exit, err, own.MemoryBytes}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		select {
+		case o = <-done:
+		case <-time.After(spinGrace):
+			if !r.spinCheck {
+				fmt.Fprintf(os.Stderr, "weir sim: seed %d (%s): the guest did not stop within %v of %v: it runs without reading its clock (a spin loop?), which nothing can stop without --spin-check; exiting\n",
+					res.Seed, res.OutDir, spinGrace, context.Cause(ctx))
+				os.Exit(ExitHarness)
+			}
+			o = <-done
+		}
+	}
+	res.MemoryBytes = o.mem
+	return o.exit, o.err
+}
+
 // instantiateAndRun runs the guest's _start and returns its exit code.
 func (r *Runner) instantiateAndRun(ctx context.Context, mc wazero.ModuleConfig, res *Result) (uint32, error) {
-	mod, err := r.rt.InstantiateModule(ctx, r.compiled, mc)
+	mod, err := r.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, guestMemory()), r.compiled, mc)
 	if err != nil {
 		return 0, err
 	}
