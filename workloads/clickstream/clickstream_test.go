@@ -24,8 +24,16 @@ import (
 // run runs the workload against a fresh broker and judges its history.
 func run(t *testing.T, cfg clickstream.Config) (checker.Verdict, []history.Op) {
 	t.Helper()
-	addr := brokertest.StartConfig(t, func(c *broker.Config) { c.Groups.Coordinator.InitialRebalanceDelayMs = 200 })
-	cfg.Client = gen.ClientConfig{Bootstrap: []string{addr}, PollTimeout: 200 * time.Millisecond, OpTimeout: 5 * time.Second}
+	v, h, _ := runOn(t, brokertest.StartConfig(t, func(c *broker.Config) { c.Groups.Coordinator.InitialRebalanceDelayMs = 200 }), cfg)
+	return v, h
+}
+
+// runOn runs the workload against the broker at addr (with cfg.Client's
+// options, if any) and judges its history.
+func runOn(t *testing.T, addr string, cfg clickstream.Config) (checker.Verdict, []history.Op, *clickstream.Workload) {
+	t.Helper()
+	cfg.Client = gen.ClientConfig{Bootstrap: []string{addr}, PollTimeout: 200 * time.Millisecond, OpTimeout: 5 * time.Second,
+		Opts: cfg.Client.Opts}
 	w, err := clickstream.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +51,7 @@ func run(t *testing.T, cfg clickstream.Config) (checker.Verdict, []history.Op) {
 	if err := history.Validate(h); err != nil {
 		t.Fatal(err)
 	}
-	return checker.Check(h, w.Opts()), h
+	return checker.Check(h, w.Opts()), h, w
 }
 
 func TestRunAgainstWeir(t *testing.T) {
@@ -135,29 +143,14 @@ func TestRunInEachGroupMode(t *testing.T) {
 				c.Groups.Coordinator.ConsumerHeartbeatIntervalMs = 1000
 			})
 			var sent requestCounter
-			cfg := clickstream.Config{Duration: 4 * time.Second, Seed: 2, Partitions: 3, Members: 2,
-				Lifetime: 1500 * time.Millisecond, CrashShare: 0.5, GroupMode: mode}
-			cfg.Client = gen.ClientConfig{Bootstrap: []string{addr}, PollTimeout: 200 * time.Millisecond, OpTimeout: 5 * time.Second,
-				Opts: []kgo.Opt{kgo.WithHooks(&sent)}}
-			w, err := clickstream.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec := history.NewRecorder(time.Now(), nil)
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			if err := w.Run(ctx, rec); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Finish(ctx, rec); err != nil {
-				t.Fatal(err)
-			}
-			v := checker.Check(rec.Ops(), w.Opts())
+			v, h, w := runOn(t, addr, clickstream.Config{Duration: 4 * time.Second, Seed: 2, Partitions: 3, Members: 2,
+				Lifetime: 1500 * time.Millisecond, CrashShare: 0.5, GroupMode: mode,
+				Client: gen.ClientConfig{Opts: []kgo.Opt{kgo.WithHooks(&sent)}}})
 			if v.Outcome != checker.Valid {
 				t.Fatalf("a correct pipeline judged:\n%s", v.Summary())
 			}
 			summaries := 0
-			for _, op := range rec.Ops() {
+			for _, op := range h {
 				if op.Type == history.OK && op.Txn != nil {
 					summaries += len(op.Txn.Mops)
 				}
