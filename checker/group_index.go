@@ -170,7 +170,10 @@ func (ix *index) groupView() *groupIndex {
 			}
 		case op.F == history.FnCommit && op.Type == history.Invoke && op.Commit != nil:
 			g.addCommit(ix, op, int64(i))
-		case ix.txnGroupCommits && op.Type != history.Invoke && op.Txn != nil && op.Txn.Transactional && op.Txn.Group != "":
+		case ix.txnGroupCommits && op.Type != history.Invoke && op.Txn != nil && op.Txn.Transactional && op.Txn.Group != "" &&
+			byProcess[op.Process] != nil && byProcess[op.Process].group == op.Txn.Group:
+			// A member's transaction (not one that commits offsets of a
+			// group it is no member of, as the queue's txn mode does).
 			g.addTxnCommit(ix, op, int64(i))
 		case op.F == history.FnOffsets && op.Type == history.OK && op.Offsets != nil:
 			f := &fetchRec{group: op.Offsets.Group, invoke: ix.invokeOf[i], op: int64(i), offs: map[tp]history.GroupOffset{}}

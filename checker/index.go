@@ -251,10 +251,12 @@ func buildIndex(h []history.Op, txnGroupCommits bool) *index {
 			// A member whose transaction did not commit consumes again
 			// from the group's committed offsets (kgo's
 			// GroupTransactSession rewinds after an abort): a new
-			// session, like an assignment's.
+			// session. Fetches of partitions the rewind did not move
+			// stay buffered, so it starts when the old one did: only
+			// the order of reads across the rewind is cut.
 			old := session[op.Process]
 			session[op.Process] = nextSession
-			sessionStart[nextSession] = op.Time
+			sessionStart[nextSession] = sessionStart[old]
 			ix.readCommitted[nextSession] = ix.readCommitted[old]
 			lastCall[nextSession] = maps.Clone(lastCall[old])
 			nextSession++

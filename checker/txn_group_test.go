@@ -62,6 +62,8 @@ func TestTxnGroupCommits(t *testing.T) {
 			"commit": func(b *hb) { b.txnCommit(10, history.Info, 2) }}},
 		// The offset past the read then moves back (the next owner's
 		// commit) and makes the next owner's read of c a redelivery.
+		{name: "a transaction of a process that is no member is not the group's", want: []string{RebalanceSkip}, mutate: map[string]func(*hb){
+			"commit": func(b *hb) { b.txnCommit(40, history.OK, 2) }}},
 		{name: "a transaction committed past what the group read", want: []string{NonmonotonicCommit, CommitPastRead, CommittedRedelivery}, mutate: map[string]func(*hb){
 			"commit": func(b *hb) { b.txnCommit(10, history.OK, 2); b.txnCommit(10, history.OK, 4) }}},
 	} {
