@@ -193,6 +193,17 @@ type Opts struct {
 	// Properties are a workload's own checks, run after the queue
 	// anomalies and judged the same way.
 	Properties []Property
+	// TxnGroupCommits makes the offsets a member's transactions commit
+	// for its group (history.Txn.Offsets of a transactional txn of a
+	// process that joined that group) commits of the group for the group
+	// checkers: a committed transaction's (ok) accepted, an
+	// aborted one's (fail) never applied, one of unknown outcome (info)
+	// perhaps applied. For a processor whose members commit inside their
+	// transactions (kgo's GroupTransactSession), whose group's offsets
+	// move only so. Transactions of processes that are no member of the
+	// group (the queue's txn mode: aborted-offset-commit judges those)
+	// are left alone, so the option may be on for a merged history.
+	TxnGroupCommits bool
 }
 
 // Property is a check a workload adds to the queue anomalies: it reads
@@ -273,7 +284,7 @@ func Check(h []history.Op, opts Opts) Verdict {
 	if opts.MaxWitnesses == 0 {
 		opts.MaxWitnesses = 32
 	}
-	ix := newIndex(h)
+	ix := buildIndex(h, opts.TxnGroupCommits)
 	v := Verdict{
 		Version:   VerdictVersion,
 		Anomalies: map[string][]Witness{},

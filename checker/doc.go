@@ -127,6 +127,15 @@
 //     Double-assignment takes a static member's incarnations as one
 //     member, and a KIP-848 member's generation as its member epoch.
 //
+// With Opts.TxnGroupCommits (a processor whose members commit inside their
+// transactions) the offsets of a transactional txn (history.Txn.Offsets)
+// are commits of its group: a committed transaction's accepted, an
+// aborted one's never applied, one of unknown outcome perhaps applied
+// (their member and generation unknown: unfenced-instance does not judge
+// them); and a member's transaction that did not commit starts a new
+// consumer session of its process, as kgo's GroupTransactSession rewinds
+// to the committed offsets.
+//
 // Unknown outcomes: an info send, or an invoke never completed, may or may
 // not have happened. Its value may be read (not an anomaly) and it is never
 // counted lost. A fail send definitely did not happen, so reading its value

@@ -170,6 +170,11 @@ func (ix *index) groupView() *groupIndex {
 			}
 		case op.F == history.FnCommit && op.Type == history.Invoke && op.Commit != nil:
 			g.addCommit(ix, op, int64(i))
+		case ix.txnGroupCommits && op.Type != history.Invoke && op.Txn != nil && op.Txn.Transactional && op.Txn.Group != "" &&
+			byProcess[op.Process] != nil && byProcess[op.Process].group == op.Txn.Group:
+			// A member's transaction (not one that commits offsets of a
+			// group it is no member of, as the queue's txn mode does).
+			g.addTxnCommit(ix, op, int64(i))
 		case op.F == history.FnOffsets && op.Type == history.OK && op.Offsets != nil:
 			f := &fetchRec{group: op.Offsets.Group, invoke: ix.invokeOf[i], op: int64(i), offs: map[tp]history.GroupOffset{}}
 			for _, o := range op.Offsets.Offsets {
@@ -178,6 +183,12 @@ func (ix *index) groupView() *groupIndex {
 				}
 			}
 			g.fetches = append(g.fetches, f)
+		}
+	}
+	if ix.txnGroupCommits {
+		// Transactions' commits were added at their completions.
+		for _, cs := range g.commits {
+			slices.SortStableFunc(cs, func(a, b *commitRec) int { return cmp.Compare(a.invoke, b.invoke) })
 		}
 	}
 	for _, p := range ix.parts {
@@ -217,6 +228,19 @@ func (g *groupIndex) addCommit(ix *index, inv *history.Op, at int64) {
 	for _, o := range c.Offsets {
 		k := gtp{c.Group, tp{o.Topic, o.Partition}}
 		g.commits[k] = append(g.commits[k], &commitRec{off: o, invoke: at, op: opIdx, typ: typ, process: inv.Process, gen: c.Generation, member: c.Member})
+	}
+}
+
+// addTxnCommit indexes the offsets the transaction completed at done
+// committed for its group (Opts.TxnGroupCommits): its outcome is theirs.
+// The member and generation are unknown (the coordinator fenced them
+// through the transactional id and KIP-447's TxnOffsetCommit fields), so
+// unfenced-instance does not judge them.
+func (g *groupIndex) addTxnCommit(ix *index, done *history.Op, at int64) {
+	inv := ix.invokeOf[at]
+	for _, o := range done.Txn.Offsets {
+		k := gtp{done.Txn.Group, tp{o.Topic, o.Partition}}
+		g.commits[k] = append(g.commits[k], &commitRec{off: o, invoke: inv, op: at, typ: done.Type, process: done.Process, gen: -1})
 	}
 }
 

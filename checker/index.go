@@ -90,8 +90,11 @@ type finalRec struct {
 // index is the history arranged for the checkers. Slices are in history
 // order unless said otherwise.
 type index struct {
-	h        []history.Op
-	invokeOf []int64 // completion index -> its invoke's index; an invoke -> itself; -1 if none
+	h []history.Op
+	// txnGroupCommits is Opts.TxnGroupCommits: the group view takes the
+	// offsets transactions committed as group commits.
+	txnGroupCommits bool
+	invokeOf        []int64 // completion index -> its invoke's index; an invoke -> itself; -1 if none
 
 	// Values get ids in the order they first appear, so the checkers walk
 	// them in a fixed order without sorting or hashing strings again.
@@ -168,13 +171,17 @@ func (ix *index) ackedAt(pos Position) []*sendRec {
 	return p.acked[i:j]
 }
 
-func newIndex(h []history.Op) *index {
+func newIndex(h []history.Op) *index { return buildIndex(h, false) }
+
+// buildIndex indexes h; txnGroupCommits is Opts.TxnGroupCommits.
+func buildIndex(h []history.Op, txnGroupCommits bool) *index {
 	ix := &index{
-		h:        h,
-		invokeOf: make([]int64, len(h)),
-		vids:     make(map[string]int32, len(h)/2),
-		byTP:     map[tp]*partIx{},
-		finals:   map[string]*finalRec{},
+		txnGroupCommits: txnGroupCommits,
+		h:               h,
+		invokeOf:        make([]int64, len(h)),
+		vids:            make(map[string]int32, len(h)/2),
+		byTP:            map[tp]*partIx{},
+		finals:          map[string]*finalRec{},
 
 		readCommitted: map[int]bool{},
 	}
@@ -184,6 +191,7 @@ func newIndex(h []history.Op) *index {
 	lastCall := map[int]map[tp]int64{} // session -> tp -> invoke time of the last poll that returned tp
 	nextSession := 1
 	memberOf := map[int]int{} // a group member's events process -> its process
+	members := map[int]bool{} // group members' processes
 	for i := range h {
 		op := &h[i]
 		ix.invokeOf[i] = -1
@@ -204,6 +212,7 @@ func newIndex(h []history.Op) *index {
 				if op.Join != nil {
 					memberOf[op.Join.Events] = op.Process
 				}
+				members[op.Process] = true
 				nextSession++
 			case history.FnAssignment:
 				// Partitions added to a member are read from the group's
@@ -237,6 +246,20 @@ func newIndex(h []history.Op) *index {
 		}
 		if op.Txn != nil && op.Txn.Transactional {
 			ix.txns++
+		}
+		if _, member := members[op.Process]; ix.txnGroupCommits && member && op.Txn != nil && op.Txn.Transactional && op.Type != history.OK {
+			// A member whose transaction did not commit consumes again
+			// from the group's committed offsets (kgo's
+			// GroupTransactSession rewinds after an abort): a new
+			// session. Fetches of partitions the rewind did not move
+			// stay buffered, so it starts when the old one did: only
+			// the order of reads across the rewind is cut.
+			old := session[op.Process]
+			session[op.Process] = nextSession
+			sessionStart[nextSession] = sessionStart[old]
+			ix.readCommitted[nextSession] = ix.readCommitted[old]
+			lastCall[nextSession] = maps.Clone(lastCall[old])
+			nextSession++
 		}
 		ix.addReads(op, inv, session, sessionStart, lastCall)
 		if op.F == history.FnFinal && op.Final != nil {

@@ -103,11 +103,29 @@ func recordValue(r *kgo.Record) history.Record {
 // Poll records one PollFetches of cl by process, bounded by timeout, and
 // returns the fetches with the recorded value.
 func Poll(ctx context.Context, rec *history.Recorder, process int, cl *kgo.Client, timeout time.Duration) (kgo.Fetches, history.Poll) {
+	return PollWith(rec, process, false, func() kgo.Fetches {
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return cl.PollFetches(pctx)
+	})
+}
+
+// PollWith records one poll by process, made by poll (a PollRecords, a
+// GroupTransactSession's poll), and returns the fetches with the recorded
+// value. With unsure, the poll may return the rest of a fetch made before
+// the client's previous poll began (that poll stopped at its record
+// limit; kgo keeps the rest buffered): the checkers take a read to have
+// happened after the previous poll that returned its partition began, so
+// the watermarks, which are the fetch's, are recorded as unknown.
+func PollWith(rec *history.Recorder, process int, unsure bool, poll func() kgo.Fetches) (kgo.Fetches, history.Poll) {
 	rec.Record(history.Op{Process: process, Type: history.Invoke, F: history.FnPoll})
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	fs := cl.PollFetches(pctx)
-	cancel()
+	fs := poll()
 	p, errs := PollValue(fs)
+	if unsure {
+		for i := range p.Reads {
+			p.Reads[i].HighWatermark, p.Reads[i].LogStartOffset = history.Unknown, history.Unknown
+		}
+	}
 	op := history.Op{Process: process, Type: history.OK, F: history.FnPoll, Poll: &p}
 	if errs != "" {
 		op.Error = errs

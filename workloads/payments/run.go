@@ -53,5 +53,5 @@ func (w *Workload) Topics() []gen.Topic {
 // Opts is how the run's history is judged: the queue and transaction
 // anomalies on every topic and the workload's properties.
 func (w *Workload) Opts() checker.Opts {
-	return checker.Opts{Allowed: w.cfg.Allowed(), Properties: Properties(w.cfg)}
+	return checker.Opts{Allowed: w.cfg.Allowed(), Properties: Properties(w.cfg), TxnGroupCommits: true}
 }

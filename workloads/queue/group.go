@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -514,11 +513,11 @@ func (m *member) lateCommit(ctx context.Context) bool {
 	return m.send(ctx, offs, id, stale, generation)
 }
 
-// send commits offs as member id of generation gen (kgo's current one is
+// send commits offs as member id of generation sentGen (kgo's current one is
 // current) and records the commit.
-func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string, gen, current int32) bool {
+func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string, sentGen, current int32) bool {
 	w := m.w
-	generation := gen
+	generation := sentGen
 	c := &history.Commit{Group: m.g.Name, Member: id, Generation: generation, Offsets: offs}
 	w.rec.Record(history.Op{Process: m.pid, Type: history.Invoke, F: history.FnCommit, Commit: c})
 	eos := map[int32]kgo.EpochOffset{}
@@ -532,13 +531,13 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 	// set on its request.
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	cctx = kgo.PreCommitFnContext(cctx, func(req *kmsg.OffsetCommitRequest) error {
-		if gen != current {
+		if sentGen != current {
 			// The late commit's generation, whatever kgo holds now: kgo
 			// may hold this commit until a rebalance it is in completes
 			// and send it with the new generation, which the history
 			// would then record as an old generation's commit accepted
 			// (a false nonmonotonic-commit, seed 3004).
-			req.Generation = gen
+			req.Generation = sentGen
 		}
 		for i := range req.Topics {
 			for j := range req.Topics[i].Partitions {
@@ -550,51 +549,25 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 		}
 		return nil
 	})
-	var resp *kmsg.OffsetCommitResponse
 	var err error
-	var ids [][16]byte
+	answer := gen.CommitAnswer{Topic: w.cfg.Topic}
 	m.cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{w.cfg.Topic: eos},
 		func(_ *kgo.Client, req *kmsg.OffsetCommitRequest, r *kmsg.OffsetCommitResponse, e error) {
-			resp, err = r, e
-			for _, t := range req.Topics {
-				if t.Topic == w.cfg.Topic && t.TopicID != ([16]byte{}) {
-					ids = append(ids, t.TopicID)
-				}
-			}
+			err = e
+			answer.Note(req, r)
 		})
 	cancel()
 	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: c.Generation, Offsets: slices.Clone(offs)}
 	op := history.Op{Process: m.pid, Type: history.OK, F: history.FnCommit, Commit: done}
-	if err != nil || resp == nil {
+	if err != nil || answer.Resp == nil {
 		op.Type, op.Error = history.Info, fmt.Sprint(err)
 		w.rec.Record(op)
 		return false
 	}
-	answered := map[int32]int16{}
-	for _, rt := range resp.Topics {
-		// v10 names topics by id.
-		if rt.Topic != w.cfg.Topic && !slices.Contains(ids, rt.TopicID) {
-			continue
-		}
-		for _, rp := range rt.Partitions {
-			answered[rp.Partition] = rp.ErrorCode
-		}
-	}
+	accepted := answer.MarkCommitted(done.Offsets)
 	m.mu.Lock()
-	for i := range done.Offsets {
-		o := &done.Offsets[i]
-		code, ok := answered[o.Partition]
-		switch {
-		case !ok:
-			o.Error = "no answer for the partition"
-		case code != 0:
-			// kgo retries a commit answered with a retriable error
-			// (NOT_COORDINATOR, ...), and a coordinator that moves
-			// while a commit waits to be durable answers so after
-			// writing it: whatever the last answer, an earlier
-			// attempt may have committed the offset.
-			o.Error, o.Indefinite = kerr.ErrorForCode(code).Error(), true
-		default:
+	for _, o := range done.Offsets {
+		if slices.Contains(accepted, o.Partition) {
 			m.committed[o.Partition] = o.Offset
 		}
 	}
@@ -610,29 +583,7 @@ func (m *member) fetchOffsets(ctx context.Context) {
 	w.rec.Record(history.Op{Process: m.pid, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: m.g.Name}})
 	fctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
-	w.rec.Record(offsetsOp(fctx, kadm.NewClient(m.cl), m.pid, m.g.Name, w.cfg.Topic))
-}
-
-// offsetsOp fetches group's committed offsets of topic and returns the
-// completion to record.
-func offsetsOp(ctx context.Context, adm *kadm.Client, process int, group, topic string) history.Op {
-	op := history.Op{Process: process, Type: history.OK, F: history.FnOffsets, Offsets: &history.Offsets{Group: group}}
-	rs, err := adm.FetchOffsets(ctx, group)
-	if err == nil {
-		err = rs.Error()
-	}
-	if err != nil {
-		op.Type, op.Error = history.Fail, err.Error()
-		return op
-	}
-	ps := rs[topic]
-	for _, p := range slices.Sorted(maps.Keys(ps)) {
-		r := ps[p]
-		op.Offsets.Offsets = append(op.Offsets.Offsets, history.GroupOffset{
-			Topic: topic, Partition: p, Offset: max(r.At, history.Unknown), LeaderEpoch: max(r.LeaderEpoch, history.Unknown), Metadata: r.Metadata,
-		})
-	}
-	return op
+	w.rec.Record(gen.OffsetsOp(fctx, kadm.NewClient(m.cl), m.pid, m.g.Name, w.cfg.Topic))
 }
 
 // crash cuts the member's connections and closes its client with nothing
@@ -735,26 +686,10 @@ func (m *member) zombie(ctx context.Context) {
 }
 
 // groupFinalOffsets reads group's committed offsets once the cluster
-// healed, retrying until ctx ends (a coordinator may still be loading),
-// as one offsets op of process.
+// healed (gen.FinalOffsets), as one offsets op of process.
 func groupFinalOffsets(ctx context.Context, cfg Config, rec *history.Recorder, process int, group string) error {
-	cl, err := cfg.clientConfig(finalHost).New()
-	if err != nil {
-		return err
+	if err := gen.FinalOffsets(ctx, cfg.clientConfig(finalHost), rec, process, group, cfg.Topic); err != nil {
+		return fmt.Errorf("queue: %w", err)
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	rec.Record(history.Op{Process: process, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: group}})
-	for {
-		actx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
-		op := offsetsOp(actx, adm, process, group, cfg.Topic)
-		cancel()
-		if op.Type == history.OK || !gen.Sleep(ctx, 500*time.Millisecond) {
-			rec.Record(op)
-			if op.Type != history.OK {
-				return fmt.Errorf("queue: committed offsets of group %s: %s", group, op.Error)
-			}
-			return nil
-		}
-	}
+	return nil
 }

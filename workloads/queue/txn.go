@@ -256,7 +256,7 @@ func (w *worker) readTxnOffsets(c *txnClient) {
 	w.rec.Record(history.Op{Process: w.proc.ID, Type: history.Invoke, F: history.FnOffsets, Offsets: &history.Offsets{Group: group}})
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
 	defer cancel()
-	w.rec.Record(offsetsOp(ctx, kadm.NewClient(c.cl), w.proc.ID, group, w.cfg.Topic))
+	w.rec.Record(gen.OffsetsOp(ctx, kadm.NewClient(c.cl), w.proc.ID, group, w.cfg.Topic))
 }
 
 // txnOffsets is the consumer offset a transaction commits inside itself.

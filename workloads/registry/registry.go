@@ -221,6 +221,9 @@ func CombinedOpts(all []checker.Opts) checker.Opts {
 	for _, a := range all {
 		o.Allowed = append(o.Allowed, a.Allowed...)
 		o.Properties = append(o.Properties, a.Properties...)
+		// Only members' transactions count (checker.Opts), so one
+		// workload's processing group may turn it on for all.
+		o.TxnGroupCommits = o.TxnGroupCommits || a.TxnGroupCommits
 	}
 	slices.Sort(o.Allowed)
 	o.Allowed = slices.Compact(o.Allowed)

@@ -184,6 +184,12 @@ func TestCombinedOpts(t *testing.T) {
 	if !slices.IsSorted(o.Allowed) || len(slices.Compact(slices.Clone(o.Allowed))) != len(o.Allowed) {
 		t.Fatalf("allowed not sorted and unique: %v", o.Allowed)
 	}
+	// A transactional processor's group commits stay judged as such when
+	// another workload runs beside it.
+	p, _ := Opts("payments", json.RawMessage(`{}`))
+	if o := CombinedOpts([]checker.Opts{q, p}); !p.TxnGroupCommits || !o.TxnGroupCommits || CombinedOpts([]checker.Opts{q, c}).TxnGroupCommits {
+		t.Fatalf("TxnGroupCommits: payments %v, combined with queue %v", p.TxnGroupCommits, o.TxnGroupCommits)
+	}
 }
 
 // fake records a fixed script of ops.
@@ -337,5 +343,20 @@ func TestPipelinesDrawTwoMembers(t *testing.T) {
 		if len(seen) < 2 {
 			t.Errorf("%s: every seed draws the same member count %v", name, seen)
 		}
+	}
+}
+
+// A member's join names its events process: a merge moves it with the
+// member's own process, or the member's assignment ops would be taken
+// for another workload's (seen: unfenced-instance and nonmonotonic-poll
+// on queue,clickstream,payments,vitals).
+func TestShiftMovesJoinEvents(t *testing.T) {
+	j := &history.Join{Group: "g", Topics: []string{"t"}, Events: 11}
+	op, err := shift(history.Op{Process: 10, Type: history.Invoke, F: history.FnJoin, Join: j}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Process != 10+2*Stride || op.Join.Events != 11+2*Stride || j.Events != 11 {
+		t.Fatalf("shifted process %d events %d (the original's %d)", op.Process, op.Join.Events, j.Events)
 	}
 }

@@ -141,7 +141,7 @@ const Stride = 1 << 24
 // History is the run's history: with one workload, its recorder's ops as
 // they are; with several, every workload's ops merged by time (ties in
 // workload order, then recording order), indexes renumbered, and the k-th
-// workload's process ids (Op.Process, Final.Reader) and producer clients
+// workload's process ids (Op.Process, Final.Reader, Join.Events) and producer clients
 // (Send.Client, 0 stays unknown) shifted by k*Stride. It fails if a
 // workload used an id the shift would confuse with another's, or if two
 // workloads sent the same value (the checkers tell sends apart by value).
@@ -215,6 +215,14 @@ func shift(op history.Op, k int) (history.Op, error) {
 			}
 		}
 		op.Txn = &t
+	case op.Join != nil:
+		// A member's events process (its assignment ops) is the
+		// workload's too.
+		j := *op.Join
+		if j.Events, err = shiftProcess(j.Events, d); err != nil {
+			return op, err
+		}
+		op.Join = &j
 	case op.Final != nil:
 		f := *op.Final
 		if f.Reader, err = shiftProcess(f.Reader, d); err != nil {

@@ -46,11 +46,32 @@
 //     error, or the member crashed inside the batch). Txn.CommitTime is
 //     when the member called End to commit. At-least-once: a txn op
 //     without Transactional, ok when every output was acknowledged, info
-//     otherwise; then the member commits App.Committable offsets. A batch
-//     with no output records is not recorded (its offsets are committed
-//     all the same).
+//     otherwise; then the member commits App.Committable offsets. An
+//     at-least-once batch with no output records is not recorded (its
+//     commit is).
 //   - A restore: an assign of the output partitions and the polls that
-//     read them (gen.ReadToEnd), by the member's process.
+//     read them (gen.ReadToEnd), by the incarnation's restore process (a
+//     process of its own, so that its assigns start no consumer session
+//     of the member's process).
+//   - The group's ops, as the queue workload's group members record them
+//     (history version 4), so that the group checkers judge the
+//     processing group: a join per incarnation (protocol, instance id,
+//     read_committed when transactional), an assignment op per partition
+//     change its client reports (by its events process, with the member
+//     id and generation or member epoch the client holds), a poll op per
+//     poll of the input (gen.PollWith; after a poll that stopped at
+//     MaxBatch, kgo hands out the rest of older fetches, so such a poll's
+//     watermarks are recorded unknown) and, at-least-once, a commit op per
+//     commit, with the per-partition answers (gen.CommitAnswer) and the
+//     member's process as metadata, after the batch's txn op completed.
+//     A transactional member's commits are its transactions' offsets
+//     (Txn.Offsets): every transactional batch is recorded, one without
+//     outputs too, and the workloads judge with
+//     checker.Opts.TxnGroupCommits (a committed transaction's offsets
+//     accepted, an aborted one's not, and a member whose transaction did
+//     not commit consumes again from the committed offsets: a new
+//     consumer session). The drain ends with a read of the group's
+//     committed offsets (gen.FinalOffsets), for lost-commit.
 //
 // # Membership: the workload decides
 //

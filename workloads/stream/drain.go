@@ -15,7 +15,8 @@ import (
 // Drain is how a pipeline workload ends once the cluster healed: a
 // barrier record to every input partition, a processor without churn or
 // crashes running until every barrier's offset is committed (bounded by
-// Timeout), then the final read of every topic. The App answers a barrier
+// Timeout), then the final read of every topic and of the group's
+// committed offsets. The App answers a barrier
 // with an output that names it, so the checkers know how far the
 // processing got in each partition: every input record below a barrier
 // that came out must have been processed.
@@ -67,6 +68,10 @@ func (d Drain) Run(ctx context.Context, rec *history.Recorder) error {
 		if err := gen.FinalRead(ctx, cfg.Client, rec, i, t); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// The group's committed offsets, for lost-commit.
+	if err := gen.FinalOffsets(ctx, cfg.Client, rec, cfg.Procs.New().ID, cfg.Group, cfg.Input); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

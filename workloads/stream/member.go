@@ -58,6 +58,17 @@ type member struct {
 	evMu   sync.Mutex
 	events []event // partition changes from kgo's callbacks, applied between polls
 
+	// evProc is the process of the incarnation's assignment ops
+	// (history.Join.Events); restoreProc that of its restores, whose
+	// assigns must not start a consumer session of the member's process
+	// (its input polls go on in the join's). held is what the client
+	// holds as its callbacks reported it (under evMu), for the
+	// assignment ops.
+	evProc, restoreProc int
+	held                map[int32]bool
+	// capped: the last poll returned Config.MaxBatch records.
+	capped bool
+
 	owned   map[int32]bool  // partitions this member holds
 	restore map[int32]bool  // held partitions whose state must be restored first
 	next    map[int32]int64 // one past the last input offset processed, per partition
@@ -124,9 +135,18 @@ func (m *member) run(ctx context.Context, lifetime time.Duration) {
 	m.app = cfg.NewApp()
 	m.client = cfg.IDs.Next()
 	m.owned, m.restore, m.next = map[int32]bool{}, map[int32]bool{}, map[int32]int64{}
+	ev := *m.proc
+	ev.Crash()
+	m.evProc, m.held = ev.ID, map[int32]bool{}
+	ev.Crash()
+	m.restoreProc = ev.ID
+	j := m.joinOp()
+	m.p.rec.Record(history.Op{Process: m.proc.ID, Type: history.Invoke, F: history.FnJoin, Join: j})
 	if err := m.open(); err != nil {
+		m.p.rec.Record(history.Op{Process: m.proc.ID, Type: history.Fail, F: history.FnJoin, Join: j, Error: err.Error()})
 		return
 	}
+	m.p.rec.Record(history.Op{Process: m.proc.ID, Type: history.OK, F: history.FnJoin, Join: j})
 	_, pollTimeout := m.cc.Timeouts()
 	for life.Err() == nil {
 		pctx, cancel := context.WithTimeout(life, pollTimeout)
@@ -183,9 +203,18 @@ func (m *member) open() error {
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(time.Millisecond),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(true, ps) }),
-		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(false, ps) }),
-		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) { m.note(false, ps) }),
+		kgo.OnPartitionsAssigned(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+			m.recordEvent(cl, history.Assigned, ps[cfg.Input])
+			m.note(true, ps)
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+			m.recordEvent(cl, history.Revoked, ps[cfg.Input])
+			m.note(false, ps)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+			m.recordEvent(cl, history.Lost, ps[cfg.Input])
+			m.note(false, ps)
+		}),
 	}
 	if cfg.Static {
 		opts = append(opts, kgo.InstanceID(m.p.instanceID(m.slot)))
@@ -217,11 +246,19 @@ func (m *member) open() error {
 	return err
 }
 
+// pollRecords polls up to a batch of input records, as a poll op of the
+// member's process. After a poll that stopped at the batch's limit, kgo
+// returns the rest of its fetches: their watermarks are older than the
+// history can tell (gen.PollWith).
 func (m *member) pollRecords(ctx context.Context) kgo.Fetches {
-	if m.sess != nil {
-		return m.sess.PollRecords(ctx, m.p.cfg.MaxBatch)
-	}
-	return m.cl.PollRecords(ctx, m.p.cfg.MaxBatch)
+	fs, _ := gen.PollWith(m.p.rec, m.proc.ID, m.capped, func() kgo.Fetches {
+		if m.sess != nil {
+			return m.sess.PollRecords(ctx, m.p.cfg.MaxBatch)
+		}
+		return m.cl.PollRecords(ctx, m.p.cfg.MaxBatch)
+	})
+	m.capped = fs.NumRecords() >= m.p.cfg.MaxBatch
+	return fs
 }
 
 func (m *member) allowRebalance() {
@@ -279,7 +316,7 @@ func (m *member) restorePartition(ctx context.Context, p int32) error {
 	defer cancel()
 	outs := map[string][]*kgo.Record{}
 	for _, topic := range cfg.Outputs {
-		_, err := gen.ReadToEnd(rctx, m.cc, m.p.rec, m.proc.ID, gen.Read{
+		_, err := gen.ReadToEnd(rctx, m.cc, m.p.rec, m.restoreProc, gen.Read{
 			Topic: topic, Partitions: []int32{p},
 			ReadCommitted: cfg.Transactional, DefectReadUncommitted: cfg.ReadUncommitted,
 			Visit: func(r *kgo.Record) { outs[topic] = append(outs[topic], r) },
@@ -414,10 +451,9 @@ func (m *member) txnBatch(rs []*kgo.Record) bool {
 	abort := m.rng.Float64() < cfg.AbortChance
 	wctx, cancel := m.workContext()
 	defer cancel()
-	var t *history.Txn
-	if len(b.outputs) > 0 {
-		t = m.invoke(b, true)
-	}
+	// Every transaction is recorded, one without outputs too: its
+	// offsets, and the rewind when it does not commit, are the group's.
+	t := m.invoke(b, true)
 	if point == crashBeforeWrite {
 		if t != nil {
 			m.complete(t, history.Info, "crashed before writing")
@@ -438,7 +474,7 @@ func (m *member) txnBatch(rs []*kgo.Record) bool {
 		// read_committed readers to skip.
 		_ = m.cl.Flush(wctx)
 	}
-	if t != nil && !abort {
+	if !abort {
 		t.CommitTime = m.p.rec.Now()
 		t.Offsets = m.sessionOffsets()
 	}
@@ -496,13 +532,15 @@ func (m *member) plainBatch(rs []*kgo.Record) bool {
 			offsets[p] = m.app.Committable(p, next)
 		}
 	}
+	if cfg.CommitBeforeWrite {
+		// Planted: commit what was consumed before anything is written.
+		if !m.commit(wctx, m.batchOffsets(rs)) {
+			return false
+		}
+	}
 	var t *history.Txn
 	if len(b.outputs) > 0 {
 		t = m.invoke(b, cfg.Transactional)
-	}
-	if cfg.CommitBeforeWrite {
-		// Planted: commit what was consumed before anything is written.
-		m.commit(wctx, m.batchOffsets(rs))
 	}
 	if point == crashBeforeWrite {
 		if t != nil {
@@ -537,30 +575,42 @@ func (m *member) plainBatch(rs []*kgo.Record) bool {
 	if t != nil && cfg.Transactional {
 		t.CommitTime = m.p.rec.Now()
 	}
-	if !cfg.CommitBeforeWrite {
-		m.commit(wctx, offsets)
-	}
 	if t != nil {
+		// Every output was acknowledged: the batch's op is complete
+		// before its commit, an op of its own.
 		m.complete(t, history.OK, "")
+	}
+	if !cfg.CommitBeforeWrite && !m.commit(wctx, offsets) {
+		return false
 	}
 	return point != crashAfterCommit
 }
 
 // commit commits offsets for the input partitions; a failure is not fatal
 // (the batch is processed again: at-least-once).
-func (m *member) commit(ctx context.Context, offsets map[int32]int64) {
-	eo := map[int32]kgo.EpochOffset{}
-	for p, o := range offsets {
-		eo[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
+func (m *member) commit(ctx context.Context, offsets map[int32]int64) bool {
+	if m.p.cfg.Transactional {
+		// The NoTransaction defect's commit: not recorded (the history
+		// says it was inside the transaction).
+		var ok bool
+		eo := map[int32]kgo.EpochOffset{}
+		for p, o := range offsets {
+			eo[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
+		}
+		m.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{m.p.cfg.Input: eo},
+			func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+				ok = err == nil && commitAccepted(resp)
+			})
+		if ok {
+			m.p.noteCommitted(offsets)
+		}
+		return true
 	}
-	var ok bool
-	m.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{m.p.cfg.Input: eo},
-		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-			ok = err == nil && commitAccepted(resp)
-		})
+	ok, answered := m.recordedCommit(ctx, offsets)
 	if ok {
 		m.p.noteCommitted(offsets)
 	}
+	return answered
 }
 
 // commitAccepted reports whether every partition of an OffsetCommit
