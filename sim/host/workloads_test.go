@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weir-dev/weir/checker"
+	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/runfolder/rejudge"
 	"github.com/weir-dev/weir/workloads/registry"
 )
@@ -52,6 +54,19 @@ func TestWorkloadClickstream(t *testing.T) {
 	}
 	if v.Details.Stats.SendsOK < 50 || checked["clickstream-double-count"] != "clean" || checked["metadata"] != "clean" {
 		t.Fatalf("%d sends acknowledged; checks %v", v.Details.Stats.SendsOK, checked)
+	}
+	// The processing group's ops are in the history, and every group
+	// checker judged them (static members: unfenced-instance too).
+	hist := readFile(t, filepath.Join(res.OutDir, "history.jsonl"))
+	for _, f := range []string{history.FnJoin, history.FnAssignment, history.FnCommit, history.FnOffsets} {
+		if !strings.Contains(hist, `"type":"ok","f":"`+f+`"`) {
+			t.Errorf("the history has no ok %s op", f)
+		}
+	}
+	for _, name := range checker.GroupAnomalies() {
+		if checked[name] != "clean" {
+			t.Errorf("%s: %q, want clean", name, checked[name])
+		}
 	}
 
 	h, err := ReadHeader(res.OutDir)
