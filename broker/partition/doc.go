@@ -26,7 +26,8 @@
 //
 // What it takes from the broker comes in at Open: a Config (names, log
 // settings, the broker's fsync and replication settings, planted Defects)
-// and Deps (the file system, the clock, a logger, and the Background,
+// and Deps (the file system, the clock, the broker's steady clock for the
+// replica Leader's lag times, a logger, and the Background,
 // Fetchers, AlterProposer and Breach seams). It never sees the Broker: it
 // knows nothing of topics' configs, the metadata image, connections or the
 // wire protocol beyond the Kafka error codes and kmsg fetch structs its

@@ -438,9 +438,11 @@ func (l *diskLog) rotate(hs pb.HardState) error {
 	}
 	l.wal = f
 	if err := l.save(hs, entries, true); err != nil {
+		l.abandonRotation(old)
 		return err
 	}
 	if err := l.fs.SyncDir(l.dir); err != nil {
+		l.abandonRotation(old)
 		return err
 	}
 	names, err := l.fs.List(l.dir)
@@ -458,6 +460,20 @@ func (l *diskLog) rotate(hs pb.HardState) error {
 		}
 	}
 	return l.fs.SyncDir(l.dir)
+}
+
+// abandonRotation removes the WAL a failed rotation began. It was never
+// durable, and the WALs before it still hold everything. Left on the disk,
+// it would make the WAL before it a WAL in the middle at the next start,
+// where a torn tail (cut, rightly, by the start that began this rotation)
+// reads as fsynced data the disk lost, and the node would never start
+// again (sweep seed 11156: an fsync error, then a crash, then a start whose
+// new WAL's fsync failed too). Best effort: the node stops either way.
+func (l *diskLog) abandonRotation(old uint64) {
+	l.wal.Close()
+	l.fs.Remove(filepath.Join(l.dir, walName(l.walSeq)))
+	l.fs.SyncDir(l.dir)
+	l.wal, l.walSeq = nil, old
 }
 
 func (l *diskLog) close() {

@@ -108,6 +108,49 @@ func TestLogRefusesCorruptMiddle(t *testing.T) {
 	}
 }
 
+// failSyncOf fails every fsync of one file, as a disk that went bad.
+type failSyncOf struct{ path string }
+
+func (f failSyncOf) MaybeError(op memfs.Op, path string) error {
+	if op == memfs.OpSync && path == f.path {
+		return errors.New("injected sync error")
+	}
+	return nil
+}
+
+// A start that cut a torn tail and then failed to make its new WAL durable
+// leaves the log as it found it, so the next start succeeds (sweep seed
+// 11156: the new WAL was left behind, the torn one became a WAL in the
+// middle, and every later start refused the log as corrupt).
+func TestLogStartsAfterAFailedRotation(t *testing.T) {
+	fs := memfs.New()
+	l, _, err := openLog(fs, "/q", &bootSnap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.save(pb.HardState{Term: 1, Commit: 3}, entries(2, 4, 1), true); err != nil {
+		t.Fatal(err)
+	}
+	wal := filepath.Join("/q", walName(l.walSeq))
+	st, _ := fs.Stat(wal)
+	f, _ := fs.OpenReadWrite(wal)
+	f.Truncate(st.Size() - 3) // a torn hard state frame at the end
+	f.Sync()
+	f.Close()
+	fs.SetInjector(failSyncOf{filepath.Join("/q", walName(l.walSeq+1))})
+	if _, _, err := openLog(fs, "/q", &bootSnap); err == nil {
+		t.Fatal("a start whose new WAL cannot be synced succeeded")
+	}
+	fs.SetInjector(nil)
+	l2, hs, err := openLog(fs, "/q", &bootSnap)
+	if err != nil {
+		t.Fatalf("the start after a failed rotation: %v", err)
+	}
+	if last, _ := l2.LastIndex(); last != 4 || hs.Commit != 1 {
+		t.Fatalf("last %d commit %d: want the entries, and the hard state before the torn one", last, hs.Commit)
+	}
+}
+
 func mustMarshal(t *testing.T, hs pb.HardState) []byte {
 	b, err := hs.Marshal()
 	if err != nil {
