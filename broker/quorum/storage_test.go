@@ -60,6 +60,14 @@ func TestLogSurvivesCrash(t *testing.T) {
 // A torn last frame is cut off; the frames before it are kept.
 func TestLogCutsTornTail(t *testing.T) {
 	fs := memfs.New()
+	writeTornLog(t, fs)
+	checkTornLogRecovered(t, fs)
+}
+
+// writeTornLog leaves in fs a log of entries 2-4 whose last WAL ends in a
+// torn hard state frame (commit 3), and returns that WAL's number.
+func writeTornLog(t *testing.T, fs *memfs.FS) uint64 {
+	t.Helper()
 	l, _, err := openLog(fs, "/q", &bootSnap)
 	if err != nil {
 		t.Fatal(err)
@@ -73,11 +81,18 @@ func TestLogCutsTornTail(t *testing.T) {
 	f.Truncate(st.Size() - 3) // the hard state frame loses its end
 	f.Sync()
 	f.Close()
-	l2, hs, err := openLog(fs, "/q", &bootSnap)
+	return l.walSeq
+}
+
+// checkTornLogRecovered starts writeTornLog's log: the entries are kept,
+// and the commit of the snapshot, not the torn hard state's.
+func checkTornLogRecovered(t *testing.T, fs *memfs.FS) {
+	t.Helper()
+	l, hs, err := openLog(fs, "/q", &bootSnap)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("start: %v", err)
 	}
-	if last, _ := l2.LastIndex(); last != 4 || hs.Commit != 1 {
+	if last, _ := l.LastIndex(); last != 4 || hs.Commit != 1 {
 		t.Fatalf("last %d commit %d: want the entries, and the hard state before the torn one", last, hs.Commit)
 	}
 }
@@ -124,31 +139,13 @@ func (f failSyncOf) MaybeError(op memfs.Op, path string) error {
 // middle, and every later start refused the log as corrupt).
 func TestLogStartsAfterAFailedRotation(t *testing.T) {
 	fs := memfs.New()
-	l, _, err := openLog(fs, "/q", &bootSnap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.save(pb.HardState{Term: 1, Commit: 3}, entries(2, 4, 1), true); err != nil {
-		t.Fatal(err)
-	}
-	wal := filepath.Join("/q", walName(l.walSeq))
-	st, _ := fs.Stat(wal)
-	f, _ := fs.OpenReadWrite(wal)
-	f.Truncate(st.Size() - 3) // a torn hard state frame at the end
-	f.Sync()
-	f.Close()
-	fs.SetInjector(failSyncOf{filepath.Join("/q", walName(l.walSeq+1))})
+	seq := writeTornLog(t, fs)
+	fs.SetInjector(failSyncOf{filepath.Join("/q", walName(seq+1))})
 	if _, _, err := openLog(fs, "/q", &bootSnap); err == nil {
 		t.Fatal("a start whose new WAL cannot be synced succeeded")
 	}
 	fs.SetInjector(nil)
-	l2, hs, err := openLog(fs, "/q", &bootSnap)
-	if err != nil {
-		t.Fatalf("the start after a failed rotation: %v", err)
-	}
-	if last, _ := l2.LastIndex(); last != 4 || hs.Commit != 1 {
-		t.Fatalf("last %d commit %d: want the entries, and the hard state before the torn one", last, hs.Commit)
-	}
+	checkTornLogRecovered(t, fs)
 }
 
 func mustMarshal(t *testing.T, hs pb.HardState) []byte {
