@@ -19,6 +19,7 @@ import (
 	"github.com/weir-dev/weir/workloads/clickstream"
 	"github.com/weir-dev/weir/workloads/gen"
 	"github.com/weir-dev/weir/workloads/stream"
+	"github.com/weir-dev/weir/workloads/stream/streamtest"
 )
 
 // run runs the workload against a fresh broker and judges its history.
@@ -74,7 +75,7 @@ func TestRunAgainstWeir(t *testing.T) {
 		}
 	}
 	t.Logf("%d events, %d summaries written, %d restores", events, sessions, restores)
-	requireGroupJudged(t, v, h)
+	streamtest.RequireGroupJudged(t, v, h)
 	// Restores happen only when a member takes a partition over, which
 	// real timing may not bring in a short run (seen: 0 to 5); the
 	// scripted tests cover restores deterministically.
@@ -242,25 +243,4 @@ func groupInstances(t *testing.T, addr, group string, consumer bool) []string {
 		}
 	}
 	return ids
-}
-
-// requireGroupJudged requires the history to carry the processing group's
-// ops and the group checkers to have judged them clean (unfenced-instance
-// has nothing to judge: the members are dynamic).
-func requireGroupJudged(t *testing.T, v checker.Verdict, h []history.Op) {
-	t.Helper()
-	ops := map[string]int{}
-	for _, op := range h {
-		if op.Type == history.OK {
-			ops[op.F]++
-		}
-	}
-	if ops[history.FnJoin] == 0 || ops[history.FnAssignment] == 0 || ops[history.FnPoll] == 0 || ops[history.FnOffsets] == 0 {
-		t.Errorf("the history lacks the group's ops: %v", ops)
-	}
-	for _, name := range checker.GroupAnomalies() {
-		if c := v.Check(name); c.Status != checker.StatusClean && name != checker.UnfencedInstance {
-			t.Errorf("%s: %s (%s)", name, c.Status, c.Note)
-		}
-	}
 }

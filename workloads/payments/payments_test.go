@@ -12,6 +12,7 @@ import (
 	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/workloads/gen"
 	"github.com/weir-dev/weir/workloads/payments"
+	"github.com/weir-dev/weir/workloads/stream/streamtest"
 )
 
 // run runs the workload against a fresh broker and judges its history.
@@ -56,7 +57,7 @@ func TestRunAgainstWeir(t *testing.T) {
 		}
 	}
 	t.Logf("%v", count)
-	requireGroupJudged(t, v, h)
+	streamtest.RequireGroupJudged(t, v, h)
 	// Only what no timing can prevent: how many batches, aborts and
 	// crashes a run gets depends on the machine (the scripted tests in
 	// checkers_test.go cover each of them deterministically).
@@ -111,26 +112,5 @@ func TestDefectsCaughtRealtime(t *testing.T) {
 			}
 			t.Errorf("%+v not caught in 3 runs", c.defect)
 		})
-	}
-}
-
-// requireGroupJudged requires the history to carry the processing group's
-// ops and the group checkers to have judged them clean (unfenced-instance
-// has nothing to judge: the members are dynamic).
-func requireGroupJudged(t *testing.T, v checker.Verdict, h []history.Op) {
-	t.Helper()
-	ops := map[string]int{}
-	for _, op := range h {
-		if op.Type == history.OK {
-			ops[op.F]++
-		}
-	}
-	if ops[history.FnJoin] == 0 || ops[history.FnAssignment] == 0 || ops[history.FnPoll] == 0 || ops[history.FnOffsets] == 0 {
-		t.Errorf("the history lacks the group's ops: %v", ops)
-	}
-	for _, name := range checker.GroupAnomalies() {
-		if c := v.Check(name); c.Status != checker.StatusClean && name != checker.UnfencedInstance {
-			t.Errorf("%s: %s (%s)", name, c.Status, c.Note)
-		}
 	}
 }
