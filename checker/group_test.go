@@ -58,17 +58,21 @@ func (b *hb) offsets(proc int, cs ...gco) int64 {
 
 var p0 = []int32{0}
 
+// mutated runs mutate's change for step in place of the step, if it has
+// one, and says whether it did.
+func mutated(b *hb, mutate map[string]func(b *hb), step string) bool {
+	if f := mutate[step]; f != nil {
+		f(b)
+		return true
+	}
+	return false
+}
+
 // rebalanced is a clean group history to vary: member 10 owns partition 0
 // in generation 1, reads a, b, c, commits 2 and leaves it; member 20 gets it
 // in generation 2, reads c from the committed offset, commits 3.
 func rebalanced(b *hb, mutate map[string]func(b *hb)) {
-	do := func(step string) bool {
-		if f := mutate[step]; f != nil {
-			f(b)
-			return true
-		}
-		return false
-	}
+	do := func(step string) bool { return mutated(b, mutate, step) }
 	b.send(0, "a", history.OK, 0, 0)
 	b.send(0, "b", history.OK, 0, 1)
 	b.send(0, "c", history.OK, 0, 2)

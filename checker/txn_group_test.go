@@ -20,13 +20,7 @@ func (b *hb) txnCommit(proc int, typ history.Type, o int64) int64 {
 // commits 2 in a transaction and loses partition 0; member 20 reads c from
 // there and commits 3 in a transaction.
 func transacted(b *hb, mutate map[string]func(b *hb)) {
-	do := func(step string) bool {
-		if f := mutate[step]; f != nil {
-			f(b)
-			return true
-		}
-		return false
-	}
+	do := func(step string) bool { return mutated(b, mutate, step) }
 	b.send(0, "a", history.OK, 0, 0)
 	b.send(0, "b", history.OK, 0, 1)
 	b.send(0, "c", history.OK, 0, 2)
