@@ -134,14 +134,7 @@ func TestUnfencedStaticMember(t *testing.T) {
 			n := 0
 			s := NewShard(cfg, func() string { n++; return fmt.Sprint("id", n) })
 			s.FinishLoad(0, 0)
-			var log int64
-			run := func(out Output) []Reply {
-				if out.Batch != nil {
-					log += int64(len(out.Batch.Records))
-					out.Replies = append(out.Replies, s.Durable(log).Replies...)
-				}
-				return out.Replies
-			}
+			run := durableAtOnce(s)
 			var oldID string
 			var gen int32
 			var heartbeat func() int16
@@ -213,14 +206,7 @@ func TestAcceptStaleMemberEpoch(t *testing.T) {
 		cfg.Defects.AcceptStaleMemberEpoch = defect
 		s := NewShard(cfg, func() string { return "x" })
 		s.FinishLoad(0, 0)
-		var log int64
-		run := func(out Output) []Reply {
-			if out.Batch != nil {
-				log += int64(len(out.Batch.Records))
-				out.Replies = append(out.Replies, s.Durable(log).Replies...)
-			}
-			return out.Replies
-		}
+		run := durableAtOnce(s)
 		beat := func(id string) int32 {
 			req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
 			req.Group, req.MemberID, req.MemberEpoch = "g", id, 0
@@ -244,5 +230,19 @@ func TestAcceptStaleMemberEpoch(t *testing.T) {
 		if want := map[bool]int16{false: kerr.StaleMemberEpoch.Code, true: 0}[defect]; code != want {
 			t.Errorf("defect %v: code %d, want %d", defect, code, want)
 		}
+	}
+}
+
+// durableAtOnce returns a runner of s's outputs for tests: each batch is
+// durable as soon as it is written (the log's end moves by its records),
+// and the replies that waited on it join the output's.
+func durableAtOnce(s *Shard) func(Output) []Reply {
+	var log int64
+	return func(out Output) []Reply {
+		if out.Batch != nil {
+			log += int64(len(out.Batch.Records))
+			out.Replies = append(out.Replies, s.Durable(log).Replies...)
+		}
+		return out.Replies
 	}
 }
