@@ -18,8 +18,11 @@ import (
 // the metadata quorum (combined mode), partitions spread over all three.
 
 // clusterProps shortens the broker session so that a killed broker's
-// partitions go offline within seconds instead of Kafka's 9.
-const clusterProps = "broker.session.timeout.ms=2000\nbroker.heartbeat.interval.ms=300\n"
+// partitions go offline within seconds instead of Kafka's 9, and the
+// consumer-protocol member session to the simulator's 6s, so that a
+// processing member that `weir workload run` crashes holds its partitions
+// for seconds, not Kafka's 45.
+const clusterProps = "broker.session.timeout.ms=2000\nbroker.heartbeat.interval.ms=300\ngroup.consumer.session.timeout.ms=6000\n"
 
 // startCluster starts n brokers as separate processes with one quorum.
 func startCluster(t *testing.T, n int) []*server {

@@ -12,7 +12,8 @@ import (
 )
 
 // TestWorkloadRunAndCheck: `weir workload run` drives the queue and the
-// clickstream workloads against three `weir serve` processes and writes
+// clickstream workloads (its processing group in the mode the seed draws)
+// against three `weir serve` processes and writes
 // run folders that `weir check` judges valid; the queue's folder with an
 // acknowledged record taken out of its final read (a lost write, planted
 // by hand in history.jsonl) is judged invalid.
@@ -30,6 +31,11 @@ func TestWorkloadRunAndCheck(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, "3 broker(s)") {
 			t.Errorf("the run did not see the three brokers: %s", r.stdout)
+		}
+		// Seed 1 draws KIP-848's protocol and static members for the
+		// clickstream's processing group, which weir serve offers.
+		if name == "clickstream" && !strings.Contains(r.stdout, "clickstream processing group: consumer,static") {
+			t.Errorf("the processing group's mode is not the one seed 1 draws: %s", r.stdout)
 		}
 		c := weir(t, "", "check", dir)
 		if c.code != 0 || !strings.Contains(c.stdout, "valid (exit 0), workload "+name) {

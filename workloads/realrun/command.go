@@ -14,9 +14,10 @@ import (
 
 	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/workloads/registry"
+	"github.com/weir-dev/weir/workloads/stream"
 )
 
-const usage = `usage: weir workload run NAME[,NAME] --bootstrap host:port[,host:port] --out DIR [--duration 60s] [--seed N]
+const usage = `usage: weir workload run NAME[,NAME] --bootstrap host:port[,host:port] --out DIR [--duration 60s] [--seed N] [--group MODE]
        weir workload list
 
 run: runs the named workloads against a real Kafka-compatible cluster
@@ -29,6 +30,18 @@ workloads' parameters; topic names carry a suffix unique to the run.
 
   weir workload run queue --bootstrap 127.0.0.1:9092 --duration 60s --out runs/queue-1
   weir check runs/queue-1
+  weir workload run payments --bootstrap 127.0.0.1:9092 --group consumer,static --out runs/pay-1
+
+--group: the processing groups of clickstream, payments and vitals speak
+the classic protocol or KIP-848's consumer protocol, with dynamic or
+static members (group.instance.id); the seed draws each group's mode as
+in weir sim, unless --group forces classic or consumer, static or
+dynamic, or both ("seed", the default, forces nothing). A drawn consumer
+protocol becomes classic on a cluster without ConsumerGroupHeartbeat; a
+forced one there is refused. With the consumer protocol a crashed
+member's partitions wait for the broker's
+group.consumer.session.timeout.ms (Kafka's default 45s), so the final
+drain can take that long.
 
 Exit code: 0 valid, 1 invalid, 2 liveness (topics could not be created,
 the final read was incomplete) or a wrong command line, 3 the run could
@@ -95,6 +108,7 @@ func parseRun(args []string) (Config, error) {
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long the workloads run before the final reads")
 	fs.StringVar(&cfg.Out, "out", "", "the run folder (required)")
 	seed := fs.String("seed", "", "the seed that draws the parameters (default: random, printed)")
+	group := fs.String("group", "seed", "the processing groups' mode: seed, or classic or consumer and static or dynamic, comma-separated")
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -124,6 +138,9 @@ func parseRun(args []string) (Config, error) {
 	if cfg.Out == "" {
 		return cfg, errors.New("--out: the run folder is required")
 	}
+	if cfg.GroupProtocol, cfg.GroupMembership, err = parseGroup(*group); err != nil {
+		return cfg, err
+	}
 	switch *seed {
 	case "":
 		cfg.Seed = rand.Uint64N(1 << 53)
@@ -133,6 +150,25 @@ func parseRun(args []string) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// parseGroup reads --group: "seed", or any of classic or consumer and
+// static or dynamic, each at most once.
+func parseGroup(s string) (protocol, membership string, err error) {
+	if s == "seed" {
+		return "", "", nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		switch {
+		case (part == stream.ProtocolClassic || part == stream.ProtocolConsumer) && protocol == "":
+			protocol = part
+		case (part == "static" || part == "dynamic") && membership == "":
+			membership = part
+		default:
+			return "", "", fmt.Errorf("--group %q: want seed, or classic or consumer and static or dynamic (each once), e.g. consumer,static", s)
+		}
+	}
+	return protocol, membership, nil
 }
 
 // parseBootstrap reads host:port[,host:port].

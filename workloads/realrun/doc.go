@@ -12,6 +12,12 @@
 //  2. The seed draws each workload's parameters (registry.Entry.Draw,
 //     sized for a real cluster); topic names carry a suffix unique to the
 //     run, so runs against one cluster never read each other's records.
+//     Then each processing group's protocol and membership
+//     (registry.DrawGroupMode, as the simulator draws them; Config's
+//     GroupProtocol and GroupMembership force them): the consumer
+//     protocol only where every broker lists ConsumerGroupHeartbeat in
+//     its ApiVersions, classic instead when drawn (said in the trace),
+//     and an error when forced.
 //     header.json records the seed, the command line and every parameter
 //     (params: scenario "external", workload, workload_params) before
 //     anything runs.

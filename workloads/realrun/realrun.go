@@ -18,12 +18,14 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/workloads/gen"
 	"github.com/weir-dev/weir/workloads/registry"
+	"github.com/weir-dev/weir/workloads/stream"
 )
 
 // Config is one run.
@@ -45,6 +47,11 @@ type Config struct {
 	// TopicSuffix overrides the topic suffix drawn from the seed and the
 	// start time (tests).
 	TopicSuffix string
+	// GroupProtocol (stream.ProtocolClassic or stream.ProtocolConsumer)
+	// and GroupMembership ("static" or "dynamic") force that part of every
+	// pipeline workload's processing-group mode; empty parts are drawn
+	// from the seed as the simulator draws them (registry.DrawGroupMode).
+	GroupProtocol, GroupMembership string
 }
 
 // Params is header.json's params of a run against a real cluster; its
@@ -165,10 +172,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // drawParams asks the cluster for its brokers and draws every workload's
 // parameters from the seed.
 func drawParams(ctx context.Context, cfg Config, start time.Time, tr *trace) (Params, error) {
-	brokers, err := countBrokers(ctx, cfg)
+	cluster, err := probeCluster(ctx, cfg)
 	if err != nil {
 		return Params{}, err
 	}
+	brokers := cluster.brokers
 	rf := int16(min(3, brokers))
 	p := Params{
 		Seed: cfg.Seed, Scenario: registry.External, Workload: strings.Join(cfg.Names, ","),
@@ -191,28 +199,78 @@ func drawParams(ctx context.Context, cfg Config, start time.Time, tr *trace) (Pa
 			return p, fmt.Errorf("workload %s: %w", name, err)
 		}
 	}
+	// After every workload's own draw, so that the modes change no other
+	// parameter of the seed (as in the simulator).
+	for _, name := range cfg.Names {
+		if e, _ := registry.Lookup(name); e.ProcessingGroup {
+			if p.WorkloadParams[name], err = setGroupMode(cfg, name, cluster, p.WorkloadParams[name], tr); err != nil {
+				return p, err
+			}
+		}
+	}
 	tr.log("setup", "%d broker(s) at %s: topics with %d replicas, min.insync.replicas %d, suffix %s", brokers, strings.Join(cfg.Bootstrap, ","), rf, p.MinInsync, p.TopicSuffix)
 	return p, nil
 }
 
-// countBrokers asks the cluster how many brokers it has.
-func countBrokers(ctx context.Context, cfg Config) (int, error) {
+// clusterInfo is what a run asks the cluster before drawing its
+// parameters.
+type clusterInfo struct {
+	brokers int
+	// consumerProtocol: every broker offers KIP-848's
+	// ConsumerGroupHeartbeat (Kafka 4.0 by default; not Kafka 3.x without
+	// the early-access flag, nor every Kafka-compatible broker).
+	consumerProtocol bool
+}
+
+// probeCluster asks the cluster how many brokers it has and whether they
+// speak the consumer group protocol.
+func probeCluster(ctx context.Context, cfg Config) (clusterInfo, error) {
+	var info clusterInfo
 	cl, err := gen.ClientConfig{Bootstrap: cfg.Bootstrap, Dialer: cfg.Dialer}.New()
 	if err != nil {
-		return 0, err
+		return info, err
 	}
 	defer cl.Close()
 	// A wrong address should not keep a person waiting a minute.
 	ctx, cancel := context.WithTimeout(ctx, min(cfg.SetupTimeout, 20*time.Second))
 	defer cancel()
-	bs, err := kadm.NewClient(cl).ListBrokers(ctx)
+	adm := kadm.NewClient(cl)
+	bs, err := adm.ListBrokers(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("cannot reach a cluster at %s: %w", strings.Join(cfg.Bootstrap, ","), err)
+		return info, fmt.Errorf("cannot reach a cluster at %s: %w", strings.Join(cfg.Bootstrap, ","), err)
 	}
 	if len(bs) == 0 {
-		return 0, fmt.Errorf("the cluster at %s lists no brokers", strings.Join(cfg.Bootstrap, ","))
+		return info, fmt.Errorf("the cluster at %s lists no brokers", strings.Join(cfg.Bootstrap, ","))
 	}
-	return len(bs), nil
+	info.brokers = len(bs)
+	versions, err := adm.ApiVersions(ctx)
+	if err != nil {
+		return info, fmt.Errorf("cannot ask the cluster at %s for its API versions: %w", strings.Join(cfg.Bootstrap, ","), err)
+	}
+	info.consumerProtocol = len(versions) > 0
+	versions.Each(func(v kadm.BrokerApiVersions) {
+		if _, ok := v.KeyMaxVersion(kmsg.ConsumerGroupHeartbeat.Int16()); v.Err != nil || !ok {
+			info.consumerProtocol = false
+		}
+	})
+	return info, nil
+}
+
+// setGroupMode draws workload name's processing-group mode (the flags
+// force their parts) and writes it into its parameters. A drawn consumer
+// protocol falls back to the classic one on a cluster that does not offer
+// it (said in the trace); a forced one there is an error.
+func setGroupMode(cfg Config, name string, cluster clusterInfo, params json.RawMessage, tr *trace) (json.RawMessage, error) {
+	m := registry.DrawGroupMode(cfg.Seed, name, cfg.GroupProtocol, cfg.GroupMembership)
+	if m.Consumer() && !cluster.consumerProtocol {
+		if cfg.GroupProtocol == stream.ProtocolConsumer {
+			return nil, fmt.Errorf("--group %s: the cluster at %s does not offer the consumer group protocol (KIP-848: ConsumerGroupHeartbeat is not in every broker's ApiVersions); use --group classic", stream.ProtocolConsumer, strings.Join(cfg.Bootstrap, ","))
+		}
+		tr.log("setup", "%s: the seed drew the consumer group protocol, which the cluster does not offer (no ConsumerGroupHeartbeat in ApiVersions): classic instead", name)
+		m.Protocol = stream.ProtocolClassic
+	}
+	tr.log("setup", "%s processing group: %s", name, m.Name())
+	return registry.SetGroupMode(params, m)
 }
 
 // prepareFolder makes dir and removes what an earlier run left in it (only

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,12 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/broker/brokertest"
 	"github.com/weir-dev/weir/checker"
 	"github.com/weir-dev/weir/history"
 	"github.com/weir-dev/weir/runfolder"
 	"github.com/weir-dev/weir/runfolder/rejudge"
 	"github.com/weir-dev/weir/workloads/registry"
+	"github.com/weir-dev/weir/workloads/stream"
+	"github.com/weir-dev/weir/workloads/stream/streamtest"
 )
 
 func TestCommandLine(t *testing.T) {
@@ -40,6 +44,9 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"run", "queue", "--bootstrap", "h:1", "--out", "d", "--seed", "-1"}, `--seed "-1": want a number`},
 		{[]string{"run", "queue", "--bootstrap", "h:1", "--out", "d", "--parallel", "2"}, "flag provided but not defined: -parallel"},
 		{[]string{"run", "queue", "--bootstrap", "h:1", "--out", "d", "extra"}, `unexpected argument "extra"`},
+		{[]string{"run", "queue", "--bootstrap", "h:1", "--out", "d", "--group", "telepathy"}, `--group "telepathy": want seed, or classic or consumer`},
+		{[]string{"run", "queue", "--bootstrap", "h:1", "--out", "d", "--group", "consumer,classic"}, `--group "consumer,classic"`},
+		{[]string{"run", "queue", "--bootstrap", "h:1", "--out", "d", "--group", "seed,static"}, `--group "seed,static"`},
 	} {
 		var out, errOut bytes.Buffer
 		if code := Command(context.Background(), tc.args, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tc.says) {
@@ -49,6 +56,15 @@ func TestCommandLine(t *testing.T) {
 	cfg, err := parseRun([]string{"--bootstrap", "a:1, b:2", "--out", "d", "--seed", "9", "--duration", "3s", "clickstream,queue"})
 	if err != nil || !slices.Equal(cfg.Names, []string{"queue", "clickstream"}) || !slices.Equal(cfg.Bootstrap, []string{"a:1", "b:2"}) || cfg.Seed != 9 || cfg.Duration != 3*time.Second {
 		t.Fatalf("%+v, %v", cfg, err)
+	}
+	if cfg.GroupProtocol != "" || cfg.GroupMembership != "" {
+		t.Fatalf("no --group forced %q, %q", cfg.GroupProtocol, cfg.GroupMembership)
+	}
+	for flag, want := range map[string][2]string{"consumer,static": {"consumer", "static"}, "dynamic": {"", "dynamic"}, "classic": {"classic", ""}, "seed": {"", ""}} {
+		cfg, err := parseRun([]string{"queue", "--bootstrap", "a:1", "--out", "d", "--group", flag})
+		if err != nil || cfg.GroupProtocol != want[0] || cfg.GroupMembership != want[1] {
+			t.Errorf("--group %s: %q, %q, %v; want %q", flag, cfg.GroupProtocol, cfg.GroupMembership, err, want)
+		}
 	}
 	var out bytes.Buffer
 	if code := Command(context.Background(), []string{"list"}, nil, &out, &out); code != 0 || !strings.Contains(out.String(), "clickstream ") {
@@ -170,4 +186,85 @@ func plantLostWrite(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return value
+}
+
+// A processing group's mode: drawn from the seed as the simulator draws it
+// unless forced; a drawn consumer protocol becomes classic, said in the
+// trace, on a cluster that does not offer it, and a forced one is refused
+// there.
+func TestGroupModeOnClustersWithAndWithoutKIP848(t *testing.T) {
+	raw, err := registry.Lookup("clickstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := raw.Draw(rand.New(rand.NewPCG(1, 2)), registry.Cluster{ReplicationFactor: 1, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode := func(t *testing.T, cfg Config, kip848 bool) (stream.GroupMode, string, error) {
+		t.Helper()
+		tr := &trace{start: time.Now()}
+		set, err := setGroupMode(cfg, "clickstream", clusterInfo{brokers: 1, consumerProtocol: kip848}, params, tr)
+		if err != nil {
+			return stream.GroupMode{}, string(tr.bytes()), err
+		}
+		m, err := registry.GroupModeOf(set)
+		return m, string(tr.bytes()), err
+	}
+	// Seed 1 draws the consumer protocol and static members for clickstream.
+	drawn := registry.DrawGroupMode(1, "clickstream", "", "")
+	if drawn != (stream.GroupMode{Protocol: stream.ProtocolConsumer, Static: true}) {
+		t.Fatalf("seed 1 draws %s; the test wants a seed that draws consumer,static", drawn.Name())
+	}
+	if m, tr, err := mode(t, Config{Seed: 1}, true); err != nil || m != drawn || !strings.Contains(tr, "clickstream processing group: consumer,static") {
+		t.Errorf("drawn on a KIP-848 cluster: %s, %v, trace %q", m.Name(), err, tr)
+	}
+	if m, tr, err := mode(t, Config{Seed: 1}, false); err != nil || m != (stream.GroupMode{Protocol: stream.ProtocolClassic, Static: true}) || !strings.Contains(tr, "which the cluster does not offer") {
+		t.Errorf("drawn on a cluster without KIP-848: %s, %v, trace %q", m.Name(), err, tr)
+	}
+	if m, _, err := mode(t, Config{Seed: 1, GroupProtocol: stream.ProtocolClassic, GroupMembership: "dynamic"}, true); err != nil || m != (stream.GroupMode{Protocol: stream.ProtocolClassic}) {
+		t.Errorf("forced classic,dynamic: %s, %v", m.Name(), err)
+	}
+	if _, _, err := mode(t, Config{Seed: 3, GroupProtocol: stream.ProtocolConsumer}, false); err == nil || !strings.Contains(err.Error(), "does not offer the consumer group protocol") {
+		t.Errorf("forced consumer on a cluster without KIP-848: %v", err)
+	}
+}
+
+// A pipeline against a real broker in the mode --group forces: the
+// consumer protocol with static members, recorded where the workload
+// reads it, and judged valid with its group ops.
+func TestPipelineGroupModeAgainstABroker(t *testing.T) {
+	// The simulator's consumer session (Kafka's 45s would hold a crashed
+	// member's partitions past the final drain's patience).
+	addr := brokertest.StartConfig(t, func(c *broker.Config) { c.Groups.Coordinator.ConsumerSessionTimeoutMs = 6000 })
+	dir := t.TempDir()
+	res, err := Run(t.Context(), Config{Names: []string{"clickstream"}, Bootstrap: []string{addr}, Duration: 3 * time.Second, Out: dir, Seed: 3,
+		Args: []string{"test"}, GroupProtocol: stream.ProtocolConsumer, GroupMembership: "static"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Code != runfolder.ExitValid {
+		t.Fatalf("exit %d:\n%s", res.Code, res.Summary)
+	}
+	m, err := registry.GroupModeOf(res.Params.WorkloadParams["clickstream"])
+	if err != nil || m != (stream.GroupMode{Protocol: stream.ProtocolConsumer, Static: true}) {
+		t.Fatalf("recorded mode %s, %v", m.Name(), err)
+	}
+	v, err := runfolder.ReadVerdict(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cv checker.Verdict
+	if err := json.Unmarshal(v.Details, &cv); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, runfolder.HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := history.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamtest.RequireGroupJudged(t, cv, ops)
 }
