@@ -369,17 +369,18 @@ func (l *diskLog) recoverWALs(wals []uint64) (pb.HardState, error) {
 	}
 	for i := from; i < n; i++ {
 		path := filepath.Join(l.dir, walName(wals[i]))
+		wal := data
 		if i < n-1 {
 			var err error
-			if data, err = l.readWAL(path); err != nil {
+			if wal, err = l.readWAL(path); err != nil {
 				return hs, err
 			}
 		}
-		good, err := l.replay(path, data, &hs)
+		good, err := l.replay(path, wal, &hs)
 		if err != nil {
 			return hs, err
 		}
-		if good == len(data) {
+		if good == len(wal) {
 			continue
 		}
 		if i < n-1 || n < len(wals) {
