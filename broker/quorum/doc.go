@@ -16,9 +16,15 @@
 //   - storage.go: the log on env.FS. Entries and the hard state of a Ready
 //     are appended to a WAL and fsynced before that Ready's messages are
 //     sent; snapshots of the image are written (and their directory
-//     fsynced) before the WAL is rotated and older files removed; on start
-//     the newest valid snapshot is loaded, the WALs replayed over it, and a
-//     torn tail of the last WAL cut off.
+//     fsynced) before the WAL is rotated and older files removed. A
+//     rotation's WAL opens with a header giving the length of what the
+//     rotation wrote (the hard state and every entry after the snapshot),
+//     so a start tells a complete rotation from one a crash cut short. On
+//     start the newest valid snapshot is loaded, rotations cut short are
+//     dropped, and the newest complete WAL (or, in a log written before
+//     rotations had a header, every WAL) is replayed over it; a torn tail
+//     of the last WAL is cut off, and the cut fsynced before the start
+//     rotates.
 //   - transport.go: env.Net connections between controller listeners, one
 //     outbound stream per peer with a bounded queue, redialed after a
 //     backoff; a full queue or a dead peer drops messages and tells Raft
@@ -32,6 +38,14 @@
 // Invariants:
 //   - Nothing is sent that depends on state not yet fsynced; a node whose
 //     log write or fsync fails stops (Status.Err) rather than go on.
+//   - A crash at any point, a rotation's included, leaves a log that
+//     starts with every entry and the hard state fsynced before it. A
+//     start refuses the log (errCorruptLog) only when fsynced bytes are
+//     damaged: a bad frame in a WAL that a newer WAL follows, or a
+//     rotation that is not all there in a WAL that goes on after it.
+//     Damage at the end of the last WAL reads as a torn tail, and damage
+//     to its header, or to its rotation when nothing was appended after
+//     it, as a rotation cut short: neither can be told from a crash.
 //   - The leader decides only once it has applied an entry of its own term
 //     (so its image holds everything committed before it), against an image
 //     of its own log: committed entries plus its own proposals of this term,

@@ -24,18 +24,37 @@ import (
 //
 // Frames are entries (raftpb.Entry) and hard states (raftpb.HardState),
 // appended and fsynced before the Ready's messages go out. A snapshot is
-// written (file fsynced, directory fsynced) before the WAL is rotated: the
-// new WAL holds the hard state and the entries after the compaction point,
-// and only once it is durable are older WALs and snapshots removed. On
-// start, the newest snapshot that checks out is loaded and every WAL is
-// replayed over it in order (entries at or below the snapshot skipped,
-// later ones appended, a rewritten tail replacing the old one); a torn or
-// corrupt frame at the end of the last WAL is cut off, one anywhere else
-// is an error: it was fsynced once, so the disk lost it.
+// written (file fsynced, directory fsynced) before the WAL is rotated.
+//
+// A rotation (every start, every compaction, every snapshot from the
+// leader) writes a new WAL whose first frame, a rotation header, holds the
+// length of the frames that follow it and belong to the rotation: the hard
+// state and every entry after the compaction point. Header and frames go
+// in one write and one fsync, then the directory is fsynced, and only then
+// are older WALs and snapshots removed. A WAL whose rotation frames are all
+// there is complete: with the newest snapshot it holds the whole log, so
+// the WALs before it are never read again. One that a crash cut short
+// (shorter than its header says, or without one whole frame) held nothing
+// acknowledged: appends go to a WAL only once its rotation is durable.
+//
+// On start, the newest snapshot that checks out is loaded; then, from the
+// newest WAL back, WALs that a crash cut short are dropped, and the newest
+// complete WAL is replayed over the snapshot (entries at or below it
+// skipped, later ones appended, a rewritten tail replacing the old one).
+// WALs without a header, written before rotations had one, are all
+// replayed in order, as they always were. A bad frame is a torn tail only
+// at the end of the very last WAL: it is cut off, and the cut fsynced
+// before the start rotates, so a crash in that rotation cannot leave the
+// torn tail in front of a newer WAL. Anywhere else a bad frame was fsynced
+// once, so the disk lost it, and the log is refused (errCorruptLog); so is
+// a WAL written past the end of a rotation that is not all there.
 
 const (
 	frameEntry     = 1
 	frameHardState = 2
+	// frameRotation opens every WAL a rotation writes; its payload, a
+	// u64, is the length of the frames after it that the rotation wrote.
+	frameRotation = 3
 
 	frameHeader   = 4 + 4 + 1
 	maxFrameBytes = 256 << 20
@@ -89,14 +108,9 @@ func openLog(fs env.FS, dir string, initial *pb.Snapshot) (*diskLog, pb.HardStat
 			return nil, pb.HardState{}, err
 		}
 	}
-	wals := filesWith(names, "wal-", ".log")
-	var hs pb.HardState
-	for i, seq := range wals {
-		last := i == len(wals)-1
-		if err := l.replay(seq, last, &hs); err != nil {
-			return nil, pb.HardState{}, err
-		}
-		l.walSeq = seq
+	hs, err := l.recoverWALs(filesWith(names, "wal-", ".log"))
+	if err != nil {
+		return nil, pb.HardState{}, err
 	}
 	first, _ := l.FirstIndex()
 	lastIndex, _ := l.LastIndex()
@@ -269,41 +283,167 @@ func (l *diskLog) writeSnapshot(snap pb.Snapshot) error {
 	return nil
 }
 
-// replay reads one WAL into the MemoryStorage.
-func (l *diskLog) replay(seq uint64, last bool, hs *pb.HardState) error {
-	path := filepath.Join(l.dir, walName(seq))
-	data, err := l.readWAL(path)
-	if err != nil {
-		return err
+// walKind is what a start finds a WAL to be.
+type walKind uint8
+
+const (
+	// walPlain: frames without a rotation header, as every WAL was before
+	// rotations had one.
+	walPlain walKind = iota + 1
+	// walComplete: a rotation whose frames are all there.
+	walComplete
+	// walCutShort: a rotation that a crash cut short, or a file without
+	// one whole frame. Nothing in it was acknowledged.
+	walCutShort
+)
+
+// classifyWAL tells what data, a whole WAL as read, is. A rotation cut
+// short is never longer than its header says: nothing is appended to a WAL
+// before its rotation is durable. One that is longer lost bytes that were
+// fsynced, and is refused.
+func classifyWAL(data []byte) (walKind, error) {
+	kind, payload, n, ok := readWALFrame(data)
+	switch {
+	case !ok:
+		return walCutShort, nil
+	case kind != frameRotation:
+		return walPlain, nil
+	case len(payload) != 8:
+		return 0, fmt.Errorf("%w: rotation header of %d bytes", errCorruptLog, len(payload))
 	}
+	size := binary.BigEndian.Uint64(payload)
+	if size > uint64(len(data)-n) {
+		return walCutShort, nil
+	}
+	end := n + int(size)
+	off := n
+	for off < end {
+		_, _, m, ok := readWALFrame(data[off:])
+		if !ok {
+			return 0, fmt.Errorf("%w: rotation cut short at byte %d of %d, but the WAL goes on to byte %d", errCorruptLog, off, end, len(data))
+		}
+		off += m
+	}
+	if off != end {
+		return 0, fmt.Errorf("%w: a frame crosses the end of the rotation at byte %d", errCorruptLog, end)
+	}
+	return walComplete, nil
+}
+
+// recoverWALs replays the WALs (their numbers, ascending) over the
+// snapshot in the MemoryStorage and returns the hard state they hold.
+// From the newest back: WALs that a crash cut short are dropped; the
+// first one that is not is the last that counts. If it is complete it
+// holds the whole log and alone is replayed; otherwise every WAL up to it
+// is (a log written before rotations had a header). A bad frame may end
+// only the last WAL that counts, and only if none was dropped after it (a
+// rotation begins only once the WAL before it has no torn tail); it is
+// then cut off for good. rotate removes every WAL read or dropped here.
+func (l *diskLog) recoverWALs(wals []uint64) (pb.HardState, error) {
+	var hs pb.HardState
+	if len(wals) == 0 {
+		return hs, nil
+	}
+	l.walSeq = wals[len(wals)-1]
+	n, kind := len(wals), walCutShort
+	var data []byte
+	for ; n > 0; n-- {
+		var err error
+		path := filepath.Join(l.dir, walName(wals[n-1]))
+		if data, err = l.readWAL(path); err != nil {
+			return hs, err
+		}
+		if kind, err = classifyWAL(data); err != nil {
+			return hs, fmt.Errorf("%s: %w", path, err)
+		}
+		if kind != walCutShort {
+			break
+		}
+	}
+	if n == 0 {
+		return hs, nil // nothing but rotations cut short: the snapshot is the log
+	}
+	from := 0
+	if kind == walComplete {
+		from = n - 1 // the WALs before it are older copies of what it holds
+	}
+	for i := from; i < n; i++ {
+		path := filepath.Join(l.dir, walName(wals[i]))
+		wal := data
+		if i < n-1 {
+			var err error
+			if wal, err = l.readWAL(path); err != nil {
+				return hs, err
+			}
+		}
+		good, err := l.replay(path, wal, &hs)
+		if err != nil {
+			return hs, err
+		}
+		if good == len(wal) {
+			continue
+		}
+		if i < n-1 || n < len(wals) {
+			return hs, fmt.Errorf("%w: %s: bad frame at byte %d before a newer WAL", errCorruptLog, path, good)
+		}
+		if err := l.cutTail(path, good); err != nil {
+			return hs, err
+		}
+	}
+	return hs, nil
+}
+
+// replay reads data, the WAL at path, into the MemoryStorage up to its
+// first bad frame, and returns that frame's offset (len(data) if none).
+func (l *diskLog) replay(path string, data []byte, hs *pb.HardState) (int, error) {
 	off := 0
 	for off < len(data) {
 		kind, payload, n, ok := readWALFrame(data[off:])
 		if !ok {
-			if !last {
-				return fmt.Errorf("%w: %s: bad frame at byte %d", errCorruptLog, path, off)
-			}
-			break // a torn tail: the WAL written at the next start replaces it
+			return off, nil
 		}
-		switch kind {
-		case frameEntry:
+		switch {
+		case kind == frameEntry:
 			var e pb.Entry
 			if err := e.Unmarshal(payload); err != nil {
-				return fmt.Errorf("%w: %s: entry at byte %d: %v", errCorruptLog, path, off, err)
+				return 0, fmt.Errorf("%w: %s: entry at byte %d: %v", errCorruptLog, path, off, err)
 			}
 			if err := l.appendRecovered(e); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+				return 0, fmt.Errorf("%s: %w", path, err)
 			}
-		case frameHardState:
+		case kind == frameHardState:
 			if err := hs.Unmarshal(payload); err != nil {
-				return fmt.Errorf("%w: %s: hard state at byte %d: %v", errCorruptLog, path, off, err)
+				return 0, fmt.Errorf("%w: %s: hard state at byte %d: %v", errCorruptLog, path, off, err)
 			}
+		case kind == frameRotation && off == 0:
+			// The rotation's frames follow and replay like any others.
 		default:
-			return fmt.Errorf("%w: %s: frame kind %d at byte %d", errCorruptLog, path, kind, off)
+			return 0, fmt.Errorf("%w: %s: frame kind %d at byte %d", errCorruptLog, path, kind, off)
 		}
 		off += n
 	}
-	return nil
+	return off, nil
+}
+
+// cutTail truncates the WAL at path to its first size bytes and fsyncs
+// it. The rotation that follows a start may be cut short by a crash and
+// leave a WAL after this one; the torn tail must be gone by then, or the
+// next start could not tell it from a frame the disk lost (sweep seed
+// 11156's shape).
+func (l *diskLog) cutTail(path string, size int) error {
+	f, err := l.fs.OpenReadWrite(path)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(size)); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (l *diskLog) appendRecovered(e pb.Entry) error {
@@ -344,20 +484,9 @@ func readWALFrame(b []byte) (kind byte, payload []byte, n int, ok bool) {
 // save makes a Ready's entries and hard state durable: appended to the
 // WAL and fsynced before the caller sends the Ready's messages.
 func (l *diskLog) save(hs pb.HardState, entries []pb.Entry, mustSync bool) error {
-	l.buf = l.buf[:0]
-	for i := range entries {
-		data, err := entries[i].Marshal()
-		if err != nil {
-			return err
-		}
-		l.buf = appendWALFrame(l.buf, frameEntry, data)
-	}
-	if !raft.IsEmptyHardState(hs) {
-		data, err := hs.Marshal()
-		if err != nil {
-			return err
-		}
-		l.buf = appendWALFrame(l.buf, frameHardState, data)
+	var err error
+	if l.buf, err = appendFrames(l.buf[:0], hs, entries); err != nil {
+		return err
 	}
 	if len(l.buf) > 0 {
 		if _, err := l.wal.Write(l.buf); err != nil {
@@ -369,6 +498,31 @@ func (l *diskLog) save(hs pb.HardState, entries []pb.Entry, mustSync bool) error
 			return err
 		}
 	}
+	return l.keep(hs, entries)
+}
+
+// appendFrames appends the frames of entries, then of hs unless it is
+// empty, to dst.
+func appendFrames(dst []byte, hs pb.HardState, entries []pb.Entry) ([]byte, error) {
+	for i := range entries {
+		data, err := entries[i].Marshal()
+		if err != nil {
+			return dst, err
+		}
+		dst = appendWALFrame(dst, frameEntry, data)
+	}
+	if !raft.IsEmptyHardState(hs) {
+		data, err := hs.Marshal()
+		if err != nil {
+			return dst, err
+		}
+		dst = appendWALFrame(dst, frameHardState, data)
+	}
+	return dst, nil
+}
+
+// keep puts what was made durable into the MemoryStorage.
+func (l *diskLog) keep(hs pb.HardState, entries []pb.Entry) error {
 	if err := l.Append(entries); err != nil {
 		return err
 	}
@@ -414,9 +568,9 @@ func (l *diskLog) compact(index uint64, cs pb.ConfState, data []byte, keepFrom u
 	return l.rotate(hs)
 }
 
-// rotate writes a new WAL with hs and every entry the MemoryStorage
-// holds, fsyncs it and its directory, then removes older WALs and every
-// snapshot but the newest.
+// rotate writes a new WAL: its header, then hs and every entry the
+// MemoryStorage holds, in one write. It fsyncs the WAL and its directory,
+// then removes older WALs and every snapshot but the newest.
 func (l *diskLog) rotate(hs pb.HardState) error {
 	first, _ := l.FirstIndex()
 	last, _ := l.LastIndex()
@@ -427,6 +581,12 @@ func (l *diskLog) rotate(hs pb.HardState) error {
 			return err
 		}
 	}
+	frames, err := appendFrames(nil, hs, entries)
+	if err != nil {
+		return err
+	}
+	data := appendWALFrame(nil, frameRotation, binary.BigEndian.AppendUint64(nil, uint64(len(frames))))
+	data = append(data, frames...)
 	old := l.walSeq
 	l.walSeq++
 	f, err := l.fs.Create(filepath.Join(l.dir, walName(l.walSeq)))
@@ -437,13 +597,22 @@ func (l *diskLog) rotate(hs pb.HardState) error {
 		l.wal.Close()
 	}
 	l.wal = f
-	if err := l.save(hs, entries, true); err != nil {
+	if _, err := f.Write(data); err != nil {
+		l.abandonRotation(old)
+		return err
+	}
+	if err := f.Sync(); err != nil {
 		l.abandonRotation(old)
 		return err
 	}
 	if err := l.fs.SyncDir(l.dir); err != nil {
 		l.abandonRotation(old)
 		return err
+	}
+	if !raft.IsEmptyHardState(hs) {
+		if err := l.SetHardState(hs); err != nil {
+			return err
+		}
 	}
 	names, err := l.fs.List(l.dir)
 	if err != nil {
@@ -463,12 +632,12 @@ func (l *diskLog) rotate(hs pb.HardState) error {
 }
 
 // abandonRotation removes the WAL a failed rotation began. It was never
-// durable, and the WALs before it still hold everything. Left on the disk,
-// it would make the WAL before it a WAL in the middle at the next start,
-// where a torn tail (cut, rightly, by the start that began this rotation)
-// reads as fsynced data the disk lost, and the node would never start
-// again (sweep seed 11156: an fsync error, then a crash, then a start whose
-// new WAL's fsync failed too). Best effort: the node stops either way.
+// durable, and the WALs before it still hold everything. A start would
+// drop it anyway if a crash cut it short, and could use it if it is there
+// whole; removing it keeps the next start's files as this rotation found
+// them (sweep seed 11156: an fsync error, then a crash, then a start whose
+// new WAL's fsync failed too, and before rotations had a header every
+// later start refused the log). Best effort: the node stops either way.
 func (l *diskLog) abandonRotation(old uint64) {
 	l.wal.Close()
 	l.fs.Remove(filepath.Join(l.dir, walName(l.walSeq)))

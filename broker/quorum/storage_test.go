@@ -1,6 +1,7 @@
 package quorum
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	pb "go.etcd.io/raft/v3/raftpb"
 
+	"github.com/weir-dev/weir/env"
 	"github.com/weir-dev/weir/env/memfs"
 )
 
@@ -98,28 +100,120 @@ func checkTornLogRecovered(t *testing.T, fs *memfs.FS) {
 }
 
 // A bad frame in a WAL that is not the last one lost fsynced data: the
-// log refuses to start instead of silently dropping it.
+// log refuses to start instead of silently dropping it. The WAL after it
+// is a rotation a crash cut short, which the start drops, but the WAL
+// before it has no torn tail to forgive: the start that began that
+// rotation fsynced the cut of any first, and a compaction rotates only
+// after its saves were fsynced. The same files undamaged start.
 func TestLogRefusesCorruptMiddle(t *testing.T) {
-	fs := memfs.New()
-	l, _, err := openLog(fs, "/q", &bootSnap)
+	for _, damaged := range []bool{false, true} {
+		fs := memfs.New()
+		l, _, err := openLog(fs, "/q", &bootSnap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.save(pb.HardState{Term: 1, Commit: 3}, entries(2, 4, 1), true); err != nil {
+			t.Fatal(err)
+		}
+		first := filepath.Join("/q", walName(l.walSeq))
+		l.close()
+		writeCutShortRotation(t, fs, l.walSeq+1)
+		if damaged {
+			// In entry 2's frame, after the rotation's header.
+			g, _ := fs.OpenReadWrite(first)
+			g.WriteAt([]byte{0xff}, rotationHeaderBytes+12)
+			g.Sync()
+			g.Close()
+		}
+		l2, hs, err := openLog(fs, "/q", &bootSnap)
+		switch {
+		case damaged && !errors.Is(err, errCorruptLog):
+			t.Fatalf("damaged: err = %v, want errCorruptLog", err)
+		case !damaged && err != nil:
+			t.Fatalf("undamaged: %v", err)
+		case !damaged:
+			if last, _ := l2.LastIndex(); last != 4 || hs.Commit != 3 {
+				t.Fatalf("undamaged: last %d commit %d, want 4 and 3", last, hs.Commit)
+			}
+		}
+	}
+}
+
+// rotationHeaderBytes is the size of a rotation's header frame.
+const rotationHeaderBytes = frameHeader + 8
+
+// writeCutShortRotation leaves WAL seq as a crash in a rotation may (its
+// name kept, half its bytes): a header, and part of the frames it counts.
+func writeCutShortRotation(t *testing.T, fs *memfs.FS, seq uint64) {
+	t.Helper()
+	frames, err := appendFrames(nil, pb.HardState{Term: 1, Commit: 3}, entries(2, 4, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.save(pb.HardState{Term: 1, Commit: 3}, entries(2, 4, 1), true); err != nil {
-		t.Fatal(err)
-	}
-	first := filepath.Join("/q", walName(l.walSeq))
-	// A second WAL after it, as a crash mid-rotation would leave.
-	f, _ := fs.Create(filepath.Join("/q", walName(l.walSeq+1)))
-	f.Write(appendWALFrame(nil, frameHardState, mustMarshal(t, pb.HardState{Term: 1, Commit: 2})))
+	data := appendWALFrame(nil, frameRotation, binary.BigEndian.AppendUint64(nil, uint64(len(frames))))
+	data = append(data, frames[:len(frames)/2]...)
+	f, _ := fs.Create(filepath.Join("/q", walName(seq)))
+	f.Write(data)
 	f.Sync()
 	f.Close()
-	g, _ := fs.OpenReadWrite(first)
-	g.WriteAt([]byte{0xff}, 12)
+	fs.SyncDir("/q")
+}
+
+// A rotation whose frames are not all there although the WAL goes on
+// after them lost bytes that were fsynced: a crash cuts a rotation short
+// only before anything is appended to it. The log is refused, even when
+// that WAL is the last one; dropped as cut short, it would start from the
+// snapshot alone, without entries 2-6.
+func TestLogRefusesDamagedRotation(t *testing.T) {
+	fs := memfs.New()
+	saveClosed(t, fs, pb.HardState{Term: 1, Commit: 4}, entries(2, 4, 1))
+	l, _, err := openLog(fs, "/q", &bootSnap) // a rotation holding entries 2-4
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.save(pb.HardState{Term: 1, Commit: 6}, entries(5, 6, 1), true); err != nil {
+		t.Fatal(err)
+	}
+	l.close()
+	g, _ := fs.OpenReadWrite(filepath.Join("/q", walName(l.walSeq)))
+	g.WriteAt([]byte{0xff}, rotationHeaderBytes+12) // in entry 2's frame
 	g.Sync()
 	g.Close()
 	if _, _, err := openLog(fs, "/q", &bootSnap); !errors.Is(err, errCorruptLog) {
 		t.Fatalf("err = %v, want errCorruptLog", err)
+	}
+}
+
+// WALs written before rotations had a header start as they always did,
+// and a bad frame in one that is not the last is refused as before.
+func TestLogOpensPlainWALs(t *testing.T) {
+	for _, damaged := range []bool{false, true} {
+		fs := memfs.New()
+		if err := mkdirDurable(fs, "/q"); err != nil {
+			t.Fatal(err)
+		}
+		if err := (&diskLog{fs: fs, dir: "/q"}).writeSnapshot(bootSnap); err != nil {
+			t.Fatal(err)
+		}
+		writePlainWAL(t, fs, 1, pb.HardState{Term: 2, Vote: 1, Commit: 3}, entries(2, 4, 2))
+		writePlainWAL(t, fs, 2, pb.HardState{Term: 2, Vote: 1, Commit: 5}, entries(5, 6, 2))
+		if damaged {
+			g, _ := fs.OpenReadWrite(filepath.Join("/q", walName(1)))
+			g.WriteAt([]byte{0xff}, 12)
+			g.Sync()
+			g.Close()
+		}
+		l, hs, err := openLog(fs, "/q", &bootSnap)
+		switch {
+		case damaged && !errors.Is(err, errCorruptLog):
+			t.Fatalf("damaged: err = %v, want errCorruptLog", err)
+		case !damaged && err != nil:
+			t.Fatalf("undamaged: %v", err)
+		case !damaged:
+			if last, _ := l.LastIndex(); last != 6 || hs != (pb.HardState{Term: 2, Vote: 1, Commit: 5}) {
+				t.Fatalf("undamaged: last %d hard state %+v", last, hs)
+			}
+		}
 	}
 }
 
@@ -224,4 +318,53 @@ func TestLogSurvivesFlippedReads(t *testing.T) {
 			t.Fatalf("no read of a %s file was flipped: the test tests nothing", file)
 		}
 	}
+}
+
+// Any bytes in two WALs: a start never panics, and one that succeeds
+// leaves a log that starts again, after a crash that keeps nothing
+// unsynced, to the same state.
+func FuzzOpenLogWALs(f *testing.F) {
+	rotation := func(hs pb.HardState, ents []pb.Entry) []byte {
+		frames, _ := appendFrames(nil, hs, ents)
+		return append(appendWALFrame(nil, frameRotation, binary.BigEndian.AppendUint64(nil, uint64(len(frames)))), frames...)
+	}
+	plain, _ := appendFrames(nil, pb.HardState{Term: 1, Commit: 2}, entries(2, 3, 1))
+	full := rotation(pb.HardState{Term: 2, Vote: 1, Commit: 3}, entries(2, 4, 2))
+	f.Add(plain, []byte(nil))
+	f.Add(plain, full)
+	f.Add(full, full[:len(full)/2])
+	f.Add(append(full, plain[:7]...), []byte{})
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		fs := memfs.New()
+		if err := mkdirDurable(fs, "/q"); err != nil {
+			t.Fatal(err)
+		}
+		if err := (&diskLog{fs: fs, dir: "/q"}).writeSnapshot(bootSnap); err != nil {
+			t.Fatal(err)
+		}
+		for i, data := range [][]byte{first, second} {
+			if data != nil {
+				if err := env.WriteFileSync(fs, filepath.Join("/q", walName(uint64(i+1))), data); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		fs.SyncDir("/q")
+		l, hs, err := openLog(fs, "/q", &bootSnap)
+		if err != nil {
+			if !errors.Is(err, errCorruptLog) {
+				t.Fatalf("a start failed with %v, not errCorruptLog", err)
+			}
+			return
+		}
+		last, _ := l.LastIndex()
+		l.close()
+		l2, hs2, err := openLog(fs.Crash(nil, 0), "/q", &bootSnap)
+		if err != nil {
+			t.Fatalf("second start: %v", err)
+		}
+		if last2, _ := l2.LastIndex(); last2 != last || hs2 != hs {
+			t.Fatalf("second start: last %d hard state %+v, first start: %d %+v", last2, hs2, last, hs)
+		}
+	})
 }
