@@ -336,30 +336,6 @@ func addOffsetsToTxn(ctx context.Context, c *txnClient, id int64, epoch int16, g
 	}
 }
 
-// beginTxn begins a transaction on c's client, giving up when ctx ends.
-// kgo's BeginTransaction takes no context: a client without a producer id
-// (a new incarnation, or one whose id must be reloaded) sends
-// InitProducerId and sends it again for as long as the coordinator
-// answers CONCURRENT_TRANSACTIONS, which lasts as long as the coordinator
-// cannot write the markers ending the last transaction of the
-// transactional id (a partition of it offline until the liveness phase
-// restarts its node, which waits for this workload to return). Only the
-// client's own context ends that loop: when ctx ends first, beginTxn
-// closes the client (a crash: the next transaction makes a new one) and
-// waits for BeginTransaction to return, so that no goroutine outlives it.
-func beginTxn(ctx context.Context, c *txnClient) error {
-	began := make(chan error, 1)
-	go func() { began <- c.cl.BeginTransaction() }()
-	select {
-	case err := <-began:
-		return err
-	case <-ctx.Done():
-		c.crash()
-		<-began
-		return fmt.Errorf("no producer id before the transaction's deadline: %w", ctx.Err())
-	}
-}
-
 // runTxn begins a transaction on c, produces recs (pausing before each
 // but the first as pauses say, and before the end), flushes, and ends it:
 // abort when asked or when a send failed, else commit, noting in done
@@ -370,7 +346,9 @@ func beginTxn(ctx context.Context, c *txnClient) error {
 func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, offsets *txnOffsets, pauses []time.Duration, opTimeout time.Duration, rec *history.Recorder) (history.Type, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*opTimeout)
 	defer cancel()
-	if err := beginTxn(ctx, c); err != nil {
+	// The begin too: kgo's takes no context (gen.BeginTxn says why that
+	// hung a run); giving up closes c's client.
+	if err := gen.BeginTxn(ctx, c.cl.BeginTransaction, c.crash); err != nil {
 		return history.Info, "begin: " + err.Error()
 	}
 	var wg sync.WaitGroup
