@@ -61,8 +61,11 @@
 //
 // Every wait is bounded: kgo's retry, request and delivery timeouts
 // (ClientConfig), an op timeout on each send, a poll timeout on each poll,
-// and the caller's context. Nothing here spins; Sleep and the pacing wait
-// on timers.
+// and the caller's context. kgo's BeginTransaction is the one call that
+// takes no context and can wait for good (it retries InitProducerId while
+// the coordinator answers CONCURRENT_TRANSACTIONS): BeginTxn bounds it by
+// closing the client when its context ends. Nothing here spins; Sleep and
+// the pacing wait on timers.
 //
 // The package keeps no package-level mutable state; every goroutine it
 // starts ends before the call that started it returns (a closing client

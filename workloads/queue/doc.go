@@ -157,7 +157,9 @@
 // ends: kgo's RetryTimeout, RequestTimeoutOverhead and
 // RecordDeliveryTimeout, plus Config.OpTimeout on each send (an idempotent
 // kgo producer does not give up a record that is in flight, so the process
-// stops waiting, records info and its client is replaced). Run ends after
+// stops waiting, records info and its client is replaced), and three op
+// timeouts on each transaction, its begin included (gen.BeginTxn: kgo's
+// takes no context; giving up replaces the client). Run ends after
 // Config.Duration, when ctx ends, or when every producer client sent
 // Config.SendsPerProducer.
 //

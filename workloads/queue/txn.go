@@ -342,11 +342,13 @@ func addOffsetsToTxn(ctx context.Context, c *txnClient, id int64, epoch int16, g
 // when the commit was asked for and each acknowledged position. It is
 // bounded by three op timeouts of its own, not by the run's context, so
 // that a transaction under way when the run ends completes and is
-// recorded.
+// recorded; every step, its beginning included, gives up when they end.
 func runTxn(c *txnClient, recs []*kgo.Record, done *history.Txn, abort bool, offsets *txnOffsets, pauses []time.Duration, opTimeout time.Duration, rec *history.Recorder) (history.Type, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*opTimeout)
 	defer cancel()
-	if err := c.cl.BeginTransaction(); err != nil {
+	// The begin too: kgo's takes no context (gen.BeginTxn says why that
+	// hung a run); giving up closes c's client.
+	if err := gen.BeginTxn(ctx, c.cl.BeginTransaction, c.crash); err != nil {
 		return history.Info, "begin: " + err.Error()
 	}
 	var wg sync.WaitGroup

@@ -155,9 +155,10 @@
 //
 // # Bounds
 //
-// Every poll is bounded by the client's poll timeout, every batch's writes
-// and end by a multiple of its op timeout (not by the run's context, so a
-// batch under way when the run ends still completes and is recorded), a
-// restore by Config.RestoreTimeout. Run returns once every member has
+// Every poll is bounded by the client's poll timeout, every batch's begin,
+// writes and end by a multiple of its op timeout (not by the run's
+// context, so a batch under way when the run ends still completes and is
+// recorded; a begin that runs out crashes the incarnation: gen.BeginTxn),
+// a restore by Config.RestoreTimeout. Run returns once every member has
 // left; no goroutine outlives it.
 package stream

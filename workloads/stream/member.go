@@ -44,13 +44,14 @@ type member struct {
 	closing    *sync.WaitGroup
 	crashAtEnd bool
 
-	kill   *gen.Killable
-	cc     gen.ClientConfig
-	cl     *kgo.Client
-	sess   *kgo.GroupTransactSession // nil unless transactional
-	app    App
-	client int // the client's id in the history (history.Send.Client)
-	batch  int
+	kill    *gen.Killable
+	crashed bool // crash ran: a second one (after a begin gave up) does nothing
+	cc      gen.ClientConfig
+	cl      *kgo.Client
+	sess    *kgo.GroupTransactSession // nil unless transactional
+	app     App
+	client  int // the client's id in the history (history.Send.Client)
+	batch   int
 	// unconfirmed is set when kgo logged that an EndTxn's outcome is
 	// unknown (it then reports an abort it cannot confirm).
 	unconfirmed atomic.Bool
@@ -280,6 +281,10 @@ func (m *member) leave() {
 // nothing more reaching the cluster, like a killed process. The close
 // finishes in the background (the slot waits for it before it returns).
 func (m *member) crash() {
+	if m.crashed {
+		return
+	}
+	m.crashed = true
 	m.kill.Kill()
 	// A crash can come between a poll and its batch (a restore that
 	// failed): a client that still blocks rebalances would wait in Close
@@ -439,11 +444,20 @@ func (m *member) sessionOffsets() []history.GroupOffset {
 	return out
 }
 
+// begin begins the session's transaction within a work context of its
+// own: kgo's Begin takes no context and can wait for good
+// (gen.BeginTxn), in which case the incarnation crashes.
+func (m *member) begin() error {
+	ctx, cancel := m.workContext()
+	defer cancel()
+	return gen.BeginTxn(ctx, m.sess.Begin, m.crash)
+}
+
 // txnBatch runs one batch in a transaction. It reports false when the
 // incarnation must end (crashed, or its transactional state is broken).
 func (m *member) txnBatch(rs []*kgo.Record) bool {
 	cfg := &m.p.cfg
-	if err := m.sess.Begin(); err != nil {
+	if err := m.begin(); err != nil {
 		return false
 	}
 	b := m.process(rs)
