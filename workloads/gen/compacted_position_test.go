@@ -83,7 +83,9 @@ func TestKgoPositionPastAnEmptiedBatchReportsAFalseLoss(t *testing.T) {
 	consumer := client(t, w, "consumer", kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
 	fs := consumer.PollFetches(ctx)
 	var read []string
-	fs.EachRecord(func(r *kgo.Record) { read = append(read, fmt.Sprintf("%s=%s@%d(epoch %d)", r.Key, r.Value, r.Offset, r.LeaderEpoch)) })
+	fs.EachRecord(func(r *kgo.Record) {
+		read = append(read, fmt.Sprintf("%s=%s@%d(epoch %d)", r.Key, r.Value, r.Offset, r.LeaderEpoch))
+	})
 	if len(read) != 1 || !strings.HasPrefix(read[0], "k1=a@0") {
 		t.Fatalf("the first fetch returned %v, want only k1=a@0 (was the topic cleaned?)", read)
 	}
