@@ -156,20 +156,22 @@ func realTimeRegressions(obs []*observation, add func(a, b *observation, what st
 //
 // On a compacted topic a report is a witness only when the client had
 // returned a record in the range it says was lost, [ResetTo, ConsumedTo)
-// (sessionRead). kgo's KIP-320 position pairs the offset after the
-// last batch it read with the leader epoch of the last record it returned,
-// and it walks past a batch the cleaner emptied (kept for its offsets,
-// KAFKA-5443) without taking that batch's epoch, as the Java consumer does
-// (CompletedFetch sets lastEpoch from every batch). When the emptied batch
-// is of a later leader epoch than the last record, the check after the
-// next leader change asks where the record's epoch ends, the leader rightly
-// answers the first offset of the next epoch, below the position, and kgo
-// reports a loss of offsets at which it returned nothing (seed 20107).
-// Nothing it returned is gone: the record's epoch still reaches past it. A
-// real loss of what such a report covers is not hidden: the fetch that
-// carried the client past those offsets answered a high watermark above
-// them, so a log that went back shows as a lower one (the observations
-// above), and an acknowledged record lost there is a lost-write.
+// (sessionRead). kgo's KIP-320 position pairs the offset after the last
+// batch it read with the leader epoch of the last record it returned. It
+// walks past a batch the cleaner emptied (an empty batch keeps its
+// offsets, KAFKA-5443) without taking that batch's epoch; the Java
+// consumer takes it (CompletedFetch sets lastEpoch from every batch). When
+// the emptied batch is of a later leader epoch than the last record, the
+// check after the next leader change asks where the record's epoch ends,
+// the leader rightly answers the first offset of the next epoch, below the
+// position, and kgo reports a loss of offsets at which it returned nothing
+// (seed 20107). Nothing it returned is gone: the record's epoch still
+// reaches past it. A real loss there is still judged by the other checks:
+// the fetch that carried the client past those offsets answered a high
+// watermark above them, so a later answer below it is a regression (the
+// observations above); a record acknowledged or read there and gone is a
+// lost-write or an inconsistent offset. Only offsets that held nothing any
+// client saw can go unnoticed.
 func (ix *index) dataLosses() []Witness {
 	var out []Witness
 	for _, p := range ix.parts {
