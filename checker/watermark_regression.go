@@ -160,8 +160,9 @@ func realTimeRegressions(obs []*observation, add func(a, b *observation, what st
 // a record in the range it says was lost, [ResetTo, ConsumedTo)
 // (sessionRead). kgo's KIP-320 position pairs the offset after the last
 // batch it read with the leader epoch of the last record it returned
-// (source.go: lastConsumedEpoch from the records it keeps), or, before
-// any, the epoch its ListOffsets answered. It walks past a batch that
+// (kgo v1.22.2, source.go: lastConsumedEpoch from the last record of
+// FetchPartition.Records), or, before any, the epoch its ListOffsets
+// answered. It walks past a batch that
 // returns nothing without taking that batch's epoch: a batch the cleaner
 // emptied (an empty batch keeps its offsets, KAFKA-5443; seed 20107), an
 // aborted transaction's batch under read_committed (dropped even with
