@@ -39,10 +39,12 @@
 //     consumer client, or than one that ended before it could have been
 //     made (real time, across clients and the final read); a read of offset
 //     o shows the high watermark above o; kgo's data-loss error is one
-//     (on a compacted topic only when the client had returned a record in
-//     the range it says was lost: kgo walks past a batch the cleaner
-//     emptied without taking its leader epoch, and may report a loss of
-//     offsets where it returned nothing).
+//     (on a compacted topic or one transactions write to, only when the
+//     client had returned a record in the range it says was lost: kgo
+//     walks past a batch that returns it nothing, one the cleaner emptied
+//     or an aborted transaction's under read_committed, without taking its
+//     leader epoch, and may report a loss of offsets where it returned
+//     nothing).
 //   - aborted-read (aborted_read.go): a value of a failed send was read
 //     (Jepsen's G1a); for a failed (aborted) transaction's sends, only
 //     reads of read_committed clients count (a read_uncommitted reader

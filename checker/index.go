@@ -114,6 +114,9 @@ type index struct {
 	readCommitted map[int]bool
 	txns          int // transactional txn ops
 	polls         int // ok polls
+	// txnTopics holds the topics a transactional txn op sent to, whatever
+	// its outcome: their logs may hold aborted batches and markers.
+	txnTopics map[string]bool
 	// groups is the consumer-group view, built by the first group checker.
 	groups *groupIndex
 	// keyIx is the compacted topics' view by key (compaction.go), built
@@ -184,6 +187,7 @@ func buildIndex(h []history.Op, txnGroupCommits bool) *index {
 		finals:          map[string]*finalRec{},
 
 		readCommitted: map[int]bool{},
+		txnTopics:     map[string]bool{},
 	}
 	open := map[int]int64{}
 	session := map[int]int{}           // process -> current session id
@@ -300,6 +304,9 @@ func (ix *index) addSends(op *history.Op, inv int64) {
 		rec := &sendRec{vid: ix.vid(s.Value), send: s, op: op.Index, invoke: inv, typ: typ, mop: mop, txn: op.Txn != nil && op.Txn.Transactional}
 		ix.sendOf[rec.vid] = rec
 		ix.sendList = append(ix.sendList, rec)
+		if rec.txn {
+			ix.txnTopics[s.Topic] = true
+		}
 	}
 }
 

@@ -21,9 +21,10 @@ import (
 //     (real time: the final read included);
 //
 // and kgo's data-loss error (the log no longer reached what the client had
-// consumed) is a regression by itself, except on a compacted topic where
-// the client had returned nothing in the range it says was lost
-// (dataLosses).
+// consumed) is a regression by itself, except on a topic where kgo can
+// walk past batches that return it nothing (a compacted topic, or one that
+// transactions wrote to) when the client had returned nothing in the range
+// it says was lost (dataLosses).
 //
 // With several brokers a new leader can briefly answer a lower high
 // watermark; configurations with leader changes must allow this anomaly
@@ -154,24 +155,36 @@ func realTimeRegressions(obs []*observation, add func(a, b *observation, what st
 
 // dataLosses turns kgo's data-loss errors into witnesses.
 //
-// On a compacted topic a report is a witness only when the client had
-// returned a record in the range it says was lost, [ResetTo, ConsumedTo)
+// On a topic where kgo can walk past batches that return it nothing
+// (silentBatches) a report is a witness only when the client had returned
+// a record in the range it says was lost, [ResetTo, ConsumedTo)
 // (sessionRead). kgo's KIP-320 position pairs the offset after the last
-// batch it read with the leader epoch of the last record it returned. It
-// walks past a batch the cleaner emptied (an empty batch keeps its
-// offsets, KAFKA-5443) without taking that batch's epoch; the Java
-// consumer takes it (CompletedFetch sets lastEpoch from every batch). When
-// the emptied batch is of a later leader epoch than the last record, the
-// check after the next leader change asks where the record's epoch ends,
-// the leader rightly answers the first offset of the next epoch, below the
-// position, and kgo reports a loss of offsets at which it returned nothing
-// (seed 20107). Nothing it returned is gone: the record's epoch still
-// reaches past it. A real loss there is still judged by the other checks:
-// the fetch that carried the client past those offsets answered a high
-// watermark above them, so a later answer below it is a regression (the
-// observations above); a record acknowledged or read there and gone is a
-// lost-write or an inconsistent offset. Only offsets that held nothing any
-// client saw can go unnoticed.
+// batch it read with the leader epoch of the last record it returned
+// (kgo v1.22.2, source.go: lastConsumedEpoch from the last record of
+// FetchPartition.Records), or, before any, the epoch its ListOffsets
+// answered. It walks past a batch that
+// returns nothing without taking that batch's epoch: a batch the cleaner
+// emptied (an empty batch keeps its offsets, KAFKA-5443; seed 20107), an
+// aborted transaction's batch under read_committed (dropped even with
+// control records kept; seed 21021), a marker when control records are
+// not kept. The Java consumer takes the epoch of every batch
+// (CompletedFetch.nextFetchedRecord sets lastEpoch before it skips an
+// aborted or control batch). When such a batch is of a later leader epoch
+// than the position's, the check after the next leader change asks where
+// the older epoch ends, the leader rightly answers the first offset of the
+// next one, below the position, and kgo reports a loss of offsets at which
+// it returned nothing. Nothing it returned is gone: the batch's epoch
+// still reaches past it.
+//
+// A real loss there is still judged by the other checks: a record the
+// client (or any client) read there and gone is an inconsistent offset or
+// a lost write, an acknowledged one lost is a lost-write, and a high
+// watermark any read answered above them and later answered below is a
+// regression (the observations above; a fetch that returned nothing is
+// not in the history, so it shows no high watermark). Only offsets that
+// held nothing any client returned can go unnoticed: aborted records,
+// markers, emptied batches. On other topics kgo returns a record at every
+// offset it walks past, and its report stays a witness by itself.
 func (ix *index) dataLosses() []Witness {
 	var out []Witness
 	for _, p := range ix.parts {
@@ -179,7 +192,7 @@ func (ix *index) dataLosses() []Witness {
 		if d == nil {
 			continue
 		}
-		if ix.isCompacted(p.tp.topic) && !ix.sessionRead(p.session, p.tp, p.op, d.ResetTo, d.ConsumedTo) {
+		if ix.silentBatches(p.tp.topic) && !ix.sessionRead(p.session, p.tp, p.op, d.ResetTo, d.ConsumedTo) {
 			continue
 		}
 		out = append(out, Witness{
@@ -190,6 +203,15 @@ func (ix *index) dataLosses() []Witness {
 		})
 	}
 	return out
+}
+
+// silentBatches reports whether a consumer's kgo can walk past batches of
+// topic that return it nothing: the topic is compacted (batches the
+// cleaner emptied), or transactions wrote to it (aborted batches, dropped
+// under read_committed, and transaction markers, dropped unless control
+// records are kept).
+func (ix *index) silentBatches(topic string) bool {
+	return ix.isCompacted(topic) || ix.txnTopics[topic]
 }
 
 // sessionRead reports whether consumer session returned a record of tp at

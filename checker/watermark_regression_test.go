@@ -1,0 +1,143 @@
+package checker
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/weir-dev/weir/history"
+)
+
+// lossPoll records an ok poll of t/0 by proc in which kgo reported a data
+// loss: it had consumed to consumedTo and was reset to resetTo.
+func (b *hb) lossPoll(proc int, consumedTo, resetTo int64) int64 {
+	pr := history.PartitionRead{Topic: "t", Partition: 0, HighWatermark: history.Unknown, LogStartOffset: history.Unknown,
+		Error: "lost records", DataLoss: &history.DataLoss{ConsumedTo: consumedTo, ResetTo: resetTo}}
+	b.add(history.Op{Process: proc, Type: history.Invoke, F: history.FnPoll})
+	return b.add(history.Op{Process: proc, Type: history.OK, F: history.FnPoll, Poll: &history.Poll{Reads: []history.PartitionRead{pr}},
+		Error: "t/0: lost records"})
+}
+
+// subscribe records proc's subscription to t, read_committed or not.
+func (b *hb) subscribe(proc int, readCommitted bool) {
+	s := &history.Subscribe{Topics: []string{"t"}, ReadCommitted: readCommitted}
+	b.add(history.Op{Process: proc, Type: history.Invoke, F: history.FnSubscribe, Subscribe: s})
+	b.add(history.Op{Process: proc, Type: history.OK, F: history.FnSubscribe, Subscribe: s})
+}
+
+// finalTo records a complete final read of t/0 up to hwm that returned rs
+// (a final reader keeps control records, so it reads to the high
+// watermark even when markers end the log).
+func (b *hb) finalTo(hwm int64, rs ...rd) {
+	b.add(history.Op{Process: finalProc, Type: history.Invoke, F: history.FnFinal, Final: &history.Final{Topic: "t", Partitions: 1, Reader: readerProc}})
+	b.assign(readerProc, 0)
+	b.pollH(readerProc, map[int32]int64{0: hwm}, rs...)
+	b.add(history.Op{Process: finalProc, Type: history.OK, F: history.FnFinal, Final: &history.Final{Topic: "t", Partitions: 1, Reader: readerProc,
+		Marks: []history.FinalMark{{Partition: 0, HighWatermark: hwm, ReadTo: hwm, Complete: true}}}})
+}
+
+// kgo's data-loss report on a topic transactions write to (seed 21021).
+// The log of t/0: a@0, a transaction of producer 0 in leader epoch 1 (the
+// consumer's position still carries epoch 0, the one its ListOffsets
+// answered), aborted; b@1 and c@2, an open transaction of producer 1,
+// later aborted; a's abort marker at 3; d@4, committed, and its marker at
+// 5. A read_committed fetch below the last stable offset (1, b's
+// transaction still open) returns a's batch with a's transaction among
+// the aborted ones: kgo drops it and moves its position to 1, with epoch
+// 0. After the next leader change the leader answers that epoch 0 ends at
+// 0, and kgo reports offset 0 lost: an offset where it returned nothing.
+// Such a report alone is not a regression; one over a record the client
+// had returned, a high watermark that goes back, or the same report on a
+// topic no transaction wrote to still is.
+func TestTxnDataLossReport(t *testing.T) {
+	aborted := func(b *hb) {
+		b.ktxn(0, history.Fail, 1, []rd{{0, 0, "a"}}, nil)
+		b.ktxn(1, history.Info, 2, []rd{{0, 1, "b"}, {0, 2, "c"}}, nil)
+	}
+	d := rd{0, 4, "d"}
+	for _, c := range []struct {
+		name   string
+		build  func(b *hb)
+		want   map[string]int
+		detail string // in watermark-regression's first witness
+	}{
+		{name: "kgo's read_committed position past an aborted batch (seed 21021)", build: func(b *hb) {
+			aborted(b)
+			b.ktxn(0, history.OK, 5, []rd{d}, nil)
+			b.subscribe(5, true)
+			b.poll(5) // the fetch past a@0 returned nothing
+			b.lossPoll(5, 1, 0)
+			b.poll(5, d)
+			b.finalTo(6, d)
+		}},
+		{name: "a read_uncommitted position past a marker", build: func(b *hb) {
+			b.ktxn(0, history.OK, 1, []rd{{0, 0, "a"}}, nil)
+			b.subscribe(5, false)
+			b.poll(5, rd{0, 0, "a"})
+			b.lossPoll(5, 2, 1) // a's marker at 1, of a later epoch than a
+			b.finalTo(2, rd{0, 0, "a"})
+		}},
+		{name: "a report over a record the client had returned", build: func(b *hb) {
+			aborted(b)
+			b.ktxn(0, history.OK, 5, []rd{d}, nil)
+			b.subscribe(5, true)
+			b.poll(5, d)
+			b.lossPoll(5, 6, 4)
+			b.finalTo(6, d)
+		}, want: map[string]int{WatermarkRegression: 1}, detail: "consumed t/0 to offset 6 when the log no longer reached it"},
+		{name: "a report whose range holds a record an earlier poll of the client returned", build: func(b *hb) {
+			e := rd{0, 6, "e"}
+			aborted(b)
+			b.ktxn(0, history.OK, 5, []rd{d}, nil)
+			b.subscribe(5, true)
+			b.poll(5, d)
+			b.ktxn(0, history.OK, 7, []rd{e}, nil)
+			b.poll(5, e)
+			b.lossPoll(5, 8, 3) // d@4 was returned two polls before
+			b.finalTo(8, d, e)
+		}, want: map[string]int{WatermarkRegression: 1}, detail: "reset to 3"},
+		{name: "the log went back under the report: its high watermark shows it", build: func(b *hb) {
+			aborted(b)
+			b.ktxn(0, history.OK, 5, []rd{d}, nil)
+			b.subscribe(5, true)
+			b.pollH(5, map[int32]int64{0: 6}) // an answer with no record
+			b.lossPoll(5, 1, 0)
+			b.pollH(5, map[int32]int64{0: 2}) // the leader's log now ends at 2
+			b.finalTo(6, d)
+		}, want: map[string]int{WatermarkRegression: 1, Nonlinearizable: 1}, detail: "saw t/0 high watermark 2"},
+		{name: "the same report on a topic no transaction wrote to", build: func(b *hb) {
+			b.send(0, "a", history.OK, 0, 0)
+			b.subscribe(5, true)
+			b.poll(5)
+			b.lossPoll(5, 1, 0)
+			b.poll(5, rd{0, 0, "a"})
+			b.finalTo(1, rd{0, 0, "a"})
+		}, want: map[string]int{WatermarkRegression: 1}, detail: "consumed t/0 to offset 1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b hb
+			c.build(&b)
+			if err := history.Validate(b.ops); err != nil {
+				t.Fatalf("test history: %v", err)
+			}
+			v := Check(b.ops, Opts{})
+			want := map[string]int{}
+			maps.Copy(want, c.want)
+			if !maps.Equal(v.Counts, want) {
+				t.Errorf("counts %v, want %v\n%s", v.Counts, want, v.Summary())
+			}
+			if c.detail != "" {
+				if ws := v.Anomalies[WatermarkRegression]; len(ws) == 0 || !strings.Contains(ws[0].Detail, c.detail) {
+					t.Errorf("watermark-regression witness %+v does not say %q", ws, c.detail)
+				}
+			}
+			wantOutcome := Valid
+			if len(want) > 0 {
+				wantOutcome = Invalid
+			}
+			if v.Outcome != wantOutcome {
+				t.Errorf("outcome %s, want %s\n%s", v.Outcome, wantOutcome, v.Summary())
+			}
+		})
+	}
+}
