@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"pgregory.net/rapid"
 
@@ -257,5 +258,35 @@ func TestLeaderRequestsCheckedAgainstTheLog(t *testing.T) {
 			}
 			t.Logf("changes from a stale epoch written (and flagged): %d", staleWritten)
 		})
+	}
+}
+
+// A partition named twice in one AlterPartition: the first change is
+// judged and written, the second refused, so one decision never answers
+// two ISRs under one partition epoch.
+func TestAlterPartitionRefusesAPartitionNamedTwice(t *testing.T) {
+	s := activeCluster(t, 3, nil)
+	s.create("t", 1, 3)
+	tp, _ := s.img.Topic("t")
+	p := tp.Partitions[0]
+	br, _ := s.img.Broker(p.Leader)
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.Version = 2
+	req.BrokerID, req.BrokerEpoch = p.Leader, br.Epoch
+	rt := kmsg.NewAlterPartitionRequestTopic()
+	rt.TopicID = tp.ID
+	for _, isr := range [][]int32{{p.Leader, p.ISR[1]}, {p.Leader}} {
+		rp := kmsg.NewAlterPartitionRequestTopicPartition()
+		rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p.LeaderEpoch, p.PartitionEpoch+int32(len(rt.Partitions)), isr
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	res := s.decide(req)
+	got := res.Response.(*kmsg.AlterPartitionResponse).Topics[0].Partitions
+	if got[0].ErrorCode != 0 || got[1].ErrorCode != kerr.InvalidRequest.Code || len(res.Records) != 1 {
+		t.Fatalf("answers %s, %s; records %v", errName(got[0].ErrorCode), errName(got[1].ErrorCode), res.Records)
+	}
+	if after, _ := s.img.Partition(tp.ID, 0); len(after.ISR) != 2 {
+		t.Fatalf("ISR %v, want the first change's", after.ISR)
 	}
 }
