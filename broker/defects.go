@@ -71,7 +71,7 @@ func DefectCatalog() []Defect {
 			[]string{"metadata"},
 			func(d *Defects) { d.Controller.ReuseLeaderEpoch = true }},
 		{"skip-partition-epoch-check",
-			"metadata: AlterPartition accepts a stale partition epoch, so a deposed leader's ISR change overwrites the newer state",
+			"metadata: AlterPartition accepts a stale partition epoch, so a leader's ISR change computed before the controller's own (a fenced broker taken out) overwrites it",
 			[]string{"metadata", "lost-write", "nonlinearizable"},
 			func(d *Defects) { d.Controller.SkipPartitionEpochCheck = true }},
 		{"elect-outside-isr",

@@ -159,6 +159,14 @@
 // Judge (judge.go) is Check plus the exit code of a run, shared by the
 // simulation guest and `weir check`.
 //
+// Checks made outside the history join the verdict through AddFound
+// (external.go): the simulator's metadata checker ("metadata",
+// quorum.History.Check over every node's metadata entries and images: one
+// quorum leader per term, one log, epochs that only grow, one leader per
+// partition leader epoch, and every ISR change a leader asked for applied
+// to the state its AlterPartition named, which the change record carries)
+// and the brokers' invariant breaches (unfenced-isr and the others).
+//
 // Verdict: Outcome is valid, invalid (an anomaly the configuration does not
 // allow, Opts.Allowed) or unknown (nothing not allowed found, but something
 // could not be judged: Unjudged says what and why: the final read did not

@@ -108,6 +108,15 @@ func (c *Controller) change(b *batch, id metadata.TopicID, index int32, leader i
 	return &next
 }
 
+// requested marks this batch's change of a partition as the one its
+// leader asked for with q (AlterPartition). A request that changed
+// nothing wrote no record, and there is nothing to mark.
+func (b *batch) requested(id metadata.TopicID, index int32, q *metadata.LeaderRequest) {
+	if i, ok := b.changes[partKey{id, index}]; ok {
+		b.records[i].(*metadata.PartitionChangeRecord).Request = q
+	}
+}
+
 // electFrom picks a leader for p among isr, in replica order (the
 // preferred replica first), skipping inactive brokers and exclude. With
 // unclean, and no ISR member available, any active replica will do; its

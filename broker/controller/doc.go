@@ -34,7 +34,13 @@
 //     the partition comes back when that broker does.
 //   - AlterPartition is refused unless the broker epoch, leader epoch and
 //     partition epoch all match the image (FENCED_LEADER_EPOCH,
-//     INVALID_UPDATE_VERSION, STALE_BROKER_EPOCH).
+//     INVALID_UPDATE_VERSION, STALE_BROKER_EPOCH), and a partition named
+//     twice in one request is refused the second time (INVALID_REQUEST).
+//     The change it accepts records what the request named
+//     (metadata.LeaderRequest), so the log shows that each leader's ISR
+//     change replaced the state it was computed from
+//     (metadata.CheckLeaderRequests, in every scenario and property test
+//     and over a run).
 //   - One decision writes at most one PartitionChangeRecord per partition.
 //
 // The Controller must never do I/O, read a clock (time comes in as now),

@@ -21,6 +21,7 @@ func (c *Controller) alterPartition(img *metadata.Image, r *kmsg.AlterPartitionR
 		return Result{Response: resp}
 	}
 	b := newBatch(img)
+	named := map[partKey]bool{}
 	for _, rt := range r.Topics {
 		st := kmsg.NewAlterPartitionResponseTopic()
 		st.Topic, st.TopidID = rt.Topic, rt.TopicID // kmsg spells it TopidID
@@ -38,11 +39,24 @@ func (c *Controller) alterPartition(img *metadata.Image, r *kmsg.AlterPartitionR
 				}
 			} else if p := b.partition(t.ID, rp.Partition); p == nil {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			} else if named[partKey{t.ID, rp.Partition}] {
+				// A second change of the partition in one request would
+				// be judged against the first, not against the log, and
+				// the two answers would name one partition epoch.
+				sp.ErrorCode = kerr.InvalidRequest.Code
 			} else if code := c.checkAlterPartition(b, r, p, &rp); code != 0 {
 				sp.ErrorCode = code
 			} else {
 				p = c.change(b, t.ID, rp.Partition, p.Leader, requestedISR(&rp))
+				// The record says what the leader asked from, so the
+				// log shows which state each ISR change replaced.
+				b.requested(t.ID, rp.Partition, &metadata.LeaderRequest{
+					BrokerID: r.BrokerID, BrokerEpoch: r.BrokerEpoch, LeaderEpoch: rp.LeaderEpoch, PartitionEpoch: rp.PartitionEpoch,
+				})
 				sp.LeaderID, sp.LeaderEpoch, sp.ISR, sp.PartitionEpoch = p.Leader, p.LeaderEpoch, p.ISR, p.PartitionEpoch
+			}
+			if ok {
+				named[partKey{t.ID, rp.Partition}] = true
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

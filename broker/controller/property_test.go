@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"pgregory.net/rapid"
 
@@ -13,7 +14,11 @@ import (
 
 // activeCluster registers n brokers (racks[i] if given) and unfences them.
 func activeCluster(t fataler, n int, racks []string) *scenario {
-	s := newScenario(t, DefaultConfig())
+	return activeClusterWith(t, DefaultConfig(), n, racks)
+}
+
+func activeClusterWith(t fataler, cfg Config, n int, racks []string) *scenario {
+	s := newScenario(t, cfg)
 	for id := int32(1); id <= int32(n); id++ {
 		req := kmsg.NewPtrBrokerRegistrationRequest()
 		req.BrokerID, req.IncarnationID[0] = id, 1
@@ -149,7 +154,7 @@ func TestControllerKeepsInvariants(t *testing.T) {
 			case 3:
 				s.heartbeatOK(id, true)
 			case 4: // the leader shrinks or grows an ISR
-				s.randomAlterPartition(rt)
+				s.randomAlterPartition(rt, 0)
 			case 5:
 				req := kmsg.NewPtrElectLeadersRequest()
 				req.ElectionType = int8(rapid.IntRange(0, 1).Draw(rt, "type"))
@@ -177,13 +182,16 @@ func TestControllerKeepsInvariants(t *testing.T) {
 	})
 }
 
-func (s *scenario) randomAlterPartition(rt *rapid.T) {
+// randomAlterPartition sends the leader's change of a random partition's
+// ISR, from the current partition epoch or (staleBy) one before it, and
+// reports whether the controller wrote a change from a stale epoch.
+func (s *scenario) randomAlterPartition(rt *rapid.T, staleBy int32) (staleAccepted bool) {
 	topics := s.img.Topics()
 	t := topics[rapid.IntRange(0, len(topics)-1).Draw(rt, "topic")]
 	idx := rapid.IntRange(0, len(t.Partitions)-1).Draw(rt, "partition")
 	p := t.Partitions[idx]
 	if p.Leader == metadata.NoLeader {
-		return
+		return false
 	}
 	isr := []int32{p.Leader}
 	for _, r := range p.Replicas {
@@ -198,8 +206,87 @@ func (s *scenario) randomAlterPartition(rt *rapid.T) {
 	rtp := kmsg.NewAlterPartitionRequestTopic()
 	rtp.TopicID = t.ID
 	rp := kmsg.NewAlterPartitionRequestTopicPartition()
-	rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = int32(idx), p.LeaderEpoch, p.PartitionEpoch, isr
+	rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = int32(idx), p.LeaderEpoch, max(p.PartitionEpoch-staleBy, 0), isr
 	rtp.Partitions = append(rtp.Partitions, rp)
 	req.Topics = append(req.Topics, rtp)
-	s.decide(req)
+	res := s.decide(req)
+	return rp.PartitionEpoch != p.PartitionEpoch && len(res.Records) > 0
+}
+
+// Random cluster histories (as above) whose leaders also send ISR changes
+// from stale partition epochs. Without the SkipPartitionEpochCheck defect
+// the controller refuses them and CheckLeaderRequests never fires
+// (scenario.commit fails the test if it does); with it, CheckLeaderRequests
+// fires on exactly the decisions that wrote a change from a stale epoch.
+func TestLeaderRequestsCheckedAgainstTheLog(t *testing.T) {
+	for _, defect := range []bool{false, true} {
+		t.Run(fmt.Sprintf("defect=%t", defect), func(t *testing.T) {
+			staleWritten := 0
+			rapid.Check(t, func(rt *rapid.T) {
+				cfg := DefaultConfig()
+				cfg.Defects.SkipPartitionEpochCheck = defect
+				const n = 4
+				s := activeClusterWith(rt, cfg, n, nil)
+				s.create("a", 3, 3)
+				for step := 0; step < 40; step++ {
+					id := int32(rapid.IntRange(1, n).Draw(rt, "broker"))
+					switch rapid.IntRange(0, 3).Draw(rt, "op") {
+					case 0:
+						s.heartbeatOK(id, false)
+					case 1: // fence on request: the controller's own ISR change
+						br, _ := s.img.Broker(id)
+						req := kmsg.NewPtrBrokerHeartbeatRequest()
+						req.BrokerID, req.BrokerEpoch, req.WantFence = id, br.Epoch, true
+						s.decide(req)
+					default:
+						stale := s.randomAlterPartition(rt, int32(rapid.IntRange(0, 2).Draw(rt, "stale-by")))
+						if len(s.flagged) > 1 || (len(s.flagged) == 1) != stale {
+							rt.Fatalf("step %d: a change from a stale epoch written: %t; flagged: %q", step, stale, s.flagged)
+						}
+						if stale && !defect {
+							rt.Fatalf("step %d: the controller wrote a change from a stale epoch without the defect", step)
+						}
+						if stale {
+							staleWritten++
+						}
+						s.flagged = nil
+					}
+				}
+			})
+			if defect && staleWritten == 0 {
+				t.Fatal("no history wrote a change from a stale epoch: the property tested nothing")
+			}
+			t.Logf("changes from a stale epoch written (and flagged): %d", staleWritten)
+		})
+	}
+}
+
+// A partition named twice in one AlterPartition: the first change is
+// judged and written, the second refused, so one decision never answers
+// two ISRs under one partition epoch.
+func TestAlterPartitionRefusesAPartitionNamedTwice(t *testing.T) {
+	s := activeCluster(t, 3, nil)
+	s.create("t", 1, 3)
+	tp, _ := s.img.Topic("t")
+	p := tp.Partitions[0]
+	br, _ := s.img.Broker(p.Leader)
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.Version = 2
+	req.BrokerID, req.BrokerEpoch = p.Leader, br.Epoch
+	rt := kmsg.NewAlterPartitionRequestTopic()
+	rt.TopicID = tp.ID
+	for _, isr := range [][]int32{{p.Leader, p.ISR[1]}, {p.Leader}} {
+		rp := kmsg.NewAlterPartitionRequestTopicPartition()
+		rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p.LeaderEpoch, p.PartitionEpoch+int32(len(rt.Partitions)), isr
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	res := s.decide(req)
+	got := res.Response.(*kmsg.AlterPartitionResponse).Topics[0].Partitions
+	if got[0].ErrorCode != 0 || got[1].ErrorCode != kerr.InvalidRequest.Code || len(res.Records) != 1 {
+		t.Fatalf("answers %s, %s; records %v", errName(got[0].ErrorCode), errName(got[1].ErrorCode), res.Records)
+	}
+	if after, _ := s.img.Partition(tp.ID, 0); len(after.ISR) != 2 {
+		t.Fatalf("ISR %v, want the first change's", after.ISR)
+	}
 }

@@ -45,9 +45,14 @@ type scenario struct {
 	c   *Controller
 	img *metadata.Image
 	now time.Time
-	// noChecks skips CheckImage/CheckTransition after each entry
-	// (benchmarks measure the controller, not the checks).
+	// noChecks skips CheckImage/CheckTransition/CheckLeaderRequests
+	// after each entry (benchmarks measure the controller, not the
+	// checks).
 	noChecks bool
+	// flagged collects what CheckLeaderRequests found, which is fatal
+	// unless the SkipPartitionEpochCheck defect is planted; the
+	// scenario prints it after the command's output ("! ...").
+	flagged []string
 }
 
 func newScenario(t fataler, cfg Config) *scenario {
@@ -80,6 +85,12 @@ func (s *scenario) commit(recs []metadata.Record) {
 	if err := metadata.CheckImage(next); err != nil {
 		s.t.Fatalf("controller broke a rule: %v", err)
 	}
+	if err := metadata.CheckLeaderRequests(s.img, recs); err != nil {
+		if !s.c.cfg.Defects.SkipPartitionEpochCheck {
+			s.t.Fatalf("controller broke a rule: %v", err)
+		}
+		s.flagged = append(s.flagged, err.Error()) // the planted defect, shown in the output
+	}
 	s.img = next
 }
 
@@ -104,7 +115,12 @@ func TestScenarios(t *testing.T) {
 		s := newScenario(t, cfg)
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			s.t = t
-			return s.run(d)
+			out := s.run(d)
+			for _, f := range s.flagged {
+				out += "\n! " + f
+			}
+			s.flagged = nil
+			return out
 		})
 	})
 }

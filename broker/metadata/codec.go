@@ -22,8 +22,17 @@ import (
 // ids are 16 raw bytes. A decoder refuses an unknown type or version, a
 // body that does not end where its length says, lengths past the input or
 // past the limits below, and trailing bytes: a record it cannot read whole
-// is never half-applied. Every record is at version 0; a new field means a
-// new version, and the decoder keeps reading every old one.
+// is never half-applied. A new field means a new version, and the decoder
+// keeps reading every old one. Every record is at version 0 except:
+//
+//   - PartitionChangeRecord version 1 is version 0's body followed by its
+//     Request (broker id, broker epoch, leader epoch, partition epoch).
+//     The encoder writes version 1 only when Request is set, so a change
+//     the controller made on its own encodes as before, and a version 0
+//     record (every log written before Request existed) decodes with
+//     Request nil: "no leader's request recorded", which the metadata
+//     checker does not judge. A binary from before version 1 refuses a
+//     log that holds one (ErrCorrupt): such a log cannot be downgraded.
 
 const batchFormat = 1
 
@@ -83,6 +92,7 @@ func DecodeBatch(b []byte) ([]Record, error) {
 
 func appendRecord(dst []byte, r Record) []byte {
 	var e encoder
+	var version byte
 	switch r := r.(type) {
 	case *ClusterRecord:
 		e.str(r.ClusterID)
@@ -140,6 +150,13 @@ func appendRecord(dst []byte, r Record) []byte {
 		e.optInt32s(r.ELR)
 		e.varint(int64(r.LeaderEpoch))
 		e.varint(int64(r.PartitionEpoch))
+		if q := r.Request; q != nil {
+			version = 1
+			e.varint(int64(q.BrokerID))
+			e.varint(q.BrokerEpoch)
+			e.varint(int64(q.LeaderEpoch))
+			e.varint(int64(q.PartitionEpoch))
+		}
 	case *RemoveTopicRecord:
 		e.b = append(e.b, r.ID[:]...)
 	case *ProducerIDsRecord:
@@ -149,7 +166,7 @@ func appendRecord(dst []byte, r Record) []byte {
 	default:
 		panic(fmt.Sprintf("metadata: unknown record %T", r))
 	}
-	dst = append(dst, byte(r.Type()), 0)
+	dst = append(dst, byte(r.Type()), version)
 	dst = binary.AppendUvarint(dst, uint64(len(e.b)))
 	return append(dst, e.b...)
 }
@@ -316,10 +333,10 @@ func (d *decoder) record() (Record, error) {
 	}
 	body := decoder{b: d.b[:n]}
 	d.b = d.b[n:]
-	if version != 0 {
+	if version > maxVersion(typ) {
 		return nil, corrupt("record type %d version %d is unknown", typ, version)
 	}
-	r := body.body(typ)
+	r := body.body(typ, version)
 	if body.err != nil {
 		return nil, fmt.Errorf("record type %d: %w", typ, body.err)
 	}
@@ -332,7 +349,15 @@ func (d *decoder) record() (Record, error) {
 	return r, nil
 }
 
-func (d *decoder) body(typ RecordType) Record {
+// maxVersion is the newest version of a record type this decoder reads.
+func maxVersion(typ RecordType) byte {
+	if typ == TypePartitionChange {
+		return 1
+	}
+	return 0
+}
+
+func (d *decoder) body(typ RecordType, version byte) Record {
 	switch typ {
 	case TypeCluster:
 		return &ClusterRecord{ClusterID: d.str()}
@@ -373,11 +398,15 @@ func (d *decoder) body(typ RecordType) Record {
 			Leader: d.int32(), LeaderEpoch: d.int32(), PartitionEpoch: d.int32(),
 		}
 	case TypePartitionChange:
-		return &PartitionChangeRecord{
+		r := &PartitionChangeRecord{
 			TopicID: d.id(), Partition: d.int32(), Leader: d.int32(),
 			ISR: d.optInt32s(), Replicas: d.optInt32s(), ELR: d.optInt32s(),
 			LeaderEpoch: d.int32(), PartitionEpoch: d.int32(),
 		}
+		if version >= 1 {
+			r.Request = &LeaderRequest{BrokerID: d.int32(), BrokerEpoch: d.varint(), LeaderEpoch: d.int32(), PartitionEpoch: d.int32()}
+		}
+		return r
 	case TypeRemoveTopic:
 		return &RemoveTopicRecord{ID: d.id()}
 	case TypeProducerIDs:

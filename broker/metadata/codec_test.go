@@ -1,6 +1,8 @@
 package metadata
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -24,6 +26,8 @@ func sampleRecords() []Record {
 		&PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{2, 1}, ISR: []int32{2}, ELR: []int32{}, LastKnownELR: []int32{}, Leader: 2, LeaderEpoch: 3, PartitionEpoch: 4},
 		&PartitionChangeRecord{TopicID: id, Partition: 0, Leader: NoLeaderChange, ISR: []int32{2, 1}, LeaderEpoch: 3, PartitionEpoch: 5},
 		&PartitionChangeRecord{TopicID: id, Partition: 0, Leader: -1, ISR: []int32{}, Replicas: []int32{1}, ELR: []int32{1}, LeaderEpoch: 4, PartitionEpoch: 6},
+		&PartitionChangeRecord{TopicID: id, Partition: 0, Leader: NoLeaderChange, ISR: []int32{1}, LeaderEpoch: 4, PartitionEpoch: 7,
+			Request: &LeaderRequest{BrokerID: 1, BrokerEpoch: 9, LeaderEpoch: 4, PartitionEpoch: 6}},
 		&RemoveTopicRecord{ID: id},
 		&ProducerIDsRecord{BrokerID: 2, BrokerEpoch: 7, NextProducerID: 1000},
 	}
@@ -84,6 +88,50 @@ func TestDecodeBatchRefusesUnknownTypeAndVersion(t *testing.T) {
 	}
 }
 
+// A PartitionChangeRecord without a Request keeps version 0, byte for
+// byte what was written before the field existed, and decodes with
+// Request nil; one with a Request is version 1 and carries it; a later
+// version is refused.
+func TestPartitionChangeVersions(t *testing.T) {
+	id := TopicID{7}
+	plain := &PartitionChangeRecord{TopicID: id, Partition: 2, Leader: NoLeaderChange, ISR: []int32{1, 2}, LeaderEpoch: 3, PartitionEpoch: 5}
+	// The version 0 encoding, written out field by field as the encoder
+	// before Request wrote it: type, version 0, length, body.
+	body := append(id[:0:0], id[:]...)
+	for _, v := range []int64{2, int64(NoLeaderChange)} {
+		body = binary.AppendVarint(body, v)
+	}
+	body = append(body, 3) // ISR present, 2 members
+	body = binary.AppendVarint(body, 1)
+	body = binary.AppendVarint(body, 2)
+	body = append(body, 0, 0) // replicas, ELR absent
+	body = binary.AppendVarint(body, 3)
+	body = binary.AppendVarint(body, 5)
+	v0 := append([]byte{batchFormat, 1, byte(TypePartitionChange), 0, byte(len(body))}, body...)
+	if got := EncodeBatch(nil, []Record{plain}); !bytes.Equal(got, v0) {
+		t.Fatalf("a change without a request encodes as\n%x\nnot version 0\n%x", got, v0)
+	}
+	recs, err := DecodeBatch(v0)
+	if err != nil || len(recs) != 1 || recs[0].(*PartitionChangeRecord).Request != nil || !reflect.DeepEqual(recs[0], plain) {
+		t.Fatalf("version 0 decodes to %v, %v", recs, err)
+	}
+
+	requested := *plain
+	requested.Request = &LeaderRequest{BrokerID: 1, BrokerEpoch: 40, LeaderEpoch: 3, PartitionEpoch: 4}
+	b := EncodeBatch(nil, []Record{&requested})
+	if b[3] != 1 {
+		t.Fatalf("a change with a request is version %d, want 1", b[3])
+	}
+	recs, err = DecodeBatch(b)
+	if err != nil || !reflect.DeepEqual(recs[0], &requested) {
+		t.Fatalf("version 1 decodes to %v, %v", recs, err)
+	}
+	b[3] = 2
+	if _, err := DecodeBatch(b); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("version 2: %v", err)
+	}
+}
+
 func genInt32s(t *rapid.T, label string, opt bool) []int32 {
 	if opt && rapid.Bool().Draw(t, label+"-nil") {
 		return nil
@@ -120,7 +168,11 @@ func genRecord(t *rapid.T) Record {
 	case 9:
 		return &PartitionChangeRecord{TopicID: id, Partition: rapid.Int32().Draw(t, "p"), Leader: rapid.Int32().Draw(t, "l"),
 			ISR: genInt32s(t, "isr", true), Replicas: genInt32s(t, "r", true), ELR: genInt32s(t, "elr", true),
-			LeaderEpoch: rapid.Int32().Draw(t, "le"), PartitionEpoch: rapid.Int32().Draw(t, "pe")}
+			LeaderEpoch: rapid.Int32().Draw(t, "le"), PartitionEpoch: rapid.Int32().Draw(t, "pe"),
+			Request: rapid.Ptr(rapid.Custom(func(t *rapid.T) LeaderRequest {
+				return LeaderRequest{BrokerID: rapid.Int32().Draw(t, "rb"), BrokerEpoch: rapid.Int64().Draw(t, "rbe"),
+					LeaderEpoch: rapid.Int32().Draw(t, "rle"), PartitionEpoch: rapid.Int32().Draw(t, "rpe")}
+			}), true).Draw(t, "request")}
 	case 10:
 		return &RemoveTopicRecord{ID: id}
 	default:

@@ -29,10 +29,19 @@
 //     and CheckTransition: by the metadata checker over every node's
 //     images of a run (quorum.History.Check; in the simulator, the
 //     "metadata" anomaly) and by the controller's tests after each
-//     decision. Apply itself checks only that records fit the image, so a
-//     buggy controller's records still apply identically on every node and
-//     the checker, not a crash, reports them (a panic would end a simulated
-//     run as a harness error, never as the invalid verdict it is).
+//     decision. CheckLeaderRequests, run the same ways over each entry's
+//     records and the image before them, holds every ISR change a leader
+//     asked for (PartitionChangeRecord.Request) to the state its request
+//     named: the controller fences AlterPartition by the broker epoch, the
+//     leader, the leader epoch and the partition epoch, and the record
+//     shows which it was computed from. Apply itself checks only that
+//     records fit the image, so a buggy controller's records still apply
+//     identically on every node and the checker, not a crash, reports
+//     them (a panic would end a simulated run as a harness error, never
+//     as the invalid verdict it is).
+//   - A PartitionChangeRecord without a Request encodes as version 0, as
+//     every record did before Request existed; old logs decode with
+//     Request nil, which no check judges (codec.go).
 //
 // It must never do I/O, read a clock, or keep package-level mutable state.
 package metadata

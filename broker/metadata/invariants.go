@@ -106,3 +106,61 @@ func hasDuplicates(s []int32) bool {
 	}
 	return false
 }
+
+// CheckLeaderRequests verifies, for an entry's records applied to img (the
+// image right before them), that every change a leader asked for
+// (PartitionChangeRecord.Request) replaces the state its request named:
+// the requester is a registered broker at the broker epoch it named, it
+// leads the partition, and the partition is at the leader epoch and the
+// partition epoch it named. The controller fences AlterPartition by
+// exactly these (KIP-497); a change it accepted from a stale partition
+// epoch was computed from an ISR that no longer holds, and overwrites the
+// changes made since (a broker the controller removed comes back).
+// Records without a Request are not judged. Records are taken in order,
+// so a change sees what the records before it in the entry did; a record
+// that does not apply ends the check (Apply reports it).
+func CheckLeaderRequests(img *Image, records []Record) error {
+	b := newBuilder(img)
+	for _, r := range records {
+		if c, ok := r.(*PartitionChangeRecord); ok && c.Request != nil {
+			if err := checkLeaderRequest(b.img, c); err != nil {
+				return err
+			}
+		}
+		if b.apply(r) != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+func checkLeaderRequest(img *Image, c *PartitionChangeRecord) error {
+	q := c.Request
+	p, ok := img.Partition(c.TopicID, c.Partition)
+	if !ok {
+		return nil // Apply refuses the record
+	}
+	name := c.TopicID.String()
+	if t, ok := img.TopicByID(c.TopicID); ok {
+		name = t.Name
+	}
+	where := fmt.Sprintf("%s/%d: broker %d's ISR change to %v (partition epoch %d)", name, c.Partition, q.BrokerID, c.ISR, c.PartitionEpoch)
+	switch br, ok := img.Broker(q.BrokerID); {
+	case !ok || br.Epoch != q.BrokerEpoch:
+		return fmt.Errorf("%s at broker epoch %d was accepted; the broker's epoch is %d", where, q.BrokerEpoch, brokerEpoch(br))
+	case p.Leader != q.BrokerID:
+		return fmt.Errorf("%s was accepted; the leader is %d", where, p.Leader)
+	case p.LeaderEpoch != q.LeaderEpoch:
+		return fmt.Errorf("%s in leader epoch %d was accepted in leader epoch %d", where, q.LeaderEpoch, p.LeaderEpoch)
+	case p.PartitionEpoch != q.PartitionEpoch:
+		return fmt.Errorf("%s was computed from partition epoch %d and accepted at partition epoch %d (ISR %v): a stale ISR change", where, q.PartitionEpoch, p.PartitionEpoch, p.ISR)
+	}
+	return nil
+}
+
+func brokerEpoch(br *Broker) int64 {
+	if br == nil {
+		return -1
+	}
+	return br.Epoch
+}

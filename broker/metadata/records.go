@@ -154,6 +154,27 @@ type PartitionChangeRecord struct {
 	ELR            []int32
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// Request is set on a change the partition's leader asked for
+	// (AlterPartition, KIP-497): what its request named. Nil on a change
+	// the controller made on its own (elections, fencing, shutdown) and
+	// on every record written before the field existed (version 0).
+	// Kafka's record has no such field; Weir keeps it so that the log
+	// itself shows what each accepted ISR change was computed from, and
+	// the metadata checker can hold the controller to its fencing
+	// (CheckLeaderRequests).
+	Request *LeaderRequest
+}
+
+// LeaderRequest is what a leader's AlterPartition named: who asked, in
+// which broker epoch, and the leader and partition epochs of the state its
+// new ISR was computed from. A correct controller accepts the request only
+// if all four match the image it applies the change to, so a change with a
+// LeaderRequest always replaces exactly the partition epoch it names.
+type LeaderRequest struct {
+	BrokerID       int32
+	BrokerEpoch    int64
+	LeaderEpoch    int32
+	PartitionEpoch int32
 }
 
 // RemoveTopicRecord deletes a topic, its partitions and its configs.
@@ -234,7 +255,11 @@ func (r *PartitionChangeRecord) String() string {
 	if r.ELR != nil {
 		s += fmt.Sprintf(" elr=%v", r.ELR)
 	}
-	return s + fmt.Sprintf(" epoch=%d pepoch=%d", r.LeaderEpoch, r.PartitionEpoch)
+	s += fmt.Sprintf(" epoch=%d pepoch=%d", r.LeaderEpoch, r.PartitionEpoch)
+	if q := r.Request; q != nil {
+		s += fmt.Sprintf(" requested-by=%d/%d at epoch=%d pepoch=%d", q.BrokerID, q.BrokerEpoch, q.LeaderEpoch, q.PartitionEpoch)
+	}
+	return s
 }
 func (r *RemoveTopicRecord) String() string { return fmt.Sprintf("remove topic id=%s", shortID(r.ID)) }
 func (r *ProducerIDsRecord) String() string {

@@ -32,8 +32,11 @@
 //   - node.go: one loop goroutine owns the RawNode, the log, the images and
 //     the controller; a ticker goroutine turns env.Clock timers into ticks.
 //     Both end with the node's context. Nothing polls.
-//   - history.go: the events an Observer receives and CheckHistory, the
-//     metadata checker.
+//   - history.go: the events an Observer receives and History.Check, the
+//     metadata checker: over every node's applied entries (their images
+//     and records), one leader per term, one log, epochs that only grow,
+//     one leader per partition leader epoch, and every ISR change a
+//     leader asked for applied to the state its request named.
 //
 // Invariants:
 //   - Nothing is sent that depends on state not yet fsynced; a node whose

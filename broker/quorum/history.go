@@ -46,6 +46,7 @@ type appliedEntry struct {
 	term, index uint64
 	image       uint64 // hash of the image's snapshot
 	img         *metadata.Image
+	records     []metadata.Record // what the entry applied (none for a snapshot)
 	snapshot    bool
 	applyErr    error
 }
@@ -62,7 +63,7 @@ func (h *History) Record(e Event) {
 		h.leaders = append(h.leaders, e)
 	case EventApply, EventSnapshot:
 		h.applied[e.Node] = append(h.applied[e.Node], appliedEntry{
-			term: e.Term, index: e.Index, image: imageHash(e.Image), img: e.Image,
+			term: e.Term, index: e.Index, image: imageHash(e.Image), img: e.Image, records: e.Records,
 			snapshot: e.Kind == EventSnapshot, applyErr: e.ApplyErr,
 		})
 	}
@@ -92,6 +93,10 @@ func (v Violation) String() string { return v.Rule + ": " + v.Detail }
 //     committed log;
 //   - epochs only grow: along each node's images, metadata.CheckTransition
 //     holds, and every image passes metadata.CheckImage;
+//   - every ISR change a leader asked for replaces the state its request
+//     named (metadata.CheckLeaderRequests over each entry's records and
+//     the image before them): the controller accepted no AlterPartition
+//     from a stale partition epoch, leader epoch, leader or broker epoch;
 //   - no entry failed to apply (a controller that wrote records the
 //     image refuses).
 //
@@ -136,6 +141,12 @@ func (h *History) Check() (violations []Violation, entries int) {
 				}
 				if err := metadata.CheckTransition(prev.img, e.img); err != nil {
 					add("epochs", "node %d index %d: %v", id, e.index, err)
+				}
+				if e.index == prev.index+1 && e.applyErr == nil {
+					// prev.img is the image the entry's records applied to.
+					if err := metadata.CheckLeaderRequests(prev.img, e.records); err != nil {
+						add("alter-partition", "node %d index %d: %v", id, e.index, err)
+					}
 				}
 			}
 			if err := metadata.CheckImage(e.img); err != nil {
