@@ -45,7 +45,8 @@
 //   - send {client, topic, key=branch, value=command}: gen.Sender.
 //   - txn (transactional) by a processor member: the outputs of one batch
 //     as sends; ok committed, fail aborted (on purpose with
-//     Config.AbortChance, or by the session), info unknown. Restores are
+//     Config.AbortChance, after a failed write, or by the session), info
+//     unknown. Restores are
 //     an assign (read_committed) and polls of the member's process.
 //     Members join, leave and crash as Config decides (package stream).
 //   - after the safety phase (Workload.Finish): a barrier to every input

@@ -43,8 +43,12 @@
 //     op with Transactional set and the outputs as sends; ok is committed,
 //     fail aborted (End said so without an error: the member asked for an
 //     abort, or the session had to abort), info unknown (End returned an
-//     error, or the member crashed inside the batch). Txn.CommitTime is
-//     when the member called End to commit. At-least-once: a txn op
+//     error, or the member crashed inside the batch). Before End the
+//     member flushes and waits for every output's result, and aborts a
+//     batch any of whose outputs failed: kgo's End commits the input
+//     offsets whatever became of the records, so a transaction whose
+//     writes failed would commit its input without its outputs (seed
+//     32008). Txn.CommitTime is when the member called End to commit. At-least-once: a txn op
 //     without Transactional, ok when every output was acknowledged, info
 //     otherwise; then the member commits App.Committable offsets. An
 //     at-least-once batch with no output records is not recorded (its

@@ -139,17 +139,7 @@ func (m *member) run(ctx context.Context, lifetime time.Duration) {
 		life, endLife = context.WithTimeout(ctx, lifetime)
 	}
 	cfg := &m.p.cfg
-	m.kill = gen.NewKillable(cfg.Client.Dialer)
-	m.cc = cfg.Client
-	m.cc.Dialer = m.kill.Dial
-	m.app = cfg.NewApp()
-	m.client = cfg.IDs.Next()
-	m.owned, m.restore, m.next = map[int32]bool{}, map[int32]bool{}, map[int32]int64{}
-	ev := *m.proc
-	ev.Crash()
-	m.evProc, m.held = ev.ID, map[int32]bool{}
-	ev.Crash()
-	m.restoreProc = ev.ID
+	m.prepare()
 	j := m.joinOp()
 	m.p.rec.Record(history.Op{Process: m.proc.ID, Type: history.Invoke, F: history.FnJoin, Join: j})
 	if err := m.open(); err != nil {
@@ -196,6 +186,23 @@ func (m *member) run(ctx context.Context, lifetime time.Duration) {
 		return
 	}
 	m.leave()
+}
+
+// prepare sets up what the incarnation needs before its client opens:
+// its dialer, App, client id, processes and partition maps.
+func (m *member) prepare() {
+	cfg := &m.p.cfg
+	m.kill = gen.NewKillable(cfg.Client.Dialer)
+	m.cc = cfg.Client
+	m.cc.Dialer = m.kill.Dial
+	m.app = cfg.NewApp()
+	m.client = cfg.IDs.Next()
+	m.owned, m.restore, m.next = map[int32]bool{}, map[int32]bool{}, map[int32]int64{}
+	ev := *m.proc
+	ev.Crash()
+	m.evProc, m.held = ev.ID, map[int32]bool{}
+	ev.Crash()
+	m.restoreProc = ev.ID
 }
 
 // open makes the incarnation's client: a GroupTransactSession when
@@ -496,20 +503,33 @@ func (m *member) txnBatch(rs []*kgo.Record) bool {
 		}
 		return false
 	}
-	if abort {
-		// Abort after the outputs reached the cluster, not before (kgo
-		// drops what is still buffered when it aborts): an abort on
-		// purpose must leave aborted records in the log for
-		// read_committed readers to skip.
-		_ = m.cl.Flush(wctx)
+	// Flush before ending, to learn what became of every output: kgo's
+	// End commits the input offsets whatever became of the records (it
+	// flushes but does not look at them; kgo's own example aborts on the
+	// first failed promise), so a transaction whose writes failed would
+	// commit its input without its outputs (seed 32008: the producer id
+	// could not be loaded for the outputs, then could for the offsets).
+	// An abort on purpose flushes too: it must leave aborted records in
+	// the log for read_committed readers to skip (kgo drops what is
+	// still buffered when it aborts).
+	var perr error
+	flushed := m.cl.Flush(wctx) == nil
+	if flushed {
+		perr = wait()
 	}
-	if !abort {
+	// A flush that did not finish (the work context ended) lets End fail
+	// a commit before it commits anything: End flushes first, and
+	// returns its error.
+	commit := !abort && perr == nil
+	if commit {
 		t.CommitTime = m.p.rec.Now()
 		t.Offsets = m.sessionOffsets()
 	}
 	m.unconfirmed.Store(false)
-	committed, err := m.sess.End(wctx, kgo.TransactionEndTry(!abort))
-	perr := wait()
+	committed, err := m.sess.End(wctx, kgo.TransactionEndTry(commit))
+	if !flushed {
+		perr = wait()
+	}
 	if t != nil {
 		switch {
 		case err != nil:
@@ -517,9 +537,13 @@ func (m *member) txnBatch(rs []*kgo.Record) bool {
 		case committed && perr == nil:
 			m.complete(t, history.OK, "")
 		case committed:
+			// Cannot happen (a failed write makes the member abort); if
+			// it did, the history says so.
 			m.complete(t, history.Info, "committed with a failed write: "+perr.Error())
 		case m.unconfirmed.Load():
 			m.complete(t, history.Info, "end of transaction unconfirmed")
+		case perr != nil:
+			m.complete(t, history.Fail, "aborted after a failed write: "+perr.Error())
 		default:
 			why := "aborted by the session"
 			if abort {
