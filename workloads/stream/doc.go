@@ -62,7 +62,10 @@
 //     processing group: a join per incarnation (protocol, instance id,
 //     read_committed when transactional), an assignment op per partition
 //     change its client reports (by its events process, with the member
-//     id and generation or member epoch the client holds), a poll op per
+//     id and generation or member epoch the client holds; a transactional
+//     member's revokes and losses come from kgo's log of its callbacks,
+//     since the GroupTransactSession passes only the first of them on to
+//     the member's callbacks until its next End), a poll op per
 //     poll of the input (gen.PollWith; after a poll that stopped at
 //     MaxBatch, kgo hands out the rest of older fetches, so such a poll's
 //     watermarks are recorded unknown) and, at-least-once, a commit op per

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -78,6 +79,14 @@ type member struct {
 type event struct {
 	assigned bool
 	parts    []int32
+}
+
+// partitionsChanged takes a change of the client's partitions, as its
+// callbacks (or a session's log) report it: recorded at once, applied
+// between polls.
+func (m *member) partitionsChanged(cl *kgo.Client, kind string, ps map[string][]int32) {
+	m.recordEvent(cl, kind, ps[m.p.cfg.Input])
+	m.note(kind == history.Assigned, ps)
 }
 
 func (m *member) note(assigned bool, ps map[string][]int32) {
@@ -212,17 +221,20 @@ func (m *member) open() error {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(time.Millisecond),
 		kgo.OnPartitionsAssigned(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
-			m.recordEvent(cl, history.Assigned, ps[cfg.Input])
-			m.note(true, ps)
+			m.partitionsChanged(cl, history.Assigned, ps)
 		}),
-		kgo.OnPartitionsRevoked(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
-			m.recordEvent(cl, history.Revoked, ps[cfg.Input])
-			m.note(false, ps)
-		}),
-		kgo.OnPartitionsLost(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
-			m.recordEvent(cl, history.Lost, ps[cfg.Input])
-			m.note(false, ps)
-		}),
+	}
+	transact := cfg.Transactional && !cfg.NoTransaction
+	if !transact {
+		// A session's revokes and losses come from its log instead
+		// (sessionLogger).
+		opts = append(opts,
+			kgo.OnPartitionsRevoked(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+				m.partitionsChanged(cl, history.Revoked, ps)
+			}),
+			kgo.OnPartitionsLost(func(_ context.Context, cl *kgo.Client, ps map[string][]int32) {
+				m.partitionsChanged(cl, history.Lost, ps)
+			}))
 	}
 	if cfg.Static {
 		opts = append(opts, kgo.InstanceID(m.p.instanceID(m.slot)))
@@ -236,16 +248,19 @@ func (m *member) open() error {
 	if cfg.Transactional {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
-	if cfg.Transactional && !cfg.NoTransaction {
+	if transact {
+		log := &sessionLogger{unconfirmed: &m.unconfirmed, ready: make(chan struct{})}
 		opts = append(opts,
 			kgo.TransactionalID(m.p.instanceID(m.slot)),
 			kgo.TransactionTimeout(cfg.TxnTimeout),
-			kgo.WithLogger(endTxnLogger{&m.unconfirmed}))
+			kgo.WithLogger(log))
 		sess, err := kgo.NewGroupTransactSession(m.cc.Options(opts...)...)
 		if err != nil {
 			return err
 		}
 		m.sess, m.cl = sess, sess.Client()
+		log.changed = func(kind string, ps map[string][]int32) { m.partitionsChanged(m.cl, kind, ps) }
+		close(log.ready)
 		return nil
 	}
 	opts = append(opts, kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())
@@ -678,14 +693,73 @@ func (m *member) rewind() bool {
 	return true
 }
 
-// endTxnLogger watches kgo's log for an EndTxn whose outcome kgo could not
-// confirm (it then reports an abort that may have been a commit).
-type endTxnLogger struct{ unconfirmed *atomic.Bool }
+// sessionLogger watches a GroupTransactSession's kgo log for two things.
+//
+// An EndTxn whose outcome kgo could not confirm (it then reports an abort
+// that may have been a commit): unconfirmed.
+//
+// Every revoke and loss of the client's partitions. The session wraps
+// OnPartitionsRevoked and OnPartitionsLost so as to abort the transaction
+// under way, and once one revoke (or loss) has reached the member's
+// callback it passes on none until the next End: franz-go 1.22.2's wrapper
+// returns early while its revoked (lost) flag is set, though the client
+// does give the partitions up. A member that saw its partitions through
+// those callbacks kept a partition the client had revoked (payments seed
+// 32006: the member revoked payments/2, then, 11 ms later and before its
+// next End, payments/1, which its callback never heard of; its history
+// showed it owning payments/1 in the epoch the coordinator gave it to
+// another member: a double-assignment). kgo logs every call of each
+// callback at debug level, "entering OnPartitionsRevoked" (Lost) "with"
+// the partitions, before the session's wrapper runs: that is where the
+// member learns them (changed), in the callback's place and order.
+type sessionLogger struct {
+	unconfirmed *atomic.Bool
+	// ready is closed once changed is set (the client is made).
+	ready   chan struct{}
+	changed func(kind string, ps map[string][]int32)
+}
 
-func (endTxnLogger) Level() kgo.LogLevel { return kgo.LogLevelInfo }
+// The entry logs of kgo's callback wrapper (consumer_group.go).
+const (
+	logRevoked = "entering OnPartitionsRevoked"
+	logLost    = "entering OnPartitionsLost"
+)
 
-func (l endTxnLogger) Log(_ kgo.LogLevel, msg string, _ ...any) {
-	if strings.Contains(msg, "unknown server error") && strings.Contains(msg, "end transaction") {
+func (*sessionLogger) Level() kgo.LogLevel { return kgo.LogLevelDebug }
+
+func (l *sessionLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	switch {
+	case msg == logRevoked || msg == logLost:
+		ps, ok := loggedPartitions(keyvals)
+		if !ok {
+			// The member could not tell what it holds: a history
+			// that may be wrong must not be judged.
+			panic(fmt.Sprintf("stream: kgo logged %q without its partitions (%v)", msg, keyvals))
+		}
+		kind := history.Revoked
+		if msg == logLost {
+			kind = history.Lost
+		}
+		<-l.ready
+		l.changed(kind, ps)
+	case level == kgo.LogLevelInfo && strings.Contains(msg, "unknown server error") && strings.Contains(msg, "end transaction"):
 		l.unconfirmed.Store(true)
 	}
+}
+
+// loggedPartitions returns the partitions of kgo's entry log of a
+// partition callback: its "with" value, a map of topics to partitions.
+func loggedPartitions(keyvals []any) (map[string][]int32, bool) {
+	want := reflect.TypeFor[map[string][]int32]()
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		if keyvals[i] != "with" {
+			continue
+		}
+		v := reflect.ValueOf(keyvals[i+1])
+		if !v.IsValid() || !v.Type().ConvertibleTo(want) {
+			return nil, false
+		}
+		return maps.Clone(v.Convert(want).Interface().(map[string][]int32)), true
+	}
+	return nil, false
 }
