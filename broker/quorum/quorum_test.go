@@ -253,11 +253,31 @@ func activeBrokers(t *testing.T, n *Node, k int32) map[int32]int64 {
 		epochs[id] = registerBroker(t, n, id)
 	}
 	for id := int32(1); id <= k; id++ {
-		if r := heartbeat(t, n, id, epochs[id]); r.ErrorCode != 0 || r.IsFenced {
-			t.Fatalf("heartbeat %d: %s fenced=%t", id, kerr.ErrorForCode(r.ErrorCode), r.IsFenced)
-		}
+		unfenceBroker(t, n, id, epochs[id])
 	}
 	return epochs
+}
+
+// unfenceBroker heartbeats broker id until the controller unfences it, as
+// a broker does: the controller unfences a broker only once the metadata
+// offset its heartbeat names has reached the broker's registration, and
+// the offset comes from node n's image, which can trail the log when n is
+// a follower or leadership just moved (2 ms ticks on a loaded machine).
+func unfenceBroker(t *testing.T, n *Node, id int32, epoch int64) {
+	t.Helper()
+	for try := 0; ; try++ {
+		r := heartbeat(t, n, id, epoch)
+		if r.ErrorCode != 0 {
+			t.Fatalf("heartbeat %d: %s", id, kerr.ErrorForCode(r.ErrorCode))
+		}
+		if !r.IsFenced {
+			return
+		}
+		if try == 200 {
+			t.Fatalf("heartbeat %d: still fenced after %d heartbeats (image offset %d)", id, try+1, n.Image().Offset().Index)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func follower(c *cluster, leader int32) int32 {
