@@ -2,19 +2,13 @@ package gen_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/weir-dev/weir/sim/simnet"
-	"github.com/weir-dev/weir/sim/world"
 	"github.com/weir-dev/weir/workloads/gen"
 )
 
@@ -37,22 +31,7 @@ import (
 // alone on topics transactions write to; if kgo ever takes the epoch of
 // aborted batches itself, the test fails and says so.
 func TestKgoPositionPastAnAbortedBatchReportsAFalseLoss(t *testing.T) {
-	w := world.New(rand.New(rand.NewPCG(21021, 0)), world.Config{
-		LogLevel:        slog.LevelWarn,
-		LivenessTimeout: 20 * time.Second,
-		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
-	})
-	if err := w.StartAll(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("trace:\n%s", strings.Join(w.Trace(), "\n"))
-		}
-	})
+	w := startWorld(t, 21021, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	const topic = "t"
@@ -115,12 +94,9 @@ func TestKgoPositionPastAnAbortedBatchReportsAFalseLoss(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatal("the consumer never read y")
 		}
-		fs.EachError(func(_ string, _ int32, err error) {
-			var l *kgo.ErrDataLoss
-			if errors.As(err, &l) && loss == nil {
-				loss = l
-			}
-		})
+		if loss == nil {
+			loss = dataLoss(fs)
+		}
 		if loss == nil {
 			collect(fs)
 		}

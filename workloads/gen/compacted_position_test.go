@@ -2,10 +2,7 @@ package gen_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/broker"
-	"github.com/weir-dev/weir/sim/simnet"
-	"github.com/weir-dev/weir/sim/world"
 )
 
 // kgo's KIP-320 position past a batch the log cleaner emptied (seed
@@ -35,24 +30,8 @@ import (
 // alone on compacted topics; if kgo ever takes the epoch of empty batches
 // itself, the test fails and says so.
 func TestKgoPositionPastAnEmptiedBatchReportsAFalseLoss(t *testing.T) {
-	w := world.New(rand.New(rand.NewPCG(20107, 0)), world.Config{
-		LogLevel:        slog.LevelWarn,
-		LivenessTimeout: 20 * time.Second,
-		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
-		Broker: func(_ string, cfg *broker.Config) {
-			cfg.RetentionCheckInterval = 50 * time.Millisecond
-		},
-	})
-	if err := w.StartAll(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("trace:\n%s", strings.Join(w.Trace(), "\n"))
-		}
+	w := startWorld(t, 20107, func(_ string, cfg *broker.Config) {
+		cfg.RetentionCheckInterval = 50 * time.Millisecond
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -104,12 +83,9 @@ func TestKgoPositionPastAnEmptiedBatchReportsAFalseLoss(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatal("the consumer never read the last record of k2")
 		}
-		fs.EachError(func(_ string, _ int32, err error) {
-			var l *kgo.ErrDataLoss
-			if errors.As(err, &l) && loss == nil {
-				loss = l
-			}
-		})
+		if loss == nil {
+			loss = dataLoss(fs)
+		}
 		fs.EachRecord(func(r *kgo.Record) { done = done || r.Offset == last })
 	}
 	if loss == nil {

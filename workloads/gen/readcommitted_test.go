@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weir-dev/weir/broker"
 	"github.com/weir-dev/weir/sim/simnet"
 	"github.com/weir-dev/weir/sim/world"
 	"github.com/weir-dev/weir/workloads/gen"
@@ -59,22 +60,7 @@ func TestReadCommittedPositionSurvivesEpochChangesAfterMarkers(t *testing.T) {
 // with opts, moves the leader epoch again, and returns the data loss the
 // consumer reports then (nil: none).
 func positionAcrossEpochs(t *testing.T, opts []kgo.Opt) *kgo.ErrDataLoss {
-	w := world.New(rand.New(rand.NewPCG(13, 0)), world.Config{
-		LogLevel:        slog.LevelWarn,
-		LivenessTimeout: 20 * time.Second,
-		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
-	})
-	if err := w.StartAll(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("trace:\n%s", strings.Join(w.Trace(), "\n"))
-		}
-	})
+	w := startWorld(t, 13, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	const topic = "t"
@@ -118,12 +104,9 @@ func positionAcrossEpochs(t *testing.T, opts []kgo.Opt) *kgo.ErrDataLoss {
 		if ctx.Err() != nil {
 			t.Fatal("the record produced after the second reboot was not read")
 		}
-		fs.EachError(func(_ string, _ int32, err error) {
-			var l *kgo.ErrDataLoss
-			if errors.As(err, &l) && loss == nil {
-				loss = l
-			}
-		})
+		if loss == nil {
+			loss = dataLoss(fs)
+		}
 		fs.EachRecord(func(r *kgo.Record) { read = read || string(r.Value) == "b" })
 	}
 	return loss
@@ -165,6 +148,43 @@ func leaderEpoch(ctx context.Context, t *testing.T, admin *kadm.Client, topic st
 		return -1
 	}
 	return p.LeaderEpoch
+}
+
+// dataLoss returns the first data loss that fs reports, or nil.
+func dataLoss(fs kgo.Fetches) *kgo.ErrDataLoss {
+	var loss *kgo.ErrDataLoss
+	fs.EachError(func(_ string, _ int32, err error) {
+		var l *kgo.ErrDataLoss
+		if errors.As(err, &l) && loss == nil {
+			loss = l
+		}
+	})
+	return loss
+}
+
+// startWorld starts a one-broker simulated world of seed (its brokers'
+// configuration edited by configure, when not nil) on fast links, closed
+// when the test ends; a failed test logs its trace.
+func startWorld(t *testing.T, seed uint64, configure func(string, *broker.Config)) *world.World {
+	t.Helper()
+	w := world.New(rand.New(rand.NewPCG(seed, 0)), world.Config{
+		LogLevel:        slog.LevelWarn,
+		LivenessTimeout: 20 * time.Second,
+		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
+		Broker:          configure,
+	})
+	if err := w.StartAll(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("trace:\n%s", strings.Join(w.Trace(), "\n"))
+		}
+	})
+	return w
 }
 
 func client(t *testing.T, w *world.World, name string, opts ...kgo.Opt) *kgo.Client {
