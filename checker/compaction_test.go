@@ -172,29 +172,12 @@ func TestCompaction(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			b := &kv{compacted: !c.notCompacted}
 			c.build(b)
-			if err := history.Validate(b.ops); err != nil {
-				t.Fatalf("test history: %v", err)
-			}
-			v := Check(b.ops, Opts{})
-			want := map[string]int{}
-			for k, n := range c.want {
-				if n > 0 {
-					want[k] = n
-				}
-			}
-			if !maps.Equal(v.Counts, want) {
-				t.Errorf("counts %v, want %v\n%s", v.Counts, want, v.Summary())
-			}
-			if c.detail != "" {
-				if ws := v.Anomalies[CompactionLostKey]; len(ws) == 0 || !strings.Contains(ws[0].Detail, c.detail) {
-					t.Errorf("compaction-lost-key witness %+v does not say %q", ws, c.detail)
-				}
-			}
+			v := checkCounts(t, b.ops, c.want, CompactionLostKey, c.detail)
 			wantStatus := StatusClean
 			switch {
 			case c.notCompacted:
 				wantStatus = StatusNotChecked
-			case want[CompactionLostKey] > 0:
+			case c.want[CompactionLostKey] > 0:
 				wantStatus = StatusFound
 			}
 			if r := v.Check(CompactionLostKey); r.Status != wantStatus {
@@ -279,20 +262,33 @@ func TestCompactionDataLossReport(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			b := &kv{compacted: !c.notCompacted}
 			c.build(b)
-			if err := history.Validate(b.ops); err != nil {
-				t.Fatalf("test history: %v", err)
-			}
-			v := Check(b.ops, Opts{})
-			want := map[string]int{}
-			maps.Copy(want, c.want)
-			if !maps.Equal(v.Counts, want) {
-				t.Errorf("counts %v, want %v\n%s", v.Counts, want, v.Summary())
-			}
-			if c.detail != "" {
-				if ws := v.Anomalies[WatermarkRegression]; len(ws) == 0 || !strings.Contains(ws[0].Detail, c.detail) {
-					t.Errorf("watermark-regression witness %+v does not say %q", ws, c.detail)
-				}
-			}
+			checkCounts(t, b.ops, c.want, WatermarkRegression, c.detail)
 		})
 	}
+}
+
+// checkCounts validates ops, checks them and requires exactly want's
+// non-zero counts, and, when detail is not empty, that anomaly's first
+// witness to say it. It returns the verdict.
+func checkCounts(t *testing.T, ops []history.Op, want map[string]int, anomaly, detail string) Verdict {
+	t.Helper()
+	if err := history.Validate(ops); err != nil {
+		t.Fatalf("test history: %v", err)
+	}
+	v := Check(ops, Opts{})
+	nonZero := map[string]int{}
+	for k, n := range want {
+		if n > 0 {
+			nonZero[k] = n
+		}
+	}
+	if !maps.Equal(v.Counts, nonZero) {
+		t.Errorf("counts %v, want %v\n%s", v.Counts, nonZero, v.Summary())
+	}
+	if detail != "" {
+		if ws := v.Anomalies[anomaly]; len(ws) == 0 || !strings.Contains(ws[0].Detail, detail) {
+			t.Errorf("%s witness %+v does not say %q", anomaly, ws, detail)
+		}
+	}
+	return v
 }

@@ -1,8 +1,6 @@
 package checker
 
 import (
-	"maps"
-	"strings"
 	"testing"
 
 	"github.com/weir-dev/weir/history"
@@ -117,22 +115,9 @@ func TestTxnDataLossReport(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var b hb
 			c.build(&b)
-			if err := history.Validate(b.ops); err != nil {
-				t.Fatalf("test history: %v", err)
-			}
-			v := Check(b.ops, Opts{})
-			want := map[string]int{}
-			maps.Copy(want, c.want)
-			if !maps.Equal(v.Counts, want) {
-				t.Errorf("counts %v, want %v\n%s", v.Counts, want, v.Summary())
-			}
-			if c.detail != "" {
-				if ws := v.Anomalies[WatermarkRegression]; len(ws) == 0 || !strings.Contains(ws[0].Detail, c.detail) {
-					t.Errorf("watermark-regression witness %+v does not say %q", ws, c.detail)
-				}
-			}
+			v := checkCounts(t, b.ops, c.want, WatermarkRegression, c.detail)
 			wantOutcome := Valid
-			if len(want) > 0 {
+			if len(c.want) > 0 {
 				wantOutcome = Invalid
 			}
 			if v.Outcome != wantOutcome {
