@@ -56,7 +56,11 @@ func handleOffsetFetch(_ context.Context, b *Broker, req *request) (reply, error
 	}
 	calls, failed := b.groups.fanOut(ids, func(sm *group.Shard, nowMs int64, w group.Waiter, idx []int) group.Output {
 		sub := kmsg.NewPtrOffsetFetchRequest()
-		sub.Version = r.Version
+		// RequireStable travels with the groups (KIP-447): without it a
+		// consumer taking over starts from the offset before a
+		// transaction whose commit is decided but whose marker has not
+		// reached the group's partition yet (seed 33068).
+		sub.Version, sub.RequireStable = r.Version, r.RequireStable
 		for _, i := range idx {
 			sub.Groups = append(sub.Groups, asked[i])
 		}

@@ -453,3 +453,84 @@ func waitTimeoutAbort(t *testing.T, adm *kadm.Client) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestOffsetFetchRequireStable: while a transaction that committed offsets
+// of a group is open, OffsetFetch with require_stable answers
+// UNSTABLE_OFFSET_COMMIT for those partitions (KIP-447), and the offset
+// once the transaction commits. The broker once dropped the flag on its
+// way to the group shard (seed 33068: a new incarnation started from the
+// offset before a commit whose marker was held up, and processed a record
+// twice).
+func TestOffsetFetchRequireStable(t *testing.T) {
+	tb := startBroker(t, groupConfig(t))
+	tb.createTopic("in", 1, nil)
+	cl := tb.client()
+	ctx := ctxT(t)
+	txnID := "stable"
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID, init.TransactionTimeoutMillis = &txnID, 10000
+	ir, err := init.RequestWith(ctx, cl)
+	if err != nil || ir.ErrorCode != 0 {
+		t.Fatalf("InitProducerID: %v %v", err, kerr.ErrorForCode(ir.ErrorCode))
+	}
+	commit := kmsg.NewPtrTxnOffsetCommitRequest()
+	commit.TransactionalID, commit.Group = txnID, "g"
+	commit.ProducerID, commit.ProducerEpoch, commit.Generation = ir.ProducerID, ir.ProducerEpoch, -1
+	ct := kmsg.NewTxnOffsetCommitRequestTopic()
+	ct.Topic = "in"
+	cp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	cp.Partition, cp.Offset, cp.LeaderEpoch = 0, 7, -1
+	ct.Partitions = append(ct.Partitions, cp)
+	commit.Topics = append(commit.Topics, ct)
+	cr, err := commit.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("TxnOffsetCommit: %v", err)
+	}
+	if code := cr.Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatalf("TxnOffsetCommit: %v", kerr.ErrorForCode(code))
+	}
+	fetch := func() (int64, int16) {
+		t.Helper()
+		req := kmsg.NewPtrOffsetFetchRequest()
+		req.RequireStable = true
+		g := kmsg.NewOffsetFetchRequestGroup()
+		g.Group = "g"
+		ft := kmsg.NewOffsetFetchRequestGroupTopic()
+		ft.Topic, ft.Partitions = "in", []int32{0}
+		g.Topics = append(g.Topics, ft)
+		req.Groups = append(req.Groups, g)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatalf("OffsetFetch: %v", err)
+		}
+		if len(resp.Groups) == 1 && len(resp.Groups[0].Topics) == 1 && len(resp.Groups[0].Topics[0].Partitions) == 1 {
+			p := resp.Groups[0].Topics[0].Partitions[0]
+			return p.Offset, p.ErrorCode
+		}
+		if len(resp.Topics) == 1 && len(resp.Topics[0].Partitions) == 1 {
+			p := resp.Topics[0].Partitions[0]
+			return p.Offset, p.ErrorCode
+		}
+		t.Fatalf("OffsetFetch answered %+v", resp)
+		return 0, 0
+	}
+	if off, code := fetch(); code != kerr.UnstableOffsetCommit.Code {
+		t.Fatalf("OffsetFetch(require_stable) during the transaction: offset %d, %v; want UNSTABLE_OFFSET_COMMIT", off, kerr.ErrorForCode(code))
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = txnID, ir.ProducerID, ir.ProducerEpoch, true
+	if er, err := end.RequestWith(ctx, cl); err != nil || er.ErrorCode != 0 {
+		t.Fatalf("EndTxn: %v %v", err, er)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		off, code := fetch()
+		if code == 0 && off == 7 {
+			return
+		}
+		if time.Now().After(deadline) || (code != 0 && code != kerr.UnstableOffsetCommit.Code) {
+			t.Fatalf("OffsetFetch after the commit: offset %d, %v; want 7", off, kerr.ErrorForCode(code))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
