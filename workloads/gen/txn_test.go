@@ -7,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/workloads/gen"
+	"github.com/weir-dev/weir/workloads/gen/gentest"
 )
 
 // refusingCoordinator starts a kfake cluster whose coordinator answers the
@@ -23,23 +21,8 @@ import (
 // requests seen.
 func refusingCoordinator(t *testing.T, refused int32) (*kgo.Client, *atomic.Int32) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	seen := new(atomic.Int32)
-	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if k := seen.Add(1); refused >= 0 && k > refused {
-			return nil, nil, false
-		}
-		resp := req.(*kmsg.InitProducerIDRequest).ResponseKind().(*kmsg.InitProducerIDResponse)
-		resp.ErrorCode = kerr.ConcurrentTransactions.Code
-		resp.ProducerID, resp.ProducerEpoch = -1, -1
-		return resp, nil, true
-	})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("tx"))
+	addrs, seen := gentest.RefusingCoordinator(t, "t", refused)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.TransactionalID("tx"))
 	if err != nil {
 		t.Fatal(err)
 	}

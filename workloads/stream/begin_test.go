@@ -7,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/workloads/gen"
+	"github.com/weir-dev/weir/workloads/gen/gentest"
 )
 
 // TestTxnBeginGivesUpAndCrashes (the shape of seed 20104, which hung the
@@ -22,20 +20,9 @@ import (
 // its run loop does nothing), and its client's close completes, instead
 // of waiting in kgo's Begin, which takes no context.
 func TestTxnBeginGivesUpAndCrashes(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	c.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		resp := req.(*kmsg.InitProducerIDRequest).ResponseKind().(*kmsg.InitProducerIDResponse)
-		resp.ErrorCode = kerr.ConcurrentTransactions.Code
-		resp.ProducerID, resp.ProducerEpoch = -1, -1
-		return resp, nil, true
-	})
+	addrs, _ := gentest.RefusingCoordinator(t, "in", -1)
 	kill := gen.NewKillable(nil)
-	cc := gen.ClientConfig{Bootstrap: c.ListenAddrs(), Dialer: kill.Dial, OpTimeout: 100 * time.Millisecond}
+	cc := gen.ClientConfig{Bootstrap: addrs, Dialer: kill.Dial, OpTimeout: 100 * time.Millisecond}
 	sess, err := kgo.NewGroupTransactSession(cc.Options(kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"), kgo.TransactionalID("tx"))...)
 	if err != nil {
 		t.Fatal(err)
