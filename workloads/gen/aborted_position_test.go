@@ -88,20 +88,7 @@ func TestKgoPositionPastAnAbortedBatchReportsAFalseLoss(t *testing.T) {
 	if err := b.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatalf("commit: %v", err)
 	}
-	var loss *kgo.ErrDataLoss
-	for read := false; !read; {
-		fs := consumer.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatal("the consumer never read y")
-		}
-		if loss == nil {
-			loss = dataLoss(fs)
-		}
-		if loss == nil {
-			collect(fs)
-		}
-		fs.EachRecord(func(r *kgo.Record) { read = read || string(r.Value) == "y" })
-	}
+	loss := pollForLoss(ctx, t, consumer, "y", func(r *kgo.Record) bool { return string(r.Value) == "y" }, collect)
 	if loss == nil {
 		t.Fatal("kgo reported no data loss: does it now take the leader epoch of aborted batches? then checker.dataLosses may judge topics transactions write to as others again")
 	}

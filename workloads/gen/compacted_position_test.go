@@ -77,17 +77,7 @@ func TestKgoPositionPastAnEmptiedBatchReportsAFalseLoss(t *testing.T) {
 	reboot(ctx, t, w, admin, topic, second)
 	consumer.ResumeFetchPartitions(map[string][]int32{topic: {0}})
 
-	var loss *kgo.ErrDataLoss
-	for done := false; !done; {
-		fs := consumer.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatal("the consumer never read the last record of k2")
-		}
-		if loss == nil {
-			loss = dataLoss(fs)
-		}
-		fs.EachRecord(func(r *kgo.Record) { done = done || r.Offset == last })
-	}
+	loss := pollForLoss(ctx, t, consumer, "the last record of k2", func(r *kgo.Record) bool { return r.Offset == last }, nil)
 	if loss == nil {
 		t.Fatal("kgo reported no data loss: does it now take the leader epoch of empty batches? then checker.dataLosses may judge compacted topics as others again")
 	}

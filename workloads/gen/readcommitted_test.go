@@ -98,18 +98,7 @@ func positionAcrossEpochs(t *testing.T, opts []kgo.Opt) *kgo.ErrDataLoss {
 	if err := client(t, w, "plain", kgo.DefaultProduceTopic(topic)).ProduceSync(ctx, &kgo.Record{Value: []byte("b")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	var loss *kgo.ErrDataLoss
-	for read = false; !read; {
-		fs := consumer.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatal("the record produced after the second reboot was not read")
-		}
-		if loss == nil {
-			loss = dataLoss(fs)
-		}
-		fs.EachRecord(func(r *kgo.Record) { read = read || string(r.Value) == "b" })
-	}
-	return loss
+	return pollForLoss(ctx, t, consumer, "the record produced after the second reboot", func(r *kgo.Record) bool { return string(r.Value) == "b" }, nil)
 }
 
 // reboot stops the single broker cleanly and starts it again, then waits
@@ -148,6 +137,29 @@ func leaderEpoch(ctx context.Context, t *testing.T, admin *kadm.Client, topic st
 		return -1
 	}
 	return p.LeaderEpoch
+}
+
+// pollForLoss polls consumer until it returns a record for which want is
+// true (the test fails when ctx ends first: "never read" what) and
+// returns the first data loss kgo reported on the way, or nil. seen, when
+// not nil, gets every poll's fetches until a loss is reported.
+func pollForLoss(ctx context.Context, t *testing.T, consumer *kgo.Client, what string, want func(*kgo.Record) bool, seen func(kgo.Fetches)) *kgo.ErrDataLoss {
+	t.Helper()
+	var loss *kgo.ErrDataLoss
+	for read := false; !read; {
+		fs := consumer.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("the consumer never read %s", what)
+		}
+		if loss == nil {
+			loss = dataLoss(fs)
+		}
+		if loss == nil && seen != nil {
+			seen(fs)
+		}
+		fs.EachRecord(func(r *kgo.Record) { read = read || want(r) })
+	}
+	return loss
 }
 
 // dataLoss returns the first data loss that fs reports, or nil.
