@@ -234,20 +234,16 @@ func probeCluster(ctx context.Context, cfg Config) (clusterInfo, error) {
 	// A wrong address should not keep a person waiting a minute.
 	ctx, cancel := context.WithTimeout(ctx, min(cfg.SetupTimeout, 20*time.Second))
 	defer cancel()
-	adm := kadm.NewClient(cl)
-	bs, err := adm.ListBrokers(ctx)
+	// One answer per broker the metadata lists (the error is the
+	// metadata request's).
+	versions, err := kadm.NewClient(cl).ApiVersions(ctx)
 	if err != nil {
 		return info, fmt.Errorf("cannot reach a cluster at %s: %w", strings.Join(cfg.Bootstrap, ","), err)
 	}
-	if len(bs) == 0 {
+	if len(versions) == 0 {
 		return info, fmt.Errorf("the cluster at %s lists no brokers", strings.Join(cfg.Bootstrap, ","))
 	}
-	info.brokers = len(bs)
-	versions, err := adm.ApiVersions(ctx)
-	if err != nil {
-		return info, fmt.Errorf("cannot ask the cluster at %s for its API versions: %w", strings.Join(cfg.Bootstrap, ","), err)
-	}
-	info.consumerProtocol = len(versions) > 0
+	info.brokers, info.consumerProtocol = len(versions), true
 	versions.Each(func(v kadm.BrokerApiVersions) {
 		if _, ok := v.KeyMaxVersion(kmsg.ConsumerGroupHeartbeat.Int16()); v.Err != nil || !ok {
 			info.consumerProtocol = false
