@@ -114,7 +114,7 @@ func (n *Node) forward(ctx context.Context, leader uint64, req kmsg.Request) (km
 	body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
 	body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
 	body = req.AppendTo(body)
-	out, err := n.tr.call(ctx, leader, opRequest, body)
+	out, err := n.tr.call(ctx, leader, laneForKey(req.Key()), opRequest, body)
 	switch {
 	case err == nil:
 	case errors.Is(err, errNoConn):
@@ -205,7 +205,7 @@ func (n *Node) joinAsLearner() {
 			v.ID = st.Leader
 		}
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RequestTimeout)
-		n.tr.call(ctx, raftID(v.ID), opJoin, []byte(n.cfg.AdvertisedAddr))
+		n.tr.call(ctx, raftID(v.ID), laneControl, opJoin, []byte(n.cfg.AdvertisedAddr))
 		cancel()
 		t := n.cfg.Clock.NewTimer(time.Duration(n.cfg.ElectionTicks) * n.cfg.TickInterval)
 		select {

@@ -299,6 +299,9 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	if wp.Txn && (kinds.Has(faults.Partition) || kinds.Has(faults.Flaky)) {
 		schedule = schedule.Merge(lateRequests(p, duration))
 	}
+	if kinds.Has(faults.Partition) {
+		schedule = schedule.Merge(lateAlterPartitions(p.Seed, w.Brokers(), duration))
+	}
 	for _, e := range schedule.Events {
 		out.Tracef("nemesis", "scheduled %s", e)
 	}
@@ -426,6 +429,43 @@ func lateRequests(p params, duration time.Duration) []faults.Event {
 		MaxHold:  14 * time.Second,
 		LandBy:   duration,
 	})
+}
+
+// seedStreamLateAlter separates the draw of late AlterPartitions
+// (lateAlterPartitions) from every other stream; broker i draws from
+// seedStreamLateAlter+i.
+const seedStreamLateAlter = 0x7765_6972_6973_7200 // "weirisr\0"
+
+// lateAlterPartitions are the late deliveries of leaders' ISR changes (a
+// network fault, drawn whenever partitions are): each broker host, on a
+// stream of its own, is armed now and then so that its next
+// AlterPartition to the controller, and what follows it on that
+// connection, arrives 2-12 s late. The request travels on the quorum
+// connection of its own (Kafka's AlterPartitionManager channel), so the
+// broker's heartbeats flow meanwhile and the leader stays unfenced; the
+// controller meanwhile changes the ISR itself when a member is fenced or
+// re-registers (a crash, an isolation), and the late request then names a
+// partition epoch that is no longer current. A correct controller refuses
+// it (INVALID_UPDATE_VERSION) and the leader proposes again from the new
+// epoch; the skip-partition-epoch-check defect applies it, and when the
+// removed member has returned meanwhile the stale ISR it names is written
+// (the metadata checker's alter-partition rule). Every late request lands
+// within the safety phase.
+func lateAlterPartitions(seed uint64, brokers []string, duration time.Duration) []faults.Event {
+	var out []faults.Event
+	for i, b := range brokers {
+		out = append(out, faults.LateRequests(rand.New(rand.NewPCG(seed, seedStreamLateAlter+uint64(i))), faults.LateConfig{
+			Hosts:    []string{b},
+			Requests: []int16{kmsg.AlterPartition.Int16()},
+			Duration: duration,
+			MeanGap:  duration / 10,
+			Window:   duration / 8,
+			MinHold:  2 * time.Second,
+			MaxHold:  12 * time.Second,
+			LandBy:   duration,
+		})...)
+	}
+	return out
 }
 
 // checkMetadata adds the metadata checker's verdict (quorum.History.Check:
