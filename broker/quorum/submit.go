@@ -111,10 +111,7 @@ func (n *Node) submitLocal(ctx context.Context, req any) (kmsg.Response, error) 
 var errDial = errors.New("quorum: leader unreachable")
 
 func (n *Node) forward(ctx context.Context, leader uint64, req kmsg.Request) (kmsg.Response, error) {
-	body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
-	body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
-	body = req.AppendTo(body)
-	out, err := n.tr.call(ctx, leader, laneForKey(req.Key()), opRequest, body)
+	out, err := n.tr.call(ctx, leader, laneForKey(req.Key()), opRequest, forwardBody(req))
 	switch {
 	case err == nil:
 	case errors.Is(err, errNoConn):
@@ -130,6 +127,13 @@ func (n *Node) forward(ctx context.Context, leader uint64, req kmsg.Request) (km
 		return nil, fmt.Errorf("quorum: decoding the leader's answer: %w", err)
 	}
 	return resp, nil
+}
+
+// forwardBody is an opRequest's body: req's key, version and encoding.
+func forwardBody(req kmsg.Request) []byte {
+	body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
+	body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
+	return req.AppendTo(body)
 }
 
 // handleRPC serves another node: a forwarded request (only the leader

@@ -470,6 +470,16 @@ func (t *transport) call(ctx context.Context, id uint64, lane rpcLane, op byte, 
 	return cl.call(ctx, op, body)
 }
 
+// appendRequestFrame appends the frame of an RPC request: the correlation
+// id, the operation, then its body.
+func appendRequestFrame(dst []byte, corr uint64, op byte, body []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(1+8+1+len(body)))
+	dst = append(dst, wireRequest)
+	dst = binary.BigEndian.AppendUint64(dst, corr)
+	dst = append(dst, op)
+	return append(dst, body...)
+}
+
 // ForwardedRequestKey reports whether b begins the frame by which a node
 // forwards a Kafka request to the quorum's leader (Submit on a node that
 // does not lead), and that request's API key: the frame's length (u32),
@@ -516,11 +526,8 @@ func (cl *rpcClient) call(ctx context.Context, op byte, body []byte) ([]byte, er
 	cl.next++
 	corr := cl.next
 	cl.pending[corr] = ch
-	out := binary.BigEndian.AppendUint64(nil, corr)
-	out = append(out, op)
-	out = append(out, body...)
 	cl.conn.SetWriteDeadline(cl.t.clock.Now().Add(writeTimeout))
-	if _, err := cl.conn.Write(appendWireFrame(nil, wireRequest, out)); err != nil {
+	if _, err := cl.conn.Write(appendRequestFrame(nil, corr, op, body)); err != nil {
 		cl.failLocked(cl.conn, err)
 	}
 	cl.mu.Unlock()
