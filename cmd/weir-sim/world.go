@@ -299,7 +299,10 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	if wp.Txn && (kinds.Has(faults.Partition) || kinds.Has(faults.Flaky)) {
 		schedule = schedule.Merge(lateRequests(p, duration))
 	}
-	if kinds.Has(faults.Partition) {
+	switch {
+	case kinds.Has(faults.Partition) && kinds.Has(faults.Crash) && len(w.Brokers()) >= 3:
+		schedule = schedule.Merge(lateAlterWindows(p.Seed, w.Brokers(), schedule, duration))
+	case kinds.Has(faults.Partition):
 		schedule = schedule.Merge(lateAlterPartitions(p.Seed, w.Brokers(), duration))
 	}
 	for _, e := range schedule.Events {
@@ -437,7 +440,8 @@ func lateRequests(p params, duration time.Duration) []faults.Event {
 const seedStreamLateAlter = 0x7765_6972_6973_7200 // "weirisr\0"
 
 // lateAlterPartitions are the late deliveries of leaders' ISR changes (a
-// network fault, drawn whenever partitions are): each broker host, on a
+// network fault, drawn in runs with partitions and no crashes, where
+// lateAlterWindows cannot crash followers): each broker host, on a
 // stream of its own, is armed now and then so that its next
 // AlterPartition to the controller, and what follows it on that
 // connection, arrives 2-12 s late. The request travels on the quorum
@@ -466,6 +470,26 @@ func lateAlterPartitions(seed uint64, brokers []string, duration time.Duration) 
 		})...)
 	}
 	return out
+}
+
+// seedStreamAlterWindows separates the draw of late-AlterPartition
+// windows (lateAlterWindows) from every other stream.
+const seedStreamAlterWindows = 0x7765_6972_6973_7277 // "weirisrw"
+
+// lateAlterWindows are the late-AlterPartition windows of a run with
+// partitions and crashes (faults.LateAlterWindows): a follower crashes and
+// returns, every other broker's next AlterPartition (the leaders putting
+// it back into their ISRs) is held 9-13 s, and meanwhile a second
+// follower crashes and returns, so that the held changes name a partition
+// epoch from before the controller took the second one out. The windows
+// go around the schedule's own crashes and pauses.
+func lateAlterWindows(seed uint64, brokers []string, busy faults.Schedule, duration time.Duration) []faults.Event {
+	return faults.LateAlterWindows(rand.New(rand.NewPCG(seed, seedStreamAlterWindows)), faults.AlterWindowConfig{
+		Brokers:        brokers,
+		AlterPartition: kmsg.AlterPartition.Int16(),
+		Duration:       duration,
+		Busy:           busy,
+	})
 }
 
 // checkMetadata adds the metadata checker's verdict (quorum.History.Check:
