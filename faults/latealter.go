@@ -58,7 +58,8 @@ const (
 // window), and every hold lands within the safety phase.
 //
 // It is drawn apart from Generate, from an rng of its own, so that adding
-// it to a run leaves the rest of the schedule as it was.
+// it to a run leaves the rest of the schedule as it was. The events come
+// sorted as Generate sorts them.
 func LateAlterWindows(rng *rand.Rand, cfg AlterWindowConfig) []Event {
 	if len(cfg.Brokers) < 3 || cfg.Duration <= 0 {
 		return nil
@@ -83,6 +84,7 @@ func LateAlterWindows(rng *rand.Rand, cfg AlterWindowConfig) []Event {
 		i := rng.IntN(len(cfg.Brokers))
 		j := (i + 1 + rng.IntN(len(cfg.Brokers)-1)) % len(cfg.Brokers)
 		if t+second+hold > cfg.Duration {
+			sortEvents(out)
 			return out
 		}
 		if end, ok := overlaps(busy, t-alterMargin, t+second+downM+alterMargin); ok {
