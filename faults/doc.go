@@ -54,7 +54,12 @@
 // to the controller (a forward on the metadata quorum's connection of its
 // own) arrives late while its heartbeats flow, so the controller may have
 // changed the ISR meanwhile and the request names a stale partition
-// epoch. LateConfig.LandBy keeps every late request landing before
+// epoch. LateAlterWindows aims at that moment: a follower crashes and
+// returns, the other brokers' next AlterPartition (the leaders putting it
+// back) is held 9-13 s, and meanwhile a second follower crashes and
+// returns, so the held changes name the epoch from before the controller
+// took it out; its windows go around a given schedule's downtime, so the
+// two never have more than one node down. LateConfig.LandBy keeps every late request landing before
 // a given time (the end of the clients' traffic). Schedule.Merge adds them
 // to a generated schedule.
 //
