@@ -33,7 +33,9 @@
 //     AlterPartition on a lane of its own (Kafka's AlterPartitionManager
 //     channel), everything else on the control lane, so a late or slow
 //     AlterPartition never delays the heartbeats that keep a broker
-//     unfenced. Each RPC frame is written whole, in one write
+//     unfenced. An AlterPartition goes over the network even when this
+//     node leads (to its own listener), as Kafka's combined broker sends
+//     it to its in-process controller over its channel. Each RPC frame is written whole, in one write
 //     (ForwardedRequestKey reads a forward's API key from its first
 //     bytes, for the simulator's late requests).
 //   - node.go: one loop goroutine owns the RawNode, the log, the images and

@@ -67,9 +67,15 @@ func TestLaneForKey(t *testing.T) {
 // before, then names a stale partition epoch: refused without the
 // SkipPartitionEpochCheck defect, so the history stays valid; applied
 // with it, and the metadata checker flags the stale change.
+//
+// The node is a follower forwarding to the leader, or the leader itself,
+// whose AlterPartition goes to its own listener (and so can be held).
 func TestLateAlterPartitionIsStale(t *testing.T) {
-	for _, planted := range []bool{false, true} {
-		t.Run(fmt.Sprintf("planted=%t", planted), func(t *testing.T) {
+	for _, tc := range []struct {
+		planted, viaLeader bool
+	}{{false, false}, {true, false}, {false, true}, {true, true}} {
+		planted := tc.planted
+		t.Run(fmt.Sprintf("planted=%t/via-leader=%t", planted, tc.viaLeader), func(t *testing.T) {
 			held := make(chan string, 4)
 			trace := func(_ time.Duration, ev string) {
 				if strings.Contains(ev, "late delivery: conn") {
@@ -88,6 +94,9 @@ func TestLateAlterPartitionIsStale(t *testing.T) {
 			createTopic(t, c.nodes[leader], "t", 1, 3)
 			c.converged()
 			from := follower(c, leader) // a node that forwards to the leader
+			if tc.viaLeader {
+				from = leader
+			}
 			n := c.nodes[from]
 			before, _ := n.Image().Topic("t")
 			p := before.Partitions[0]
