@@ -15,7 +15,7 @@ type AlterWindowConfig struct {
 	AlterPartition int16
 	Duration       time.Duration // the safety phase
 	// MeanGap is the mean quiet time before each window (exponential);
-	// 0 means Duration/8.
+	// 0 means Duration/4.
 	MeanGap time.Duration
 	// Busy is the schedule the windows go around: a window's crashes
 	// fall only where Busy has no node down, so that the two together
@@ -65,7 +65,7 @@ func LateAlterWindows(rng *rand.Rand, cfg AlterWindowConfig) []Event {
 		return nil
 	}
 	if cfg.MeanGap <= 0 {
-		cfg.MeanGap = cfg.Duration / 8
+		cfg.MeanGap = cfg.Duration / 4
 	}
 	busy := downSpans(cfg.Busy)
 	between := func(lo, hi time.Duration) time.Duration {
