@@ -128,8 +128,13 @@ func inGroup(e eventRec) bool { return e.a.Generation >= 0 && e.a.Member != "" }
 // What the history cannot show is not reported: an owner that revoked as
 // it closed (no later epoch), or that was fenced while its revoke
 // callback ran (a loss follows), may have been removed before the
-// partition moved; and a new owner at a lower epoch than the owner's
-// assignment (condition 3) may have been removed before the owner got it.
+// partition moved. A new owner at a lower epoch than the owner's
+// assignment (condition 3) is judged the other way round: the owner's
+// assignment came while the new owner, which learned of its own late,
+// held the partition; it is a witness when conditions 1 and 2 hold for
+// the late learner (it revoked, then moved on as the same member, so the
+// coordinator had neither its release nor removed it when it gave the
+// partition to the other, whose report came before that revoke).
 func consumerOverlaps(g *groupIndex) []Witness {
 	last := map[*memberRec]int{}       // each member's latest event so far (index in g.events)
 	owners := map[gtp][]*memberRec{}   // the members whose latest event lists the partition
@@ -171,8 +176,16 @@ func consumerOverlaps(g *groupIndex) []Witness {
 				case a.instance != "" && a.instance == e.m.instance:
 					continue // a static member's incarnations
 				}
-				if e.a.Generation < gainedAt(g, byMember[a], pos[last[a]], p) {
-					continue // condition 3: perhaps an assignment B learned late
+				gained := g.events[gainedAt(g, byMember[a], pos[last[a]], p)]
+				if e.a.Generation < gained.a.Generation {
+					// Condition 3 fails: B learned late of an assignment
+					// the coordinator made before A's. Judge the pair the
+					// other way round: A got the partition while B, from
+					// this event on, still owned it.
+					if w, ok := unreleasedOverlap(g, byMember[e.m], pos[i], p, gained, e); ok {
+						out = append(out, w)
+					}
+					continue
 				}
 				if w, ok := unreleasedOverlap(g, byMember[a], pos[last[a]], p, e, held); ok {
 					out = append(out, w)
@@ -183,10 +196,11 @@ func consumerOverlaps(g *groupIndex) []Witness {
 	return out
 }
 
-// gainedAt is the epoch at which owner A reported partition p assigned
-// for the ownership that includes its event evs[at]: the epoch of the
-// first of its consecutive events, under the same member id, that list p.
-func gainedAt(g *groupIndex, evs []int, at int, p int32) int32 {
+// gainedAt is the event (index in g.events) at which owner A reported
+// partition p assigned for the ownership that includes its event evs[at]:
+// the first of its consecutive events, under the same member id, that
+// list p.
+func gainedAt(g *groupIndex, evs []int, at int, p int32) int {
 	id := g.events[evs[at]].a.Member
 	i := at
 	for i > 0 {
@@ -196,7 +210,7 @@ func gainedAt(g *groupIndex, evs []int, at int, p int32) int32 {
 		}
 		i--
 	}
-	return g.events[evs[i]].a.Generation
+	return evs[i]
 }
 
 // unreleasedOverlap checks conditions 1 and 2 of consumerOverlaps for

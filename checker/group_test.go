@@ -367,8 +367,15 @@ func TestConsumerProtocolLateAssignment(t *testing.T) {
 		bEpoch int32 // B's epoch as it reports partition 2 assigned
 		aGain  int32 // A's epoch as it reports partitions 0-2 assigned
 		found  int   // witnesses
+		// revokes: B's late ownership ends with a revoke and B moves on
+		// to epoch 10 as the same member, not with a loss: the coordinator
+		// gave A the partitions (epoch 9) while B still owned them: partitions
+		// 0-1 from epoch 5 and partition 2 from the late epoch 7.
+		revokes bool
+		prefix  string // the witness naming partition 2's double owner
 	}{
 		{name: "seed 34052: the assignment of a removed member learned late", bEpoch: 7, aGain: 9},
+		{name: "planted: the late learner not removed, A given its partitions", bEpoch: 7, aGain: 9, revokes: true, found: 3, prefix: "group g: t/2 assigned to member A"},
 		// In one epoch the first witness finds partitions 0-2 too.
 		{name: "planted: B given the partition at A's epoch", bEpoch: 9, aGain: 9, found: 4},
 		{name: "planted: B given the partition at a later epoch", bEpoch: 10, aGain: 9, found: 1},
@@ -389,12 +396,19 @@ func TestConsumerProtocolLateAssignment(t *testing.T) {
 			}
 			b.assignment(10, "B", c.bEpoch, history.Revoked, p01, nil)
 			b.assignment(10, "B", c.bEpoch, history.Assigned, p012, p2)
-			b.assignment(10, "B", c.bEpoch, history.Lost, nil, p012)
-			b.assignment(10, "C", 10, history.Assigned, nil, nil) // B's next member id
+			next := "C" // B's next member id
+			if c.revokes {
+				next = "B"
+				b.assignment(10, "B", c.bEpoch, history.Revoked, nil, p012)
+				b.assignment(10, "B", c.bEpoch, history.Assigned, nil, nil)
+			} else {
+				b.assignment(10, "B", c.bEpoch, history.Lost, nil, p012)
+			}
+			b.assignment(10, next, 10, history.Assigned, nil, nil)
 			b.assignment(20, "A", 9, history.Revoked, p01, p2)
 			b.assignment(20, "A", 9, history.Assigned, p01, nil)
 			b.assignment(20, "A", 10, history.Revoked, nil, p01)
-			b.assignment(10, "C", 10, history.Assigned, p2, p2)
+			b.assignment(10, next, 10, history.Assigned, p2, p2)
 			b.final([]int64{1, 0, 0}, rd{0, 0, "a"})
 			if err := history.Validate(b.ops); err != nil {
 				t.Fatal(err)
@@ -407,10 +421,14 @@ func TestConsumerProtocolLateAssignment(t *testing.T) {
 			case c.found == 0 && r.Status != StatusClean:
 				t.Fatalf("double-assignment %s, want clean\n%s", r.Status, v.Summary())
 			}
+			prefix := "group g: t/2 assigned to member B"
+			if c.prefix != "" {
+				prefix = c.prefix
+			}
 			overlap := false
 			for _, w := range v.Anomalies[DoubleAssignment] {
 				t.Log(w.Detail)
-				overlap = overlap || strings.HasPrefix(w.Detail, "group g: t/2 assigned to member B")
+				overlap = overlap || strings.HasPrefix(w.Detail, prefix)
 			}
 			if n := v.Counts[DoubleAssignment]; n != c.found || overlap != (c.found > 0) {
 				t.Fatalf("%d witnesses (B's assignment of partition 2 among them: %v), want %d", n, overlap, c.found)
