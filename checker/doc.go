@@ -122,7 +122,11 @@
 //     assignment, revoke or loss; under the consumer protocol (KIP-848,
 //     per-member epochs) also a partition reported assigned while another
 //     member still owned it, when that owner then revoked it and was moved
-//     on to a later epoch as the same member (never removed meanwhile).
+//     on to a later epoch as the same member (never removed meanwhile),
+//     and the new owner's epoch is not below the one at which the owner
+//     reported it assigned (a lower one may be an older assignment the new
+//     owner learned late, after the coordinator had removed it; such a
+//     pair is judged the other way round, the late learner as the owner).
 //   - rebalance-skip (rebalance_skip.go): a member given a partition first
 //     read it past the committed offset (taken as high as any commit that
 //     may have applied by then asked for; the log start if none), over a
