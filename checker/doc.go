@@ -91,7 +91,11 @@
 //     appends below H have. It catches reads of records before their send
 //     was invoked, stale reads (a high watermark below a record acknowledged
 //     before the read began), acknowledgements out of real-time order
-//     across clients, and records missing inside a returned range.
+//     across clients, and records missing inside a returned range. A read
+//     answered in a leader epoch older than that of the first record above
+//     its high watermark (history version 7's epochs) needs only the
+//     appends below it: a deposed leader cut off from the metadata quorum
+//     answers so in Kafka (seed 35006).
 //     porcupine's memory grows with the square of a window's operations, so
 //     each partition is cut into windows at points every linearization must
 //     pass in order (windows in linearizable.go); TestWindowsAgree checks on
