@@ -37,8 +37,11 @@
 //   - watermark-regression (watermark_regression.go): a high watermark or
 //     log start offset lower than an earlier observation of the same
 //     consumer client, or than one that ended before it could have been
-//     made (real time, across clients and the final read); a read of offset
-//     o shows the high watermark above o; kgo's data-loss error is one
+//     made (real time, across clients and the final read; a high watermark
+//     answered in a leader epoch older than the record at it may come from
+//     a deposed leader, as in the linearizability check below, and is not
+//     judged by real time); a read of offset o shows the high watermark
+//     above o; kgo's data-loss error is one
 //     (on a compacted topic or one transactions write to, only when the
 //     client had returned a record in the range it says was lost: kgo
 //     walks past a batch that returns it nothing, one the cleaner emptied

@@ -122,7 +122,7 @@ type partitionLog struct {
 	tp      tp
 	appends []*linOp // chain order: offset, then value
 	reads   []*linOp
-	epochs  []history.EpochStart // by offset: the first offset any read returned of each leader epoch
+	epochs  epochStarts
 }
 
 // offsetOf returns the offset of the i-th known append.
@@ -189,16 +189,14 @@ func (ix *index) partitionLogs() []*partitionLog {
 			l.appends = append(l.appends, a)
 		}
 	}
-	for _, p := range ix.parts {
-		get(p.tp).addEpochs(p.pr.Epochs)
-	}
+	epochs := ix.partitionEpochs()
 	for _, l := range logs {
 		slices.SortFunc(l.appends, func(a, b *linOp) int {
 			return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(a.value, b.value))
 		})
-		l.sortEpochs()
+		l.epochs = epochs[l.tp]
 		for i, a := range l.appends {
-			a.idx, a.epoch = i, l.epochAt(a.offset)
+			a.idx, a.epoch = i, l.epochs.at(a.offset)
 		}
 	}
 	for _, p := range ix.parts {
@@ -292,32 +290,4 @@ func (l *partitionLog) contradiction(recs []history.Record, hwm int64) string {
 		}
 	}
 	return ""
-}
-
-// addEpochs adds the epochs one read returned to l's.
-func (l *partitionLog) addEpochs(es []history.EpochStart) {
-	l.epochs = append(l.epochs, es...)
-}
-
-// sortEpochs orders l's epochs by offset and keeps each epoch's first.
-func (l *partitionLog) sortEpochs() {
-	slices.SortFunc(l.epochs, func(a, b history.EpochStart) int {
-		return cmp.Or(cmp.Compare(a.Epoch, b.Epoch), cmp.Compare(a.Offset, b.Offset))
-	})
-	l.epochs = slices.CompactFunc(l.epochs, func(a, b history.EpochStart) bool { return a.Epoch == b.Epoch })
-	slices.SortFunc(l.epochs, func(a, b history.EpochStart) int {
-		return cmp.Or(cmp.Compare(a.Offset, b.Offset), cmp.Compare(a.Epoch, b.Epoch))
-	})
-}
-
-// epochAt is the leader epoch the record at offset o was appended in, as
-// far as the reads show: the epoch of the latest first offset at or below
-// o, -1 if none. An epoch no read returned a record of is missed, so this
-// can only be too early, which keeps a read exact (the strict side).
-func (l *partitionLog) epochAt(o int64) int32 {
-	i, _ := slices.BinarySearchFunc(l.epochs, o+1, func(e history.EpochStart, o int64) int { return cmp.Compare(e.Offset, o) })
-	if i == 0 {
-		return -1
-	}
-	return l.epochs[i-1].Epoch
 }
