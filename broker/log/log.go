@@ -159,6 +159,11 @@ type Log struct {
 	// horizon is the earliest delete horizon (ms) of a batch the cleaner
 	// kept with tombstones in it; math.MaxInt64 when there is none.
 	horizon int64
+	// tombstones is the tombstone mark (cleanerFile). It is never lowered,
+	// not even by a truncation: it stays below every high watermark the
+	// partition reached, and one too high costs a lagging follower a
+	// restart, never a record.
+	tombstones TombstoneMark
 	size    int64 // bytes in all segments
 	synced  int64 // offsets below this are durable
 	closed  bool
