@@ -235,7 +235,7 @@ type cleanPass struct {
 	// being rewritten removed (its delete horizon passed), 0 for none;
 	// groupTombstones counts them.
 	tombstonesBelow, groupTombstones int64
-	stats           CleanStats
+	stats                            CleanStats
 
 	codecs   record.Codecs
 	sc       scanner

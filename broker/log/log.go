@@ -164,9 +164,9 @@ type Log struct {
 	// partition reached, and one too high costs a lagging follower a
 	// restart, never a record.
 	tombstones TombstoneMark
-	size    int64 // bytes in all segments
-	synced  int64 // offsets below this are durable
-	closed  bool
+	size       int64 // bytes in all segments
+	synced     int64 // offsets below this are durable
+	closed     bool
 	// failed is set by the first I/O error on the write path. After it the
 	// state of unsynced bytes is unknown (a failed fsync may have dropped
 	// them), so the log refuses appends and syncs until reopened; recovery
