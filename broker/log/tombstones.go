@@ -43,18 +43,12 @@ func (l *Log) TombstoneMark() TombstoneMark {
 	return l.tombstones
 }
 
-// InheritTombstoneMark raises the log's mark to m.Below, durably, if it
-// is below (and then moves Gen on): a follower calls it before it appends
-// batches copied from a leader whose mark is m. It changes no data.
+// InheritTombstoneMark raises the log's mark to m.Below, durably (in the
+// cleaner's checkpoint), if it is below, and then moves Gen on: a follower
+// calls it before it appends batches copied from a leader whose mark is m.
+// It changes no data, and writes nothing when the mark is already that
+// high.
 func (l *Log) InheritTombstoneMark(m TombstoneMark) error {
-	return l.raiseTombstones(m.Below, false)
-}
-
-// raiseTombstones raises the mark's Below to below and moves Gen on, or
-// with removed (a cleaner pass removed tombstones below below) moves Gen on
-// in any case; durably, in the cleaner's checkpoint. Nothing is written
-// when nothing changes.
-func (l *Log) raiseTombstones(below int64, removed bool) error {
 	l.ckptMu.Lock()
 	defer l.ckptMu.Unlock()
 	l.mu.RLock()
@@ -62,10 +56,13 @@ func (l *Log) raiseTombstones(below int64, removed bool) error {
 	mark := l.tombstones
 	to, dirty, h := l.cleanedTo, l.dirtyFrom, l.horizon
 	l.mu.RUnlock()
-	if err != nil || (below <= mark.Below && !removed) {
+	if m.Below <= mark.Below {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	mark = TombstoneMark{Below: max(mark.Below, below), Gen: mark.Gen + 1}
+	mark = TombstoneMark{Below: m.Below, Gen: mark.Gen + 1}
 	if err := l.writeCleaner(to, dirty, h, mark); err != nil {
 		return err
 	}
