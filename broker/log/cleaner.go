@@ -84,6 +84,10 @@ type CleanConfig struct {
 	// MaxBatchBytes bounds a batch's decompressed records
 	// (DefaultMaxBatchBytes if 0); a larger batch is kept as it is.
 	MaxBatchBytes int
+	// KeepTombstones: remove no tombstone, even past its delete horizon,
+	// and run no pass for due tombstones alone (a leader with a follower
+	// catching up; see TombstoneMark). Horizons are still set.
+	KeepTombstones bool
 }
 
 // Defaults of CleanConfig.
@@ -215,7 +219,7 @@ func (l *Log) planClean(cfg CleanConfig, now time.Time) (cleanPlan, error) {
 	if clean+dirty > 0 {
 		plan.ratio = float64(dirty) / float64(clean+dirty)
 	}
-	due := l.horizon <= now.UnixMilli() && plan.first < plan.cleanable
+	due := l.horizon <= now.UnixMilli() && plan.first < plan.cleanable && !cfg.KeepTombstones
 	plan.run = (dirty > 0 && plan.ratio > cfg.MinDirtyRatio) || due
 	return plan, nil
 }
@@ -507,7 +511,7 @@ func (p *cleanPass) filter(b *record.Batch, keepEmpty bool) ([]byte, bool, error
 		p.dataBuf = data[:0] // reuse; an uncompressed batch's records alias the scan buffer
 	}
 	hasHorizon := b.Attributes&record.DeleteHorizonBit != 0
-	expired := hasHorizon && p.nowMs >= b.FirstTimestamp
+	expired := hasHorizon && p.nowMs >= b.FirstTimestamp && !p.cfg.KeepTombstones
 	kept := p.kept[:0]
 	keptTombstone, dropped := false, false
 	for len(data) > 0 {

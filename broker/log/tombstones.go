@@ -20,6 +20,10 @@ import "fmt"
 // batches inherits the leader's mark, since its log then lacks what the
 // leader's lacked.
 //
+// A leader with a follower catching up cleans with KeepTombstones, so its
+// mark does not move, and restart that follower's copy, before the copy
+// is done (replica.Leader.FollowerCatchingUp).
+//
 // Below never passes a high watermark the log's partition reached: the
 // cleaner removes nothing at or above its MaxOffset, and an inherited
 // mark was the leader's. So a replica in the ISR, which holds every

@@ -145,3 +145,29 @@ func TestInheritTombstoneMark(t *testing.T) {
 		}
 	})
 }
+
+// TestCleanKeepTombstones: with KeepTombstones (a leader whose follower
+// catches up) no pass runs for due tombstones alone and a pass that runs
+// keeps them, past their horizon; the mark stays. Without it, the next
+// pass removes them.
+func TestCleanKeepTombstones(t *testing.T) {
+	fs := memfs.New()
+	var m kvModel
+	l, clock, at := tombstoneLog(t, fs, "/d/t-0", &m)
+	defer l.Close()
+	clock.Advance(11 * time.Minute)
+	keep := CleanConfig{MaxOffset: l.EndOffset(), DeleteRetention: 10 * time.Minute, KeepTombstones: true}
+	if st := mustClean(t, l, keep); st.Ran {
+		t.Fatalf("a pass ran for due tombstones it must keep: %+v", st)
+	}
+	m.appendKV(t, l, recordtest.Options{TimestampMs: 300}, kv("c", "y"))
+	m.appendKV(t, l, recordtest.Options{TimestampMs: 301}, kv("d", "z"))
+	keep.MaxOffset = l.EndOffset()
+	if st := mustClean(t, l, keep); !st.Ran || st.TombstonesRemoved != 0 || countKey(readRecords(t, l), "a") != 1 || l.TombstoneMark() != (TombstoneMark{}) {
+		t.Fatalf("a pass keeping tombstones: %+v, %d records of a, mark %v", st, countKey(readRecords(t, l), "a"), l.TombstoneMark())
+	}
+	keep.KeepTombstones = false
+	if st := mustClean(t, l, keep); st.TombstonesRemoved != 1 || l.TombstoneMark().Below != at+1 {
+		t.Fatalf("the pass after: %+v, mark %v", st, l.TombstoneMark())
+	}
+}

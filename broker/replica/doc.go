@@ -67,6 +67,9 @@
 //     holds below its end; and every follower takes its leader's mark
 //     (Action.Tombstones) before it appends. The mark stays below every
 //     high watermark reached, so a recopy never empties an ISR member.
+//     While a follower outside the ISR fetches (Leader.FollowerCatchingUp)
+//     the leader's cleaner removes no tombstone, so the mark does not move
+//     under a recopy and restart it again.
 //   - Leader epochs seen by a replica never decrease; each epoch cache is
 //     strictly increasing.
 //

@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/weir-dev/weir/broker/replica"
 	"github.com/weir-dev/weir/broker/replica/epoch"
@@ -76,4 +77,26 @@ func TestFollowerRecopiesPastRemovedTombstones(t *testing.T) {
 	f, _ = replica.NewFollower(replica.FollowerConfig{LocalID: 1, TruncateOnFetch: true, Defects: replica.Defects{KeepDeletedKeys: true}},
 		replica.Assignment{Leader: 2, LeaderEpoch: 4, PartitionEpoch: 7, Replicas: []int32{1, 2, 3}, ISR: []int32{2, 3}}, 0, local)
 	expect("keep-deleted-keys", answer(mark, newBatch(472, 4, 1, 1)), false, mark)
+}
+
+// FollowerCatchingUp: a follower outside the ISR that fetched within
+// LagTimeMax holds the leader's tombstones; one in the ISR, one that never
+// fetched in this epoch, or one silent for longer does not.
+func TestFollowerCatchingUp(t *testing.T) {
+	local := replica.Local{End: 10, Durable: 10}
+	l := newLeader(t, threeReplicas(1, 2), local) // 3 is out of the ISR
+	if l.FollowerCatchingUp(t0) {
+		t.Fatal("catching up before any fetch")
+	}
+	l.RecordFetch(2, 10, 10, local, t0)
+	if l.FollowerCatchingUp(t0) {
+		t.Fatal("an ISR member's fetch counts as catching up")
+	}
+	l.RecordFetch(3, 4, 10, local, t0)
+	if !l.FollowerCatchingUp(t0.Add(10 * time.Second)) {
+		t.Fatal("a follower outside the ISR fetched within LagTimeMax: not catching up")
+	}
+	if l.FollowerCatchingUp(t0.Add(11 * time.Second)) {
+		t.Fatal("a follower silent for longer than LagTimeMax still holds the tombstones")
+	}
 }
