@@ -52,7 +52,8 @@ func (p *Partition) Clean(ctx context.Context, cfg wlog.CleanConfig) {
 		p.maintenanceFailed("cleaning", err)
 	case st.Ran && !st.Aborted:
 		p.logger.Info("cleaned log", "topic", p.topic, "partition", p.index, "segments", st.Segments, "bytes_in", st.BytesIn, "bytes_out", st.BytesOut,
-			"records_read", st.RecordsRead, "records_kept", st.RecordsKept, "dirty_ratio", st.DirtyRatio)
+			"records_read", st.RecordsRead, "records_kept", st.RecordsKept, "dirty_ratio", st.DirtyRatio,
+			"tombstones_removed", st.TombstonesRemoved, "keeping_tombstones", cfg.KeepTombstones)
 	}
 }
 
