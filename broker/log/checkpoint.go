@@ -32,7 +32,7 @@ import (
 // a log whose tail the cleaner never touched. dirtyFrom (Kafka's first
 // dirty offset) and horizon are set only when a pass completes, so a pass
 // cut short by a crash is done again. A lost cleaner file costs a whole
-// pass, nothing else.
+// pass, and the tombstone mark (see TombstoneMark).
 //
 // The cleaner file also carries the tombstone mark (TombstoneMark): raised
 // in the same write that precedes the swap removing a tombstone, so no
