@@ -29,8 +29,11 @@ import "fmt"
 // mark was the leader's. So a replica in the ISR, which holds every
 // offset below any high watermark reached, never ends below it, and the
 // restart never empties an ISR member. For the same reason the mark is
-// not guessed when the cleaner's checkpoint is lost (it reads as none):
-// a guess as high as the log end could empty an ISR member.
+// not guessed when the cleaner's checkpoint is lost, or was written
+// before the mark existed (weircof1): it reads as none, since a guess as
+// high as the log end could empty an ISR member. Such a log forgets the
+// tombstones it removed before, as every log did before the mark: a
+// follower that was away across those removals may keep a deleted key.
 type TombstoneMark struct {
 	Below int64
 	Gen   int64
