@@ -246,11 +246,9 @@ func (s *Shard) emitCommit(r Record, oc *offsetCommit) {
 // Durable tells the shard that every record below offset is durable (the
 // partition's high watermark) at nowMs, releasing the replies that waited
 // for it. The sessions of classic members whose join or sync answer goes
-// out start now.
+// out start then. (The shard's time moves on at its next call, which runs
+// the timers due first.)
 func (s *Shard) Durable(nowMs, offset int64) Output {
-	if nowMs > s.now {
-		s.now = nowMs
-	}
 	if offset > s.durable {
 		s.durable = offset
 	}
@@ -264,7 +262,7 @@ func (s *Shard) Durable(nowMs, offset int64) Output {
 	n = 0
 	for n < len(s.heldAnswers) && s.heldAnswers[n].after <= s.durable {
 		if a := s.heldAnswers[n].ref; a.current(s) && !s.answerAwaited(a.m) {
-			s.rescheduleSession(a.g, a.m, int64(a.m.sessionTimeoutMs))
+			a.m.timerSeq = s.scheduleAt(timer{kind: timerSession, group: a.g.id, member: a.m.id}, max(nowMs, s.now)+int64(a.m.sessionTimeoutMs))
 		}
 		n++
 	}
@@ -396,9 +394,14 @@ func (h *timerHeap) Pop() any {
 // schedule adds t, due afterMs from now, and returns its sequence number,
 // which the target keeps to recognise its live entry.
 func (s *Shard) schedule(t timer, afterMs int64) uint64 {
+	return s.scheduleAt(t, s.now+max(afterMs, 0))
+}
+
+// scheduleAt adds t, due at atMs.
+func (s *Shard) scheduleAt(t timer, atMs int64) uint64 {
 	s.timerSeq++
 	t.seq = s.timerSeq
-	t.at = s.now + max(afterMs, 0)
+	t.at = atMs
 	heap.Push(&s.timers, t)
 	return t.seq
 }
