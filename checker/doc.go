@@ -139,8 +139,12 @@
 //     that committed offset.
 //   - unfenced-instance (unfenced_instance.go): a commit accepted from a
 //     static member (group.instance.id) under a member id its instance no
-//     longer had: another incarnation of the instance had reported an
+//     longer had: a newer member id of the instance had reported an
 //     assignment before the commit began (KIP-345 fences the old one).
+//     Newer as the history shows it, not by first reports: one client's
+//     ids follow each other, and an id in use before a later
+//     incarnation's client was made is older than that client's; a
+//     client's new id may commit before its callbacks report it.
 //     Double-assignment takes a static member's incarnations as one
 //     member, and a KIP-848 member's generation as its member epoch.
 //

@@ -250,6 +250,92 @@ func TestStaticMemberCheckers(t *testing.T) {
 	}
 }
 
+// commitAsErr records a commit by proc as member, refused with err (an
+// error that leaves it open whether it was committed).
+func (b *hb) commitAsErr(proc int, member string, gen int32, c gco, err string) int64 {
+	c.err, c.ind = err, true
+	return b.commitAs(proc, member, gen, c)
+}
+
+// TestUnfencedInstanceOrder: which of a static member's ids is the newer
+// is what the history shows, not the order of their first assignment
+// reports. Seed 40055: the coordinator no longer knew process 12's member
+// id (UNKNOWN_MEMBER_ID), its client joined again under a new one and
+// committed under it before its callbacks reported the new assignment
+// (kgo holds them while the member's batch blocks rebalances); the
+// checker took the old id's report for the instance's current holder and
+// the new id's accepted commit for a replaced member's.
+func TestUnfencedInstanceOrder(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		steps func(b *hb)
+		found bool
+	}{
+		{name: "a client's new member id commits before its first report (seed 40055)", steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.commitAsErr(10, "m1", 1, gco{p: 0, o: 1, e: 5}, "UNKNOWN_MEMBER_ID")
+			b.assignment(10, "m1", 1, history.Revoked, p0, nil)
+			b.commitAs(10, "m2", 3, gco{p: 0, o: 1, e: 5})
+			b.assignment(10, "m2", 3, history.Revoked, nil, p0)
+			b.assignment(10, "m2", 3, history.Assigned, nil, nil)
+		}},
+		{name: "a client commits under its old id after its new one reported", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.assignment(10, "m1", 1, history.Lost, nil, p0)
+			b.assignment(10, "m2", 3, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "the new id commits, then the old one", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.commitAs(10, "m2", 3, gco{p: 0, o: 1, e: 5})
+			b.assignment(10, "m2", 3, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "an old incarnation's id used before the next one started", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.joinStatic(20, "i")
+			b.assignment(20, "m2", 1, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "an old incarnation's id first seen after the next one started", steps: func(b *hb) {
+			// Process 10 joined again under m3 (the coordinator had
+			// dropped m1): whether before or after m2 took the instance,
+			// the history cannot tell, so the commit is not judged.
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.joinStatic(20, "i")
+			b.assignment(20, "m2", 1, history.Assigned, p0, p0)
+			b.commitAs(10, "m3", 2, gco{p: 0, o: 1, e: 5})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := &hb{}
+			b.send(0, "a", history.OK, 0, 0)
+			b.joinStatic(10, "i")
+			c.steps(b)
+			b.final([]int64{1}, rd{0, 0, "a"})
+			if err := history.Validate(b.ops); err != nil {
+				t.Fatal(err)
+			}
+			v := Check(b.ops, Opts{})
+			r := v.Check(UnfencedInstance)
+			switch {
+			case c.found && r.Status != StatusFound:
+				t.Fatalf("unfenced-instance %s, want found\n%s", r.Status, v.Summary())
+			case !c.found && r.Status != StatusClean:
+				t.Fatalf("unfenced-instance %s, want clean\n%s", r.Status, v.Summary())
+			}
+			if c.found {
+				t.Log(v.Anomalies[UnfencedInstance][0].Detail)
+			}
+		})
+	}
+}
+
 // joinConsumer records the join of member process proc with the consumer
 // protocol (KIP-848: its generations are member epochs).
 func (b *hb) joinConsumer(proc int) {
