@@ -195,7 +195,7 @@ func (cs *coordShard) load() {
 		defer b.wg.Done()
 		// Until the broker stops: an unloaded shard's watcher ends at the
 		// partition's next move.
-		cs.watchDurable(cs.p, b.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(hw)) }, cs.failLocked)
+		cs.watchDurable(cs.p, b.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(cs.gc.nowMs(), hw)) }, cs.failLocked)
 	}()
 }
 
@@ -250,7 +250,7 @@ func (cs *coordShard) apply(out group.Output) {
 			break
 		}
 		// Without fsync, the append moved the high watermark already.
-		out = cs.sm.Durable(cs.p.HighWatermark())
+		out = cs.sm.Durable(cs.gc.nowMs(), cs.p.HighWatermark())
 	}
 	cs.checkOwed()
 	cs.resetTimer()

@@ -37,8 +37,11 @@
 //   - watermark-regression (watermark_regression.go): a high watermark or
 //     log start offset lower than an earlier observation of the same
 //     consumer client, or than one that ended before it could have been
-//     made (real time, across clients and the final read); a read of offset
-//     o shows the high watermark above o; kgo's data-loss error is one
+//     made (real time, across clients and the final read; a high watermark
+//     answered in a leader epoch older than the record at it may come from
+//     a deposed leader, as in the linearizability check below, and is not
+//     judged by real time); a read of offset o shows the high watermark
+//     above o; kgo's data-loss error is one
 //     (on a compacted topic or one transactions write to, only when the
 //     client had returned a record in the range it says was lost: kgo
 //     walks past a batch that returns it nothing, one the cleaner emptied
@@ -91,7 +94,11 @@
 //     appends below H have. It catches reads of records before their send
 //     was invoked, stale reads (a high watermark below a record acknowledged
 //     before the read began), acknowledgements out of real-time order
-//     across clients, and records missing inside a returned range.
+//     across clients, and records missing inside a returned range. A read
+//     answered in a leader epoch older than that of the first record above
+//     its high watermark (history version 7's epochs) needs only the
+//     appends below it: a deposed leader cut off from the metadata quorum
+//     answers so in Kafka (seed 35006).
 //     porcupine's memory grows with the square of a window's operations, so
 //     each partition is cut into windows at points every linearization must
 //     pass in order (windows in linearizable.go); TestWindowsAgree checks on
@@ -118,7 +125,11 @@
 //     assignment, revoke or loss; under the consumer protocol (KIP-848,
 //     per-member epochs) also a partition reported assigned while another
 //     member still owned it, when that owner then revoked it and was moved
-//     on to a later epoch as the same member (never removed meanwhile).
+//     on to a later epoch as the same member (never removed meanwhile),
+//     and the new owner's epoch is not below the one at which the owner
+//     reported it assigned (a lower one may be an older assignment the new
+//     owner learned late, after the coordinator had removed it; such a
+//     pair is judged the other way round, the late learner as the owner).
 //   - rebalance-skip (rebalance_skip.go): a member given a partition first
 //     read it past the committed offset (taken as high as any commit that
 //     may have applied by then asked for; the log start if none), over a
@@ -128,8 +139,12 @@
 //     that committed offset.
 //   - unfenced-instance (unfenced_instance.go): a commit accepted from a
 //     static member (group.instance.id) under a member id its instance no
-//     longer had: another incarnation of the instance had reported an
+//     longer had: a newer member id of the instance had reported an
 //     assignment before the commit began (KIP-345 fences the old one).
+//     Newer as the history shows it, not by first reports: one client's
+//     ids follow each other, and an id in use before a later
+//     incarnation's client was made is older than that client's; a
+//     client's new id may commit before its callbacks report it.
 //     Double-assignment takes a static member's incarnations as one
 //     member, and a KIP-848 member's generation as its member epoch.
 //

@@ -87,14 +87,16 @@ func inGroup(e eventRec) bool { return e.a.Generation >= 0 && e.a.Member != "" }
 
 // consumerOverlaps is the second witness of doubleAssignments: under the
 // consumer protocol, member B reports a partition assigned while member A
-// still owns it (A's last event before lists it), and A's history then
-// proves that the coordinator neither had its release nor had removed it:
+// still owns it (A's last event before lists it), A's history then
+// proves that the coordinator neither had its release nor had removed it,
+// and the epochs show that B's assignment came after A's:
 //
 //  1. A's ownership ends with a revoke, not a loss. The client reports a
 //     revoke in its callback before the heartbeat that stops listing the
 //     partition (kgo sends bare keepalives until the callback returned),
 //     so the coordinator had not had A's release when B learned of its
 //     assignment, which was after the coordinator made it.
+//
 //  2. A's first event after the revoke that is a loss or moves to another
 //     epoch is at a later epoch, as the same member id. A member keeps its
 //     epoch while it owes a revocation, and the coordinator moves it on
@@ -104,10 +106,35 @@ func inGroup(e eventRec) bool { return e.a.Generation >= 0 && e.a.Member != "" }
 //     id also takes a new id). So at B's assignment A still owned the
 //     partition in the coordinator's eyes too.
 //
+//  3. B's epoch at its report is at least A's when A reported the
+//     partition assigned (the event that began A's ownership): the
+//     coordinator gave it to B after A, not before. It gives a member new
+//     partitions only as it moves the member to the target assignment's
+//     epoch (Kafka's CurrentAssignmentBuilder: a member that owes a
+//     revocation keeps its epoch and gets nothing new), the target's
+//     epoch only grows, and removing a member bumps the group epoch; so a
+//     partition's successive owners get it at ever later epochs, a member
+//     removed before the next owner got it never learns an epoch that
+//     high, and one not removed reaches it only after revoking the
+//     partition, which B reports after this event. A client reports an
+//     assignment at the epoch it holds as its callback runs, never below
+//     that of the answer that gave it. B at a lower epoch may instead
+//     report late an assignment made before A's, after the coordinator had
+//     removed it: seed 34052 (clickstream, static members, faults all) has
+//     B's epoch-7 assignment reported 10 s late (BlockRebalanceOnPoll held
+//     its callbacks while its transaction hung on a broker the network had
+//     cut it off from), beside A's of epoch 9, and B's loss 38 ms later.
+//
 // What the history cannot show is not reported: an owner that revoked as
 // it closed (no later epoch), or that was fenced while its revoke
 // callback ran (a loss follows), may have been removed before the
-// partition moved.
+// partition moved. A new owner at a lower epoch than the owner's
+// assignment (condition 3) is judged the other way round: the owner's
+// assignment came while the new owner, which learned of its own late,
+// held the partition; it is a witness when conditions 1 and 2 hold for
+// the late learner (it revoked, then moved on as the same member, so the
+// coordinator had neither its release nor removed it when it gave the
+// partition to the other, whose report came before that revoke).
 func consumerOverlaps(g *groupIndex) []Witness {
 	last := map[*memberRec]int{}       // each member's latest event so far (index in g.events)
 	owners := map[gtp][]*memberRec{}   // the members whose latest event lists the partition
@@ -149,6 +176,17 @@ func consumerOverlaps(g *groupIndex) []Witness {
 				case a.instance != "" && a.instance == e.m.instance:
 					continue // a static member's incarnations
 				}
+				gained := g.events[gainedAt(g, byMember[a], pos[last[a]], p)]
+				if e.a.Generation < gained.a.Generation {
+					// Condition 3 fails: B learned late of an assignment
+					// the coordinator made before A's. Judge the pair the
+					// other way round: A got the partition while B, from
+					// this event on, still owned it.
+					if w, ok := unreleasedOverlap(g, byMember[e.m], pos[i], p, gained, e); ok {
+						out = append(out, w)
+					}
+					continue
+				}
 				if w, ok := unreleasedOverlap(g, byMember[a], pos[last[a]], p, e, held); ok {
 					out = append(out, w)
 				}
@@ -156,6 +194,23 @@ func consumerOverlaps(g *groupIndex) []Witness {
 		}
 	}
 	return out
+}
+
+// gainedAt is the event (index in g.events) at which owner A reported
+// partition p assigned for the ownership that includes its event evs[at]:
+// the first of its consecutive events, under the same member id, that
+// list p.
+func gainedAt(g *groupIndex, evs []int, at int, p int32) int {
+	id := g.events[evs[at]].a.Member
+	i := at
+	for i > 0 {
+		prev := g.events[evs[i-1]]
+		if prev.a.Member != id || !slices.Contains(prev.a.Owned, p) {
+			break
+		}
+		i--
+	}
+	return evs[i]
 }
 
 // unreleasedOverlap checks conditions 1 and 2 of consumerOverlaps for

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/weir-dev/weir/history"
@@ -249,6 +250,92 @@ func TestStaticMemberCheckers(t *testing.T) {
 	}
 }
 
+// commitAsErr records a commit by proc as member, refused with err (an
+// error that leaves it open whether it was committed).
+func (b *hb) commitAsErr(proc int, member string, gen int32, c gco, err string) int64 {
+	c.err, c.ind = err, true
+	return b.commitAs(proc, member, gen, c)
+}
+
+// TestUnfencedInstanceOrder: which of a static member's ids is the newer
+// is what the history shows, not the order of their first assignment
+// reports. Seed 40055: the coordinator no longer knew process 12's member
+// id (UNKNOWN_MEMBER_ID), its client joined again under a new one and
+// committed under it before its callbacks reported the new assignment
+// (kgo holds them while the member's batch blocks rebalances); the
+// checker took the old id's report for the instance's current holder and
+// the new id's accepted commit for a replaced member's.
+func TestUnfencedInstanceOrder(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		steps func(b *hb)
+		found bool
+	}{
+		{name: "a client's new member id commits before its first report (seed 40055)", steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.commitAsErr(10, "m1", 1, gco{p: 0, o: 1, e: 5}, "UNKNOWN_MEMBER_ID")
+			b.assignment(10, "m1", 1, history.Revoked, p0, nil)
+			b.commitAs(10, "m2", 3, gco{p: 0, o: 1, e: 5})
+			b.assignment(10, "m2", 3, history.Revoked, nil, p0)
+			b.assignment(10, "m2", 3, history.Assigned, nil, nil)
+		}},
+		{name: "a client commits under its old id after its new one reported", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.assignment(10, "m1", 1, history.Lost, nil, p0)
+			b.assignment(10, "m2", 3, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "the new id commits, then the old one", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.commitAs(10, "m2", 3, gco{p: 0, o: 1, e: 5})
+			b.assignment(10, "m2", 3, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "an old incarnation's id used before the next one started", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.joinStatic(20, "i")
+			b.assignment(20, "m2", 1, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "an old incarnation's id first seen after the next one started", steps: func(b *hb) {
+			// Process 10 joined again under m3 (the coordinator had
+			// dropped m1): whether before or after m2 took the instance,
+			// the history cannot tell, so the commit is not judged.
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.joinStatic(20, "i")
+			b.assignment(20, "m2", 1, history.Assigned, p0, p0)
+			b.commitAs(10, "m3", 2, gco{p: 0, o: 1, e: 5})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := &hb{}
+			b.send(0, "a", history.OK, 0, 0)
+			b.joinStatic(10, "i")
+			c.steps(b)
+			b.final([]int64{1}, rd{0, 0, "a"})
+			if err := history.Validate(b.ops); err != nil {
+				t.Fatal(err)
+			}
+			v := Check(b.ops, Opts{})
+			r := v.Check(UnfencedInstance)
+			switch {
+			case c.found && r.Status != StatusFound:
+				t.Fatalf("unfenced-instance %s, want found\n%s", r.Status, v.Summary())
+			case !c.found && r.Status != StatusClean:
+				t.Fatalf("unfenced-instance %s, want clean\n%s", r.Status, v.Summary())
+			}
+			if c.found {
+				t.Log(v.Anomalies[UnfencedInstance][0].Detail)
+			}
+		})
+	}
+}
+
 // joinConsumer records the join of member process proc with the consumer
 // protocol (KIP-848: its generations are member epochs).
 func (b *hb) joinConsumer(proc int) {
@@ -334,6 +421,103 @@ func TestConsumerProtocolDoubleAssignment(t *testing.T) {
 				if n := v.Counts[DoubleAssignment]; n != 1 {
 					t.Fatalf("%d witnesses, want 1 (partition 0 only)", n)
 				}
+			}
+		})
+	}
+}
+
+// joinConsumerStatic records the join of member process proc with the
+// consumer protocol as instance id.
+func (b *hb) joinConsumerStatic(proc int, instance string) {
+	j := &history.Join{Group: "g", Topics: []string{"t"}, Balancer: "cooperative-sticky", Events: proc + 1, Protocol: history.ProtocolConsumer, InstanceID: instance}
+	b.add(history.Op{Process: proc, Type: history.Invoke, F: history.FnJoin, Join: j})
+	b.add(history.Op{Process: proc, Type: history.OK, F: history.FnJoin, Join: j})
+}
+
+// TestConsumerProtocolLateAssignment: the events of group
+// clicks-sessionizer in seed 34052 (clickstream, consumer protocol, static
+// members, faults all). Member B (process 10 here) owns partitions 0-1 at
+// epoch 5; its poll loop then hangs for 10 s (kgo's BlockRebalanceOnPoll
+// holds its callbacks), and meanwhile the coordinator moves it to epoch 7
+// with partitions 0-2, removes it, and gives them all to member A (process
+// 20) at epoch 9. B's callbacks then report the epoch-7 assignment, which
+// overlaps A's in time, and B's loss 38 ms later; A revokes partition 2 to
+// B's next member id at epoch 10. Condition 3 of consumerOverlaps tells
+// this late report (epoch 7, below A's 9) from the coordinator giving the
+// partition to B at or after A's epoch while A still owns it: the planted
+// defects, which must still be found.
+func TestConsumerProtocolLateAssignment(t *testing.T) {
+	p012, p01, p2 := []int32{0, 1, 2}, []int32{0, 1}, []int32{2}
+	for _, c := range []struct {
+		name   string
+		bEpoch int32 // B's epoch as it reports partition 2 assigned
+		aGain  int32 // A's epoch as it reports partitions 0-2 assigned
+		found  int   // witnesses
+		// revokes: B's late ownership ends with a revoke and B moves on
+		// to epoch 10 as the same member, not with a loss: the coordinator
+		// gave A the partitions (epoch 9) while B still owned them: partitions
+		// 0-1 from epoch 5 and partition 2 from the late epoch 7.
+		revokes bool
+		prefix  string // the witness naming partition 2's double owner
+	}{
+		{name: "seed 34052: the assignment of a removed member learned late", bEpoch: 7, aGain: 9},
+		{name: "planted: the late learner not removed, A given its partitions", bEpoch: 7, aGain: 9, revokes: true, found: 3, prefix: "group g: t/2 assigned to member A"},
+		// In one epoch the first witness finds partitions 0-2 too.
+		{name: "planted: B given the partition at A's epoch", bEpoch: 9, aGain: 9, found: 4},
+		{name: "planted: B given the partition at a later epoch", bEpoch: 10, aGain: 9, found: 1},
+		{name: "planted: B below A's current epoch but above its assignment's", bEpoch: 7, aGain: 6, found: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := &hb{}
+			b.send(0, "a", history.OK, 0, 0)
+			b.joinConsumerStatic(10, "i0")
+			b.assignment(10, "B", 5, history.Assigned, p012, p012)
+			b.joinConsumerStatic(20, "i1")
+			b.assignment(10, "B", 5, history.Revoked, p01, p2)
+			b.assignment(10, "B", 5, history.Assigned, p01, nil)
+			b.assignment(20, "A", c.aGain-1, history.Assigned, nil, nil)
+			b.assignment(20, "A", c.aGain, history.Assigned, p012, p012)
+			if c.aGain < 9 {
+				b.assignment(20, "A", 9, history.Assigned, p012, nil) // moved on, keeping them
+			}
+			b.assignment(10, "B", c.bEpoch, history.Revoked, p01, nil)
+			b.assignment(10, "B", c.bEpoch, history.Assigned, p012, p2)
+			next := "C" // B's next member id
+			if c.revokes {
+				next = "B"
+				b.assignment(10, "B", c.bEpoch, history.Revoked, nil, p012)
+				b.assignment(10, "B", c.bEpoch, history.Assigned, nil, nil)
+			} else {
+				b.assignment(10, "B", c.bEpoch, history.Lost, nil, p012)
+			}
+			b.assignment(10, next, 10, history.Assigned, nil, nil)
+			b.assignment(20, "A", 9, history.Revoked, p01, p2)
+			b.assignment(20, "A", 9, history.Assigned, p01, nil)
+			b.assignment(20, "A", 10, history.Revoked, nil, p01)
+			b.assignment(10, next, 10, history.Assigned, p2, p2)
+			b.final([]int64{1, 0, 0}, rd{0, 0, "a"})
+			if err := history.Validate(b.ops); err != nil {
+				t.Fatal(err)
+			}
+			v := Check(b.ops, Opts{})
+			r := v.Check(DoubleAssignment)
+			switch {
+			case c.found > 0 && r.Status != StatusFound:
+				t.Fatalf("double-assignment %s, want found\n%s", r.Status, v.Summary())
+			case c.found == 0 && r.Status != StatusClean:
+				t.Fatalf("double-assignment %s, want clean\n%s", r.Status, v.Summary())
+			}
+			prefix := "group g: t/2 assigned to member B"
+			if c.prefix != "" {
+				prefix = c.prefix
+			}
+			overlap := false
+			for _, w := range v.Anomalies[DoubleAssignment] {
+				t.Log(w.Detail)
+				overlap = overlap || strings.HasPrefix(w.Detail, prefix)
+			}
+			if n := v.Counts[DoubleAssignment]; n != c.found || overlap != (c.found > 0) {
+				t.Fatalf("%d witnesses (B's assignment of partition 2 among them: %v), want %d", n, overlap, c.found)
 			}
 		})
 	}

@@ -35,6 +35,21 @@ import (
 //     known appends below H: every known record below H has taken effect
 //     and none at or above H has. A read that answered no high watermark
 //     but returned records needs only k past its highest record;
+//   - except a read a deposed leader may have answered: one served in leader
+//     epoch E (history.PartitionRead.LeaderEpoch, an upper bound) when the
+//     first known append at or above H was appended in a later epoch
+//     (history.PartitionRead.Epochs of any read of the partition). Kafka
+//     lets a leader cut off from the metadata quorum, not knowing it was
+//     deposed, answer a client whose metadata came from it (KIP-320 fences
+//     only a client that knows the newer epoch) with its own, older high
+//     watermark (seed 35006: n1, cut off from the quorum's leader, went on
+//     answering high watermark 40 after n3, elected in epoch 2, had
+//     acknowledged offsets 40-94). Such a leader never has the later
+//     epoch's appends, and appends take effect in offset order, so the
+//     read needs only k >= the number of known appends below H. A read
+//     whose epoch or whose next append's epoch is unknown stays exact: a
+//     high watermark the leader of the append's epoch, or a later one,
+//     answers below it is a regression;
 //   - a read is never legal if, on its own, it contradicts the log: offsets
 //     not increasing, a record at or above its own high watermark, or a
 //     known offset missing between its first and last record (a fetch
@@ -62,9 +77,14 @@ type linOp struct {
 	offset int64
 	value  string
 
+	// epoch: an append's leader epoch, a read's (the latest it can have
+	// been answered in); -1 if unknown
+	epoch int32
+
 	// read
 	level int  // the k it needs
 	exact bool // k == level; else k >= level
+	stale bool // not exact: a deposed leader may have answered it
 	bad   string
 	hwm   int64
 	first int64 // offsets returned, Unknown if none
@@ -87,6 +107,9 @@ func (o *linOp) String() string {
 	if o.hwm != history.Unknown {
 		s += " hwm " + strconv.FormatInt(o.hwm, 10)
 	}
+	if o.stale {
+		s += fmt.Sprintf(" in epoch %d, before the next append's", o.epoch)
+	}
 	if o.bad != "" {
 		s += " [" + o.bad + "]"
 	}
@@ -99,6 +122,7 @@ type partitionLog struct {
 	tp      tp
 	appends []*linOp // chain order: offset, then value
 	reads   []*linOp
+	epochs  epochStarts
 }
 
 // offsetOf returns the offset of the i-th known append.
@@ -141,7 +165,7 @@ func (ix *index) partitionLogs() []*partitionLog {
 	for _, k := range ix.tpIdx {
 		p, l := ix.byTP[k], get(k)
 		for _, s := range p.acked {
-			l.appends = append(l.appends, &linOp{kind: linAppend, callNs: ix.h[s.invoke].Time, retNs: ix.h[s.op].Time,
+			l.appends = append(l.appends, &linOp{kind: linAppend, epoch: -1, callNs: ix.h[s.invoke].Time, retNs: ix.h[s.op].Time,
 				op: s.op, proc: ix.h[s.invoke].Process, offset: s.send.Offset, value: s.send.Value})
 		}
 		var here []int32 // values placed at the current offset
@@ -158,19 +182,21 @@ func (ix *index) partitionLogs() []*partitionLog {
 			if s != nil && s.acked() && s.send.Offset == r.pos.Offset && s.pos().tp() == k {
 				continue // the acknowledged append
 			}
-			a := &linOp{kind: linAppend, callNs: 0, retNs: math.MaxInt64, op: r.op, proc: ix.h[r.op].Process, offset: r.pos.Offset, value: r.value}
+			a := &linOp{kind: linAppend, epoch: -1, callNs: 0, retNs: math.MaxInt64, op: r.op, proc: ix.h[r.op].Process, offset: r.pos.Offset, value: r.value}
 			if s != nil {
 				a.callNs, a.op, a.proc = ix.h[s.invoke].Time, s.op, ix.h[s.invoke].Process
 			}
 			l.appends = append(l.appends, a)
 		}
 	}
+	epochs := ix.partitionEpochs()
 	for _, l := range logs {
 		slices.SortFunc(l.appends, func(a, b *linOp) int {
 			return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(a.value, b.value))
 		})
+		l.epochs = epochs[l.tp]
 		for i, a := range l.appends {
-			a.idx = i
+			a.idx, a.epoch = i, l.epochs.at(a.offset)
 		}
 	}
 	for _, p := range ix.parts {
@@ -186,7 +212,7 @@ func (ix *index) partitionLogs() []*partitionLog {
 		}
 		for _, m := range f.final.Marks {
 			l := get(tp{topic, m.Partition})
-			r := &linOp{kind: linRead, final: true, callNs: ix.h[f.invoke].Time, retNs: ix.h[f.op].Time, op: f.op,
+			r := &linOp{kind: linRead, final: true, epoch: -1, callNs: ix.h[f.invoke].Time, retNs: ix.h[f.op].Time, op: f.op,
 				proc: ix.h[f.op].Process, hwm: m.HighWatermark, first: history.Unknown, last: history.Unknown, exact: true}
 			r.level = l.below(m.HighWatermark)
 			l.reads = append(l.reads, r)
@@ -214,7 +240,10 @@ func (l *partitionLog) readOf(ix *index, p partRead) *linOp {
 		return nil
 	}
 	r := &linOp{kind: linRead, callNs: p.callNs, retNs: p.retNs, op: p.op, proc: p.process, hwm: hwm,
-		first: history.Unknown, last: history.Unknown, n: len(recs)}
+		first: history.Unknown, last: history.Unknown, n: len(recs), epoch: -1}
+	if p.pr.LeaderEpoch != nil {
+		r.epoch = *p.pr.LeaderEpoch
+	}
 	if len(recs) > 0 {
 		r.first, r.last = recs[0].Offset, recs[len(recs)-1].Offset
 	}
@@ -222,6 +251,9 @@ func (l *partitionLog) readOf(ix *index, p partRead) *linOp {
 	switch {
 	case hwm >= 0:
 		r.level, r.exact = l.below(hwm), true
+		if r.epoch >= 0 && r.level < len(l.appends) && l.appends[r.level].epoch > r.epoch {
+			r.exact, r.stale = false, true
+		}
 	default:
 		// Past the append of its highest record.
 		last := recs[len(recs)-1]

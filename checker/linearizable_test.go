@@ -160,3 +160,58 @@ func TestVisualizationOfAFailingPartition(t *testing.T) {
 		t.Fatalf("the visualisation or the witness does not show the stale read: %s", v.Anomalies[Nonlinearizable][0].Detail)
 	}
 }
+
+// deposedRead is seed 35006's shape: a is acknowledged at t/0@0 in leader
+// epoch 2 (the final read returns it with that epoch), then a poll of
+// another client that the broker answered in leader epoch readEpoch (nil:
+// unknown) shows the high watermark at 0; appendEpochs says whether the
+// final read carried the epochs of what it returned.
+func deposedRead(readEpoch *int32, appendEpochs bool) []history.Op {
+	var b hb
+	b.send(0, "a", history.OK, 0, 0)
+	b.assign(2, 0)
+	i := b.pollH(2, map[int32]int64{0: 0})
+	b.ops[i].Poll.Reads[0].LeaderEpoch = readEpoch
+	i = b.final([]int64{1}, rd{0, 0, "a"})
+	if appendEpochs {
+		b.ops[i-1].Poll.Reads[0].Epochs = []history.EpochStart{{Epoch: 2, Offset: 0}}
+		b.ops[i-1].Poll.Reads[0].LeaderEpoch = new(int32(2))
+	}
+	return b.ops
+}
+
+// A read below an acknowledged append is a stale read, not linearizable,
+// unless the leader that answered it may have been deposed before that
+// append: Kafka lets a leader cut off from the metadata quorum answer a
+// client whose metadata came from it (seed 35006). The same read answered
+// by the leader of the append's epoch, or with an epoch the history does
+// not know, is a regression of the high watermark, and still found.
+func TestStaleReadOfADeposedLeader(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		readEpoch    *int32
+		appendEpochs bool
+		want         int
+		detail       string
+	}{
+		{name: "answered in an earlier epoch", readEpoch: new(int32(1)), appendEpochs: true, want: 0},
+		{name: "answered in the append's epoch", readEpoch: new(int32(2)), appendEpochs: true, want: 1,
+			detail: "op 1 (append a @0) completed at 0.002000s, but it can only take effect after op 5 (read hwm 0)"},
+		{name: "answered in a later epoch", readEpoch: new(int32(3)), appendEpochs: true, want: 1},
+		{name: "the read's epoch unknown", appendEpochs: true, want: 1},
+		{name: "the append's epoch unknown", readEpoch: new(int32(1)), want: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := Check(deposedRead(c.readEpoch, c.appendEpochs), Opts{})
+			if v.Counts[Nonlinearizable] != c.want {
+				t.Fatalf("nonlinearizable ×%d, want ×%d: %s", v.Counts[Nonlinearizable], c.want, v.Summary())
+			}
+			if c.want == 0 && v.Outcome != Valid {
+				t.Fatalf("outcome %s, want valid: %s", v.Outcome, v.Summary())
+			}
+			if c.detail != "" && !strings.Contains(v.Anomalies[Nonlinearizable][0].Detail, c.detail) {
+				t.Fatalf("witness %q lacks %q", v.Anomalies[Nonlinearizable][0].Detail, c.detail)
+			}
+		})
+	}
+}

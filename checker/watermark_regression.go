@@ -18,7 +18,11 @@ import (
 //   - an earlier one of the same consumer client (its fetches of a
 //     partition are sequential);
 //   - one that ended before it could have been made, whatever the client
-//     (real time: the final read included);
+//     (real time: the final read included), unless a deposed leader may
+//     have answered it (epochStarts.deposed: its leader epoch is older
+//     than that of the record at its high watermark; a client's own
+//     fetches never go back to an older epoch, so the first rule holds
+//     for them all);
 //
 // and kgo's data-loss error (the log no longer reached what the client had
 // consumed) is a regression by itself, except on a topic where kgo can
@@ -75,8 +79,9 @@ func watermarkRegressions(ix *index, _ *Opts) finding {
 	for i := range obs {
 		byTP[obs[i].tp] = append(byTP[obs[i].tp], &obs[i])
 	}
+	epochs := ix.partitionEpochs()
 	for _, k := range sortedTPs(byTP) {
-		realTimeRegressions(byTP[k], add)
+		realTimeRegressions(byTP[k], epochs[k], add)
 	}
 	f.witnesses = append(f.witnesses, ix.dataLosses()...)
 	slices.SortStableFunc(f.witnesses, func(a, b Witness) int { return cmp.Compare(a.Ops[len(a.Ops)-1], b.Ops[len(b.Ops)-1]) })
@@ -89,6 +94,7 @@ type observation struct {
 	tp            tp
 	callNs, retNs int64
 	hwm, lso      int64 // as answered; Unknown if not
+	epoch         int32 // the leader epoch it was answered in, at most; -1 if unknown
 	floor         int64 // the high watermark was at least this: max(hwm, highest offset read + 1)
 	op            int64
 	session       int
@@ -107,7 +113,10 @@ func (ix *index) observations() []observation {
 	var out []observation
 	for _, p := range ix.parts {
 		o := observation{tp: p.tp, callNs: p.callNs, retNs: p.retNs, hwm: p.pr.HighWatermark, lso: p.pr.LogStartOffset,
-			op: p.op, session: p.session, process: p.process}
+			epoch: -1, op: p.op, session: p.session, process: p.process}
+		if p.pr.LeaderEpoch != nil {
+			o.epoch = *p.pr.LeaderEpoch
+		}
 		o.floor = max(o.hwm, p.maxOffset+1)
 		if o.floor > 0 || o.hwm >= 0 {
 			out = append(out, o)
@@ -120,15 +129,16 @@ func (ix *index) observations() []observation {
 		}
 		for _, m := range f.final.Marks {
 			out = append(out, observation{tp: tp{topic, m.Partition}, callNs: ix.h[f.invoke].Time, retNs: ix.h[f.op].Time,
-				hwm: m.HighWatermark, lso: m.LogStartOffset, floor: m.HighWatermark, op: f.op, process: ix.h[f.op].Process, final: true})
+				hwm: m.HighWatermark, lso: m.LogStartOffset, floor: m.HighWatermark, epoch: -1, op: f.op, process: ix.h[f.op].Process, final: true})
 		}
 	}
 	return out
 }
 
-// realTimeRegressions checks, for one partition, that no observation is
-// lower than one that ended before it could have been made.
-func realTimeRegressions(obs []*observation, add func(a, b *observation, what string, was, now int64)) {
+// realTimeRegressions checks, for one partition (its record epochs es),
+// that no observation is lower than one that ended before it could have
+// been made, except a high watermark a deposed leader may have answered.
+func realTimeRegressions(obs []*observation, es epochStarts, add func(a, b *observation, what string, was, now int64)) {
 	byCall := slices.Clone(obs)
 	slices.SortStableFunc(byCall, func(a, b *observation) int { return cmp.Compare(a.callNs, b.callNs) })
 	pending := &byRet{}
@@ -143,7 +153,7 @@ func realTimeRegressions(obs []*observation, add func(a, b *observation, what st
 				maxLSO = a
 			}
 		}
-		if maxFloor != nil && b.hwm >= 0 && b.hwm < maxFloor.floor {
+		if maxFloor != nil && b.hwm >= 0 && b.hwm < maxFloor.floor && !es.deposed(b.epoch, b.hwm) {
 			add(maxFloor, b, "high watermark", maxFloor.floor, b.hwm)
 		}
 		if maxLSO != nil && b.lso >= 0 && b.lso < maxLSO.lso {

@@ -126,3 +126,39 @@ func TestTxnDataLossReport(t *testing.T) {
 		})
 	}
 }
+
+// A high watermark below one another client saw earlier is a regression,
+// unless a deposed leader may have answered it (seed 35006's shape: a at
+// t/0@0, appended in leader epoch 2, read there by process 2; then process
+// 3's poll, answered in leader epoch readEpoch, shows high watermark 0).
+// Answered in the append's epoch, a later one, or an unknown one, it is
+// still found.
+func TestWatermarkOfADeposedLeader(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		readEpoch *int32
+		want      int
+	}{
+		{name: "answered in an earlier epoch", readEpoch: new(int32(1))},
+		{name: "answered in the append's epoch", readEpoch: new(int32(2)), want: 1},
+		{name: "answered in a later epoch", readEpoch: new(int32(3)), want: 1},
+		{name: "the read's epoch unknown", want: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b hb
+			b.send(0, "a", history.OK, 0, 0)
+			b.assign(2, 0)
+			i := b.pollH(2, map[int32]int64{0: 1}, rd{0, 0, "a"})
+			b.ops[i].Poll.Reads[0].Epochs = []history.EpochStart{{Epoch: 2, Offset: 0}}
+			b.ops[i].Poll.Reads[0].LeaderEpoch = new(int32(2))
+			b.assign(3, 0)
+			i = b.pollH(3, map[int32]int64{0: 0})
+			b.ops[i].Poll.Reads[0].LeaderEpoch = c.readEpoch
+			b.finalTo(1, rd{0, 0, "a"})
+			v := Check(b.ops, Opts{})
+			if got := v.Counts[WatermarkRegression]; got != c.want {
+				t.Fatalf("watermark-regression ×%d, want ×%d: %s", got, c.want, v.Summary())
+			}
+		})
+	}
+}

@@ -47,14 +47,20 @@
 // remove every record of it but each key's last, so the checkers judge it
 // by the last record of each key.
 //
+// Leader epochs (version 7): a partition read may carry the leader epoch
+// its client's fetch was answered in at the latest
+// (PartitionRead.LeaderEpoch) and the leader epochs its records were
+// appended in (PartitionRead.Epochs), so that a checker can tell a read a
+// deposed leader answered from one the current leader did.
+//
 // Time: Op.Time is nanoseconds since the run's start (the Recorder is given
 // the start), virtual time in the simulation, so a history, its verdict and
 // trace.log use one time base; people read it as seconds (Seconds).
 //
 // history.jsonl starts with a header line {"format":"weir-history",
-// "version":6} and then holds one JSON object per op in the field order of
+// "version":7} and then holds one JSON object per op in the field order of
 // Op, so the same history always encodes to the same bytes. Decode reads
-// versions 2 to 6 (3, 5 and 6 added optional fields, 4 new functions) and rejects a missing or
+// versions 2 to 7 (3, 5, 6 and 7 added optional fields, 4 new functions) and rejects a missing or
 // other header, unknown fields and malformed operations;
 // Validate checks the invoke/complete pairing. Decode is fuzzed
 // (FuzzDecode): whatever it accepts re-encodes to a history it decodes the

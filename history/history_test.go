@@ -83,7 +83,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("%d lines for a header and %d ops", n, len(h))
 	}
 	lines := strings.SplitN(buf.String(), "\n", 3)
-	if want := `{"format":"weir-history","version":6}`; lines[0] != want {
+	if want := `{"format":"weir-history","version":7}`; lines[0] != want {
 		t.Fatalf("header\n got %s\nwant %s", lines[0], want)
 	}
 	// Times are nanoseconds since the recorder's start.
@@ -113,7 +113,7 @@ func TestDecodeRejects(t *testing.T) {
 		"no header":          `{"index":0,"process":0,"type":"invoke","f":"poll","time":1}`,
 		"empty":              "",
 		"old version":        `{"format":"weir-history","version":1}`,
-		"newer version":      `{"format":"weir-history","version":7}`,
+		"newer version":      `{"format":"weir-history","version":8}`,
 		"negative commit":    hd + `{"index":0,"process":0,"type":"invoke","f":"txn","time":1,"txn":{"transactional":true,"mops":[],"commit_time":-5}}`,
 		"other format":       `{"format":"jepsen","version":2}`,
 		"unknown field":      hd + `{"index":0,"process":0,"type":"invoke","f":"poll","time":1,"bogus":1}`,
@@ -128,6 +128,8 @@ func TestDecodeRejects(t *testing.T) {
 		"final no payload":   hd + `{"index":0,"process":0,"type":"invoke","f":"final","time":1}`,
 		"txn mop mismatch":   hd + `{"index":0,"process":0,"type":"invoke","f":"txn","time":1,"txn":{"mops":[{"f":"send"}]}}`,
 		"ok txn unacked":     hd + `{"index":0,"process":0,"type":"ok","f":"txn","time":1,"txn":{"mops":[{"f":"send","send":{"client":1,"topic":"q","key":"k","value":"v","partition":-1,"offset":-1}}]}}`,
+		"epoch -1":           hd + `{"index":0,"process":0,"type":"ok","f":"poll","time":1,"poll":{"reads":[{"topic":"q","partition":0,"high_watermark":1,"log_start_offset":0,"records":null,"leader_epoch":-1}]}}`,
+		"epochs unsorted":    hd + `{"index":0,"process":0,"type":"ok","f":"poll","time":1,"poll":{"reads":[{"topic":"q","partition":0,"high_watermark":1,"log_start_offset":0,"records":null,"epochs":[{"epoch":2,"offset":0},{"epoch":1,"offset":3}]}]}}`,
 		"watermark -2":       hd + `{"index":0,"process":0,"type":"ok","f":"poll","time":1,"poll":{"reads":[{"topic":"q","partition":0,"high_watermark":-2,"log_start_offset":0,"records":null}]}}`,
 		"mark contradicts":   hd + `{"index":0,"process":0,"type":"info","f":"final","time":1,"final":{"topic":"q","partitions":1,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":3,"complete":true}]}}`,
 		"ok final short":     hd + `{"index":0,"process":0,"type":"ok","f":"final","time":1,"final":{"topic":"q","partitions":2,"marks":[{"partition":0,"log_start_offset":0,"high_watermark":5,"read_to":5,"complete":true}]}}`,

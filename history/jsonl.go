@@ -20,8 +20,10 @@ import (
 // history reads as version 4); version 5 adds the consumer offsets a
 // transaction committed (Txn.Group and Txn.Offsets, optional fields);
 // version 6 adds tombstones (Send.Tombstone, Record.Tombstone) and
-// compacted topics (Final.Compacted), optional fields.
-const Version = 6
+// compacted topics (Final.Compacted), optional fields; version 7 adds the
+// leader epochs of partition reads (PartitionRead.LeaderEpoch and
+// PartitionRead.Epochs, optional fields).
+const Version = 7
 
 // MinVersion is the oldest version Decode reads.
 const MinVersion = 2

@@ -110,6 +110,24 @@ type PartitionRead struct {
 	// DataLoss is set when the client reported that the log lost records
 	// it had consumed (kgo's ErrDataLoss).
 	DataLoss *DataLoss `json:"data_loss,omitempty"`
+	// LeaderEpoch (version 7) is the partition's leader epoch in the
+	// reading client's metadata when the poll returned, nil if unknown.
+	// A consumer's fetch carries its current leader epoch (KIP-320) and
+	// a broker answers only in that epoch, so the read was served in this
+	// epoch or an earlier one: an earlier one's leader, cut off from the
+	// metadata quorum, may not know it was deposed and answers with its
+	// own, older high watermark.
+	LeaderEpoch *int32 `json:"leader_epoch,omitempty"`
+	// Epochs (version 7) are the leader epochs of the batches the read
+	// returned, transaction markers' included, each with the first offset
+	// returned in it, in offset order: the epoch a record was appended in.
+	Epochs []EpochStart `json:"epochs,omitempty"`
+}
+
+// EpochStart is the first offset a read returned of a leader epoch.
+type EpochStart struct {
+	Epoch  int32 `json:"epoch"`
+	Offset int64 `json:"offset"`
 }
 
 // DataLoss is kgo's ErrDataLoss: the client had consumed up to ConsumedTo
@@ -414,6 +432,14 @@ func (p *Poll) check() error {
 	for _, pr := range p.Reads {
 		if pr.HighWatermark < Unknown || pr.LogStartOffset < Unknown {
 			return fmt.Errorf("%s/%d: watermark below %d", pr.Topic, pr.Partition, Unknown)
+		}
+		if pr.LeaderEpoch != nil && *pr.LeaderEpoch < 0 {
+			return fmt.Errorf("%s/%d: negative leader epoch %d", pr.Topic, pr.Partition, *pr.LeaderEpoch)
+		}
+		for i, e := range pr.Epochs {
+			if e.Epoch < 0 || e.Offset < 0 || i > 0 && (e.Epoch <= pr.Epochs[i-1].Epoch || e.Offset <= pr.Epochs[i-1].Offset) {
+				return fmt.Errorf("%s/%d: epochs not increasing from 0 with their offsets: %v", pr.Topic, pr.Partition, pr.Epochs)
+			}
 		}
 	}
 	return nil

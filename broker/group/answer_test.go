@@ -28,7 +28,7 @@ func TestAnswerWaitsForDurable(t *testing.T) {
 	if len(out.Replies) != 0 {
 		t.Fatalf("a refusal went out before the commit's record was durable: %+v", out.Replies)
 	}
-	out = s.Durable(end)
+	out = s.Durable(0, end)
 	if len(out.Replies) != 2 || out.Replies[1].To != "refusal" {
 		t.Fatalf("after the record is durable: %+v", out.Replies)
 	}

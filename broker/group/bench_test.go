@@ -44,7 +44,7 @@ func BenchmarkRebalance(b *testing.B) {
 				replies := out.Replies
 				if out.Batch != nil {
 					end = out.Batch.BaseOffset + int64(len(out.Batch.Records))
-					replies = append(replies, s.Durable(end).Replies...)
+					replies = append(replies, s.Durable(0, end).Replies...)
 				}
 				return replies
 			}
@@ -141,7 +141,7 @@ func BenchmarkConsumerRebalance(b *testing.B) {
 				out := s.ConsumerHeartbeat(0, req, Client{}, topics, "hb")
 				if out.Batch != nil {
 					log += int64(len(out.Batch.Records))
-					out.Replies = append(out.Replies, s.Durable(log).Replies...)
+					out.Replies = append(out.Replies, s.Durable(0, log).Replies...)
 				}
 				resp := out.Replies[0].Resp.(*kmsg.ConsumerGroupHeartbeatResponse)
 				if resp.ErrorCode != 0 {
@@ -175,7 +175,7 @@ func BenchmarkConsumerRebalance(b *testing.B) {
 				leave.Group, leave.MemberID, leave.MemberEpoch = "g", ids[0], leaveEpoch
 				out := s.ConsumerHeartbeat(0, leave, Client{}, topics, "leave")
 				log += int64(len(out.Batch.Records))
-				s.Durable(log)
+				s.Durable(0, log)
 				epochs[ids[0]], owned[ids[0]] = 0, nil
 				settle(ids[1:])
 				beat(ids[0], true)

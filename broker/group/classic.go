@@ -75,6 +75,12 @@ type member struct {
 	isNew bool
 	// timerSeq is the live session timer entry.
 	timerSeq uint64
+	// answerHeldUntil: the member's latest join or sync answer waits for
+	// the log to be durable up to this offset (answerMember). Until it is,
+	// the member awaits its answer, as a Kafka member awaits its sync
+	// while the group's record is being written: its session does not
+	// run (it starts when the answer goes out).
+	answerHeldUntil int64
 }
 
 func (m *member) awaitingJoin() bool { return m.joinWaiter != nil }
@@ -271,7 +277,7 @@ func (g *group) replaceStatic(instanceID, oldID, newID string) *member {
 	m := *old
 	m.id = newID
 	m.joinWaiter, m.syncWaiter = nil, nil
-	m.timerSeq = 0
+	m.timerSeq, m.answerHeldUntil = 0, 0
 	if old.awaitingJoin() {
 		g.awaitingJoin--
 	}

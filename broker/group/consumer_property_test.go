@@ -70,7 +70,7 @@ func newCGWorld(t *rapid.T, cfg Config) *cgWorld {
 func (w *cgWorld) send(req *kmsg.ConsumerGroupHeartbeatRequest) *kmsg.ConsumerGroupHeartbeatResponse {
 	out := w.s.ConsumerHeartbeat(w.nowMs, req, Client{ID: "c"}, w.topics, "hb")
 	w.append(out)
-	out2 := w.s.Durable(int64(len(w.log)))
+	out2 := w.s.Durable(w.nowMs, int64(len(w.log)))
 	replies := append(out.Replies, out2.Replies...)
 	if len(replies) != 1 {
 		w.t.Fatalf("a heartbeat got %d answers", len(replies))

@@ -19,7 +19,7 @@ func TestFetchTopicMax(t *testing.T) {
 		durable := func(out Output) []Reply {
 			replies := out.Replies
 			if out.Batch != nil {
-				replies = append(replies, s.Durable(out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
+				replies = append(replies, s.Durable(0, out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
 			}
 			return replies
 		}
@@ -76,7 +76,7 @@ func TestAcceptStaleGeneration(t *testing.T) {
 		run := func(out Output) {
 			last = out.Replies
 			if out.Batch != nil {
-				last = append(last, s.Durable(out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
+				last = append(last, s.Durable(0, out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
 			}
 		}
 		join := func(member string) {
@@ -241,7 +241,7 @@ func durableAtOnce(s *Shard) func(Output) []Reply {
 	return func(out Output) []Reply {
 		if out.Batch != nil {
 			log += int64(len(out.Batch.Records))
-			out.Replies = append(out.Replies, s.Durable(log).Replies...)
+			out.Replies = append(out.Replies, s.Durable(0, log).Replies...)
 		}
 		return out.Replies
 	}

@@ -86,7 +86,12 @@
 //     the reply was decided is durable ([Shard.Durable]): no client ever
 //     sees a commit, a generation or an assignment that a crash can take
 //     back. State changes are applied at once; reads computed from them wait
-//     with the rest.
+//     with the rest. A classic member whose join or sync answer waits so
+//     awaits it, as a Kafka member awaits its SyncGroup while the group's
+//     record is written: its session does not run until the answer goes
+//     out, nor does the sync timeout while a join answer waits (seed 40055:
+//     a 6 s session ran out during a 9 s wait, and the member was removed
+//     before it heard of its assignment).
 //   - Every parked request is answered exactly once: when its phase
 //     completes, when its member is removed, fenced or superseded by a newer
 //     request of the same member, or with NOT_COORDINATOR by [Shard.Unload].

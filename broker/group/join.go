@@ -173,7 +173,7 @@ func (s *Shard) joinExistingMember(g *group, j joinRequest, w Waiter) {
 	case CompletingRebalance:
 		if m.matches(j.protocols) {
 			// The member lost its join answer: send it again.
-			s.reply(w, joinResponse(g, m.id, j.version, g.isLeader(m.id), false))
+			s.answerMember(g, m, w, joinResponse(g, m.id, j.version, g.isLeader(m.id), false))
 			return
 		}
 		s.updateMemberAndRebalance(g, m, j, w)
@@ -184,7 +184,7 @@ func (s *Shard) joinExistingMember(g *group, j joinRequest, w Waiter) {
 			s.updateMemberAndRebalance(g, m, j, w)
 			return
 		}
-		s.reply(w, joinResponse(g, m.id, j.version, false, false))
+		s.answerMember(g, m, w, joinResponse(g, m.id, j.version, false, false))
 	default:
 		s.reply(w, joinError(j.version, j.memberID, kerr.UnknownMemberID.Code))
 	}
@@ -266,12 +266,12 @@ func (s *Shard) replaceStaticMember(g *group, j joinRequest, oldID, newID string
 			s.emit(groupMetadataRecord(g, s.now))
 			if j.version >= 9 {
 				lead := g.isLeader(m.id)
-				s.reply(w, joinResponse(g, m.id, j.version, lead, lead))
+				s.answerMember(g, m, w, joinResponse(g, m.id, j.version, lead, lead))
 				return
 			}
 			resp := joinResponse(g, m.id, j.version, false, false)
 			resp.LeaderID = oldLeader
-			s.reply(w, resp)
+			s.answerMember(g, m, w, resp)
 			return
 		}
 		g.update(m, m.protocols, m.rebalanceTimeoutMs, m.sessionTimeoutMs, w, j.version)
@@ -376,7 +376,7 @@ func (s *Shard) completeJoin(g *group) {
 	}
 	for _, m := range g.members {
 		if m.awaitingJoin() {
-			s.reply(m.joinWaiter, joinResponse(g, m.id, m.joinVersion, g.isLeader(m.id), false))
+			s.answerMember(g, m, m.joinWaiter, joinResponse(g, m.id, m.joinVersion, g.isLeader(m.id), false))
 			g.awaitingJoin--
 			m.joinWaiter = nil
 		}
@@ -388,10 +388,18 @@ func (s *Shard) completeJoin(g *group) {
 }
 
 // expirePendingSync removes the members that did not sync within the
-// rebalance timeout after their join answer, and rebalances.
+// rebalance timeout after their join answer, and rebalances. While a
+// pending member's join answer still waits for durability (it could not
+// sync yet), nobody is removed: the timeout runs again.
 func (s *Shard) expirePendingSync(g *group, generation int32) {
 	if generation != g.generation || !(g.is(CompletingRebalance) || g.is(Stable)) || len(g.pendingSync) == 0 {
 		return
+	}
+	for _, m := range g.members {
+		if g.pendingSync[m.id] && s.answerAwaited(m) {
+			g.syncTimerSeq = s.schedule(timer{kind: timerSync, group: g.id, generation: g.generation}, int64(g.rebalanceTimeoutMs()))
+			return
+		}
 	}
 	for _, m := range append([]*member(nil), g.members...) {
 		if g.pendingSync[m.id] {
@@ -412,6 +420,12 @@ func (s *Shard) expireMember(g *group, id string) {
 	}
 	m := g.byID[id]
 	if m == nil || m.hasSatisfiedHeartbeat() {
+		return
+	}
+	if s.answerAwaited(m) {
+		// Its join or sync answer waits for durability: it awaits it,
+		// and its session starts when the answer goes out (Durable).
+		s.rescheduleSession(g, m, int64(m.sessionTimeoutMs))
 		return
 	}
 	s.removeMember(g, id, kerr.UnknownMemberID.Code)

@@ -34,7 +34,7 @@ func TestFinishLoadDurable(t *testing.T) {
 		if got := len(out.Replies); got != map[bool]int{false: 1, true: 0}[tail] {
 			t.Fatalf("tail %v: %d answers before the tail is durable", tail, got)
 		}
-		if tail && len(s.Durable(1).Replies) != 1 {
+		if tail && len(s.Durable(0, 1).Replies) != 1 {
 			t.Fatal("the answer was not released once the tail was durable")
 		}
 	}

@@ -23,7 +23,7 @@ func TestHoldsParkedSync(t *testing.T) {
 		run := func(out Output) {
 			replies := out.Replies
 			if out.Batch != nil {
-				replies = append(replies, s.Durable(out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
+				replies = append(replies, s.Durable(0, out.Batch.BaseOffset+int64(len(out.Batch.Records))).Replies...)
 			}
 			for _, r := range replies {
 				answered[r.To] = true

@@ -333,7 +333,7 @@ func (w *propWorld) actions() map[string]func(*rapid.T) {
 		"durable": func(t *rapid.T) {
 			to := rapid.Int64Range(w.durable, int64(len(w.log))).Draw(t, "durable")
 			w.durable = to
-			w.deliver(w.s.Durable(to).Replies)
+			w.deliver(w.s.Durable(w.nowMs, to).Replies)
 		},
 	}
 }
@@ -346,12 +346,12 @@ func (w *propWorld) settle() {
 	}
 	for i := 0; i < 400; i++ {
 		w.durable = int64(len(w.log))
-		w.deliver(w.s.Durable(w.durable).Replies)
+		w.deliver(w.s.Durable(w.nowMs, w.durable).Replies)
 		w.nowMs += 10000
 		w.apply(w.s.Tick(w.nowMs))
 	}
 	w.durable = int64(len(w.log))
-	w.deliver(w.s.Durable(w.durable).Replies)
+	w.deliver(w.s.Durable(w.nowMs, w.durable).Replies)
 }
 
 // TestPropertyGroupMembership: within a generation no partition has two

@@ -280,7 +280,7 @@ func (h *harness) apply(out Output) {
 }
 
 func (h *harness) durable(offset int64) {
-	h.print(h.s.Durable(offset).Replies)
+	h.print(h.s.Durable(h.nowMs, offset).Replies)
 }
 
 func (h *harness) print(replies []Reply) {

@@ -106,6 +106,11 @@ type Shard struct {
 	// is durable. Replies decided while durable < nextOffset wait in held.
 	nextOffset, durable int64
 	held                []heldReply
+	// answered: the classic members given a join or sync answer in the
+	// current call (answerMember); heldAnswers: those whose answer waits
+	// in held, whose sessions start when it goes out.
+	answered    []memberRef
+	heldAnswers []heldAnswer
 
 	// records and replies collect what the current call decides; txn is
 	// the call's transactional batch, and txnCommits the offsets it
@@ -135,6 +140,25 @@ type Shard struct {
 type heldReply struct {
 	after int64 // released once durable >= after
 	reply Reply
+}
+
+// memberRef is a classic member of a group, as it was when referred to: a
+// member replaced (a static member's new id) or removed since is another.
+type memberRef struct {
+	g *group
+	m *member
+}
+
+// current reports whether the member is still in its group.
+func (r memberRef) current(s *Shard) bool {
+	return s.groups[r.g.id] == r.g && r.g.byID[r.m.id] == r.m
+}
+
+// heldAnswer is a member whose join or sync answer waits until durable
+// reaches after.
+type heldAnswer struct {
+	after int64
+	ref   memberRef
 }
 
 // NewShard returns a shard ready to be loaded: Replay every record of its
@@ -172,14 +196,21 @@ func (s *Shard) end() Output {
 		s.nextOffset += s.txn.Len()
 		s.txn, s.txnCommits = nil, nil
 	}
+	hold := s.durable < s.nextOffset && !s.cfg.Defects.AnswerBeforeDurable
 	for _, r := range s.replies {
-		if s.durable >= s.nextOffset || s.cfg.Defects.AnswerBeforeDurable {
+		if !hold {
 			out.Replies = append(out.Replies, r)
 		} else {
 			s.held = append(s.held, heldReply{after: s.nextOffset, reply: r})
 		}
 	}
-	s.replies = nil
+	for _, a := range s.answered {
+		if hold && a.current(s) {
+			a.m.answerHeldUntil = max(a.m.answerHeldUntil, s.nextOffset)
+			s.heldAnswers = append(s.heldAnswers, heldAnswer{after: s.nextOffset, ref: a})
+		}
+	}
+	s.replies, s.answered = nil, nil
 	return out
 }
 
@@ -192,6 +223,17 @@ func (s *Shard) reply(w Waiter, resp kmsg.Response) {
 	s.replies = append(s.replies, Reply{To: w, Resp: resp})
 }
 
+// answerMember queues a classic member's join or sync answer: if it has to
+// wait for durability, so does the member's session (answerHeldUntil).
+func (s *Shard) answerMember(g *group, m *member, w Waiter, resp kmsg.Response) {
+	s.reply(w, resp)
+	s.answered = append(s.answered, memberRef{g, m})
+}
+
+// answerAwaited reports whether m still waits for a join or sync answer
+// held for durability.
+func (s *Shard) answerAwaited(m *member) bool { return m.answerHeldUntil > s.durable }
+
 // emit queues a record for the call's batch.
 func (s *Shard) emit(r Record) { s.records = append(s.records, r) }
 
@@ -202,8 +244,11 @@ func (s *Shard) emitCommit(r Record, oc *offsetCommit) {
 }
 
 // Durable tells the shard that every record below offset is durable (the
-// partition's high watermark), releasing the replies that waited for it.
-func (s *Shard) Durable(offset int64) Output {
+// partition's high watermark) at nowMs, releasing the replies that waited
+// for it. The sessions of classic members whose join or sync answer goes
+// out start then. (The shard's time moves on at its next call, which runs
+// the timers due first.)
+func (s *Shard) Durable(nowMs, offset int64) Output {
 	if offset > s.durable {
 		s.durable = offset
 	}
@@ -214,6 +259,14 @@ func (s *Shard) Durable(offset int64) Output {
 		n++
 	}
 	s.held = s.held[n:]
+	n = 0
+	for n < len(s.heldAnswers) && s.heldAnswers[n].after <= s.durable {
+		if a := s.heldAnswers[n].ref; a.current(s) && !s.answerAwaited(a.m) {
+			a.m.timerSeq = s.scheduleAt(timer{kind: timerSession, group: a.g.id, member: a.m.id}, max(nowMs, s.now)+int64(a.m.sessionTimeoutMs))
+		}
+		n++
+	}
+	s.heldAnswers = s.heldAnswers[n:]
 	return out
 }
 
@@ -250,7 +303,7 @@ func (s *Shard) Unload() Output {
 	for _, h := range s.held {
 		out.Replies = append(out.Replies, Reply{To: h.reply.To, Resp: withError(h.reply.Resp, kerr.NotCoordinator.Code)})
 	}
-	s.held = nil
+	s.held, s.heldAnswers = nil, nil
 	for _, id := range s.sortedGroupIDs() {
 		for _, m := range s.groups[id].members {
 			if m.joinWaiter != nil {
@@ -341,9 +394,14 @@ func (h *timerHeap) Pop() any {
 // schedule adds t, due afterMs from now, and returns its sequence number,
 // which the target keeps to recognise its live entry.
 func (s *Shard) schedule(t timer, afterMs int64) uint64 {
+	return s.scheduleAt(t, s.now+max(afterMs, 0))
+}
+
+// scheduleAt adds t, due at atMs.
+func (s *Shard) scheduleAt(t timer, atMs int64) uint64 {
 	s.timerSeq++
 	t.seq = s.timerSeq
-	t.at = s.now + max(afterMs, 0)
+	t.at = atMs
 	heap.Push(&s.timers, t)
 	return t.seq
 }

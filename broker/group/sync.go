@@ -48,7 +48,7 @@ func (s *Shard) sync(req *kmsg.SyncGroupRequest, w Waiter) {
 		}
 	case Stable:
 		s.removePendingSync(g, m.id)
-		s.reply(w, syncResponse(g, m, req.Version))
+		s.answerMember(g, m, w, syncResponse(g, m, req.Version))
 	}
 }
 
@@ -116,9 +116,10 @@ func (s *Shard) propagateAssignment(g *group, code int16) {
 		} else {
 			resp = syncError(m.syncVersion, code)
 		}
-		s.reply(m.syncWaiter, resp)
+		s.answerMember(g, m, m.syncWaiter, resp)
 		m.syncWaiter = nil
-		// Its session was not running while it waited.
+		// Its session was not running while it waited (nor does it
+		// while the answer waits for durability: answerMember).
 		s.rescheduleSession(g, m, int64(m.sessionTimeoutMs))
 	}
 }

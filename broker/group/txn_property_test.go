@@ -42,7 +42,7 @@ func TestPropertyTransactionalOffsets(t *testing.T) {
 					log = append(log, logEntry{Record: r, pid: b.ProducerID})
 				}
 			}
-			s.Durable(int64(len(log)))
+			s.Durable(0, int64(len(log)))
 		}
 		parse := func(tp string) (string, int32) {
 			var topic string

@@ -18,7 +18,9 @@ import (
 //	log-start-offset (Kafka's log-start-offset-checkpoint, per log):
 //	  magic "weirlso1", start int64, crc
 //	cleaner-offset (Kafka's cleaner-offset-checkpoint, per log):
-//	  magic "weircof1", cleanedTo int64, dirtyFrom int64, horizon int64, crc
+//	  magic "weircof2", cleanedTo int64, dirtyFrom int64, horizon int64,
+//	  tombstones below int64, tombstones gen int64, crc
+//	  (an older "weircof1" file has no tombstone mark: it reads as none)
 //
 // The start offset file is written, durably, before any segment below the
 // new start is removed and before a DeleteRecords is answered, so after a
@@ -30,12 +32,20 @@ import (
 // a log whose tail the cleaner never touched. dirtyFrom (Kafka's first
 // dirty offset) and horizon are set only when a pass completes, so a pass
 // cut short by a crash is done again. A lost cleaner file costs a whole
-// pass, nothing else.
+// pass, and the tombstone mark (see TombstoneMark).
+//
+// The cleaner file also carries the tombstone mark (TombstoneMark): raised
+// in the same write that precedes the swap removing a tombstone, so no
+// crash can leave a log that lacks a tombstone its mark does not cover.
 const (
 	startFile    = "log-start-offset"
 	startMagic   = "weirlso1"
 	cleanerFile  = "cleaner-offset"
-	cleanerMagic = "weircof1"
+	cleanerMagic = "weircof2"
+	// cleanerMagicV1: the cleaner file before the tombstone mark.
+	cleanerMagicV1 = "weircof1"
+	cleanerValsV1  = 3
+	cleanerVals    = 5
 	// checkpointReads: a checkpoint that fails its CRC is read again this
 	// many times before it is taken for corrupt (a flip on the way).
 	checkpointReads = 5
@@ -66,12 +76,13 @@ func decodeCheckpoint(b []byte, magic string, n int) ([]int64, error) {
 	return vals, nil
 }
 
-// readCheckpoint reads a checkpoint file; found is false when there is none.
-// A file that never reads back whole is errBadCheckpoint.
-func (l *Log) readCheckpoint(name, magic string, n int) (vals []int64, found bool, err error) {
+// readCheckpoint reads a checkpoint file of at most limit bytes with
+// decode; found is false when there is none. A file that never reads back
+// whole is errBadCheckpoint.
+func (l *Log) readCheckpoint(name string, limit int64, decode func([]byte) ([]int64, error)) (vals []int64, found bool, err error) {
 	path := filepath.Join(l.dir, name)
-	err = env.ReadFileVerified(l.fs, path, int64(len(magic)+8*n+4), checkpointReads, func(b []byte) (err error) {
-		vals, err = decodeCheckpoint(b, magic, n)
+	err = env.ReadFileVerified(l.fs, path, limit, checkpointReads, func(b []byte) (err error) {
+		vals, err = decode(b)
 		return err
 	})
 	switch {
@@ -89,20 +100,33 @@ func (l *Log) writeStart(start int64) error {
 	return env.WriteFileAtomic(l.fs, filepath.Join(l.dir, startFile), encodeCheckpoint(startMagic, start))
 }
 
-// writeCleaner records the cleaner's checkpoint durably. Call with maintMu
+// writeCleaner records the cleaner's checkpoint durably. Call with ckptMu
 // held.
-func (l *Log) writeCleaner(cleanedTo, dirtyFrom, horizon int64) error {
-	return env.WriteFileAtomic(l.fs, filepath.Join(l.dir, cleanerFile), encodeCheckpoint(cleanerMagic, cleanedTo, dirtyFrom, horizon))
+func (l *Log) writeCleaner(cleanedTo, dirtyFrom, horizon int64, mark TombstoneMark) error {
+	return env.WriteFileAtomic(l.fs, filepath.Join(l.dir, cleanerFile), encodeCheckpoint(cleanerMagic, cleanedTo, dirtyFrom, horizon, mark.Below, mark.Gen))
+}
+
+// decodeCleaner decodes the cleaner file, either version; a v1 file has
+// no tombstone mark (its vals[3:] are zero).
+func decodeCleaner(b []byte) ([]int64, error) {
+	if len(b) == len(cleanerMagicV1)+8*cleanerValsV1+4 {
+		vals, err := decodeCheckpoint(b, cleanerMagicV1, cleanerValsV1)
+		return append(vals, 0, 0), err
+	}
+	return decodeCheckpoint(b, cleanerMagic, cleanerVals)
 }
 
 // loadCheckpoints reads both files at Open. A missing start file means the
 // first segment's base; a missing cleaner file, a log never cleaned. A
 // start file that is corrupt fails Open (the start must not go back); a
 // corrupt cleaner file allows gaps anywhere, since where the cleaner left
-// them is unknown, and asks for a whole clean.
+// them is unknown, and asks for a whole clean; its tombstone mark is lost
+// with it (see TombstoneMark for why it is not guessed).
 func (l *Log) loadCheckpoints() error {
 	l.horizon = math.MaxInt64
-	vals, found, err := l.readCheckpoint(startFile, startMagic, 1)
+	vals, found, err := l.readCheckpoint(startFile, int64(len(startMagic)+8+4), func(b []byte) ([]int64, error) {
+		return decodeCheckpoint(b, startMagic, 1)
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("log start offset: %w", err)
@@ -111,7 +135,7 @@ func (l *Log) loadCheckpoints() error {
 	case found:
 		l.start = vals[0]
 	}
-	vals, found, err = l.readCheckpoint(cleanerFile, cleanerMagic, 3)
+	vals, found, err = l.readCheckpoint(cleanerFile, int64(len(cleanerMagic)+8*cleanerVals+4), decodeCleaner)
 	switch {
 	case errors.Is(err, errBadCheckpoint):
 		// recover lowers cleanedTo to the end once the segments are read.
@@ -121,6 +145,7 @@ func (l *Log) loadCheckpoints() error {
 		return err
 	case found:
 		l.cleanedTo, l.dirtyFrom, l.horizon = max(vals[0], 0), max(vals[1], 0), vals[2]
+		l.tombstones = TombstoneMark{Below: max(vals[3], 0), Gen: max(vals[4], 0)}
 	}
 	return nil
 }

@@ -33,7 +33,10 @@ import (
 //     first pass that keeps one sets it, in the batch, to that pass's time
 //     plus DeleteRetention (KIP-534: the batch's base timestamp, with the
 //     delete-horizon attribute bit, record timestamp deltas rewritten); a
-//     pass after the horizon removes them.
+//     pass after the horizon removes them, and raises the log's
+//     TombstoneMark past them before the segment without them is swapped
+//     in (a follower that was away must not keep the key's older value;
+//     see TombstoneMark).
 //   - Records without a key are kept. Kafka refuses them at produce time on
 //     a compacted topic and drops any it finds; Weir does not refuse them
 //     yet, so the cleaner does not delete what a producer was told is
@@ -81,6 +84,10 @@ type CleanConfig struct {
 	// MaxBatchBytes bounds a batch's decompressed records
 	// (DefaultMaxBatchBytes if 0); a larger batch is kept as it is.
 	MaxBatchBytes int
+	// KeepTombstones: remove no tombstone, even past its delete horizon,
+	// and run no pass for due tombstones alone (a leader with a follower
+	// catching up; see TombstoneMark). Horizons are still set.
+	KeepTombstones bool
 }
 
 // Defaults of CleanConfig.
@@ -108,6 +115,9 @@ type CleanStats struct {
 	BytesRead, BytesIn, BytesOut int64
 	// Records read while rewriting and kept.
 	RecordsRead, RecordsKept int64
+	// TombstonesRemoved: tombstones removed because their delete horizon
+	// had passed (each raised the log's TombstoneMark past it).
+	TombstonesRemoved int64
 	// CleanedTo is the log's cleaner checkpoint after the pass.
 	CleanedTo int64
 }
@@ -209,7 +219,7 @@ func (l *Log) planClean(cfg CleanConfig, now time.Time) (cleanPlan, error) {
 	if clean+dirty > 0 {
 		plan.ratio = float64(dirty) / float64(clean+dirty)
 	}
-	due := l.horizon <= now.UnixMilli() && plan.first < plan.cleanable
+	due := l.horizon <= now.UnixMilli() && plan.first < plan.cleanable && !cfg.KeepTombstones
 	plan.run = (dirty > 0 && plan.ratio > cfg.MinDirtyRatio) || due
 	return plan, nil
 }
@@ -225,7 +235,11 @@ type cleanPass struct {
 	// horizon is the earliest delete horizon among the batches this pass
 	// kept with tombstones.
 	horizon int64
-	stats   CleanStats
+	// tombstonesBelow is the offset after the last tombstone the group
+	// being rewritten removed (its delete horizon passed), 0 for none;
+	// groupTombstones counts them.
+	tombstonesBelow, groupTombstones int64
+	stats                            CleanStats
 
 	codecs   record.Codecs
 	sc       scanner
@@ -252,7 +266,7 @@ func (p *cleanPass) run() error {
 	// Every segment below the map's end was read (and kept tombstones
 	// counted) by this pass: the horizon is now exactly this pass's.
 	cleanedTo := p.plan.ends[mapEnd-1]
-	return p.l.advanceCleaner(cleanedTo, p.horizon, true)
+	return p.l.advanceCleaner(cleanedTo, p.horizon, 0, true)
 }
 
 // groupSize returns how many of segs (first first) become one cleaned
@@ -398,6 +412,7 @@ func (p *cleanPass) cleanGroup(segs []*segment, end int64) error {
 	}
 	out := newSegment(segs[0].base, f)
 	w := groupWriter{f: f, out: out, interval: l.cfg.IndexIntervalBytes}
+	p.tombstonesBelow, p.groupTombstones = 0, 0
 	changed := len(segs) > 1
 	var in int64
 	for gi, seg := range segs {
@@ -440,7 +455,8 @@ func (p *cleanPass) cleanGroup(segs []*segment, end int64) error {
 	p.stats.Segments += len(segs)
 	p.stats.BytesIn += in
 	p.stats.BytesOut += out.size
-	return l.commitGroup(segs, out, end, p.horizon)
+	p.stats.TombstonesRemoved += p.groupTombstones
+	return l.commitGroup(segs, out, end, p.horizon, p.tombstonesBelow)
 }
 
 // groupWriter appends a cleaned segment's batches through a buffer and keeps
@@ -495,7 +511,7 @@ func (p *cleanPass) filter(b *record.Batch, keepEmpty bool) ([]byte, bool, error
 		p.dataBuf = data[:0] // reuse; an uncompressed batch's records alias the scan buffer
 	}
 	hasHorizon := b.Attributes&record.DeleteHorizonBit != 0
-	expired := hasHorizon && p.nowMs >= b.FirstTimestamp
+	expired := hasHorizon && p.nowMs >= b.FirstTimestamp && !p.cfg.KeepTombstones
 	kept := p.kept[:0]
 	keptTombstone, dropped := false, false
 	for len(data) > 0 {
@@ -506,8 +522,16 @@ func (p *cleanPass) filter(b *record.Batch, keepEmpty bool) ([]byte, bool, error
 		}
 		if r.HasKey() {
 			offset := b.FirstOffset + int64(r.OffsetDelta)
-			if p.l.cfg.Defects.superseded(p.keys.latest(r.Key), offset) || (r.IsTombstone() && expired) {
+			if p.l.cfg.Defects.superseded(p.keys.latest(r.Key), offset) {
 				dropped = true
+				continue
+			}
+			if r.IsTombstone() && expired {
+				// The last record of its key, gone: the log now lacks it
+				// (see TombstoneMark).
+				dropped = true
+				p.tombstonesBelow = max(p.tombstonesBelow, offset+1)
+				p.groupTombstones++
 				continue
 			}
 			keptTombstone = keptTombstone || r.IsTombstone()

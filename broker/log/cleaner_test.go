@@ -113,7 +113,8 @@ func readRecords(t tb, l *Log) []rec {
 // half way) must keep: every record read is one appended at that offset; a
 // record is missing only if a later record of its key was appended, or it
 // is a tombstone; and the last record of each key is there, unless it is a
-// tombstone whose key then has no record left at all.
+// tombstone whose key then has no record left at all, and which the log's
+// tombstone mark covers.
 func (m *kvModel) checkCompacted(t tb, l *Log) []rec {
 	t.Helper()
 	got := readRecords(t, l)
@@ -152,6 +153,8 @@ func (m *kvModel) checkCompacted(t tb, l *Log) []rec {
 			t.Fatalf("the last value of key %s (%v) was removed", r.key, r)
 		case last[string(r.key)].offset == r.offset && keysLeft[string(r.key)] > 0:
 			t.Fatalf("tombstone %v was removed while %d older records of its key remain", r, keysLeft[string(r.key)])
+		case last[string(r.key)].offset == r.offset && r.offset >= l.TombstoneMark().Below:
+			t.Fatalf("tombstone %v was removed, but the tombstone mark (%v) does not cover it", r, l.TombstoneMark())
 		}
 	}
 	return got

@@ -34,6 +34,13 @@
 //     value of a key. The cleaner never touches the active segment or a
 //     segment that ends above the caller's high watermark, and keeps every
 //     batch's offsets (and so every kept record's).
+//   - Every tombstone the log lacks (its cleaner removed it past its
+//     delete horizon, or a follower copied a leader that lacked it) is
+//     below the tombstone mark (TombstoneMark, in the cleaner's
+//     checkpoint): the checkpoint write that precedes the swap raises it,
+//     and a follower raises it to its leader's (InheritTombstoneMark)
+//     before it appends what it copied. It never goes back, and never
+//     passes a high watermark the partition reached.
 //   - A corrupt batch is never served: Read and Batches return only batches
 //     that pass record.Parse (CRC-32C and framing) and are in sequence; a
 //     batch that fails is an error, never data.

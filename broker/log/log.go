@@ -159,9 +159,14 @@ type Log struct {
 	// horizon is the earliest delete horizon (ms) of a batch the cleaner
 	// kept with tombstones in it; math.MaxInt64 when there is none.
 	horizon int64
-	size    int64 // bytes in all segments
-	synced  int64 // offsets below this are durable
-	closed  bool
+	// tombstones is the tombstone mark (cleanerFile). It is never lowered,
+	// not even by a truncation: it stays below every high watermark the
+	// partition reached, and one too high costs a lagging follower a
+	// restart, never a record.
+	tombstones TombstoneMark
+	size       int64 // bytes in all segments
+	synced     int64 // offsets below this are durable
+	closed     bool
 	// failed is set by the first I/O error on the write path. After it the
 	// state of unsynced bytes is unknown (a failed fsync may have dropped
 	// them), so the log refuses appends and syncs until reopened; recovery

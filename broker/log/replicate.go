@@ -56,13 +56,13 @@ func (l *Log) AllowGapsBelow(offset int64) error {
 	defer l.ckptMu.Unlock()
 	l.mu.RLock()
 	err := l.writable()
-	to, dirty, h := max(l.cleanedTo, offset), l.dirtyFrom, l.horizon
+	to, dirty, h, mark := max(l.cleanedTo, offset), l.dirtyFrom, l.horizon, l.tombstones
 	same := to == l.cleanedTo
 	l.mu.RUnlock()
 	if err != nil || same {
 		return err
 	}
-	if err := l.writeCleaner(to, dirty, h); err != nil {
+	if err := l.writeCleaner(to, dirty, h, mark); err != nil {
 		return err
 	}
 	l.mu.Lock()

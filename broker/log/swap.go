@@ -22,7 +22,9 @@ const (
 //  1. <base>.log.cleaned is written and fsynced (cleanGroup). A crash now
 //     leaves a stray .cleaned file, which recovery removes.
 //  2. The cleaner checkpoint is raised to at least end, durably, so that
-//     recovery accepts the gaps of the new segment.
+//     recovery accepts the gaps of the new segment; if the new segment
+//     lacks tombstones, the tombstone mark is raised past them in the
+//     same write (and in memory before the new segment can be read).
 //  3. <base>.log.cleaned is renamed <base>.log.swap and the directory
 //     synced: the commit point. From here recovery finishes the swap
 //     (completeSwaps): it scans the .swap to learn where it ends, removes
@@ -37,10 +39,12 @@ const (
 //     rebuild them from the data.
 
 // commitGroup swaps out, the cleaned form of segs, into the log (steps 2 to
-// 6 above). horizon is the pass's earliest kept delete horizon so far. Call
-// with maintMu held.
-func (l *Log) commitGroup(segs []*segment, out *segment, end, horizon int64) error {
-	if err := l.advanceCleaner(end, horizon, false); err != nil {
+// 6 above). horizon is the pass's earliest kept delete horizon so far;
+// tombstonesBelow > 0 says out lacks tombstones segs had, all below it
+// (step 2 raises the tombstone mark with the checkpoint). Call with
+// maintMu held.
+func (l *Log) commitGroup(segs []*segment, out *segment, end, horizon, tombstonesBelow int64) error {
+	if err := l.advanceCleaner(end, horizon, tombstonesBelow, false); err != nil {
 		out.f.Close()
 		return err
 	}
@@ -119,25 +123,30 @@ func (l *Log) swapInMemory(segs []*segment, out *segment) error {
 // end of the group being swapped in, and lowers the horizon to the pass's
 // so far; at the end of a pass (final true) it also sets dirtyFrom to
 // gapsTo and the horizon to the pass's, which then covers every batch
-// below gapsTo. Call with maintMu held.
-func (l *Log) advanceCleaner(gapsTo, horizon int64, final bool) error {
+// below gapsTo. tombstonesBelow > 0: the group removes tombstones, all
+// below it; the tombstone mark is raised to cover them and its Gen moves
+// on, in the same write. Call with maintMu held.
+func (l *Log) advanceCleaner(gapsTo, horizon, tombstonesBelow int64, final bool) error {
 	l.ckptMu.Lock()
 	defer l.ckptMu.Unlock()
 	l.mu.RLock()
-	to, dirty, h := max(l.cleanedTo, gapsTo), l.dirtyFrom, min(l.horizon, horizon)
+	to, dirty, h, mark := max(l.cleanedTo, gapsTo), l.dirtyFrom, min(l.horizon, horizon), l.tombstones
 	if final {
 		dirty, h = max(dirty, gapsTo), horizon
 	}
-	same := to == l.cleanedTo && dirty == l.dirtyFrom && h == l.horizon
+	if tombstonesBelow > 0 {
+		mark = TombstoneMark{Below: max(mark.Below, tombstonesBelow), Gen: mark.Gen + 1}
+	}
+	same := to == l.cleanedTo && dirty == l.dirtyFrom && h == l.horizon && mark == l.tombstones
 	l.mu.RUnlock()
 	if same {
 		return nil
 	}
-	if err := l.writeCleaner(to, dirty, h); err != nil {
+	if err := l.writeCleaner(to, dirty, h, mark); err != nil {
 		return err
 	}
 	l.mu.Lock()
-	l.cleanedTo, l.dirtyFrom, l.horizon = to, dirty, h
+	l.cleanedTo, l.dirtyFrom, l.horizon, l.tombstones = to, dirty, h, mark
 	l.mu.Unlock()
 	return nil
 }

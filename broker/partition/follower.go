@@ -142,6 +142,13 @@ func (r *replicaLog) TruncateFullyAndStartAt(offset int64) error {
 	return p.loadProducers()
 }
 
+// InheritTombstoneMark raises the log's tombstone mark to the leader's
+// before the follower copies the leader's batches (or restarts at its
+// start): it then lacks what the leader's log lacks.
+func (r *replicaLog) InheritTombstoneMark(m replica.TombstoneMark) error {
+	return r.p.log.InheritTombstoneMark(wlog.TombstoneMark{Below: m.Below, Gen: m.Gen})
+}
+
 // SetHighWatermark is the follower's high watermark, as its leader said.
 func (r *replicaLog) SetHighWatermark(hw int64) { r.p.setHW(hw) }
 
@@ -151,8 +158,11 @@ func (r *replicaLog) SetHighWatermark(hw int64) { r.p.setHW(hw) }
 // no records), then records are read up to the log end, not the high
 // watermark, and the fetch is recorded (the follower's log ends, durably,
 // at its fetch offset), which may move the high watermark, add the
-// follower to the ISR and complete acks. It returns the record bytes
-// read; limit <= 0 reads none but still records the fetch.
+// follower to the ISR and complete acks. The log's tombstone mark goes
+// with the records, read after them (fetcher.SetTombstoneMark): a read
+// that lacks a tombstone the cleaner removed meanwhile comes with a mark
+// past it. It returns the record bytes read; limit <= 0 reads none but
+// still records the fetch.
 func (p *Partition) ReadForFollower(replicaID int32, rp *kmsg.FetchRequestTopicPartition, limit int, sp *kmsg.FetchResponseTopicPartition) int {
 	p.mu.Lock()
 	l := p.rep.leader
@@ -202,6 +212,8 @@ func (p *Partition) ReadForFollower(replicaID int32, rp *kmsg.FetchRequestTopicP
 		sp.LastStableOffset = sp.HighWatermark
 	}
 	p.mu.Unlock()
+	m := p.log.TombstoneMark()
+	fetcher.SetTombstoneMark(sp, replica.TombstoneMark{Below: m.Below, Gen: m.Gen})
 	if data != nil {
 		sp.RecordBatches = data
 	}

@@ -38,19 +38,31 @@ func (p *Partition) EnforceRetention(policy wlog.RetentionPolicy) bool {
 }
 
 // Clean runs one cleaning pass on the partition's log, never past the
-// high watermark, keeping each producer's last batch (cfg.MaxOffset and
-// cfg.KeepProducerBatch are set here).
+// high watermark, keeping each producer's last batch, and every tombstone
+// while a follower of this leader catches up (cfg.MaxOffset,
+// cfg.KeepProducerBatch and cfg.KeepTombstones are set here; see
+// replica.Leader.FollowerCatchingUp).
 func (p *Partition) Clean(ctx context.Context, cfg wlog.CleanConfig) {
 	cfg.MaxOffset = p.HighWatermark()
 	cfg.KeepProducerBatch = p.lastBatchesOfProducers()
+	cfg.KeepTombstones = p.followerCatchingUp()
 	st, err := p.log.Clean(ctx, cfg)
 	switch {
 	case err != nil:
 		p.maintenanceFailed("cleaning", err)
 	case st.Ran && !st.Aborted:
 		p.logger.Info("cleaned log", "topic", p.topic, "partition", p.index, "segments", st.Segments, "bytes_in", st.BytesIn, "bytes_out", st.BytesOut,
-			"records_read", st.RecordsRead, "records_kept", st.RecordsKept, "dirty_ratio", st.DirtyRatio)
+			"records_read", st.RecordsRead, "records_kept", st.RecordsKept, "dirty_ratio", st.DirtyRatio,
+			"tombstones_removed", st.TombstonesRemoved, "keeping_tombstones", cfg.KeepTombstones)
 	}
+}
+
+// followerCatchingUp: this replica leads, and a follower outside the ISR
+// fetched from it lately (replica.Leader.FollowerCatchingUp).
+func (p *Partition) followerCatchingUp() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rep.leader != nil && p.rep.leader.FollowerCatchingUp(p.replicaTime.Now())
 }
 
 // maintenanceFailed reports a retention or cleaning error. If the log now

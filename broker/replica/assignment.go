@@ -74,6 +74,10 @@ type Defects struct {
 	// instead of keeping the maximal ISR until the controller accepts the
 	// change at the partition epoch it was computed from.
 	UnfencedShrink bool
+	// KeepDeletedKeys: a follower ignores its leader's tombstone mark, so
+	// one that was away while the leader's cleaner removed a key's
+	// tombstone keeps the key's older value and serves it once it leads.
+	KeepDeletedKeys bool
 }
 
 func sortedIDs(ids []int32) []int32 {

@@ -67,6 +67,10 @@ type node struct {
 	// incarnation has had, to check they never go back.
 	maxHW    int64
 	maxEpoch int32
+	// mark is the log's tombstone mark (durable: a crash keeps it). The
+	// model's logs hold no keys; removeTombstones stands for a cleaner
+	// pass that removed tombstones, as far as the mark can tell.
+	mark replica.TombstoneMark
 }
 
 func (n *node) StartOffset() int64 { return n.start }
@@ -406,7 +410,7 @@ func (c *cluster) fetch(id int32) {
 
 // serveFetch is the leader's side of a follower fetch.
 func (c *cluster) serveFetch(l *node, follower int32, step replica.Step) replica.FetchResult {
-	res := replica.FetchResult{FetchOffset: step.FetchOffset, DivergingEpoch: -1, DivergingEndOffset: -1, LogStartOffset: l.start}
+	res := replica.FetchResult{FetchOffset: step.FetchOffset, DivergingEpoch: -1, DivergingEndOffset: -1, LogStartOffset: l.start, Tombstones: l.mark}
 	if code := l.leader.CheckFetch(follower, step.CurrentLeaderEpoch); code != 0 {
 		res.Err = code
 		c.logf("%d: fetch %d from %d: %s", follower, step.FetchOffset, l.id, codeText(code))
@@ -465,8 +469,18 @@ func (c *cluster) applyAction(n *node, a replica.Action) {
 	if a.Err != nil {
 		c.logf("%d: refused: %v", n.id, a.Err)
 	}
+	if a.Tombstones.Below > n.mark.Below {
+		n.mark = replica.TombstoneMark{Below: a.Tombstones.Below, Gen: n.mark.Gen + 1}
+	}
 	if a.TruncateTo >= 0 {
 		c.truncate(n, a.TruncateTo)
+	}
+	if a.Recopy {
+		c.logf("%d: recopies: its log [%d,%d) ends below the leader's tombstones (below %d gen %d)", n.id, n.start, n.EndOffset(), a.Tombstones.Below, a.Tombstones.Gen)
+		if slices.Contains(c.ctrl.isr, n.id) && !c.unclean {
+			c.violate("ISR member %d empties its log to copy it again", n.id)
+		}
+		n.maxHW = min(n.maxHW, a.StartAt) // its high watermark restarts with its log
 	}
 	if a.StartAt >= 0 {
 		n.batches, n.start, n.synced = nil, a.StartAt, a.StartAt
@@ -542,6 +556,25 @@ func (c *cluster) tick(d time.Duration) {
 		if n.alive && n.leader != nil {
 			c.applyUpdate(n, n.leader.Tick(n.local(), c.now))
 		}
+	}
+}
+
+// removeTombstones is a cleaner pass on leader id that removes
+// tombstones, as far as they can be below its high watermark (the
+// cleaner's MaxOffset), unless a follower is catching up (the partition's
+// shell then keeps them: Leader.FollowerCatchingUp).
+func (c *cluster) removeTombstones(id int32) {
+	n := c.node(id)
+	if !n.alive || n.leader == nil {
+		return
+	}
+	hw := n.leader.HighWatermark()
+	switch {
+	case n.leader.FollowerCatchingUp(c.now):
+		c.logf("%d: cleaner keeps tombstones: a follower is catching up", id)
+	case hw > 0:
+		n.mark = replica.TombstoneMark{Below: max(n.mark.Below, hw), Gen: n.mark.Gen + 1}
+		c.logf("%d: cleaner removed tombstones below %d (gen %d)", id, hw, n.mark.Gen)
 	}
 }
 

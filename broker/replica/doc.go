@@ -44,7 +44,7 @@
 //     follower), only while the committed ISR is at least
 //     min.insync.replicas (KIP-966), and never moves back on a replica
 //     (a follower's only falls with a truncation an unclean election
-//     forced).
+//     forced, or with a recopy, below).
 //   - The maximal ISR is the committed ISR plus a pending expansion; a
 //     pending shrink does not count until the controller accepts it at the
 //     partition epoch it was computed from (KIP-497).
@@ -58,6 +58,18 @@
 //     in a leader epoch it finds where its log diverges from the leader's
 //     (OffsetForLeaderEpoch, or the diverging epoch a Fetch answers with)
 //     and truncates there.
+//   - No deleted key comes back: a follower that holds records and ends
+//     below its leader's tombstone mark (TombstoneMark: every tombstone the
+//     leader's log lacks is below it), and has not checked that mark in
+//     this leader epoch, keeps none of its log but restarts it at the
+//     leader's start (Action.Recopy), since the leader's cleaner may have
+//     removed, with the tombstone, the older value of a key this log
+//     holds below its end; and every follower takes its leader's mark
+//     (Action.Tombstones) before it appends. The mark stays below every
+//     high watermark reached, so a recopy never empties an ISR member.
+//     While a follower outside the ISR fetches (Leader.FollowerCatchingUp)
+//     the leader's cleaner removes no tombstone, so the mark does not move
+//     under a recopy and restart it again.
 //   - Leader epochs seen by a replica never decrease; each epoch cache is
 //     strictly increasing.
 //
@@ -67,7 +79,8 @@
 // could elect does not durably hold; take the leader's high watermark
 // over records the follower has not yet checked against the leader's
 // epochs; use an ISR shrink before the controller accepted it; act on an
-// assignment older than the one they have. Defects plants exactly such
+// assignment older than the one they have; copy on from a log end below
+// tombstones the leader removed. Defects plants exactly such
 // bugs for the self-test; it is off by default.
 //
 // Neither machine is safe for concurrent use (the partition's lock guards

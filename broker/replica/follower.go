@@ -124,22 +124,36 @@ type FetchResult struct {
 	// both -1 when it sent none.
 	DivergingEpoch     int32
 	DivergingEndOffset int64
+	// Tombstones is the leader log's tombstone mark, read after the
+	// records; zero when it sent none.
+	Tombstones TombstoneMark
 	// Records are the batches as received; Action.Append aliases them.
 	Records []byte
 }
 
 // Action is what the shell must do with an answer, in this order:
-// TruncateTo, StartAt, then Append. Then it reads the new high watermark
-// with HighWatermark.
+// Tombstones, TruncateTo, StartAt, then Append. Then it reads the new high
+// watermark with HighWatermark.
 type Action struct {
+	// Tombstones: raise the local log's tombstone mark to it, durably
+	// (log.InheritTombstoneMark; nothing when it is not higher): the
+	// batches appended come from a log that lacks the tombstones below it.
+	Tombstones TombstoneMark
 	// TruncateTo >= 0: truncate the log to it (log.TruncateTo), then the
 	// epoch cache (TruncateFromEnd, even when the log already ends there)
 	// and the producer state (rebuilt from the log that is left).
 	TruncateTo int64
-	// StartAt >= 0: the leader's log starts past this follower's end:
-	// empty the log and restart it there (log.TruncateFullyAndStartAt,
-	// epoch.Cache.Clear, producer state reset).
+	// StartAt >= 0: empty the log and restart it there
+	// (log.TruncateFullyAndStartAt, epoch.Cache.Clear, producer state
+	// reset): the leader's log starts past this follower's end, or
+	// (Recopy) the leader removed tombstones past it.
 	StartAt int64
+	// Recopy: StartAt is the leader's log start, at or below this log's
+	// end, because the leader's cleaner removed tombstones at or after
+	// this log's end (see TombstoneMark): the follower copies the leader's
+	// log again from its start rather than keep older values of deleted
+	// keys. The shell only reports it.
+	Recopy bool
 	// Append are batches that continue the log, checked: for each, in
 	// order, assign its epoch in the epoch cache, AppendReplicated it, and
 	// replay it into the producer state. They alias FetchResult.Records.
@@ -182,7 +196,19 @@ type Follower struct {
 	// follower's own, never moved back except by a truncation below it.
 	leaderHW int64
 	hw       int64
+	// tombstones is the leader's tombstone mark this log was last found
+	// consistent with: this log ended at or past its Below, or was emptied
+	// and copied again from the leader since. Zero after a new leader or
+	// epoch.
+	tombstones TombstoneMark
 }
+
+// TombstoneMark is a log's tombstone mark (log.TombstoneMark): every
+// tombstone the log lacks (its cleaner removed it after
+// delete.retention.ms, or it copied a log that lacked it) is below Below;
+// Gen moves on each time that set may have grown. The zero value: the log
+// lacks none.
+type TombstoneMark struct{ Below, Gen int64 }
 
 // NewFollower makes the local replica a follower in a. hw is its high
 // watermark (see NewLeader).
@@ -200,6 +226,7 @@ func NewFollower(cfg FollowerConfig, a Assignment, hw int64, local LocalLog) (*F
 
 func (f *Follower) follow(a Assignment, local LocalLog) {
 	f.leader, f.leaderEpoch, f.partitionEpoch = a.Leader, a.LeaderEpoch, a.PartitionEpoch
+	f.tombstones = TombstoneMark{}
 	switch {
 	case a.Leader < 0:
 		f.state = Waiting
@@ -326,6 +353,11 @@ func (f *Follower) OnFetch(r FetchResult, local LocalLog) Action {
 	// completed truncation): this log is the leader's up to the fetch
 	// offset, and the batches appended are the leader's too.
 	f.leaderHW = r.HighWatermark
+	a.Tombstones = r.Tombstones
+	if f.mustRecopy(r.Tombstones, local) {
+		a.StartAt, a.Recopy = r.LogStartOffset, true
+		return a
+	}
 	a.Append, a.Gaps, a.Err = f.checkBatches(r.Records, local)
 	if a.Err != nil && len(a.Append) == 0 && errors.Is(a.Err, ErrNotContiguous) {
 		// The leader's batch starts below our end: the logs are cut
@@ -335,6 +367,29 @@ func (f *Follower) OnFetch(r FetchResult, local LocalLog) Action {
 		a.Backoff = true
 	}
 	return a
+}
+
+// mustRecopy decides, given the leader's tombstone mark m, whether this
+// log must be emptied and copied again from the leader's start, and
+// remembers m as checked.
+//
+// The leader's cleaner removes a tombstone delete.retention.ms after it
+// first keeps it, with every older record of its key. If it removed one at
+// or after this log's end, this log may hold an older record of that key
+// below its end, which no batch the leader will serve supersedes: copied
+// on, the key would come back (seed 23094). Whether it did is unknown, so
+// when the leader lacks tombstones at or after this log's end (m.Below
+// past it) the log restarts, unless it holds no record (nothing to come
+// back) or already checked m: it was emptied and copied from this leader
+// since m was last raised, so it holds only what the leader held, and the
+// leader removed nothing since. A follower in the ISR never restarts:
+// Below stays below every high watermark reached, and an ISR member holds
+// every offset below one.
+func (f *Follower) mustRecopy(m TombstoneMark, local LocalLog) bool {
+	end := local.EndOffset()
+	recopy := end < m.Below && m != f.tombstones && local.StartOffset() < end && !f.cfg.Defects.KeepDeletedKeys
+	f.tombstones = m
+	return recopy
 }
 
 func (f *Follower) onError(code int16, a Action) Action {

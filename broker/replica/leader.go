@@ -446,6 +446,24 @@ func (l *Leader) FollowerEnd(id int32) int64 {
 	return -1
 }
 
+// FollowerCatchingUp reports a follower outside the maximal ISR that
+// fetched from this leader within LagTimeMax: one catching up, perhaps
+// copying the log again from its start after the leader's cleaner removed
+// tombstones past its end (Follower's recopy). While one is, the shell's
+// cleaner removes no tombstone: each removal moves the leader's tombstone
+// mark on, and a follower below the mark that sees it move must restart
+// its copy, which would never end on a log whose tombstones expire faster
+// than it is copied. A follower that stops fetching no longer holds them.
+func (l *Leader) FollowerCatchingUp(now time.Time) bool {
+	for i := range l.followers {
+		f := &l.followers[i]
+		if !slices.Contains(l.maximalISR(), f.id) && !f.lastFetch.IsZero() && now.Sub(f.lastFetch) <= l.cfg.LagTimeMax {
+			return true
+		}
+	}
+	return false
+}
+
 // UnderMinISR reports a committed ISR smaller than min.insync.replicas
 // (capped at the replica count): acks=all is refused and, as in Kafka 4
 // (KIP-966), the high watermark does not advance.

@@ -30,7 +30,10 @@ type draw func(label string, n int) int
 //     unchanged on every replica in the controller's ISR, so no election
 //     the controller can make loses or changes it (the Kafka promise);
 //   - no replica's high watermark or leader epoch goes back within an
-//     incarnation; every epoch cache is strictly increasing;
+//     incarnation (a follower's falls only with a recopy); every epoch
+//     cache is strictly increasing;
+//   - no ISR member empties its log to copy it again (a recopy: its log
+//     ends below the leader's tombstone mark);
 //   - after healing, every replica has the same log, which holds every
 //     committed offset and every acknowledged record.
 func runModel(cfg clusterConfig, d draw) *cluster {
@@ -54,6 +57,7 @@ func runModel(cfg clusterConfig, d draw) *cluster {
 		{1, func() { c.bounce(node(), int64(d("keep", 4))) }},
 		{1, func() { c.restart(node()) }},
 		{1, func() { c.elect(node(), false) }},
+		{1, func() { c.removeTombstones(node()) }},
 	}
 	total := 0
 	for _, op := range ops {

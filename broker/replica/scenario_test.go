@@ -29,6 +29,7 @@ import (
 //	crash node=N [keep=K]  N loses its memory and all but K unsynced offsets
 //	restart node=N
 //	elect node=N [unclean]
+//	remove-tombstones node=N  N's cleaner removes tombstones below its high watermark
 //	state
 //	check                  invariants now
 //	heal                   end the faults and converge, then check everything
@@ -75,6 +76,8 @@ func TestScenarios(t *testing.T) {
 				c.restart(nodeArg(t, d))
 			case "elect":
 				c.elect(nodeArg(t, d), d.HasArg("unclean"))
+			case "remove-tombstones":
+				c.removeTombstones(nodeArg(t, d))
 			case "state":
 				c.out.WriteString(c.state())
 			case "check":

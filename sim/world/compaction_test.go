@@ -189,3 +189,125 @@ func TestFollowerRestartAcrossCompaction(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowerAwayAcrossTombstoneRemoval is seed 23094 in a small world:
+// a compacted topic (small segments, delete.retention.ms 200 ms, the
+// cleaner every 100 ms) whose preferred leader F holds k=old when it
+// crashes. Meanwhile the new leader takes k=new, k's tombstone and enough
+// other records to clean them: its cleaner removes both values, then,
+// past the delete horizon, the tombstone, so a read from the start finds
+// nothing of k. F comes back, catches up from its own log end and is made
+// leader again (preferred election): a read from the start must still
+// find nothing of k. Before the fix F copied on from its end, kept k=old
+// below it, and served it as the key's value once it led; with the
+// planted defect keep-deleted-keys (tombstoneRemovedWhileAway(t, true))
+// this world still reads k=old, as the fetcher's
+// TestFollowerKeepsNoDeletedKey checks on every run (a second world here
+// would double the test's 10 s).
+func TestFollowerAwayAcrossTombstoneRemoval(t *testing.T) {
+	got, trace := tombstoneRemovedWhileAway(t, false)
+	if len(got) != 0 {
+		t.Fatalf("the returned leader serves %q of deleted key k", got)
+	}
+	if !strings.Contains(trace, `msg="follower copies the leader's log again`) {
+		t.Fatal("the trace lacks the follower copying the leader's log again")
+	}
+}
+
+// tombstoneRemovedWhileAway runs TestFollowerAwayAcrossTombstoneRemoval's
+// world and returns what a read from the start finds of key k (values in
+// offset order, "" for a tombstone) once F leads again, and the trace.
+func tombstoneRemovedWhileAway(t *testing.T, keepDeletedKeys bool) ([]string, string) {
+	w := startWorld(t, 37, world.Config{
+		Nodes: 3,
+		Broker: func(_ string, cfg *broker.Config) {
+			cfg.RetentionCheckInterval = 100 * time.Millisecond
+			cfg.ReplicaLagTimeMax = time.Second
+			// F leads when it crashes: the controller fences it sooner.
+			cfg.SessionTimeout, cfg.HeartbeatInterval = time.Second, 200*time.Millisecond
+			cfg.Defects.Replica.KeepDeletedKeys = keepDeletedKeys
+		},
+	})
+	ready(t, w)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(newClient(t, w, "admin"))
+	segBytes, ratio, policy, insync, retention := "1024", "0.01", "compact", "2", "200"
+	resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{
+		"segment.bytes": &segBytes, "min.cleanable.dirty.ratio": &ratio, "cleanup.policy": &policy,
+		"min.insync.replicas": &insync, "delete.retention.ms": &retention,
+	}, "kv")
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic: %v", err)
+	}
+	cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("kv"), kgo.ProducerLinger(0))
+	produce := func(k string, v []byte) {
+		t.Helper()
+		if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(k), Value: v}).FirstErr(); err != nil {
+			t.Fatalf("produce %s=%q: %v", k, v, err)
+		}
+	}
+	fill := func(n int) {
+		for i := range n {
+			produce(fmt.Sprintf("f%d", i%4), []byte(strings.Repeat("x", 40)))
+		}
+	}
+	readK := func() []string {
+		t.Helper()
+		rd := newClient(t, w, "reader", kgo.ConsumeTopics("kv"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		defer rd.Close()
+		ends, err := kadm.NewClient(rd).ListEndOffsets(ctx, "kv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		end, _ := ends.Lookup("kv", 0)
+		var vals []string
+		for next := int64(0); next < end.Offset; {
+			fs := rd.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("read up to %d of %d before the deadline", next, end.Offset)
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				if string(r.Key) == "k" {
+					vals = append(vals, string(r.Value))
+				}
+				next = r.Offset + 1
+			})
+		}
+		return vals
+	}
+	leaderOf := func() int32 {
+		t.Helper()
+		md, err := adm.Metadata(ctx, "kv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return md.Topics["kv"].Partitions[0].Leader
+	}
+	produce("k", []byte("old"))
+	fill(4)
+	md, err := adm.Metadata(ctx, "kv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	preferred := md.Topics["kv"].Partitions[0].Replicas[0]
+	if err := w.Crash(w.NodeName(preferred), 1); err != nil {
+		t.Fatal(err)
+	}
+	produce("k", []byte("new"))
+	produce("k", nil)
+	fill(60)
+	waitFor(t, "the leader's cleaner to remove k's tombstone", func() bool {
+		fill(4) // keeps rolling segments, so the tombstone's is cleaned
+		return len(readK()) == 0
+	})
+	ready(t, w) // restarts F; every replica back in the ISR
+	if _, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{"kv": {0: {}}}); err != nil {
+		t.Fatalf("preferred election: %v", err)
+	}
+	waitFor(t, "the preferred replica to lead", func() bool { return leaderOf() == preferred })
+	return readK(), strings.Join(w.Trace(), "\n")
+}

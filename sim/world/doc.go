@@ -59,6 +59,14 @@
 // never fires while the node is stopping cleanly. PowerLoss crashes every
 // node at the same instant.
 //
+// A start the fault plan asks for that fails (a restart, the reboot after
+// a heal, a triggered crash's own restart; not a crash during recovery,
+// which the schedule's next restart heals) is tried again, as a supervisor
+// restarts a broker whose start failed: 1s later, then twice as long each
+// time up to 8s, until the node is up (startretry.go). The safety phase
+// never leaves a node down that the plan meant up, which would stall a
+// workload waiting for it and so the liveness phase after it.
+//
 // With guests built with -tags invariants, the brokers check invariants
 // (internal/invariants) as they run; the world collects each breach
 // (Breaches) and traces it, ignoring those of an incarnation that has

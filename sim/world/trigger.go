@@ -136,15 +136,16 @@ func (w *World) restart(e faults.Event) (dropped string, err error) {
 		w.Tracef("crash %s never came (%s): it stays up", e.Node, t.why)
 		return "the crash never came: " + t.why, nil
 	}
-	if e.Ops == 0 && w.Up(e.Node) {
-		// A triggered crash with Down restarted the node itself.
+	if w.Up(e.Node) {
+		// A triggered crash with Down restarted the node itself, or a
+		// failed start's retry did (startretry.go).
 		return "the node is up already", nil
 	}
 	if e.Ops > 0 {
 		n.arm(&trigger{restart: true, ops: e.Ops, keep: e.Keep,
 			why: fmt.Sprintf("before disk operation #%d since the restart at %.6fs", e.Ops, w.Elapsed().Seconds())})
 	}
-	return "", w.Restart(e.Node)
+	return "", w.restartOrRetry(e.Node)
 }
 
 // watch shows one operation of disk (whose dead channel is dead) to the

@@ -139,6 +139,9 @@ type machine struct {
 	logMute     *atomic.Bool // the current incarnation's logger stops at its crash
 	up          bool
 	incarnation int
+	// retrying is set while a retry of a failed start is pending
+	// (retryStartLocked): one chain of retries at a time.
+	retrying bool
 
 	clock *nodeClock
 
@@ -480,7 +483,7 @@ func (n *machine) startLocked(why string) error {
 		n.disk = crashed
 		w.net.KillHost(n.name)
 		w.Tracef("%s %s failed: crashed during recovery", why, n.name)
-		return fmt.Errorf("world: %s %s: crashed during recovery", why, n.name)
+		return fmt.Errorf("world: %s %s: %w", why, n.name, errCrashedInRecovery)
 	}
 	if err != nil {
 		cancel()
@@ -722,7 +725,7 @@ func (w *World) restartIncarnation(n *machine, inc int) {
 		return
 	}
 	w.recordCrash(n.name, faults.OpRestart.String(), true, "the triggered crash's own restart")
-	if err := n.startLocked("restart"); err != nil {
+	if err := n.startOrRetryLocked("restart"); err != nil {
 		w.Tracef("restart failed: %v", err)
 	}
 }
@@ -764,10 +767,26 @@ func (w *World) Restart(name string) error {
 	return n.startLocked("restart")
 }
 
+// restartOrRetry is Restart for the fault plan: a start that fails is
+// tried again later (startOrRetryLocked).
+func (w *World) restartOrRetry(name string) error {
+	n, err := w.mustNode(name)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.startOrRetryLocked("restart")
+}
+
 // Reboot cleanly stops the node (broker.Close fsyncs everything) and starts
 // it again: what an operator does after a disk error took partitions
 // offline.
-func (w *World) Reboot(name string) error {
+func (w *World) Reboot(name string) error { return w.reboot(name, false) }
+
+// reboot is Reboot; with retry (the fault plan's reboots), a start that
+// fails is tried again later (startOrRetryLocked).
+func (w *World) reboot(name string, retry bool) error {
 	n, err := w.mustNode(name)
 	if err != nil {
 		return err
@@ -780,6 +799,9 @@ func (w *World) Reboot(name string) error {
 			w.Tracef("stop %s: %v", name, err)
 		}
 		w.net.KillHost(name) // the same host name, a new process
+	}
+	if retry {
+		return n.startOrRetryLocked("reboot")
 	}
 	return n.startLocked("reboot")
 }
@@ -797,7 +819,7 @@ func (w *World) rebootIfInjected(name string) error {
 	n.diskInjected = 0
 	n.diskMu.Unlock()
 	if injected > 0 && w.Up(name) {
-		return w.Reboot(name)
+		return w.reboot(name, true)
 	}
 	return nil
 }
@@ -1245,8 +1267,9 @@ func (w *World) Run(ctx context.Context, s faults.Schedule, workload func(ctx co
 			return err
 		}
 		if err := w.Apply(e); err != nil {
-			// A failed restart (say, a disk fault during recovery) leaves
-			// the node down; the liveness phase restarts it.
+			// A failed restart or reboot (say, a disk fault during
+			// recovery) leaves the node down until its retry
+			// (startretry.go) or the liveness phase starts it.
 			w.Tracef("apply failed: %v", err)
 		}
 	}

@@ -37,7 +37,9 @@
 //
 // PollValue turns kgo fetches into a history.Poll: every partition the
 // fetches answered, with the watermarks the broker sent, with or without
-// records. ReadToEnd reads partitions from their log start to the end the
+// records, the leader epochs of the batches returned and, given the
+// client, the latest leader epoch the fetch can have been answered in (the
+// client's). ReadToEnd reads partitions from their log start to the end the
 // cluster lists (the high watermark; with read_committed it first waits
 // until no transaction is open below it, so the last stable offset reaches
 // it), recording the reading as an assign and polls of one process, and

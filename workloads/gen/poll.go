@@ -48,7 +48,16 @@ func ReadCommitted() []kgo.Opt {
 // LogStartOffset). A partition that came with an error has none the
 // history can trust: kgo injects errors (data loss, for one) as fetches
 // whose watermarks are zero, so they are recorded as Unknown.
-func PollValue(fs kgo.Fetches) (history.Poll, string) {
+//
+// Each read carries the leader epochs of the batches it returned
+// (PartitionRead.Epochs, control batches included) and, with cl (the
+// client that polled; nil: unknown), the partition's leader epoch in cl's
+// metadata as the poll returned (PartitionRead.LeaderEpoch). kgo's fetch
+// carries its cursor's epoch, which its metadata sets and which only
+// grows, so the broker answered in that epoch or an earlier one: an upper
+// bound, the safe side for the checkers (a later epoch than the real one
+// makes them judge the read as the current leader's).
+func PollValue(fs kgo.Fetches, cl *kgo.Client) (history.Poll, string) {
 	var p history.Poll
 	var errs []string
 	fs.EachTopic(func(ft kgo.FetchTopic) {
@@ -74,10 +83,14 @@ func PollValue(fs kgo.Fetches) (history.Poll, string) {
 			pr.HighWatermark = max(pr.HighWatermark, history.Unknown)
 			pr.LogStartOffset = max(pr.LogStartOffset, history.Unknown)
 			for _, r := range fp.Records {
+				pr.Epochs = addEpoch(pr.Epochs, r.LeaderEpoch, r.Offset)
 				if r.Attrs.IsControl() {
 					continue
 				}
 				pr.Records = append(pr.Records, recordValue(r))
+			}
+			if fp.Err == nil {
+				pr.LeaderEpoch = servingEpoch(cl, ft.Topic, fp.Partition, pr.Epochs)
 			}
 			p.Reads = append(p.Reads, pr)
 		}
@@ -88,6 +101,32 @@ func PollValue(fs kgo.Fetches) (history.Poll, string) {
 		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
 	return p, strings.Join(errs, "; ")
+}
+
+// addEpoch adds the epoch of a record at offset to es, the epochs of a
+// read in offset order, if it starts one there.
+func addEpoch(es []history.EpochStart, epoch int32, offset int64) []history.EpochStart {
+	if epoch < 0 || len(es) > 0 && (epoch <= es[len(es)-1].Epoch || offset <= es[len(es)-1].Offset) {
+		return es
+	}
+	return append(es, history.EpochStart{Epoch: epoch, Offset: offset})
+}
+
+// servingEpoch is the latest leader epoch a read of topic/p returning
+// batches of epochs es can have been answered in: cl's epoch for it, and at
+// least the latest batch's. Nil if cl knows none.
+func servingEpoch(cl *kgo.Client, topic string, p int32, es []history.EpochStart) *int32 {
+	if cl == nil {
+		return nil
+	}
+	_, epoch, err := cl.PartitionLeader(topic, p)
+	if err != nil || epoch < 0 {
+		return nil
+	}
+	if n := len(es); n > 0 {
+		epoch = max(epoch, es[n-1].Epoch)
+	}
+	return &epoch
 }
 
 // recordValue is the history's record of r. A tombstone (a null value)
@@ -107,7 +146,7 @@ func recordValue(r *kgo.Record) history.Record {
 // Poll records one PollFetches of cl by process, bounded by timeout, and
 // returns the fetches with the recorded value.
 func Poll(ctx context.Context, rec *history.Recorder, process int, cl *kgo.Client, timeout time.Duration) (kgo.Fetches, history.Poll) {
-	return PollWith(rec, process, false, func() kgo.Fetches {
+	return PollWith(rec, process, false, cl, func() kgo.Fetches {
 		pctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		return cl.PollFetches(pctx)
@@ -120,14 +159,17 @@ func Poll(ctx context.Context, rec *history.Recorder, process int, cl *kgo.Clien
 // the client's previous poll began (that poll stopped at its record
 // limit; kgo keeps the rest buffered): the checkers take a read to have
 // happened after the previous poll that returned its partition began, so
-// the watermarks, which are the fetch's, are recorded as unknown.
-func PollWith(rec *history.Recorder, process int, unsure bool, poll func() kgo.Fetches) (kgo.Fetches, history.Poll) {
+// the watermarks, which are the fetch's, are recorded as unknown, and so
+// is the leader epoch. cl is the client poll reads through (for the leader
+// epochs, PollValue; nil: unknown).
+func PollWith(rec *history.Recorder, process int, unsure bool, cl *kgo.Client, poll func() kgo.Fetches) (kgo.Fetches, history.Poll) {
 	rec.Record(history.Op{Process: process, Type: history.Invoke, F: history.FnPoll})
 	fs := poll()
-	p, errs := PollValue(fs)
+	p, errs := PollValue(fs, cl)
 	if unsure {
 		for i := range p.Reads {
 			p.Reads[i].HighWatermark, p.Reads[i].LogStartOffset = history.Unknown, history.Unknown
+			p.Reads[i].LeaderEpoch = nil
 		}
 	}
 	op := history.Op{Process: process, Type: history.OK, F: history.FnPoll, Poll: &p}

@@ -274,7 +274,7 @@ func (m *member) open() error {
 // returns the rest of its fetches: their watermarks are older than the
 // history can tell (gen.PollWith).
 func (m *member) pollRecords(ctx context.Context) kgo.Fetches {
-	fs, _ := gen.PollWith(m.p.rec, m.proc.ID, m.capped, func() kgo.Fetches {
+	fs, _ := gen.PollWith(m.p.rec, m.proc.ID, m.capped, m.cl, func() kgo.Fetches {
 		if m.sess != nil {
 			return m.sess.PollRecords(ctx, m.p.cfg.MaxBatch)
 		}

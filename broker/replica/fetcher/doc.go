@@ -20,6 +20,15 @@
 // run's trace shows followers copying compacted logs without a line per
 // fetch.
 //
+// The leader's tombstone mark (replica.TombstoneMark) rides in a tag of
+// the Fetch response's partition (SetTombstoneMark, TombstoneMarkOf: a
+// Weir extension Kafka's clients skip); an answer whose tag does not hold
+// a mark is refused as CORRUPT_MESSAGE. The fetcher raises the
+// partition's own mark to the leader's before anything else an answer
+// asks, and logs at Info when a follower restarts its log because the
+// leader's cleaner removed tombstones past its end ("follower copies the
+// leader's log again").
+//
 // The Fetch goes in a KIP-227 fetch session with the leader
 // (fetchsession.Client): the first is full and opens it; later ones name
 // only the partitions whose fetch offset or epochs moved and forget those

@@ -64,6 +64,9 @@ type Partition interface {
 	// TruncateFullyAndStartAt empties the log and restarts it at offset,
 	// clears the epoch cache and the producer state.
 	TruncateFullyAndStartAt(offset int64) error
+	// InheritTombstoneMark raises the log's tombstone mark to m, durably,
+	// if it is below (log.InheritTombstoneMark).
+	InheritTombstoneMark(m replica.TombstoneMark) error
 	// AppendReplicated appends, in order, batches that continue the log
 	// (gaps a compacted leader log has included, kept as they are): for
 	// each, epoch cache Assign(PartitionLeaderEpoch, FirstOffset), then
@@ -721,6 +724,13 @@ func (f *fetcher) apply(fetches []request, resp *kmsg.FetchResponse) {
 			DivergingEndOffset: a.DivergingEpoch.EndOffset,
 			Records:            a.RecordBatches,
 		}
+		var err error
+		if res.Tombstones, err = TombstoneMarkOf(a); err != nil {
+			// What the leader's log lacks is unknown: take nothing of this
+			// answer (an error code makes the Follower back off).
+			f.log.Warn("leader's fetch answer refused", "partition", r.e.tp, "err", err)
+			res.Err, res.Records = kerr.CorruptMessage.Code, nil
+		}
 		if x, bad := f.applyLocked(r.e, r.e.f.OnFetch(res, r.e.p)); bad {
 			failed = append(failed, x)
 		}
@@ -734,11 +744,19 @@ func (f *fetcher) applyLocked(e *entry, a replica.Action) (failure, bool) {
 	if a.Err != nil {
 		f.log.Debug("replica answer refused", "partition", e.tp, "err", a.Err)
 	}
-	var err error
+	// The mark first: if the log lacks what the leader's lacks, its mark
+	// must already say so, whatever a crash leaves of what follows.
+	err := e.p.InheritTombstoneMark(a.Tombstones)
 	switch {
+	case err != nil:
 	case a.TruncateTo >= 0:
 		err = e.p.TruncateTo(a.TruncateTo)
 	case a.StartAt >= 0:
+		if a.Recopy {
+			f.log.Info("follower copies the leader's log again: the leader's cleaner removed tombstones past its log end", "partition", e.tp,
+				"leader_epoch", e.f.LeaderEpoch(), "log_start", e.p.StartOffset(), "log_end", e.p.EndOffset(),
+				"leader_log_start", a.StartAt, "tombstones_below", a.Tombstones.Below, "tombstones_gen", a.Tombstones.Gen)
+		}
 		err = e.p.TruncateFullyAndStartAt(a.StartAt)
 	}
 	if err == nil && len(a.Append) > 0 {

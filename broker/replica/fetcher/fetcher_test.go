@@ -118,6 +118,11 @@ func (p *logPartition) AppendReplicated(batches []record.Batch) error {
 	return nil
 }
 
+func (p *logPartition) InheritTombstoneMark(m replica.TombstoneMark) error {
+	p.touch()
+	return p.log.InheritTombstoneMark(wlog.TombstoneMark{Below: m.Below, Gen: m.Gen})
+}
+
 func (p *logPartition) SetHighWatermark(hw int64) { p.touch(); p.hw.Store(hw) }
 
 var _ fetcher.Partition = (*logPartition)(nil)

@@ -47,6 +47,8 @@ type fakeLeader struct {
 	id    int32
 	clock env.Clock
 	fs    *memfs.FS
+	// logCfg configures the logs lead opens (the log's defaults if zero).
+	logCfg wlog.Config
 
 	mu       sync.Mutex
 	parts    map[fetcher.TopicPartition]*leaderPart
@@ -115,7 +117,7 @@ func (s *fakeLeader) lead(tp fetcher.TopicPartition, leaderEpoch int32, isr []in
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dir := "/" + tp.String()
-	l, err := wlog.Open(s.fs, s.clock, dir, wlog.Config{})
+	l, err := wlog.Open(s.fs, s.clock, dir, s.logCfg)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -385,4 +387,8 @@ func (s *fakeLeader) fetchPartition(follower int32, topicID [16]byte, rp kmsg.Fe
 	sp.RecordBatches = data
 	p.leader.RecordFetch(follower, rp.FetchOffset, end, p.local(), s.clock.Now())
 	sp.HighWatermark = p.leader.HighWatermark()
+	// The tombstone mark after the read: a read that lacks a tombstone
+	// comes with a mark past it.
+	m := p.log.TombstoneMark()
+	fetcher.SetTombstoneMark(sp, replica.TombstoneMark{Below: m.Below, Gen: m.Gen})
 }
