@@ -185,7 +185,7 @@ func (s *alterSender) send(parts []*partition.Partition, batch map[*partition.Pa
 	}
 	r := resp.(*kmsg.AlterPartitionResponse)
 	if r.ErrorCode != 0 {
-		b.log.Debug("AlterPartition refused", "err", kerr.ErrorForCode(r.ErrorCode))
+		b.log.Info("AlterPartition refused", "err", kerr.ErrorForCode(r.ErrorCode))
 		return fail(r.ErrorCode)
 	}
 	ok := true
@@ -201,7 +201,7 @@ func (s *alterSender) send(parts []*partition.Partition, batch map[*partition.Pa
 			}
 			if rp.ErrorCode != 0 {
 				ok = false
-				b.log.Debug("ISR change refused", "topic", p.Topic(), "partition", p.Index(), "isr", batch[p].proposal.ISR, "err", kerr.ErrorForCode(rp.ErrorCode))
+				b.log.Info("ISR change refused", "topic", p.Topic(), "partition", p.Index(), "isr", batch[p].proposal.ISR, "err", kerr.ErrorForCode(rp.ErrorCode))
 			} else {
 				b.log.Info("ISR changed", "topic", p.Topic(), "partition", p.Index(), "isr", rp.ISR, "partition_epoch", rp.PartitionEpoch)
 			}

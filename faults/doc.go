@@ -50,7 +50,16 @@
 // network fault of kind Partition; OpLateRequestHeal disarms it if no such
 // request came). The client times out and retries over a new connection
 // while the broker still gets the old request: KIP-890's late EndTxn and
-// late produce. LateConfig.LandBy keeps every late request landing before
+// late produce. A broker host may be armed too: its next AlterPartition
+// to the controller (a forward on the metadata quorum's connection of its
+// own) arrives late while its heartbeats flow, so the controller may have
+// changed the ISR meanwhile and the request names a stale partition
+// epoch. LateAlterWindows aims at that moment: a follower crashes and
+// returns, the other brokers' next AlterPartition (the leaders putting it
+// back) is held 9-13 s, and meanwhile a second follower crashes and
+// returns, so the held changes name the epoch from before the controller
+// took it out; its windows go around a given schedule's downtime, so the
+// two never have more than one node down. LateConfig.LandBy keeps every late request landing before
 // a given time (the end of the clients' traffic). Schedule.Merge adds them
 // to a generated schedule.
 //

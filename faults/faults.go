@@ -129,7 +129,7 @@ const (
 	// OpLoneLeaderHeal ends an OpLoneLeader window: the cut goes and the
 	// crashed leader restarts.
 	OpLoneLeaderHeal
-	OpLateRequest     // the next request of kind Request that client Node writes, and what follows it on its connection, arrives Hold late
+	OpLateRequest     // the next request of kind Request that host Node writes (a client, or a broker forwarding to the controller), and what follows it on its connection, arrives Hold late
 	OpLateRequestHeal // disarm OpLateRequest of Node if no request came
 )
 

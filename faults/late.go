@@ -10,7 +10,9 @@ const MaxHold = 30 * time.Second
 
 // LateConfig says what LateRequests draws.
 type LateConfig struct {
-	// Hosts are the client hosts whose requests may arrive late.
+	// Hosts are the hosts whose requests may arrive late: clients, or
+	// brokers (whose forwards to the quorum's leader the world matches
+	// too: a leader's AlterPartition).
 	Hosts []string
 	// Requests are the Kafka API keys (kmsg.Key) a late request is drawn
 	// from, each as likely.
@@ -34,7 +36,7 @@ type LateConfig struct {
 }
 
 // LateRequests draws late deliveries of single requests, one window at a
-// time over the phase: at each window's start a client host is armed so
+// time over the phase: at each window's start a host is armed so
 // that the next request of the drawn kind it writes, and everything after
 // it on that connection, arrives Hold late (TCP retransmitting a lost
 // segment late while the host's other connections flow), and at the

@@ -29,6 +29,15 @@
 //     outbound stream per peer with a bounded queue, redialed after a
 //     backoff; a full queue or a dead peer drops messages and tells Raft
 //     (ReportUnreachable/ReportSnapshot) instead of blocking the loop.
+//     Forwarded requests travel on one RPC connection per peer and lane:
+//     AlterPartition on a lane of its own (Kafka's AlterPartitionManager
+//     channel), everything else on the control lane, so a late or slow
+//     AlterPartition never delays the heartbeats that keep a broker
+//     unfenced. An AlterPartition goes over the network even when this
+//     node leads (to its own listener), as Kafka's combined broker sends
+//     it to its in-process controller over its channel. Each RPC frame is written whole, in one write
+//     (ForwardedRequestKey reads a forward's API key from its first
+//     bytes, for the simulator's late requests).
 //   - node.go: one loop goroutine owns the RawNode, the log, the images and
 //     the controller; a ticker goroutine turns env.Clock timers into ticks.
 //     Both end with the node's context. Nothing polls.

@@ -34,9 +34,15 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T, voters int, tune func(*Config)) *cluster {
+	return newTracedCluster(t, voters, nil, tune)
+}
+
+// newTracedCluster is newCluster with the network's events (simnet's
+// Options.Trace) handed to trace.
+func newTracedCluster(t *testing.T, voters int, trace func(time.Duration, string), tune func(*Config)) *cluster {
 	c := &cluster{
 		t:     t,
-		net:   simnet.New(rand.New(rand.NewPCG(uint64(voters), 7)), simnet.Options{LatencyMin: 50 * time.Microsecond, LatencyMax: 400 * time.Microsecond}),
+		net:   simnet.New(rand.New(rand.NewPCG(uint64(voters), 7)), simnet.Options{LatencyMin: 50 * time.Microsecond, LatencyMax: 400 * time.Microsecond, Trace: trace}),
 		rng:   rand.New(rand.NewPCG(11, 13)),
 		disks: map[int32]*memfs.FS{},
 		nodes: map[int32]*Node{},

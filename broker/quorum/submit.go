@@ -23,7 +23,9 @@ const (
 // Submit hands a controller request (CreateTopics, BrokerRegistration,
 // BrokerHeartbeat, AlterPartition, ...; see controller.Decide) to the
 // quorum's leader, on this node or forwarded to another, and returns the
-// answer once its records are committed. Kafka errors are in the answer;
+// answer once its records are committed. An AlterPartition is forwarded
+// on a connection of its own (rpcLane), to this node's listener too when
+// it leads. Kafka errors are in the answer;
 // a Go error means there was no answer: ErrUnavailable (no leader with a
 // majority for the whole timeout: nothing was proposed),
 // ErrLeadershipLost or ErrTimeout (the change may or may not be
@@ -40,7 +42,7 @@ func (n *Node) Submit(ctx context.Context, req kmsg.Request) (kmsg.Response, err
 		switch {
 		case st.Err != nil:
 			return nil, fmt.Errorf("%w: %v", ErrClosed, st.Err)
-		case st.Leader == n.cfg.NodeID:
+		case st.Leader == n.cfg.NodeID && !n.overNetwork(req):
 			resp, err = n.submitLocal(ctx, req)
 		case st.Leader >= 0:
 			resp, err = n.forward(ctx, raftID(st.Leader), req)
@@ -56,6 +58,16 @@ func (n *Node) Submit(ctx context.Context, req kmsg.Request) (kmsg.Response, err
 			return nil, err
 		}
 	}
+}
+
+// overNetwork reports whether req goes over the quorum's connections even
+// when this node leads: an AlterPartition always does (to this node's own
+// controller listener, unless it has none), as Kafka's broker sends it
+// over its AlterPartition channel to a controller in the same process.
+// So one path carries every leader's ISR changes, and what delays it
+// (a late delivery) delays them alike.
+func (n *Node) overNetwork(req kmsg.Request) bool {
+	return laneForKey(req.Key()) == laneAlterPartition && !n.cfg.Standalone
 }
 
 // retryable reports whether err means the request was certainly not
@@ -111,10 +123,7 @@ func (n *Node) submitLocal(ctx context.Context, req any) (kmsg.Response, error) 
 var errDial = errors.New("quorum: leader unreachable")
 
 func (n *Node) forward(ctx context.Context, leader uint64, req kmsg.Request) (kmsg.Response, error) {
-	body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
-	body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
-	body = req.AppendTo(body)
-	out, err := n.tr.call(ctx, leader, opRequest, body)
+	out, err := n.tr.call(ctx, leader, laneForKey(req.Key()), opRequest, forwardBody(req))
 	switch {
 	case err == nil:
 	case errors.Is(err, errNoConn):
@@ -130,6 +139,13 @@ func (n *Node) forward(ctx context.Context, leader uint64, req kmsg.Request) (km
 		return nil, fmt.Errorf("quorum: decoding the leader's answer: %w", err)
 	}
 	return resp, nil
+}
+
+// forwardBody is an opRequest's body: req's key, version and encoding.
+func forwardBody(req kmsg.Request) []byte {
+	body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
+	body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
+	return req.AppendTo(body)
 }
 
 // handleRPC serves another node: a forwarded request (only the leader
@@ -205,7 +221,7 @@ func (n *Node) joinAsLearner() {
 			v.ID = st.Leader
 		}
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RequestTimeout)
-		n.tr.call(ctx, raftID(v.ID), opJoin, []byte(n.cfg.AdvertisedAddr))
+		n.tr.call(ctx, raftID(v.ID), laneControl, opJoin, []byte(n.cfg.AdvertisedAddr))
 		cancel()
 		t := n.cfg.Clock.NewTimer(time.Duration(n.cfg.ElectionTicks) * n.cfg.TickInterval)
 		select {

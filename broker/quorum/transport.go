@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
 	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/weir-dev/weir/env"
@@ -26,6 +27,15 @@ import (
 // Raft streams are one-way (the dialer sends raftpb.Messages); RPC
 // connections carry requests and their responses, matched by a
 // correlation id, so a node forwards controller requests to the leader.
+// A node keeps one RPC connection per peer and lane (rpcLane): the
+// leaders' AlterPartition requests on one of their own, everything else
+// (registration, heartbeats, admin requests, joins) on the other, as
+// Kafka's brokers keep the AlterPartitionManager's controller channel
+// apart from the heartbeats'. A late AlterPartition then holds only what
+// follows it on its own connection, never the heartbeats that keep the
+// broker unfenced. Each RPC frame is written whole, in one write, so a
+// write that begins a forwarded request can be told by its first bytes
+// (ForwardedRequestKey).
 //
 // Sending never blocks the Raft loop: each peer has a bounded queue and a
 // goroutine that dials, writes and redials after a backoff; when the queue
@@ -75,14 +85,14 @@ type transport struct {
 	mu      sync.Mutex
 	addrs   map[uint64]string
 	peers   map[uint64]*peer
-	clients map[uint64]*rpcClient
+	clients map[clientKey]*rpcClient
 	conns   map[net.Conn]struct{}
 }
 
 func newTransport(ctx context.Context, self uint64, n env.Net, clock env.Clock, log *slog.Logger) *transport {
 	t := &transport{
 		ctx: ctx, self: self, net: n, clock: clock, log: log,
-		addrs: map[uint64]string{}, peers: map[uint64]*peer{}, clients: map[uint64]*rpcClient{}, conns: map[net.Conn]struct{}{},
+		addrs: map[uint64]string{}, peers: map[uint64]*peer{}, clients: map[clientKey]*rpcClient{}, conns: map[net.Conn]struct{}{},
 	}
 	go func() {
 		<-ctx.Done()
@@ -285,6 +295,13 @@ func (t *transport) dial(addr string, purpose byte) (net.Conn, error) {
 	return c, nil
 }
 
+// appendWireFrame appends one frame of kind carrying payload to dst.
+func appendWireFrame(dst []byte, kind byte, payload []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)+1))
+	dst = append(dst, kind)
+	return append(dst, payload...)
+}
+
 func writeWireFrame(w io.Writer, kind byte, payload []byte) error {
 	var h [5]byte
 	binary.BigEndian.PutUint32(h[:], uint32(len(payload)+1))
@@ -381,7 +398,7 @@ func (t *transport) serveRPC(c net.Conn, r *bufio.Reader, from uint64) {
 			wmu.Lock()
 			defer wmu.Unlock()
 			c.SetWriteDeadline(t.clock.Now().Add(writeTimeout))
-			if writeWireFrame(c, wireResponse, out) != nil {
+			if _, err := c.Write(appendWireFrame(nil, wireResponse, out)); err != nil {
 				c.Close()
 			}
 		}()
@@ -402,21 +419,80 @@ var (
 	errConnLost = errors.New("quorum: connection lost with an RPC in flight")
 )
 
-// call sends an RPC to node id and waits for its answer, ctx or the end
-// of the connection.
-func (t *transport) call(ctx context.Context, id uint64, op byte, body []byte) ([]byte, error) {
+// rpcLane is which of a node's RPC connections to a peer a call travels
+// on: each lane is a connection of its own, so what is held or slow on
+// one (a late AlterPartition) never delays the other.
+type rpcLane uint8
+
+const (
+	// laneControl carries registration, heartbeats, admin requests and
+	// joins: Kafka's broker-to-controller channel of the heartbeats.
+	laneControl rpcLane = iota
+	// laneAlterPartition carries the leaders' AlterPartition requests:
+	// Kafka's AlterPartitionManager channel.
+	laneAlterPartition
+)
+
+func (l rpcLane) String() string {
+	if l == laneAlterPartition {
+		return "alter-partition"
+	}
+	return "control"
+}
+
+// laneForKey is the lane a forwarded Kafka request of API key travels on.
+func laneForKey(key int16) rpcLane {
+	if key == kmsg.AlterPartition.Int16() {
+		return laneAlterPartition
+	}
+	return laneControl
+}
+
+type clientKey struct {
+	id   uint64
+	lane rpcLane
+}
+
+// call sends an RPC to node id on lane and waits for its answer, ctx or
+// the end of the connection.
+func (t *transport) call(ctx context.Context, id uint64, lane rpcLane, op byte, body []byte) ([]byte, error) {
 	addr, ok := t.addr(id)
 	if !ok {
 		return nil, fmt.Errorf("%w: no address for node %d", errNoConn, id)
 	}
 	t.mu.Lock()
-	cl, ok := t.clients[id]
+	cl, ok := t.clients[clientKey{id, lane}]
 	if !ok {
 		cl = &rpcClient{t: t, addr: addr, pending: map[uint64]chan rpcResult{}}
-		t.clients[id] = cl
+		t.clients[clientKey{id, lane}] = cl
 	}
 	t.mu.Unlock()
 	return cl.call(ctx, op, body)
+}
+
+// appendRequestFrame appends the frame of an RPC request: the correlation
+// id, the operation, then its body.
+func appendRequestFrame(dst []byte, corr uint64, op byte, body []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(1+8+1+len(body)))
+	dst = append(dst, wireRequest)
+	dst = binary.BigEndian.AppendUint64(dst, corr)
+	dst = append(dst, op)
+	return append(dst, body...)
+}
+
+// ForwardedRequestKey reports whether b begins the frame by which a node
+// forwards a Kafka request to the quorum's leader (Submit on a node that
+// does not lead), and that request's API key: the frame's length (u32),
+// its kind, the correlation id (u64), the operation, then the request's
+// key (u16). A node writes each such frame whole, in one write, so the
+// simulated network can hold the write of one kind of request
+// (simnet.HoldNextWrite), as it does a client's Kafka request.
+func ForwardedRequestKey(b []byte) (int16, bool) {
+	const keyAt = 4 + 1 + 8 + 1
+	if len(b) < keyAt+2 || b[4] != wireRequest || b[13] != opRequest {
+		return 0, false
+	}
+	return int16(binary.BigEndian.Uint16(b[keyAt:])), true
 }
 
 type rpcResult struct {
@@ -450,11 +526,8 @@ func (cl *rpcClient) call(ctx context.Context, op byte, body []byte) ([]byte, er
 	cl.next++
 	corr := cl.next
 	cl.pending[corr] = ch
-	out := binary.BigEndian.AppendUint64(nil, corr)
-	out = append(out, op)
-	out = append(out, body...)
 	cl.conn.SetWriteDeadline(cl.t.clock.Now().Add(writeTimeout))
-	if err := writeWireFrame(cl.conn, wireRequest, out); err != nil {
+	if _, err := cl.conn.Write(appendRequestFrame(nil, corr, op, body)); err != nil {
 		cl.failLocked(cl.conn, err)
 	}
 	cl.mu.Unlock()

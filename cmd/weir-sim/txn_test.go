@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,5 +88,55 @@ func TestLateRequests(t *testing.T) {
 	}
 	if endTxn == 0 {
 		t.Errorf("no late EndTxn in %v", a)
+	}
+}
+
+// Late AlterPartitions: every broker host, and only brokers, armed for its
+// next AlterPartition, held 2-12 s and landing within the safety phase, a
+// function of the seed; each broker draws on its own stream, so a broker
+// more leaves the others' arms as they were.
+func TestLateAlterPartitions(t *testing.T) {
+	const d = 60 * time.Second
+	three := []string{"n1", "n2", "n3"}
+	a, b := lateAlterPartitions(5, three, d), lateAlterPartitions(5, three, d)
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("%d then %d events", len(a), len(b))
+	}
+	armed := map[string]int{}
+	for i, e := range a {
+		if e.String() != b[i].String() {
+			t.Fatalf("event %d: %v, then %v", i, e, b[i])
+		}
+		if e.Op != faults.OpLateRequest {
+			continue
+		}
+		armed[e.Node]++
+		if e.Request != kmsg.AlterPartition.Int16() || e.Hold < 2*time.Second || e.Hold > 12*time.Second {
+			t.Errorf("%v", e)
+		}
+		if end := a[i+1].At; a[i+1].Op != faults.OpLateRequestHeal || end+e.Hold > d {
+			t.Errorf("%v: healed by %v, it may land after the safety phase", e, a[i+1])
+		}
+	}
+	for _, n := range three {
+		if armed[n] == 0 {
+			t.Errorf("%s never armed: %v", n, armed)
+		}
+	}
+	if len(armed) != len(three) {
+		t.Errorf("armed hosts %v", armed)
+	}
+	four := lateAlterPartitions(5, append(three, "n4"), d)
+	var kept []faults.Event
+	for _, e := range four {
+		if e.Node != "n4" {
+			kept = append(kept, e)
+		}
+	}
+	if fmt.Sprint(kept) != fmt.Sprint(a) {
+		t.Errorf("a fourth broker changed the others' arms:\n%v\n%v", a, kept)
+	}
+	if err := (faults.Schedule{Duration: d}).Merge(four).Check(faults.Atlas{}, append(three, "n4")); err != nil {
+		t.Error(err)
 	}
 }

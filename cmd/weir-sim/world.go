@@ -299,6 +299,12 @@ func runWorld(ctx context.Context, p params, out *output) int {
 	if wp.Txn && (kinds.Has(faults.Partition) || kinds.Has(faults.Flaky)) {
 		schedule = schedule.Merge(lateRequests(p, duration))
 	}
+	switch {
+	case kinds.Has(faults.Partition) && kinds.Has(faults.Crash) && len(w.Brokers()) >= 3:
+		schedule = schedule.Merge(lateAlterWindows(p.Seed, w.Brokers(), schedule, duration))
+	case kinds.Has(faults.Partition):
+		schedule = schedule.Merge(lateAlterPartitions(p.Seed, w.Brokers(), duration))
+	}
 	for _, e := range schedule.Events {
 		out.Tracef("nemesis", "scheduled %s", e)
 	}
@@ -425,6 +431,64 @@ func lateRequests(p params, duration time.Duration) []faults.Event {
 		MinHold:  5500 * time.Millisecond,
 		MaxHold:  14 * time.Second,
 		LandBy:   duration,
+	})
+}
+
+// seedStreamLateAlter separates the draw of late AlterPartitions
+// (lateAlterPartitions) from every other stream; broker i draws from
+// seedStreamLateAlter+i.
+const seedStreamLateAlter = 0x7765_6972_6973_7200 // "weirisr\0"
+
+// lateAlterPartitions are the late deliveries of leaders' ISR changes (a
+// network fault, drawn in runs with partitions and no crashes, where
+// lateAlterWindows cannot crash followers): each broker host, on a
+// stream of its own, is armed now and then so that its next
+// AlterPartition to the controller, and what follows it on that
+// connection, arrives 2-12 s late. The request travels on the quorum
+// connection of its own (Kafka's AlterPartitionManager channel), so the
+// broker's heartbeats flow meanwhile and the leader stays unfenced; the
+// controller meanwhile changes the ISR itself when a member is fenced or
+// re-registers (a crash, an isolation), and the late request then names a
+// partition epoch that is no longer current. A correct controller refuses
+// it (INVALID_UPDATE_VERSION) and the leader proposes again from the new
+// epoch; the skip-partition-epoch-check defect applies it, and when the
+// removed member has returned meanwhile the stale ISR it names is written
+// (the metadata checker's alter-partition rule). Every late request lands
+// within the safety phase.
+func lateAlterPartitions(seed uint64, brokers []string, duration time.Duration) []faults.Event {
+	var out []faults.Event
+	for i, b := range brokers {
+		out = append(out, faults.LateRequests(rand.New(rand.NewPCG(seed, seedStreamLateAlter+uint64(i))), faults.LateConfig{
+			Hosts:    []string{b},
+			Requests: []int16{kmsg.AlterPartition.Int16()},
+			Duration: duration,
+			MeanGap:  duration / 10,
+			Window:   duration / 8,
+			MinHold:  2 * time.Second,
+			MaxHold:  12 * time.Second,
+			LandBy:   duration,
+		})...)
+	}
+	return out
+}
+
+// seedStreamAlterWindows separates the draw of late-AlterPartition
+// windows (lateAlterWindows) from every other stream.
+const seedStreamAlterWindows = 0x7765_6972_6973_7277 // "weirisrw"
+
+// lateAlterWindows are the late-AlterPartition windows of a run with
+// partitions and crashes (faults.LateAlterWindows): a follower crashes and
+// returns, every other broker's next AlterPartition (the leaders putting
+// it back into their ISRs) is held 9-13 s, and meanwhile a second
+// follower crashes and returns, so that the held changes name a partition
+// epoch from before the controller took the second one out. The windows
+// go around the schedule's own crashes and pauses.
+func lateAlterWindows(seed uint64, brokers []string, busy faults.Schedule, duration time.Duration) []faults.Event {
+	return faults.LateAlterWindows(rand.New(rand.NewPCG(seed, seedStreamAlterWindows)), faults.AlterWindowConfig{
+		Brokers:        brokers,
+		AlterPartition: kmsg.AlterPartition.Int16(),
+		Duration:       duration,
+		Busy:           busy,
 	})
 }
 

@@ -1101,8 +1101,14 @@ func (w *World) clockFault(e faults.Event) error {
 // requestOfKey matches a write that begins a Kafka request of API key key:
 // the request's size (int32), then its header's api_key (int16). A client
 // writes each request whole, so the first write of a request starts there.
+// It matches as well a node's forward of such a request to the metadata
+// quorum's leader (quorum.ForwardedRequestKey): a leader's AlterPartition
+// travels so, on a connection of its own.
 func requestOfKey(key int16) func([]byte) bool {
 	return func(b []byte) bool {
+		if k, ok := quorum.ForwardedRequestKey(b); ok {
+			return k == key
+		}
 		return len(b) >= 6 && int16(binary.BigEndian.Uint16(b[4:6])) == key
 	}
 }
