@@ -27,7 +27,9 @@
 // leader's batches as they are) or neither (Partition.SetRole, with the
 // role roleOf reads from the image); followers' fetches and
 // OffsetForLeaderEpoch are answered by the leader; ISR changes go to the
-// controller as AlterPartition through the metadata quorum, sent by
+// controller as AlterPartition through the metadata quorum (on a quorum
+// connection of its own, apart from the heartbeats, as Kafka's
+// AlterPartitionManager has), sent by
 // replication_alter.go, which also runs the fetchers and the leaders'
 // periodic ISR check.
 //
