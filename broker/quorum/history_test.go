@@ -106,24 +106,33 @@ func TestCheckerCatchesStalePartitionEpoch(t *testing.T) {
 			rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p.LeaderEpoch, p.PartitionEpoch, []int32{p.Leader, follower}
 			rt.Partitions = append(rt.Partitions, rp)
 			req.Topics = append(req.Topics, rt)
-			resp := submit[*kmsg.AlterPartitionResponse](t, n, req)
-			code := resp.Topics[0].Partitions[0].ErrorCode
-			if want := map[bool]int16{false: kerr.InvalidUpdateVersion.Code, true: 0}[planted]; code != want {
-				t.Fatalf("the stale change was answered %v", kerr.ErrorForCode(code))
-			}
-			c.converged()
-			violations, entries := c.hist.Check()
-			if entries == 0 {
-				t.Fatal("nothing checked")
-			}
-			if planted != (len(violations) > 0) {
-				t.Fatalf("planted=%t, violations %v", planted, violations)
-			}
-			for _, v := range violations {
-				if v.Rule != "alter-partition" || !strings.Contains(v.Detail, "a stale ISR change") {
-					t.Errorf("unexpected violation %s", v)
-				}
-			}
+			checkStaleChange(t, c, submit[*kmsg.AlterPartitionResponse](t, n, req), planted)
 		})
+	}
+}
+
+// checkStaleChange checks the controller's answer to a stale AlterPartition
+// and the metadata checker's verdict on the cluster's history: without the
+// defect the change is refused (INVALID_UPDATE_VERSION) and the history is
+// clean; with it (planted) the change is accepted and the alter-partition
+// rule, and only it, flags a stale ISR change.
+func checkStaleChange(t *testing.T, c *cluster, resp *kmsg.AlterPartitionResponse, planted bool) {
+	t.Helper()
+	code := resp.Topics[0].Partitions[0].ErrorCode
+	if want := map[bool]int16{false: kerr.InvalidUpdateVersion.Code, true: 0}[planted]; code != want {
+		t.Fatalf("the stale change was answered %v", kerr.ErrorForCode(code))
+	}
+	c.converged()
+	violations, entries := c.hist.Check()
+	if entries == 0 {
+		t.Fatal("nothing checked")
+	}
+	if planted != (len(violations) > 0) {
+		t.Fatalf("planted=%t, violations %v", planted, violations)
+	}
+	for _, v := range violations {
+		if v.Rule != "alter-partition" || !strings.Contains(v.Detail, "a stale ISR change") {
+			t.Errorf("unexpected violation %s", v)
+		}
 	}
 }

@@ -128,16 +128,7 @@ func TestFollowerRestartAcrossCompaction(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(newClient(t, w, "admin"))
-	segBytes, ratio, policy, insync := "2048", "0.01", "compact", "2"
-	resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{
-		"segment.bytes": &segBytes, "min.cleanable.dirty.ratio": &ratio, "cleanup.policy": &policy, "min.insync.replicas": &insync,
-	}, "kv")
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create topic: %v", err)
-	}
+	createCompacted(ctx, t, adm, map[string]string{"segment.bytes": "2048"})
 	cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("kv"), kgo.ProducerLinger(0))
 	last := map[string]string{}
 	produce := func(from, to int) {
@@ -232,17 +223,7 @@ func tombstoneRemovedWhileAway(t *testing.T, keepDeletedKeys bool) ([]string, st
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(newClient(t, w, "admin"))
-	segBytes, ratio, policy, insync, retention := "1024", "0.01", "compact", "2", "200"
-	resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{
-		"segment.bytes": &segBytes, "min.cleanable.dirty.ratio": &ratio, "cleanup.policy": &policy,
-		"min.insync.replicas": &insync, "delete.retention.ms": &retention,
-	}, "kv")
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create topic: %v", err)
-	}
+	createCompacted(ctx, t, adm, map[string]string{"segment.bytes": "1024", "delete.retention.ms": "200"})
 	cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("kv"), kgo.ProducerLinger(0))
 	produce := func(k string, v []byte) {
 		t.Helper()
@@ -310,4 +291,25 @@ func tombstoneRemovedWhileAway(t *testing.T, keepDeletedKeys bool) ([]string, st
 	}
 	waitFor(t, "the preferred replica to lead", func() bool { return leaderOf() == preferred })
 	return readK(), strings.Join(w.Trace(), "\n")
+}
+
+// createCompacted creates topic kv, one partition on three replicas,
+// compacted (min.cleanable.dirty.ratio 0.01, min.insync.replicas 2) with
+// the configs of extra.
+func createCompacted(ctx context.Context, t *testing.T, adm *kadm.Client, extra map[string]string) {
+	t.Helper()
+	configs := map[string]*string{}
+	for k, v := range map[string]string{"min.cleanable.dirty.ratio": "0.01", "cleanup.policy": "compact", "min.insync.replicas": "2"} {
+		configs[k] = &v
+	}
+	for k, v := range extra {
+		configs[k] = &v
+	}
+	resp, err := adm.CreateTopic(ctx, 1, 3, configs, "kv")
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic: %v", err)
+	}
 }
