@@ -40,8 +40,8 @@
 //   - The high watermark never moves back, except on a follower whose log
 //     an unclean election cut, or that restarts its log at the leader's
 //     start because the leader's cleaner removed tombstones past its end
-//     (replica.Action.Recopy; such a follower is out of the ISR); with FsyncAcksAll it never passes the log's
-//     synced offset, and on a leader never the smallest log end of the
+//     (replica.Action.Recopy; such a follower is out of the ISR); with
+//     FsyncAcksAll it never passes the log's synced offset, and on a leader never the smallest log end of the
 //     ISR (replica.Leader decides it), so a consumer never reads what a
 //     crash or a failover can take back. Consumers read only below it.
 //   - The leader epoch never moves back. A leader appends only in the
