@@ -140,3 +140,24 @@ func TestLateAlterPartitions(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestLateAltersLeaveLoneLeaderRuns: late AlterPartitions go into runs with
+// partitions (the windows when crashes and three brokers allow them), and
+// never into lone-leader or unclean-election runs, whose own windows they
+// would break.
+func TestLateAltersLeaveLoneLeaderRuns(t *testing.T) {
+	const d = 60 * time.Second
+	three := []string{"n1", "n2", "n3"}
+	all, err := faults.Parse("partition,crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := lateAlters(params{Seed: 5}, all, three, faults.Schedule{Duration: d}, d); len(evs) == 0 {
+		t.Fatal("no late AlterPartition in a run with partitions and crashes")
+	}
+	for _, p := range []params{{Seed: 5, LoneLeader: true}, {Seed: 5, UncleanElection: true}} {
+		if evs := lateAlters(p, all, three, faults.Schedule{Duration: d}, d); len(evs) != 0 {
+			t.Errorf("%+v: %d late-AlterPartition events, want none", p, len(evs))
+		}
+	}
+}
