@@ -97,15 +97,7 @@ func TestCheckerCatchesStalePartitionEpoch(t *testing.T) {
 			}
 			// The leader's change, computed before the controller's:
 			// it shrinks the ISR to itself and the follower.
-			req := kmsg.NewPtrAlterPartitionRequest()
-			req.Version = 2
-			req.BrokerID, req.BrokerEpoch = p.Leader, epochs[p.Leader]
-			rt := kmsg.NewAlterPartitionRequestTopic()
-			rt.TopicID = before.ID
-			rp := kmsg.NewAlterPartitionRequestTopicPartition()
-			rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p.LeaderEpoch, p.PartitionEpoch, []int32{p.Leader, follower}
-			rt.Partitions = append(rt.Partitions, rp)
-			req.Topics = append(req.Topics, rt)
+			req := leaderISRChange(before, epochs, follower)
 			checkStaleChange(t, c, submit[*kmsg.AlterPartitionResponse](t, n, req), planted)
 		})
 	}
@@ -135,4 +127,21 @@ func checkStaleChange(t *testing.T, c *cluster, resp *kmsg.AlterPartitionRespons
 			t.Errorf("unexpected violation %s", v)
 		}
 	}
+}
+
+// leaderISRChange is the AlterPartition the leader of topic t's partition
+// 0 sends (its broker epoch from epochs) to make the ISR itself and
+// member, computed from the partition epoch the image before shows.
+func leaderISRChange(t *metadata.Topic, epochs map[int32]int64, member int32) *kmsg.AlterPartitionRequest {
+	p := t.Partitions[0]
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.Version = 2
+	req.BrokerID, req.BrokerEpoch = p.Leader, epochs[p.Leader]
+	rt := kmsg.NewAlterPartitionRequestTopic()
+	rt.TopicID = t.ID
+	rp := kmsg.NewAlterPartitionRequestTopicPartition()
+	rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p.LeaderEpoch, p.PartitionEpoch, []int32{p.Leader, member}
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
 }

@@ -107,15 +107,7 @@ func TestLateAlterPartitionIsStale(t *testing.T) {
 				return ok && k == kmsg.AlterPartition.Int16()
 			}, 2*time.Second, "AlterPartition")
 			// The leader's change: the ISR to itself and member.
-			req := kmsg.NewPtrAlterPartitionRequest()
-			req.Version = 2
-			req.BrokerID, req.BrokerEpoch = p.Leader, epochs[p.Leader]
-			rt := kmsg.NewAlterPartitionRequestTopic()
-			rt.TopicID = before.ID
-			rp := kmsg.NewAlterPartitionRequestTopicPartition()
-			rp.LeaderEpoch, rp.PartitionEpoch, rp.NewISR = p.LeaderEpoch, p.PartitionEpoch, []int32{p.Leader, member}
-			rt.Partitions = append(rt.Partitions, rp)
-			req.Topics = append(req.Topics, rt)
+			req := leaderISRChange(before, epochs, member)
 			type answer struct {
 				resp kmsg.Response
 				err  error
