@@ -21,11 +21,11 @@ func groupDefects() []Defect {
 			"group coordinator: answers (commits, joins, assignments) go out before the records behind them are durable, so a coordinator failover takes back acknowledged commits and generations",
 			[]string{"undurable-group-answer", "lost-commit", "committed-redelivery", "nonmonotonic-commit", "double-assignment"},
 			func(d *Defects) { d.Group.AnswerBeforeDurable = true }},
-		{"group-one-assignment",
+		{GroupOneAssignment,
 			"group coordinator: every member gets the assignment the leader made for itself, so several members own the same partitions in one generation",
 			[]string{"double-assignment", "nonmonotonic-commit", "committed-redelivery"},
 			func(d *Defects) { d.Group.OneAssignmentForAll = true }},
-		{"group-forget-parked-sync",
+		{GroupForgetParkedSync,
 			"group coordinator: the parked SyncGroup of a member that is removed (it leaves, or its session ends) is never answered, so its client waits until its request times out",
 			[]string{"unanswered-group-request"},
 			func(d *Defects) { d.Group.ForgetParkedSync = true }},
@@ -41,7 +41,7 @@ func groupDefects() []Defect {
 			"group coordinator: OffsetFetch answers every partition of a topic with the highest offset committed in the topic, so a member taking over a partition starts past records the group never read",
 			[]string{"commit-past-read", "rebalance-skip", "lost-commit"},
 			func(d *Defects) { d.Group.FetchTopicMax = true }},
-		{"group-accept-stale-commit",
+		{GroupAcceptStaleCommit,
 			"group coordinator: an OffsetCommit naming an older generation is accepted, so a member fenced by a rebalance moves the committed offset back under the partition's new owner",
 			[]string{"nonmonotonic-commit", "committed-redelivery", "lost-commit"},
 			func(d *Defects) { d.Group.AcceptStaleGeneration = true }},
@@ -65,11 +65,21 @@ func groupDefects() []Defect {
 
 // The --defect names of the group coordinator's defects that need a mode
 // of the simulator's consumer group: the consumer protocol, or static
-// members (of the classic protocol, whose zombies the workload makes).
+// members (of the classic protocol, whose zombies the workload makes), or
+// the classic protocol, whose code alone they change (JoinGroup and
+// SyncGroup, generations): in a consumer-protocol run they cannot act,
+// and such a run can only find what the run finds without them.
 const (
 	GroupStaleEpochCommit = "group-848-stale-epoch-commit"
 	GroupAssignUnreleased = "group-848-assign-unreleased"
 	GroupStaticUnfenced   = "group-static-unfenced"
+	// GroupForgetParkedSync needs dynamic members of the classic
+	// protocol too: only a LeaveGroup removes a member whose SyncGroup is
+	// parked (its session does not run while it waits), and a static
+	// member sends none (KIP-345).
+	GroupForgetParkedSync  = "group-forget-parked-sync"
+	GroupOneAssignment     = "group-one-assignment"
+	GroupAcceptStaleCommit = "group-accept-stale-commit"
 )
 
 // IsGroupDefect reports whether the named defect is the group

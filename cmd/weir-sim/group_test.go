@@ -91,6 +91,14 @@ func TestGroupModeDraw(t *testing.T) {
 		if d := derive(seed, "--defect", "group-static-unfenced"); d.GroupProtocol != "classic" || !d.GroupStatic {
 			t.Fatalf("seed %d: the static defect gives %+v", seed, d)
 		}
+		if d := derive(seed, "--defect", "group-forget-parked-sync"); d.GroupProtocol != "classic" || d.GroupStatic {
+			t.Fatalf("seed %d: the forgotten-SyncGroup defect gives %+v", seed, d)
+		}
+		for _, classicOnly := range []string{"group-one-assignment", "group-accept-stale-commit"} {
+			if d := derive(seed, "--defect", classicOnly); d.GroupProtocol != "classic" || d.GroupStatic != on.GroupStatic {
+				t.Fatalf("seed %d: %s gives %+v, --group on %+v", seed, classicOnly, d, on)
+			}
+		}
 		if on.GroupProtocol == "classic" {
 			// The mode draws changed nothing else.
 			c := derive(seed, "--group", "on,classic,"+map[bool]string{true: "static", false: "dynamic"}[on.GroupStatic])
@@ -112,6 +120,11 @@ func TestGroupModeDraw(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--group", "on,dynamic", "--defect", "group-static-unfenced"}); err == nil {
 		t.Error("--group on,dynamic accepted with the static-membership defect")
+	}
+	for _, bad := range [][]string{{"on,static", "group-forget-parked-sync"}, {"on,consumer", "group-forget-parked-sync"}, {"on,consumer", "group-one-assignment"}, {"on,consumer", "group-accept-stale-commit"}} {
+		if _, err := parseFlags([]string{"--group", bad[0], "--defect", bad[1]}); err == nil {
+			t.Errorf("--group %s accepted with %s", bad[0], bad[1])
+		}
 	}
 }
 

@@ -51,11 +51,14 @@ func parseGroupMode(s string) (groupMode, error) {
 }
 
 // withDefect forces the mode a group coordinator's defect needs to show:
-// the consumer protocol for the KIP-848 one, static members of the
+// the consumer protocol for the KIP-848 ones, static members of the
 // classic protocol for the static-membership one (a zombie of the
 // consumer protocol is refused its instance, UNRELEASED_INSTANCE_ID, until
 // its session ends, so only the classic protocol replaces it while it
-// lives). A flag that says otherwise is an error.
+// lives), the classic protocol for those that change only its code, and
+// dynamic members of it for the forgotten SyncGroup (only a LeaveGroup
+// removes a member whose SyncGroup is parked, and a static member sends
+// none). A flag that says otherwise is an error.
 func (g groupMode) withDefect(defect string) (groupMode, error) {
 	want := groupMode{}
 	switch defect {
@@ -63,11 +66,15 @@ func (g groupMode) withDefect(defect string) (groupMode, error) {
 		want.protocol = queue.ProtocolConsumer
 	case broker.GroupStaticUnfenced:
 		want.protocol, want.membership = queue.ProtocolClassic, "static"
+	case broker.GroupForgetParkedSync:
+		want.protocol, want.membership = queue.ProtocolClassic, "dynamic"
+	case broker.GroupOneAssignment, broker.GroupAcceptStaleCommit:
+		want.protocol = queue.ProtocolClassic
 	default:
 		return g, nil
 	}
 	if (g.protocol != "" && g.protocol != want.protocol) || (want.membership != "" && g.membership != "" && g.membership != want.membership) {
-		return g, fmt.Errorf("--group %s: the defect %s needs protocol %s%s", g, defect, want.protocol, map[bool]string{true: " and static members"}[want.membership != ""])
+		return g, fmt.Errorf("--group %s: the defect %s needs protocol %s%s", g, defect, want.protocol, map[bool]string{true: " and " + want.membership + " members"}[want.membership != ""])
 	}
 	g.protocol = want.protocol
 	if want.membership != "" {

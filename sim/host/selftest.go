@@ -176,8 +176,10 @@ func WorkloadDefectDuration(workload string) string {
 // seed otherwise chooses on a quarter of the runs only; a workload's
 // defect needs its workload, which runs instead of the queue. The runs
 // without a defect then use the same flags: a group coordinator's defect
-// turns the consumer-group mode on by itself, so its runs say --group on
-// for the runs without it to be group runs of the same seeds.
+// turns the consumer-group mode on by itself, and the protocol and
+// membership it needs (the guest forces them too), so its runs say
+// --group on and those for the runs without it to be group runs of the
+// same seeds and modes.
 func DefectArgs(defect string) []string {
 	if d, ok := registry.LookupDefect(defect); ok {
 		return []string{"--workload", d.Workload, "--duration", WorkloadDefectDuration(d.Workload)}
@@ -187,6 +189,10 @@ func DefectArgs(defect string) []string {
 		return []string{"--group", "on,consumer"}
 	case broker.GroupStaticUnfenced: // with zombies of the classic protocol
 		return []string{"--group", "on,classic,static"}
+	case broker.GroupForgetParkedSync: // members that leave while they wait
+		return []string{"--group", "on,classic,dynamic"}
+	case broker.GroupOneAssignment, broker.GroupAcceptStaleCommit: // JoinGroup and SyncGroup's
+		return []string{"--group", "on,classic"}
 	}
 	if broker.IsGroupDefect(defect) {
 		return []string{"--group", "on"}

@@ -32,6 +32,9 @@ func TestFullSelftestCasesCoverEveryDefect(t *testing.T) {
 		case c.Defect == broker.GroupStaleEpochCommit && !slices.Equal(c.Args, []string{"--group", "on,consumer"}),
 			c.Defect == broker.GroupAssignUnreleased && !slices.Equal(c.Args, []string{"--group", "on,consumer"}),
 			c.Defect == broker.GroupStaticUnfenced && !slices.Equal(c.Args, []string{"--group", "on,classic,static"}),
+			c.Defect == broker.GroupForgetParkedSync && !slices.Equal(c.Args, []string{"--group", "on,classic,dynamic"}),
+			c.Defect == broker.GroupOneAssignment && !slices.Equal(c.Args, []string{"--group", "on,classic"}),
+			c.Defect == broker.GroupAcceptStaleCommit && !slices.Equal(c.Args, []string{"--group", "on,classic"}),
 			broker.IsGroupDefect(c.Defect) && (len(c.Args) != 2 || c.Args[0] != "--group" || !strings.HasPrefix(c.Args[1], "on")):
 			// Its runs without the defect must be group runs too.
 			t.Errorf("group defect %s runs with %v", c.Defect, c.Args)
