@@ -76,7 +76,9 @@ type Assignment struct {
 // Commit commits offsets for Group as Member of Generation (the client's
 // at the time; Unknown without one). The invoke carries the offsets asked
 // for; an ok completion the same with each partition's answer in its
-// Error ("" committed; with Indefinite, maybe committed). Info: no answer, each may or may not be
+// Error ("" committed; with Indefinite, maybe committed), and the
+// generation of the request the coordinator answered: a client may send a
+// commit again at a newer one (kgo does after a STALE_MEMBER_EPOCH). Info: no answer, each may or may not be
 // committed. Fail: nothing was sent.
 type Commit struct {
 	Group      string        `json:"group"`

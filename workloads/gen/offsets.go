@@ -64,21 +64,27 @@ func FinalOffsets(ctx context.Context, cc ClientConfig, rec *history.Recorder, p
 }
 
 // CommitAnswer is what an OffsetCommit of topic returned, for
-// MarkCommitted: the request's topic ids (v10 names topics by id) and the
-// answer.
+// MarkCommitted: the request's topic ids (v10 names topics by id), its
+// generation and the answer.
 type CommitAnswer struct {
 	Topic string
 	IDs   [][16]byte
-	Resp  *kmsg.OffsetCommitResponse
+	// Generation is the generation (member epoch) of the request answered,
+	// once Note saw it; set it beforehand to the one the commit was made
+	// with. kgo sends a commit answered STALE_MEMBER_EPOCH again at the
+	// member's new epoch, and calls back with that request.
+	Generation int32
+	Resp       *kmsg.OffsetCommitResponse
 }
 
 // Note is a kgo.CommitOffsetsSync callback's body: it keeps the topic ids
-// of req and the answer.
+// and the generation of req, and the answer.
 func (a *CommitAnswer) Note(req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse) {
 	a.Resp = resp
 	if req == nil {
 		return
 	}
+	a.Generation = req.Generation
 	for _, t := range req.Topics {
 		if t.Topic == a.Topic && t.TopicID != ([16]byte{}) {
 			a.IDs = append(a.IDs, t.TopicID)

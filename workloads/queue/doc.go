@@ -98,7 +98,13 @@
 //     partition changes are assignment ops of an events process, with
 //     member id and generation), polls, commit (what the member processed,
 //     with leader epoch and metadata, at the generation it holds; no
-//     rebalance runs between a poll and its commit) and offsets (an
+//     rebalance runs between a poll and its commit; the completion
+//     records the generation of the request answered, which kgo raises
+//     when it sends a commit again after a STALE_MEMBER_EPOCH), late
+//     commits (GroupConfig.LateCommitChance: a partition the member lost,
+//     at the generation it processed it in, sent as one OffsetCommit of
+//     the workload's own that nothing sends again at a newer generation;
+//     a correct coordinator refuses it) and offsets (an
 //     OffsetFetch of the group); members crash or leave after a drawn
 //     lifetime (through kgo, or abruptly: a LeaveGroup at once, whatever
 //     the client waits for, and no final commit, as the Java consumer's

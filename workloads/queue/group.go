@@ -259,6 +259,8 @@ type member struct {
 	// gone holds, per partition revoked from this member, what it had
 	// processed of it and in which generation: a late commit's.
 	gone map[int32]lateOffset
+	// topic is the workload topic's id once a late commit learnt it.
+	topic [16]byte
 }
 
 // lateOffset is a processed offset of a partition since revoked.
@@ -484,14 +486,26 @@ func (m *member) commit(ctx context.Context) bool {
 		return true
 	}
 	id, generation := m.cl.GroupMetadata()
-	return m.send(ctx, offs, id, generation, generation)
+	return m.send(ctx, offs, id, generation, m.commitThroughClient)
 }
 
 // lateCommit sends, with LateCommitChance, the commit of a partition this
 // member processed before a rebalance took it away, as if the request had
 // been delayed past that rebalance: with the generation it was made in. A
-// correct coordinator refuses it (ILLEGAL_GENERATION); it reports false
-// when the commit had no answer.
+// correct coordinator refuses it (ILLEGAL_GENERATION, or
+// STALE_MEMBER_EPOCH with the consumer protocol); it reports false when
+// the commit had no answer.
+//
+// The request is the workload's own (lateRequest), not kgo's
+// CommitOffsetsSync: kgo holds a commit made during a rebalance until the
+// rebalance completes and sends it with the new generation (seed 3004),
+// and answers a STALE_MEMBER_EPOCH by sending the commit again 500 ms
+// later at the member's new epoch, for the partitions it owns then. A
+// late commit of a partition given back to the member meanwhile was so
+// committed at its new epoch, and the group's offset went back to what
+// the member had processed generations earlier, below the commit of the
+// partition's owner in between (seed 2 of the consumer protocol: a
+// nonmonotonic-commit and committed-redeliveries on a correct broker).
 func (m *member) lateCommit(ctx context.Context) bool {
 	id, generation := m.cl.GroupMetadata()
 	m.mu.Lock()
@@ -503,42 +517,83 @@ func (m *member) lateCommit(ctx context.Context) bool {
 			o := g.off
 			o.Metadata = fmt.Sprintf("p%d late", m.pid)
 			offs = append(offs, o)
-			delete(m.gone, p)
 		}
 	}
 	m.mu.Unlock()
 	if len(offs) == 0 {
 		return true
 	}
-	return m.send(ctx, offs, id, stale, generation)
+	topicID, ok := m.topicID(ctx)
+	if !ok {
+		return true // no late commit this time; it stays for the next
+	}
+	m.mu.Lock()
+	for _, o := range offs {
+		delete(m.gone, o.Partition)
+	}
+	m.mu.Unlock()
+	return m.send(ctx, offs, id, stale, func(ctx context.Context, offs []history.GroupOffset, answer *gen.CommitAnswer) error {
+		return m.lateRequest(ctx, offs, id, stale, topicID, answer)
+	})
 }
 
-// send commits offs as member id of generation sentGen (kgo's current one is
-// current) and records the commit.
-func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string, sentGen, current int32) bool {
+// topicID returns the id of the workload's topic (OffsetCommit v10 names
+// topics by id), asked of the cluster the first time; false if it could
+// not be learnt. Only the member's own goroutine calls it.
+func (m *member) topicID(ctx context.Context) ([16]byte, bool) {
+	if m.topic != ([16]byte{}) {
+		return m.topic, true
+	}
+	tctx, cancel := context.WithTimeout(ctx, m.w.cfg.OpTimeout)
+	defer cancel()
+	td, err := kadm.NewClient(m.cl).ListTopics(tctx, m.w.cfg.Topic)
+	if err != nil {
+		return [16]byte{}, false
+	}
+	d, ok := td[m.w.cfg.Topic]
+	if !ok || d.Err != nil || d.ID == (kadm.TopicID{}) {
+		return [16]byte{}, false
+	}
+	m.topic = d.ID
+	return m.topic, true
+}
+
+// lateRequest sends offs as one OffsetCommit of member id at generation,
+// which kgo routes to the group's coordinator (and sends again only when
+// the coordinator moved or was loading: never at another generation).
+func (m *member) lateRequest(ctx context.Context, offs []history.GroupOffset, id string, generation int32, topicID [16]byte, answer *gen.CommitAnswer) error {
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group, req.MemberID, req.Generation = m.g.Name, id, generation
+	if m.instance != "" {
+		instance := m.instance
+		req.InstanceID = &instance
+	}
+	rt := kmsg.NewOffsetCommitRequestTopic()
+	rt.Topic, rt.TopicID = m.w.cfg.Topic, topicID
+	for _, o := range offs {
+		rp := kmsg.NewOffsetCommitRequestTopicPartition()
+		rp.Partition, rp.Offset, rp.LeaderEpoch = o.Partition, o.Offset, o.LeaderEpoch
+		md := o.Metadata
+		rp.Metadata = &md
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, m.cl)
+	answer.Note(req, resp)
+	return err
+}
+
+// commitThroughClient commits offs with kgo's CommitOffsetsSync, the
+// metadata of each partition set on its request.
+func (m *member) commitThroughClient(ctx context.Context, offs []history.GroupOffset, answer *gen.CommitAnswer) error {
 	w := m.w
-	generation := sentGen
-	c := &history.Commit{Group: m.g.Name, Member: id, Generation: generation, Offsets: offs}
-	w.rec.Record(history.Op{Process: m.pid, Type: history.Invoke, F: history.FnCommit, Commit: c})
 	eos := map[int32]kgo.EpochOffset{}
 	meta := map[int32]string{}
 	for _, o := range offs {
 		eos[o.Partition] = kgo.EpochOffset{Epoch: o.LeaderEpoch, Offset: o.Offset}
 		meta[o.Partition] = o.Metadata
 	}
-	// kgo commits with the generation it holds (the one recorded: no
-	// rebalance runs between a poll and AllowRebalance); the metadata is
-	// set on its request.
-	cctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
-	cctx = kgo.PreCommitFnContext(cctx, func(req *kmsg.OffsetCommitRequest) error {
-		if sentGen != current {
-			// The late commit's generation, whatever kgo holds now: kgo
-			// may hold this commit until a rebalance it is in completes
-			// and send it with the new generation, which the history
-			// would then record as an old generation's commit accepted
-			// (a false nonmonotonic-commit, seed 3004).
-			req.Generation = sentGen
-		}
+	ctx = kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
 		for i := range req.Topics {
 			for j := range req.Topics[i].Partitions {
 				p := &req.Topics[i].Partitions[j]
@@ -550,14 +605,29 @@ func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string
 		return nil
 	})
 	var err error
-	answer := gen.CommitAnswer{Topic: w.cfg.Topic}
-	m.cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{w.cfg.Topic: eos},
+	m.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{w.cfg.Topic: eos},
 		func(_ *kgo.Client, req *kmsg.OffsetCommitRequest, r *kmsg.OffsetCommitResponse, e error) {
 			err = e
 			answer.Note(req, r)
 		})
+	return err
+}
+
+// send records the commit of offs as member id of generation, commits them
+// with do and records the answer: with the generation of the request the
+// coordinator answered, which is not the one recorded at the invoke when
+// kgo sent the commit again at a new member epoch (it does after a
+// STALE_MEMBER_EPOCH). It reports false when the commit had no answer.
+func (m *member) send(ctx context.Context, offs []history.GroupOffset, id string, generation int32,
+	do func(context.Context, []history.GroupOffset, *gen.CommitAnswer) error) bool {
+	w := m.w
+	c := &history.Commit{Group: m.g.Name, Member: id, Generation: generation, Offsets: offs}
+	w.rec.Record(history.Op{Process: m.pid, Type: history.Invoke, F: history.FnCommit, Commit: c})
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
+	answer := gen.CommitAnswer{Topic: w.cfg.Topic, Generation: generation}
+	err := do(cctx, offs, &answer)
 	cancel()
-	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: c.Generation, Offsets: slices.Clone(offs)}
+	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: answer.Generation, Offsets: slices.Clone(offs)}
 	op := history.Op{Process: m.pid, Type: history.OK, F: history.FnCommit, Commit: done}
 	if err != nil || answer.Resp == nil {
 		op.Type, op.Error = history.Info, fmt.Sprint(err)

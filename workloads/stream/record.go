@@ -82,13 +82,13 @@ func (m *member) recordedCommit(ctx context.Context, offsets map[int32]int64) (o
 		eo[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
 	}
 	var err error
-	answer := gen.CommitAnswer{Topic: cfg.Input}
+	answer := gen.CommitAnswer{Topic: cfg.Input, Generation: generation}
 	m.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{cfg.Input: eo},
 		func(_ *kgo.Client, req *kmsg.OffsetCommitRequest, r *kmsg.OffsetCommitResponse, e error) {
 			err = e
 			answer.Note(req, r)
 		})
-	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: c.Generation, Offsets: slices.Clone(offs)}
+	done := &history.Commit{Group: c.Group, Member: c.Member, Generation: answer.Generation, Offsets: slices.Clone(offs)}
 	op := history.Op{Process: m.proc.ID, Type: history.OK, F: history.FnCommit, Commit: done}
 	if err != nil || answer.Resp == nil {
 		op.Type, op.Error = history.Info, fmt.Sprint(err)
