@@ -68,7 +68,7 @@ func groupDefects() []Defect {
 // members (of the classic protocol, whose zombies the workload makes), or
 // the classic protocol, whose code alone they change (JoinGroup and
 // SyncGroup, generations): in a consumer-protocol run they cannot act,
-// and such a run can only find what the run finds without them.
+// and such a run finds only what it would find without them.
 const (
 	GroupStaleEpochCommit = "group-848-stale-epoch-commit"
 	GroupAssignUnreleased = "group-848-assign-unreleased"

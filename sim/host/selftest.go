@@ -191,7 +191,7 @@ func DefectArgs(defect string) []string {
 		return []string{"--group", "on,classic,static"}
 	case broker.GroupForgetParkedSync: // members that leave while they wait
 		return []string{"--group", "on,classic,dynamic"}
-	case broker.GroupOneAssignment, broker.GroupAcceptStaleCommit: // JoinGroup and SyncGroup's
+	case broker.GroupOneAssignment, broker.GroupAcceptStaleCommit: // the classic protocol's code only
 		return []string{"--group", "on,classic"}
 	}
 	if broker.IsGroupDefect(defect) {
