@@ -406,13 +406,14 @@ type Config struct {
 	// Clients are the client hosts (each client of the workload runs on
 	// one): partitions may cut some of them off from some nodes.
 	Clients []string
-	// LoneLeader: half of the crash windows (with Crash enabled) are
-	// OpLoneLeader windows, where they fit: twice ReplicaLag (the brokers'
-	// replica.lag.time.max; at least the lag and 2s) to shrink the ISR, up
-	// to 2s of lone writes,
-	// and LeaderDown with the leader down (longer than the brokers'
-	// session timeout, so that the controller elects without it). Off,
-	// Generate draws exactly what it drew before the option existed.
+	// LoneLeader: the first crash window (with Crash enabled) that fits
+	// one, and half of the later ones, are OpLoneLeader windows: twice
+	// ReplicaLag (the brokers' replica.lag.time.max; at least 1.5 times
+	// the lag and 1s, loneLeaderShrink) to shrink the ISR, up to 2s of
+	// lone writes, and LeaderDown with the leader down (longer than the
+	// brokers' session timeout, so that the controller elects without
+	// it). Off, Generate draws exactly what it drew before the option
+	// existed.
 	LoneLeader             bool
 	ReplicaLag, LeaderDown time.Duration
 	// ClientTargets are the nodes clients talk to (the brokers, when
@@ -462,7 +463,9 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 			down = append(down, g.pause)
 		}
 		g.track(func(at, end time.Duration) {
-			if cfg.LoneLeader && cfg.Kinds.Has(Crash) && g.rng.IntN(2) == 0 && g.loneLeader(at) {
+			// The first window that fits is a lone-leader window; half of
+			// the later ones are (Config.LoneLeader).
+			if cfg.LoneLeader && cfg.Kinds.Has(Crash) && (g.loneWindows == 0 || g.rng.IntN(2) == 0) && g.loneLeader(at) {
 				return
 			}
 			down[g.rng.IntN(len(down))](at, end)
@@ -516,6 +519,8 @@ type gen struct {
 	// trackEnd is where the current window of a track ends: emit may move
 	// it later (a lone-leader window is as long as it needs).
 	trackEnd time.Duration
+	// loneWindows counts the lone-leader windows emitted.
+	loneWindows int
 }
 
 // track lays non-overlapping fault windows [at, end] over the phase and calls
@@ -540,13 +545,9 @@ func (g *gen) track(emit func(at, end time.Duration)) {
 // (see Config.LoneLeader), and reports whether it did.
 func (g *gen) loneLeader(at time.Duration) bool {
 	alone := g.between(200*time.Millisecond, 2*time.Second)
-	// The ISR shrinks ReplicaLag after the first append the follower
-	// lacks (later on a quiet partition), plus a lag check and the
-	// controller's answer: twice the lag where that fits, else the lag
-	// and 2s.
-	end := at + 2*g.cfg.ReplicaLag + alone + g.cfg.LeaderDown
+	end := at + loneLeaderShrink(g.cfg.ReplicaLag, false) + alone + g.cfg.LeaderDown
 	if end > g.cfg.Duration {
-		end = at + g.cfg.ReplicaLag + 2*time.Second + alone + g.cfg.LeaderDown
+		end = at + loneLeaderShrink(g.cfg.ReplicaLag, true) + alone + g.cfg.LeaderDown
 	}
 	if end > g.cfg.Duration {
 		return false
@@ -554,7 +555,22 @@ func (g *gen) loneLeader(at time.Duration) bool {
 	g.add(Event{At: at, Op: OpLoneLeader, Nth: g.rng.IntN(1 << 10), Keep: g.rng.Float64(), Lag: alone, Down: g.cfg.LeaderDown, Until: end})
 	g.add(Event{At: end, Op: OpLoneLeaderHeal})
 	g.trackEnd = end
+	g.loneWindows++
 	return true
+}
+
+// loneLeaderShrink is how long a lone-leader window gives the ISR to
+// shrink to the leader alone, from the cut, under replica.lag.time.max
+// lag. A leader checks its followers every lag/2 (Kafka's isr-expiration
+// task) and drops one lag after it was last caught up, which on a
+// partition taking writes is the cut: the shrink comes between lag and
+// 1.5 lag after the cut, plus the controller's answer. Twice the lag, or
+// (tight, where that does not fit) 1.5 lag and a second.
+func loneLeaderShrink(lag time.Duration, tight bool) time.Duration {
+	if tight {
+		return lag + lag/2 + time.Second
+	}
+	return 2 * lag
 }
 
 func (g *gen) between(lo, hi time.Duration) time.Duration {

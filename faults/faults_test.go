@@ -370,6 +370,17 @@ func TestLoneLeaderWindows(t *testing.T) {
 		if err := s.Check(faults.AtlasFor(3), cfg.Nodes); err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, s)
 		}
+		// The first crash window is a lone-leader one wherever the
+		// shortest such window fits.
+		shortest := cfg.ReplicaLag*3/2 + time.Second + 200*time.Millisecond + cfg.LeaderDown
+		for _, e := range s.Events {
+			if e.Op == faults.OpLoneLeader {
+				break
+			}
+			if e.Op == faults.OpCrash && e.At+shortest <= cfg.Duration {
+				t.Fatalf("seed %d: the first crash window, at %v, is not a lone-leader window\n%s", seed, e.At, s)
+			}
+		}
 		for i, e := range s.Events {
 			if e.Op != faults.OpLoneLeader {
 				continue
@@ -382,7 +393,10 @@ func TestLoneLeaderWindows(t *testing.T) {
 			if j == len(s.Events) {
 				t.Fatalf("seed %d: %v is never healed", seed, e)
 			}
-			if need := cfg.ReplicaLag + 2*time.Second + e.Lag + cfg.LeaderDown; s.Events[j].At-e.At < need {
+			// The ISR shrinks between the lag and 1.5 times the lag
+			// after the cut (a check every half lag), then the
+			// controller answers.
+			if need := cfg.ReplicaLag*3/2 + time.Second + e.Lag + cfg.LeaderDown; s.Events[j].At-e.At < need {
 				t.Fatalf("seed %d: %v healed after %v, needs %v", seed, e, s.Events[j].At-e.At, need)
 			}
 		}

@@ -7,8 +7,9 @@ import (
 
 // --lone-leader runs the topics a lone leader can occur on (two replicas,
 // min.insync.replicas 1) with unclean election off, and allows no loss:
-// Kafka keeps such a partition offline until its leader returns. It
-// changes nothing else a seed draws.
+// Kafka keeps such a partition offline until its leader returns. Its
+// replica.lag.time.max is 10 s or 5 s, short enough for its windows to
+// fit the phase; it changes nothing else a seed draws.
 func TestLoneLeaderFlag(t *testing.T) {
 	derive := func(seed int, args ...string) params {
 		f, err := parseFlags(append([]string{"--seed", strconv.Itoa(seed)}, args...))
@@ -28,8 +29,12 @@ func TestLoneLeaderFlag(t *testing.T) {
 		if got := lossAllowances(lone); got != nil {
 			t.Fatalf("seed %d: --lone-leader allows %v; it must allow no loss", seed, got)
 		}
+		if lone.World.ReplicaLagMs > 10000 {
+			t.Fatalf("seed %d: --lone-leader drew replica.lag.time.max %d ms", seed, lone.World.ReplicaLagMs)
+		}
 		a, b := *plain.World, *lone.World
 		a.ReplicationFactor, a.MinInsync, b.ReplicationFactor, b.MinInsync = 0, 0, 0, 0
+		a.ReplicaLagMs, b.ReplicaLagMs = 0, 0
 		if a != b {
 			t.Fatalf("seed %d: --lone-leader changed the world %+v to %+v", seed, a, b)
 		}

@@ -312,7 +312,7 @@ func deriveParams(f flags, sc scenario) params {
 	plantWorkloadDefect(&p)
 	if p.World != nil {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
-		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
+		p.World.ReplicaLagMs = drawReplicaLag(p.Seed, p.LoneLeader || p.UncleanElection).Milliseconds()
 		drawControllers(f.controllers, p.Seed, p.World)
 		p.World.Compaction = drawCompaction(f.compaction, p.Defect, p.Seed)
 		gm, _ := parseGroupMode(f.group) // parseFlags checked it
