@@ -125,8 +125,9 @@ func (b *Broker) MetadataState() (quorum.Status, *metadata.Image) {
 
 // LogEnds is what this broker's replica of a partition holds: its log's
 // end offset and its high watermark; ok is false where the broker holds
-// no replica of it. The simulator's lone-leader window reads it to crash
-// a leader once it has acknowledged records its cut-off follower lacks.
+// no replica of it. The simulator's lone-leader window reads it to pick
+// a partition the workload writes to, and to crash a leader only once it
+// has committed writes alone.
 func (b *Broker) LogEnds(topic string, index int32) (end, highWatermark int64, ok bool) {
 	b.mu.RLock()
 	p := b.topics[topic].partition(index)

@@ -361,7 +361,7 @@ func TestLoneLeaderWindows(t *testing.T) {
 	for seed := range uint64(100) {
 		cfg := faults.Config{Nodes: names(3), Kinds: faults.SetOf(faults.Crash, faults.Partition), Duration: 60 * time.Second}
 		plain := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg)
-		cfg.ReplicaLag, cfg.LeaderDown = 5*time.Second, 12*time.Second
+		cfg.ReplicaLag, cfg.LeaderDown = []time.Duration{5 * time.Second, 10 * time.Second}[seed%2], 12*time.Second
 		if off := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg); off.String() != plain.String() {
 			t.Fatalf("seed %d: ReplicaLag and LeaderDown without LoneLeader changed the schedule", seed)
 		}
@@ -371,13 +371,13 @@ func TestLoneLeaderWindows(t *testing.T) {
 			t.Fatalf("seed %d: %v\n%s", seed, err, s)
 		}
 		// The first crash window is a lone-leader one wherever the
-		// shortest such window fits.
-		shortest := cfg.ReplicaLag*3/2 + time.Second + 200*time.Millisecond + cfg.LeaderDown
+		// longest such window (2 s of lone writes) fits.
+		longest := cfg.ReplicaLag*3/2 + time.Second + 2*time.Second + cfg.LeaderDown
 		for _, e := range s.Events {
 			if e.Op == faults.OpLoneLeader {
 				break
 			}
-			if e.Op == faults.OpCrash && e.At+shortest <= cfg.Duration {
+			if e.Op == faults.OpCrash && e.At+longest <= cfg.Duration {
 				t.Fatalf("seed %d: the first crash window, at %v, is not a lone-leader window\n%s", seed, e.At, s)
 			}
 		}

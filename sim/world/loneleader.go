@@ -12,14 +12,16 @@ import (
 // A lone-leader window (faults.OpLoneLeader) aims a crash at the one moment
 // an unclean election can lose acknowledged writes: the leader is the
 // ISR's only member and an out-of-sync replica is up to be elected. The
-// world picks the partition when the window opens, or as soon after as
-// one qualifies (it depends on where leadership went), cuts the leader and one in-sync follower off from
-// each other so that the follower falls out of the ISR, watches the
-// leader's metadata image every loneLeaderPoll until the ISR is the leader
-// alone, then its high watermark until it moves on (a write committed by
-// the leader alone), lets it acknowledge writes alone for the event's Lag
-// more, and crashes it. The heal event removes the cut and restarts the leader; the liveness
-// phase heals both too. One window at a time (the faults' down track).
+// world picks the partition (one with records) when the window opens, or
+// as soon after as one qualifies (it depends on where leadership went),
+// cuts the leader and one in-sync follower off from each other so that
+// the follower falls out of the ISR, watches the leader's metadata image
+// every loneLeaderPoll until the ISR is the leader alone, then its high
+// watermark until it moves on (a write committed by the leader alone),
+// lets it acknowledge writes alone for the event's Lag more, and crashes
+// it. The heal event removes the cut and restarts the leader; the
+// liveness phase heals both too. One window at a time (the faults' down
+// track).
 
 // loneLeaderPoll is how often the window looks at the leader's image.
 const loneLeaderPoll = 100 * time.Millisecond
