@@ -117,9 +117,10 @@ const (
 	OpFlakyHeal                // Node's connections are reliable again
 	// OpLoneLeader aims a crash at a leader that leads alone: the world
 	// picks a partition of a workload topic (the Nth, modulo, of those
-	// whose leader and an in-sync follower are up), cuts the leader and
-	// that follower off from each other, waits until the ISR is the leader
-	// alone, lets the leader acknowledge writes alone for Lag, and crashes
+	// with records whose leader and an in-sync follower are up), cuts the
+	// leader and that follower off from each other, waits until the ISR
+	// is the leader alone and the leader committed a write alone, lets it
+	// acknowledge writes alone for Lag more, and crashes
 	// it (keeping Keep of each unsynced tail) while the follower, out of
 	// the ISR, is up. With unclean.leader.election.enable the controller
 	// then elects the follower and the leader's lone writes are lost, as
@@ -409,8 +410,9 @@ type Config struct {
 	// LoneLeader: the first crash window (with Crash enabled) that fits
 	// one, and half of the later ones, are OpLoneLeader windows: twice
 	// ReplicaLag (the brokers' replica.lag.time.max; at least 1.5 times
-	// the lag and 1s, loneLeaderShrink) to shrink the ISR, up to 2s of
-	// lone writes, and LeaderDown with the leader down (longer than the
+	// the lag and 1s, loneLeaderShrink) to shrink the ISR, 2s for a first
+	// write the leader commits alone, up to 2s more of lone writes, and
+	// LeaderDown with the leader down (longer than the
 	// brokers' session timeout, so that the controller elects without
 	// it). Off, Generate draws exactly what it drew before the option
 	// existed.
@@ -545,9 +547,9 @@ func (g *gen) track(emit func(at, end time.Duration)) {
 // (see Config.LoneLeader), and reports whether it did.
 func (g *gen) loneLeader(at time.Duration) bool {
 	alone := g.between(200*time.Millisecond, 2*time.Second)
-	end := at + loneLeaderShrink(g.cfg.ReplicaLag, false) + alone + g.cfg.LeaderDown
+	end := at + loneLeaderShrink(g.cfg.ReplicaLag, false) + loneLeaderFirstWrite + alone + g.cfg.LeaderDown
 	if end > g.cfg.Duration {
-		end = at + loneLeaderShrink(g.cfg.ReplicaLag, true) + alone + g.cfg.LeaderDown
+		end = at + loneLeaderShrink(g.cfg.ReplicaLag, true) + loneLeaderFirstWrite + alone + g.cfg.LeaderDown
 	}
 	if end > g.cfg.Duration {
 		return false
@@ -558,6 +560,13 @@ func (g *gen) loneLeader(at time.Duration) bool {
 	g.loneWindows++
 	return true
 }
+
+// loneLeaderFirstWrite is how long a lone-leader window waits, after the
+// ISR shrank, for the leader's first write committed alone: producers
+// whose requests timed out while the follower held the ISR back, or a
+// transactional producer whose transaction ended meanwhile, take a few
+// seconds to write to the partition again.
+const loneLeaderFirstWrite = 2 * time.Second
 
 // loneLeaderShrink is how long a lone-leader window gives the ISR to
 // shrink to the leader alone, from the cut, under replica.lag.time.max

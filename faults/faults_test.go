@@ -371,8 +371,9 @@ func TestLoneLeaderWindows(t *testing.T) {
 			t.Fatalf("seed %d: %v\n%s", seed, err, s)
 		}
 		// The first crash window is a lone-leader one wherever the
-		// longest such window (2 s of lone writes) fits.
-		longest := cfg.ReplicaLag*3/2 + time.Second + 2*time.Second + cfg.LeaderDown
+		// longest such window (2 s for a first write alone, 2 s of
+		// lone writes) fits.
+		longest := cfg.ReplicaLag*3/2 + time.Second + 2*time.Second + 2*time.Second + cfg.LeaderDown
 		for _, e := range s.Events {
 			if e.Op == faults.OpLoneLeader {
 				break
@@ -395,8 +396,8 @@ func TestLoneLeaderWindows(t *testing.T) {
 			}
 			// The ISR shrinks between the lag and 1.5 times the lag
 			// after the cut (a check every half lag), then the
-			// controller answers.
-			if need := cfg.ReplicaLag*3/2 + time.Second + e.Lag + cfg.LeaderDown; s.Events[j].At-e.At < need {
+			// controller answers; then 2 s for a first write alone.
+			if need := cfg.ReplicaLag*3/2 + time.Second + 2*time.Second + e.Lag + cfg.LeaderDown; s.Events[j].At-e.At < need {
 				t.Fatalf("seed %d: %v healed after %v, needs %v", seed, e, s.Events[j].At-e.At, need)
 			}
 		}
