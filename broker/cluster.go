@@ -123,6 +123,21 @@ func (b *Broker) MetadataState() (quorum.Status, *metadata.Image) {
 	return b.quorum.Status(), b.image()
 }
 
+// LogEnds is what this broker's replica of a partition holds: its log's
+// end offset and its high watermark; ok is false where the broker holds
+// no replica of it. The simulator's lone-leader window reads it to pick
+// a partition the workload writes to, and to crash a leader only once it
+// has committed writes alone.
+func (b *Broker) LogEnds(topic string, index int32) (end, highWatermark int64, ok bool) {
+	b.mu.RLock()
+	p := b.topics[topic].partition(index)
+	b.mu.RUnlock()
+	if p == nil {
+		return 0, 0, false
+	}
+	return p.EndOffset(), p.HighWatermark(), true
+}
+
 // session is the broker's registration with the controller.
 type session struct {
 	mu      sync.Mutex

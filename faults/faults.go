@@ -117,9 +117,10 @@ const (
 	OpFlakyHeal                // Node's connections are reliable again
 	// OpLoneLeader aims a crash at a leader that leads alone: the world
 	// picks a partition of a workload topic (the Nth, modulo, of those
-	// whose leader and an in-sync follower are up), cuts the leader and
-	// that follower off from each other, waits until the ISR is the leader
-	// alone, lets the leader acknowledge writes alone for Lag, and crashes
+	// with records whose leader and an in-sync follower are up), cuts the
+	// leader and that follower off from each other, waits until the ISR
+	// is the leader alone and the leader committed a write alone, lets it
+	// acknowledge writes alone for Lag more, and crashes
 	// it (keeping Keep of each unsynced tail) while the follower, out of
 	// the ISR, is up. With unclean.leader.election.enable the controller
 	// then elects the follower and the leader's lone writes are lost, as
@@ -406,13 +407,15 @@ type Config struct {
 	// Clients are the client hosts (each client of the workload runs on
 	// one): partitions may cut some of them off from some nodes.
 	Clients []string
-	// LoneLeader: half of the crash windows (with Crash enabled) are
-	// OpLoneLeader windows, where they fit: twice ReplicaLag (the brokers'
-	// replica.lag.time.max; at least the lag and 2s) to shrink the ISR, up
-	// to 2s of lone writes,
-	// and LeaderDown with the leader down (longer than the brokers'
-	// session timeout, so that the controller elects without it). Off,
-	// Generate draws exactly what it drew before the option existed.
+	// LoneLeader: the first crash window (with Crash enabled) that fits
+	// one, and half of the later ones, are OpLoneLeader windows: twice
+	// ReplicaLag (the brokers' replica.lag.time.max; at least 1.5 times
+	// the lag and 1s, loneLeaderShrink) to shrink the ISR, 2s for a first
+	// write the leader commits alone, up to 2s more of lone writes, and
+	// LeaderDown with the leader down (longer than the
+	// brokers' session timeout, so that the controller elects without
+	// it). Off, Generate draws exactly what it drew before the option
+	// existed.
 	LoneLeader             bool
 	ReplicaLag, LeaderDown time.Duration
 	// ClientTargets are the nodes clients talk to (the brokers, when
@@ -462,7 +465,9 @@ func Generate(rng *rand.Rand, cfg Config) Schedule {
 			down = append(down, g.pause)
 		}
 		g.track(func(at, end time.Duration) {
-			if cfg.LoneLeader && cfg.Kinds.Has(Crash) && g.rng.IntN(2) == 0 && g.loneLeader(at) {
+			// The first window that fits is a lone-leader window; half of
+			// the later ones are (Config.LoneLeader).
+			if cfg.LoneLeader && cfg.Kinds.Has(Crash) && (g.loneWindows == 0 || g.rng.IntN(2) == 0) && g.loneLeader(at) {
 				return
 			}
 			down[g.rng.IntN(len(down))](at, end)
@@ -516,6 +521,8 @@ type gen struct {
 	// trackEnd is where the current window of a track ends: emit may move
 	// it later (a lone-leader window is as long as it needs).
 	trackEnd time.Duration
+	// loneWindows counts the lone-leader windows emitted.
+	loneWindows int
 }
 
 // track lays non-overlapping fault windows [at, end] over the phase and calls
@@ -540,13 +547,9 @@ func (g *gen) track(emit func(at, end time.Duration)) {
 // (see Config.LoneLeader), and reports whether it did.
 func (g *gen) loneLeader(at time.Duration) bool {
 	alone := g.between(200*time.Millisecond, 2*time.Second)
-	// The ISR shrinks ReplicaLag after the first append the follower
-	// lacks (later on a quiet partition), plus a lag check and the
-	// controller's answer: twice the lag where that fits, else the lag
-	// and 2s.
-	end := at + 2*g.cfg.ReplicaLag + alone + g.cfg.LeaderDown
+	end := at + loneLeaderShrink(g.cfg.ReplicaLag, false) + loneLeaderFirstWrite + alone + g.cfg.LeaderDown
 	if end > g.cfg.Duration {
-		end = at + g.cfg.ReplicaLag + 2*time.Second + alone + g.cfg.LeaderDown
+		end = at + loneLeaderShrink(g.cfg.ReplicaLag, true) + loneLeaderFirstWrite + alone + g.cfg.LeaderDown
 	}
 	if end > g.cfg.Duration {
 		return false
@@ -554,7 +557,29 @@ func (g *gen) loneLeader(at time.Duration) bool {
 	g.add(Event{At: at, Op: OpLoneLeader, Nth: g.rng.IntN(1 << 10), Keep: g.rng.Float64(), Lag: alone, Down: g.cfg.LeaderDown, Until: end})
 	g.add(Event{At: end, Op: OpLoneLeaderHeal})
 	g.trackEnd = end
+	g.loneWindows++
 	return true
+}
+
+// loneLeaderFirstWrite is how long a lone-leader window waits, after the
+// ISR shrank, for the leader's first write committed alone: producers
+// whose requests timed out while the follower held the ISR back, or a
+// transactional producer whose transaction ended meanwhile, take a few
+// seconds to write to the partition again.
+const loneLeaderFirstWrite = 2 * time.Second
+
+// loneLeaderShrink is how long a lone-leader window gives the ISR to
+// shrink to the leader alone, from the cut, under replica.lag.time.max
+// lag. A leader checks its followers every lag/2 (Kafka's isr-expiration
+// task) and drops one lag after it was last caught up, which on a
+// partition taking writes is the cut: the shrink comes between lag and
+// 1.5 lag after the cut, plus the controller's answer. Twice the lag, or
+// (tight, where that does not fit) 1.5 lag and a second.
+func loneLeaderShrink(lag time.Duration, tight bool) time.Duration {
+	if tight {
+		return lag + lag/2 + time.Second
+	}
+	return 2 * lag
 }
 
 func (g *gen) between(lo, hi time.Duration) time.Duration {

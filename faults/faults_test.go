@@ -361,7 +361,7 @@ func TestLoneLeaderWindows(t *testing.T) {
 	for seed := range uint64(100) {
 		cfg := faults.Config{Nodes: names(3), Kinds: faults.SetOf(faults.Crash, faults.Partition), Duration: 60 * time.Second}
 		plain := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg)
-		cfg.ReplicaLag, cfg.LeaderDown = 5*time.Second, 12*time.Second
+		cfg.ReplicaLag, cfg.LeaderDown = []time.Duration{5 * time.Second, 10 * time.Second}[seed%2], 12*time.Second
 		if off := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg); off.String() != plain.String() {
 			t.Fatalf("seed %d: ReplicaLag and LeaderDown without LoneLeader changed the schedule", seed)
 		}
@@ -369,6 +369,18 @@ func TestLoneLeaderWindows(t *testing.T) {
 		s := faults.Generate(rand.New(rand.NewPCG(seed, 9)), cfg)
 		if err := s.Check(faults.AtlasFor(3), cfg.Nodes); err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, s)
+		}
+		// The first crash window is a lone-leader one wherever the
+		// longest such window (2 s for a first write alone, 2 s of
+		// lone writes) fits.
+		longest := cfg.ReplicaLag*3/2 + time.Second + 2*time.Second + 2*time.Second + cfg.LeaderDown
+		for _, e := range s.Events {
+			if e.Op == faults.OpLoneLeader {
+				break
+			}
+			if e.Op == faults.OpCrash && e.At+longest <= cfg.Duration {
+				t.Fatalf("seed %d: the first crash window, at %v, is not a lone-leader window\n%s", seed, e.At, s)
+			}
 		}
 		for i, e := range s.Events {
 			if e.Op != faults.OpLoneLeader {
@@ -382,7 +394,10 @@ func TestLoneLeaderWindows(t *testing.T) {
 			if j == len(s.Events) {
 				t.Fatalf("seed %d: %v is never healed", seed, e)
 			}
-			if need := cfg.ReplicaLag + 2*time.Second + e.Lag + cfg.LeaderDown; s.Events[j].At-e.At < need {
+			// The ISR shrinks between the lag and 1.5 times the lag
+			// after the cut (a check every half lag), then the
+			// controller answers; then 2 s for a first write alone.
+			if need := cfg.ReplicaLag*3/2 + time.Second + 2*time.Second + e.Lag + cfg.LeaderDown; s.Events[j].At-e.At < need {
 				t.Fatalf("seed %d: %v healed after %v, needs %v", seed, e, s.Events[j].At-e.At, need)
 			}
 		}

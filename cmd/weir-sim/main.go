@@ -76,10 +76,11 @@ type params struct {
 	// documented to lose acknowledged writes (world.go: lossAllowances).
 	Acks            string `json:"acks,omitempty"`
 	UncleanElection bool   `json:"unclean_election,omitempty"`
-	// LoneLeader aims half the crash windows at a leader whose ISR is
-	// itself alone, on topics of two replicas and min.insync.replicas=1
-	// with unclean election off: Kafka then keeps the partition offline
-	// until that leader returns, and loses nothing (world.go).
+	// LoneLeader aims the first crash window, and half the later ones, at
+	// a leader whose ISR is itself alone (faults.Config.LoneLeader), on
+	// topics of two replicas and min.insync.replicas=1 with unclean
+	// election off, on at least 3 brokers: Kafka then keeps the partition
+	// offline until that leader returns, and loses nothing (world.go).
 	LoneLeader bool `json:"lone_leader,omitempty"`
 	NoFsync    bool `json:"no_fsync,omitempty"`
 	// Group forces the queue's consumer-group mode on or off (--group);
@@ -216,7 +217,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
 	fs.Float64Var(&f.rate, "rate", 0, "the queue workload's sends per virtual second across its producer clients in the world scenario (0: the seed draws 100, 500, 1000 or 2000)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
-	fs.BoolVar(&f.loneLeader, "lone-leader", false, "topics with two replicas and min.insync.replicas=1 (unclean election off), and half the crash windows aimed at a leader whose ISR is itself alone: nothing may be lost")
+	fs.BoolVar(&f.loneLeader, "lone-leader", false, "at least 3 brokers, topics with two replicas and min.insync.replicas=1 (unclean election off), replica.lag.time.max 10 or 5 s, and the first crash window (then half the others) aimed at a leader whose ISR is itself alone: nothing may be lost")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
 	fs.BoolVar(&f.noFsync, "no-fsync", false, "brokers with weir.fsync.acks.all=false and a whole-cluster power loss on every seed (lost writes allowed)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here (native runs only: to see where the guest's time goes)")
@@ -312,7 +313,7 @@ func deriveParams(f flags, sc scenario) params {
 	plantWorkloadDefect(&p)
 	if p.World != nil {
 		p.World.Txn = drawTxn(f.txn, p.Seed)
-		p.World.ReplicaLagMs = drawReplicaLag(p.Seed).Milliseconds()
+		p.World.ReplicaLagMs = drawReplicaLag(p.Seed, p.LoneLeader || p.UncleanElection).Milliseconds()
 		drawControllers(f.controllers, p.Seed, p.World)
 		p.World.Compaction = drawCompaction(f.compaction, p.Defect, p.Seed)
 		gm, _ := parseGroupMode(f.group) // parseFlags checked it

@@ -17,7 +17,17 @@ const seedStreamReplication = 0x7765_6972_7265_706c // "weirrepl"
 // expansion after it (issue 11) would meet the faults seldom; at 5 s,
 // shorter than broker.session.timeout.ms, a leader cut off from its
 // followers shrinks the ISR before the controller fences it.
-func drawReplicaLag(seed uint64) time.Duration {
+//
+// Runs with lone-leader windows (--lone-leader, --unclean-election) draw
+// 10 s or 5 s only: a window waits up to twice the lag for the ISR to
+// shrink (a leader checks every half lag), then keeps the leader down
+// 12 s, which at 30 s does not fit a 60 s phase. The seeds that draw 10 s
+// or 5 s otherwise keep it.
+func drawReplicaLag(seed uint64, loneWindows bool) time.Duration {
 	rng := rand.New(rand.NewPCG(seed, seedStreamReplication))
-	return []time.Duration{30 * time.Second, 30 * time.Second, 10 * time.Second, 5 * time.Second}[rng.IntN(4)]
+	lags := []time.Duration{30 * time.Second, 30 * time.Second, 10 * time.Second, 5 * time.Second}
+	if loneWindows {
+		lags[0], lags[1] = 10*time.Second, 5*time.Second
+	}
+	return lags[rng.IntN(4)]
 }

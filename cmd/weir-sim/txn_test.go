@@ -24,7 +24,10 @@ func TestSeedDrawsTxnAndReplicaLag(t *testing.T) {
 		if !drawTxn("on", s) || drawTxn("off", s) {
 			t.Fatalf("seed %d: --txn on/off not obeyed", s)
 		}
-		lags[drawReplicaLag(s)]++
+		lags[drawReplicaLag(s, false)]++
+		if lone := drawReplicaLag(s, true); lone > 10*time.Second || (drawReplicaLag(s, false) <= 10*time.Second && lone != drawReplicaLag(s, false)) {
+			t.Fatalf("seed %d: lone-leader runs draw a lag of %v, plain runs %v", s, lone, drawReplicaLag(s, false))
+		}
 	}
 	if txn < n/5 || txn > n*3/10 {
 		t.Errorf("%d of %d seeds transactional, want about a quarter", txn, n)

@@ -137,8 +137,11 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	if p.LoneLeader || p.UncleanElection {
 		// Two replicas, one of which may be left alone in the ISR: with
 		// one node down at a time (the atlas), a third replica would
-		// always be a clean choice.
-		p.World.ReplicationFactor = int16(min(2, p.World.Nodes))
+		// always be a clean choice. At least three brokers: a follower
+		// to leave out of the ISR, and (combined) a metadata quorum that
+		// still has a majority while the lone leader is down, to elect.
+		p.World.Nodes = max(p.World.Nodes, 3)
+		p.World.ReplicationFactor = 2
 		p.World.MinInsync = 1
 	}
 	if p.NoFsync && p.World.PowerLossKeep < 0 {
@@ -282,9 +285,10 @@ func runWorld(ctx context.Context, p params, out *output) int {
 			SyncLatency:  time.Duration(wp.SyncLatencyUs) * time.Microsecond,
 			NetLatency:   time.Duration(wp.LatencyMaxUs+wp.JitterUs) * time.Microsecond,
 			SegmentRolls: wp.SegmentBytes < 1<<20,
-			// With unclean elections allowed, half the crash windows aim
-			// at a leader that leads alone (faults.OpLoneLeader), the only
-			// way such an election loses acknowledged writes.
+			// With unclean elections allowed, or to show they are not,
+			// crash windows aim at a leader that leads alone
+			// (faults.OpLoneLeader), the only way such an election loses
+			// acknowledged writes.
 			LoneLeader: p.LoneLeader || p.UncleanElection,
 			ReplicaLag: replicaLag(wp),
 			LeaderDown: broker.DefaultConfig().SessionTimeout + 3*time.Second,

@@ -96,8 +96,8 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
 	fs.String("acks", "", "the producers' acks: all (the default) or 1; with 1 a leader crash may lose acknowledged writes, which the run allows")
-	fs.Bool("lone-leader", false, "topics with two replicas and min.insync.replicas=1 (unclean election off), and half the crash windows aimed at a leader whose ISR is itself alone: the partition must wait for its leader and lose nothing")
-	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1, and half the crash windows aimed at a leader whose ISR is itself alone (lone-leader); lost writes allowed")
+	fs.Bool("lone-leader", false, "at least 3 brokers, topics with two replicas and min.insync.replicas=1 (unclean election off), replica.lag.time.max 10 or 5 s, and the first crash window (then half the others) aimed at a leader whose ISR is itself alone: the partition must wait for its leader and lose nothing")
+	fs.Bool("unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1, and lone-leader windows as --lone-leader; lost writes allowed")
 	fs.Bool("no-fsync", false, "brokers with weir.fsync.acks.all=false (Kafka's page-cache durability) and a whole-cluster power loss before the final read on every seed; lost writes allowed")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, commandUsage)

@@ -53,6 +53,16 @@ func TestOverrideFlags(t *testing.T) {
 	if got := overrideFlags(nil, nil); len(got) != 0 {
 		t.Errorf("got %v", got)
 	}
+	// A boolean flag stands alone: it is kept, and so is the flag after
+	// it with its value (elect-outside-isr's --lone-leader was dropped so).
+	lone := DefectArgs("elect-outside-isr")
+	if got := overrideFlags(lone, nil); !slices.Equal(got, lone) {
+		t.Errorf("got %v, want %v", got, lone)
+	}
+	got = overrideFlags([]string{"--lone-leader", "--faults", "crash,partition", "--x=1"}, []string{"--faults", "crash", "--x=2"})
+	if want := []string{"--lone-leader", "--faults", "crash", "--x=2"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
 }
 
 // A case with Want counts a seed as catching its defect only when one of

@@ -151,15 +151,42 @@ func SelftestCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 	return 0
 }
 
-// overrideFlags is args (flag-value pairs) with over's flags in place of
-// the same flags in args: --duration 20s given to the selftest replaces a
-// workload defect's own --duration 15s, rather than following it.
+// overrideFlags is args with over's flags in place of the same flags in
+// args: --duration 20s given to the selftest replaces a workload defect's
+// own --duration 15s, rather than following it. A flag is followed by its
+// value, or stands alone (a boolean, --lone-leader, or --name=value): it
+// stands alone when the next word is a flag too, or there is none.
 func overrideFlags(args, over []string) []string {
+	replaced := map[string]bool{}
+	for _, f := range splitFlags(over) {
+		replaced[flagName(f[0])] = true
+	}
 	var out []string
-	for i := 0; i+1 < len(args); i += 2 {
-		if !slices.Contains(over, args[i]) {
-			out = append(out, args[i], args[i+1])
+	for _, f := range splitFlags(args) {
+		if !replaced[flagName(f[0])] {
+			out = append(out, f...)
 		}
 	}
 	return append(out, over...)
+}
+
+// splitFlags groups args into flags, each with its value if it has one
+// (see overrideFlags).
+func splitFlags(args []string) [][]string {
+	var out [][]string
+	for i := 0; i < len(args); i++ {
+		if strings.Contains(args[i], "=") || i+1 == len(args) || strings.HasPrefix(args[i+1], "-") {
+			out = append(out, args[i:i+1])
+			continue
+		}
+		out = append(out, args[i:i+2])
+		i++
+	}
+	return out
+}
+
+// flagName is a flag's name without an =value.
+func flagName(arg string) string {
+	name, _, _ := strings.Cut(arg, "=")
+	return name
 }

@@ -12,13 +12,16 @@ import (
 // A lone-leader window (faults.OpLoneLeader) aims a crash at the one moment
 // an unclean election can lose acknowledged writes: the leader is the
 // ISR's only member and an out-of-sync replica is up to be elected. The
-// world picks the partition when the window opens, or as soon after as
-// one qualifies (it depends on where leadership went), cuts the leader and one in-sync follower off from
-// each other so that the follower falls out of the ISR, watches the
-// leader's metadata image every loneLeaderPoll until the ISR is the leader
-// alone, lets it acknowledge writes alone for the event's Lag, and crashes
-// it. The heal event removes the cut and restarts the leader; the liveness
-// phase heals both too. One window at a time (the faults' down track).
+// world picks the partition (one with records) when the window opens, or
+// as soon after as one qualifies (it depends on where leadership went),
+// cuts the leader and one in-sync follower off from each other so that
+// the follower falls out of the ISR, watches the leader's metadata image
+// every loneLeaderPoll until the ISR is the leader alone, then its high
+// watermark until it moves on (a write committed by the leader alone),
+// lets it acknowledge writes alone for the event's Lag more, and crashes
+// it. The heal event removes the cut and restarts the leader; the
+// liveness phase heals both too. One window at a time (the faults' down
+// track).
 
 // loneLeaderPoll is how often the window looks at the leader's image.
 const loneLeaderPoll = 100 * time.Millisecond
@@ -52,7 +55,7 @@ func (w *World) startLoneLeader(e faults.Event) error {
 	l := &loneLeader{closed: make(chan struct{})}
 	w.lone = l
 	if !w.pickLoneLeader(l, e.Nth) {
-		w.Tracef("lone leader: no partition of a workload topic has a leader and an in-sync follower up (the follower not the active controller); looking again every %v", loneLeaderPoll)
+		w.Tracef("lone leader: no partition of a workload topic has records, a leader and an in-sync follower up (the follower not the active controller); looking again every %v", loneLeaderPoll)
 	}
 	go w.watchLoneLeader(l, e, w.Elapsed()+e.Until-e.At-e.Down)
 	return nil
@@ -75,7 +78,8 @@ func (w *World) pickLoneLeader(l *loneLeader, nth int) bool {
 
 // loneLeaderTarget picks the nth (modulo) partition, in topic name and
 // partition order, of the topics without a "__" prefix whose leader and
-// an in-sync follower are up, as the image of the first node up says. The
+// an in-sync follower are up, as the image of the first node up says, and
+// whose leader holds a record (hasWrites). The
 // follower must not be the metadata quorum's leader (the active
 // controller): cut off from it, the leader would be fenced and the
 // follower elected cleanly, which loses nothing.
@@ -94,7 +98,7 @@ func (w *World) loneLeaderTarget(nth int) *loneLeader {
 			}
 			for i, p := range t.Partitions {
 				leader := w.nodeName(p.Leader)
-				if leader == "" || !w.Up(leader) {
+				if leader == "" || !w.Up(leader) || !w.hasWrites(leader, t.Name, i) {
 					continue
 				}
 				for _, r := range p.ISR {
@@ -117,6 +121,20 @@ func (w *World) loneLeaderTarget(nth int) *loneLeader {
 		return a.partition - b.partition
 	})
 	return candidates[nth%len(candidates)]
+}
+
+// hasWrites reports whether node's replica of topic's partition index
+// has a record: a partition the workload writes to. The records a lone
+// leader acknowledges alone are what an election from outside the ISR
+// loses, and a partition none of the workload's keys go to never has
+// any.
+func (w *World) hasWrites(node, topic string, index int) bool {
+	b := w.Broker(node)
+	if b == nil {
+		return false
+	}
+	end, _, ok := b.LogEnds(topic, int32(index))
+	return ok && end > 0
 }
 
 // nodeName is the name of the node with broker id id, "" if none.
@@ -145,8 +163,25 @@ func (w *World) leadsAlone(l *loneLeader) bool {
 	return w.nodeName(p.Leader) == l.leader && len(p.ISR) == 1 && p.ISR[0] == p.Leader
 }
 
+// leaderHighWatermark is the high watermark of l's partition on l's
+// leader, -1 if unknown (the leader is down, or holds no replica yet).
+func (w *World) leaderHighWatermark(l *loneLeader) int64 {
+	b := w.Broker(l.leader)
+	if b == nil {
+		return -1
+	}
+	_, hw, ok := b.LogEnds(l.topic, int32(l.partition))
+	if !ok {
+		return -1
+	}
+	return hw
+}
+
 // watchLoneLeader picks l's partition if it has none yet, waits until its
-// leader leads alone, then e.Lag more, and crashes it, unless the window
+// leader leads alone and its high watermark moves on from there (writes
+// committed by the leader alone, acknowledged to their producers: on a
+// partition that takes no writes meanwhile an election of the follower
+// loses nothing), then e.Lag more, and crashes it, unless the window
 // closes first or the crash would come after last: the leader could not
 // stay down e.Down before the window's heal (e.Until), and restarted
 // sooner it would be back before the controller elects without it.
@@ -169,7 +204,15 @@ func (w *World) watchLoneLeader(l *loneLeader, e faults.Event, last time.Duratio
 			return
 		}
 	}
-	w.Tracef("lone leader: %v: the ISR is the leader alone; crash it in %v", l, e.Lag)
+	hw := w.leaderHighWatermark(l)
+	w.Tracef("lone leader: %v: the ISR is the leader alone at high watermark %d", l, hw)
+	for w.leaderHighWatermark(l) <= hw {
+		if w.Elapsed()+e.Lag > last || !w.sleepOrClose(l, loneLeaderPoll) {
+			w.noLoneCrash(l, "the leader committed no write alone in time")
+			return
+		}
+	}
+	w.Tracef("lone leader: %v: the leader commits writes alone (high watermark %d); crash it in %v", l, w.leaderHighWatermark(l), e.Lag)
 	if w.Elapsed()+e.Lag > last || !w.sleepOrClose(l, e.Lag) {
 		w.noLoneCrash(l, "too late to keep the leader down until the controller elects without it")
 		return

@@ -137,3 +137,64 @@ func readPartitions(t *testing.T, w *world.World, topic string) map[string]bool 
 	}
 	return got
 }
+
+// TestLoneLeaderPicksPartitionsWithRecords: a lone-leader window picks
+// only a partition whose leader holds records. On one the workload never
+// writes to, a leader crashed alone loses nothing, so with every
+// partition empty the window cuts and crashes nothing; once one partition
+// has a record, the window picks that one.
+func TestLoneLeaderPicksPartitionsWithRecords(t *testing.T) {
+	w := newWorld(t, 43, world.Config{Nodes: 3})
+	ready(t, w)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(newClient(t, w, "admin"))
+	insync := "1"
+	resp, err := adm.CreateTopic(ctx, 3, 2, map[string]*string{"min.insync.replicas": &insync}, "e")
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic: %v", err)
+	}
+	traced := func(s string) bool { return strings.Contains(strings.Join(w.Trace(), "\n"), s) }
+	window := faults.Event{Op: faults.OpLoneLeader, Lag: 100 * time.Millisecond, Down: time.Second, Until: 2 * time.Second}
+	apply(t, w, window)
+	waitFor(t, "the window on empty partitions to give up", func() bool { return traced("no partition qualified in time") })
+	if traced("cut the leader and the follower") {
+		t.Fatal("the window cut a partition without records")
+	}
+	apply(t, w, faults.Event{Op: faults.OpLoneLeaderHeal})
+
+	// The partition to write to: one whose follower is not the active
+	// controller (the window never cuts that one off).
+	st, img := w.Broker("n1").MetadataState()
+	topic, ok := img.Topic("e")
+	if !ok {
+		t.Fatal("n1 does not know topic e")
+	}
+	target := -1
+	for i, p := range topic.Partitions {
+		for _, r := range p.Replicas {
+			if r != p.Leader && r != st.Leader && target < 0 {
+				target = i
+			}
+		}
+	}
+	if target < 0 {
+		t.Fatalf("every partition's follower is the controller, node %d", st.Leader)
+	}
+	cl := newClient(t, w, "producer", kgo.DefaultProduceTopic("e"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := cl.ProduceSync(ctx, &kgo.Record{Partition: int32(target), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	ready(t, w) // the follower has the record too: the ISR is whole
+	apply(t, w, window)
+	waitFor(t, "the window to pick a partition or give up", func() bool {
+		return traced("lone leader: e/") || strings.Count(strings.Join(w.Trace(), "\n"), "no partition qualified in time") > 1
+	})
+	if want := fmt.Sprintf("lone leader: e/%d (", target); !traced(want) {
+		t.Fatalf("the window did not pick e/%d, the partition with a record:\n%s", target, strings.Join(w.Trace(), "\n"))
+	}
+	apply(t, w, faults.Event{Op: faults.OpLoneLeaderHeal})
+}
