@@ -164,7 +164,11 @@ func (b *Broker) produceOne(ctx context.Context, r *kmsg.ProduceRequest, version
 		return nil, partition.AppendResult{}, errTopic(kerrp, "%s", msg)
 	}
 	ts, _ := b.effectiveTopicConfig(overrides, "message.timestamp.type")
-	res := p.Append(&batch, ts == "LogAppendTime", r.Acks == -1)
+	appendBatch := p.Append
+	if version >= 12 {
+		appendBatch = p.AppendTV2
+	}
+	res := appendBatch(&batch, ts == "LogAppendTime", r.Acks == -1)
 	if res.Err == kerr.InvalidTxnState && version >= 12 {
 		res.Err = kerr.TransactionAbortable // what KIP-890 clients abort on (txn_verify.go)
 	}

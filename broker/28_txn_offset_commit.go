@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/broker/group"
+	"github.com/weir-dev/weir/broker/partition"
 	"github.com/weir-dev/weir/broker/txn"
 )
 
@@ -70,20 +71,15 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, req *request) (reply,
 		return fail(code)
 	}
 	p := cs.p
-	if token, needed := p.NeedsVerificationOf(r.ProducerID, r.ProducerEpoch); needed {
-		code := b.verifyTxnPartition(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, offsetsTopic, cs.index, r.Version >= 5)
-		if !p.Verified(r.ProducerID, token, code == 0) {
-			if code == 0 {
-				code = kerr.InvalidTxnState.Code
-			}
-			return fail(produceVerificationError(code, r.Version >= 5).Code)
-		}
+	tv2 := r.Version >= 5
+	if code := b.verifyTxnOffsets(ctx, r, p, cs.index, tv2); code != 0 {
+		return fail(code)
 	}
 	w := newWaiter()
 	code = cs.do(func(sm *group.Shard, nowMs int64) group.Output {
 		// Checked under the shard's lock: nothing else writes the
 		// partition until the shard's batch is appended.
-		if d := p.CheckTxnCommit(r.ProducerID, r.ProducerEpoch); d.Action == txn.Reject {
+		if d := p.CheckTxnCommit(r.ProducerID, r.ProducerEpoch, tv2); d.Action == txn.Reject {
 			return sm.Answer(nowMs, w, group.ErrorResponse(&known, d.Err.Code))
 		}
 		return sm.TxnCommit(nowMs, &known, w)
@@ -102,4 +98,29 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, req *request) (reply,
 		}
 		return resp
 	}), nil
+}
+
+// verifyTxnOffsets runs the KIP-890 part 1 check for the offsets a
+// transaction commits in partition index of __consumer_offsets (p), if
+// they need one, asking once more when a marker voided the verification
+// (verifyProduce says why); it returns the error code to answer, 0 if the
+// commit may go on.
+func (b *Broker) verifyTxnOffsets(ctx context.Context, r *kmsg.TxnOffsetCommitRequest, p *partition.Partition, index int32, tv2 bool) int16 {
+	for attempt := 0; ; attempt++ {
+		token, needed := p.NeedsVerificationOf(r.ProducerID, r.ProducerEpoch, tv2)
+		if !needed {
+			return 0
+		}
+		code := b.verifyTxnPartition(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, offsetsTopic, index, tv2)
+		if p.Verified(r.ProducerID, token, code == 0) {
+			return 0
+		}
+		if code == 0 && attempt == 0 {
+			continue
+		}
+		if code == 0 {
+			code = kerr.InvalidTxnState.Code
+		}
+		return produceVerificationError(code, tv2).Code
+	}
 }

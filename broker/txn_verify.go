@@ -143,7 +143,11 @@ func produceVerificationError(code int16, newClient bool) *kerr.Error {
 
 // verifyProduce runs the KIP-890 part 1 check for a produced batch, if it
 // needs one: nil means the batch may go to the append, whose own check
-// refuses it if a marker voided the verification meanwhile.
+// refuses it if a marker voided the verification meanwhile. A
+// verification that a marker voided while it was asked is asked once more:
+// the marker may have ended the producer's previous transaction (one of
+// transaction version 1, which keeps the epoch), and the new answer tells
+// whether the batch's own transaction is still on.
 func (b *Broker) verifyProduce(ctx context.Context, r *kmsg.ProduceRequest, version int16, t *topic, p *partition.Partition, batch *record.Batch) *topicError {
 	if !batch.IsTransactional() {
 		return nil
@@ -151,18 +155,24 @@ func (b *Broker) verifyProduce(ctx context.Context, r *kmsg.ProduceRequest, vers
 	if r.TransactionID == nil || *r.TransactionID == "" {
 		return errTopic(kerr.InvalidTxnState, "a transactional batch needs the request's transactional id")
 	}
-	token, needed := p.NeedsVerification(batch)
-	if !needed {
-		return nil
-	}
-	code := b.verifyTxnPartition(ctx, *r.TransactionID, batch.ProducerID, batch.ProducerEpoch, t.name(), p.Index(), version >= 12)
-	if !p.Verified(batch.ProducerID, token, code == 0) {
+	tv2 := version >= 12
+	for attempt := 0; ; attempt++ {
+		token, needed := p.NeedsVerification(batch, tv2)
+		if !needed {
+			return nil
+		}
+		code := b.verifyTxnPartition(ctx, *r.TransactionID, batch.ProducerID, batch.ProducerEpoch, t.name(), p.Index(), tv2)
+		if p.Verified(batch.ProducerID, token, code == 0) {
+			return nil
+		}
+		if code == 0 && attempt == 0 {
+			continue
+		}
 		if code == 0 {
-			e := produceVerificationError(kerr.TransactionAbortable.Code, version >= 12)
+			e := produceVerificationError(kerr.TransactionAbortable.Code, tv2)
 			return errTopic(e, "the producer's transaction ended while this batch was verified")
 		}
-		e := produceVerificationError(code, version >= 12)
+		e := produceVerificationError(code, tv2)
 		return errTopic(e, "transaction verification with the coordinator failed: %s", kerr.ErrorForCode(code))
 	}
-	return nil
 }

@@ -159,6 +159,12 @@ func (p *Partition) Append(batch *record.Batch, logAppendTime, awaited bool) App
 	return p.appendChecked(batch, logAppendTime, awaited, p.producers.Check)
 }
 
+// AppendTV2 is Append for a batch of a producer of transaction version 2
+// (Produce v12+), checked as such (txn.PartitionProducers.CheckTV2).
+func (p *Partition) AppendTV2(batch *record.Batch, logAppendTime, awaited bool) AppendResult {
+	return p.appendChecked(batch, logAppendTime, awaited, p.producers.CheckTV2)
+}
+
 // appendChecked is Append with the producer-state check given: a
 // transaction marker is checked by CheckMarker (txn.go). check
 // runs under mu.

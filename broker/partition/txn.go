@@ -104,15 +104,21 @@ func (p *Partition) ProducerStates() []txn.Producer {
 }
 
 // NeedsVerification reports whether batch would open a transaction the
-// coordinator has not confirmed (KIP-890 part 1), and if so records the
+// coordinator has not confirmed (KIP-890 part 1), or, from a producer of
+// transaction version 2 (tv2: Produce v12+), join one not known to be of
+// that version (txn.PartitionProducers.CheckTV2), and if so records the
 // verification about to be asked for and returns its token.
-func (p *Partition) NeedsVerification(batch *record.Batch) (token uint64, needed bool) {
+func (p *Partition) NeedsVerification(batch *record.Batch, tv2 bool) (token uint64, needed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if d := p.producers.Check(batch); !d.NeedsVerification {
+	check := p.producers.Check
+	if tv2 {
+		check = p.producers.CheckTV2
+	}
+	if d := check(batch); !d.NeedsVerification {
 		return 0, false
 	}
-	return p.producers.StartVerification(batch.ProducerID, batch.ProducerEpoch), true
+	return p.producers.StartVerification(batch.ProducerID, batch.ProducerEpoch, tv2), true
 }
 
 // Verified records the coordinator's answer to a verification: ok
@@ -150,22 +156,26 @@ func (p *Partition) CheckMarker(m txn.Marker, tv2 bool) txn.Decision {
 }
 
 // CheckTxnCommit checks a transactional offset commit of producer pid at
-// epoch the group coordinator is about to write (CheckCoordinatorBatch).
-func (p *Partition) CheckTxnCommit(pid int64, epoch int16) txn.Decision {
+// epoch the group coordinator is about to write (CheckCoordinatorBatch;
+// tv2: TxnOffsetCommit v5+, CheckCoordinatorBatchTV2).
+func (p *Partition) CheckTxnCommit(pid int64, epoch int16, tv2 bool) txn.Decision {
 	b := record.Batch{}
 	b.ProducerID, b.ProducerEpoch, b.Attributes = pid, epoch, record.TransactionalBit
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if tv2 {
+		return p.producers.CheckCoordinatorBatchTV2(&b)
+	}
 	return p.producers.CheckCoordinatorBatch(&b)
 }
 
-// NeedsVerificationOf is needsVerification for a batch a coordinator will
+// NeedsVerificationOf is NeedsVerification for a batch a coordinator will
 // write for producer pid at epoch.
-func (p *Partition) NeedsVerificationOf(pid int64, epoch int16) (token uint64, needed bool) {
+func (p *Partition) NeedsVerificationOf(pid int64, epoch int16, tv2 bool) (token uint64, needed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.producers.NeedsVerification(pid, epoch) {
+	if !p.producers.NeedsVerification(pid, epoch, tv2) {
 		return 0, false
 	}
-	return p.producers.StartVerification(pid, epoch), true
+	return p.producers.StartVerification(pid, epoch, tv2), true
 }

@@ -103,6 +103,12 @@ type producerEntry struct {
 	// since the last marker). Only a marker ends it; a new epoch does not.
 	inTxn    bool
 	txnFirst int64
+	// txnTV2: the open transaction is known to be of transaction
+	// version 2 (a verification for such a batch confirmed it), so the
+	// producer's version 2 batches may join it unverified (checkTxn).
+	// Not kept in snapshots: after a restart or on a new leader the next
+	// such batch is verified once more.
+	txnTV2 bool
 	// coordEpoch is the coordinator epoch of the last marker (-1: none).
 	coordEpoch int32
 }
@@ -193,7 +199,15 @@ func NewPartitionProducers() *PartitionProducers { return &PartitionProducers{} 
 //     with a transaction open here is INVALID_TXN_STATE; a transactional
 //     batch that would open one needs a verification on record when
 //     verification is required (INVALID_TXN_STATE, NeedsVerification).
-func (p *PartitionProducers) Check(b *record.Batch) Decision {
+func (p *PartitionProducers) Check(b *record.Batch) Decision { return p.check(b, false) }
+
+// CheckTV2 is Check for a batch of a producer of transaction version 2
+// (Produce v12+): rule 8 also asks a verification before such a batch
+// joins a transaction open at its epoch that is not known to be of
+// version 2 (checkTxn).
+func (p *PartitionProducers) CheckTV2(b *record.Batch) Decision { return p.check(b, true) }
+
+func (p *PartitionProducers) check(b *record.Batch, tv2 bool) Decision {
 	if b.ProducerID < 0 {
 		return Decision{Action: Append}
 	}
@@ -202,7 +216,7 @@ func (p *PartitionProducers) Check(b *record.Batch) Decision {
 	}
 	e := p.producers[b.ProducerID]
 	if e == nil {
-		return p.checkTxn(b, nil)
+		return p.checkTxn(b, nil, tv2)
 	}
 	if b.ProducerEpoch == e.epoch {
 		first, last := b.FirstSequence, b.LastSequence()
@@ -219,12 +233,12 @@ func (p *PartitionProducers) Check(b *record.Batch) Decision {
 		if b.FirstSequence != 0 {
 			return reject(kerr.OutOfOrderSequenceNumber, "producer %d new epoch %d must start at sequence 0, got %d", b.ProducerID, b.ProducerEpoch, b.FirstSequence)
 		}
-		return p.checkTxn(b, e)
+		return p.checkTxn(b, e, tv2)
 	}
 	if last := e.lastSequence(); b.FirstSequence != record.IncrementSequence(last, 1) {
 		return reject(kerr.OutOfOrderSequenceNumber, "producer %d epoch %d sent sequence %d after %d", b.ProducerID, b.ProducerEpoch, b.FirstSequence, last)
 	}
-	return p.checkTxn(b, e)
+	return p.checkTxn(b, e, tv2)
 }
 
 func reject(err *kerr.Error, format string, args ...any) Decision {

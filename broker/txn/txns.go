@@ -43,11 +43,13 @@ type txnSpan struct {
 }
 
 // verification is a check with the transaction coordinator on record for
-// a producer: asked at epoch, confirmed once verified.
+// a producer: asked at epoch, confirmed once verified; tv2 says it was
+// asked for a batch of transaction version 2 (see checkTxn).
 type verification struct {
 	epoch    int16
 	token    uint64
 	verified bool
+	tv2      bool
 }
 
 // SetRequireVerification turns KIP-890 part 1 on or off: with it on, a
@@ -59,8 +61,19 @@ type verification struct {
 func (p *PartitionProducers) SetRequireVerification(on bool) { p.requireVerification = on }
 
 // checkTxn is Check's transactional rule, once the idempotence rules let
-// the batch through; e is nil for an unknown producer.
-func (p *PartitionProducers) checkTxn(b *record.Batch, e *producerEntry) Decision {
+// the batch through; e is nil for an unknown producer. tv2 says the batch
+// comes from a producer of transaction version 2 (Produce v12+,
+// TxnOffsetCommit v5+), whose transactions each have an epoch of their
+// own. Such a batch joins a transaction open here at its epoch only if
+// that transaction is known to be of version 2 too; otherwise it may be
+// the producer's previous transaction, ended with version 1 (which keeps
+// the epoch) and not yet marked here: a client that switched to version 2
+// between two transactions (franz-go does, once it learns the cluster's
+// transaction.version) would have its new records decided by the old
+// transaction's marker. The coordinator's confirmation settles it: it
+// answers only once the previous transaction is complete, and that
+// marker voids the verification asked before it (VoidVerification).
+func (p *PartitionProducers) checkTxn(b *record.Batch, e *producerEntry, tv2 bool) Decision {
 	inTxn := e != nil && e.inTxn
 	if !b.IsTransactional() {
 		if inTxn {
@@ -68,13 +81,13 @@ func (p *PartitionProducers) checkTxn(b *record.Batch, e *producerEntry) Decisio
 		}
 		return Decision{Action: Append}
 	}
-	if inTxn && e.epoch == b.ProducerEpoch {
-		return Decision{Action: Append}
-	}
 	if !p.requireVerification {
 		return Decision{Action: Append}
 	}
-	if v, ok := p.verifying[b.ProducerID]; ok && v.verified && v.epoch == b.ProducerEpoch {
+	if inTxn && e.epoch == b.ProducerEpoch && (!tv2 || e.txnTV2) {
+		return Decision{Action: Append}
+	}
+	if v, ok := p.verifying[b.ProducerID]; ok && v.verified && v.epoch == b.ProducerEpoch && (!tv2 || v.tv2) {
 		return Decision{Action: Append}
 	}
 	d := reject(kerr.InvalidTxnState, "producer %d epoch %d: this partition is not in a transaction the coordinator confirmed", b.ProducerID, b.ProducerEpoch)
@@ -87,39 +100,51 @@ func (p *PartitionProducers) checkTxn(b *record.Batch, e *producerEntry) Decisio
 // transaction; Kafka's AppendOrigin.COORDINATOR): it carries no sequence
 // numbers, so only the epoch is checked, then the transaction rules.
 func (p *PartitionProducers) CheckCoordinatorBatch(b *record.Batch) Decision {
+	return p.checkCoordinatorBatch(b, false)
+}
+
+// CheckCoordinatorBatchTV2 is CheckCoordinatorBatch for the offsets of a
+// producer of transaction version 2 (TxnOffsetCommit v5+; see checkTxn).
+func (p *PartitionProducers) CheckCoordinatorBatchTV2(b *record.Batch) Decision {
+	return p.checkCoordinatorBatch(b, true)
+}
+
+func (p *PartitionProducers) checkCoordinatorBatch(b *record.Batch, tv2 bool) Decision {
 	e := p.producers[b.ProducerID]
 	if e != nil && b.ProducerEpoch < e.epoch {
 		return reject(kerr.InvalidProducerEpoch, "producer %d epoch %d is older than the current epoch %d", b.ProducerID, b.ProducerEpoch, e.epoch)
 	}
-	return p.checkTxn(b, e)
+	return p.checkTxn(b, e, tv2)
 }
 
 // NeedsVerification reports whether a transactional batch of producer pid
-// at epoch would need a verification (see checkTxn) to open a transaction
-// here: for coordinators, which check before they build the batch.
-func (p *PartitionProducers) NeedsVerification(pid int64, epoch int16) bool {
+// at epoch would need a verification (see checkTxn; tv2 as there) to open
+// or join a transaction here: for coordinators, which check before they
+// build the batch.
+func (p *PartitionProducers) NeedsVerification(pid int64, epoch int16, tv2 bool) bool {
 	if !p.requireVerification {
 		return false
 	}
-	if e := p.producers[pid]; e != nil && e.inTxn && e.epoch == epoch {
+	if e := p.producers[pid]; e != nil && e.inTxn && e.epoch == epoch && (!tv2 || e.txnTV2) {
 		return false
 	}
 	v, ok := p.verifying[pid]
-	return !ok || !v.verified || v.epoch != epoch
+	return !ok || !v.verified || v.epoch != epoch || (tv2 && !v.tv2)
 }
 
 // StartVerification records that the broker asks the coordinator whether
-// this partition is in the ongoing transaction of producer pid at epoch,
-// and returns the token to confirm it with (Verified). A marker that ends
-// that transaction (VoidVerification), the transaction opening, or a later
+// this partition is in the ongoing transaction of producer pid at epoch
+// (for a batch of transaction version 2 if tv2), and returns the token to
+// confirm it with (Verified). A marker that ends that transaction
+// (VoidVerification), the transaction opening, or a later
 // StartVerification voids it: the answer then no longer describes the
 // transaction a batch would join (Kafka's verification guard).
-func (p *PartitionProducers) StartVerification(pid int64, epoch int16) uint64 {
+func (p *PartitionProducers) StartVerification(pid int64, epoch int16, tv2 bool) uint64 {
 	if p.verifying == nil {
 		p.verifying = map[int64]verification{}
 	}
 	p.verifySeq++
-	p.verifying[pid] = verification{epoch: epoch, token: p.verifySeq}
+	p.verifying[pid] = verification{epoch: epoch, token: p.verifySeq, tv2: tv2}
 	return p.verifySeq
 }
 
@@ -161,12 +186,17 @@ func (p *PartitionProducers) CancelVerification(pid int64, token uint64) {
 }
 
 // beginTxn opens the producer's transaction at offset unless one is open.
+// The transaction is of version 2 (txnTV2) once a verification for a batch
+// of that version confirmed it (checkTxn).
 func (p *PartitionProducers) beginTxn(pid, offset int64, e *producerEntry) {
+	v, ok := p.verifying[pid]
+	tv2 := ok && v.verified && v.tv2 && v.epoch == e.epoch
 	delete(p.verifying, pid)
 	if e.inTxn {
+		e.txnTV2 = e.txnTV2 || tv2
 		return
 	}
-	e.inTxn, e.txnFirst = true, offset
+	e.inTxn, e.txnFirst, e.txnTV2 = true, offset, tv2
 	p.open = append(p.open, txnSpan{pid: pid, first: offset, end: -1})
 }
 
@@ -183,7 +213,7 @@ func (p *PartitionProducers) endTxn(b *record.Batch, offset int64, e *producerEn
 	if !e.inTxn {
 		return
 	}
-	e.inTxn = false
+	e.inTxn, e.txnTV2 = false, false
 	for i := range p.open {
 		if s := &p.open[i]; s.pid == b.ProducerID && s.end < 0 {
 			s.end = offset

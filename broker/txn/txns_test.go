@@ -174,7 +174,7 @@ func TestVerification(t *testing.T) {
 	if d := l.state.Check(b); d.Err != kerr.InvalidTxnState || !d.NeedsVerification {
 		t.Fatalf("unverified: %+v", d)
 	}
-	token := l.state.StartVerification(1, 0)
+	token := l.state.StartVerification(1, 0, false)
 	if d := l.state.Check(b); !d.NeedsVerification {
 		t.Fatalf("asked but not confirmed: %+v", d)
 	}
@@ -192,7 +192,7 @@ func TestVerification(t *testing.T) {
 	// A late batch of the ended transaction needs a verification again;
 	// one asked before a marker of its transaction lands is void.
 	late := txnBatch(t, 1, 0, 2, 1, true)
-	token = l.state.StartVerification(1, 0)
+	token = l.state.StartVerification(1, 0, false)
 	m := Marker{ProducerID: 1, ProducerEpoch: 0, Commit: false}
 	l.state.VoidVerification(m, false)
 	l.mark(t, m, false)
@@ -202,12 +202,12 @@ func TestVerification(t *testing.T) {
 	// Under transaction version 2, the previous transaction's marker
 	// carries the epoch the next transaction's verification is about: it
 	// does not void it; the next transaction's own marker (one more) does.
-	token = l.state.StartVerification(1, 1)
+	token = l.state.StartVerification(1, 1, false)
 	l.state.VoidVerification(Marker{ProducerID: 1, ProducerEpoch: 1}, true)
 	if !l.state.Verified(1, token) {
 		t.Fatal("the previous transaction's TV2 marker voided the next one's verification")
 	}
-	token = l.state.StartVerification(1, 1)
+	token = l.state.StartVerification(1, 1, false)
 	l.state.VoidVerification(Marker{ProducerID: 1, ProducerEpoch: 2}, true)
 	if l.state.Verified(1, token) {
 		t.Fatal("a TV2 marker ending the verified transaction did not void it")
@@ -428,4 +428,70 @@ func FuzzParseMarker(f *testing.F) {
 			t.Fatalf("marker %+v written and read back as %+v, %v", m, back, err)
 		}
 	})
+}
+
+// TestVersion2BatchWaitsForVersion1Marker: franz-go switches a
+// transactional producer to transaction version 2 between two
+// transactions once it learns the cluster's transaction.version. A
+// version 1 end keeps the epoch, so the next transaction runs at the
+// epoch of the one before. Its first batch must not join that
+// transaction where the marker has not landed yet (simulator seeds
+// 60005 and 61188: the old transaction's marker then decided the new
+// records, a torn transaction); it waits for a verification, which the
+// old marker voids, and opens a transaction of its own after it.
+func TestVersion2BatchWaitsForVersion1Marker(t *testing.T) {
+	var l txnLog
+	l.state.SetRequireVerification(true)
+	// Version 1: a verified transaction at epoch 3.
+	token := l.state.StartVerification(1, 3, false)
+	if !l.state.Verified(1, token) {
+		t.Fatal("verification voided")
+	}
+	if d := l.produce(t, txnBatch(t, 1, 3, 0, 1, true)); d.Action != Append {
+		t.Fatalf("version 1 batch: %+v", d)
+	}
+	// Its end (version 1: no new epoch) is on its way; the producer's
+	// version 2 transaction at epoch 3 sends its first batch here.
+	next := txnBatch(t, 1, 3, 1, 1, true)
+	if d := l.state.CheckTV2(next); !d.NeedsVerification {
+		t.Fatalf("a version 2 batch joined a version 1 transaction: %+v", d)
+	}
+	if !l.state.NeedsVerification(1, 3, true) {
+		t.Fatal("version 2 offsets would join a version 1 transaction unverified")
+	}
+	// A version 1 batch of the same transaction still joins it.
+	if d := l.state.Check(next); d.Action != Append {
+		t.Fatalf("version 1 batch of the open transaction: %+v", d)
+	}
+	token = l.state.StartVerification(1, 3, true)
+	m := Marker{ProducerID: 1, ProducerEpoch: 3, Commit: false}
+	l.state.VoidVerification(m, false)
+	if d := l.mark(t, m, false); d.Action != Append {
+		t.Fatalf("version 1 marker: %+v", d)
+	}
+	if l.state.Verified(1, token) {
+		t.Fatal("the old transaction's marker did not void the verification asked before it")
+	}
+	// Asked again, confirmed: the batch opens a transaction of its own.
+	if d := l.state.CheckTV2(next); !d.NeedsVerification {
+		t.Fatalf("after the marker, unverified: %+v", d)
+	}
+	token = l.state.StartVerification(1, 3, true)
+	if !l.state.Verified(1, token) {
+		t.Fatal("verification voided")
+	}
+	if d := l.state.CheckTV2(next); d.Action != Append {
+		t.Fatalf("verified version 2 batch: %+v", d)
+	}
+	l.add(t, next)
+	if got := l.state.LastStableOffset(l.end); got != 2 {
+		t.Fatalf("LSO %d, want 2: the new transaction opens after the marker", got)
+	}
+	// Further version 2 batches of it need nothing more.
+	if d := l.state.CheckTV2(txnBatch(t, 1, 3, 2, 1, true)); d.Action != Append {
+		t.Fatalf("second version 2 batch: %+v", d)
+	}
+	if l.state.NeedsVerification(1, 3, true) {
+		t.Fatal("version 2 offsets of a version 2 transaction asked again")
+	}
 }
