@@ -144,7 +144,11 @@
 //     Newer as the history shows it, not by first reports: one client's
 //     ids follow each other, and an id in use before a later
 //     incarnation's client was made is older than that client's; a
-//     client's new id may commit before its callbacks report it.
+//     client's new id may commit before its callbacks report it. An old
+//     id that took the instance back (its newer holder reported owning
+//     nothing, then the old id an assignment of a later generation: the
+//     next member to join after a KIP-848 static leave) commits as the
+//     instance's again.
 //     Double-assignment takes a static member's incarnations as one
 //     member, and a KIP-848 member's generation as its member epoch.
 //

@@ -301,6 +301,35 @@ func TestUnfencedInstanceOrder(t *testing.T) {
 			b.assignment(20, "m2", 1, history.Assigned, p0, p0)
 			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
 		}},
+		{name: "an old incarnation takes the instance back after the next one left (seed 62065)", steps: func(b *hb) {
+			// KIP-848: once m2 left (member epoch -2), the instance
+			// goes to the next member to join, here the old process's
+			// client under its old id, at a later generation.
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.joinStatic(20, "i")
+			b.assignment(20, "m2", 7, history.Assigned, p0, p0)
+			b.assignment(20, "m2", 7, history.Revoked, nil, p0)
+			b.assignment(10, "m1", 9, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 9, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "an old incarnation assigned again while the next one still holds", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.joinStatic(20, "i")
+			b.assignment(20, "m2", 7, history.Assigned, p0, p0)
+			b.assignment(10, "m1", 9, history.Assigned, p0, p0)
+			b.commitAs(10, "m1", 9, gco{p: 0, o: 1, e: 5})
+		}},
+		{name: "an old incarnation commits before it took the instance back", found: true, steps: func(b *hb) {
+			b.assignment(10, "m1", 1, history.Assigned, p0, p0)
+			b.poll(10, rd{0, 0, "a"})
+			b.joinStatic(20, "i")
+			b.assignment(20, "m2", 7, history.Assigned, p0, p0)
+			b.assignment(20, "m2", 7, history.Revoked, nil, p0)
+			b.commitAs(10, "m1", 1, gco{p: 0, o: 1, e: 5})
+			b.assignment(10, "m1", 9, history.Assigned, p0, p0)
+		}},
 		{name: "an old incarnation's id first seen after the next one started", steps: func(b *hb) {
 			// Process 10 joined again under m3 (the coordinator had
 			// dropped m1): whether before or after m2 took the instance,

@@ -81,6 +81,7 @@ type idHolder struct {
 	member string
 	op     int64
 	by     *memberRec
+	gen    int32
 }
 
 // staticIDs is every member id of the history's static members.
@@ -91,12 +92,15 @@ type staticIDs struct {
 	// holders: per instance, each member id's first assignment report,
 	// in history order.
 	holders map[instanceKey][]idHolder
+	// events: per instance, every assignment report of its member ids,
+	// in history order.
+	events map[instanceKey][]eventRec
 }
 
 // staticMemberIDs indexes the member ids of static members (byProcess: the
 // incarnation of each static member process).
 func staticMemberIDs(g *groupIndex, byProcess map[int]*memberRec) staticIDs {
-	s := staticIDs{named: map[instanceKey]map[string]idNaming{}, holders: map[instanceKey][]idHolder{}}
+	s := staticIDs{named: map[instanceKey]map[string]idNaming{}, holders: map[instanceKey][]idHolder{}, events: map[instanceKey][]eventRec{}}
 	name := func(m *memberRec, id string, at int64) {
 		k := instanceKey{m.group, m.instance}
 		if s.named[k] == nil {
@@ -123,10 +127,14 @@ func staticMemberIDs(g *groupIndex, byProcess map[int]*memberRec) staticIDs {
 	// client may report late (its callback waits for its poll loop).
 	reported := map[instanceKey]map[string]bool{}
 	for _, e := range g.events {
-		if e.m.instance == "" || e.a.Member == "" || e.a.Event != "assigned" {
+		if e.m.instance == "" || e.a.Member == "" {
 			continue
 		}
 		k := instanceKey{e.m.group, e.m.instance}
+		s.events[k] = append(s.events[k], e)
+		if e.a.Event != "assigned" {
+			continue
+		}
 		if reported[k] == nil {
 			reported[k] = map[string]bool{}
 		}
@@ -134,7 +142,7 @@ func staticMemberIDs(g *groupIndex, byProcess map[int]*memberRec) staticIDs {
 			continue
 		}
 		reported[k][e.a.Member] = true
-		s.holders[k] = append(s.holders[k], idHolder{e.a.Member, e.op, e.m})
+		s.holders[k] = append(s.holders[k], idHolder{e.a.Member, e.op, e.m, e.a.Generation})
 	}
 	return s
 }
@@ -150,11 +158,38 @@ func (s staticIDs) newerHolder(k instanceKey, id string, x idNaming, before int6
 		if h.member == id {
 			continue
 		}
-		if y, ok := s.named[k][h.member]; ok && olderID(x, y) {
+		if y, ok := s.named[k][h.member]; ok && olderID(x, y) && !s.retaken(k, id, &s.holders[k][i], before) {
 			return &s.holders[k][i]
 		}
 	}
 	return nil
+}
+
+// retaken reports whether member id took its instance back from the newer
+// holder h before index before: h reported owning nothing (it left, as a
+// static member of the consumer protocol may with member epoch -2, or
+// lost its partitions), and after that id reported an assignment of a
+// later generation than h's first. KIP-848 lets a static member's
+// instance be taken by the next member to join once its holder left
+// (Kafka's UNRELEASED_INSTANCE_ID refuses it only while the holder is
+// there), and an older incarnation still running (a process the
+// orchestrator replaced but that went on) is that next member: its
+// commits under the assignment it got then are the instance's (seed
+// 62065: the zombie's client joined again after its replacement left).
+func (s staticIDs) retaken(k instanceKey, id string, h *idHolder, before int64) bool {
+	gaveUp := int64(-1)
+	for _, e := range s.events[k] {
+		switch {
+		case e.op >= before:
+			return false
+		case e.op <= h.op:
+		case e.a.Member == h.member && len(e.a.Owned) == 0 && e.a.Event != "assigned":
+			gaveUp = e.op
+		case gaveUp >= 0 && e.a.Member == id && e.a.Event == "assigned" && e.a.Generation > h.gen:
+			return true
+		}
+	}
+	return false
 }
 
 // olderID reports whether the history shows that the member id first

@@ -99,8 +99,10 @@ type GroupConfig struct {
 	// goes on for ZombieLife (mean) of polls, each followed by
 	// a commit of what it processed, then crashes. The coordinator must
 	// have fenced it: no commit of it is accepted once the new
-	// incarnation joined. Defaults 0.5, 3s and 2s; negative ZombieShare:
-	// none.
+	// incarnation joined, while that one holds the instance (with the
+	// consumer protocol, a new incarnation that leaves first frees the
+	// instance for the next member to join, which may be the old
+	// client). Defaults 0.5, 3s and 2s; negative ZombieShare: none.
 	ZombieShare float64
 	ZombieGap   time.Duration
 	ZombieLife  time.Duration
