@@ -114,7 +114,12 @@ func (s *Shard) Skipped() int { return s.skipped }
 // their marker jobs are in the Output (the old coordinator may have
 // written some, none or all of the markers; writing one twice is harmless).
 // Ongoing ones keep their start time, so those past their timeout are
-// aborted at the next Tick.
+// aborted at the next Tick; a start or update time ahead of nowMs (an
+// older coordinator's clock was ahead of this one's: the broker came back
+// with its wall clock behind, which its steady clock keeps) is taken as
+// nowMs, so the timeout fires at most timeout after the load rather than
+// as much later as the clocks differ (simulator seed 64964: a transaction
+// left open past the final read).
 func (s *Shard) FinishLoad(nowMs int64, endOffset int64, coordinatorEpoch int32) Output {
 	s.begin(nowMs)
 	s.loading = false
@@ -123,6 +128,7 @@ func (s *Shard) FinishLoad(nowMs int64, endOffset int64, coordinatorEpoch int32)
 	var out Output
 	for _, id := range s.sortedIDs() {
 		m := s.txns[id]
+		m.startMs, m.updateMs = min(m.startMs, s.now), min(m.updateMs, s.now)
 		if m.state == PrepareCommit || m.state == PrepareAbort {
 			out.Markers = append(out.Markers, MarkerJob{
 				TransactionalID: m.id, ProducerID: m.producerID, ProducerEpoch: m.epoch,

@@ -30,7 +30,7 @@ import (
 //	put id=T producer=P epoch=E state=S  (a record written by hand, as
 //	                                      another coordinator would have)
 //	state | log
-//	reload [epoch=N]        (a new coordinator loads the log)
+//	reload [epoch=N] [back=MS] (a new coordinator loads the log; back: its clock reads MS behind)
 //	unload
 //
 // Every command prints the records it appended, the replies and the marker
@@ -190,6 +190,7 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		h.apply(h.s.Unload())
 		h.s = s
 		h.jobs = nil
+		h.nowMs -= a.int("back", 0) // the new coordinator's clock is behind
 		h.apply(s.FinishLoad(h.nowMs, int64(len(h.log)), int32(a.int("epoch", 1))))
 		h.out.WriteString(s.Dump())
 	case "unload":
