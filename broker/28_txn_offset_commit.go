@@ -106,21 +106,13 @@ func handleTxnOffsetCommit(ctx context.Context, b *Broker, req *request) (reply,
 // (verifyProduce says why); it returns the error code to answer, 0 if the
 // commit may go on.
 func (b *Broker) verifyTxnOffsets(ctx context.Context, r *kmsg.TxnOffsetCommitRequest, p *partition.Partition, index int32, tv2 bool) int16 {
-	for attempt := 0; ; attempt++ {
-		token, needed := p.NeedsVerificationOf(r.ProducerID, r.ProducerEpoch, tv2)
-		if !needed {
-			return 0
-		}
-		code := b.verifyTxnPartition(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, offsetsTopic, index, tv2)
-		if p.Verified(r.ProducerID, token, code == 0) {
-			return 0
-		}
-		if code == 0 && attempt == 0 {
-			continue
-		}
-		if code == 0 {
-			code = kerr.InvalidTxnState.Code
-		}
-		return produceVerificationError(code, tv2).Code
+	code, ended := b.verifyTxnWrite(ctx, p, r.TransactionalID, r.ProducerID, r.ProducerEpoch, offsetsTopic, index, tv2,
+		func() (uint64, bool) { return p.NeedsVerificationOf(r.ProducerID, r.ProducerEpoch, tv2) })
+	switch {
+	case ended:
+		code = kerr.InvalidTxnState.Code
+	case code == 0:
+		return 0
 	}
+	return produceVerificationError(code, tv2).Code
 }

@@ -156,23 +156,40 @@ func (b *Broker) verifyProduce(ctx context.Context, r *kmsg.ProduceRequest, vers
 		return errTopic(kerr.InvalidTxnState, "a transactional batch needs the request's transactional id")
 	}
 	tv2 := version >= 12
-	for attempt := 0; ; attempt++ {
-		token, needed := p.NeedsVerification(batch, tv2)
-		if !needed {
-			return nil
-		}
-		code := b.verifyTxnPartition(ctx, *r.TransactionID, batch.ProducerID, batch.ProducerEpoch, t.name(), p.Index(), tv2)
-		if p.Verified(batch.ProducerID, token, code == 0) {
-			return nil
-		}
-		if code == 0 && attempt == 0 {
-			continue
-		}
-		if code == 0 {
-			e := produceVerificationError(kerr.TransactionAbortable.Code, tv2)
-			return errTopic(e, "the producer's transaction ended while this batch was verified")
-		}
+	code, ended := b.verifyTxnWrite(ctx, p, *r.TransactionID, batch.ProducerID, batch.ProducerEpoch, t.name(), p.Index(), tv2,
+		func() (uint64, bool) { return p.NeedsVerification(batch, tv2) })
+	switch {
+	case ended:
+		e := produceVerificationError(kerr.TransactionAbortable.Code, tv2)
+		return errTopic(e, "the producer's transaction ended while this batch was verified")
+	case code != 0:
 		e := produceVerificationError(code, tv2)
 		return errTopic(e, "transaction verification with the coordinator failed: %s", kerr.ErrorForCode(code))
 	}
+	return nil
+}
+
+// verifyTxnWrite asks the coordinator whether the producer's open
+// transaction has the partition, for as long as p says the write needs it
+// (needs starts a verification and returns its token). A marker that
+// voided a confirmed verification ended the transaction it confirmed;
+// the producer may have begun its next one meanwhile, so the coordinator
+// is asked once more, about that one, and never a third time. It returns
+// the coordinator's code if it refused, ended if the transaction ended
+// under both verifications, and 0, false once the write may go on.
+func (b *Broker) verifyTxnWrite(ctx context.Context, p *partition.Partition, txnID string, pid int64, epoch int16, topic string, index int32, tv2 bool, needs func() (uint64, bool)) (code int16, ended bool) {
+	for attempt := 0; attempt < 2; attempt++ {
+		token, needed := needs()
+		if !needed {
+			return 0, false
+		}
+		c := b.verifyTxnPartition(ctx, txnID, pid, epoch, topic, index, tv2)
+		if p.Verified(pid, token, c == 0) {
+			return 0, false
+		}
+		if c != 0 {
+			return c, false
+		}
+	}
+	return 0, true
 }

@@ -180,7 +180,10 @@ func (cs *txnShard) load() {
 		cs.loads.again(b, cs.ctx.Done(), "transactions", transactionStateTopic, cs.index, err, cs.load)
 		return
 	}
-	out := sm.FinishLoad(cs.tc.nowMs(), cs.p.EndOffset(), cs.epoch)
+	// State read from records past the high watermark is not durable
+	// yet: a crash of this new leader can take them back, so what it
+	// decides (markers of a prepared transaction, answers) waits.
+	out := sm.FinishLoadDurable(cs.tc.nowMs(), cs.p.EndOffset(), cs.p.HighWatermark(), cs.epoch)
 	cs.sm, cs.state = sm, shardServing
 	if records > 0 {
 		b.log.Info("loaded transactions", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "prepared", len(out.Markers), "took", b.clock.Now().Sub(start).Round(time.Millisecond))

@@ -111,11 +111,13 @@ func (p *Partition) ProducerStates() []txn.Producer {
 func (p *Partition) NeedsVerification(batch *record.Batch, tv2 bool) (token uint64, needed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	check := p.producers.Check
+	var d txn.Decision
 	if tv2 {
-		check = p.producers.CheckTV2
+		d = p.producers.CheckTV2(batch)
+	} else {
+		d = p.producers.Check(batch)
 	}
-	if d := check(batch); !d.NeedsVerification {
+	if !d.NeedsVerification {
 		return 0, false
 	}
 	return p.producers.StartVerification(batch.ProducerID, batch.ProducerEpoch, tv2), true

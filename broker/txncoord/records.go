@@ -121,23 +121,38 @@ func (s *Shard) Skipped() int { return s.skipped }
 // as much later as the clocks differ (simulator seed 64964: a transaction
 // left open past the final read).
 func (s *Shard) FinishLoad(nowMs int64, endOffset int64, coordinatorEpoch int32) Output {
+	return s.FinishLoadDurable(nowMs, endOffset, endOffset, coordinatorEpoch)
+}
+
+// FinishLoadDurable is FinishLoad for a log durable only up to durable
+// (the partition's high watermark: a new leader whose followers have not
+// caught up yet). The state loaded from the records beyond it is not
+// durable: if this leader goes before they are, a new one may not have
+// them. So, as for the shard's own records, answers wait until Durable
+// reports endOffset, and so do the marker jobs of the transactions found
+// prepared: a prepare record that a later leader does not have must not
+// have ended the transaction in any partition (simulator seed 66184: a
+// new leader sent the commit markers of a prepare record that only it and
+// a crashed broker had, handed over to a follower without it, whose
+// coordinator then aborted the transaction: one partition committed, the
+// other aborted).
+func (s *Shard) FinishLoadDurable(nowMs int64, endOffset, durable int64, coordinatorEpoch int32) Output {
 	s.begin(nowMs)
 	s.loading = false
-	s.nextOffset, s.durable = endOffset, endOffset
+	s.nextOffset, s.durable = endOffset, min(durable, endOffset)
 	s.coordEpoch = coordinatorEpoch
-	var out Output
 	for _, id := range s.sortedIDs() {
 		m := s.txns[id]
 		m.startMs, m.updateMs = min(m.startMs, s.now), min(m.updateMs, s.now)
 		if m.state == PrepareCommit || m.state == PrepareAbort {
-			out.Markers = append(out.Markers, MarkerJob{
+			s.markers = append(s.markers, MarkerJob{
 				TransactionalID: m.id, ProducerID: m.producerID, ProducerEpoch: m.epoch,
 				Commit: m.state == PrepareCommit, CoordinatorEpoch: s.coordEpoch, TV2: m.tv2,
 				Partitions: m.sortedPartitions(),
 			})
 		}
 	}
-	return out
+	return s.end()
 }
 
 // withError turns a held reply into the same request's failure with code.

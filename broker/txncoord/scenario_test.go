@@ -30,8 +30,12 @@ import (
 //	put id=T producer=P epoch=E state=S  (a record written by hand, as
 //	                                      another coordinator would have)
 //	state | log
-//	reload [epoch=N] [back=MS] (a new coordinator loads the log; back: its clock reads MS behind)
+//	reload [epoch=N] [back=MS] [durable=N] (a new coordinator loads the log;
+//	                                back: its clock reads MS behind; durable:
+//	                                its high watermark, the whole log if unset)
 //	unload
+//	truncate to=N   (the log loses its records from N on, as a follower
+//	                 without them that becomes leader has them)
 //
 // Every command prints the records it appended, the replies and the marker
 // jobs released.
@@ -191,10 +195,14 @@ func (h *harness) run(t *testing.T, td *datadriven.TestData) string {
 		h.s = s
 		h.jobs = nil
 		h.nowMs -= a.int("back", 0) // the new coordinator's clock is behind
-		h.apply(s.FinishLoad(h.nowMs, int64(len(h.log)), int32(a.int("epoch", 1))))
+		end := int64(len(h.log))
+		h.apply(s.FinishLoadDurable(h.nowMs, end, a.int("durable", end), int32(a.int("epoch", 1))))
 		h.out.WriteString(s.Dump())
 	case "unload":
 		h.apply(h.s.Unload())
+	case "truncate":
+		h.log = h.log[:a.int("to", int64(len(h.log)))]
+		h.out.WriteString("ok")
 	default:
 		t.Fatalf("unknown command %q", td.Cmd)
 	}
