@@ -42,9 +42,12 @@
 //   - A reply, and the markers of a transaction end, are released only
 //     once every record decided before them is durable: no client is told
 //     of, and no partition gets a marker of, a decision a crash could take
-//     back. A new coordinator that loads the log sends the markers of
-//     every transaction it finds prepared again, so a decided end always
-//     reaches every partition of the transaction.
+//     back. That holds for the records a new coordinator loads as well:
+//     those past the durable offset it is given (a new leader's high
+//     watermark) count as its own, not yet durable. A new coordinator
+//     that loads the log sends the markers of every transaction it finds
+//     prepared again, once durable, so a decided end always reaches every
+//     partition of the transaction.
 //   - A transaction ends at most once with one outcome, and a request
 //     with an epoch older than the producer's current one changes nothing.
 //   - The shard keeps no clock (time is an input that never goes
