@@ -63,6 +63,11 @@ func TestOverrideFlags(t *testing.T) {
 	if want := []string{"--lone-leader", "--faults", "crash", "--x=2"}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
+	// A negative value is a value, not a flag: it goes with its flag.
+	got = overrideFlags([]string{"--rate", "-1", "--duration", "-5s", "--lone-leader"}, []string{"--rate", "200"})
+	if want := []string{"--duration", "-5s", "--lone-leader", "--rate", "200"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
 }
 
 // A case with Want counts a seed as catching its defect only when one of

@@ -175,7 +175,7 @@ func overrideFlags(args, over []string) []string {
 func splitFlags(args []string) [][]string {
 	var out [][]string
 	for i := 0; i < len(args); i++ {
-		if strings.Contains(args[i], "=") || i+1 == len(args) || strings.HasPrefix(args[i+1], "-") {
+		if strings.Contains(args[i], "=") || i+1 == len(args) || isFlag(args[i+1]) {
 			out = append(out, args[i:i+1])
 			continue
 		}
@@ -183,6 +183,13 @@ func splitFlags(args []string) [][]string {
 		i++
 	}
 	return out
+}
+
+// isFlag reports whether arg is a flag rather than a value: it starts
+// with a dash, and is not a negative number or duration (--rate -1 is a
+// flag with its value).
+func isFlag(arg string) bool {
+	return len(arg) > 1 && arg[0] == '-' && !strings.ContainsRune("0123456789.", rune(arg[1]))
 }
 
 // flagName is a flag's name without an =value.
