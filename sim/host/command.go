@@ -278,6 +278,7 @@ func commandSweep(ctx context.Context, r *Runner, seeds []uint64, parallel int, 
 	}
 	fmt.Fprintf(stdout, "weir sim: %d seeds in %v: %d valid, %d invalid, %d liveness, %d harness error; %v virtual (%.0fx wall)\n",
 		len(results), wall.Round(time.Millisecond), counts[0], counts[1], counts[2], counts[3], virtual.Round(time.Second), speedup(int64(virtual), int64(wall)))
+	fmt.Fprintf(stdout, "weir sim: %s\n", validByBrokers(results))
 	if len(losses) > 0 {
 		var list []string
 		for _, s := range slices.Sorted(maps.Keys(losses)) {
@@ -422,4 +423,36 @@ func allowedLostWrites(res Result) int {
 		return 0
 	}
 	return v.Details.Counts[checker.LostWrite]
+}
+
+// validByBrokers counts a sweep's seeds, and its valid ones, by the
+// number of brokers each drew (world.nodes in its PARAMS): the issues ask
+// for sweeps on 3-5 brokers, and the default mix draws 1-5. Seeds whose
+// parameters the host did not get count as "?".
+func validByBrokers(results []Result) string {
+	type tally struct{ seeds, valid int }
+	by := map[string]*tally{}
+	for _, res := range results {
+		var p struct {
+			World *struct {
+				Nodes int `json:"nodes"`
+			} `json:"world"`
+		}
+		key := "?"
+		if json.Unmarshal(res.Params, &p) == nil && p.World != nil && p.World.Nodes > 0 {
+			key = strconv.Itoa(p.World.Nodes)
+		}
+		if by[key] == nil {
+			by[key] = &tally{}
+		}
+		by[key].seeds++
+		if res.ExitCode == ExitValid {
+			by[key].valid++
+		}
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(by)) {
+		parts = append(parts, fmt.Sprintf("%s: %d of %d", k, by[k].valid, by[k].seeds))
+	}
+	return "valid seeds by brokers drawn: " + strings.Join(parts, ", ")
 }

@@ -501,3 +501,19 @@ func BenchmarkSelftest60s(b *testing.B) {
 	b.ReportMetric(virtual.Seconds()/wall.Seconds(), "virtual-s/wall-s")
 	b.ReportMetric(float64(mem)/(1<<20), "max-MiB-linear-memory")
 }
+
+// A sweep's summary counts seeds and valid seeds by the brokers each drew.
+func TestValidByBrokers(t *testing.T) {
+	res := func(nodes string, exit int) Result {
+		var r Result
+		if nodes != "" {
+			r.Params = json.RawMessage(`{"seed":1,"world":{"nodes":` + nodes + `}}`)
+		}
+		r.ExitCode = exit
+		return r
+	}
+	got := validByBrokers([]Result{res("3", ExitValid), res("3", ExitInvalid), res("1", ExitValid), res("5", ExitValid), res("", ExitHarness)})
+	if want := "valid seeds by brokers drawn: 1: 1 of 1, 3: 1 of 2, 5: 1 of 1, ?: 0 of 1"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
