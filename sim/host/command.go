@@ -253,11 +253,17 @@ func commandSweep(ctx context.Context, r *Runner, seeds []uint64, parallel int, 
 		} else if !keep {
 			removeRun(res.OutDir)
 		}
-		if progress {
-			el := time.Since(start)
-			eta := time.Duration(float64(el) / float64(done) * float64(len(seeds)-done))
-			fmt.Fprintf(stderr, "\r\033[Kweir sim: %d/%d seeds, %d failing, %.1f seeds/s, eta %v", done, len(seeds), failing,
-				float64(done)/el.Seconds(), eta.Round(time.Second))
+		el := time.Since(start)
+		eta := time.Duration(float64(el) / float64(done) * float64(len(seeds)-done))
+		line := fmt.Sprintf("weir sim: %d/%d seeds, %d failing, %.1f seeds/s, eta %v", done, len(seeds), failing,
+			float64(done)/el.Seconds(), eta.Round(time.Second))
+		switch {
+		case progress:
+			fmt.Fprintf(stderr, "\r\033[K%s", line)
+		case tenth(done, len(seeds)):
+			// Not a terminal (a log file, CI): a line at each tenth of a
+			// long sweep, so that its log shows how far it is.
+			fmt.Fprintln(stderr, line)
 		}
 	})
 	if progress {
@@ -455,4 +461,13 @@ func validByBrokers(results []Result) string {
 		parts = append(parts, fmt.Sprintf("%s: %d of %d", k, by[k].valid, by[k].seeds))
 	}
 	return "valid seeds by brokers drawn: " + strings.Join(parts, ", ")
+}
+
+// tenth reports whether done seeds of total just reached a tenth of a
+// sweep of at least 50 seeds (the last tenth is the summary's).
+func tenth(done, total int) bool {
+	if total < 50 || done == total {
+		return false
+	}
+	return done*10/total != (done-1)*10/total
 }

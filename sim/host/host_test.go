@@ -517,3 +517,19 @@ func TestValidByBrokers(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A sweep whose stderr is not a terminal logs a progress line at each
+// tenth, nine in all; short sweeps none.
+func TestSweepProgressTenths(t *testing.T) {
+	for _, c := range []struct{ total, lines int }{{1000, 9}, {55, 9}, {49, 0}, {1, 0}} {
+		n := 0
+		for done := 1; done <= c.total; done++ {
+			if tenth(done, c.total) {
+				n++
+			}
+		}
+		if n != c.lines {
+			t.Errorf("%d seeds: %d progress lines, want %d", c.total, n, c.lines)
+		}
+	}
+}
