@@ -186,7 +186,7 @@ func (cs *txnShard) load() {
 	out := sm.FinishLoadDurable(cs.tc.nowMs(), cs.p.EndOffset(), cs.p.HighWatermark(), cs.epoch)
 	cs.sm, cs.state = sm, shardServing
 	if records > 0 {
-		b.log.Info("loaded transactions", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "prepared", len(out.Markers), "took", b.clock.Now().Sub(start).Round(time.Millisecond))
+		b.log.Info("loaded transactions", "partition", cs.index, "records", records, "skipped", sm.Skipped()+bad, "prepared", sm.Prepared(), "took", b.clock.Now().Sub(start).Round(time.Millisecond))
 	}
 	cs.apply(out)
 	b.wg.Add(1)

@@ -403,6 +403,9 @@ func (w *propWorld) actions() map[string]func(*rapid.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("after a restart the coordinator sends markers %v, want %v", got, want)
 			}
+			if s.Prepared() != len(want) {
+				t.Fatalf("after a restart %d transactions are prepared, want %d", s.Prepared(), len(want))
+			}
 			w.s, w.jobs = s, out.Markers
 		},
 	}

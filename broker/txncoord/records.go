@@ -108,6 +108,19 @@ func (s *Shard) Replay(key, value []byte) error {
 // Skipped is how many records Replay did not understand.
 func (s *Shard) Skipped() int { return s.skipped }
 
+// Prepared is how many transactions are prepared (PrepareCommit or
+// PrepareAbort): after a load, those whose markers it sends again, at
+// once or once the loaded log is durable.
+func (s *Shard) Prepared() int {
+	n := 0
+	for _, m := range s.txns {
+		if m.state == PrepareCommit || m.state == PrepareAbort {
+			n++
+		}
+	}
+	return n
+}
+
 // FinishLoad ends loading: endOffset is the partition's log end (all of it
 // durable), where the shard's next batch goes, and coordinatorEpoch the
 // partition's leader epoch. Transactions found prepared are ended again:
