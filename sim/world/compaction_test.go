@@ -20,25 +20,41 @@ import (
 
 // TestCleanerDuringQueueRun: the queue's compacted mode (a compacted topic
 // of 1 KiB segments, hot and cold keys overwritten, tombstones, a consumer
-// reading it from the start again and again) runs a few virtual seconds
+// reading it from the start again and again) runs a few seconds
 // while every broker's cleaner runs every 200 ms and a follower crashes
 // and comes back. The cleaner must have cleaned the topic during the run
 // on more than one broker; the checkers must find the history valid with
 // compaction-lost-key judged (not "not checked"), and, with the cleaner's
 // planted defect (compact-keeps-first), find compaction-lost-key.
+//
+// The world runs natively on the wall clock, so a run is not a function of
+// its seed: on a loaded machine the cleaner may not get to the segments
+// that hold a key's latest value before the run ends. A run with the
+// defect is therefore tried up to three times and must be caught by one
+// (it was missed once in a make test beside a two-core sweep, and caught
+// in four runs after it); a run without the defect must be valid every
+// time.
 func TestCleanerDuringQueueRun(t *testing.T) {
-	for _, keepsFirst := range []bool{false, true} {
-		t.Run(fmt.Sprintf("keeps-first=%v", keepsFirst), func(t *testing.T) {
-			v := queueRunWithCleaner(t, keepsFirst)
+	t.Run("keeps-first=false", func(t *testing.T) {
+		v := queueRunWithCleaner(t, false)
+		if r := v.Check(checker.CompactionLostKey); !v.Valid() || r.Status != checker.StatusClean {
+			t.Fatalf("compaction-lost-key %s; verdict:\n%s", r.Status, v.Summary())
+		}
+	})
+	t.Run("keeps-first=true", func(t *testing.T) {
+		const tries = 3
+		for i := 1; ; i++ {
+			v := queueRunWithCleaner(t, true)
 			r := v.Check(checker.CompactionLostKey)
-			switch {
-			case !keepsFirst && (!v.Valid() || r.Status != checker.StatusClean):
-				t.Fatalf("compaction-lost-key %s; verdict:\n%s", r.Status, v.Summary())
-			case keepsFirst && r.Status != checker.StatusFound:
-				t.Fatalf("the planted defect went unseen: compaction-lost-key %s; verdict:\n%s", r.Status, v.Summary())
+			if r.Status == checker.StatusFound {
+				return
 			}
-		})
-	}
+			if i == tries {
+				t.Fatalf("the planted defect went unseen in %d runs: compaction-lost-key %s; the last verdict:\n%s", tries, r.Status, v.Summary())
+			}
+			t.Logf("run %d: compaction-lost-key %s; running again", i, r.Status)
+		}
+	})
 }
 
 // queueRunWithCleaner runs TestCleanerDuringQueueRun's world and judges
