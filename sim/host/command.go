@@ -253,17 +253,18 @@ func commandSweep(ctx context.Context, r *Runner, seeds []uint64, parallel int, 
 		} else if !keep {
 			removeRun(res.OutDir)
 		}
-		el := time.Since(start)
-		eta := time.Duration(float64(el) / float64(done) * float64(len(seeds)-done))
-		line := fmt.Sprintf("weir sim: %d/%d seeds, %d failing, %.1f seeds/s, eta %v", done, len(seeds), failing,
-			float64(done)/el.Seconds(), eta.Round(time.Second))
-		switch {
-		case progress:
-			fmt.Fprintf(stderr, "\r\033[K%s", line)
-		case tenth(done, len(seeds)):
-			// Not a terminal (a log file, CI): a line at each tenth of a
-			// long sweep, so that its log shows how far it is.
-			fmt.Fprintln(stderr, line)
+		// Not a terminal (a log file, CI): a line at each tenth of a long
+		// sweep, so that its log shows how far it is.
+		if progress || tenth(done, len(seeds)) {
+			el := time.Since(start)
+			eta := time.Duration(float64(el) / float64(done) * float64(len(seeds)-done))
+			line := fmt.Sprintf("weir sim: %d/%d seeds, %d failing, %.1f seeds/s, eta %v", done, len(seeds), failing,
+				float64(done)/el.Seconds(), eta.Round(time.Second))
+			if progress {
+				fmt.Fprintf(stderr, "\r\033[K%s", line)
+			} else {
+				fmt.Fprintln(stderr, line)
+			}
 		}
 	})
 	if progress {
