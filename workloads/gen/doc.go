@@ -48,6 +48,13 @@
 // is). FinalRead wraps ReadToEnd in a final op (history.Final) after the
 // run: ok only when every partition the topic was created with was read to
 // its end. Processing applications restore their state with ReadToEnd too.
+// The listing asks every broker for the topic's metadata and lists each
+// partition from the leader in the newest leader epoch any of them knows
+// (with that epoch as the request's current leader epoch), never from one
+// broker's image alone: a broker cut off from the controller keeps
+// answering from its last image, and its log may end far below the new
+// leader's (seed 68113). A read that stops making progress asks kgo for
+// metadata again, for the same reason.
 //
 // Every read_committed reader whose polls the history records keeps control
 // records (ReadCommitted; ReadToEnd does too) and leaves them out of the

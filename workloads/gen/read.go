@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/history"
@@ -63,17 +62,18 @@ func ReadToEnd(ctx context.Context, cc ClientConfig, rec *history.Recorder, proc
 // listMarks lists the log start and high watermark of r's partitions,
 // trying again every half second until an answer covers them (and, with
 // ReadCommitted, no transaction is open below a high watermark) or ctx
-// ends. It returns the last listing it had with the error.
+// ends. It returns the last listing it had with the error. Each listing
+// asks the leaders in the newest leader epoch any broker knows of
+// (freshestLeaders), never a stale image's.
 func listMarks(ctx context.Context, cc ClientConfig, r Read) (map[int32]*history.FinalMark, error) {
 	cl, err := cc.New()
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
 	var last map[int32]*history.FinalMark
 	for {
-		marks, err := listOnce(ctx, adm, r)
+		marks, err := listOnce(ctx, cl, r)
 		if err == nil {
 			last = marks
 			switch {
@@ -84,7 +84,7 @@ func listMarks(ctx context.Context, cc ClientConfig, r Read) (map[int32]*history
 			}
 		}
 		if err == nil && r.ReadCommitted && !r.DefectReadUncommitted {
-			err = openTransactions(ctx, adm, r.Topic, marks)
+			err = openTransactions(ctx, cl, r.Topic, marks)
 		}
 		if err == nil {
 			return marks, nil
@@ -95,54 +95,48 @@ func listMarks(ctx context.Context, cc ClientConfig, r Read) (map[int32]*history
 	}
 }
 
-func listOnce(ctx context.Context, adm *kadm.Client, r Read) (map[int32]*history.FinalMark, error) {
-	starts, err := adm.ListStartOffsets(ctx, r.Topic)
-	if err == nil {
-		err = starts.Error()
-	}
+// listOnce lists the start and end of r's partitions (every partition the
+// freshest metadata has, for nil) from their leaders.
+func listOnce(ctx context.Context, cl *kgo.Client, r Read) (map[int32]*history.FinalMark, error) {
+	leaders, err := freshestLeaders(ctx, cl, r.Topic)
 	if err != nil {
 		return nil, err
 	}
-	ends, err := adm.ListEndOffsets(ctx, r.Topic)
-	if err == nil {
-		err = ends.Error()
+	ps := r.Partitions
+	if ps == nil {
+		ps = slices.Sorted(maps.Keys(leaders))
 	}
+	starts, err := listAt(ctx, cl, r.Topic, leaders, ps, -2, 0)
 	if err != nil {
 		return nil, err
 	}
-	want := func(p int32) bool { return r.Partitions == nil || slices.Contains(r.Partitions, p) }
-	marks := map[int32]*history.FinalMark{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Topic == r.Topic && want(o.Partition) {
-			marks[o.Partition] = &history.FinalMark{Partition: o.Partition, HighWatermark: o.Offset}
-		}
-	})
-	starts.Each(func(o kadm.ListedOffset) {
-		if m := marks[o.Partition]; m != nil && o.Topic == r.Topic {
-			m.LogStartOffset, m.ReadTo = o.Offset, o.Offset
-		}
-	})
-	for _, m := range marks {
-		m.Complete = m.ReadTo >= m.HighWatermark
+	ends, err := listAt(ctx, cl, r.Topic, leaders, ps, -1, 0)
+	if err != nil {
+		return nil, err
+	}
+	marks := make(map[int32]*history.FinalMark, len(ps))
+	for _, p := range ps {
+		marks[p] = &history.FinalMark{Partition: p, HighWatermark: ends[p], LogStartOffset: starts[p], ReadTo: starts[p], Complete: starts[p] >= ends[p]}
 	}
 	return marks, nil
 }
 
 // openTransactions returns an error naming the partitions whose last
 // stable offset is below their listed high watermark.
-func openTransactions(ctx context.Context, adm *kadm.Client, topic string, marks map[int32]*history.FinalMark) error {
-	lsos, err := adm.ListCommittedOffsets(ctx, topic)
-	if err == nil {
-		err = lsos.Error()
+func openTransactions(ctx context.Context, cl *kgo.Client, topic string, marks map[int32]*history.FinalMark) error {
+	leaders, err := freshestLeaders(ctx, cl, topic)
+	if err != nil {
+		return err
 	}
+	ps := slices.Sorted(maps.Keys(marks))
+	lsos, err := listAt(ctx, cl, topic, leaders, ps, -1, 1)
 	if err != nil {
 		return err
 	}
 	var open []string
-	for _, p := range slices.Sorted(maps.Keys(marks)) {
-		o, ok := lsos.Lookup(topic, p)
-		if !ok || o.Offset < marks[p].HighWatermark {
-			open = append(open, fmt.Sprintf("%d (stable to %d of %d)", p, o.Offset, marks[p].HighWatermark))
+	for _, p := range ps {
+		if lsos[p] < marks[p].HighWatermark {
+			open = append(open, fmt.Sprintf("%d (stable to %d of %d)", p, lsos[p], marks[p].HighWatermark))
 		}
 	}
 	if len(open) > 0 {
@@ -174,6 +168,12 @@ func readMarks(ctx context.Context, cc ClientConfig, rec *history.Recorder, proc
 	_, pollTimeout := cc.Timeouts()
 	for len(unread(marks)) > 0 && ctx.Err() == nil {
 		fs, _ := Poll(ctx, rec, process, cl, pollTimeout)
+		if fs.NumRecords() == 0 {
+			// The client may be fetching from a stale leader whose log
+			// ends below the listed end (freshestLeaders): kgo asks for
+			// metadata again only on errors, so ask it to.
+			cl.ForceMetadataRefresh()
+		}
 		fs.EachRecord(func(rd *kgo.Record) {
 			m := marks[rd.Partition]
 			if rd.Topic != r.Topic || m == nil {
