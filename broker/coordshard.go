@@ -71,12 +71,30 @@ func (c *shardCore) stop() {
 	c.timer.stop()
 }
 
+// leads reports whether this broker still leads the shard's partition in
+// the leader epoch the shard was loaded in. The reconciler resigns the
+// partition (Partition.SetRole) before it unloads the shard (follow), and
+// between the two it carries out every other step of the image: opening
+// the partitions of a topic created meanwhile can take seconds (sweep seed
+// 68192: a broker paused for 11 s applied, on resuming, an image with the
+// 50 partitions of __transaction_state; its shard of a __consumer_offsets
+// partition led elsewhere served for 1.4 s more, its partition a follower
+// that had truncated the shard's records and copied the new leader's). A
+// shard that no longer leads must not answer: its state holds records
+// the new leader's log lacks, and the high watermark it would wait for is
+// a follower's, of other records. So each step of a serving shard first
+// checks leads, and a shard that lost its partition unloads itself
+// (unloadLocked).
+func (c *shardCore) leads() bool { return c.p.Leading() && c.p.LeaderEpoch() == c.epoch }
+
 // watchDurable calls durable with p's high watermark, under mu, at once
 // and each time it moves (records a state machine wrote with no answer
 // waiting must count as durable too, or a later answer would wait for an
 // fsync that went by), until the shard stops serving or done is closed. A
-// partition that failed fails the shard instead (fail, under mu).
-func (c *shardCore) watchDurable(p *partition.Partition, done <-chan struct{}, durable func(hw int64), fail func(error)) {
+// partition that failed fails the shard instead (fail, under mu); a
+// partition this broker no longer leads in the shard's epoch unloads it
+// (lost, under mu): its high watermark is then a follower's.
+func (c *shardCore) watchDurable(p *partition.Partition, done <-chan struct{}, durable func(hw int64), fail func(error), lost func()) {
 	for {
 		ch := p.Watch()
 		failed := p.Err()
@@ -90,7 +108,16 @@ func (c *shardCore) watchDurable(p *partition.Partition, done <-chan struct{}, d
 			c.mu.Unlock()
 			return
 		}
-		durable(p.HighWatermark())
+		// The high watermark first: if the partition still leads in the
+		// shard's epoch after it was read, it was the leader's (an epoch
+		// is led once, without a break).
+		hw := p.HighWatermark()
+		if !c.leads() {
+			lost()
+			c.mu.Unlock()
+			return
+		}
+		durable(hw)
 		c.mu.Unlock()
 		select {
 		case <-ch:

@@ -195,7 +195,7 @@ func (cs *coordShard) load() {
 		defer b.wg.Done()
 		// Until the broker stops: an unloaded shard's watcher ends at the
 		// partition's next move.
-		cs.watchDurable(cs.p, b.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(cs.gc.nowMs(), hw)) }, cs.failLocked)
+		cs.watchDurable(cs.p, b.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(cs.gc.nowMs(), hw)) }, cs.failLocked, cs.unloadLocked)
 	}()
 }
 
@@ -204,6 +204,11 @@ func (cs *coordShard) load() {
 func (cs *coordShard) unload() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	cs.unloadLocked()
+}
+
+// unloadLocked is unload with mu held.
+func (cs *coordShard) unloadLocked() {
 	if cs.sm != nil {
 		cs.gc.deliver(cs.sm.Unload().Replies)
 	}
@@ -219,6 +224,9 @@ func (cs *coordShard) unload() {
 func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) int16 {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if cs.state == shardServing && !cs.leads() {
+		cs.unloadLocked()
+	}
 	if cs.state != shardServing {
 		return cs.state.unavailableCode()
 	}
@@ -300,6 +308,10 @@ func (cs *coordShard) onTimer() {
 		return
 	}
 	cs.timer.fired()
+	if !cs.leads() {
+		cs.unloadLocked()
+		return
+	}
 	out := cs.sm.Tick(cs.gc.nowMs())
 	cs.checkAnswersDurable(out)
 	cs.apply(out)

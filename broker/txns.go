@@ -192,16 +192,21 @@ func (cs *txnShard) load() {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		cs.watchDurable(cs.p, cs.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(hw)) }, cs.failLocked)
+		cs.watchDurable(cs.p, cs.ctx.Done(), func(hw int64) { cs.apply(cs.sm.Durable(hw)) }, cs.failLocked, cs.unloadLocked)
 	}()
 }
 
 // unload gives the shard up: held requests are answered NOT_COORDINATOR
 // and its marker senders stop (the next coordinator sends them again).
 func (cs *txnShard) unload() {
-	cs.cancel()
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	cs.unloadLocked()
+}
+
+// unloadLocked is unload with mu held.
+func (cs *txnShard) unloadLocked() {
+	cs.cancel()
 	if cs.sm != nil {
 		deliverTxn(cs.tc.b, cs.sm.Unload().Replies)
 	}
@@ -217,6 +222,9 @@ func (cs *txnShard) unload() {
 func (cs *txnShard) do(call func(sm *txncoord.Shard, nowMs int64) txncoord.Output) int16 {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if cs.state == shardServing && !cs.leads() {
+		cs.unloadLocked()
+	}
 	if cs.state != shardServing {
 		return cs.state.unavailableCode()
 	}
@@ -312,6 +320,10 @@ func (cs *txnShard) onTimer() {
 		return
 	}
 	cs.timer.fired()
+	if !cs.leads() {
+		cs.unloadLocked()
+		return
+	}
 	cs.apply(cs.sm.Tick(cs.tc.nowMs()))
 }
 

@@ -1,0 +1,100 @@
+package broker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weir-dev/weir/broker/partition"
+	"github.com/weir-dev/weir/broker/reconcile"
+)
+
+// TestShardsServeOnlyWhileLeading: sweep seed 68192. The reconciler
+// resigns a partition (SetRole) before it unloads the coordinator shard
+// of it (follow), and carries out every other step of the image in
+// between: on a broker that resumed after an 11 s pause, opening the 50
+// partitions of __transaction_state created meanwhile kept a group shard
+// serving for 1.4 s while its partition was a follower that had truncated
+// the shard's records and copied the new leader's; it answered a request
+// (undurable-group-answer). A shard whose partition no longer leads in
+// the shard's epoch must answer NOT_COORDINATOR, whatever the reconciler
+// has got to, and give itself up.
+func TestShardsServeOnlyWhileLeading(t *testing.T) {
+	resign := func(p *partition.Partition) {
+		// What the reconciler does to a replica it no longer leads,
+		// before groups.follow and txns.follow run.
+		p.SetRole(reconcile.Wait, partition.Role{})
+		if p.Leading() {
+			t.Fatal("the partition still leads after SetRole")
+		}
+	}
+
+	t.Run("groups", func(t *testing.T) {
+		b, _ := openMemBroker(t)
+		if code := b.groups.ensure(context.Background()); code != 0 {
+			t.Fatalf("ensure: %d", code)
+		}
+		waitCoordinating(t, b, "g")
+		heartbeat := func() int16 {
+			hb := kmsg.NewPtrHeartbeatRequest()
+			hb.Group, hb.MemberID, hb.Generation = "g", "m", 1
+			rep, err := handleHeartbeat(context.Background(), b, &request{kreq: hb, conn: &conn{readDone: make(chan struct{})}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rep.resp.(*kmsg.HeartbeatResponse).ErrorCode
+		}
+		if got := heartbeat(); got != kerr.UnknownMemberID.Code {
+			t.Fatalf("serving: %v", kerr.ErrorForCode(got))
+		}
+		cs, _ := b.groups.route("g")
+		resign(cs.p)
+		if got := heartbeat(); got != kerr.NotCoordinator.Code {
+			t.Fatalf("after the partition resigned: %v, want NOT_COORDINATOR", kerr.ErrorForCode(got))
+		}
+		cs.mu.Lock()
+		state := cs.state
+		cs.mu.Unlock()
+		if state != shardUnloaded {
+			t.Fatalf("shard state %v after its partition resigned, want unloaded", state)
+		}
+	})
+
+	t.Run("transactions", func(t *testing.T) {
+		b, _ := openMemBroker(t)
+		if code := b.txns.ensure(context.Background()); code != 0 {
+			t.Fatalf("ensure: %d", code)
+		}
+		const id = "tx"
+		cs := waitTxnServing(t, b, id)
+		initTxnProducer(t, b, id)
+		resign(cs.p)
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.Version = 4
+		req.TransactionalID, req.TransactionTimeoutMillis = kmsg.StringPtr(id), 10000
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		rep, err := handleInitProducerID(ctx, b, &request{key: 22, version: 4, kreq: req, conn: &conn{readDone: make(chan struct{})}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.finish != nil {
+			rep.finish(ctx)
+		}
+		if got := rep.resp.(*kmsg.InitProducerIDResponse).ErrorCode; got != kerr.NotCoordinator.Code {
+			t.Fatalf("after the partition resigned: %v, want NOT_COORDINATOR", kerr.ErrorForCode(got))
+		}
+		cs.mu.Lock()
+		state := cs.state
+		cs.mu.Unlock()
+		if state != shardUnloaded {
+			// Before: the shard took the request and failed on its append
+			// to a partition it no longer led (COORDINATOR_NOT_AVAILABLE
+			// until a restart).
+			t.Fatalf("shard state %v after its partition resigned, want unloaded", state)
+		}
+	})
+}
