@@ -38,15 +38,7 @@ func TestShardsServeOnlyWhileLeading(t *testing.T) {
 			t.Fatalf("ensure: %d", code)
 		}
 		waitCoordinating(t, b, "g")
-		heartbeat := func() int16 {
-			hb := kmsg.NewPtrHeartbeatRequest()
-			hb.Group, hb.MemberID, hb.Generation = "g", "m", 1
-			rep, err := handleHeartbeat(context.Background(), b, &request{kreq: hb, conn: &conn{readDone: make(chan struct{})}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rep.resp.(*kmsg.HeartbeatResponse).ErrorCode
-		}
+		heartbeat := func() int16 { return heartbeatCode(t, b, "g") }
 		if got := heartbeat(); got != kerr.UnknownMemberID.Code {
 			t.Fatalf("serving: %v", kerr.ErrorForCode(got))
 		}
@@ -55,10 +47,7 @@ func TestShardsServeOnlyWhileLeading(t *testing.T) {
 		if got := heartbeat(); got != kerr.NotCoordinator.Code {
 			t.Fatalf("after the partition resigned: %v, want NOT_COORDINATOR", kerr.ErrorForCode(got))
 		}
-		cs.mu.Lock()
-		state := cs.state
-		cs.mu.Unlock()
-		if state != shardUnloaded {
+		if state := cs.stateOf(); state != shardUnloaded {
 			t.Fatalf("shard state %v after its partition resigned, want unloaded", state)
 		}
 	})
@@ -87,10 +76,7 @@ func TestShardsServeOnlyWhileLeading(t *testing.T) {
 		if got := rep.resp.(*kmsg.InitProducerIDResponse).ErrorCode; got != kerr.NotCoordinator.Code {
 			t.Fatalf("after the partition resigned: %v, want NOT_COORDINATOR", kerr.ErrorForCode(got))
 		}
-		cs.mu.Lock()
-		state := cs.state
-		cs.mu.Unlock()
-		if state != shardUnloaded {
+		if state := cs.stateOf(); state != shardUnloaded {
 			// Before: the shard took the request and failed on its append
 			// to a partition it no longer led (COORDINATOR_NOT_AVAILABLE
 			// until a restart).

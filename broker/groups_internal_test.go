@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/env"
 )
@@ -30,15 +29,7 @@ func TestShardAvailability(t *testing.T) {
 		t.Fatalf("ensure: %d", code)
 	}
 	waitCoordinating(t, b, "g")
-	heartbeat := func() int16 {
-		hb := kmsg.NewPtrHeartbeatRequest()
-		hb.Group, hb.MemberID, hb.Generation = "g", "m", 1
-		rep, err := handleHeartbeat(context.Background(), b, &request{kreq: hb, conn: &conn{readDone: make(chan struct{})}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep.resp.(*kmsg.HeartbeatResponse).ErrorCode
-	}
+	heartbeat := func() int16 { return heartbeatCode(t, b, "g") }
 	if got := heartbeat(); got != kerr.UnknownMemberID.Code {
 		t.Fatalf("serving: %d", got)
 	}

@@ -87,3 +87,23 @@ func waitCoordinating(t testing.TB, b *Broker, group string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// heartbeatCode sends a Heartbeat of member m, generation 1, of group to
+// b's coordinator and returns the error code it answers.
+func heartbeatCode(t testing.TB, b *Broker, group string) int16 {
+	t.Helper()
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Group, hb.MemberID, hb.Generation = group, "m", 1
+	rep, err := handleHeartbeat(context.Background(), b, &request{kreq: hb, conn: &conn{readDone: make(chan struct{})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.resp.(*kmsg.HeartbeatResponse).ErrorCode
+}
+
+// stateOf is a shard's serving state, read under its lock.
+func (c *shardCore) stateOf() shardState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}

@@ -179,12 +179,18 @@ func dataLoss(fs kgo.Fetches) *kgo.ErrDataLoss {
 // when the test ends; a failed test logs its trace.
 func startWorld(t *testing.T, seed uint64, configure func(string, *broker.Config)) *world.World {
 	t.Helper()
-	w := world.New(rand.New(rand.NewPCG(seed, 0)), world.Config{
-		LogLevel:        slog.LevelWarn,
-		LivenessTimeout: 20 * time.Second,
-		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
-		Broker:          configure,
-	})
+	return startWorldOf(t, seed, world.Config{Broker: configure})
+}
+
+// startWorldOf starts the world cfg describes, of seed, with warnings
+// only, a 20 s liveness timeout and fast links, closed when the test
+// ends; a failed test logs its trace.
+func startWorldOf(t *testing.T, seed uint64, cfg world.Config) *world.World {
+	t.Helper()
+	cfg.LogLevel = slog.LevelWarn
+	cfg.LivenessTimeout = 20 * time.Second
+	cfg.Net = simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond}
+	w := world.New(rand.New(rand.NewPCG(seed, 0)), cfg)
 	if err := w.StartAll(); err != nil {
 		t.Fatal(err)
 	}

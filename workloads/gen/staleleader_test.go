@@ -2,10 +2,7 @@ package gen_test
 
 import (
 	"context"
-	"log/slog"
-	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weir-dev/weir/history"
-	"github.com/weir-dev/weir/sim/simnet"
 	"github.com/weir-dev/weir/sim/world"
 	"github.com/weir-dev/weir/workloads/gen"
 )
@@ -25,7 +21,7 @@ import (
 // an empty state (seed 68113). ReadToEnd through a client whose only seed
 // is that broker must still read the new leader's whole log.
 func TestReadToEndPastAStaleLeader(t *testing.T) {
-	w := startCluster(t, 5)
+	w := startWorldOf(t, 5, world.Config{Nodes: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const topic = "t"
@@ -80,31 +76,6 @@ func TestReadToEndPastAStaleLeader(t *testing.T) {
 	if !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Errorf("read %q, want [a b c]", got)
 	}
-}
-
-// startCluster starts a three-broker simulated world of seed (combined
-// controllers) on fast links, closed when the test ends; a failed test logs
-// its trace.
-func startCluster(t *testing.T, seed uint64) *world.World {
-	t.Helper()
-	w := world.New(rand.New(rand.NewPCG(seed, 0)), world.Config{
-		Nodes:           3,
-		LogLevel:        slog.LevelWarn,
-		LivenessTimeout: 20 * time.Second,
-		Net:             simnet.Options{LatencyMin: 20 * time.Microsecond, LatencyMax: 300 * time.Microsecond, Jitter: 100 * time.Microsecond},
-	})
-	if err := w.StartAll(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("trace:\n%s", strings.Join(w.Trace(), "\n"))
-		}
-	})
-	return w
 }
 
 // produce writes values with acks=all through cl.
