@@ -38,9 +38,11 @@
 //     log start offset lower than an earlier observation of the same
 //     consumer client, or than one that ended before it could have been
 //     made (real time, across clients and the final read; a high watermark
-//     answered in a leader epoch older than the record at it may come from
-//     a deposed leader, as in the linearizability check below, and is not
-//     judged by real time); a read of offset o shows the high watermark
+//     answered in a leader epoch older than the record at it, or than a
+//     batch some read had returned before it could be answered, may come
+//     from a deposed leader, as in the linearizability check below, and is
+//     judged by real time only against observations of its own epoch or
+//     older; seeds 35006 and 70072); a read of offset o shows the high watermark
 //     above o; kgo's data-loss error is one
 //     (on a compacted topic or one transactions write to, only when the
 //     client had returned a record in the range it says was lost: kgo
@@ -96,9 +98,10 @@
 //     before the read began), acknowledgements out of real-time order
 //     across clients, and records missing inside a returned range. A read
 //     answered in a leader epoch older than that of the first record above
-//     its high watermark (history version 7's epochs) needs only the
+//     its high watermark (history version 7's epochs), or than a batch a
+//     read had returned before it could be answered, needs only the
 //     appends below it: a deposed leader cut off from the metadata quorum
-//     answers so in Kafka (seed 35006).
+//     answers so in Kafka (seeds 35006 and 70072).
 //     porcupine's memory grows with the square of a window's operations, so
 //     each partition is cut into windows at points every linearization must
 //     pass in order (windows in linearizable.go); TestWindowsAgree checks on

@@ -61,3 +61,55 @@ func (es epochStarts) at(o int64) int32 {
 func (es epochStarts) deposed(epoch int32, hwm int64) bool {
 	return epoch >= 0 && hwm >= 0 && es.at(hwm) > epoch
 }
+
+// epochTimes says, for one partition, by when the reads had shown each
+// leader epoch to exist: the return time of a read and the highest leader
+// epoch of any batch a read returned by then, by time, each entry's epoch
+// above the one before.
+type epochTimes []epochTime
+
+type epochTime struct {
+	retNs int64
+	epoch int32
+}
+
+// partitionEpochTimes gathers every partition's epochTimes from its reads.
+func (ix *index) partitionEpochTimes() map[tp]epochTimes {
+	seen := map[tp][]epochTime{}
+	for _, p := range ix.parts {
+		for _, e := range p.pr.Epochs {
+			seen[p.tp] = append(seen[p.tp], epochTime{p.retNs, e.Epoch})
+		}
+	}
+	out := make(map[tp]epochTimes, len(seen))
+	for k, ts := range seen {
+		slices.SortFunc(ts, func(a, b epochTime) int { return cmp.Or(cmp.Compare(a.retNs, b.retNs), cmp.Compare(b.epoch, a.epoch)) })
+		var et epochTimes
+		for _, t := range ts {
+			if len(et) == 0 || t.epoch > et[len(et)-1].epoch {
+				et = append(et, t)
+			}
+		}
+		out[k] = et
+	}
+	return out
+}
+
+// newerBefore reports whether a read that returned before t had returned
+// a batch of a leader epoch newer than epoch (-1: unknown, never). A
+// newer epoch's leader had been elected by then, so a leader still
+// answering in epoch after t was deposed: a broker cut off from the
+// metadata quorum answers a client whose metadata came from it from its
+// own log, whose high watermark may lag behind records of its own epoch
+// that the new leader committed (seed 70072: n3, cut off from the other
+// brokers since 27.26 s and deposed at 30.43 s, answered high watermark
+// 135 in epoch 0 at 37.09 s, after another client had read to 138 and a
+// marker of epoch 1; offsets 135-136 were of epoch 0, so the record at
+// the high watermark did not give it away).
+func (et epochTimes) newerBefore(epoch int32, t int64) bool {
+	if epoch < 0 {
+		return false
+	}
+	i, _ := slices.BinarySearchFunc(et, epoch+1, func(e epochTime, epoch int32) int { return cmp.Compare(e.epoch, epoch) })
+	return i < len(et) && et[i].retNs < t
+}

@@ -38,7 +38,9 @@ import (
 //   - except a read a deposed leader may have answered: one served in leader
 //     epoch E (history.PartitionRead.LeaderEpoch, an upper bound) when the
 //     first known append at or above H was appended in a later epoch
-//     (history.PartitionRead.Epochs of any read of the partition). Kafka
+//     (history.PartitionRead.Epochs of any read of the partition), or when
+//     a read that returned before it could be answered had returned a batch
+//     of a later epoch (epochTimes.newerBefore; seed 70072). Kafka
 //     lets a leader cut off from the metadata quorum, not knowing it was
 //     deposed, answer a client whose metadata came from it (KIP-320 fences
 //     only a client that knows the newer epoch) with its own, older high
@@ -108,7 +110,7 @@ func (o *linOp) String() string {
 		s += " hwm " + strconv.FormatInt(o.hwm, 10)
 	}
 	if o.stale {
-		s += fmt.Sprintf(" in epoch %d, before the next append's", o.epoch)
+		s += fmt.Sprintf(" in epoch %d, of a deposed leader", o.epoch)
 	}
 	if o.bad != "" {
 		s += " [" + o.bad + "]"
@@ -123,6 +125,7 @@ type partitionLog struct {
 	appends []*linOp // chain order: offset, then value
 	reads   []*linOp
 	epochs  epochStarts
+	times   epochTimes // when reads showed each epoch
 }
 
 // offsetOf returns the offset of the i-th known append.
@@ -189,8 +192,9 @@ func (ix *index) partitionLogs() []*partitionLog {
 			l.appends = append(l.appends, a)
 		}
 	}
-	epochs := ix.partitionEpochs()
+	epochs, times := ix.partitionEpochs(), ix.partitionEpochTimes()
 	for _, l := range logs {
+		l.times = times[l.tp]
 		slices.SortFunc(l.appends, func(a, b *linOp) int {
 			return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(a.value, b.value))
 		})
@@ -251,7 +255,7 @@ func (l *partitionLog) readOf(ix *index, p partRead) *linOp {
 	switch {
 	case hwm >= 0:
 		r.level, r.exact = l.below(hwm), true
-		if r.epoch >= 0 && r.level < len(l.appends) && l.appends[r.level].epoch > r.epoch {
+		if (r.epoch >= 0 && r.level < len(l.appends) && l.appends[r.level].epoch > r.epoch) || l.times.newerBefore(r.epoch, r.callNs) {
 			r.exact, r.stale = false, true
 		}
 	default:

@@ -19,10 +19,11 @@ import (
 //     partition are sequential);
 //   - one that ended before it could have been made, whatever the client
 //     (real time: the final read included), unless a deposed leader may
-//     have answered it (epochStarts.deposed: its leader epoch is older
-//     than that of the record at its high watermark; a client's own
-//     fetches never go back to an older epoch, so the first rule holds
-//     for them all);
+//     have answered it (its leader epoch is older than that of the record
+//     at its high watermark, epochStarts.deposed, or than one a read had
+//     returned a batch of before, epochTimes.newerBefore): then only one
+//     of its own epoch or an older one (a client's own fetches never go
+//     back to an older epoch, so the first rule holds for them all);
 //
 // and kgo's data-loss error (the log no longer reached what the client had
 // consumed) is a regression by itself, except on a topic where kgo can
@@ -79,9 +80,9 @@ func watermarkRegressions(ix *index, _ *Opts) finding {
 	for i := range obs {
 		byTP[obs[i].tp] = append(byTP[obs[i].tp], &obs[i])
 	}
-	epochs := ix.partitionEpochs()
+	epochs, times := ix.partitionEpochs(), ix.partitionEpochTimes()
 	for _, k := range sortedTPs(byTP) {
-		realTimeRegressions(byTP[k], epochs[k], add)
+		realTimeRegressions(byTP[k], epochs[k], times[k], add)
 	}
 	f.witnesses = append(f.witnesses, ix.dataLosses()...)
 	slices.SortStableFunc(f.witnesses, func(a, b Witness) int { return cmp.Compare(a.Ops[len(a.Ops)-1], b.Ops[len(b.Ops)-1]) })
@@ -135,32 +136,64 @@ func (ix *index) observations() []observation {
 	return out
 }
 
-// realTimeRegressions checks, for one partition (its record epochs es),
-// that no observation is lower than one that ended before it could have
-// been made, except a high watermark a deposed leader may have answered.
-func realTimeRegressions(obs []*observation, es epochStarts, add func(a, b *observation, what string, was, now int64)) {
+// realTimeRegressions checks, for one partition (its record epochs es,
+// and when reads showed each epoch, et), that no observation is lower than
+// one that ended before it could have been made. A high watermark a
+// deposed leader may have answered (deposed) is held only to what
+// observations of its own leader epoch or older showed: one leader answers
+// in an epoch, and its high watermark never goes back, but a newer
+// epoch's leader has records and commits it never saw.
+func realTimeRegressions(obs []*observation, es epochStarts, et epochTimes, add func(a, b *observation, what string, was, now int64)) {
 	byCall := slices.Clone(obs)
 	slices.SortStableFunc(byCall, func(a, b *observation) int { return cmp.Compare(a.callNs, b.callNs) })
 	pending := &byRet{}
 	var maxFloor, maxLSO *observation
+	floorByEpoch := map[int32]*observation{} // the highest floor ended, per known epoch
 	for _, b := range byCall {
 		for pending.Len() > 0 && (*pending)[0].retNs < b.callNs {
 			a := heap.Pop(pending).(*observation)
 			if maxFloor == nil || a.floor > maxFloor.floor {
 				maxFloor = a
 			}
+			if f := floorByEpoch[a.epoch]; a.epoch >= 0 && (f == nil || a.floor > f.floor) {
+				floorByEpoch[a.epoch] = a
+			}
 			if a.lso >= 0 && (maxLSO == nil || a.lso > maxLSO.lso) {
 				maxLSO = a
 			}
 		}
-		if maxFloor != nil && b.hwm >= 0 && b.hwm < maxFloor.floor && !es.deposed(b.epoch, b.hwm) {
-			add(maxFloor, b, "high watermark", maxFloor.floor, b.hwm)
+		bound := maxFloor
+		if deposed(b, es, et) {
+			bound = floorUpTo(floorByEpoch, b.epoch)
+		}
+		if bound != nil && b.hwm >= 0 && b.hwm < bound.floor {
+			add(bound, b, "high watermark", bound.floor, b.hwm)
 		}
 		if maxLSO != nil && b.lso >= 0 && b.lso < maxLSO.lso {
 			add(maxLSO, b, "log start", maxLSO.lso, b.lso)
 		}
 		heap.Push(pending, b)
 	}
+}
+
+// deposed reports whether a deposed leader may have answered o: its leader
+// epoch is older than that of the record at its high watermark
+// (epochStarts.deposed), or than one a read had shown before o could have
+// been answered (epochTimes.newerBefore).
+func deposed(o *observation, es epochStarts, et epochTimes) bool {
+	return es.deposed(o.epoch, o.hwm) || et.newerBefore(o.epoch, o.callNs)
+}
+
+// floorUpTo is the observation of the highest floor among those of leader
+// epochs up to epoch; nil if none.
+func floorUpTo(floorByEpoch map[int32]*observation, epoch int32) *observation {
+	var best *observation
+	for e, o := range floorByEpoch {
+		if e <= epoch && (best == nil || o.floor > best.floor || o.floor == best.floor && o.op < best.op) {
+			best = o
+		}
+	}
+	return best
 }
 
 // dataLosses turns kgo's data-loss errors into witnesses.
