@@ -40,9 +40,10 @@
 //     made (real time, across clients and the final read; a high watermark
 //     answered in a leader epoch older than the record at it, or than a
 //     batch some read had returned before it could be answered, may come
-//     from a deposed leader, as in the linearizability check below, and is
-//     judged by real time only against observations of its own epoch or
-//     older; seeds 35006 and 70072); a read of offset o shows the high watermark
+//     from a deposed leader, as in the linearizability check below: the
+//     first is not judged by real time (seed 35006), the second only
+//     against observations of its own epoch or older (seed 70072)); a read
+//     of offset o shows the high watermark
 //     above o; kgo's data-loss error is one
 //     (on a compacted topic or one transactions write to, only when the
 //     client had returned a record in the range it says was lost: kgo

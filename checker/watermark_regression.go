@@ -19,11 +19,12 @@ import (
 //     partition are sequential);
 //   - one that ended before it could have been made, whatever the client
 //     (real time: the final read included), unless a deposed leader may
-//     have answered it (its leader epoch is older than that of the record
-//     at its high watermark, epochStarts.deposed, or than one a read had
-//     returned a batch of before, epochTimes.newerBefore): then only one
-//     of its own epoch or an older one (a client's own fetches never go
-//     back to an older epoch, so the first rule holds for them all);
+//     have answered it: its leader epoch is older than that of the record
+//     at its high watermark (epochStarts.deposed; not judged by real
+//     time), or than one a read had returned a batch of before
+//     (epochTimes.newerBefore; judged only against observations of its
+//     own epoch or an older one). A client's own fetches never go back to
+//     an older epoch, so the first rule holds for them all;
 //
 // and kgo's data-loss error (the log no longer reached what the client had
 // consumed) is a regression by itself, except on a topic where kgo can
@@ -138,11 +139,14 @@ func (ix *index) observations() []observation {
 
 // realTimeRegressions checks, for one partition (its record epochs es,
 // and when reads showed each epoch, et), that no observation is lower than
-// one that ended before it could have been made. A high watermark a
-// deposed leader may have answered (deposed) is held only to what
-// observations of its own leader epoch or older showed: one leader answers
-// in an epoch, and its high watermark never goes back, but a newer
-// epoch's leader has records and commits it never saw.
+// one that ended before it could have been made, except a high watermark a
+// deposed leader may have answered. One whose leader epoch is older than
+// the record at it (epochStarts.deposed) is not judged by real time; one
+// whose epoch is older than a batch a read had returned before it could be
+// answered (epochTimes.newerBefore) is held only to what observations of
+// its own leader epoch or older showed: one leader answers in an epoch,
+// and its high watermark never goes back, but a newer epoch's leader has
+// records and commits it never saw.
 func realTimeRegressions(obs []*observation, es epochStarts, et epochTimes, add func(a, b *observation, what string, was, now int64)) {
 	byCall := slices.Clone(obs)
 	slices.SortStableFunc(byCall, func(a, b *observation) int { return cmp.Compare(a.callNs, b.callNs) })
@@ -163,7 +167,10 @@ func realTimeRegressions(obs []*observation, es epochStarts, et epochTimes, add 
 			}
 		}
 		bound := maxFloor
-		if deposed(b, es, et) {
+		switch {
+		case es.deposed(b.epoch, b.hwm):
+			bound = nil // it never had the record at its high watermark
+		case et.newerBefore(b.epoch, b.callNs):
 			bound = floorUpTo(floorByEpoch, b.epoch)
 		}
 		if bound != nil && b.hwm >= 0 && b.hwm < bound.floor {
@@ -174,14 +181,6 @@ func realTimeRegressions(obs []*observation, es epochStarts, et epochTimes, add 
 		}
 		heap.Push(pending, b)
 	}
-}
-
-// deposed reports whether a deposed leader may have answered o: its leader
-// epoch is older than that of the record at its high watermark
-// (epochStarts.deposed), or than one a read had shown before o could have
-// been answered (epochTimes.newerBefore).
-func deposed(o *observation, es epochStarts, et epochTimes) bool {
-	return es.deposed(o.epoch, o.hwm) || et.newerBefore(o.epoch, o.callNs)
 }
 
 // floorUpTo is the observation of the highest floor among those of leader
