@@ -222,13 +222,27 @@ func buildIndex(h []history.Op, txnGroupCommits bool) *index {
 				// Partitions added to a member are read from the group's
 				// committed offset, not where the member left them: a new
 				// session of the member's process. Fetches it kept go on,
-				// so it inherits what is known of when they were made.
+				// so it inherits what is known of when they were made: a
+				// kept partition no poll returned yet may have been
+				// fetched any time since the old session began (seed
+				// 71166: a fetch answered before the rebalance was handed
+				// to the first poll after it).
 				if m, ok := memberOf[op.Process]; ok && op.Assignment != nil && op.Assignment.Event == history.Assigned && len(op.Assignment.Changed) > 0 {
 					old := session[m]
 					session[m] = nextSession
 					sessionStart[nextSession] = op.Time
 					ix.readCommitted[nextSession] = ix.readCommitted[old]
-					lastCall[nextSession] = maps.Clone(lastCall[old])
+					calls := maps.Clone(lastCall[old])
+					if calls == nil {
+						calls = map[tp]int64{}
+					}
+					for _, p := range op.Assignment.Owned {
+						k := tp{op.Assignment.Topic, p}
+						if _, seen := calls[k]; !seen && !slices.Contains(op.Assignment.Changed, p) {
+							calls[k] = sessionStart[old]
+						}
+					}
+					lastCall[nextSession] = calls
 					nextSession++
 				}
 			case history.FnFinal:

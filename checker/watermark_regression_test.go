@@ -223,3 +223,37 @@ func TestWatermarkOfALaggingDeposedLeader(t *testing.T) {
 		})
 	}
 }
+
+// A member's fetch of a partition it kept through a rebalance may have
+// been answered before the rebalance and handed to its first poll after
+// it (seed 71166: vitals/1, owned since generation 1 and never polled,
+// came in the first poll after generation 2 added two other partitions,
+// with the high watermark of a fetch answered before an acknowledgement
+// that preceded generation 2). Only a partition the assignment added is
+// read from when it began.
+func TestKeptPartitionReadMayPredateTheAssignment(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		changed []int32 // partitions generation 2 added
+		want    bool    // a finding
+	}{
+		{name: "kept through the rebalance", changed: []int32{1}},
+		{name: "added by the rebalance", changed: []int32{0, 1}, want: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b hb
+			b.send(0, "a", history.OK, 0, 0)
+			b.join(10)
+			b.assignment(10, "m", 1, history.Assigned, p0, p0)
+			b.send(0, "b", history.OK, 0, 1) // the high watermark passed 1
+			b.assignment(10, "m", 2, history.Assigned, []int32{0, 1}, c.changed)
+			b.pollH(10, map[int32]int64{0: 1}, rd{0, 0, "a"})
+			b.finalTo(2, rd{0, 0, "a"}, rd{0, 1, "b"})
+			v := Check(b.ops, Opts{})
+			found := v.Counts[WatermarkRegression]+v.Counts[Nonlinearizable] > 0
+			if found != c.want {
+				t.Fatalf("found %v, want %v: %s", found, c.want, v.Summary())
+			}
+		})
+	}
+}
