@@ -113,7 +113,9 @@
 // starts a consumer session, and so does every assignment that adds
 // partitions to it (a member resumes a partition at the group's committed
 // offset, not where it left it), so the queue checkers above judge a
-// member's reads between rebalances. Each group checker is not-checked on
+// member's reads between rebalances; a partition it kept may have been
+// fetched in the old session, so the new one takes over when that could
+// have been (seed 71166). Each group checker is not-checked on
 // a history without groups.
 //   - nonmonotonic-commit (nonmonotonic_commit.go): the coordinator
 //     accepted an offset for a group and partition below one it had
