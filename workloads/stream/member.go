@@ -70,6 +70,9 @@ type member struct {
 	held                map[int32]bool
 	// capped: the last poll returned Config.MaxBatch records.
 	capped bool
+	// heldAs is, per held partition (under evMu), the member id the
+	// client had when its callback reported the partition assigned.
+	heldAs map[int32]string
 
 	owned   map[int32]bool  // partitions this member holds
 	restore map[int32]bool  // held partitions whose state must be restored first
@@ -200,7 +203,7 @@ func (m *member) prepare() {
 	m.owned, m.restore, m.next = map[int32]bool{}, map[int32]bool{}, map[int32]int64{}
 	ev := *m.proc
 	ev.Crash()
-	m.evProc, m.held = ev.ID, map[int32]bool{}
+	m.evProc, m.held, m.heldAs = ev.ID, map[int32]bool{}, map[int32]string{}
 	ev.Crash()
 	m.restoreProc = ev.ID
 }

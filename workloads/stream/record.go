@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -39,18 +40,56 @@ func (m *member) joinOp() *history.Join {
 func (m *member) recordEvent(cl *kgo.Client, kind string, changed []int32) {
 	m.evMu.Lock()
 	defer m.evMu.Unlock()
-	for _, p := range changed {
-		if kind == history.Assigned {
-			m.held[p] = true
-		} else {
-			delete(m.held, p)
-		}
-	}
 	id, generation := cl.GroupMetadata()
+	m.noteHeld(kind, id, changed)
 	owned := slices.Sorted(maps.Keys(m.held))
 	a := &history.Assignment{Group: m.p.cfg.Group, Member: id, Generation: generation, Event: kind, Topic: m.p.cfg.Input, Owned: owned, Changed: slices.Compact(slices.Sorted(slices.Values(changed)))}
 	m.p.rec.Record(history.Op{Process: m.evProc, Type: history.Invoke, F: history.FnAssignment, Assignment: a})
 	m.p.rec.Record(history.Op{Process: m.evProc, Type: history.OK, F: history.FnAssignment, Assignment: a})
+}
+
+// noteHeld applies a change of the held partitions that the client
+// reported as member id. Called with evMu held.
+func (m *member) noteHeld(kind, id string, changed []int32) {
+	if m.heldAs == nil {
+		m.heldAs = map[int32]string{}
+	}
+	for _, p := range changed {
+		if kind == history.Assigned {
+			m.held[p], m.heldAs[p] = true, id
+		} else {
+			delete(m.held, p)
+			delete(m.heldAs, p)
+		}
+	}
+}
+
+// errStaleClaim refuses a commit that kgo would send under a member id
+// other than the one its partitions were assigned to.
+var errStaleClaim = errors.New("stream: not sent: the client rejoined under a new member id while holding the partition")
+
+// staleClaim reports (errStaleClaim) whether a commit of parts made as
+// member id would commit a partition assigned to another member id of the
+// client. kgo answers a JoinGroup's UNKNOWN_MEMBER_ID (the coordinator
+// removed the member) by joining again without a member id, keeping the
+// partitions it held, their fetch positions and buffered records, with no
+// OnPartitionsLost (Java's consumer calls it: the generation was reset);
+// a commit made meanwhile waits for that join and sync and goes out with
+// the new member id and generation, which the classic coordinator accepts
+// whatever the new assignment, as Kafka's does. The member would commit
+// what it processed from an assignment another member has had since: seed
+// 71144, where the group's offset of clicks/0 went from 417 back to 30
+// (nonmonotonic-commit). The assignment is void once the member id
+// changed, so is the App's state of it: the incarnation ends instead.
+func (m *member) staleClaim(id string, parts []int32) error {
+	m.evMu.Lock()
+	defer m.evMu.Unlock()
+	for _, p := range parts {
+		if as, ok := m.heldAs[p]; ok && as != id {
+			return fmt.Errorf("%w: %s/%d assigned to %s, commit as %s", errStaleClaim, m.p.cfg.Input, p, as, id)
+		}
+	}
+	return nil
 }
 
 // recordedCommit commits offsets and records the commit; ok when every
@@ -61,7 +100,13 @@ func (m *member) recordedCommit(ctx context.Context, offsets map[int32]int64) (o
 	// kgo would send the member id as metadata; the process names the
 	// commit instead, set on the request as recorded.
 	metadata := fmt.Sprintf("p%d", m.proc.ID)
+	parts := slices.Sorted(maps.Keys(offsets))
 	ctx = kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		// The request as kgo sends it: after any join and sync it
+		// waited for, with the member id they left.
+		if err := m.staleClaim(req.MemberID, parts); err != nil {
+			return err
+		}
 		for i := range req.Topics {
 			for j := range req.Topics[i].Partitions {
 				if req.Topics[i].Topic == cfg.Input {
@@ -92,6 +137,9 @@ func (m *member) recordedCommit(ctx context.Context, offsets map[int32]int64) (o
 	op := history.Op{Process: m.proc.ID, Type: history.OK, F: history.FnCommit, Commit: done}
 	if err != nil || answer.Resp == nil {
 		op.Type, op.Error = history.Info, fmt.Sprint(err)
+		if errors.Is(err, errStaleClaim) {
+			op.Type = history.Fail // never sent
+		}
 		m.p.rec.Record(op)
 		return false, false
 	}
