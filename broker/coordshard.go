@@ -83,9 +83,19 @@ func (c *shardCore) stop() {
 // shard that no longer leads must not answer: its state holds records
 // the new leader's log lacks, and the high watermark it would wait for is
 // a follower's, of other records. So each step of a serving shard first
-// checks leads, and a shard that lost its partition unloads itself
-// (unloadLocked).
+// checks leads (serving, and watchDurable), and a shard that lost its
+// partition unloads itself.
 func (c *shardCore) leads() bool { return c.p.Leading() && c.p.LeaderEpoch() == c.epoch }
+
+// serving reports whether the shard serves, unloading it first (unload,
+// the shell's, with mu held) if its partition no longer leads in the
+// shard's epoch. Call with mu held, before each step of a shard.
+func (c *shardCore) serving(unload func()) bool {
+	if c.state == shardServing && !c.leads() {
+		unload()
+	}
+	return c.state == shardServing
+}
 
 // watchDurable calls durable with p's high watermark, under mu, at once
 // and each time it moves (records a state machine wrote with no answer

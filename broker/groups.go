@@ -224,10 +224,7 @@ func (cs *coordShard) unloadLocked() {
 func (cs *coordShard) do(call func(sm *group.Shard, nowMs int64) group.Output) int16 {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.state == shardServing && !cs.leads() {
-		cs.unloadLocked()
-	}
-	if cs.state != shardServing {
+	if !cs.serving(cs.unloadLocked) {
 		return cs.state.unavailableCode()
 	}
 	out := call(cs.sm, cs.gc.nowMs())
@@ -304,14 +301,10 @@ func (cs *coordShard) resetTimer() {
 func (cs *coordShard) onTimer() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.state != shardServing || cs.gc.b.ctx.Err() != nil {
+	if cs.gc.b.ctx.Err() != nil || !cs.serving(cs.unloadLocked) {
 		return
 	}
 	cs.timer.fired()
-	if !cs.leads() {
-		cs.unloadLocked()
-		return
-	}
 	out := cs.sm.Tick(cs.gc.nowMs())
 	cs.checkAnswersDurable(out)
 	cs.apply(out)

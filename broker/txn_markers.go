@@ -41,11 +41,8 @@ func (cs *txnShard) startMarkers(job txncoord.MarkerJob) {
 		}
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
-		if cs.state != shardServing || cs.ctx.Err() != nil {
-			return
-		}
-		if !cs.leads() { // its partition moved while the markers went out
-			cs.unloadLocked()
+		// Its partition may have moved while the markers went out.
+		if cs.ctx.Err() != nil || !cs.serving(cs.unloadLocked) {
 			return
 		}
 		cs.apply(cs.sm.MarkersWritten(cs.tc.nowMs(), job))

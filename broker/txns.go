@@ -222,10 +222,7 @@ func (cs *txnShard) unloadLocked() {
 func (cs *txnShard) do(call func(sm *txncoord.Shard, nowMs int64) txncoord.Output) int16 {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.state == shardServing && !cs.leads() {
-		cs.unloadLocked()
-	}
-	if cs.state != shardServing {
+	if !cs.serving(cs.unloadLocked) {
 		return cs.state.unavailableCode()
 	}
 	cs.apply(call(cs.sm, cs.tc.nowMs()))
@@ -316,14 +313,10 @@ func (cs *txnShard) resetTimer() {
 func (cs *txnShard) onTimer() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.state != shardServing || cs.tc.b.ctx.Err() != nil {
+	if cs.tc.b.ctx.Err() != nil || !cs.serving(cs.unloadLocked) {
 		return
 	}
 	cs.timer.fired()
-	if !cs.leads() {
-		cs.unloadLocked()
-		return
-	}
 	cs.apply(cs.sm.Tick(cs.tc.nowMs()))
 }
 

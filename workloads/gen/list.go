@@ -40,14 +40,16 @@ func freshestLeaders(ctx context.Context, cl *kgo.Client, topic string) (map[int
 	rt.Topic = kmsg.StringPtr(topic)
 	req.Topics = append(req.Topics, rt)
 
-	// A first request through the client teaches it the cluster's brokers
-	// (kgo learns them from every metadata answer it gets).
-	first, cancel := context.WithTimeout(ctx, askTimeout)
-	_, _ = cl.Request(first, req)
-	cancel()
 	brokers := cl.DiscoveredBrokers()
 	if len(brokers) == 0 {
-		brokers = cl.SeedBrokers()
+		// A first request through the client teaches it the cluster's
+		// brokers (kgo learns them from every metadata answer it gets).
+		first, cancel := context.WithTimeout(ctx, askTimeout)
+		_, _ = cl.Request(first, req)
+		cancel()
+		if brokers = cl.DiscoveredBrokers(); len(brokers) == 0 {
+			brokers = cl.SeedBrokers()
+		}
 	}
 
 	answers := make([]*kmsg.MetadataResponse, len(brokers))

@@ -47,16 +47,9 @@ func ReadToEnd(ctx context.Context, cc ClientConfig, rec *history.Recorder, proc
 		return marks, err
 	}
 	if todo := unread(marks); len(todo) > 0 {
-		if err := readMarks(ctx, cc, rec, process, r, marks, todo); err != nil {
-			return marks, err
-		}
+		return marks, readMarks(ctx, cc, rec, process, r, marks, todo)
 	}
-	for _, p := range r.Partitions {
-		if _, ok := marks[p]; !ok {
-			return marks, fmt.Errorf("partition %d of %s not listed", p, r.Topic)
-		}
-	}
-	return marks, nil
+	return marks, nil // a listing without error has every partition asked for
 }
 
 // listMarks lists the log start and high watermark of r's partitions,
@@ -73,18 +66,19 @@ func listMarks(ctx context.Context, cc ClientConfig, r Read) (map[int32]*history
 	defer cl.Close()
 	var last map[int32]*history.FinalMark
 	for {
-		marks, err := listOnce(ctx, cl, r)
+		leaders, err := freshestLeaders(ctx, cl, r.Topic)
+		var marks map[int32]*history.FinalMark
+		if err == nil {
+			marks, err = listOnce(ctx, cl, r, leaders)
+		}
 		if err == nil {
 			last = marks
-			switch {
-			case len(marks) == 0:
+			if len(marks) == 0 { // listAt lists every partition asked for, or fails
 				err = errors.New("no partitions listed")
-			case len(r.Partitions) > 0 && len(marks) < len(r.Partitions):
-				err = fmt.Errorf("%d of %d partitions listed", len(marks), len(r.Partitions))
 			}
 		}
 		if err == nil && r.ReadCommitted && !r.DefectReadUncommitted {
-			err = openTransactions(ctx, cl, r.Topic, marks)
+			err = openTransactions(ctx, cl, r.Topic, leaders, marks)
 		}
 		if err == nil {
 			return marks, nil
@@ -97,11 +91,7 @@ func listMarks(ctx context.Context, cc ClientConfig, r Read) (map[int32]*history
 
 // listOnce lists the start and end of r's partitions (every partition the
 // freshest metadata has, for nil) from their leaders.
-func listOnce(ctx context.Context, cl *kgo.Client, r Read) (map[int32]*history.FinalMark, error) {
-	leaders, err := freshestLeaders(ctx, cl, r.Topic)
-	if err != nil {
-		return nil, err
-	}
+func listOnce(ctx context.Context, cl *kgo.Client, r Read, leaders map[int32]leaderAt) (map[int32]*history.FinalMark, error) {
 	ps := r.Partitions
 	if ps == nil {
 		ps = slices.Sorted(maps.Keys(leaders))
@@ -123,11 +113,7 @@ func listOnce(ctx context.Context, cl *kgo.Client, r Read) (map[int32]*history.F
 
 // openTransactions returns an error naming the partitions whose last
 // stable offset is below their listed high watermark.
-func openTransactions(ctx context.Context, cl *kgo.Client, topic string, marks map[int32]*history.FinalMark) error {
-	leaders, err := freshestLeaders(ctx, cl, topic)
-	if err != nil {
-		return err
-	}
+func openTransactions(ctx context.Context, cl *kgo.Client, topic string, leaders map[int32]leaderAt, marks map[int32]*history.FinalMark) error {
 	ps := slices.Sorted(maps.Keys(marks))
 	lsos, err := listAt(ctx, cl, topic, leaders, ps, -1, 1)
 	if err != nil {

@@ -65,14 +65,12 @@ type member struct {
 	// assigns must not start a consumer session of the member's process
 	// (its input polls go on in the join's). held is what the client
 	// holds as its callbacks reported it (under evMu), for the
-	// assignment ops.
+	// assignment ops, each partition with the member id the client had
+	// when its callback reported it assigned (staleClaim).
 	evProc, restoreProc int
-	held                map[int32]bool
+	held                map[int32]string
 	// capped: the last poll returned Config.MaxBatch records.
 	capped bool
-	// heldAs is, per held partition (under evMu), the member id the
-	// client had when its callback reported the partition assigned.
-	heldAs map[int32]string
 
 	owned   map[int32]bool  // partitions this member holds
 	restore map[int32]bool  // held partitions whose state must be restored first
@@ -203,7 +201,7 @@ func (m *member) prepare() {
 	m.owned, m.restore, m.next = map[int32]bool{}, map[int32]bool{}, map[int32]int64{}
 	ev := *m.proc
 	ev.Crash()
-	m.evProc, m.held, m.heldAs = ev.ID, map[int32]bool{}, map[int32]string{}
+	m.evProc, m.held = ev.ID, map[int32]string{}
 	ev.Crash()
 	m.restoreProc = ev.ID
 }

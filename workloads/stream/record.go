@@ -51,15 +51,11 @@ func (m *member) recordEvent(cl *kgo.Client, kind string, changed []int32) {
 // noteHeld applies a change of the held partitions that the client
 // reported as member id. Called with evMu held.
 func (m *member) noteHeld(kind, id string, changed []int32) {
-	if m.heldAs == nil {
-		m.heldAs = map[int32]string{}
-	}
 	for _, p := range changed {
 		if kind == history.Assigned {
-			m.held[p], m.heldAs[p] = true, id
+			m.held[p] = id
 		} else {
 			delete(m.held, p)
-			delete(m.heldAs, p)
 		}
 	}
 }
@@ -85,7 +81,7 @@ func (m *member) staleClaim(id string, parts []int32) error {
 	m.evMu.Lock()
 	defer m.evMu.Unlock()
 	for _, p := range parts {
-		if as, ok := m.heldAs[p]; ok && as != id {
+		if as, ok := m.held[p]; ok && as != id {
 			return fmt.Errorf("%w: %s/%d assigned to %s, commit as %s", errStaleClaim, m.p.cfg.Input, p, as, id)
 		}
 	}

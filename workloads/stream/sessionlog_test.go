@@ -42,7 +42,7 @@ func TestSessionMemberSeesEveryRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &member{p: p, proc: cfg.Procs.New(), closing: new(sync.WaitGroup), cc: cc,
-		held: map[int32]bool{}, evProc: 100}
+		held: map[int32]string{}, evProc: 100}
 	if err := m.open(); err != nil {
 		t.Fatal(err)
 	}

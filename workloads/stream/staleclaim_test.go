@@ -18,7 +18,7 @@ import (
 // it is sent; one as the id the partition was assigned to, or of a
 // partition the callbacks took away, is not.
 func TestStaleClaimRefused(t *testing.T) {
-	m := &member{p: &Processor{cfg: Config{Input: "clicks"}}, held: map[int32]bool{}, heldAs: map[int32]string{}}
+	m := &member{p: &Processor{cfg: Config{Input: "clicks"}}, held: map[int32]string{}}
 	m.noteHeld(history.Assigned, "kgo-6449", []int32{0})
 	m.noteHeld(history.Revoked, "kgo-6449", nil) // the end of the session
 	if err := m.staleClaim("kgo-6449", []int32{0}); err != nil {
