@@ -53,6 +53,7 @@ type flags struct {
 	controllers string  // the metadata quorum's mode: seed, combined, dedicated (controllers.go)
 	compaction  string  // the cleaner within the run: seed, on, off (compaction.go)
 	rate        float64 // the queue's sends per second across its producers; 0: the seed's (load.go)
+	brokers     string  // the broker counts a world may have: seed, N or N-M (brokers.go)
 	// The configurations whose losses Kafka documents (worldLosses).
 	acks            string
 	uncleanElection bool
@@ -88,8 +89,11 @@ type params struct {
 	Group string `json:"group,omitempty"`
 	// Rate forces the queue's sends per second (--rate); 0: drawn
 	// (load.go). The load the run had is World.Rate.
-	Rate      float64 `json:"rate,omitempty"`
-	GoVersion string  `json:"go_version"`
+	Rate float64 `json:"rate,omitempty"`
+	// Brokers restricts the world's broker count (--brokers, N or N-M);
+	// empty: the seed's draw (brokers.go).
+	Brokers   string `json:"brokers,omitempty"`
+	GoVersion string `json:"go_version"`
 
 	// WorkloadParams are the parameters of each workload but the queue
 	// (whose are World's), as its registry entry drew them (workloads.go).
@@ -216,6 +220,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.compaction, "compaction", "seed", "log compaction within the world scenario's run (a cleaner interval of seconds, small segments of the internal topics, and a compacted topic in the queue): seed (the seed chooses, on a third of the seeds, and always with the cleaner's defect), on, off")
 	fs.StringVar(&f.controllers, "controllers", modeSeed, "the metadata quorum in the world scenario: seed (the seed chooses: dedicated on a third of the seeds), combined (every broker a voter), dedicated (3 controller-only nodes)")
 	fs.Float64Var(&f.rate, "rate", 0, "the queue workload's sends per virtual second across its producer clients in the world scenario (0: the seed draws 100, 500, 1000 or 2000)")
+	fs.StringVar(&f.brokers, "brokers", modeSeed, "the world scenario's broker count: seed (the seed draws 1 to 5, 3 most often), N, or N-M (a seed whose own draw is outside the range draws again within it)")
 	fs.StringVar(&f.acks, "acks", "all", "the producers' acks: all, or 1 (the leader's append; a leader crash may lose acknowledged writes, which the run then allows)")
 	fs.BoolVar(&f.loneLeader, "lone-leader", false, "at least 3 brokers, topics with two replicas and min.insync.replicas=1 (unclean election off), replica.lag.time.max 10 or 5 s, and the first crash window (then half the others) aimed at a leader whose ISR is itself alone: nothing may be lost")
 	fs.BoolVar(&f.uncleanElection, "unclean-election", false, "topics with unclean.leader.election.enable=true, two replicas and min.insync.replicas=1 (lost writes allowed)")
@@ -257,6 +262,9 @@ func parseFlags(args []string) (flags, error) {
 	if err := checkRate(f.rate); err != nil {
 		return f, err
 	}
+	if _, err := parseBrokers(f.brokers); err != nil {
+		return f, err
+	}
 	if f.acks != "all" && f.acks != "1" {
 		return f, fmt.Errorf("--acks %q: want all or 1", f.acks)
 	}
@@ -290,6 +298,9 @@ func deriveParams(f flags, sc scenario) params {
 	}
 	if f.acks != "all" {
 		p.Acks = f.acks
+	}
+	if f.brokers != modeSeed {
+		p.Brokers = f.brokers
 	}
 	if f.faults != "" {
 		set, _ := faults.Parse(f.faults) // run checked it

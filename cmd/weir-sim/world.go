@@ -130,7 +130,9 @@ func worldParamsFromSeed(p *params, rng *rand.Rand) {
 	// (controllers.go, drawn from a stream of its own); topics replicated 3 ways (fewer on fewer brokers)
 	// with min.insync.replicas 2, the configuration Kafka promises to keep
 	// acknowledged writes in while a majority of replicas survives.
-	p.World.Nodes = []int{1, 2, 3, 3, 3, 3, 4, 5}[rng.IntN(8)]
+	p.World.Nodes = brokerTable[rng.IntN(len(brokerTable))]
+	r, _ := parseBrokers(p.Brokers) // parseFlags checked it
+	p.World.Nodes = r.brokers(p.World.Nodes, p.Seed)
 	p.World.ReplicationFactor = int16(min(3, p.World.Nodes))
 	p.World.MinInsync = min(2, int(p.World.ReplicationFactor))
 	// The documented losses (lossAllowances), decided by flags, not drawn.

@@ -92,6 +92,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs.String("group", "", "the consumer groups: the queue workload's group, seed, on or off, then optionally ,classic or ,consumer (KIP-848) and ,static or ,dynamic (group.instance.id), which every group of the run takes, the queue's and the clickstream, payments and vitals processing groups (default: the guest's, seed: the queue's group on a third of the seeds, and always with a group coordinator's defect; protocol and membership drawn by the seed, per group)")
 	fs.Float64("rate", 0, "the queue workload's sends per virtual second across its producer clients (default: the guest's, 0: the seed draws 100, 500, 1000 or 2000)")
 	fs.String("controllers", "", "the metadata quorum: seed, combined (every broker a voter) or dedicated (3 controller-only nodes) (default: the guest's, seed: dedicated on a third of the seeds)")
+	fs.String("brokers", "", "the broker count: seed (the seed draws 1 to 5, 3 most often), N, or N-M (a seed whose own draw is outside the range draws again within it) (default: the guest's, seed)")
 	fs.String("compaction", "", "log compaction within the run (the cleaner every few seconds on small segments of the internal topics and of a compacted topic the queue writes): seed, on or off (default: the guest's, seed: a third of the seeds, and always with the cleaner's defect)")
 	// Configurations documented to lose acknowledged writes: their runs
 	// allow lost-write (see docs/SIMULATION.md, "Documented losses").
@@ -132,7 +133,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	var guestArgs []string
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers", "compaction", "rate"} {
+	for _, name := range []string{"duration", "faults", "workload", "defect", "scenario", "txn", "group", "controllers", "compaction", "rate", "brokers"} {
 		if set[name] {
 			guestArgs = append(guestArgs, "--"+name, fs.Lookup(name).Value.String())
 		}
@@ -148,7 +149,7 @@ func Command(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	if *replay != "" && len(guestArgs) > 0 {
-		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --compaction, --rate, --acks, --lone-leader, --unclean-election and --no-fsync")
+		return usageErr("--replay takes the guest's flags from the header; drop --duration, --faults, --workload, --defect, --scenario, --txn, --group, --controllers, --compaction, --rate, --brokers, --acks, --lone-leader, --unclean-election and --no-fsync")
 	}
 
 	var seeds []uint64

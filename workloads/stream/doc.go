@@ -144,6 +144,25 @@
 // a static member's return or an incremental assignment gave it, and the
 // transactional id fences an old incarnation's transaction in every mode.
 //
+// # When a member stops trusting its claim
+//
+// kgo keeps a member's partitions, positions and buffered records across
+// a rejoin that Java's consumer would report as lost, and resets an
+// out-of-range position to the log start. An at-least-once member would
+// then commit, or process again, what another member owns or has
+// committed. Three rules end the incarnation instead (the next one joins,
+// reads the committed offsets and restores), each from a seed:
+//
+//   - a commit kgo would send under a member id other than the one the
+//     partition was assigned to is not sent (staleClaim, seed 71144);
+//   - a commit answered ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID or
+//     FENCED_INSTANCE_ID ends the incarnation (membershipLost, seed
+//     73109: a static member keeps its member id);
+//   - the members consume with no reset (auto.offset.reset=none; a
+//     partition without a commit starts at the log start), and a poll
+//     that answers a partition OFFSET_OUT_OF_RANGE ends the incarnation
+//     (offsetOutOfRange, seed 73088: a deposed leader's shorter log).
+//
 // # Planted defects (Defects; never on by default)
 //
 //   - CommitBeforeWrite (at-least-once): commit the consumed offsets (one

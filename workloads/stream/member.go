@@ -154,6 +154,10 @@ func (m *member) run(ctx context.Context, lifetime time.Duration) {
 		fs := m.pollRecords(pctx)
 		cancel()
 		m.applyEvents()
+		if offsetOutOfRange(fs, cfg.Input) {
+			m.crash()
+			return
+		}
 		if len(m.owned) > 0 {
 			startClock()
 		}
@@ -189,6 +193,25 @@ func (m *member) run(ctx context.Context, lifetime time.Duration) {
 	m.leave()
 }
 
+// offsetOutOfRange reports whether a poll answered a partition of the
+// input OFFSET_OUT_OF_RANGE. The member's committed offsets are all below
+// the high watermark of a leader that served them, so a leader's answer
+// never puts one past its log end; a broker that answers so is not the
+// partition's leader any more, only one that has not heard (seed 73088:
+// a new member's fresh client took its metadata from n1, deposed and cut
+// off from the controller, whose log ended at 104, below the committed
+// 168). Resetting to the log start, as kgo's AtStart reset does (Java's
+// auto.offset.reset=earliest too), would process everything from the
+// start again and emit it twice; the member ends its incarnation instead,
+// and the next one's client learns the leader afresh.
+func offsetOutOfRange(fs kgo.Fetches, input string) bool {
+	var out bool
+	fs.EachError(func(topic string, _ int32, err error) {
+		out = out || topic == input && errors.Is(err, kerr.OffsetOutOfRange)
+	})
+	return out
+}
+
 // prepare sets up what the incarnation needs before its client opens:
 // its dialer, App, client id, processes and partition maps.
 func (m *member) prepare() {
@@ -214,7 +237,11 @@ func (m *member) open() error {
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Input),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// A partition without a commit starts at the log start; an
+		// OFFSET_OUT_OF_RANGE ends the incarnation (offsetOutOfRange)
+		// instead of resetting: auto.offset.reset=none.
+		kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 		kgo.SessionTimeout(6 * time.Second),
 		kgo.RebalanceTimeout(10 * time.Second),
 		kgo.HeartbeatInterval(500 * time.Millisecond),
