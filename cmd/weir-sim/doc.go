@@ -16,7 +16,9 @@
 //     nodes with process.roles=controller); seed, the default, draws
 //     dedicated on a third of the seeds. --rate (load.go) forces the
 //     queue's sends per virtual second; else the seed draws 100, 500,
-//     1000 or 2000.
+//     1000 or 2000. --brokers N or N-M (brokers.go) restricts the
+//     world's broker count; a seed whose own draw is outside the range
+//     draws again within it, from a stream of its own.
 //  2. Derive every parameter of the run from the seed (math/rand/v2 seeded
 //     from --seed; nothing else decides them), print "SEED=<n>" and then the
 //     parameters as one line "PARAMS=<json>" on stdout, and for the world
