@@ -84,3 +84,34 @@ func TestShardsServeOnlyWhileLeading(t *testing.T) {
 		}
 	})
 }
+
+// TestDurabilityWatchStopsWhenThePartitionResigned: the durability watch
+// of a shard releases held answers against its partition's high
+// watermark only while the partition leads in the shard's epoch; once it
+// resigned, that watermark is a follower's, of other records (seed
+// 68192), and the watch calls lost instead of durable.
+func TestDurabilityWatchStopsWhenThePartitionResigned(t *testing.T) {
+	b, _ := openMemBroker(t)
+	if code := b.groups.ensure(context.Background()); code != 0 {
+		t.Fatalf("ensure: %d", code)
+	}
+	waitCoordinating(t, b, "g")
+	cs, _ := b.groups.route("g")
+	p := cs.p
+	watch := func() (durable, lost int) {
+		// A core of its own, so that the shard's own watch cannot get
+		// there first.
+		c := &shardCore{p: p, epoch: cs.epoch, state: shardServing}
+		done := make(chan struct{})
+		close(done)
+		c.watchDurable(p, done, func(int64) { durable++ }, func(err error) { t.Fatalf("fail: %v", err) }, func() { lost++ })
+		return durable, lost
+	}
+	if durable, lost := watch(); durable != 1 || lost != 0 {
+		t.Fatalf("leading: durable called %d times, lost %d; want 1 and 0", durable, lost)
+	}
+	p.SetRole(reconcile.Wait, partition.Role{})
+	if durable, lost := watch(); durable != 0 || lost != 1 {
+		t.Fatalf("resigned: durable called %d times, lost %d; want 0 and 1", durable, lost)
+	}
+}
