@@ -2,8 +2,6 @@ package stream
 
 import (
 	"context"
-	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,23 +37,8 @@ func (copyApp) Drop(int32)                            {}
 // member aborts instead, and the batch, consumed again, commits with its
 // outputs.
 func TestTxnBatchAbortsAfterAFailedWrite(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	in, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range []string{"a", "b", "c"} {
-		if err := in.ProduceSync(ctx, &kgo.Record{Topic: "in", Value: []byte(v)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in.Close()
+	c, ctx := kfakeCluster(t)
+	produceIn(ctx, t, c, "a", "b", "c")
 
 	// The transaction coordinator answers every InitProducerId with a
 	// retriable error until the outputs failed (kgo begins all the same,
@@ -76,18 +59,11 @@ func TestTxnBatchAbortsAfterAFailedWrite(t *testing.T) {
 	})
 	hook := failedOutputHook{&outputsFailed}
 
-	rec := history.NewRecorder(time.Now(), time.Now)
-	p, err := New(Config{Group: "g", Input: "in", Partitions: 1, Outputs: []string{"out"}, Transactional: true,
-		NewApp: func() App { return copyApp{} }, Procs: &gen.Procs{}, IDs: &gen.Counter{}, Rand: rand.New(rand.NewPCG(1, 2)),
-		Client: gen.ClientConfig{Bootstrap: c.ListenAddrs(), OpTimeout: time.Second, Opts: []kgo.Opt{kgo.WithHooks(hook)}}}, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &member{p: p, rng: rand.New(rand.NewPCG(3, 4)), proc: p.cfg.Procs.New(), closing: new(sync.WaitGroup)}
-	m.prepare()
-	if err := m.open(); err != nil {
-		t.Fatal(err)
-	}
+	m, rec := kfakeMember(t, c, func(cfg *Config) {
+		cfg.Transactional = true
+		cfg.Client.Opts = []kgo.Opt{kgo.WithHooks(hook)}
+	})
+	p := m.p
 	defer m.sess.Close()
 
 	for batch := 1; p.Committed(0) < 3; batch++ {

@@ -1,20 +1,14 @@
 package stream
 
 import (
-	"context"
-	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weir-dev/weir/history"
-	"github.com/weir-dev/weir/workloads/gen"
 )
 
 // TestCommitAfterLostMembershipEndsTheIncarnation (seed 73109): an
@@ -23,25 +17,7 @@ import (
 // kgo rejoins keeping them; its batch must end the incarnation, so that it
 // commits nothing more of them. A batch whose commit is accepted goes on.
 func TestCommitAfterLostMembershipEndsTheIncarnation(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	produce := func(vs ...string) {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		for _, v := range vs {
-			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "in", Value: []byte(v)}).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	c, ctx := kfakeCluster(t)
 	var generationOver atomic.Bool
 	c.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
@@ -63,18 +39,7 @@ func TestCommitAfterLostMembershipEndsTheIncarnation(t *testing.T) {
 		return resp, nil, true
 	})
 
-	rec := history.NewRecorder(time.Now(), time.Now)
-	p, err := New(Config{Group: "g", Input: "in", Partitions: 1, Outputs: []string{"out"},
-		NewApp: func() App { return copyApp{} }, Procs: &gen.Procs{}, IDs: &gen.Counter{}, Rand: rand.New(rand.NewPCG(1, 2)),
-		Client: gen.ClientConfig{Bootstrap: c.ListenAddrs(), OpTimeout: time.Second}}, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &member{p: p, rng: rand.New(rand.NewPCG(3, 4)), proc: p.cfg.Procs.New(), closing: new(sync.WaitGroup)}
-	m.prepare()
-	if err := m.open(); err != nil {
-		t.Fatal(err)
-	}
+	m, rec := kfakeMember(t, c, nil)
 	defer m.crash()
 	poll := func() []*kgo.Record {
 		var rs []*kgo.Record
@@ -85,21 +50,21 @@ func TestCommitAfterLostMembershipEndsTheIncarnation(t *testing.T) {
 		return rs
 	}
 
-	produce("a", "b")
+	produceIn(ctx, t, c, "a", "b")
 	rs := poll()
 	if !m.plainBatch(rs) {
 		t.Fatal("a batch whose commit was accepted ended the incarnation")
 	}
 	want := rs[len(rs)-1].Offset + 1
-	if got := p.Committed(0); got != want {
+	if got := m.p.Committed(0); got != want {
 		t.Fatalf("committed %d after the first batch, want %d", got, want)
 	}
-	produce("c")
+	produceIn(ctx, t, c, "c")
 	generationOver.Store(true)
 	if m.plainBatch(poll()) {
 		t.Fatal("the member went on after its commit was answered ILLEGAL_GENERATION")
 	}
-	if got := p.Committed(0); got != want {
+	if got := m.p.Committed(0); got != want {
 		t.Fatalf("committed %d after the refused commit, want %d still", got, want)
 	}
 	var last *history.Commit
