@@ -667,8 +667,10 @@ func (m *member) plainBatch(rs []*kgo.Record) bool {
 	return point != crashAfterCommit
 }
 
-// commit commits offsets for the input partitions; a failure is not fatal
-// (the batch is processed again: at-least-once).
+// commit commits offsets for the input partitions and reports whether the
+// incarnation goes on: a partition refused is not fatal (the batch is
+// processed again: at-least-once); a commit without an answer, or one
+// whose answer ended the member's generation, is (recordedCommit).
 func (m *member) commit(ctx context.Context, offsets map[int32]int64) bool {
 	if m.p.cfg.Transactional {
 		// The NoTransaction defect's commit: not recorded (the history
@@ -687,11 +689,11 @@ func (m *member) commit(ctx context.Context, offsets map[int32]int64) bool {
 		}
 		return true
 	}
-	ok, answered := m.recordedCommit(ctx, offsets)
+	ok, goOn := m.recordedCommit(ctx, offsets)
 	if ok {
 		m.p.noteCommitted(offsets)
 	}
-	return answered
+	return goOn
 }
 
 // commitAccepted reports whether every partition of an OffsetCommit

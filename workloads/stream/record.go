@@ -90,10 +90,10 @@ func (m *member) staleClaim(id string, parts []int32) error {
 }
 
 // recordedCommit commits offsets and records the commit; ok when every
-// partition was accepted, answered false when the commit had no answer or
-// its answer ended the member's generation (membershipLost): either way
-// the incarnation ends.
-func (m *member) recordedCommit(ctx context.Context, offsets map[int32]int64) (ok, answered bool) {
+// partition was accepted, goOn false when the incarnation must end: the
+// commit had no answer (or was not sent: staleClaim), or its answer ended
+// the member's generation (membershipLost).
+func (m *member) recordedCommit(ctx context.Context, offsets map[int32]int64) (ok, goOn bool) {
 	cfg := &m.p.cfg
 	id, generation := m.cl.GroupMetadata()
 	// kgo would send the member id as metadata; the process names the
