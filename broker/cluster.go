@@ -16,6 +16,7 @@ import (
 	"github.com/weir-dev/weir/broker/controller"
 	"github.com/weir-dev/weir/broker/metadata"
 	"github.com/weir-dev/weir/broker/quorum"
+	"github.com/weir-dev/weir/broker/record"
 )
 
 // metadataDir is the quorum's folder in the data dir, as Kafka names it.
@@ -136,6 +137,21 @@ func (b *Broker) LogEnds(topic string, index int32) (end, highWatermark int64, o
 		return 0, 0, false
 	}
 	return p.EndOffset(), p.HighWatermark(), true
+}
+
+// ReplicaBatches calls fn on every batch this broker's replica of a
+// partition holds, from its log start, in offset order, and stops at fn's
+// first error, which it returns; ok is false where the broker holds no
+// replica of it. The simulator's liveness phase compares a partition's
+// replicas with it.
+func (b *Broker) ReplicaBatches(topic string, index int32, fn func(*record.Batch) error) (ok bool, err error) {
+	b.mu.RLock()
+	p := b.topics[topic].partition(index)
+	b.mu.RUnlock()
+	if p == nil {
+		return false, nil
+	}
+	return true, p.Batches(p.StartOffset(), fn)
 }
 
 // session is the broker's registration with the controller.

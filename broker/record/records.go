@@ -23,6 +23,9 @@ type Record struct {
 	// Key and Value are nil when null; a null value is a tombstone.
 	Key   []byte
 	Value []byte
+	// Headers is the headers section as stored (count and headers),
+	// unparsed.
+	Headers []byte
 }
 
 // HasKey reports whether the key is not null.
@@ -55,7 +58,7 @@ func NextRecord(data []byte) (Record, []byte, error) {
 	if r.Key, body, ok = varbytes(body); !ok {
 		return Record{}, nil, fmt.Errorf("%w: record key", ErrCorrupt)
 	}
-	if r.Value, _, ok = varbytes(body); !ok {
+	if r.Value, r.Headers, ok = varbytes(body); !ok {
 		return Record{}, nil, fmt.Errorf("%w: record value", ErrCorrupt)
 	}
 	return r, data[len(raw):], nil

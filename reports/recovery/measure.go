@@ -1,8 +1,10 @@
 package recovery
 
 import (
+	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -25,17 +27,26 @@ type tracker struct {
 	parts map[string]*partitionState
 	// last fence, unfence and registration of each broker
 	fenced, unfenced, registered map[int32]time.Duration
-	open                         []pending
-	samples                      *Measures
+	topics                       map[string]string // topic id to name
+	// safetyEnd is when the safety phase ended (the run's end when the
+	// trace does not say): an acknowledgement after it ends no recovery.
+	safetyEnd time.Duration
+	open      []pending
+	samples   *Measures
 }
 
-// Measure computes a run's measures from its trace events and the sorted
+// Measure computes a run's measures from its trace events and the
 // completion times of its acknowledged sends.
-func Measure(events []Event, acks []time.Duration) *Measures {
+func Measure(events []Event, acks Acks) *Measures {
 	t := &tracker{
 		parts:  map[string]*partitionState{},
 		fenced: map[int32]time.Duration{}, unfenced: map[int32]time.Duration{}, registered: map[int32]time.Duration{},
-		samples: newMeasures(),
+		topics:    map[string]string{},
+		safetyEnd: time.Duration(math.MaxInt64),
+		samples:   newMeasures(),
+	}
+	if i := slices.IndexFunc(events, func(e Event) bool { return e.Kind == "safety-end" }); i >= 0 {
+		t.safetyEnd = events[i].At
 	}
 	for _, e := range events {
 		if e.Kind == "safety-end" {
@@ -64,6 +75,8 @@ func (t *tracker) apply(e Event) {
 		t.unfenced[e.Node] = e.At
 	case "register":
 		t.registered[e.Node] = e.At
+	case "topic":
+		t.topics[e.Partition] = e.Topic
 	case "partition":
 		p := t.parts[e.Partition]
 		if p == nil {
@@ -96,8 +109,9 @@ func (t *tracker) settle(at time.Duration) {
 }
 
 // crashed starts the recoveries a crash of e.Node begins: a failover for
-// every partition it led, its fencing, and the acknowledgement gap.
-func (t *tracker) crashed(e Event, acks []time.Duration) {
+// every partition it led, its fencing, and the acknowledgement gaps, of
+// the whole cluster and of every partition it led.
+func (t *tracker) crashed(e Event, acks Acks) {
 	n := e.Node
 	for _, name := range t.sortedPartitions() {
 		if t.parts[name].leader != n {
@@ -107,19 +121,30 @@ func (t *tracker) crashed(e Event, acks []time.Duration) {
 			l := s.parts[name].leader
 			return l >= 0 && l != n
 		}})
+		if topicID, index, ok := strings.Cut(name, "/"); ok && t.topics[topicID] != "" {
+			t.ackGap(LeaderAckGap, e.At, acks.ByPartition[t.topics[topicID]+"/"+index])
+		}
 	}
 	since := e.At
 	t.open = append(t.open, pending{measure: FencedAfter, since: since, done: func(s *tracker) bool {
 		return s.fenced[n] >= since || s.registered[n] >= since
 	}})
-	i := sort.Search(len(acks), func(i int) bool { return acks[i] > e.At })
+	t.ackGap(AckGap, e.At, acks.All)
+}
+
+// ackGap samples, for a crash at, the gap in the sorted acknowledgement
+// times acks from the last before the crash to the first after; none when
+// nothing was acknowledged before it, unfinished when nothing was after,
+// within the safety phase.
+func (t *tracker) ackGap(measure string, at time.Duration, acks []time.Duration) {
+	i := sort.Search(len(acks), func(i int) bool { return acks[i] > at })
 	switch {
-	case i == 0 || len(acks) == 0:
+	case i == 0:
 		// No acknowledgement before the crash: no gap to measure.
-	case i == len(acks):
-		t.samples.Unfinished[AckGap]++
+	case i == len(acks) || acks[i] > t.safetyEnd:
+		t.samples.Unfinished[measure]++
 	default:
-		t.samples.Samples[AckGap] = append(t.samples.Samples[AckGap], acks[i]-acks[i-1])
+		t.samples.Samples[measure] = append(t.samples.Samples[measure], acks[i]-acks[i-1])
 	}
 }
 

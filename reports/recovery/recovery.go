@@ -19,16 +19,17 @@ import (
 
 // The measures, by name.
 const (
-	LeaderFailover = "leader-failover"        // a crashed leader's partition until another leader
-	FencedAfter    = "offline-after-crash"    // until the controller fences the crashed incarnation or a new one registers
-	UnfencedAfter  = "unfenced-after-restart" // until the restarted broker is unfenced again
-	ISRRejoin      = "isr-rejoin"             // a restarted broker until it is in every ISR it belongs to
-	AckGap         = "ack-gap-at-crash"       // last acknowledgement before a crash to the first after
+	LeaderFailover = "leader-failover"         // a crashed leader's partition until another leader
+	FencedAfter    = "offline-after-crash"     // until the controller fences the crashed incarnation or a new one registers
+	UnfencedAfter  = "unfenced-after-restart"  // until the restarted broker is unfenced again
+	ISRRejoin      = "isr-rejoin"              // a restarted broker until it is in every ISR it belongs to
+	AckGap         = "ack-gap-at-crash"        // last acknowledgement before a crash to the first after
+	LeaderAckGap   = "ack-gap-at-leader-crash" // per partition a crashed broker led: its last acknowledgement before the crash to its first after
 )
 
 // Names lists the measures in the order a report shows them.
 func Names() []string {
-	return []string{LeaderFailover, FencedAfter, UnfencedAfter, ISRRejoin, AckGap}
+	return []string{LeaderFailover, FencedAfter, UnfencedAfter, ISRRejoin, AckGap, LeaderAckGap}
 }
 
 // Measures are one run's (or, merged, many runs') samples per measure,
@@ -70,7 +71,7 @@ func Read(dir string) (*Measures, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, runfolder.TraceFile), err)
 	}
-	var acks []time.Duration
+	var acks Acks
 	if hf, err := os.Open(filepath.Join(dir, runfolder.HistoryFile)); err == nil {
 		ops, derr := history.Decode(hf)
 		hf.Close()
@@ -85,8 +86,10 @@ func Read(dir string) (*Measures, error) {
 // Event is one line of the trace that recovery reads.
 type Event struct {
 	At   time.Duration
-	Kind string // crash, restart, register, fence, unfence, partition (a partition's record), safety-end
+	Kind string // crash, restart, register, fence, unfence, partition (a partition's record), topic, safety-end
 	Node int32
+	// Topic is a topic record's name, and Partition then its id.
+	Topic string
 	// Partition ("topicid/index"), with Leader and ISR as the record set
 	// them (HasLeader, HasISR tell which it set).
 	Partition string
@@ -104,7 +107,7 @@ type Event struct {
 // and recovery reads the world's "crash nN (incarnation" and "restart nN
 // (incarnation" lines, its "liveness phase:" line (the end of the safety
 // phase), and the metadata records traced as "metadata <index>: <record>"
-// (register, fence, unfence, partition, change).
+// (register, fence, unfence, partition, change, topic).
 func ParseTrace(r io.Reader) ([]Event, error) {
 	var out []Event
 	sc := bufio.NewScanner(r)
@@ -148,7 +151,8 @@ func worldEvent(at time.Duration, f []string) (Event, bool) {
 
 // metadataEvents reads "<index>: <record>" for the records recovery needs:
 // "fence broker=N ...", "unfence broker=N ...", "partition T/P replicas=[..]
-// isr=[..] leader=L ..." and "change T/P [leader=L] [isr=[..]] ...".
+// isr=[..] leader=L ...", "change T/P [leader=L] [isr=[..]] ..." and
+// "topic NAME id=T".
 func metadataEvents(at time.Duration, f []string) []Event {
 	if len(f) < 3 || !strings.HasSuffix(f[0], ":") {
 		return nil
@@ -158,6 +162,12 @@ func metadataEvents(at time.Duration, f []string) []Event {
 	case "fence", "unfence", "register":
 		if n, ok := intArg(args, "broker"); ok {
 			return []Event{{At: at, Kind: kind, Node: n}}
+		}
+	case "topic":
+		for _, a := range args[1:] {
+			if id, ok := strings.CutPrefix(a, "id="); ok {
+				return []Event{{At: at, Kind: kind, Topic: args[0], Partition: id}}
+			}
 		}
 	case "partition", "change":
 		e := Event{At: at, Kind: "partition", Partition: args[0]}
@@ -218,15 +228,28 @@ func listArg(args []string, key string) ([]int32, bool) {
 	return nil, false
 }
 
-// ackTimes are the completion times of acknowledged sends, sorted: the
+// Acks are the completion times of a run's acknowledged sends, sorted:
+// all of them, and by partition ("topic/index", the topic by name). The
 // history's times are virtual time since the run began, trace.log's base.
-func ackTimes(ops []history.Op) []time.Duration {
-	var out []time.Duration
+type Acks struct {
+	All         []time.Duration
+	ByPartition map[string][]time.Duration
+}
+
+// ackTimes are the run's Acks.
+func ackTimes(ops []history.Op) Acks {
+	acks := Acks{ByPartition: map[string][]time.Duration{}}
 	for _, op := range ops {
-		if op.Type == history.OK && op.F == history.FnSend {
-			out = append(out, time.Duration(op.Time))
+		if op.Type == history.OK && op.F == history.FnSend && op.Send != nil {
+			at := time.Duration(op.Time)
+			acks.All = append(acks.All, at)
+			key := op.Send.Topic + "/" + strconv.Itoa(int(op.Send.Partition))
+			acks.ByPartition[key] = append(acks.ByPartition[key], at)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(acks.All)
+	for _, ts := range acks.ByPartition {
+		slices.Sort(ts)
+	}
+	return acks
 }

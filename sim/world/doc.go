@@ -25,8 +25,9 @@
 // node up with its quorum member running, all agreeing on one leader, a
 // voter, in one term; every broker registered and unfenced; every
 // partition led with its whole replica set in sync; every node's metadata
-// image identical; every broker answering, and every partition answering
-// ListOffsets).
+// image identical; every broker answering, every partition answering
+// ListOffsets, and every replica holding its leader's records below the
+// leader's high watermark: replicasAgree).
 //
 // Crash is a power loss, not a shutdown: the node's network is killed first
 // (listeners closed, connections reset, its env.Net fenced), then its disk is

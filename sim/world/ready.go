@@ -24,8 +24,9 @@ const livenessClient = "liveness"
 const readyAttemptTimeout = 5 * time.Second
 
 // ready checks once that the cluster converged (metadataConverged), that
-// every node answers and that every partition has a leader that answers
-// ListOffsets.
+// every node answers, that every partition has a leader that answers
+// ListOffsets, and that its replicas hold what the leader holds below its
+// high watermark (replicasAgree).
 func (w *World) ready(ctx context.Context) error {
 	if err := w.metadataConverged(); err != nil {
 		return err
@@ -71,7 +72,7 @@ func (w *World) ready(ctx context.Context) error {
 		}
 	}
 	if len(md.Topics) == 0 {
-		return nil
+		return w.replicasAgree(w.appliedImage())
 	}
 	offsets, err := adm.ListEndOffsets(ctx, slices.Sorted(maps.Keys(md.Topics))...)
 	if err != nil {
@@ -87,7 +88,14 @@ func (w *World) ready(ctx context.Context) error {
 		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 		return errors.Join(errs...)
 	}
-	return nil
+	return w.replicasAgree(w.appliedImage())
+}
+
+// appliedImage is the metadata image the first broker applied, which
+// metadataConverged found every node applied.
+func (w *World) appliedImage() *metadata.Image {
+	_, img, _ := w.brokers()[0].metadataState()
+	return img
 }
 
 // metadataConverged checks the nodes' own view of the cluster: every
