@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -210,6 +211,40 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 		acked[v] = r
 	}
 	checkAllPresent(t, kcat, servers[2].addr, "orders", acked)
+
+	// kcat produces to every partition too, bootstrapping from broker 1
+	// (it finds each partition's leader), and franz-go reads it all back
+	// from the partitions of all three brokers.
+	for _, p := range all {
+		r := run(t, fmt.Sprintf("kcat-%d\n", p), nil, kcat, "-P", "-b", servers[0].addr, "-t", "orders", "-p", strconv.Itoa(int(p)), "-X", "acks=all")
+		if r.code != 0 {
+			t.Fatalf("kcat produce to partition %d: %s", p, r)
+		}
+	}
+	read := consumeAll(t, servers[0].client(t, kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())), len(acked)+len(all))
+	for v, rec := range acked {
+		if got, ok := read[v]; !ok || got != rec.Partition {
+			t.Errorf("franz-go read %s in partition %d (read: %v), acknowledged in %d", v, got, ok, rec.Partition)
+		}
+	}
+	for _, p := range all {
+		if got, ok := read[fmt.Sprintf("kcat-%d", p)]; !ok || got != p {
+			t.Errorf("franz-go read kcat's record for partition %d in partition %d (read: %v)", p, got, ok)
+		}
+	}
+}
+
+// consumeAll polls cl until it read want records or 30 seconds passed,
+// and returns the partition each value was read from.
+func consumeAll(t *testing.T, cl *kgo.Client, want int) map[string]int32 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	read := map[string]int32{}
+	for len(read) < want && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { read[string(r.Value)] = r.Partition })
+	}
+	return read
 }
 
 // TestServeCluster3: `weir serve --cluster 3` runs the same cluster in one
