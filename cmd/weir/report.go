@@ -30,6 +30,7 @@ func report(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wri
 	out := fs.String("out", "", "output folder for report.html and its plots; required")
 	title := fs.String("title", "", "the report's title (default \"Weir report\")")
 	noPlots := fs.Bool("no-plots", false, "tables only, no plots")
+	noRunPlots := fs.Bool("no-run-plots", false, "no plots of each simulation run, only those over all runs (recovery): for a sweep's hundreds of runs")
 	// Flags may come before, between or after the folders.
 	var dirs []string
 	for {
@@ -49,7 +50,7 @@ func report(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, "weir report: want at least one DIR and --out OUT")
 		return cli.ExitUsage
 	}
-	path, r, err := html.Write(dirs, *out, html.Options{Title: *title, NoPlots: *noPlots})
+	path, r, err := html.Write(dirs, *out, html.Options{Title: *title, NoPlots: *noPlots, NoRunPlots: *noRunPlots})
 	if err != nil {
 		fmt.Fprintf(stderr, "weir report: %v\n", err)
 		return cli.ExitError

@@ -209,6 +209,10 @@ type Options struct {
 	Title string
 	// NoPlots skips drawing (faster; the page has only tables).
 	NoPlots bool
+	// NoRunPlots skips each simulation run's own plots and keeps those of
+	// all runs together (recovery): a sweep of hundreds of runs would
+	// draw hundreds of plot sets.
+	NoRunPlots bool
 }
 
 // Build reads the inputs, draws their plots into out and returns the
@@ -257,7 +261,7 @@ func Build(in Inputs, out string, opts Options) (*Report, error) {
 			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", dir, err))
 		} else {
 			s.Faults, s.Pipelines = d.Faults, pipelineRows(d.Pipelines)
-			if !opts.NoPlots {
+			if !opts.NoPlots && !opts.NoRunPlots {
 				files, err := d.Plot(filepath.Join(out, s.ID))
 				if err != nil {
 					r.Errors = append(r.Errors, fmt.Sprintf("%s: plots: %v", dir, err))

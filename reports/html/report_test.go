@@ -122,6 +122,26 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// TestNoRunPlots: the plots over all runs stay, each run's go.
+func TestNoRunPlots(t *testing.T) {
+	root := fixture(t)
+	out := filepath.Join(root, "report")
+	if _, _, err := Write([]string{root}, out, Options{NoRunPlots: true}); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(out, "recovery", "*.svg")); len(files) == 0 {
+		t.Error("no recovery plot")
+	}
+	for _, dir := range []string{"sim-1-seed-3", "sim-2-seed-42"} {
+		if files, _ := filepath.Glob(filepath.Join(out, dir, "*.svg")); len(files) != 0 {
+			t.Errorf("%s: run plots %v", dir, files)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(out, "bench-1-synthetic-100b", "*.svg")); len(files) == 0 {
+		t.Error("no benchmark plots")
+	}
+}
+
 func TestWriteNothingFound(t *testing.T) {
 	dir := t.TempDir()
 	if _, _, err := Write([]string{dir}, filepath.Join(dir, "out"), Options{}); err == nil {
