@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,6 +180,11 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 			t.Fatalf("broker 2's partitions %v still led after its kill -9: %v", by[2], l)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// The controller fenced it, and `weir cluster describe` says so.
+	if r := weir(t, "", "cluster", "describe", "--bootstrap-server", servers[0].addr); r.code != 0 ||
+		!regexp.MustCompile(`(?m)^2\s+\S+\s+\S+\s+fenced\b`).MatchString(r.stdout) || strings.Count(r.stdout, " active ") != 2 {
+		t.Fatalf("cluster describe after broker 2's kill -9: want it fenced and two active: %s", r)
 	}
 	cl0 := servers[0].client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	for v, r := range produceTo(t, cl0, "orders", "during", append(slices.Clone(by[1]), by[3]...)) {
