@@ -32,8 +32,14 @@ import (
 //	alter-config name=T [set=(k=v,...)] [delete=(k,...)]
 //	allocate-pids broker=N
 //	show                        the image: brokers and partitions
+//	lose-quorum                 the log commits nothing until new-leader
+//	new-leader                  a majority is back and another node's
+//	                            controller activates (Activate) on the image
 //
-// The output of a decision is its answer, then the records it appended.
+// The output of a decision is its answer, then the records it appended:
+// "+ record", or "x record" while the quorum is lost, when the records
+// are decided but never committed, so the image does not change (the
+// shell answers such a request with a timeout, never with the answer).
 // fataler is what scenario needs of *testing.T and *rapid.T.
 type fataler interface {
 	Fatal(args ...any)
@@ -45,10 +51,15 @@ type scenario struct {
 	c   *Controller
 	img *metadata.Image
 	now time.Time
+	// start is the scenario's first now: sessions print relative to it.
+	start time.Time
 	// noChecks skips CheckImage/CheckTransition/CheckLeaderRequests
 	// after each entry (benchmarks measure the controller, not the
 	// checks).
 	noChecks bool
+	// lost is set between lose-quorum and new-leader: decisions are not
+	// committed.
+	lost bool
 	// flagged collects what CheckLeaderRequests found, which is fatal
 	// unless the SkipPartitionEpochCheck defect is planted; the
 	// scenario prints it after the command's output ("! ...").
@@ -62,13 +73,15 @@ func newScenario(t fataler, cfg Config) *scenario {
 		img: metadata.Empty(nil),
 		now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 	}
+	s.start = s.now
 	s.commit(s.c.Bootstrap(s.img))
 	return s
 }
 
-// commit applies records as the next log entry; no records, no entry.
+// commit applies records as the next log entry; no records, no entry;
+// nothing while the quorum is lost.
 func (s *scenario) commit(recs []metadata.Record) {
-	if len(recs) == 0 {
+	if len(recs) == 0 || s.lost {
 		return
 	}
 	next, err := s.img.Apply(metadata.Offset{Index: s.img.Offset().Index + 1, Term: 1}, recs)
@@ -116,6 +129,9 @@ func TestScenarios(t *testing.T) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			s.t = t
 			out := s.run(d)
+			if s.lost { // what was decided was not committed
+				out = strings.ReplaceAll("\n"+out, "\n+ ", "\nx ")[1:]
+			}
 			for _, f := range s.flagged {
 				out += "\n! " + f
 			}
@@ -177,6 +193,19 @@ func (s *scenario) run(d *datadriven.TestData) string {
 		return fmt.Sprintf("%s start=%d len=%d\n%s", errName(r.ErrorCode), r.ProducerIDStart, r.ProducerIDLen, formatRecords(res.Records))
 	case "show":
 		return formatImage(s.img)
+	case "lose-quorum":
+		s.lost = true
+		return "the quorum lost its majority"
+	case "new-leader":
+		s.lost = false
+		s.c = New(s.c.cfg, rand.New(rand.NewPCG(3, 4)))
+		s.c.Activate(s.img, s.now)
+		var sessions []string
+		for _, br := range s.img.Brokers() {
+			at, _ := s.c.Session(br.ID)
+			sessions = append(sessions, fmt.Sprintf("%d@+%s", br.ID, at.Sub(s.start)))
+		}
+		return "activated; sessions " + strings.Join(sessions, " ")
 	}
 	s.t.Fatalf("unknown command %q", d.Cmd)
 	return ""
